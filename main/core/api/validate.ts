@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import {
+  CROP_MODES,
+  RESOLUTIONS,
+  type RequestName,
+  type RequestParams,
+} from '../../../preload/contract.js';
+
+/**
+ * Every request's input is checked here before it reaches the core, whichever shell it came
+ * through (IPC or WebSocket). Each schema is typed against the contract, so a change to one
+ * that the other does not follow fails to compile.
+ */
+const id = z.number().int().positive();
+const datasetRef = z.strictObject({ datasetId: id });
+const none = z.undefined().or(z.strictObject({}).transform(() => undefined));
+
+type Schemas = { [K in RequestName]: z.ZodType<RequestParams<K>, unknown> };
+
+export const REQUEST_SCHEMAS: Schemas = {
+  getAppInfo: none,
+  listDatasets: none,
+  openDataset: z.strictObject({
+    folder: z.string().min(1, 'choose a folder').max(4096),
+    resolution: z.union(RESOLUTIONS.map((r) => z.literal(r)) as [z.ZodLiteral<64>, ...z.ZodLiteral<(typeof RESOLUTIONS)[number]>[]]),
+    crop: z.enum(CROP_MODES),
+  }),
+  getDataset: datasetRef,
+  listSources: z.strictObject({
+    datasetId: id,
+    status: z.enum(['accepted', 'rejected', 'duplicate']),
+    offset: z.number().int().min(0),
+    limit: z.number().int().min(1).max(1000),
+  }),
+  cancelIngest: datasetRef,
+  pickFolder: none,
+};
+
+export class InvalidInputError extends Error {
+  readonly code = 'invalid-input';
+}
+
+export function validateRequest<K extends RequestName>(name: K, params: unknown): RequestParams<K> {
+  const schema = REQUEST_SCHEMAS[name] as z.ZodType<RequestParams<K>, unknown> | undefined;
+  if (!schema) throw new InvalidInputError(`unknown request ${JSON.stringify(name)}`);
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+    throw new InvalidInputError(`invalid input for ${name}: ${issues}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { describeNonImage, hasImageExtension, sniffImage, type ImageKind } from './sniff.js';
+import { isInside } from './scan.js';
+
+/** Bigger files are refused before being read (no plate scan comes near it). */
+export const MAX_FILE_BYTES = 1024 * 1024 * 1024;
+
+export type Inspection =
+  /** The file no longer exists (deleted or renamed mid-ingest): drop it quietly. */
+  | { kind: 'gone' }
+  /** Not an image and not pretending to be one (notes.txt, a folder link): ignore quietly. */
+  | { kind: 'ignored' }
+  | { kind: 'rejected'; reason: string; size: number; mtimeMs: number; hash: string | null }
+  | { kind: 'image'; format: ImageKind; bytes: Buffer; size: number; mtimeMs: number; hash: string };
+
+const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
+
+/**
+ * Looks at one file of the folder: where it really is (symlinks are checked, never followed
+ * outside `rootReal`), whether its content is an image, and its sha256.
+ * `rootReal` is the folder's realpath.
+ */
+export async function inspectFile(rootReal: string, root: string, rel: string): Promise<Inspection> {
+  const abs = join(root, rel);
+  try {
+    const link = await lstat(abs);
+    let target = abs;
+    if (link.isSymbolicLink()) {
+      try {
+        target = await realpath(abs);
+      } catch (err) {
+        if (errno(err) === 'ELOOP') return reject('symlink loop (the link points back at itself)', link);
+        if (errno(err) === 'ENOENT') return reject('broken symlink (its target does not exist)', link);
+        throw err;
+      }
+      if (!isInside(rootReal, target)) return reject('symlink to a file outside the folder (not followed)', link);
+    }
+    const st = link.isSymbolicLink() ? await stat(target) : link;
+    if (!st.isFile()) return { kind: 'ignored' };
+    if (st.size > MAX_FILE_BYTES) return reject(`file is ${(st.size / 2 ** 30).toFixed(1)} GB, over the 1 GB limit`, st);
+    const bytes = await readFile(target);
+    const format = sniffImage(bytes.subarray(0, 512));
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    if (format === null) {
+      if (!hasImageExtension(basename(rel))) return { kind: 'ignored' };
+      return { kind: 'rejected', reason: describeNonImage(bytes.subarray(0, 512)), size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
+    }
+    if (format === 'svg') {
+      // librsvg would fetch files an SVG references (<image href="file:///…">); never render them.
+      return { kind: 'rejected', reason: 'SVG vector images are not accepted (export it as PNG)', size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
+    }
+    if (format === 'bmp') {
+      return { kind: 'rejected', reason: 'BMP images are not supported (convert it to PNG)', size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
+    }
+    return { kind: 'image', format, bytes, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
+  } catch (err) {
+    if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { kind: 'gone' };
+    if (errno(err) === 'EACCES' || errno(err) === 'EPERM') {
+      return { kind: 'rejected', reason: 'permission denied (cannot read the file)', size: 0, mtimeMs: 0, hash: null };
+    }
+    if (errno(err) === 'EISDIR') return { kind: 'ignored' };
+    throw err;
+  }
+}
+
+function reject(reason: string, st: { size: number; mtimeMs: number }): Inspection {
+  return { kind: 'rejected', reason, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash: null };
+}

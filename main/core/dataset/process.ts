@@ -1,0 +1,105 @@
+import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import type { CropMode } from '../../../preload/contract.js';
+import { decisiveSide, parseHexColour, planSquare, type Size } from './geometry.js';
+
+/** sharp's own default (0x3FFF²): enough for any scan, small enough to refuse decompression bombs. */
+export const PIXEL_LIMIT = 268_402_689;
+
+export interface SquareOptions {
+  resolution: number;
+  crop: CropMode;
+  /** '#rrggbb': alpha is flattened onto it, and 'pad' fills with it. */
+  paper: string;
+}
+
+export type SquareResult =
+  | { ok: true; /** R×R×3 sRGB bytes, row-major. */ pixels: Buffer; upright: Size }
+  | { ok: false; reason: string; upright?: Size };
+
+/**
+ * Decodes one image file into the training square.
+ * The header is read first, so a too-small image or a pixel bomb is refused before any pixel
+ * is decoded; the decode itself goes through sharp's shrink-on-load path (the resize comes
+ * first in the plan), which is what makes ingest fast.
+ */
+export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<SquareResult> {
+  const decodeOptions: SharpOptions = {
+    limitInputPixels: PIXEL_LIMIT,
+    failOn: 'truncated', // a cut-off file is an error; harmless warnings (extraneous bytes) are not
+    animated: false, // first frame of a GIF/WebP animation
+    sequentialRead: true,
+  };
+  let meta: Metadata;
+  try {
+    meta = await sharp(input, decodeOptions).metadata();
+  } catch (err) {
+    return { ok: false, reason: describeDecodeError(err, null) };
+  }
+  const pageHeight = meta.pageHeight ?? meta.height;
+  if (!meta.width || !pageHeight) return { ok: false, reason: `${meta.format ?? 'image'} without dimensions` };
+  if (meta.width * pageHeight > PIXEL_LIMIT) {
+    return { ok: false, reason: `${meta.width}×${pageHeight} px exceeds the 268 Mpx pixel limit` };
+  }
+  const swapped = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 turn the image a quarter
+  const upright: Size = swapped ? { width: pageHeight, height: meta.width } : { width: meta.width, height: pageHeight };
+  if (decisiveSide(upright, opts.crop) < opts.resolution) {
+    return {
+      ok: false,
+      upright,
+      reason: `${upright.width}×${upright.height} px is smaller than ${opts.resolution} px`,
+    };
+  }
+
+  const paper = parseHexColour(opts.paper);
+  const plan = planSquare(upright, opts.resolution, opts.crop);
+  let pipeline = sharp(input, decodeOptions)
+    .rotate() // EXIF orientation → upright
+    .flatten({ background: paper })
+    .resize(plan.resize.width, plan.resize.height, { fit: 'fill', kernel: 'lanczos3' });
+  if (plan.mode === 'crop') {
+    pipeline = pipeline.extract({ left: plan.left, top: plan.top, width: opts.resolution, height: opts.resolution });
+  } else if (plan.mode === 'attention') {
+    // A second resize to R×R with 'cover' on an already-covering size only crops; sharp places it.
+    pipeline = sharp(
+      await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer(),
+      { raw: { width: plan.resize.width, height: plan.resize.height, channels: 3 } },
+    ).resize(opts.resolution, opts.resolution, { fit: 'cover', position: sharp.strategy.attention });
+  } else {
+    pipeline = pipeline.extend({ ...plan, background: paper });
+  }
+  try {
+    const { data, info } = await pipeline
+      .toColourspace('srgb') // CMYK, greyscale, Lab, 16-bit → 8-bit sRGB
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== opts.resolution || info.height !== opts.resolution || info.channels !== 3) {
+      return { ok: false, upright, reason: `unexpected decode result ${info.width}×${info.height}×${info.channels}` };
+    }
+    return { ok: true, pixels: data, upright };
+  } catch (err) {
+    return { ok: false, upright, reason: describeDecodeError(err, meta.format ?? null) };
+  }
+}
+
+/** Turns libvips' messages into reasons a person can act on. */
+export function describeDecodeError(err: unknown, format: string | null): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const what = format ? format.toUpperCase().replace('JPEG', 'JPEG') : 'image';
+  if (/pixel limit/i.test(message)) return 'exceeds the 268 Mpx pixel limit';
+  if (/premature end|truncated|unexpected end|end of (input|file)|not enough data|read error/i.test(message)) {
+    return `truncated ${what === 'image' ? 'image' : what} (the file is cut off)`.replace('truncated JPEG (the file is cut off)', 'truncated JPEG');
+  }
+  if (/unsupported image format/i.test(message)) return 'not an image (unsupported or damaged format)';
+  const firstLine = message.split('\n')[0]!.replace(/^(Input (buffer|file) |VipsJpeg: |VipsForeignLoad\w*: )/, '');
+  return `could not decode ${what}: ${firstLine}`;
+}
+
+/** A small PNG preview of the processed square, so people can check the crops. Made from the
+ *  already-resized pixels, so it costs a fraction of the decode. */
+export async function renderThumbnail(pixels: Buffer, resolution: number, size = 128): Promise<Buffer> {
+  const side = Math.min(resolution, size);
+  let img = sharp(pixels, { raw: { width: resolution, height: resolution, channels: 3 } });
+  if (side !== resolution) img = img.resize(side, side, { kernel: 'lanczos3' });
+  return img.png({ compressionLevel: 3, adaptiveFiltering: false }).toBuffer();
+}

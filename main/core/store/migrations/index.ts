@@ -1,0 +1,5 @@
+import type { Migration } from '../db.js';
+import { migration0001 } from './0001-init.js';
+
+/** Every migration, in order. Append only: a shipped migration is never edited. */
+export const MIGRATIONS: readonly Migration[] = [migration0001];

@@ -1,0 +1,248 @@
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type {
+  AppInfo,
+  CropMode,
+  DatasetSummary,
+  EventName,
+  IngestProgress,
+  PlumageEvents,
+  RequestName,
+  RequestParams,
+  RequestResult,
+  Resolution,
+} from '../../preload/contract.js';
+import { SAMPLE_PLATES_CREDIT } from './credits.js';
+import { DatasetIngestor, cacheFileFor } from './dataset/ingest.js';
+import { validateRequest } from './api/validate.js';
+import { DatasetStore, type DatasetRow } from './store/datasets.js';
+import { openDatabase, type Db } from './store/db.js';
+import { prepareHome } from './home.js';
+import { PACKAGE_VERSION } from './version.js';
+
+export class NotFoundError extends Error {
+  readonly code = 'not-found';
+}
+export class UnsupportedError extends Error {
+  readonly code = 'unsupported';
+}
+
+export interface StudioOptions {
+  home: string;
+  /** Folder holding `sample-plates/`. */
+  resourcesDir: string;
+  shell: AppInfo['shell'];
+  /** Keep folders watched after their first pass (the app and server do; one-shot CLI commands do not). */
+  watch?: boolean;
+  /** Images decoded at once during ingest. */
+  concurrency?: number;
+  /** ms a watched file must hold still before it is ingested. */
+  settleMs?: number;
+}
+
+/** Paper colour for alpha and padding: the cleaned near-white of the plates. */
+export const DEFAULT_PAPER = '#f5f1e6';
+const CHANGE_THROTTLE_MS = 250;
+
+type CoreRequest = Exclude<RequestName, 'pickFolder'>;
+type StudioEvents = { [E in EventName]: [PlumageEvents[E]] };
+
+export interface IngestReport {
+  dataset: string;
+  resolution: Resolution;
+  crop: CropMode;
+  accepted: { file: string; width: number; height: number }[];
+  rejected: { file: string; reason: string }[];
+  duplicates: { file: string; of: string }[];
+  seconds: number;
+}
+
+/**
+ * The one facade over the core: its request methods and events are exactly the contract,
+ * and every shell (Electron IPC, the headless server, the CLI) drives it the same way.
+ * It knows nothing of Electron.
+ */
+export class Studio extends EventEmitter<StudioEvents> {
+  readonly db: Db;
+  readonly datasets: DatasetStore;
+  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency'>> & Pick<StudioOptions, 'settleMs' | 'concurrency'>;
+  readonly #ingestors = new Map<number, DatasetIngestor>();
+  readonly #changeTimers = new Map<number, NodeJS.Timeout>();
+
+  private constructor(db: Db, opts: StudioOptions) {
+    super();
+    this.db = db;
+    this.datasets = new DatasetStore(db);
+    this.#opts = { watch: true, ...opts };
+  }
+
+  /** Opens the home (creating it), migrating its database. */
+  static open(opts: StudioOptions): Studio {
+    prepareHome(opts.home);
+    return new Studio(openDatabase(join(opts.home, 'plumage.db')), opts);
+  }
+
+  get home(): string {
+    return this.#opts.home;
+  }
+
+  get samplesFolder(): string {
+    return join(this.#opts.resourcesDir, 'sample-plates');
+  }
+
+  /** App start-up: resume watching every dataset whose folder still exists; with none yet, open the samples. */
+  async resume(): Promise<void> {
+    const rows = this.datasets.listDatasets();
+    if (rows.length === 0) {
+      await this.openDataset({ folder: this.samplesFolder, resolution: 256, crop: 'centre' });
+      return;
+    }
+    for (const row of rows) {
+      if (await isFolder(row.folder)) this.#startIngestor(row);
+    }
+  }
+
+  /** Validated dispatch, used by the IPC and WebSocket shells. */
+  async handle<K extends CoreRequest>(name: K, rawParams: unknown): Promise<RequestResult<K>> {
+    const params = validateRequest(name, rawParams);
+    const method = this[name] as (p: RequestParams<K>) => Promise<RequestResult<K>>;
+    return method.call(this, params);
+  }
+
+  async getAppInfo(): Promise<AppInfo> {
+    return {
+      name: 'Plumage',
+      version: PACKAGE_VERSION,
+      home: this.home,
+      shell: this.#opts.shell,
+      nativeFolderDialog: this.#opts.shell === 'electron',
+      samplesFolder: this.samplesFolder,
+      credit: SAMPLE_PLATES_CREDIT,
+    };
+  }
+
+  async listDatasets(): Promise<DatasetSummary[]> {
+    return this.datasets.listDatasets().map((r) => this.#summary(r));
+  }
+
+  async getDataset({ datasetId }: { datasetId: number }): Promise<DatasetSummary> {
+    return this.#summary(this.#row(datasetId));
+  }
+
+  /** Starts (or re-starts) ingesting and watching a folder; returns at once, progress follows as events. */
+  async openDataset({ folder, resolution, crop }: RequestParams<'openDataset'>): Promise<DatasetSummary> {
+    const abs = resolve(folder);
+    if (!(await isFolder(abs))) throw new NotFoundError(`folder not found: ${abs}`);
+    const row = this.datasets.ensureDataset(abs, resolution, crop, DEFAULT_PAPER);
+    const running = this.#ingestors.get(row.id);
+    const phase = running?.progress.phase;
+    if (!running || phase === 'cancelled' || phase === 'stopped' || phase === 'error') this.#startIngestor(row);
+    return this.#summary(row);
+  }
+
+  async listSources(p: RequestParams<'listSources'>): Promise<RequestResult<'listSources'>> {
+    this.#row(p.datasetId);
+    return { offset: p.offset, ...this.datasets.pageSources(p.datasetId, p.status, p.offset, p.limit) };
+  }
+
+  async cancelIngest({ datasetId }: { datasetId: number }): Promise<DatasetSummary> {
+    const row = this.#row(datasetId);
+    await this.#ingestors.get(datasetId)?.cancel();
+    return this.#summary(row);
+  }
+
+  /** Shell-specific (native dialog); the core has none. */
+  async pickFolder(): Promise<string | null> {
+    throw new UnsupportedError('no native folder dialog here: type the folder path instead');
+  }
+
+  /** One full pass without watching (the CLI's `ingest`). */
+  async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {
+    const started = performance.now();
+    const abs = resolve(folder);
+    if (!(await isFolder(abs))) throw new NotFoundError(`folder not found: ${abs}`);
+    const row = this.datasets.ensureDataset(abs, resolution, crop, DEFAULT_PAPER);
+    const ingestor = this.#ingestorFor(row);
+    await ingestor.start({ watch: false });
+    await ingestor.whenIdle();
+    const report: IngestReport = { dataset: abs, resolution, crop, accepted: [], rejected: [], duplicates: [], seconds: 0 };
+    for (const s of this.datasets.listAllSources(row.id).sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      if (s.status === 'accepted') report.accepted.push({ file: s.path, width: s.width!, height: s.height! });
+      else if (s.status === 'rejected') report.rejected.push({ file: s.path, reason: s.reason ?? 'rejected' });
+      else report.duplicates.push({ file: s.path, of: s.duplicate_of! });
+    }
+    report.seconds = Math.round((performance.now() - started) / 10) / 100;
+    return report;
+  }
+
+  /** The live ingestor of a dataset (tests and the trainer wait on it). */
+  ingestor(datasetId: number): DatasetIngestor | undefined {
+    return this.#ingestors.get(datasetId);
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#changeTimers.values()) clearTimeout(t);
+    await Promise.all([...this.#ingestors.values()].map((i) => i.close()));
+    this.#ingestors.clear();
+    this.db.close();
+  }
+
+  #row(datasetId: number): DatasetRow {
+    const row = this.datasets.getDataset(datasetId);
+    if (!row) throw new NotFoundError(`no dataset with id ${datasetId}`);
+    return row;
+  }
+
+  #summary(row: DatasetRow): DatasetSummary {
+    const live = this.#ingestors.get(row.id)?.progress;
+    const progress: IngestProgress = live ?? { datasetId: row.id, phase: 'stopped', done: 0, total: 0, rate: 0, etaSeconds: null };
+    return {
+      id: row.id,
+      folder: row.folder,
+      resolution: row.resolution,
+      crop: row.crop,
+      counts: this.datasets.countSources(row.id),
+      progress,
+      cacheFile: cacheFileFor(this.home, row),
+    };
+  }
+
+  #ingestorFor(row: DatasetRow): DatasetIngestor {
+    let ingestor = this.#ingestors.get(row.id);
+    if (ingestor) return ingestor;
+    ingestor = new DatasetIngestor(this.datasets, row, {
+      home: this.home,
+      ...(this.#opts.concurrency ? { concurrency: this.#opts.concurrency } : {}),
+      ...(this.#opts.settleMs !== undefined ? { settleMs: this.#opts.settleMs } : {}),
+    });
+    ingestor.on('progress', (p) => this.emit('ingestProgress', p));
+    ingestor.on('changed', () => this.#scheduleChanged(row.id));
+    this.#ingestors.set(row.id, ingestor);
+    return ingestor;
+  }
+
+  #startIngestor(row: DatasetRow): void {
+    const ingestor = this.#ingestorFor(row);
+    ingestor.start({ watch: this.#opts.watch }).catch((err: Error) => {
+      this.emit('ingestProgress', { ...ingestor.progress, phase: 'error', error: err.message });
+    });
+  }
+
+  /** Coalesces per-file changes into at most one `datasetChanged` every 250 ms. */
+  #scheduleChanged(datasetId: number): void {
+    if (this.#changeTimers.has(datasetId)) return;
+    this.#changeTimers.set(
+      datasetId,
+      setTimeout(() => {
+        this.#changeTimers.delete(datasetId);
+        const row = this.datasets.getDataset(datasetId);
+        if (row && this.db.open) this.emit('datasetChanged', this.#summary(row));
+      }, CHANGE_THROTTLE_MS),
+    );
+  }
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+}

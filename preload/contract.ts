@@ -1,0 +1,176 @@
+/**
+ * The one contract for everything that crosses a process boundary:
+ * renderer ↔ preload ↔ main (Electron IPC) and browser ↔ headless server (WebSocket).
+ *
+ * It holds types and the lists of channel names, nothing else: no runtime dependencies,
+ * so the sandboxed preload can bundle it and the renderer can import it without Node.
+ * Input validation (zod) lives main-side in `main/core/api/validate.ts`, typed against
+ * these interfaces so the two cannot drift apart.
+ */
+
+export const RESOLUTIONS = [64, 128, 256, 512, 1024] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
+
+/** centre: centre square; subject: sharp's attention strategy; pad: fit inside on the paper colour. */
+export const CROP_MODES = ['centre', 'subject', 'pad'] as const;
+export type CropMode = (typeof CROP_MODES)[number];
+
+export type SourceStatus = 'accepted' | 'rejected' | 'duplicate';
+
+export interface DatasetCounts {
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+}
+
+export type IngestPhase = 'scanning' | 'ingesting' | 'watching' | 'cancelled' | 'stopped' | 'error';
+
+export interface IngestProgress {
+  datasetId: number;
+  phase: IngestPhase;
+  /** Files finished in the current pass (accepted, rejected or dropped). */
+  done: number;
+  /** Files the current pass has to look at. */
+  total: number;
+  /** Files per second over the current pass. */
+  rate: number;
+  /** Seconds left at the current rate; null while unknown. */
+  etaSeconds: number | null;
+  /** Why the pass stopped, when phase is 'error'. */
+  error?: string;
+}
+
+export interface DatasetSummary {
+  id: number;
+  folder: string;
+  resolution: Resolution;
+  crop: CropMode;
+  counts: DatasetCounts;
+  progress: IngestProgress;
+  /** Packed uint8 cache: slot k holds resolution² × 3 bytes (RGB, row-major) at offset k × that. */
+  cacheFile: string;
+}
+
+export interface SourceItem {
+  id: number;
+  /** Path relative to the dataset folder, with forward slashes. */
+  file: string;
+  status: SourceStatus;
+  reason: string | null;
+  /** For a duplicate: the file it duplicates. */
+  duplicateOf: string | null;
+  width: number | null;
+  height: number | null;
+  /** Media key of the processed square's thumbnail; turn into a URL with `PlumageApi.mediaUrl`. */
+  thumb: string | null;
+}
+
+export interface SourcePage {
+  total: number;
+  offset: number;
+  items: SourceItem[];
+}
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  home: string;
+  /** Which shell serves this API. */
+  shell: 'electron' | 'server';
+  /** True where `pickFolder` opens a native dialog. */
+  nativeFolderDialog: boolean;
+  /** Folder of the bundled sample plates. */
+  samplesFolder: string;
+  /** Credit line for the bundled Audubon plates (must ship wherever they do). */
+  credit: string;
+}
+
+export interface OpenDatasetParams {
+  folder: string;
+  resolution: Resolution;
+  crop: CropMode;
+}
+
+export interface DatasetRef {
+  datasetId: number;
+}
+
+export interface ListSourcesParams extends DatasetRef {
+  status: SourceStatus;
+  offset: number;
+  limit: number;
+}
+
+/** Requests: renderer → main. Every one takes a single params object (or nothing) and resolves. */
+export interface PlumageRequests {
+  getAppInfo: () => AppInfo;
+  listDatasets: () => DatasetSummary[];
+  openDataset: (p: OpenDatasetParams) => DatasetSummary;
+  getDataset: (p: DatasetRef) => DatasetSummary;
+  listSources: (p: ListSourcesParams) => SourcePage;
+  cancelIngest: (p: DatasetRef) => DatasetSummary;
+  /** Native folder dialog; only where `AppInfo.nativeFolderDialog`. Resolves null when cancelled. */
+  pickFolder: () => string | null;
+}
+
+/** Events: main → renderer. */
+export interface PlumageEvents {
+  ingestProgress: IngestProgress;
+  datasetChanged: DatasetSummary;
+}
+
+export type RequestName = keyof PlumageRequests;
+export type EventName = keyof PlumageEvents;
+export type RequestParams<K extends RequestName> = Parameters<PlumageRequests[K]> extends [infer P] ? P : void;
+export type RequestResult<K extends RequestName> = ReturnType<PlumageRequests[K]>;
+
+/** Lists every key exactly once (the type below fails to compile if one is missing). */
+export const REQUEST_CHANNELS = [
+  'getAppInfo',
+  'listDatasets',
+  'openDataset',
+  'getDataset',
+  'listSources',
+  'cancelIngest',
+  'pickFolder',
+] as const satisfies readonly RequestName[];
+export const EVENT_CHANNELS = ['ingestProgress', 'datasetChanged'] as const satisfies readonly EventName[];
+
+type Missing<All, Listed> = Exclude<All, Listed>;
+const _allRequestsListed: Missing<RequestName, (typeof REQUEST_CHANNELS)[number]> extends never ? true : never = true;
+const _allEventsListed: Missing<EventName, (typeof EVENT_CHANNELS)[number]> extends never ? true : never = true;
+void _allRequestsListed;
+void _allEventsListed;
+
+/** IPC channel names are namespaced so they cannot clash with Electron's own. */
+export const ipcRequestChannel = (name: RequestName): string => `plumage:req:${name}`;
+export const ipcEventChannel = (name: EventName): string => `plumage:evt:${name}`;
+
+/** Error shape that crosses the boundary (Error objects do not survive structured clone intact). */
+export interface ApiError {
+  code: 'invalid-input' | 'not-found' | 'unsupported' | 'failed';
+  message: string;
+}
+
+/** WebSocket frames (headless server). */
+export type ClientFrame = { id: number; method: RequestName; params?: unknown };
+export type ServerFrame =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: ApiError }
+  | { event: EventName; payload: unknown };
+
+/** What the renderer talks to, over IPC or WebSocket alike. */
+export type PlumageApi = {
+  [K in RequestName]: (...args: Parameters<PlumageRequests[K]>) => Promise<RequestResult<K>>;
+} & {
+  on<E extends EventName>(event: E, listener: (payload: PlumageEvents[E]) => void): () => void;
+  /** URL for a media key (thumbnail, sample grid) valid in this shell. */
+  mediaUrl(key: string): string;
+};
+
+/** What the preload exposes as `window.plumage` (the renderer wraps it into a PlumageApi). */
+export interface PreloadBridge {
+  invoke(channel: RequestName, params: unknown): Promise<{ ok: true; result: unknown } | { ok: false; error: ApiError }>;
+  on(event: EventName, listener: (payload: unknown) => void): () => void;
+  mediaScheme: string;
+}
