@@ -35,10 +35,10 @@ export async function inspectFile(rootReal: string, root: string, rel: string): 
         if (errno(err) === 'ENOENT') return reject('broken symlink (its target does not exist)', link);
         throw err;
       }
-      if (!isInside(rootReal, target)) return reject('symlink to a file outside the folder (not followed)', link);
     }
     const st = link.isSymbolicLink() ? await stat(target) : link;
-    if (!st.isFile()) return { kind: 'ignored' };
+    if (!st.isFile()) return { kind: 'ignored' }; // folders (linked or not) are walked, not read
+    if (target !== abs && !isInside(rootReal, target)) return reject('symlink to a file outside the folder (not followed)', link);
     if (st.size > MAX_FILE_BYTES) return reject(`file is ${(st.size / 2 ** 30).toFixed(1)} GB, over the 1 GB limit`, st);
     const bytes = await readFile(target);
     const format = sniffImage(bytes.subarray(0, 512));

@@ -31,7 +31,8 @@ export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<
   };
   let meta: Metadata;
   try {
-    meta = await sharp(input, decodeOptions).metadata();
+    // Header only, so no pixel limit yet: we check it below and say how big the image claims to be.
+    meta = await sharp(input, { ...decodeOptions, limitInputPixels: false }).metadata();
   } catch (err) {
     return { ok: false, reason: describeDecodeError(err, null) };
   }

@@ -35,7 +35,7 @@ export const migration0001: Migration = {
       UNIQUE (dataset_id, slot)
     ) STRICT;
 
-    CREATE INDEX sources_dataset_hash ON sources (dataset_id, hash);
+    CREATE INDEX sources_dataset_hash ON sources (dataset_id, hash, status);
     CREATE INDEX sources_dataset_status_path ON sources (dataset_id, status, path);
   `,
 };
