@@ -15,7 +15,6 @@ import type {
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import { DatasetIngestor, cacheFileFor } from './dataset/ingest.js';
-import { validateRequest } from './api/validate.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import { openDatabase, type Db } from './store/db.js';
 import { prepareHome } from './home.js';
@@ -105,6 +104,8 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   /** Validated dispatch, used by the IPC and WebSocket shells. */
   async handle<K extends CoreRequest>(name: K, rawParams: unknown): Promise<RequestResult<K>> {
+    // Loaded on first use: one-shot CLI commands never validate IPC input and skip zod's load time.
+    const { validateRequest } = await import('./api/validate.js');
     const params = validateRequest(name, rawParams);
     const method = this[name] as (p: RequestParams<K>) => Promise<RequestResult<K>>;
     return method.call(this, params);

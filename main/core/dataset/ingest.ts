@@ -10,7 +10,7 @@ import { PackedCache, SlotAllocator } from './cache.js';
 import { inspectFile } from './inspect.js';
 import { renderSquare, renderThumbnail } from './process.js';
 import { listCandidates } from './scan.js';
-import { watchFolder, type FolderWatcher } from './watch.js';
+import type { FolderWatcher } from './watch.js';
 
 export interface IngestorOptions {
   /** Root of the data home; caches and thumbnails go under it. */
@@ -113,6 +113,7 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     this.#setPhase('scanning');
     if (watch) {
       // Start watching before listing, so nothing that arrives during the pass is missed.
+      const { watchFolder } = await import('./watch.js'); // chokidar only where something watches
       this.#watcher = await watchFolder(folder, {
         settleMs: this.#settleMs,
         onFile: (rel) => this.#enqueue([rel], generation),
