@@ -1,0 +1,61 @@
+/**
+ * Adam as torch.optim.Adam computes it, with its moments held as tfjs variables so a checkpoint
+ * can store and restore them exactly. Lazy regularisation shares one optimiser between the main
+ * and the regularisation phases, with lr·c and β^c, c = interval / (interval + 1).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface AdamSettings {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+}
+
+/** The lazy-regularisation correction of the reference's training loop. */
+export function lazyRegularised(base: AdamSettings, interval: number): AdamSettings {
+  const c = interval / (interval + 1);
+  return { lr: base.lr * c, betas: [base.betas[0] ** c, base.betas[1] ** c], eps: base.eps };
+}
+
+export class Adam {
+  readonly settings: AdamSettings;
+  /** Optimiser steps taken (the bias corrections use it). */
+  step = 0;
+  readonly #params: tf.Variable[];
+  readonly m: tf.Variable[];
+  readonly v: tf.Variable[];
+
+  constructor(params: tf.Variable[], settings: AdamSettings, label: string) {
+    this.settings = settings;
+    this.#params = params;
+    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_m/${label}`));
+    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_v/${label}`));
+  }
+
+  /**
+   * One update. A parameter missing from `grads` takes a zero gradient (as the reference's
+   * `loss + output·0` trick gives every parameter one), so all moments decay in step.
+   */
+  apply(grads: tf.NamedTensorMap): void {
+    this.step++;
+    const { lr, betas, eps } = this.settings;
+    const [b1, b2] = betas;
+    const bc1 = 1 - b1 ** this.step;
+    const bc2 = 1 - b2 ** this.step;
+    this.#params.forEach((p, i) => {
+      tf.tidy(() => {
+        const g = grads[p.name] ?? tf.zerosLike(p);
+        const m = tf.add(tf.mul(this.m[i]!, b1), tf.mul(g, 1 - b1));
+        const v = tf.add(tf.mul(this.v[i]!, b2), tf.mul(tf.square(g), 1 - b2));
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), lr / bc1)));
+        this.m[i]!.assign(m);
+        this.v[i]!.assign(v);
+      });
+    });
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Every hyper-parameter of the networks and of training, in one typed config.
+ * Defaults follow stylegan2-ada-pytorch (config F networks, the 'auto' training heuristics);
+ * presets size them for an 8 GB GPU, and `tiny` for tests on a CPU.
+ */
+export interface GanConfig {
+  preset: PresetName;
+  // ── networks (the reference's constructor arguments) ──
+  resolution: number; // img_resolution: output / input image side, a power of two ≥ 4
+  imgChannels: number; // img_channels: 3 for RGB
+  zDim: number; // z_dim: input latent size
+  wDim: number; // w_dim: intermediate latent size
+  mappingLayers: number; // mapping_kwargs.num_layers: fully-connected layers z → w
+  mappingLrMultiplier: number; // learning-rate multiplier of the mapping layers (equalised lr)
+  wAvgBeta: number; // decay of the running average of w (truncation centre)
+  channelBase: number; // channels at resolution r = min(channelBase / r, channelMax)
+  channelMax: number; // upper bound on channels in any layer
+  mbstdGroupSize: number; // minibatch-stddev group size (clamped to the batch)
+  mbstdChannels: number; // minibatch-stddev feature channels
+  // ── training ──
+  batchSize: number; // images per step (for G and for D)
+  lr: number; // Adam learning rate for G and D
+  betas: [number, number]; // Adam β1, β2
+  eps: number; // Adam ε
+  r1Gamma: number; // R1 weight γ (0.0002·res²/batch, the 'auto' heuristic)
+  r1Interval: number; // lazy R1: every this many D steps
+  plWeight: number; // path-length regularisation weight
+  plInterval: number; // lazy path length: every this many G steps
+  plDecay: number; // decay of the running mean path length
+  plBatchShrink: number; // path length runs on batch / this
+  styleMixingProb: number; // probability of mixing two w's in a batch
+  emaKimg: number; // G_ema half-life in thousands of images
+  emaRampup: number; // EMA half-life ≤ images seen × this (early in training)
+  ada: AdaConfig;
+}
+
+export interface AdaConfig {
+  target: number; // wanted E[sign(D(real))]; p rises while D is more sure than this
+  interval: number; // adjust p every this many steps
+  kimg: number; // p can move 0 → 1 in this many thousand images
+  initialP: number; // p at the start of a run
+}
+
+export const PRESET_NAMES = ['tiny', '64', '128', '256', '512', '1024'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+const COMMON = {
+  imgChannels: 3,
+  zDim: 512,
+  wDim: 512,
+  mappingLrMultiplier: 0.01,
+  wAvgBeta: 0.995,
+  channelMax: 512,
+  mbstdGroupSize: 4,
+  mbstdChannels: 1,
+  lr: 0.002,
+  betas: [0, 0.99] as [number, number],
+  eps: 1e-8,
+  r1Interval: 16,
+  plWeight: 2,
+  plInterval: 4,
+  plDecay: 0.01,
+  plBatchShrink: 2,
+  styleMixingProb: 0.9,
+  emaKimg: 10,
+  emaRampup: 0.05,
+  ada: { target: 0.6, interval: 4, kimg: 500, initialP: 0 },
+};
+
+/** R1 γ from the reference's 'auto' config. */
+export const autoGamma = (resolution: number, batch: number): number => (0.0002 * resolution * resolution) / batch;
+
+function sized(preset: PresetName, resolution: number, channelBase: number, batchSize: number, mappingLayers: number): GanConfig {
+  return { ...COMMON, ada: { ...COMMON.ada }, betas: [...COMMON.betas], preset, resolution, channelBase, batchSize, mappingLayers, r1Gamma: autoGamma(resolution, batchSize) };
+}
+
+/** Presets: the GPU ones fit training in 8 GB of GPU memory in float32. */
+export function presetConfig(name: PresetName, overrides: Partial<GanConfig> = {}): GanConfig {
+  let base: GanConfig;
+  switch (name) {
+    case 'tiny': // tests and CPU demos: 32², 16–64 channels, seconds per step
+      base = { ...sized('tiny', 32, 512, 8, 2), zDim: 64, wDim: 64, channelMax: 64, emaKimg: 0.5 };
+      break;
+    case '64':
+      base = sized('64', 64, 16384, 32, 2);
+      break;
+    case '128':
+      base = sized('128', 128, 16384, 32, 2);
+      break;
+    case '256':
+      base = sized('256', 256, 16384, 16, 2);
+      break;
+    case '512':
+      base = sized('512', 512, 16384, 8, 8);
+      break;
+    case '1024':
+      base = sized('1024', 1024, 16384, 4, 8);
+      break;
+  }
+  const config = { ...base, ...overrides };
+  if (overrides.resolution !== undefined && overrides.r1Gamma === undefined) config.r1Gamma = autoGamma(config.resolution, config.batchSize);
+  validateConfig(config);
+  return config;
+}
+
+export function validateConfig(c: GanConfig): void {
+  if (!(c.resolution >= 4 && (c.resolution & (c.resolution - 1)) === 0)) throw new RangeError(`resolution must be a power of two ≥ 4, got ${c.resolution}`);
+  if (c.batchSize < 1 || !Number.isInteger(c.batchSize)) throw new RangeError(`batchSize must be a positive integer`);
+  if (c.mappingLayers < 1) throw new RangeError('mappingLayers must be ≥ 1');
+}
+
+/** Channels of the feature maps at resolution `res`. */
+export const channelsAt = (c: Pick<GanConfig, 'channelBase' | 'channelMax'>, res: number): number =>
+  Math.min(Math.floor(c.channelBase / res), c.channelMax);
+
+/** Block resolutions of the synthesis network, 4 … resolution. */
+export function blockResolutions(resolution: number): number[] {
+  const out: number[] = [];
+  for (let r = 4; r <= resolution; r *= 2) out.push(r);
+  return out;
+}
+
+/** w vectors the synthesis network consumes: two per block (one in the 4×4 block) plus the last toRGB. */
+export const numWs = (resolution: number): number => blockResolutions(resolution).length * 2;
+
+/** The reference's constructor arguments, stored in checkpoints so anyone can rebuild its networks. */
+export function referenceArgs(c: GanConfig): Record<string, number> {
+  return {
+    z_dim: c.zDim,
+    w_dim: c.wDim,
+    img_resolution: c.resolution,
+    img_channels: c.imgChannels,
+    mapping_layers: c.mappingLayers,
+    channel_base: c.channelBase,
+    channel_max: c.channelMax,
+  };
+}

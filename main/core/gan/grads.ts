@@ -1,0 +1,100 @@
+/**
+ * Gradients tfjs lacks or gets wrong for training StyleGAN2 on every backend
+ * (measured in ../shared/docs/tfjs-notes.md):
+ * - Conv2D: the stock gradient needs the Conv2DBackpropFilter kernel, which wasm does not have,
+ *   and whose own gradient no backend has (so R1 and path length, which differentiate a
+ *   gradient, fail). Here both gradients are plain Conv2D calls on padded / dilated /
+ *   transposed tensors: every piece is differentiable again, and XNNPACK runs them fast.
+ * - LeakyRelu: the stock gradient uses `Greater`, which has no gradient, so second-order
+ *   paths fail. `step(x, α)` is the same derivative, and Step's own gradient is zero.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+let registered = false;
+
+interface Conv2DAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number;
+  dataFormat: string;
+  dilations: number | [number, number];
+}
+
+const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
+
+/** Inserts (s-1) zeros between samples along H and W: [N,H,W,C] → [N,(H-1)s+1,(W-1)s+1,C]. */
+export function dilateSpatial(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  if (s === 1) return x;
+  const [n, h, w, c] = x.shape;
+  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1], [0, 0]]);
+  return tf.slice(tf.reshape(spread, [n, h * s, w * s, c]) as tf.Tensor4D, [0, 0, 0, 0], [n, (h - 1) * s + 1, (w - 1) * s + 1, c]);
+}
+
+/** TF's padding for 'same' / 'valid' / explicit, as [top, bottom, left, right]. */
+function explicitPadding(pad: Conv2DAttrs['pad'], h: number, w: number, kh: number, kw: number, sh: number, sw: number): [number, number, number, number] {
+  if (typeof pad === 'number') return [pad, pad, pad, pad];
+  if (pad === 'valid') return [0, 0, 0, 0];
+  const outH = Math.ceil(h / sh);
+  const outW = Math.ceil(w / sw);
+  const ph = Math.max((outH - 1) * sh + kh - h, 0);
+  const pw = Math.max((outW - 1) * sw + kw - w, 0);
+  return [Math.floor(ph / 2), ph - Math.floor(ph / 2), Math.floor(pw / 2), pw - Math.floor(pw / 2)];
+}
+
+export function registerPlumageGradients(): void {
+  if (registered) return;
+  registered = true;
+
+  tf.registerGradient({
+    kernelName: tf.Conv2D,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x4, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const a = attrs as unknown as Conv2DAttrs;
+      const [dh, dw] = pair(a.dilations);
+      if (dh !== 1 || dw !== 1 || (a.dataFormat && a.dataFormat !== 'NHWC')) {
+        throw new Error('Plumage Conv2D gradient supports NHWC without dilation only');
+      }
+      const [sh, sw] = pair(a.strides);
+      const [n, h, w, cin] = x4.shape;
+      const [kh, kw, , cout] = filter.shape;
+      const [pt, pb, pl, pr] = explicitPadding(a.pad, h, w, kh, kw, sh, sw);
+      const dy4 = dy as tf.Tensor4D;
+      const [, ho, wo] = dy4.shape;
+      const hp = h + pt + pb;
+      const wp = w + pl + pr;
+      return {
+        // dx: the adjoint of a strided correlation is a correlation of the dilated, padded dy
+        // with the filter turned 180° and in/out swapped.
+        x: () => {
+          const d = dilateSpatial(dy4, sh);
+          const extraH = hp - ((ho - 1) * sh + kh);
+          const extraW = wp - ((wo - 1) * sw + kw);
+          const dpad = tf.pad(d, [[0, 0], [kh - 1, kh - 1 + extraH], [kw - 1, kw - 1 + extraW], [0, 0]]);
+          const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]); // [kh,kw,out,in]
+          const dxp = tf.conv2d(dpad, flipped as tf.Tensor4D, 1, 'valid');
+          return pt || pb || pl || pr ? tf.slice(dxp, [0, pt, pl, 0], [n, h, w, cin]) : dxp;
+        },
+        // dW[a,b,ci,co] = Σ_{n,oy,ox} xp[n, s·oy+a, s·ox+b, ci] · dy[n,oy,ox,co]: a convolution of
+        // x (batch ↔ channels swapped) with dy as the filter, dilated by the stride.
+        filter: () => {
+          const xp = pt || pb || pl || pr ? tf.pad(x4, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x4;
+          const xT = tf.transpose(xp, [3, 1, 2, 0]); // [cin, hp, wp, n]
+          const dyT = tf.transpose(dy4, [1, 2, 0, 3]); // [ho, wo, n, cout]
+          let g = tf.conv2d(xT as tf.Tensor4D, dyT as tf.Tensor4D, 1, 'valid', 'NHWC', [sh, sw]); // [cin, kh', kw', cout]
+          if (g.shape[1] !== kh || g.shape[2] !== kw) g = tf.slice(g, [0, 0, 0, 0], [cin, kh, kw, cout]);
+          return tf.transpose(g, [1, 2, 0, 3]); // [kh, kw, cin, cout]
+        },
+      };
+    },
+  });
+
+  tf.registerGradient({
+    kernelName: tf.LeakyRelu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const alpha = (attrs as unknown as { alpha: number }).alpha;
+      return { x: () => tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
+    },
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * Parameters and buffers under the reference's state_dict names (docs/stylegan2-names.md).
+ * Each is held as a tfjs variable in tfjs layout (conv [kh,kw,in,out], fc [in,out], NHWC
+ * flattening) and converted to the reference layout (conv [out,in,kh,kw], fc [out,in], NCHW
+ * flattening) only when written to or read from a file.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { RandomState } from './rng.js';
+
+export type Layout =
+  | 'conv' // ref [out,in,kh,kw] ↔ tfjs [kh,kw,in,out]
+  | 'fc' // ref [out,in] ↔ tfjs [in,out]
+  | 'fc-chw' // ref [out, C·H·W] (NCHW flatten) ↔ tfjs [H·W·C, out] (NHWC flatten); `chw` says C,H,W
+  | 'chw' // ref [C,H,W] ↔ tfjs [H,W,C] (the learned constant)
+  | 'plain'; // same in both (biases, scalars, filters, noise_const, w_avg)
+
+export type Init = 'randn' | 'randn-lr' | 'zeros' | 'ones' | 'filter';
+
+export interface ParamSpec {
+  /** Reference name without the network prefix, e.g. `synthesis.b8.conv0.weight`. */
+  name: string;
+  /** Shape in the reference layout. */
+  refShape: number[];
+  layout: Layout;
+  init: Init;
+  /** Learned (Adam updates it) or a buffer. */
+  trainable: boolean;
+  /** For 'randn-lr': weights are drawn N(0,1)/lrMultiplier. */
+  lrMultiplier?: number;
+  /** For 'fc-chw': the feature map's [C,H,W]. */
+  chw?: [number, number, number];
+}
+
+export function tfjsShape(spec: ParamSpec): number[] {
+  const s = spec.refShape;
+  switch (spec.layout) {
+    case 'conv':
+      return [s[2]!, s[3]!, s[1]!, s[0]!];
+    case 'fc':
+    case 'fc-chw':
+      return [s[1]!, s[0]!];
+    case 'chw':
+      return [s[1]!, s[2]!, s[0]!];
+    case 'plain':
+      return s;
+  }
+}
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Reference layout → tfjs layout (a fresh array). */
+export function refToTfjs(spec: ParamSpec, ref: Float32Array): Float32Array {
+  const s = spec.refShape;
+  const out = new Float32Array(ref.length);
+  switch (spec.layout) {
+    case 'plain':
+      out.set(ref);
+      return out;
+    case 'conv': {
+      const [o, i, kh, kw] = s as [number, number, number, number];
+      for (let a = 0; a < o; a++)
+        for (let b = 0; b < i; b++)
+          for (let y = 0; y < kh; y++)
+            for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = ref[((a * i + b) * kh + y) * kw + x]!;
+      return out;
+    }
+    case 'fc': {
+      const [o, i] = s as [number, number];
+      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[b * o + a] = ref[a * i + b]!;
+      return out;
+    }
+    case 'fc-chw': {
+      const [o] = s as [number, number];
+      const [c, h, w] = spec.chw!;
+      for (let a = 0; a < o; a++)
+        for (let ch = 0; ch < c; ch++)
+          for (let y = 0; y < h; y++)
+            for (let x = 0; x < w; x++) out[((y * w + x) * c + ch) * o + a] = ref[a * c * h * w + (ch * h + y) * w + x]!;
+      return out;
+    }
+    case 'chw': {
+      const [c, h, w] = s as [number, number, number];
+      for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(y * w + x) * c + ch] = ref[(ch * h + y) * w + x]!;
+      return out;
+    }
+  }
+}
+
+/** tfjs layout → reference layout. */
+export function tfjsToRef(spec: ParamSpec, t: Float32Array): Float32Array {
+  const s = spec.refShape;
+  const out = new Float32Array(t.length);
+  switch (spec.layout) {
+    case 'plain':
+      out.set(t);
+      return out;
+    case 'conv': {
+      const [o, i, kh, kw] = s as [number, number, number, number];
+      for (let a = 0; a < o; a++)
+        for (let b = 0; b < i; b++)
+          for (let y = 0; y < kh; y++)
+            for (let x = 0; x < kw; x++) out[((a * i + b) * kh + y) * kw + x] = t[((y * kw + x) * i + b) * o + a]!;
+      return out;
+    }
+    case 'fc': {
+      const [o, i] = s as [number, number];
+      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[a * i + b] = t[b * o + a]!;
+      return out;
+    }
+    case 'fc-chw': {
+      const [o] = s as [number, number];
+      const [c, h, w] = spec.chw!;
+      for (let a = 0; a < o; a++)
+        for (let ch = 0; ch < c; ch++)
+          for (let y = 0; y < h; y++)
+            for (let x = 0; x < w; x++) out[a * c * h * w + (ch * h + y) * w + x] = t[((y * w + x) * c + ch) * o + a]!;
+      return out;
+    }
+    case 'chw': {
+      const [c, h, w] = s as [number, number, number];
+      for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(ch * h + y) * w + x] = t[(y * w + x) * c + ch]!;
+      return out;
+    }
+  }
+}
+
+/** Initial values in the reference layout, drawn as the reference's constructors draw them. */
+export function initialValues(spec: ParamSpec, rng: RandomState, filter: Float32Array): Float32Array {
+  const n = size(spec.refShape);
+  switch (spec.init) {
+    case 'randn':
+      return rng.randnF32(n);
+    case 'randn-lr':
+      return rng.randnF32(n, 1 / (spec.lrMultiplier ?? 1));
+    case 'zeros':
+      return new Float32Array(n);
+    case 'ones':
+      return new Float32Array(n).fill(1);
+    case 'filter':
+      return Float32Array.from(filter);
+  }
+}
+
+let instanceCounter = 0;
+
+/**
+ * One network's parameters (G, G_ema or D) as tfjs variables. Variable names are global to the
+ * tfjs engine, so each instance gets a unique prefix; `get` takes the reference name.
+ */
+export class ParamSet {
+  readonly specs: readonly ParamSpec[];
+  readonly prefix: string;
+  readonly #vars = new Map<string, tf.Variable>();
+
+  constructor(prefix: string, specs: readonly ParamSpec[], refValues: (spec: ParamSpec) => Float32Array) {
+    this.prefix = prefix;
+    this.specs = specs;
+    const unique = `${prefix}#${++instanceCounter}`;
+    for (const spec of specs) {
+      const values = refToTfjs(spec, refValues(spec));
+      this.#vars.set(spec.name, tf.variable(tf.tensor(values, tfjsShape(spec)), spec.trainable, `${unique}/${spec.name}`));
+    }
+  }
+
+  get<T extends tf.Tensor>(name: string): T {
+    const v = this.#vars.get(name);
+    if (!v) throw new Error(`${this.prefix} has no parameter ${name}`);
+    return v as unknown as T;
+  }
+
+  variable(name: string): tf.Variable {
+    return this.get<tf.Variable>(name);
+  }
+
+  trainable(): tf.Variable[] {
+    return this.specs.filter((s) => s.trainable).map((s) => this.variable(s.name));
+  }
+
+  /** Reference-layout values of every tensor, keyed by full name (`G.mapping.fc0.weight`). */
+  async exportRef(): Promise<Map<string, { spec: ParamSpec; data: Float32Array }>> {
+    const out = new Map<string, { spec: ParamSpec; data: Float32Array }>();
+    for (const spec of this.specs) {
+      const data = (await this.variable(spec.name).data()) as Float32Array;
+      out.set(`${this.prefix}.${spec.name}`, { spec, data: tfjsToRef(spec, data) });
+    }
+    return out;
+  }
+
+  /** Assigns every tensor from reference-layout values (checks shapes). */
+  importRef(lookup: (fullName: string, spec: ParamSpec) => Float32Array): void {
+    for (const spec of this.specs) {
+      const full = `${this.prefix}.${spec.name}`;
+      const data = lookup(full, spec);
+      if (data.length !== size(spec.refShape)) throw new Error(`${full}: expected ${size(spec.refShape)} values, got ${data.length}`);
+      const v = this.variable(spec.name);
+      tf.tidy(() => v.assign(tf.tensor(refToTfjs(spec, data), tfjsShape(spec))));
+    }
+  }
+
+  /** Copies every value from another set with the same specs (G → G_ema at the start). */
+  copyFrom(other: ParamSet): void {
+    for (const spec of this.specs) this.variable(spec.name).assign(other.variable(spec.name));
+  }
+
+  dispose(): void {
+    for (const v of this.#vars.values()) v.dispose();
+    this.#vars.clear();
+  }
+
+  /** Number of values (trainable only, or all). */
+  count(trainableOnly = true): number {
+    return this.specs.filter((s) => !trainableOnly || s.trainable).reduce((a, s) => a + size(s.refShape), 0);
+  }
+}
