@@ -8,17 +8,20 @@ import { CROP_MODES, RESOLUTIONS, type CropMode, type Resolution } from '../../p
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
+import { UsageError } from './usage.js';
 
 const USAGE = `plumage ${PACKAGE_VERSION} — train StyleGAN2 on your own folder of images
 
 Usage:
   plumage ingest <folder> --resolution N [--crop centre|subject|pad] [--home DIR] [--json]
   plumage serve [--port N] [--home DIR]
+  plumage init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors
+  plumage generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR
+  plumage backend                       which tfjs backend would train here, and why
   plumage --help | --version
 
 Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.`;
 
-export class UsageError extends Error {}
 
 function parseResolution(value: string | undefined): Resolution {
   const n = Number(value);
@@ -78,6 +81,12 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'ingest':
       return ingest(rest);
+    case 'init':
+    case 'generate':
+    case 'backend': {
+      const { ganCommand } = await import('./gan-commands.js');
+      return ganCommand(command, rest);
+    }
     case 'serve': {
       const { serveMain } = await import('../server/index.js');
       return serveMain(rest);

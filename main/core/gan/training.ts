@@ -9,6 +9,7 @@ import { Adam, lazyRegularised } from './adam.js';
 import { applyAugment, planAugment } from './augment.js';
 import { numWs, type GanConfig } from './config.js';
 import { discriminate, discriminatorSpecs } from './discriminator.js';
+import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from './losses.js';
 import { broadcastWs, generatorSpecs, mapping, synthesis } from './generator.js';
 import { resampleFilter2d } from './ops.js';
 import { ParamSet, initialValues } from './params.js';
@@ -162,7 +163,7 @@ export class GanTrainer {
     const { value, grads } = tf.variableGrads(() => {
       const logits = discriminate(this.D, this.config, this.#augmented(this.#synthesis(this.#runMapping(n)))); // [n,1]
       fake = tf.keep(tf.mean(logits));
-      return tf.mean(tf.softplus(tf.neg(logits))); // −log σ(D(G(z)))
+      return generatorLoss(logits);
     }, this.G.trainable());
     this.optG.apply(grads);
     this.#updateWAvg();
@@ -179,9 +180,8 @@ export class GanTrainer {
     const { grads, value } = tf.variableGrads(() => {
       const ws = this.#runMapping(n);
       // pl_noise has the image's shape; scaled so the penalty does not depend on resolution.
-      const noise = tf.div(tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', this.rng.uint32()), c.resolution);
-      const plGrads = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(this.#synthesis(w as tf.Tensor3D), noise)))(ws); // [n,numWs,wDim]
-      const lengths = tf.sqrt(tf.mean(tf.sum(tf.square(plGrads), 2), 1)); // [n]
+      const noise: tf.Tensor4D = tf.div(tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', this.rng.uint32()), c.resolution);
+      const lengths = pathLengths((w) => this.#synthesis(w), ws, noise); // [n]
       const batchMean = tf.mean(lengths);
       const plMean = tf.add(this.counters.plMean, tf.mul(tf.sub(batchMean, this.counters.plMean), c.plDecay)); // lerp, not detached
       lengthMean = tf.keep(batchMean);
@@ -208,8 +208,7 @@ export class GanTrainer {
       const real = discriminate(this.D, this.config, this.#augmented(reals));
       fakeMean = tf.keep(tf.mean(fakeLogits));
       realLogits = tf.keep(real);
-      // −log(1 − σ(D(G(z)))) − log σ(D(x)), each a batch mean, summed as the reference accumulates them
-      return tf.add(tf.mean(tf.softplus(fakeLogits)), tf.mean(tf.softplus(tf.neg(real))));
+      return discriminatorLoss(fakeLogits, real); // the reference accumulates both halves, then steps once
     }, this.D.trainable());
     this.optD.apply(grads);
     report.lossD = value.dataSync()[0]!;
@@ -223,12 +222,7 @@ export class GanTrainer {
     let realLogits: tf.Tensor | null = null;
     let penaltyMean: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
-      const r1Grads = tf.grad((x: tf.Tensor) => {
-        const logits = discriminate(this.D, c, this.#augmented(x as tf.Tensor4D));
-        realLogits = tf.keep(logits);
-        return tf.sum(logits);
-      })(reals); // [n,res,res,3]
-      const penalty = tf.sum(tf.square(r1Grads), [1, 2, 3]); // [n]
+      const penalty = r1Penalty((x) => discriminate(this.D, c, this.#augmented(x)), reals, (logits) => (realLogits = tf.keep(logits))); // [n]
       penaltyMean = tf.keep(tf.mean(penalty));
       return tf.mul(tf.mean(tf.mul(penalty, c.r1Gamma / 2)), c.r1Interval); // gain = interval
     }, this.D.trainable());
