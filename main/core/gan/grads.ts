@@ -7,6 +7,9 @@
  *   transposed tensors: every piece is differentiable again, and XNNPACK runs them fast.
  * - LeakyRelu: the stock gradient uses `Greater`, which has no gradient, so second-order
  *   paths fail. `step(x, α)` is the same derivative, and Step's own gradient is zero.
+ * - DepthwiseConv2dNative (the FIR filters): wasm has no depthwise backprop kernels. The input
+ *   gradient is again a depthwise convolution (dilated, padded dy with the filter turned 180°).
+ *   The filters are constants, so no filter gradient is offered.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -83,6 +86,36 @@ export function registerPlumageGradients(): void {
           let g = tf.conv2d(xT as tf.Tensor4D, dyT as tf.Tensor4D, 1, 'valid', 'NHWC', [sh, sw]); // [cin, kh', kw', cout]
           if (g.shape[1] !== kh || g.shape[2] !== kw) g = tf.slice(g, [0, 0, 0, 0], [cin, kh, kw, cout]);
           return tf.transpose(g, [1, 2, 0, 3]); // [kh, kw, cin, cout]
+        },
+      };
+    },
+  });
+
+  tf.registerGradient({
+    kernelName: tf.DepthwiseConv2dNative,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x4, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const a = attrs as unknown as Conv2DAttrs;
+      const [dh, dw] = pair(a.dilations);
+      if (dh !== 1 || dw !== 1 || filter.shape[3] !== 1) throw new Error('Plumage depthwise gradient supports channel multiplier 1 without dilation only');
+      const [sh, sw] = pair(a.strides);
+      const [n, h, w, c] = x4.shape;
+      const [kh, kw] = filter.shape;
+      const [pt, pb, pl, pr] = explicitPadding(a.pad, h, w, kh, kw, sh, sw);
+      const dy4 = dy as tf.Tensor4D;
+      const [, ho, wo] = dy4.shape;
+      return {
+        x: () => {
+          const d = dilateSpatial(dy4, sh);
+          const extraH = h + pt + pb - ((ho - 1) * sh + kh);
+          const extraW = w + pl + pr - ((wo - 1) * sw + kw);
+          const dpad = tf.pad(d, [[0, 0], [kh - 1, kh - 1 + extraH], [kw - 1, kw - 1 + extraW], [0, 0]]);
+          const dxp = tf.depthwiseConv2d(dpad, tf.reverse(filter, [0, 1]) as tf.Tensor4D, 1, 'valid');
+          return pt || pb || pl || pr ? tf.slice(dxp, [0, pt, pl, 0], [n, h, w, c]) : dxp;
+        },
+        filter: () => {
+          throw new Error('Plumage treats depthwise filters as constants (FIR kernels): no filter gradient');
         },
       };
     },

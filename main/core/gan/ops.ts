@@ -1,10 +1,10 @@
 /**
  * StyleGAN2's building blocks in tfjs-core, NHWC throughout. Each follows the reference's
  * `torch_utils/ops` semantics (upfirdn2d, conv2d_resample, bias_act) but is written only with
- * ops whose gradients are differentiable again, so R1 and path-length regularisation work on
- * every backend: FIR filters are sums of shifted slices (no depthwise convolution), strided
- * down-sampling is a reshape + slice (no StridedSlice), up-sampling is zero-stuffing + a plain
- * convolution (no Conv2DBackpropInput).
+ * ops whose gradients (registered in grads.ts) are differentiable again, so R1 and path-length
+ * regularisation work on every backend: FIR filters are depthwise convolutions with constant
+ * kernels (strided for down-sampling), up-sampling convolutions avoid Conv2DBackpropInput and
+ * StridedSlice entirely.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -27,45 +27,41 @@ export function biasLrelu<T extends tf.Tensor>(x: T, bias: tf.Tensor | null, gai
   return tf.mul(tf.leakyRelu(z, LRELU_ALPHA), LRELU_GAIN * gain) as T;
 }
 
+const firKernels = new Map<string, tf.Tensor4D>();
+
 /**
- * One FIR pass along a spatial axis (1 = H, 2 = W) of [N,H,W,C]: zero-pad by (before, after),
- * then y[i] = Σ_k taps[k] · x[i + k] (the taps are symmetric, so correlation = convolution).
+ * The 4×4 FIR kernel as a depthwise filter [4,4,C,1] scaled by `gain`. Kept for the life of the
+ * process (one per channel count and gain), so training does not rebuild constants every step.
  */
-export function fir1d(x: tf.Tensor4D, axis: 1 | 2, before: number, after: number, gain = 1): tf.Tensor4D {
-  const padding: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
-  padding[axis] = [before, after];
-  const xp = before || after ? tf.pad(x, padding) : x;
-  const len = xp.shape[axis] - FIR_TAPS.length + 1;
-  const size: [number, number, number, number] = [...xp.shape];
-  size[axis] = len;
-  const terms = FIR_TAPS.map((t, k) => {
-    const begin: [number, number, number, number] = [0, 0, 0, 0];
-    begin[axis] = k;
-    return tf.mul(tf.slice(xp, begin, size), t * gain);
-  });
-  return tf.addN(terms) as tf.Tensor4D;
+function firKernel(channels: number, gain: number): tf.Tensor4D {
+  const key = `${channels}:${gain}`;
+  let k = firKernels.get(key);
+  if (!k) {
+    const taps = resampleFilter2d();
+    const data = new Float32Array(16 * channels);
+    for (let t = 0; t < 16; t++) data.fill(taps[t]! * gain, t * channels, (t + 1) * channels);
+    k = tf.keep(tf.tensor4d(data, [4, 4, channels, 1]));
+    firKernels.set(key, k);
+  }
+  return k;
 }
 
-/** 2-D FIR with padding [before, after] on both axes; `gain` is the total (split over the two axes). */
-export function fir2d(x: tf.Tensor4D, before: number, after: number, gain = 1): tf.Tensor4D {
-  const g = Math.sqrt(gain);
-  return fir1d(fir1d(x, 1, before, after, g), 2, before, after, g);
+/**
+ * upfirdn2d's FIR: zero-pad by [before, after] on both axes, then filter with the 4×4 kernel
+ * (symmetric, so correlation = convolution) times `gain`, optionally keeping every `stride`-th
+ * sample. A depthwise convolution: one pass over memory, and XNNPACK runs it fast on wasm.
+ * [N,H,W,C] → [N,(H+before+after−4)/stride+1,…,C]
+ */
+export function fir2d(x: tf.Tensor4D, before: number, after: number, gain = 1, stride: 1 | 2 = 1): tf.Tensor4D {
+  const xp = before || after ? tf.pad(x, [[0, 0], [before, after], [before, after], [0, 0]]) : x;
+  return tf.depthwiseConv2d(xp, firKernel(x.shape[3], gain), stride, 'valid');
 }
 
-/** Zero-stuffing: [N,H,W,C] → [N,2H,2W,C] with x at even positions and zeros between (upfirdn2d's up=2). */
+/** Zero-stuffing: [N,H,W,C] → [N,2H,2W,C] with x at even positions and zeros between (upfirdn2d's up=2, for the 3-channel image path). */
 export function zeroStuff2x(x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]);
   return tf.reshape(spread, [n, 2 * h, 2 * w, c]);
-}
-
-/** Keeps even rows and columns: [N,2H,2W,C] → [N,H,W,C] (upfirdn2d's down=2). */
-export function takeEven2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [n, h2, w2, c] = x.shape;
-  const h = h2 / 2;
-  const w = w2 / 2;
-  const grouped = tf.reshape(x, [n, h, 2, w, 2, c]);
-  return tf.reshape(tf.slice(grouped, [0, 0, 0, 0, 0, 0], [n, h, 1, w, 1, c]), [n, h, w, c]);
 }
 
 /** upfirdn2d.upsample2d(x, f): [N,H,W,C] → [N,2H,2W,C], FIR-filtered, gain 4 (keeps the mean). */
@@ -73,26 +69,54 @@ export function upsample2d(x: tf.Tensor4D): tf.Tensor4D {
   return fir2d(zeroStuff2x(x), 2, 1, 4);
 }
 
-/** upfirdn2d.downsample2d(x, f) as D's 1×1 skip uses it: pad 1, FIR, keep even samples. [N,H,W,C] → [N,H/2,W/2,C]. */
+/** upfirdn2d.downsample2d(x, f) as D's 1×1 skip uses it: pad 1, FIR, keep even samples (one strided pass). [N,H,W,C] → [N,H/2,W/2,C]. */
 export function downsample2d(x: tf.Tensor4D): tf.Tensor4D {
-  const filtered = fir2d(x, 1, 1); // [N,H-1,W-1,C]
-  const evenable = tf.pad(filtered, [[0, 0], [0, 1], [0, 1], [0, 0]]); // [N,H,W,C]: the padded row is never kept
-  return takeEven2x(evenable);
+  return fir2d(x, 1, 1, 1, 2);
 }
 
 /**
- * conv2d_resample with up=2 (transposed stride-2 conv, then FIR with gain 4) for a kh×kw
- * kernel with padding kh/2. `weight` is [kh,kw,in,out] in correlation form (as tfjs stores it).
- * The transposed convolution is a correlation of the zero-stuffed input with the kernel turned
- * 180°; the FIR then removes the stuffing's aliasing. [N,H,W,in] → [N,2H,2W,out].
+ * conv2d_resample with up=2 (stride-2 transposed 3×3 conv, then FIR with gain 4), computed in
+ * polyphase form. The transposed conv's output ct (2H+1 per axis) interleaves four phases:
+ * per axis, even outputs ct[2m] = x[m]·w[0] + x[m−1]·w[2] and odd ones ct[2m+1] = x[m]·w[1].
+ * All four phases come out of ONE 2×2 convolution over x padded by 1, with 4·out channels
+ * (each phase's taps placed in its own channel block), which skips the zeros a stride-2
+ * transposed conv (or a conv over the zero-stuffed input) would multiply: 16 taps per output
+ * quad instead of 36. A reshape + transpose interleaves the phases; their last row and column
+ * are the zero padding the FIR needs. `weight` is [3,3,in,out] as tfjs stores it.
+ * [N,H,W,in] → [N,2H,2W,out]
  */
 export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
-  if (weight.shape[0] !== 3 || weight.shape[1] !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
-  // conv_transpose2d(x, w, stride 2) == correlate(zero-stuffed x padded [2, 1], w turned 180°)
-  const stuffed = tf.pad(zeroStuff2x(x), [[0, 0], [2, 1], [2, 1], [0, 0]]); // [N,2H+3,2W+3,in]
-  const y = tf.conv2d(stuffed, tf.reverse(weight, [0, 1]) as tf.Tensor4D, 1, 'valid'); // [N,2H+1,2W+1,out]
-  // The reference's padding arithmetic leaves [1, 1] for the FIR after a 3×3 transposed conv.
-  return fir2d(y, 1, 1, 4); // [N,2H,2W,out]
+  const [n, h, w, cin] = x.shape;
+  const [kh, kw, , cout] = weight.shape;
+  if (kh !== 3 || kw !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
+  const tap = (a: number, b: number): tf.Tensor2D => tf.reshape(tf.slice(weight, [a, b, 0, 0], [1, 1, cin, cout]), [cin, cout]);
+  const zero = tf.zeros([cin, cout]) as tf.Tensor2D;
+  // Which weight row (column) feeds window offset t for output parity r: even ← [2, 0], odd ← [none, 1].
+  const source: (number | null)[][] = [
+    [2, 0],
+    [null, 1],
+  ];
+  const blocks: tf.Tensor2D[] = [];
+  for (let t = 0; t < 2; t++) {
+    for (let u = 0; u < 2; u++) {
+      const phases: tf.Tensor2D[] = [];
+      for (let r = 0; r < 2; r++) {
+        for (let s = 0; s < 2; s++) {
+          const a = source[r]![t]!;
+          const b = source[s]![u]!;
+          phases.push(a === null || b === null ? zero : tap(a, b));
+        }
+      }
+      blocks.push(tf.concat(phases, 1)); // [in, 4·out], phase blocks in (r, s) order
+    }
+  }
+  const kernel = tf.reshape(tf.stack(blocks), [2, 2, cin, 4 * cout]) as tf.Tensor4D;
+  const phases = tf.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), kernel, 1, 'valid'); // [N,H+1,W+1,4·out]
+  const interleaved = tf.reshape(
+    tf.transpose(tf.reshape(phases, [n, h + 1, w + 1, 2, 2, cout]), [0, 1, 3, 2, 4, 5]),
+    [n, 2 * h + 2, 2 * w + 2, cout],
+  ) as tf.Tensor4D; // ct followed by one zero row and column
+  return fir2d(interleaved, 1, 0, 4); // = FIR of ct padded [1, 1]: [N,2H,2W,out]
 }
 
 /**

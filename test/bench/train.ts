@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendName } from '../../main/core/gan/backend.js';
+import { PRESET_NAMES, presetConfig, type PresetName } from '../../main/core/gan/config.js';
+import { phaseFlops } from '../../main/core/gan/flops.js';
+import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
+import { fileURLToPath } from 'node:url';
+import { runChild } from './child.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const PHASES: PhaseName[] = ['Gmain', 'Greg', 'Dmain', 'Dreg'];
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+interface PhaseTimes {
+  backend: string;
+  description: string;
+  batch: number;
+  msPerPhase: Record<PhaseName, number>;
+  peakRssMB: number;
+}
+
+/** Times each phase (median of `repeats` after a warm-up) in this process. */
+async function measure(preset: PresetName, backend: BackendName | undefined, repeats: number, batchOverride?: number): Promise<PhaseTimes> {
+  const info = await initBackend(backend);
+  const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
+  const trainer = new GanTrainer(config, 1);
+  const reals = tf.randomUniform([config.batchSize, config.resolution, config.resolution, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+  trainer.counters.augmentP = 0.2; // measure with augmentation on, as a run on a small dataset has it
+  const ms = {} as Record<PhaseName, number>;
+  for (const phase of PHASES) {
+    const times: number[] = [];
+    for (let i = 0; i <= repeats; i++) {
+      trainer.counters.step = 0;
+      const r = trainer.trainStep(reals, [phase]);
+      if (i > 0) times.push(r.ms[phase]!); // the first call pays for kernel set-up
+    }
+    ms[phase] = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  }
+  trainer.dispose();
+  return { backend: info.backend, description: info.description, batch: config.batchSize, msPerPhase: ms, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
+}
+
+function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
+  const config = presetConfig(preset, { batchSize: t.batch });
+  const flops = phaseFlops(config, t.batch);
+  const ms = t.msPerPhase;
+  // An average step: main phases every time, regularisation every plInterval / r1Interval steps.
+  const stepMs = ms.Gmain + ms.Dmain + ms.Greg / config.plInterval + ms.Dreg / config.r1Interval;
+  const stepFlops = flops.Gmain + flops.Dmain + flops.Greg / config.plInterval + flops.Dreg / config.r1Interval;
+  const imagesPerSec = (t.batch / stepMs) * 1000;
+  return {
+    backend: t.backend,
+    description: t.description,
+    preset,
+    resolution: config.resolution,
+    batch: t.batch,
+    msGStep: round(ms.Gmain),
+    msDStep: round(ms.Dmain),
+    msDR1Step: round(ms.Dmain + ms.Dreg),
+    msGPLStep: round(ms.Gmain + ms.Greg),
+    imagesPerSec: round(imagesPerSec, 2),
+    secondsPerKimg: round(1000 / imagesPerSec),
+    gflopPerStep: round(stepFlops / 1e9, 2),
+    achievedGflops: round(stepFlops / 1e6 / stepMs, 2),
+    peakRssMB: t.peakRssMB,
+  };
+}
+
+/** `npm run bench -- train [--preset P] [--repeats N] [--backend wasm|cpu] [--batch B]` */
+export async function benchTrain(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      preset: { type: 'string', default: 'tiny' },
+      repeats: { type: 'string', default: '3' },
+      backend: { type: 'string' },
+      batch: { type: 'string' },
+      worker: { type: 'boolean', default: false },
+      'no-compare': { type: 'boolean', default: false },
+    },
+  });
+  const preset = values.preset as PresetName;
+  if (!PRESET_NAMES.includes(preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
+  const repeats = Number(values.repeats);
+  const batch = values.batch ? Number(values.batch) : undefined;
+  if (values.worker) {
+    // One side of the comparison, in its own process (a process has one tfjs backend).
+    console.log(JSON.stringify(await measure(preset, values.backend as BackendName | undefined, repeats, batch)));
+    return;
+  }
+  const best = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--worker', '--preset', preset, '--repeats', String(repeats), ...(values.backend ? ['--backend', values.backend] : []), ...(batch ? ['--batch', String(batch)] : [])]);
+  const line: Record<string, unknown> = { bench: 'train', ...summarise(preset, best.result) };
+  if (!values['no-compare'] && best.result.backend !== 'cpu') {
+    // The pure-JS backend, side by side on one repeat (it is an order of magnitude slower).
+    const cpu = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--worker', '--preset', preset, '--repeats', '1', '--backend', 'cpu', ...(batch ? ['--batch', String(batch)] : [])]);
+    const cpuSummary = summarise(preset, cpu.result);
+    line.cpuBackend = { msGStep: cpuSummary.msGStep, msDStep: cpuSummary.msDStep, imagesPerSec: cpuSummary.imagesPerSec };
+    line.speedupOverCpuBackend = round((line.imagesPerSec as number) / (cpuSummary.imagesPerSec as number), 1);
+  }
+  console.log(JSON.stringify(line));
+}
