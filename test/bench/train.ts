@@ -6,6 +6,7 @@ import { phaseFlops } from '../../main/core/gan/flops.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './child.js';
+import { ParallelTrainer } from '../../main/core/gan/parallel.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PHASES: PhaseName[] = ['Gmain', 'Greg', 'Dmain', 'Dreg'];
@@ -66,7 +67,33 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
   };
 }
 
-/** `npm run bench -- train [--preset P] [--repeats N] [--backend wasm|cpu] [--batch B]` */
+/** Full steps per second: one process against `replicas` worker-thread replicas, alternating, in this process. */
+async function measureParallel(preset: PresetName, replicas: number, steps: number, batchOverride?: number): Promise<{ single: number; parallel: number }> {
+  const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
+  const reals = new Float32Array(config.batchSize * config.resolution ** 2 * 3).map((_, i) => Math.sin(i));
+  await initBackend('wasm');
+  const single = new GanTrainer(config, 1);
+  const realsTensor = tf.tensor4d(reals, [config.batchSize, config.resolution, config.resolution, 3]);
+  const parallel = await ParallelTrainer.create(config, 1, replicas, 'wasm');
+  single.trainStep(realsTensor);
+  await parallel.trainStep(reals);
+  let singleMs = 0;
+  let parallelMs = 0;
+  for (let i = 0; i < steps; i++) {
+    let t = performance.now();
+    single.trainStep(realsTensor);
+    singleMs += performance.now() - t;
+    t = performance.now();
+    await parallel.trainStep(reals);
+    parallelMs += performance.now() - t;
+  }
+  single.dispose();
+  realsTensor.dispose();
+  await parallel.close();
+  return { single: (config.batchSize * steps * 1000) / singleMs, parallel: (config.batchSize * steps * 1000) / parallelMs };
+}
+
+/** `npm run bench -- train [--preset P] [--repeats N] [--backend wasm|cpu] [--batch B] [--replicas N]` */
 export async function benchTrain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -77,12 +104,18 @@ export async function benchTrain(argv: string[]): Promise<void> {
       batch: { type: 'string' },
       worker: { type: 'boolean', default: false },
       'no-compare': { type: 'boolean', default: false },
+      replicas: { type: 'string', default: '2' },
+      'parallel-worker': { type: 'boolean', default: false },
     },
   });
   const preset = values.preset as PresetName;
   if (!PRESET_NAMES.includes(preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
   const repeats = Number(values.repeats);
   const batch = values.batch ? Number(values.batch) : undefined;
+  if (values['parallel-worker']) {
+    console.log(JSON.stringify(await measureParallel(preset, Number(values.replicas), repeats, batch)));
+    return;
+  }
   if (values.worker) {
     // One side of the comparison, in its own process (a process has one tfjs backend).
     console.log(JSON.stringify(await measure(preset, values.backend as BackendName | undefined, repeats, batch)));
@@ -96,6 +129,18 @@ export async function benchTrain(argv: string[]): Promise<void> {
     const cpuSummary = summarise(preset, cpu.result);
     line.cpuBackend = { msGStep: cpuSummary.msGStep, msDStep: cpuSummary.msDStep, imagesPerSec: cpuSummary.imagesPerSec };
     line.speedupOverCpuBackend = round((line.imagesPerSec as number) / (cpuSummary.imagesPerSec as number), 1);
+  }
+  const replicas = Number(values.replicas);
+  if (replicas > 1 && best.result.backend === 'wasm') {
+    // Both cores: worker-thread replicas splitting the batch, against one process, full steps alternating.
+    const par = await runChild<{ single: number; parallel: number }>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--parallel-worker', '--preset', preset, '--replicas', String(replicas), '--repeats', String(Math.max(4, repeats)), ...(batch ? ['--batch', String(batch)] : [])]);
+    line.parallel = {
+      replicas,
+      imagesPerSecSingle: round(par.result.single, 2),
+      imagesPerSecParallel: round(par.result.parallel, 2),
+      speedup: round(par.result.parallel / par.result.single, 2),
+      note: 'full steps (Gmain+Dmain, with Greg/Dreg when due), alternating single and parallel',
+    };
   }
   console.log(JSON.stringify(line));
 }

@@ -44,8 +44,35 @@ export interface TrainerCounters {
   adamStepD: number;
 }
 
+/**
+ * Data parallelism: `count` replicas (worker threads) each run the step on batch/count images,
+ * then average their gradients (and the few statistics the step keeps) with `allReduce`, which
+ * returns the mean of every replica's payload, identical in each. Identical updates keep the
+ * replicas bit-identical.
+ */
+export interface ReplicaOptions {
+  index: number;
+  count: number;
+  allReduce: (payload: Float32Array) => Float32Array;
+}
+
+/** [Σ sign(logit), count, mean logit] of one batch of real logits. */
+function signStats(realLogits: tf.Tensor): [number, number, number] {
+  const values = realLogits.dataSync() as Float32Array;
+  let signs = 0;
+  let sum = 0;
+  for (const v of values) {
+    signs += Math.sign(v);
+    sum += v;
+  }
+  return [signs, values.length, sum / values.length];
+}
+
 export class GanTrainer {
   readonly config: GanConfig;
+  readonly replica: ReplicaOptions | null;
+  /** Images this trainer processes per step (the batch, or its share of it). */
+  readonly localBatch: number;
   readonly G: ParamSet;
   readonly G_ema: ParamSet;
   readonly D: ParamSet;
@@ -56,8 +83,12 @@ export class GanTrainer {
   #wMean: tf.Tensor1D | null = null;
 
   /** A freshly initialised trainer: weights drawn as the reference draws them, from a seeded RNG. */
-  constructor(config: GanConfig, seed: number) {
+  constructor(config: GanConfig, seed: number, replica: ReplicaOptions | null = null) {
     this.config = config;
+    this.replica = replica;
+    const count = replica?.count ?? 1;
+    if (config.batchSize % count !== 0) throw new RangeError(`batch ${config.batchSize} does not split over ${count} replicas`);
+    this.localBatch = config.batchSize / count;
     const init = new RandomState(seed);
     const filter = resampleFilter2d();
     this.G = new ParamSet('G', generatorSpecs(config), (s) => initialValues(s, init, filter));
@@ -67,7 +98,8 @@ export class GanTrainer {
     const base = { lr: config.lr, betas: config.betas, eps: config.eps };
     this.optG = new Adam(this.G.trainable(), lazyRegularised(base, config.plInterval), 'G');
     this.optD = new Adam(this.D.trainable(), lazyRegularised(base, config.r1Interval), 'D');
-    this.rng = new RandomState((seed + 1) >>> 0);
+    // Replica 0 draws what a single process would; the others draw their own latents, noise and augmentations.
+    this.rng = new RandomState((seed + 1 + (replica?.index ?? 0) * 0x9e3779b9) >>> 0);
     this.counters = { step: 0, imagesSeen: 0, augmentP: config.ada.initialP, adaSignSum: 0, adaSignCount: 0, plMean: 0, adamStepG: 0, adamStepD: 0 };
   }
 
@@ -83,7 +115,7 @@ export class GanTrainer {
   /** One iteration on a batch of real images [B,res,res,3] in [-1, 1] (not disposed). */
   trainStep(reals: tf.Tensor4D, only?: PhaseName[]): StepReport {
     const c = this.config;
-    if (reals.shape[0] !== c.batchSize) throw new RangeError(`expected ${c.batchSize} real images, got ${reals.shape[0]}`);
+    if (reals.shape[0] !== this.localBatch) throw new RangeError(`expected ${this.localBatch} real images, got ${reals.shape[0]}`);
     const phases = (only ?? this.phasesAt(this.counters.step)).filter((p) => only || this.phasesAt(this.counters.step).includes(p));
     const report: StepReport = {
       step: 0, imagesSeen: 0, kimg: 0, phases, lossG: NaN, lossD: NaN, r1Penalty: null, plPenalty: null, scoreReal: NaN, scoreFake: NaN, augmentP: 0, ms: {},
@@ -157,24 +189,58 @@ export class GanTrainer {
     this.#wMean = null;
   }
 
+  /**
+   * Averages gradients (and scalar statistics) over the replicas; a no-op in a single process.
+   * Missing gradients count as zero, as in Adam.apply. Returns the averaged grads and scalars.
+   */
+  #reduce(vars: tf.Variable[], grads: tf.NamedTensorMap, scalars: number[]): { grads: tf.NamedTensorMap; scalars: number[] } {
+    if (!this.replica) return { grads, scalars };
+    const wMeanSize = this.#wMean?.size ?? 0;
+    const total = vars.reduce((a, v) => a + v.size, 0) + wMeanSize + scalars.length;
+    const payload = new Float32Array(total);
+    let at = 0;
+    for (const v of vars) {
+      const g = grads[v.name];
+      if (g) payload.set(g.dataSync() as Float32Array, at);
+      at += v.size;
+    }
+    if (this.#wMean) payload.set(this.#wMean.dataSync() as Float32Array, at);
+    at += wMeanSize;
+    payload.set(scalars, at);
+    const mean = this.replica.allReduce(payload);
+    tf.dispose(Object.values(grads));
+    const out: tf.NamedTensorMap = {};
+    at = 0;
+    for (const v of vars) {
+      out[v.name] = tf.tensor(mean.subarray(at, at + v.size), v.shape);
+      at += v.size;
+    }
+    if (this.#wMean) {
+      this.#wMean.dispose();
+      this.#wMean = tf.keep(tf.tensor1d(mean.slice(at, at + wMeanSize)));
+    }
+    at += wMeanSize;
+    return { grads: out, scalars: Array.from(mean.subarray(at, at + scalars.length)) };
+  }
+
   #gMain(report: StepReport): void {
-    const n = this.config.batchSize;
+    const n = this.localBatch;
     let fake: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
       const logits = discriminate(this.D, this.config, this.#augmented(this.#synthesis(this.#runMapping(n)))); // [n,1]
       fake = tf.keep(tf.mean(logits));
       return generatorLoss(logits);
     }, this.G.trainable());
-    this.optG.apply(grads);
+    const reduced = this.#reduce(this.G.trainable(), grads, [value.dataSync()[0]!, fake!.dataSync()[0]!]);
+    this.optG.apply(reduced.grads);
     this.#updateWAvg();
-    report.lossG = value.dataSync()[0]!;
-    report.scoreFake = fake!.dataSync()[0]!;
-    tf.dispose([value, fake!, ...Object.values(grads)]);
+    [report.lossG, report.scoreFake] = reduced.scalars as [number, number];
+    tf.dispose([value, fake!, ...Object.values(reduced.grads)]);
   }
 
   #gReg(report: StepReport): void {
     const c = this.config;
-    const n = Math.max(1, Math.floor(c.batchSize / c.plBatchShrink));
+    const n = Math.max(1, Math.floor(this.localBatch / c.plBatchShrink));
     let penaltyMean: tf.Tensor | null = null;
     let lengthMean: tf.Tensor | null = null;
     const { grads, value } = tf.variableGrads(() => {
@@ -189,18 +255,18 @@ export class GanTrainer {
       penaltyMean = tf.keep(tf.mean(penalty));
       return tf.mul(tf.mean(tf.mul(penalty, c.plWeight)), c.plInterval); // gain = interval (lazy regularisation)
     }, this.G.trainable());
-    this.optG.apply(grads);
+    const reduced = this.#reduce(this.G.trainable(), grads, [lengthMean!.dataSync()[0]!, penaltyMean!.dataSync()[0]!]);
+    this.optG.apply(reduced.grads);
     this.#updateWAvg();
-    const batchLength = lengthMean!.dataSync()[0]!;
+    const [batchLength, penalty] = reduced.scalars as [number, number];
     this.counters.plMean += (batchLength - this.counters.plMean) * c.plDecay;
-    report.plPenalty = penaltyMean!.dataSync()[0]!;
-    tf.dispose([value, lengthMean!, penaltyMean!, ...Object.values(grads)]);
+    report.plPenalty = penalty;
+    tf.dispose([value, lengthMean!, penaltyMean!, ...Object.values(reduced.grads)]);
   }
 
   #dMain(reals: tf.Tensor4D, report: StepReport): void {
-    const n = this.config.batchSize;
+    const n = this.localBatch;
     const fakes = tf.tidy(() => this.#synthesis(this.#runMapping(n))); // no gradient to G
-    this.#updateWAvg();
     let fakeMean: tf.Tensor | null = null;
     let realLogits: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
@@ -210,11 +276,14 @@ export class GanTrainer {
       realLogits = tf.keep(real);
       return discriminatorLoss(fakeLogits, real); // the reference accumulates both halves, then steps once
     }, this.D.trainable());
-    this.optD.apply(grads);
-    report.lossD = value.dataSync()[0]!;
-    report.scoreFake = Number.isNaN(report.scoreFake) ? fakeMean!.dataSync()[0]! : report.scoreFake;
-    this.#collectSigns(realLogits!, report);
-    tf.dispose([fakes, value, fakeMean!, realLogits!, ...Object.values(grads)]);
+    const reduced = this.#reduce(this.D.trainable(), grads, [value.dataSync()[0]!, fakeMean!.dataSync()[0]!, ...signStats(realLogits!)]);
+    this.optD.apply(reduced.grads);
+    this.#updateWAvg(); // after the reduce: every replica moves w_avg by the whole batch's mean w
+    const [lossD, fakeScore, signSum, signCount, realScore] = reduced.scalars as [number, number, number, number, number];
+    report.lossD = lossD;
+    if (Number.isNaN(report.scoreFake)) report.scoreFake = fakeScore;
+    this.#collectSigns(signSum, signCount, realScore, report);
+    tf.dispose([fakes, value, fakeMean!, realLogits!, ...Object.values(reduced.grads)]);
   }
 
   #dReg(reals: tf.Tensor4D, report: StepReport): void {
@@ -226,19 +295,20 @@ export class GanTrainer {
       penaltyMean = tf.keep(tf.mean(penalty));
       return tf.mul(tf.mean(tf.mul(penalty, c.r1Gamma / 2)), c.r1Interval); // gain = interval
     }, this.D.trainable());
-    this.optD.apply(grads);
-    report.r1Penalty = penaltyMean!.dataSync()[0]!;
-    this.#collectSigns(realLogits!, report);
-    tf.dispose([value, realLogits!, penaltyMean!, ...Object.values(grads)]);
+    const reduced = this.#reduce(this.D.trainable(), grads, [penaltyMean!.dataSync()[0]!, ...signStats(realLogits!)]);
+    this.optD.apply(reduced.grads);
+    const [r1, signSum, signCount, realScore] = reduced.scalars as [number, number, number, number];
+    report.r1Penalty = r1;
+    this.#collectSigns(signSum, signCount, realScore, report);
+    tf.dispose([value, realLogits!, penaltyMean!, ...Object.values(reduced.grads)]);
   }
 
-  #collectSigns(realLogits: tf.Tensor, report: StepReport): void {
-    const values = Array.from(realLogits.dataSync() as Float32Array);
-    let sum = 0;
-    for (const v of values) sum += Math.sign(v);
-    this.counters.adaSignSum += sum;
-    this.counters.adaSignCount += values.length;
-    if (Number.isNaN(report.scoreReal)) report.scoreReal = values.reduce((a, b) => a + b, 0) / values.length;
+  /** Adds (replica-averaged) sign statistics of D(real) to the ADA accumulators. */
+  #collectSigns(signSum: number, signCount: number, realScore: number, report: StepReport): void {
+    const count = this.replica?.count ?? 1;
+    this.counters.adaSignSum += signSum * count;
+    this.counters.adaSignCount += signCount * count;
+    if (Number.isNaN(report.scoreReal)) report.scoreReal = realScore;
   }
 
   /** G_ema ← lerp(G, G_ema, β), β = 0.5^(batch / half-life), half-life ramped up early on. */
