@@ -123,7 +123,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
   }
   const best = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--worker', '--preset', preset, '--repeats', String(repeats), ...(values.backend ? ['--backend', values.backend] : []), ...(batch ? ['--batch', String(batch)] : [])]);
   const line: Record<string, unknown> = { bench: 'train', ...summarise(preset, best.result) };
-  if (!values['no-compare'] && best.result.backend !== 'cpu') {
+  if (!values['no-compare'] && best.result.backend !== 'cpu' && preset === 'tiny') {
     // The pure-JS backend, side by side on one repeat (it is an order of magnitude slower).
     const cpu = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--worker', '--preset', preset, '--repeats', '1', '--backend', 'cpu', ...(batch ? ['--batch', String(batch)] : [])]);
     const cpuSummary = summarise(preset, cpu.result);

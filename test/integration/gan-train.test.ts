@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { loadCheckpoint, loadGenerator, saveCheckpoint } from '../../main/core/gan/checkpoint.js';
+import { loadCheckpoint, loadGenerator, saveCheckpoint, trainerFromGenerator } from '../../main/core/gan/checkpoint.js';
 import { discriminate } from '../../main/core/gan/discriminator.js';
 import { generate } from '../../main/core/gan/generator.js';
 import { RandomState } from '../../main/core/gan/rng.js';
@@ -106,6 +106,7 @@ test('learning happens: on two flat colours, G moves toward the data and D learn
   assert.ok(endDistance < startDistance * 0.5, `distance to the data colours fell from ${startDistance.toFixed(3)} to ${endDistance.toFixed(3)}`);
   assert.ok(accuracy > Math.max(0.6, startAccuracy), `D accuracy ${startAccuracy.toFixed(2)} → ${accuracy.toFixed(2)}`);
   assert.equal(trainer.counters.imagesSeen, 250 * 8);
+  assert.ok(trainer.counters.augmentP > 0, 'a confident D made ADA raise p');
   trainer.dispose();
 });
 
@@ -194,6 +195,13 @@ test('a generator exported from the reference (G_ema.* names, no Plumage metadat
     [...exported].map(([name, { spec, data }]) => ({ name, shape: spec.refShape, data: () => data })),
     { format: 'pt' },
   );
+  // … as the start of a fine-tuning run: G and G_ema from the file, a fresh D, and it trains.
+  const tuned = await trainerFromGenerator(file, 3, { batchSize: 4 });
+  assert.deepEqual(sampleSeeds(tuned.G, tuned.config, [5], 1, 'const'), sampleSeeds(trainer.G_ema, trainer.config, [5], 1, 'const'));
+  const step = tuned.trainStep(flatBatch(new RandomState(2), 4));
+  assert.ok(Number.isFinite(step.lossG));
+  tuned.dispose();
+  await assert.rejects(trainerFromGenerator(file, 3, { resolution: 32 }), /resolution comes from the generator file/);
   const { config, G } = await loadGenerator(file);
   for (const k of ['resolution', 'zDim', 'wDim', 'mappingLayers', 'channelBase', 'channelMax', 'imgChannels'] as const) {
     assert.deepEqual(config[k], trainer.config[k], k);

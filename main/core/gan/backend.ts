@@ -30,8 +30,15 @@ const firstLine = (err: unknown): string => (err instanceof Error ? err.message 
  * Initialises tfjs once per process. `prefer` forces one backend (tests, benchmarks); without it
  * the order above is tried. Must run before any tensor is created.
  */
-export async function initBackend(prefer?: BackendName): Promise<BackendInfo> {
+export async function initBackend(prefer?: BackendName, log: (line: string) => void = (l) => console.error(l)): Promise<BackendInfo> {
   if (chosen && (!prefer || chosen.kind === prefer)) return chosen;
+  const result = await chooseBackend(prefer);
+  const why = result.unavailable.map((u) => `${u.kind}: ${u.reason}`).join('; ');
+  log(`plumage: training backend ${result.kind} — ${result.description}${why ? ` (not available: ${why})` : ''}`);
+  return result;
+}
+
+async function chooseBackend(prefer?: BackendName): Promise<BackendInfo> {
   registerPlumageGradients();
   const order: BackendName[] = prefer ? [prefer] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
   const unavailable: BackendInfo['unavailable'] = [];

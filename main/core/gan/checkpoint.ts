@@ -131,6 +131,27 @@ export async function loadGenerator(file: string): Promise<{ config: GanConfig; 
   return { config: stored, G };
 }
 
+/**
+ * Transfer learning: a new trainer whose G and G_ema start from a generator file (a Plumage
+ * checkpoint or a reference export); D, the optimisers and the counters start fresh. The
+ * architecture comes from the file; training settings from `overrides`.
+ */
+export async function trainerFromGenerator(file: string, seed: number, overrides: Partial<GanConfig> = {}): Promise<GanTrainer> {
+  const { config, G } = await loadGenerator(file);
+  const arch = ['resolution', 'imgChannels', 'zDim', 'wDim', 'mappingLayers', 'channelBase', 'channelMax'] as const;
+  for (const k of arch) {
+    if (overrides[k] !== undefined && overrides[k] !== config[k]) {
+      G.dispose();
+      throw new Error(`${k} comes from the generator file (${config[k]}); it cannot be changed to ${overrides[k]} when fine-tuning`);
+    }
+  }
+  const trainer = new GanTrainer({ ...config, ...overrides }, seed);
+  trainer.G.copyFrom(G);
+  trainer.G_ema.copyFrom(G);
+  G.dispose();
+  return trainer;
+}
+
 /** Reads the architecture off a reference generator's tensor shapes. */
 function inferConfig(file: string, st: Awaited<ReturnType<typeof readSafetensors>>, prefix: string): GanConfig {
   const fc0 = st.shape(`${prefix}mapping.fc0.weight`); // [w_dim, z_dim]

@@ -28,10 +28,14 @@ export class ParallelTrainer {
     workers.forEach((w, i) => {
       w.on('message', (r: Reply) => this.#pending[i]!.shift()?.(r));
       w.on('error', (err) => this.#pending[i]!.shift()?.({ type: 'error', message: err.message }));
+      w.on('exit', (code) => {
+        for (const waiting of this.#pending[i]!.splice(0)) waiting({ type: 'error', message: `replica ${i} exited (code ${code})` });
+      });
     });
   }
 
   static async create(config: GanConfig, seed: number, replicas = 2, backend?: BackendName): Promise<ParallelTrainer> {
+    if (config.batchSize % replicas !== 0) throw new RangeError(`batch ${config.batchSize} does not split over ${replicas} replicas`);
     // The largest payload: every trainable value of G or D, plus w's mean and a few statistics.
     const trainable = (specs: { refShape: number[]; trainable: boolean }[]): number => specs.filter((s) => s.trainable).reduce((a, s) => a + size(s.refShape), 0);
     const capacity = Math.max(trainable(generatorSpecs(config)), trainable(discriminatorSpecs(config))) + config.wDim + 16;
@@ -86,7 +90,7 @@ export class ParallelTrainer {
   }
 
   async close(): Promise<void> {
-    await this.#all(() => ({ type: 'close' }));
+    await this.#all((i) => (this.#workers[i]!.threadId >= 0 ? { type: 'close' } : null));
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }
