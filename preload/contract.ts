@@ -101,6 +101,101 @@ export interface ListSourcesParams extends DatasetRef {
   limit: number;
 }
 
+export const PRESETS = ['tiny', '64', '128', '256', '512', '1024'] as const;
+export type Preset = (typeof PRESETS)[number];
+export type RunState = 'created' | 'running' | 'paused' | 'stopped' | 'crashed' | 'done';
+
+export interface CheckpointInfo {
+  id: number;
+  kimg: number;
+  step: number;
+  path: string;
+  bytes: number;
+  sha256: string;
+  at: number;
+}
+
+export interface SnapshotInfo {
+  id: number;
+  kimg: number;
+  step: number;
+  /** Media key of the grid PNG (truncation 1 left, 0.7 right). */
+  grid: string;
+  at: number;
+}
+
+export interface TickInfo {
+  id: number;
+  kimg: number;
+  step: number;
+  lossG: number | null;
+  lossD: number | null;
+  r1Penalty: number | null;
+  plPenalty: number | null;
+  scoreReal: number | null;
+  scoreFake: number | null;
+  augmentP: number | null;
+  imagesPerSec: number | null;
+  secPerKimg: number | null;
+  tensors: number | null;
+  rssMB: number | null;
+  at: number;
+}
+
+export interface RunSummary {
+  id: number;
+  name: string;
+  datasetId: number;
+  datasetFolder: string;
+  preset: Preset;
+  resolution: number;
+  batchSize: number;
+  r1Gamma: number;
+  adaTarget: number;
+  state: RunState;
+  kimg: number;
+  targetKimg: number;
+  snapshotKimg: number;
+  checkpointKimg: number;
+  /** e.g. "CUDA via tfjs-node-gpu" or "CPU (wasm) — slow: install the GPU build"; null before the first start. */
+  backend: string | null;
+  /** Why it last stopped or restarted, when not by request. */
+  error: string | null;
+  restarts: number;
+  parentRunId: number | null;
+  lastSnapshot: string | null;
+  lastCheckpoint: CheckpointInfo | null;
+  createdAt: number;
+}
+
+export interface RunDetail extends RunSummary {
+  checkpoints: CheckpointInfo[];
+  snapshots: SnapshotInfo[];
+  /** Bytes on disk: checkpoints and grids. */
+  diskBytes: number;
+}
+
+export interface CreateRunParams {
+  datasetId: number;
+  preset: Preset;
+  targetKimg: number;
+  snapshotKimg: number;
+  checkpointKimg: number;
+  r1Gamma?: number;
+  adaTarget?: number;
+  name?: string;
+  /** Fork: continue from this checkpoint of an earlier run, with this run's config. */
+  fromCheckpointId?: number;
+  /** Transfer learning: start G from this generator file (a Plumage checkpoint or a reference export). */
+  initFrom?: string;
+  /** Weight-initialisation seed (random when left out); with the same seed and data a run is reproducible. */
+  seed?: number;
+}
+
+export interface RunRef {
+  runId: number;
+}
+
 /** Requests: renderer → main. Every one takes a single params object (or nothing) and resolves. */
 export interface PlumageRequests {
   getAppInfo: () => AppInfo;
@@ -111,12 +206,25 @@ export interface PlumageRequests {
   cancelIngest: (p: DatasetRef) => DatasetSummary;
   /** Native folder dialog; only where `AppInfo.nativeFolderDialog`. Resolves null when cancelled. */
   pickFolder: () => string | null;
+  listRuns: () => RunSummary[];
+  getRun: (p: RunRef) => RunDetail;
+  createRun: (p: CreateRunParams) => RunSummary;
+  /** Starts a created run, or resumes a paused / stopped / crashed one from its last checkpoint. */
+  startRun: (p: RunRef) => RunSummary;
+  pauseRun: (p: RunRef) => RunSummary;
+  stopRun: (p: RunRef) => RunSummary;
+  snapshotRun: (p: RunRef) => RunSummary;
+  deleteRun: (p: RunRef) => RunSummary[];
+  listTicks: (p: RunRef & { afterId: number }) => TickInfo[];
 }
 
 /** Events: main → renderer. */
 export interface PlumageEvents {
   ingestProgress: IngestProgress;
   datasetChanged: DatasetSummary;
+  runChanged: RunSummary;
+  runTick: { runId: number; tick: TickInfo };
+  runSnapshot: { runId: number; snapshot: SnapshotInfo };
 }
 
 export type RequestName = keyof PlumageRequests;
@@ -133,8 +241,17 @@ export const REQUEST_CHANNELS = [
   'listSources',
   'cancelIngest',
   'pickFolder',
+  'listRuns',
+  'getRun',
+  'createRun',
+  'startRun',
+  'pauseRun',
+  'stopRun',
+  'snapshotRun',
+  'deleteRun',
+  'listTicks',
 ] as const satisfies readonly RequestName[];
-export const EVENT_CHANNELS = ['ingestProgress', 'datasetChanged'] as const satisfies readonly EventName[];
+export const EVENT_CHANNELS = ['ingestProgress', 'datasetChanged', 'runChanged', 'runTick', 'runSnapshot'] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
 const _allRequestsListed: Missing<RequestName, (typeof REQUEST_CHANNELS)[number]> extends never ? true : never = true;

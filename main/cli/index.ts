@@ -18,6 +18,8 @@ Usage:
   plumage init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors
   plumage generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR
   plumage backend                       which tfjs backend would train here, and why
+  plumage train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--home DIR] [--json]
+  plumage runs [--home DIR] [--json]
   plumage --help | --version
 
 Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.`;
@@ -86,6 +88,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'backend': {
       const { ganCommand } = await import('./gan-commands.js');
       return ganCommand(command, rest);
+    }
+    case 'train':
+    case 'runs': {
+      const { trainCommand } = await import('./train-commands.js');
+      return trainCommand(command, rest);
     }
     case 'serve': {
       const { serveMain } = await import('../server/index.js');

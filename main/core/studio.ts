@@ -19,6 +19,7 @@ import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import { openDatabase, type Db } from './store/db.js';
 import { prepareHome } from './home.js';
 import { PACKAGE_VERSION } from './version.js';
+import { RunManager, type RunManagerOptions } from './train/run-manager.js';
 
 export class NotFoundError extends Error {
   readonly code = 'not-found';
@@ -38,6 +39,8 @@ export interface StudioOptions {
   concurrency?: number;
   /** ms a watched file must hold still before it is ingested. */
   settleMs?: number;
+  /** Training: how trainer processes are started (Electron: utilityProcess), restarts, tick rate. */
+  training?: Omit<RunManagerOptions, 'home'>;
 }
 
 /** Paper colour for alpha and padding: the cleaned near-white of the plates. */
@@ -65,7 +68,8 @@ export interface IngestReport {
 export class Studio extends EventEmitter<StudioEvents> {
   readonly db: Db;
   readonly datasets: DatasetStore;
-  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency'>> & Pick<StudioOptions, 'settleMs' | 'concurrency'>;
+  readonly training: RunManager;
+  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training'>> & Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training'>;
   readonly #ingestors = new Map<number, DatasetIngestor>();
   readonly #changeTimers = new Map<number, NodeJS.Timeout>();
 
@@ -74,6 +78,10 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.db = db;
     this.datasets = new DatasetStore(db);
     this.#opts = { watch: true, ...opts };
+    this.training = new RunManager(db, this.datasets, { home: opts.home, ...opts.training });
+    this.training.on('runChanged', (r) => this.emit('runChanged', r));
+    this.training.on('runTick', (t) => this.emit('runTick', t));
+    this.training.on('runSnapshot', (s) => this.emit('runSnapshot', s));
   }
 
   /** Opens the home (creating it), migrating its database. */
@@ -92,6 +100,7 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   /** App start-up: resume watching every dataset whose folder still exists; with none yet, open the samples. */
   async resume(): Promise<void> {
+    this.training.recoverInterrupted();
     const rows = this.datasets.listDatasets();
     if (rows.length === 0) {
       await this.openDataset({ folder: this.samplesFolder, resolution: 256, crop: 'centre' });
@@ -107,7 +116,7 @@ export class Studio extends EventEmitter<StudioEvents> {
     // Loaded on first use: one-shot CLI commands never validate IPC input and skip zod's load time.
     const { validateRequest } = await import('./api/validate.js');
     const params = validateRequest(name, rawParams);
-    const method = this[name] as (p: RequestParams<K>) => Promise<RequestResult<K>>;
+    const method = (this as unknown as Record<K, (p: RequestParams<K>) => Promise<RequestResult<K>>>)[name];
     return method.call(this, params);
   }
 
@@ -158,6 +167,36 @@ export class Studio extends EventEmitter<StudioEvents> {
     throw new UnsupportedError('no native folder dialog here: type the folder path instead');
   }
 
+  // ── training runs (RunManager does the work) ──
+
+  async listRuns(): Promise<RequestResult<'listRuns'>> {
+    return this.training.listRuns();
+  }
+  async getRun({ runId }: { runId: number }): Promise<RequestResult<'getRun'>> {
+    return this.training.getRun(runId);
+  }
+  async createRun(p: RequestParams<'createRun'>): Promise<RequestResult<'createRun'>> {
+    return this.training.createRun(p);
+  }
+  async startRun({ runId }: { runId: number }): Promise<RequestResult<'startRun'>> {
+    return this.training.startRun(runId);
+  }
+  async pauseRun({ runId }: { runId: number }): Promise<RequestResult<'pauseRun'>> {
+    return this.training.pauseRun(runId);
+  }
+  async stopRun({ runId }: { runId: number }): Promise<RequestResult<'stopRun'>> {
+    return this.training.stopRun(runId);
+  }
+  async snapshotRun({ runId }: { runId: number }): Promise<RequestResult<'snapshotRun'>> {
+    return this.training.snapshotRun(runId);
+  }
+  async deleteRun({ runId }: { runId: number }): Promise<RequestResult<'deleteRun'>> {
+    return this.training.deleteRun(runId);
+  }
+  async listTicks({ runId, afterId }: RequestParams<'listTicks'>): Promise<RequestResult<'listTicks'>> {
+    return this.training.listTicks(runId, afterId);
+  }
+
   /** One full pass without watching (the CLI's `ingest`). */
   async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {
     const started = performance.now();
@@ -183,6 +222,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   }
 
   async close(): Promise<void> {
+    await this.training.pauseAll(); // quitting is a pause: checkpoints written, Resume offered next time
     for (const t of this.#changeTimers.values()) clearTimeout(t);
     await Promise.all([...this.#ingestors.values()].map((i) => i.close()));
     this.#ingestors.clear();
@@ -238,7 +278,10 @@ export class Studio extends EventEmitter<StudioEvents> {
       setTimeout(() => {
         this.#changeTimers.delete(datasetId);
         const row = this.datasets.getDataset(datasetId);
-        if (row && this.db.open) this.emit('datasetChanged', this.#summary(row));
+        if (row && this.db.open) {
+          this.emit('datasetChanged', this.#summary(row));
+          this.training.datasetChanged(datasetId);
+        }
       }, CHANGE_THROTTLE_MS),
     );
   }

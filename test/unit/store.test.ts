@@ -9,7 +9,7 @@ test('every migration applies from empty and sets user_version', () => {
   const db = openDatabase(':memory:');
   assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   const tables = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string; sql: string }[];
-  assert.deepEqual(tables.map((t) => t.name), ['datasets', 'sources']);
+  assert.deepEqual(tables.map((t) => t.name), ['checkpoints', 'datasets', 'runs', 'snapshots', 'sources', 'ticks']);
   for (const t of tables) assert.match(t.sql, /\)\s*STRICT$/, `${t.name} is STRICT`);
   db.close();
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   CROP_MODES,
+  PRESETS,
   RESOLUTIONS,
   type RequestName,
   type RequestParams,
@@ -13,6 +14,7 @@ import {
  */
 const id = z.number().int().positive();
 const datasetRef = z.strictObject({ datasetId: id });
+const runRef = z.strictObject({ runId: id });
 const none = z.undefined().or(z.strictObject({}).transform(() => undefined));
 
 type Schemas = { [K in RequestName]: z.ZodType<RequestParams<K>, unknown> };
@@ -34,6 +36,27 @@ export const REQUEST_SCHEMAS: Schemas = {
   }),
   cancelIngest: datasetRef,
   pickFolder: none,
+  listRuns: none,
+  getRun: runRef,
+  createRun: z.strictObject({
+    datasetId: id,
+    preset: z.enum(PRESETS),
+    targetKimg: z.number().positive().max(1e6),
+    snapshotKimg: z.number().positive().max(1e5),
+    checkpointKimg: z.number().positive().max(1e5),
+    r1Gamma: z.number().min(0).max(1e4).optional(),
+    adaTarget: z.number().min(0).max(1).optional(),
+    name: z.string().min(1).max(200).optional(),
+    fromCheckpointId: id.optional(),
+    initFrom: z.string().min(1).max(4096).optional(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  }),
+  startRun: runRef,
+  pauseRun: runRef,
+  stopRun: runRef,
+  snapshotRun: runRef,
+  deleteRun: runRef,
+  listTicks: z.strictObject({ runId: id, afterId: z.number().int().min(0) }),
 };
 
 export class InvalidInputError extends Error {

@@ -1,0 +1,35 @@
+/**
+ * The snapshot grid: the run's fixed seeds through G_ema at truncation 1 (left) and 0.7 (right),
+ * side by side, as one PNG.
+ */
+import sharp, { type OverlayOptions } from 'sharp';
+import type { GanConfig } from '../gan/config.js';
+import type { ParamSet } from '../gan/params.js';
+import { sampleSeeds } from '../gan/sample.js';
+
+export const GRID_PSIS = [1, 0.7] as const;
+const GAP = 8;
+const PAPER = { r: 0xf5, g: 0xf1, b: 0xe6 };
+
+export async function renderGrid(G: ParamSet, config: GanConfig, seeds: number[]): Promise<Buffer> {
+  const res = config.resolution;
+  const cols = Math.min(4, seeds.length);
+  const rows = Math.ceil(seeds.length / cols);
+  const panelWidth = cols * res;
+  const composites: OverlayOptions[] = [];
+  GRID_PSIS.forEach((psi, panel) => {
+    const images = sampleSeeds(G, config, seeds, psi, 'const');
+    images.forEach((pixels, i) => {
+      composites.push({
+        input: Buffer.from(pixels),
+        raw: { width: res, height: res, channels: 3 },
+        left: panel * (panelWidth + GAP) + (i % cols) * res,
+        top: Math.floor(i / cols) * res,
+      });
+    });
+  });
+  return sharp({ create: { width: 2 * panelWidth + GAP, height: rows * res, channels: 3, background: PAPER } })
+    .composite(composites)
+    .png()
+    .toBuffer();
+}

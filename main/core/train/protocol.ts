@@ -1,0 +1,61 @@
+/**
+ * The typed message protocol between the supervisor (main side) and the trainer child process,
+ * defined once and imported by both.
+ */
+import type { BackendName } from '../gan/backend.js';
+import type { GanConfig } from '../gan/config.js';
+
+export interface TrainerStart {
+  type: 'start';
+  runId: number;
+  config: GanConfig;
+  seed: number;
+  sampleSeeds: number[];
+  cacheFile: string;
+  cacheResolution: number;
+  slots: number[];
+  targetKimg: number;
+  snapshotKimg: number;
+  checkpointKimg: number;
+  checkpointDir: string;
+  /** Absolute folder for grids, and the media key prefix they are served under. */
+  snapshotDir: string;
+  snapshotKeyPrefix: string;
+  resumeFrom: string | null;
+  initFrom: string | null;
+  backend?: BackendName;
+  /** Seconds between progress ticks. */
+  tickSeconds: number;
+}
+
+export type SupervisorMessage =
+  | TrainerStart
+  | { type: 'pause' }
+  | { type: 'stop' }
+  | { type: 'snapshot' }
+  | { type: 'slots'; slots: number[] };
+
+export interface TickMetrics {
+  kimg: number;
+  step: number;
+  lossG: number | null;
+  lossD: number | null;
+  r1Penalty: number | null;
+  plPenalty: number | null;
+  scoreReal: number | null;
+  scoreFake: number | null;
+  augmentP: number;
+  imagesPerSec: number;
+  secPerKimg: number;
+  tensors: number;
+  rssMB: number;
+}
+
+export type TrainerMessage =
+  | { type: 'started'; backend: string; description: string; hint: string | null; kimg: number; step: number }
+  | { type: 'tick'; tick: TickMetrics }
+  | { type: 'snapshot'; kimg: number; step: number; grid: string }
+  | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number }
+  | { type: 'paused' | 'stopped' | 'done'; kimg: number; step: number }
+  /** Training cannot go on (a checkpoint could not be written, the dataset is empty, …): the run pauses with this error. */
+  | { type: 'failed'; message: string; kimg: number };

@@ -1,0 +1,251 @@
+/**
+ * Runs as the Studio offers them: create (fresh, forked from a checkpoint, or fine-tuning an
+ * imported generator), start / resume, pause, stop, snapshot, delete — each run driven by its
+ * RunSupervisor, every change written to SQLite and announced as an event.
+ */
+import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckpointInfo, CreateRunParams, Preset, RunDetail, RunSummary, SnapshotInfo, TickInfo } from '../../../preload/contract.js';
+import { presetConfig, type GanConfig } from '../gan/config.js';
+import { cacheFileFor } from '../dataset/ingest.js';
+import type { DatasetStore } from '../store/datasets.js';
+import type { Db } from '../store/db.js';
+import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
+import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
+
+export class RunError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'not-found' | 'invalid-input' = 'invalid-input',
+  ) {
+    super(message);
+  }
+}
+
+export interface RunManagerOptions {
+  home: string;
+  spawn?: SpawnTrainer;
+  maxRestarts?: number;
+  backoffMs?: number;
+  tickSeconds?: number;
+  keepCheckpoints?: number;
+}
+
+export interface RunManagerEvents {
+  runChanged: [RunSummary];
+  runTick: [{ runId: number; tick: TickInfo }];
+  runSnapshot: [{ runId: number; snapshot: SnapshotInfo }];
+}
+
+const SAMPLE_SEEDS = 8;
+
+export const toCheckpointInfo = (c: CheckpointRow): CheckpointInfo => ({ id: c.id, kimg: c.kimg, step: c.step, path: c.path, bytes: c.bytes, sha256: c.sha256, at: c.at });
+const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({ id: s.id, kimg: s.kimg, step: s.step, grid: s.grid, at: s.at });
+export const toTickInfo = (t: TickRow): TickInfo => ({
+  id: t.id, kimg: t.kimg, step: t.step, lossG: t.loss_g, lossD: t.loss_d, r1Penalty: t.r1_penalty, plPenalty: t.pl_penalty,
+  scoreReal: t.score_real, scoreFake: t.score_fake, augmentP: t.augment_p, imagesPerSec: t.images_per_sec,
+  secPerKimg: t.sec_per_kimg, tensors: t.tensors, rssMB: t.rss_mb, at: t.at,
+});
+
+export class RunManager extends EventEmitter<RunManagerEvents> {
+  readonly runs: RunStore;
+  readonly #datasets: DatasetStore;
+  readonly #opts: RunManagerOptions;
+  readonly #supervisors = new Map<number, RunSupervisor>();
+
+  constructor(db: Db, datasets: DatasetStore, opts: RunManagerOptions) {
+    super();
+    this.runs = new RunStore(db);
+    this.#datasets = datasets;
+    this.#opts = opts;
+  }
+
+  /** After the app (or the server) restarts: runs a dead process left 'running' are paused. */
+  recoverInterrupted(): number {
+    return this.runs.markInterrupted();
+  }
+
+  #row(runId: number): RunRow {
+    const run = this.runs.getRun(runId);
+    if (!run) throw new RunError(`no run with id ${runId}`, 'not-found');
+    return run;
+  }
+
+  summary(run: RunRow): RunSummary {
+    const config = JSON.parse(run.config) as GanConfig;
+    const snapshots = this.runs.listSnapshots(run.id);
+    const latest = this.runs.latestCheckpoint(run.id);
+    return {
+      id: run.id,
+      name: run.name,
+      datasetId: run.dataset_id,
+      datasetFolder: this.#datasets.getDataset(run.dataset_id)?.folder ?? '',
+      preset: run.preset as Preset,
+      resolution: config.resolution,
+      batchSize: config.batchSize,
+      r1Gamma: config.r1Gamma,
+      adaTarget: config.ada.target,
+      state: run.state,
+      kimg: run.kimg,
+      targetKimg: run.target_kimg,
+      snapshotKimg: run.snapshot_kimg,
+      checkpointKimg: run.checkpoint_kimg,
+      backend: run.backend,
+      error: run.error,
+      restarts: run.restarts,
+      parentRunId: run.parent_run_id,
+      lastSnapshot: snapshots.at(-1)?.grid ?? null,
+      lastCheckpoint: latest ? toCheckpointInfo(latest) : null,
+      createdAt: run.created_at,
+    };
+  }
+
+  listRuns(): RunSummary[] {
+    return this.runs.listRuns().map((r) => this.summary(r));
+  }
+
+  getRun(runId: number): RunDetail {
+    const run = this.#row(runId);
+    const checkpoints = this.runs.listCheckpoints(runId).map(toCheckpointInfo);
+    const snapshots = this.runs.listSnapshots(runId).map(toSnapshotInfo);
+    let diskBytes = checkpoints.reduce((a, c) => a + c.bytes, 0);
+    for (const s of snapshots) diskBytes += statSync(join(this.#opts.home, s.grid), { throwIfNoEntry: false })?.size ?? 0;
+    return { ...this.summary(run), checkpoints, snapshots, diskBytes };
+  }
+
+  createRun(p: CreateRunParams): RunSummary {
+    const ds = this.#datasets.getDataset(p.datasetId);
+    if (!ds) throw new RunError(`no dataset with id ${p.datasetId}`, 'not-found');
+    let parent: CheckpointRow | undefined;
+    if (p.fromCheckpointId !== undefined) {
+      parent = this.runs.getCheckpoint(p.fromCheckpointId);
+      if (!parent) throw new RunError(`no checkpoint with id ${p.fromCheckpointId}`, 'not-found');
+    }
+    const base = presetConfig(p.preset);
+    const config = presetConfig(p.preset, {
+      ...(p.r1Gamma !== undefined ? { r1Gamma: p.r1Gamma } : {}),
+      ada: { ...base.ada, ...(p.adaTarget !== undefined ? { target: p.adaTarget } : {}) },
+    });
+    if (ds.resolution % config.resolution !== 0) {
+      throw new RunError(`the ${p.preset} preset trains at ${config.resolution}²; the dataset was prepared at ${ds.resolution}² — ingest it at ${Math.max(64, config.resolution)}`);
+    }
+    if (parent) {
+      const parentConfig = JSON.parse(this.#row(parent.run_id).config) as GanConfig;
+      if (parentConfig.resolution !== config.resolution || parentConfig.channelBase !== config.channelBase) {
+        throw new RunError(`a fork keeps its parent's architecture: choose the ${parentConfig.preset} preset`);
+      }
+    }
+    if (this.#datasets.countSources(ds.id).accepted === 0) throw new RunError('the dataset has no accepted images yet');
+    const run = this.runs.createRun({
+      dataset_id: ds.id,
+      parent_run_id: parent?.run_id ?? null,
+      parent_checkpoint_id: parent?.id ?? null,
+      init_from: p.initFrom ?? null,
+      name: p.name ?? `${p.preset} on ${ds.folder.split(/[\\/]/).pop() || ds.folder}`,
+      preset: p.preset,
+      config: JSON.stringify(config),
+      seed: p.seed ?? randomInt(0, 2 ** 31),
+      sample_seeds: JSON.stringify(Array.from({ length: SAMPLE_SEEDS }, (_, i) => (p.seed !== undefined ? p.seed * SAMPLE_SEEDS + i : randomInt(0, 2 ** 31)))),
+      target_kimg: p.targetKimg,
+      snapshot_kimg: p.snapshotKimg,
+      checkpoint_kimg: p.checkpointKimg,
+    });
+    const summary = this.summary(run);
+    this.emit('runChanged', summary);
+    return summary;
+  }
+
+  #supervisor(run: RunRow): RunSupervisor {
+    let sup = this.#supervisors.get(run.id);
+    if (sup) return sup;
+    sup = new RunSupervisor(this.runs, run.id, {
+      home: this.#opts.home,
+      ...(this.#opts.spawn ? { spawn: this.#opts.spawn } : {}),
+      ...(this.#opts.maxRestarts !== undefined ? { maxRestarts: this.#opts.maxRestarts } : {}),
+      ...(this.#opts.backoffMs !== undefined ? { backoffMs: this.#opts.backoffMs } : {}),
+      ...(this.#opts.tickSeconds !== undefined ? { tickSeconds: this.#opts.tickSeconds } : {}),
+      ...(this.#opts.keepCheckpoints !== undefined ? { keepCheckpoints: this.#opts.keepCheckpoints } : {}),
+      dataset: () => {
+        const ds = this.#datasets.getDataset(run.dataset_id)!;
+        return { cacheFile: cacheFileFor(this.#opts.home, ds), cacheResolution: ds.resolution, slots: this.#datasets.acceptedSlots(ds.id).map((s) => s.slot) };
+      },
+    });
+    sup.on('changed', (r) => this.emit('runChanged', this.summary(r)));
+    sup.on('tick', (t) => this.emit('runTick', { runId: run.id, tick: toTickInfo(t) }));
+    sup.on('snapshot', (s) => this.emit('runSnapshot', { runId: run.id, snapshot: toSnapshotInfo(s) }));
+    sup.on('checkpoint', () => this.emit('runChanged', this.summary(this.#row(run.id))));
+    this.#supervisors.set(run.id, sup);
+    return sup;
+  }
+
+  supervisorOf(runId: number): RunSupervisor | undefined {
+    return this.#supervisors.get(runId);
+  }
+
+  /** Sets a new target length (the CLI's `train --kimg` on an existing run). */
+  extendRun(runId: number, targetKimg: number): void {
+    this.#row(runId);
+    this.runs.updateRun(runId, { target_kimg: targetKimg });
+  }
+
+  startRun(runId: number): RunSummary {
+    const run = this.#row(runId);
+    if (run.state === 'done' && run.kimg >= run.target_kimg) throw new RunError(`run ${runId} is done (${run.kimg.toFixed(1)} of ${run.target_kimg} kimg)`);
+    if (this.#datasets.acceptedSlots(run.dataset_id).length === 0) throw new RunError('the dataset has no accepted images to train on');
+    this.#supervisor(run).start();
+    return this.summary(this.#row(runId));
+  }
+
+  async pauseRun(runId: number): Promise<RunSummary> {
+    const run = this.#row(runId);
+    await this.#supervisors.get(runId)?.pause();
+    return this.summary(this.#row(run.id));
+  }
+
+  async stopRun(runId: number): Promise<RunSummary> {
+    const run = this.#row(runId);
+    const sup = this.#supervisors.get(runId);
+    if (sup) await sup.stop();
+    else if (run.state !== 'done') this.runs.updateRun(runId, { state: 'stopped' });
+    return this.summary(this.#row(runId));
+  }
+
+  snapshotRun(runId: number): RunSummary {
+    const run = this.#row(runId);
+    const sup = this.#supervisors.get(runId);
+    if (!sup?.running) throw new RunError(`run ${runId} is not running: start it to take a snapshot`);
+    sup.snapshotNow();
+    return this.summary(run);
+  }
+
+  async deleteRun(runId: number): Promise<RunSummary[]> {
+    this.#row(runId);
+    await this.#supervisors.get(runId)?.stop();
+    this.#supervisors.delete(runId);
+    this.runs.deleteRun(runId);
+    await rm(join(this.#opts.home, 'checkpoints', `run-${runId}`), { recursive: true, force: true });
+    await rm(join(this.#opts.home, 'samples', `run-${runId}`), { recursive: true, force: true });
+    return this.listRuns();
+  }
+
+  listTicks(runId: number, afterId: number): TickInfo[] {
+    this.#row(runId);
+    return this.runs.listTicks(runId, afterId).map(toTickInfo);
+  }
+
+  /** The dataset changed: running trainers sample from the new set of images at their next step. */
+  datasetChanged(datasetId: number): void {
+    const slots = this.#datasets.acceptedSlots(datasetId).map((s) => s.slot);
+    for (const [runId, sup] of this.#supervisors) {
+      if (sup.running && this.runs.getRun(runId)?.dataset_id === datasetId) sup.updateSlots(slots);
+    }
+  }
+
+  /** Quitting pauses every running run (checkpoint written), so the next start offers Resume. */
+  async pauseAll(): Promise<void> {
+    await Promise.all([...this.#supervisors.values()].filter((s) => s.running).map((s) => s.pause()));
+  }
+}

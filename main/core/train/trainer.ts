@@ -1,0 +1,189 @@
+/**
+ * The trainer child process (`child_process.fork` headless, `utilityProcess.fork` under
+ * Electron). It owns the tfjs backend and the GPU; the supervisor owns the database. One run:
+ *   initialise (fresh, fine-tune or resume) → loop { step; once per tick: metrics;
+ *   at snapshot intervals: grid; at checkpoint intervals: checkpoint } → done, or pause/stop on
+ *   request (finish the step in flight, write a checkpoint, exit, freeing the GPU).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../gan/backend.js';
+import { loadCheckpoint, saveCheckpoint, trainerFromGenerator } from '../gan/checkpoint.js';
+import { RandomState } from '../gan/rng.js';
+import { readSafetensors } from '../gan/safetensors.js';
+import { GanTrainer, type StepReport } from '../gan/training.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { renderGrid } from './grid.js';
+import type { SupervisorMessage, TickMetrics, TrainerMessage, TrainerStart } from './protocol.js';
+import { DatasetSampler } from './sampler.js';
+
+/** Messages reach this process through whichever channel its parent gave it. */
+interface Channel {
+  send(m: TrainerMessage): void;
+  onMessage(handler: (m: SupervisorMessage) => void): void;
+  onDisconnect(handler: () => void): void;
+}
+
+function nodeChannel(): Channel {
+  return {
+    send: (m) => process.send?.(m),
+    onMessage: (h) => process.on('message', (m) => h(m as SupervisorMessage)),
+    onDisconnect: (h) => process.on('disconnect', h),
+  };
+}
+
+/** Electron's utilityProcess gives the child `process.parentPort` instead of process.send. */
+function electronChannel(port: { postMessage(m: unknown): void; on(e: 'message', h: (e: { data: unknown }) => void): void }): Channel {
+  return {
+    send: (m) => port.postMessage(m),
+    onMessage: (h) => port.on('message', (e) => h(e.data as SupervisorMessage)),
+    onDisconnect: () => {}, // the utility process is ended with its parent
+  };
+}
+
+const SAMPLER_KEY = 'plumage.sampler';
+
+async function run(channel: Channel, start: TrainerStart): Promise<void> {
+  const commands = { pause: false, stop: false, snapshot: false, gone: false };
+  let sampler: DatasetSampler | undefined;
+  channel.onMessage((m) => {
+    if (m.type === 'pause') commands.pause = true;
+    else if (m.type === 'stop') commands.stop = true;
+    else if (m.type === 'snapshot') commands.snapshot = true;
+    else if (m.type === 'slots') sampler?.setSlots(m.slots);
+  });
+  channel.onDisconnect(() => (commands.gone = true)); // the app died: stop at once, the last checkpoint stands
+
+  // ── initialise ──
+  const info = await initBackend(start.backend);
+  let trainer: GanTrainer;
+  let samplerRng = new RandomState((start.seed + 0x5eed) >>> 0);
+  if (start.resumeFrom) {
+    trainer = await loadCheckpoint(start.resumeFrom);
+    const meta = (await readSafetensors(start.resumeFrom, { requireChecksum: true })).metadata[SAMPLER_KEY];
+    if (meta) samplerRng = RandomState.restore(JSON.parse(meta));
+  } else if (start.initFrom) {
+    trainer = await trainerFromGenerator(start.initFrom, start.seed, start.config);
+  } else {
+    trainer = new GanTrainer(start.config, start.seed);
+  }
+  const config = trainer.config;
+  sampler = new DatasetSampler(start.cacheFile, start.cacheResolution, config.resolution, start.slots, samplerRng);
+  mkdirSync(start.snapshotDir, { recursive: true });
+  const kimgNow = (): number => trainer.counters.imagesSeen / 1000;
+  channel.send({ type: 'started', backend: info.kind, description: info.description, hint: info.hint, kimg: kimgNow(), step: trainer.counters.step });
+
+  const next = (interval: number): number => (Math.floor(kimgNow() / interval + 1e-9) + 1) * interval;
+  let nextSnapshot = next(start.snapshotKimg);
+  let nextCheckpoint = next(start.checkpointKimg);
+  let lastCheckpointStep = start.resumeFrom ? trainer.counters.step : -1;
+
+  let lastSnapshotStep = -1;
+  const snapshot = async (): Promise<void> => {
+    if (lastSnapshotStep === trainer.counters.step) return;
+    lastSnapshotStep = trainer.counters.step;
+    const name = `grid-${String(trainer.counters.step).padStart(8, '0')}.png`;
+    await writeFileAtomic(join(start.snapshotDir, name), await renderGrid(trainer.G_ema, config, start.sampleSeeds), false);
+    channel.send({ type: 'snapshot', kimg: kimgNow(), step: trainer.counters.step, grid: `${start.snapshotKeyPrefix}/${name}` });
+  };
+  /** Writes a checkpoint; false (and a 'failed' message) when the disk refuses it. */
+  const checkpoint = async (): Promise<boolean> => {
+    if (lastCheckpointStep === trainer.counters.step) return true;
+    const path = join(start.checkpointDir, `ckpt-${String(trainer.counters.step).padStart(8, '0')}.safetensors`);
+    try {
+      mkdirSync(start.checkpointDir, { recursive: true });
+      const { sha256, bytes } = await saveCheckpoint(trainer, path, { [SAMPLER_KEY]: JSON.stringify(sampler.snapshot()) });
+      lastCheckpointStep = trainer.counters.step;
+      channel.send({ type: 'checkpoint', kimg: kimgNow(), step: trainer.counters.step, path, sha256, bytes });
+      return true;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'ENOTDIR' || e.code === 'EEXIST' || e.code === 'EROFS' ? 'the checkpoint folder cannot be written' : e.message;
+      channel.send({ type: 'failed', message: `could not write a checkpoint to ${start.checkpointDir}: ${why} (${e.code ?? 'error'}). Nothing was lost: the run resumes from its last checkpoint once there is room.`, kimg: kimgNow() });
+      return false;
+    }
+  };
+  const finish = async (type: 'paused' | 'stopped' | 'done'): Promise<void> => {
+    if (await checkpoint()) channel.send({ type, kimg: kimgNow(), step: trainer.counters.step });
+  };
+
+  if (trainer.counters.step === 0) await snapshot(); // the first grid: what an untrained G dreams
+
+  // ── train ──
+  let tick: StepReport[] = [];
+  let tickStarted = performance.now();
+  for (;;) {
+    if (commands.gone) break;
+    if (commands.stop) return finish('stopped');
+    if (commands.pause) return finish('paused');
+    if (kimgNow() >= start.targetKimg - 1e-9) {
+      await snapshot();
+      return finish('done');
+    }
+    const reals = tf.tensor4d(sampler.next(config.batchSize), [config.batchSize, config.resolution, config.resolution, config.imgChannels]);
+    tick.push(trainer.trainStep(reals));
+    reals.dispose();
+
+    // ── once per tick: metrics ──
+    const elapsed = (performance.now() - tickStarted) / 1000;
+    if (elapsed >= start.tickSeconds) {
+      channel.send({ type: 'tick', tick: summarise(tick, elapsed, config.batchSize) });
+      tick = [];
+      tickStarted = performance.now();
+    }
+    // ── at intervals: snapshot, checkpoint ──
+    if (commands.snapshot || kimgNow() >= nextSnapshot - 1e-9) {
+      commands.snapshot = false;
+      await snapshot();
+      nextSnapshot = next(start.snapshotKimg);
+    }
+    if (kimgNow() >= nextCheckpoint - 1e-9) {
+      if (!(await checkpoint())) return;
+      nextCheckpoint = next(start.checkpointKimg);
+    }
+    await new Promise((r) => setImmediate(r)); // let pause / stop / new slots arrive
+  }
+}
+
+const mean = (xs: (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+};
+
+function summarise(reports: StepReport[], seconds: number, batch: number): TickMetrics {
+  const last = reports[reports.length - 1]!;
+  const imagesPerSec = (reports.length * batch) / seconds;
+  return {
+    kimg: last.kimg,
+    step: last.step,
+    lossG: mean(reports.map((r) => r.lossG)),
+    lossD: mean(reports.map((r) => r.lossD)),
+    r1Penalty: mean(reports.map((r) => r.r1Penalty)),
+    plPenalty: mean(reports.map((r) => r.plPenalty)),
+    scoreReal: mean(reports.map((r) => r.scoreReal)),
+    scoreFake: mean(reports.map((r) => r.scoreFake)),
+    augmentP: last.augmentP,
+    imagesPerSec,
+    secPerKimg: 1000 / imagesPerSec,
+    tensors: tf.memory().numTensors,
+    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  };
+}
+
+// Entry: wait for the start message on whichever channel exists.
+const parentPort = (process as unknown as { parentPort?: Parameters<typeof electronChannel>[0] }).parentPort;
+const channel = parentPort ? electronChannel(parentPort) : nodeChannel();
+let started = false;
+channel.onMessage((m) => {
+  if (m.type !== 'start' || started) return;
+  started = true;
+  run(channel, m).then(
+    () => process.exit(0),
+    (err: Error) => {
+      // A crash the supervisor will see as a non-zero exit; say why first.
+      console.error(`plumage trainer: ${err.stack ?? err.message}`);
+      process.exit(1);
+    },
+  );
+});
