@@ -1,0 +1,114 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+import type { ServerFrame } from '../../preload/contract.js';
+import { CLI, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { serveApp } from '../helpers/browser.js';
+
+const run = promisify(execFile);
+let tmp: ReturnType<typeof tempDir>;
+before(() => {
+  tmp = tempDir('processes');
+});
+after(() => tmp.cleanup());
+
+/** Trainer processes alive right now (children of whatever started them). */
+const trainerPids = (): number[] => {
+  try {
+    return execFileSync('pgrep', ['-f', 'core/train/trainer.js'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
+test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command resumes; runs --json lists it', async () => {
+  const home = join(tmp.dir, 'cli-home');
+  const args = [CLI, 'train', '--dataset', SAMPLE_PLATES, '--preset', 'tiny', '--kimg', '100', '--home', home, '--json', '--snapshot-kimg', '50', '--checkpoint-kimg', '50'];
+  const trainOnce = async (expect: 'created' | 'resume'): Promise<{ code: number | null; events: Record<string, unknown>[] }> => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: Record<string, unknown>[] = [];
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += String(d)));
+    await waitFor(() => events.some((e) => e.event === 'tick'), 60_000, 'training under way').catch((err: Error) => {
+      child.kill('SIGKILL');
+      throw new Error(`${err.message}; events ${JSON.stringify(events)}; stderr ${stderr}`);
+    });
+    assert.ok(events.some((e) => e.event === expect), `${expect} event (got ${events.map((e) => e.event).join(', ')})`);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    return { code, events };
+  };
+  const first = await trainOnce('created');
+  assert.equal(first.code, 0);
+  assert.ok(first.events.some((e) => e.event === 'state' && e.state === 'paused'));
+  const { stdout } = await run(process.execPath, [CLI, 'runs', '--home', home, '--json']);
+  const runs = JSON.parse(stdout) as { id: number; dataset: string; state: string; kimg: number; backend: string; lastCheckpoint: string | null }[];
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0]!.state, 'paused');
+  assert.equal(runs[0]!.dataset, SAMPLE_PLATES);
+  assert.ok(runs[0]!.kimg > 0 && runs[0]!.lastCheckpoint?.endsWith('.safetensors'));
+  assert.match(runs[0]!.backend, /wasm|CUDA|CPU/);
+  const second = await trainOnce('resume');
+  assert.equal(second.code, 0);
+  const resumed = second.events.find((e) => e.event === 'resume')!;
+  assert.equal(resumed.kimg, runs[0]!.kimg, 'resumed where it paused');
+  assert.deepEqual(trainerPids(), [], 'no trainer process is left behind');
+});
+
+test('kill -9 of the whole server mid-run: after a restart the run is found paused and resumes', async () => {
+  const home = join(tmp.dir, 'server-home');
+  let app = await serveApp(home);
+  const connect = async (url: string): Promise<{ call: (method: string, params?: unknown) => Promise<unknown>; events: ServerFrame[]; close: () => void }> => {
+    const u = new URL(url);
+    const ws = new WebSocket(`ws://${u.host}/api${u.search}`);
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    const events: ServerFrame[] = [];
+    const pending = new Map<number, (f: ServerFrame) => void>();
+    let id = 0;
+    ws.on('message', (d) => {
+      const f = JSON.parse(String(d)) as ServerFrame;
+      if ('event' in f) events.push(f);
+      else pending.get(f.id)?.(f);
+    });
+    return {
+      events,
+      close: () => ws.close(),
+      call: (method, params) =>
+        new Promise((resolve, reject) => {
+          const n = ++id;
+          pending.set(n, (f) => ('ok' in f && f.ok ? resolve(f.result) : reject(new Error(JSON.stringify(f)))));
+          ws.send(JSON.stringify({ id: n, method, params }));
+        }),
+    };
+  };
+  let api = await connect(app.url);
+  const ds = (await api.call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as { id: number };
+  await waitFor(async () => ((await api.call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24, 60_000, 'ingest');
+  const created = (await api.call('createRun', { datasetId: ds.id, preset: 'tiny', targetKimg: 100, snapshotKimg: 50, checkpointKimg: 0.016 })) as { id: number };
+  await api.call('startRun', { runId: created.id });
+  await waitFor(() => api.events.some((e) => 'event' in e && e.event === 'runChanged' && (e.payload as { lastCheckpoint: unknown }).lastCheckpoint), 60_000, 'a checkpoint');
+  assert.equal(trainerPids().length, 1);
+
+  app.process.kill('SIGKILL');
+  await waitFor(() => app.process.exitCode !== null || app.process.signalCode !== null, 10_000, 'server gone');
+  await waitFor(() => trainerPids().length === 0, 15_000, 'the orphaned trainer to notice and exit');
+
+  app = await serveApp(home);
+  api = await connect(app.url);
+  const found = ((await api.call('listRuns')) as { id: number; state: string; error: string | null; kimg: number }[]).find((r) => r.id === created.id)!;
+  assert.equal(found.state, 'paused');
+  assert.match(found.error ?? '', /interrupted/);
+  await api.call('startRun', { runId: created.id });
+  await waitFor(() => api.events.some((e) => 'event' in e && e.event === 'runTick' && (e.payload as { tick: { kimg: number } }).tick.kimg > found.kimg), 60_000, 'training again past the checkpoint');
+  const paused = (await api.call('pauseRun', { runId: created.id })) as { state: string };
+  assert.equal(paused.state, 'paused');
+  api.close();
+  await app.stop();
+  assert.deepEqual(trainerPids(), []);
+});
