@@ -11,6 +11,7 @@ import { Studio } from '../core/studio.js';
 import { APP_ROOT, DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
 import { CSP } from '../server/server.js';
 import { bindIpc } from './ipc.js';
+import { spawnUtilityTrainer } from './trainer-process.js';
 
 const MEDIA_SCHEME = 'plumage-media';
 protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true } }]);
@@ -70,7 +71,7 @@ function buildMenu(): void {
 
 async function start(): Promise<void> {
   await app.whenReady();
-  const studio = Studio.open({ home, resourcesDir, shell: 'electron' });
+  const studio = Studio.open({ home, resourcesDir, shell: 'electron', training: { spawn: spawnUtilityTrainer } });
   // Thumbnails and grids: only files under the home's media folders, never arbitrary paths.
   protocol.handle(MEDIA_SCHEME, (request) => {
     const key = decodeURIComponent(new URL(request.url).pathname.replace(/^\/+/, ''));
@@ -92,7 +93,14 @@ async function start(): Promise<void> {
   await createWindow(studio);
   void studio.resume();
   app.on('window-all-closed', () => app.quit());
-  app.on('before-quit', () => void studio.close());
+  // Quitting is a pause: let running trainers finish their step and write a checkpoint first.
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (closing) return;
+    closing = true;
+    event.preventDefault();
+    void studio.close().finally(() => app.quit());
+  });
 }
 
 start().catch((err: Error) => {

@@ -1,0 +1,100 @@
+import type { PlumageApi, RunDetail, RunSummary, TickInfo } from '../../../preload/contract';
+
+/** The Training view's state: every run, the selected run's detail and its metric ticks, live. */
+export class TrainingState {
+  runs = $state.raw<RunSummary[]>([]);
+  selectedId = $state<number | null>(null);
+  detail = $state.raw<RunDetail | null>(null);
+  ticks = $state.raw<TickInfo[]>([]);
+  error = $state<string | null>(null);
+  readonly #api: PlumageApi;
+  readonly #off: (() => void)[] = [];
+
+  constructor(api: PlumageApi) {
+    this.#api = api;
+    this.#off.push(
+      api.on('runChanged', (run) => {
+        const others = this.runs.filter((r) => r.id !== run.id);
+        this.runs = [run, ...others].sort((a, b) => b.id - a.id);
+        if (run.id === this.selectedId) void this.#refreshDetail();
+      }),
+      api.on('runTick', ({ runId, tick }) => {
+        if (runId === this.selectedId && !this.ticks.some((t) => t.id === tick.id)) this.ticks = [...this.ticks, tick];
+      }),
+      api.on('runSnapshot', ({ runId }) => {
+        if (runId === this.selectedId) void this.#refreshDetail();
+      }),
+    );
+  }
+
+  get selected(): RunSummary | null {
+    return this.runs.find((r) => r.id === this.selectedId) ?? null;
+  }
+
+  /** Seconds per kimg, from the newest tick of the selected run. */
+  get secPerKimg(): number | null {
+    return this.ticks.at(-1)?.secPerKimg ?? null;
+  }
+
+  async load(): Promise<void> {
+    this.runs = await this.#api.listRuns();
+    if (this.selectedId === null && this.runs[0]) await this.select(this.runs[0].id);
+  }
+
+  async select(runId: number): Promise<void> {
+    this.selectedId = runId;
+    this.ticks = [];
+    await this.#refreshDetail();
+    this.ticks = await this.#api.listTicks({ runId, afterId: 0 });
+  }
+
+  async #refreshDetail(): Promise<void> {
+    if (this.selectedId === null) return;
+    this.detail = await this.#api.getRun({ runId: this.selectedId });
+  }
+
+  /** Runs an action, showing its error (not throwing) so a click never fails silently. */
+  async act(fn: () => Promise<unknown>): Promise<void> {
+    this.error = null;
+    try {
+      await fn();
+    } catch (err) {
+      this.error = (err as Error).message;
+    }
+  }
+
+  start = (): Promise<void> => this.act(() => this.#api.startRun({ runId: this.selectedId! }));
+  pause = (): Promise<void> => this.act(() => this.#api.pauseRun({ runId: this.selectedId! }));
+  stop = (): Promise<void> => this.act(() => this.#api.stopRun({ runId: this.selectedId! }));
+  snapshot = (): Promise<void> => this.act(() => this.#api.snapshotRun({ runId: this.selectedId! }));
+
+  async remove(runId: number): Promise<void> {
+    await this.act(async () => {
+      this.runs = await this.#api.deleteRun({ runId });
+      if (this.selectedId === runId) {
+        this.selectedId = null;
+        this.detail = null;
+        this.ticks = [];
+        if (this.runs[0]) await this.select(this.runs[0].id);
+      }
+    });
+  }
+
+  dispose(): void {
+    for (const off of this.#off) off();
+  }
+}
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(0)} KB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+}

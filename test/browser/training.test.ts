@@ -1,0 +1,71 @@
+/// <reference lib="dom" />
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
+import { tempDir } from '../helpers/paths.js';
+
+const skip = chromiumMissing();
+let tmp: ReturnType<typeof tempDir>;
+let app: ServedApp;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let page: Page;
+
+before(async () => {
+  if (skip) return;
+  tmp = tempDir('browser-training');
+  app = await serveApp(tmp.dir);
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  await page.goto(app.url);
+  await page.getByTestId('count-accepted').filter({ hasText: '24' }).waitFor({ timeout: 60_000 });
+});
+
+after(async () => {
+  if (skip) return;
+  await browser.close();
+  await app.stop();
+  tmp.cleanup();
+});
+
+const runState = (): Promise<string> => page.getByTestId('run-state').innerText();
+
+test('create a tiny run on the sample plates, start it, and watch the grid and curves update', { skip }, async () => {
+  await page.getByRole('button', { name: 'Training' }).click();
+  await page.getByLabel('Length (kimg)').fill('100');
+  await page.getByLabel('Snapshot every (kimg)').fill('0.016');
+  await page.getByLabel('Checkpoint every (kimg)').fill('0.032');
+  await page.getByRole('button', { name: 'Create run' }).click();
+  await page.getByTestId('run-state').filter({ hasText: 'Ready' }).waitFor();
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor();
+  await page.getByTestId('backend').filter({ hasText: /Running on (CPU|CUDA)/ }).waitFor({ timeout: 60_000 });
+  // Grids arrive at every snapshot, curves at every tick.
+  await page.waitForFunction(() => {
+    const img = document.querySelector<HTMLImageElement>('[data-testid="grid"]');
+    const scrub = document.querySelector<HTMLInputElement>('[data-testid="scrubber"]');
+    return img?.complete && img.naturalWidth > 0 && scrub && Number(scrub.max) >= 2;
+  }, undefined, { timeout: 90_000 });
+  // At least two ticks: a measured speed in the stats and lines in the charts.
+  await page.waitForFunction(() => {
+    const stats = Array.from(document.querySelectorAll('[data-testid="stats"] strong')).map((s) => s.textContent ?? '');
+    return document.querySelectorAll('[data-testid="chart-losses"] canvas').length > 0 && Number(stats[0]) > 0 && Number(stats[1]) > 0 && stats[3] !== '—';
+  }, undefined, { timeout: 60_000 });
+  await page.screenshot({ path: artifactPath('training-running.png'), fullPage: true });
+});
+
+test('pause, resume and stop from the toolbar (and a keyboard shortcut)', { skip }, async () => {
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByTestId('run-state').filter({ hasText: 'Paused' }).waitFor({ timeout: 60_000 });
+  await page.getByTestId('checkpoints').getByText(/kimg/).first().waitFor();
+  await page.screenshot({ path: artifactPath('training-paused.png'), fullPage: true });
+  await page.keyboard.press('Control+Shift+Enter'); // Resume
+  await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByTestId('run-state').filter({ hasText: 'Stopped' }).waitFor({ timeout: 60_000 });
+  assert.equal(await runState(), 'Stopped');
+  // The time-lapse scrubber goes back to the first grid.
+  await page.getByTestId('scrubber').fill('0');
+  assert.match(await page.locator('.scrub span').innerText(), /^0\.00 kimg/);
+  await page.screenshot({ path: artifactPath('training-stopped.png'), fullPage: true });
+});
