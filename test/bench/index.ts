@@ -2,12 +2,14 @@
  * `npm run bench -- <name> [options]`: benchmarks that print JSON lines (never timed tests).
  *   ingest [--folder F] [--resolution N]   Plumage's ingest vs a naive decode-crop-resize-save loop
  *   train [--preset P] [--repeats N]       ms per training phase, images/s, s/kimg, GFLOP/s, RSS
+ *   run [--preset P] [--kimg K]            a whole supervised run: s/kimg, overhead share, checkpoint time, RSS
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
+import { benchRun } from './run.js';
 
 const [name, ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<void>> = { ingest: benchIngest, train: benchTrain };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { ingest: benchIngest, train: benchTrain, run: benchRun };
 const bench = name ? benches[name] : undefined;
 if (!bench) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]`);

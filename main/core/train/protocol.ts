@@ -49,13 +49,18 @@ export interface TickMetrics {
   secPerKimg: number;
   tensors: number;
   rssMB: number;
+  /** Seconds of this tick spent inside training steps, and in all (the rest: data, grids, checkpoints, IPC). */
+  stepSeconds: number;
+  wallSeconds: number;
 }
 
 export type TrainerMessage =
   | { type: 'started'; backend: string; description: string; hint: string | null; kimg: number; step: number }
   | { type: 'tick'; tick: TickMetrics }
   | { type: 'snapshot'; kimg: number; step: number; grid: string }
-  | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number }
+  | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number; ms: number }
   | { type: 'paused' | 'stopped' | 'done'; kimg: number; step: number }
   /** Training cannot go on (a checkpoint could not be written, the dataset is empty, …): the run pauses with this error. */
-  | { type: 'failed'; message: string; kimg: number };
+  | { type: 'failed'; message: string; kimg: number }
+  /** An unexpected error, sent just before the process exits non-zero (a crash with its cause). */
+  | { type: 'error'; message: string };

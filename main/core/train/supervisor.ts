@@ -60,6 +60,8 @@ export interface SupervisorOptions {
 export interface SupervisorEvents {
   changed: [RunRow];
   tick: [TickRow];
+  /** The trainer's own timing of a tick and of a checkpoint write (for benchmarks). */
+  timing: [{ stepSeconds?: number; wallSeconds?: number; checkpointMs?: number }];
   snapshot: [SnapshotRow];
   checkpoint: [CheckpointRow];
   started: [{ backend: string; description: string; hint: string | null }];
@@ -77,6 +79,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   #exited: Promise<void> = Promise.resolve();
   #restartTimer: NodeJS.Timeout | null = null;
   #progressSinceRestart = false;
+  #crashCause: string | null = null;
 
   constructor(store: RunStore, runId: number, opts: SupervisorOptions) {
     super();
@@ -165,6 +168,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         });
         this.#store.updateRun(this.runId, { kimg: t.kimg });
         this.emit('tick', row);
+        this.emit('timing', { stepSeconds: t.stepSeconds, wallSeconds: t.wallSeconds });
         break;
       }
       case 'snapshot':
@@ -176,6 +180,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         this.#store.updateRun(this.runId, { kimg: m.kimg });
         this.#progressSinceRestart = true;
         this.emit('checkpoint', row);
+        this.emit('timing', { checkpointMs: m.ms });
         void this.#applyRetention();
         break;
       }
@@ -189,6 +194,9 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         this.#ending = 'failed';
         this.#failure = m.message;
         break;
+      case 'error':
+        this.#crashCause = m.message;
+        break;
     }
   }
 
@@ -201,7 +209,8 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       this.#update({ state: 'paused', error: this.#failure });
       return;
     }
-    const why = signal ? `the trainer was killed (${signal})` : `the trainer exited with code ${code}`;
+    const why = (signal ? `the trainer was killed (${signal})` : `the trainer exited with code ${code}`) + (this.#crashCause ? `: ${this.#crashCause}` : '');
+    this.#crashCause = null;
     if (this.#requested) {
       // It died while pausing or stopping: what was asked for still stands, from the last checkpoint.
       this.#update({ state: this.#requested === 'pause' ? 'paused' : 'stopped', error: `${why} while ${this.#requested === 'pause' ? 'pausing' : 'stopping'}` });

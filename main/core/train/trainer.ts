@@ -92,10 +92,11 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     if (lastCheckpointStep === trainer.counters.step) return true;
     const path = join(start.checkpointDir, `ckpt-${String(trainer.counters.step).padStart(8, '0')}.safetensors`);
     try {
+      const t0 = performance.now();
       mkdirSync(start.checkpointDir, { recursive: true });
       const { sha256, bytes } = await saveCheckpoint(trainer, path, { [SAMPLER_KEY]: JSON.stringify(sampler.snapshot()) });
       lastCheckpointStep = trainer.counters.step;
-      channel.send({ type: 'checkpoint', kimg: kimgNow(), step: trainer.counters.step, path, sha256, bytes });
+      channel.send({ type: 'checkpoint', kimg: kimgNow(), step: trainer.counters.step, path, sha256, bytes, ms: performance.now() - t0 });
       return true;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -112,6 +113,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
 
   // ── train ──
   let tick: StepReport[] = [];
+  let stepSeconds = 0;
   let tickStarted = performance.now();
   for (;;) {
     if (commands.gone) break;
@@ -122,14 +124,17 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       return finish('done');
     }
     const reals = tf.tensor4d(sampler.next(config.batchSize), [config.batchSize, config.resolution, config.resolution, config.imgChannels]);
+    const t0 = performance.now();
     tick.push(trainer.trainStep(reals));
+    stepSeconds += (performance.now() - t0) / 1000;
     reals.dispose();
 
     // ── once per tick: metrics ──
     const elapsed = (performance.now() - tickStarted) / 1000;
     if (elapsed >= start.tickSeconds) {
-      channel.send({ type: 'tick', tick: summarise(tick, elapsed, config.batchSize) });
+      channel.send({ type: 'tick', tick: summarise(tick, elapsed, config.batchSize, stepSeconds) });
       tick = [];
+      stepSeconds = 0;
       tickStarted = performance.now();
     }
     // ── at intervals: snapshot, checkpoint ──
@@ -151,7 +156,7 @@ const mean = (xs: (number | null)[]): number | null => {
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 };
 
-function summarise(reports: StepReport[], seconds: number, batch: number): TickMetrics {
+function summarise(reports: StepReport[], seconds: number, batch: number, stepSeconds: number): TickMetrics {
   const last = reports[reports.length - 1]!;
   const imagesPerSec = (reports.length * batch) / seconds;
   return {
@@ -168,6 +173,8 @@ function summarise(reports: StepReport[], seconds: number, batch: number): TickM
     secPerKimg: 1000 / imagesPerSec,
     tensors: tf.memory().numTensors,
     rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+    stepSeconds,
+    wallSeconds: seconds,
   };
 }
 
@@ -183,7 +190,12 @@ channel.onMessage((m) => {
     (err: Error) => {
       // A crash the supervisor will see as a non-zero exit; say why first.
       console.error(`plumage trainer: ${err.stack ?? err.message}`);
-      process.exit(1);
+      let message = err.message.split('\n')[0]!;
+      if (/Aborted\(\)|out of memory|memory access out of bounds/i.test(message)) {
+        message += ' — out of memory: a wasm backend has at most 4 GB; use a smaller preset or batch, or the GPU build';
+      }
+      channel.send({ type: 'error', message });
+      setTimeout(() => process.exit(1), 100); // let the message leave
     },
   );
 });
