@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import { PRESETS, type Preset } from '../../preload/contract.js';
 import { presetConfig } from '../../main/core/gan/config.js';
 import { Studio } from '../../main/core/studio.js';

@@ -44,7 +44,7 @@ async function chooseBackend(prefer?: BackendName): Promise<BackendInfo> {
   const unavailable: BackendInfo['unavailable'] = [];
   for (const kind of order) {
     try {
-      const name = await tryBackend(kind);
+      await tryBackend(kind);
       const hint =
         kind === 'wasm' || kind === 'cpu'
           ? 'Training on the CPU is slow: install the GPU build (npm install @tensorflow/tfjs-node-gpu, with CUDA) for real runs.'

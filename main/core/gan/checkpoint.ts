@@ -118,7 +118,7 @@ export async function loadGenerator(file: string): Promise<{ config: GanConfig; 
   const filter = resampleFilter2d();
   const G = new ParamSet('G_ema', generatorSpecs(stored), (s) => initialValues(s, new RandomState(0), filter));
   try {
-    G.importRef((full, spec) => {
+    G.importRef((_full, spec) => {
       const name = `${prefix}${spec.name}`;
       const shape = st.shape(name);
       if (shape.join() !== spec.refShape.join()) throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);

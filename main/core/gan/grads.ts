@@ -32,6 +32,20 @@ export function dilateSpatial(x: tf.Tensor4D, s: number): tf.Tensor4D {
   return tf.slice(tf.reshape(spread, [n, h * s, w * s, c]) as tf.Tensor4D, [0, 0, 0, 0], [n, (h - 1) * s + 1, (w - 1) * s + 1, c]);
 }
 
+/**
+ * The first half of a strided convolution's adjoint: dy dilated by the stride and padded so
+ * that a stride-1 'valid' correlation with the kernel turned 180° covers the whole padded
+ * input [hp, wp] (rows a strided window never reached get zeros).
+ */
+function dilateAndPadForAdjoint(dy: tf.Tensor4D, stride: [number, number], kernel: [number, number], padded: [number, number]): tf.Tensor4D {
+  const [, ho, wo] = dy.shape;
+  const [sh, sw] = stride;
+  const [kh, kw] = kernel;
+  const extraH = padded[0] - ((ho - 1) * sh + kh);
+  const extraW = padded[1] - ((wo - 1) * sw + kw);
+  return tf.pad(dilateSpatial(dy, sh), [[0, 0], [kh - 1, kh - 1 + extraH], [kw - 1, kw - 1 + extraW], [0, 0]]);
+}
+
 /** TF's padding for 'same' / 'valid' / explicit, as [top, bottom, left, right]. */
 function explicitPadding(pad: Conv2DAttrs['pad'], h: number, w: number, kh: number, kw: number, sh: number, sw: number): [number, number, number, number] {
   if (typeof pad === 'number') return [pad, pad, pad, pad];
@@ -62,17 +76,13 @@ export function registerPlumageGradients(): void {
       const [kh, kw, , cout] = filter.shape;
       const [pt, pb, pl, pr] = explicitPadding(a.pad, h, w, kh, kw, sh, sw);
       const dy4 = dy as tf.Tensor4D;
-      const [, ho, wo] = dy4.shape;
       const hp = h + pt + pb;
       const wp = w + pl + pr;
       return {
         // dx: the adjoint of a strided correlation is a correlation of the dilated, padded dy
         // with the filter turned 180° and in/out swapped.
         x: () => {
-          const d = dilateSpatial(dy4, sh);
-          const extraH = hp - ((ho - 1) * sh + kh);
-          const extraW = wp - ((wo - 1) * sw + kw);
-          const dpad = tf.pad(d, [[0, 0], [kh - 1, kh - 1 + extraH], [kw - 1, kw - 1 + extraW], [0, 0]]);
+          const dpad = dilateAndPadForAdjoint(dy4, [sh, sw], [kh, kw], [hp, wp]);
           const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]); // [kh,kw,out,in]
           const dxp = tf.conv2d(dpad, flipped as tf.Tensor4D, 1, 'valid');
           return pt || pb || pl || pr ? tf.slice(dxp, [0, pt, pl, 0], [n, h, w, cin]) : dxp;
@@ -104,13 +114,9 @@ export function registerPlumageGradients(): void {
       const [kh, kw] = filter.shape;
       const [pt, pb, pl, pr] = explicitPadding(a.pad, h, w, kh, kw, sh, sw);
       const dy4 = dy as tf.Tensor4D;
-      const [, ho, wo] = dy4.shape;
       return {
         x: () => {
-          const d = dilateSpatial(dy4, sh);
-          const extraH = h + pt + pb - ((ho - 1) * sh + kh);
-          const extraW = w + pl + pr - ((wo - 1) * sw + kw);
-          const dpad = tf.pad(d, [[0, 0], [kh - 1, kh - 1 + extraH], [kw - 1, kw - 1 + extraW], [0, 0]]);
+          const dpad = dilateAndPadForAdjoint(dy4, [sh, sw], [kh, kw], [h + pt + pb, w + pl + pr]);
           const dxp = tf.depthwiseConv2d(dpad, tf.reverse(filter, [0, 1]) as tf.Tensor4D, 1, 'valid');
           return pt || pb || pl || pr ? tf.slice(dxp, [0, pt, pl, 0], [n, h, w, c]) : dxp;
         },

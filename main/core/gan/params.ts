@@ -48,80 +48,62 @@ export function tfjsShape(spec: ParamSpec): number[] {
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Reference layout → tfjs layout (a fresh array). */
-export function refToTfjs(spec: ParamSpec, ref: Float32Array): Float32Array {
+const layoutMaps = new WeakMap<ParamSpec, Uint32Array>();
+
+/**
+ * For each element in the reference layout, its index in the tfjs layout (cached per spec):
+ * one map serves both directions.
+ */
+function tfjsIndexOf(spec: ParamSpec): Uint32Array | null {
+  if (spec.layout === 'plain') return null;
+  let map = layoutMaps.get(spec);
+  if (map) return map;
   const s = spec.refShape;
-  const out = new Float32Array(ref.length);
+  map = new Uint32Array(size(s));
+  let i = 0;
   switch (spec.layout) {
-    case 'plain':
-      out.set(ref);
-      return out;
     case 'conv': {
-      const [o, i, kh, kw] = s as [number, number, number, number];
-      for (let a = 0; a < o; a++)
-        for (let b = 0; b < i; b++)
-          for (let y = 0; y < kh; y++)
-            for (let x = 0; x < kw; x++) out[((y * kw + x) * i + b) * o + a] = ref[((a * i + b) * kh + y) * kw + x]!;
-      return out;
+      const [o, n, kh, kw] = s as [number, number, number, number]; // ref [out,in,kh,kw] → tfjs [kh,kw,in,out]
+      for (let a = 0; a < o; a++) for (let b = 0; b < n; b++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) map[i++] = ((y * kw + x) * n + b) * o + a;
+      break;
     }
     case 'fc': {
-      const [o, i] = s as [number, number];
-      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[b * o + a] = ref[a * i + b]!;
-      return out;
+      const [o, n] = s as [number, number]; // ref [out,in] → tfjs [in,out]
+      for (let a = 0; a < o; a++) for (let b = 0; b < n; b++) map[i++] = b * o + a;
+      break;
     }
     case 'fc-chw': {
-      const [o] = s as [number, number];
+      const [o] = s as [number, number]; // ref [out, C·H·W] → tfjs [H·W·C, out]
       const [c, h, w] = spec.chw!;
-      for (let a = 0; a < o; a++)
-        for (let ch = 0; ch < c; ch++)
-          for (let y = 0; y < h; y++)
-            for (let x = 0; x < w; x++) out[((y * w + x) * c + ch) * o + a] = ref[a * c * h * w + (ch * h + y) * w + x]!;
-      return out;
+      for (let a = 0; a < o; a++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) map[i++] = ((y * w + x) * c + ch) * o + a;
+      break;
     }
     case 'chw': {
-      const [c, h, w] = s as [number, number, number];
-      for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(y * w + x) * c + ch] = ref[(ch * h + y) * w + x]!;
-      return out;
+      const [c, h, w] = s as [number, number, number]; // ref [C,H,W] → tfjs [H,W,C]
+      for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) map[i++] = (y * w + x) * c + ch;
+      break;
     }
   }
+  layoutMaps.set(spec, map);
+  return map;
 }
 
-/** tfjs layout → reference layout. */
+/** Reference layout → tfjs layout (a fresh array). */
+export function refToTfjs(spec: ParamSpec, ref: Float32Array): Float32Array {
+  const map = tfjsIndexOf(spec);
+  if (!map) return Float32Array.from(ref);
+  const out = new Float32Array(ref.length);
+  for (let i = 0; i < map.length; i++) out[map[i]!] = ref[i]!;
+  return out;
+}
+
+/** tfjs layout → reference layout (a fresh array). */
 export function tfjsToRef(spec: ParamSpec, t: Float32Array): Float32Array {
-  const s = spec.refShape;
+  const map = tfjsIndexOf(spec);
+  if (!map) return Float32Array.from(t);
   const out = new Float32Array(t.length);
-  switch (spec.layout) {
-    case 'plain':
-      out.set(t);
-      return out;
-    case 'conv': {
-      const [o, i, kh, kw] = s as [number, number, number, number];
-      for (let a = 0; a < o; a++)
-        for (let b = 0; b < i; b++)
-          for (let y = 0; y < kh; y++)
-            for (let x = 0; x < kw; x++) out[((a * i + b) * kh + y) * kw + x] = t[((y * kw + x) * i + b) * o + a]!;
-      return out;
-    }
-    case 'fc': {
-      const [o, i] = s as [number, number];
-      for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) out[a * i + b] = t[b * o + a]!;
-      return out;
-    }
-    case 'fc-chw': {
-      const [o] = s as [number, number];
-      const [c, h, w] = spec.chw!;
-      for (let a = 0; a < o; a++)
-        for (let ch = 0; ch < c; ch++)
-          for (let y = 0; y < h; y++)
-            for (let x = 0; x < w; x++) out[a * c * h * w + (ch * h + y) * w + x] = t[((y * w + x) * c + ch) * o + a]!;
-      return out;
-    }
-    case 'chw': {
-      const [c, h, w] = s as [number, number, number];
-      for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[(ch * h + y) * w + x] = t[(y * w + x) * c + ch]!;
-      return out;
-    }
-  }
+  for (let i = 0; i < map.length; i++) out[i] = t[map[i]!]!;
+  return out;
 }
 
 /** Initial values in the reference layout, drawn as the reference's constructors draw them. */

@@ -2,6 +2,7 @@
  * The typed message protocol between the supervisor (main side) and the trainer child process,
  * defined once and imported by both.
  */
+import type { TickInfo } from '../../../preload/contract.js';
 import type { BackendName } from '../gan/backend.js';
 import type { GanConfig } from '../gan/config.js';
 
@@ -35,24 +36,12 @@ export type SupervisorMessage =
   | { type: 'snapshot' }
   | { type: 'slots'; slots: number[] };
 
-export interface TickMetrics {
-  kimg: number;
-  step: number;
-  lossG: number | null;
-  lossD: number | null;
-  r1Penalty: number | null;
-  plPenalty: number | null;
-  scoreReal: number | null;
-  scoreFake: number | null;
-  augmentP: number;
-  imagesPerSec: number;
-  secPerKimg: number;
-  tensors: number;
-  rssMB: number;
+/** A tick as the contract shows it (minus its database id and time), plus the trainer's own timing. */
+export type TickMetrics = Omit<TickInfo, 'id' | 'at'> & {
   /** Seconds of this tick spent inside training steps, and in all (the rest: data, grids, checkpoints, IPC). */
   stepSeconds: number;
   wallSeconds: number;
-}
+};
 
 export type TrainerMessage =
   | { type: 'started'; backend: string; description: string; hint: string | null; kimg: number; step: number }

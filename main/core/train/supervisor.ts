@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GanConfig } from '../gan/config.js';
-import type { RunRow, RunState, RunStore, SnapshotRow, TickRow, CheckpointRow } from '../store/runs.js';
+import type { RunRow, RunStore, SnapshotRow, TickRow, CheckpointRow } from '../store/runs.js';
 import type { SupervisorMessage, TrainerMessage, TrainerStart } from './protocol.js';
 
 /** A trainer process as the supervisor sees it, whatever started it. */
