@@ -139,6 +139,8 @@ export interface TickInfo {
   secPerKimg: number | null;
   tensors: number | null;
   rssMB: number | null;
+  /** Images the trainer was sampling from (the dataset grows while watched). */
+  datasetImages: number | null;
   at: number;
 }
 

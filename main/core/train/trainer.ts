@@ -132,7 +132,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     // ── once per tick: metrics ──
     const elapsed = (performance.now() - tickStarted) / 1000;
     if (elapsed >= start.tickSeconds) {
-      channel.send({ type: 'tick', tick: summarise(tick, elapsed, config.batchSize, stepSeconds) });
+      channel.send({ type: 'tick', tick: { ...summarise(tick, elapsed, config.batchSize, stepSeconds), datasetImages: sampler.size } });
       tick = [];
       stepSeconds = 0;
       tickStarted = performance.now();
@@ -156,7 +156,7 @@ const mean = (xs: (number | null)[]): number | null => {
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 };
 
-function summarise(reports: StepReport[], seconds: number, batch: number, stepSeconds: number): TickMetrics {
+function summarise(reports: StepReport[], seconds: number, batch: number, stepSeconds: number): Omit<TickMetrics, 'datasetImages'> {
   const last = reports[reports.length - 1]!;
   const imagesPerSec = (reports.length * batch) / seconds;
   return {

@@ -45,6 +45,7 @@ export const migration0002: Migration = {
       sec_per_kimg   REAL,
       tensors        INTEGER,
       rss_mb         REAL,
+      dataset_images INTEGER,                                        -- images the trainer sampled from
       at             INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX ticks_run_id ON ticks (run_id, id);
