@@ -76,6 +76,32 @@ test('choosing a folder ingests it: counts, thumbnails and rejected reasons appe
   await page.screenshot({ path: artifactPath('dataset-rejected.png') });
 });
 
+test('the thumbnail grid is virtualised: 103 plates, only the rows in view exist', { skip }, async () => {
+  await page.getByLabel('Folder of images').fill(BIRDS_DEV);
+  await page.getByLabel('Resolution').selectOption('64');
+  await page.getByLabel('Crop').selectOption('centre');
+  await page.getByRole('button', { name: 'Use this folder' }).click();
+  await page.getByTestId('count-accepted').filter({ hasText: /^103$/ }).waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: /accepted/ }).click();
+  const grid = page.getByTestId('thumb-grid');
+  await grid.locator('figure img').first().waitFor();
+  const rendered = await grid.locator('figure').count();
+  assert.ok(rendered > 0 && rendered < 103, `${rendered} cells in the DOM for 103 plates`);
+  await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  // The last plate by name is drawn once scrolled to (and its thumbnail loads).
+  const lastPlate = grid.locator('figure', { hasText: 'plate-98-white-bellied-swallow.jpg' });
+  await lastPlate.waitFor();
+  await lastPlate.locator('img').evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => (img.onload = r))));
+  assert.ok((await grid.locator('figure').count()) < 103, 'still only the rows in view');
+  await page.screenshot({ path: artifactPath('dataset-103-scrolled.png') });
+  // back to the small folder for the next test
+  await page.getByLabel('Folder of images').fill(folder);
+  await page.getByLabel('Resolution').selectOption('128');
+  await page.getByLabel('Crop').selectOption('subject');
+  await page.getByRole('button', { name: 'Use this folder' }).click();
+  await page.getByTestId('count-accepted').filter({ hasText: /^4$/ }).waitFor({ timeout: 30_000 });
+});
+
 test('the watched folder updates the page by itself', { skip }, async () => {
   await page.getByRole('button', { name: /accepted/ }).click();
   copyFileSync(join(BIRDS_DEV, 'plate-115-wood-pewee.jpg'), join(folder, 'new arrival.jpg'));
