@@ -141,6 +141,8 @@ export interface TickInfo {
   rssMB: number | null;
   /** Images the trainer was sampling from (the dataset grows while watched). */
   datasetImages: number | null;
+  /** Bytes the tfjs backend holds in tensors (GPU or wasm memory). */
+  tensorMB: number | null;
   at: number;
 }
 

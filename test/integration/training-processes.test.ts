@@ -106,9 +106,17 @@ test('kill -9 of the whole server mid-run: after a restart the run is found paus
   assert.match(found.error ?? '', /interrupted/);
   await api.call('startRun', { runId: created.id });
   await waitFor(() => api.events.some((e) => 'event' in e && e.event === 'runTick' && (e.payload as { tick: { kimg: number } }).tick.kimg > found.kimg), 60_000, 'training again past the checkpoint');
-  const paused = (await api.call('pauseRun', { runId: created.id })) as { state: string };
-  assert.equal(paused.state, 'paused');
+  // Quitting (SIGTERM) is a pause: the step in flight finishes and a checkpoint is written.
+  const before = (await api.call('getRun', { runId: created.id })) as { checkpoints: { step: number }[] };
   api.close();
   await app.stop();
   assert.deepEqual(trainerPids(), []);
+  app = await serveApp(home);
+  api = await connect(app.url);
+  const after = (await api.call('getRun', { runId: created.id })) as { state: string; error: string | null; checkpoints: { step: number }[] };
+  assert.equal(after.state, 'paused');
+  assert.equal(after.error, null, 'a clean pause, not an interruption');
+  assert.ok(after.checkpoints.at(-1)!.step > before.checkpoints.at(-1)!.step, 'a checkpoint was written on the way out');
+  api.close();
+  await app.stop();
 });

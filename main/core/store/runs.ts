@@ -42,6 +42,7 @@ export interface TickRow {
   tensors: number | null;
   rss_mb: number | null;
   dataset_images: number | null;
+  tensor_mb: number | null;
   at: number;
 }
 
@@ -118,8 +119,8 @@ export class RunStore {
     const at = Date.now();
     const info = this.#db
       .prepare(
-        `INSERT INTO ticks (run_id, kimg, step, loss_g, loss_d, r1_penalty, pl_penalty, score_real, score_fake, augment_p, images_per_sec, sec_per_kimg, tensors, rss_mb, dataset_images, at)
-         VALUES (@run_id, @kimg, @step, @loss_g, @loss_d, @r1_penalty, @pl_penalty, @score_real, @score_fake, @augment_p, @images_per_sec, @sec_per_kimg, @tensors, @rss_mb, @dataset_images, @at)`,
+        `INSERT INTO ticks (run_id, kimg, step, loss_g, loss_d, r1_penalty, pl_penalty, score_real, score_fake, augment_p, images_per_sec, sec_per_kimg, tensors, rss_mb, dataset_images, tensor_mb, at)
+         VALUES (@run_id, @kimg, @step, @loss_g, @loss_d, @r1_penalty, @pl_penalty, @score_real, @score_fake, @augment_p, @images_per_sec, @sec_per_kimg, @tensors, @rss_mb, @dataset_images, @tensor_mb, @at)`,
       )
       .run({ ...t, run_id: runId, at });
     return { ...t, id: Number(info.lastInsertRowid), run_id: runId, at };

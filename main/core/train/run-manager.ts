@@ -47,7 +47,7 @@ const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({ id: s.id, kimg: s.ki
 export const toTickInfo = (t: TickRow): TickInfo => ({
   id: t.id, kimg: t.kimg, step: t.step, lossG: t.loss_g, lossD: t.loss_d, r1Penalty: t.r1_penalty, plPenalty: t.pl_penalty,
   scoreReal: t.score_real, scoreFake: t.score_fake, augmentP: t.augment_p, imagesPerSec: t.images_per_sec,
-  secPerKimg: t.sec_per_kimg, tensors: t.tensors, rssMB: t.rss_mb, datasetImages: t.dataset_images, at: t.at,
+  secPerKimg: t.sec_per_kimg, tensors: t.tensors, rssMB: t.rss_mb, datasetImages: t.dataset_images, tensorMB: t.tensor_mb, at: t.at,
 });
 
 export class RunManager extends EventEmitter<RunManagerEvents> {

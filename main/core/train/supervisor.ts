@@ -164,7 +164,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         const row = this.#store.insertTick(this.runId, {
           kimg: t.kimg, step: t.step, loss_g: t.lossG, loss_d: t.lossD, r1_penalty: t.r1Penalty, pl_penalty: t.plPenalty,
           score_real: t.scoreReal, score_fake: t.scoreFake, augment_p: t.augmentP, images_per_sec: t.imagesPerSec,
-          sec_per_kimg: t.secPerKimg, tensors: t.tensors, rss_mb: t.rssMB, dataset_images: t.datasetImages,
+          sec_per_kimg: t.secPerKimg, tensors: t.tensors, rss_mb: t.rssMB, dataset_images: t.datasetImages, tensor_mb: t.tensorMB,
         });
         this.#store.updateRun(this.runId, { kimg: t.kimg });
         this.emit('tick', row);

@@ -172,6 +172,7 @@ function summarise(reports: StepReport[], seconds: number, batch: number, stepSe
     imagesPerSec,
     secPerKimg: 1000 / imagesPerSec,
     tensors: tf.memory().numTensors,
+    tensorMB: Math.round((tf.memory().numBytes / 2 ** 20) * 10) / 10,
     rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
     stepSeconds,
     wallSeconds: seconds,

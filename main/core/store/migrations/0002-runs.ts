@@ -46,6 +46,7 @@ export const migration0002: Migration = {
       tensors        INTEGER,
       rss_mb         REAL,
       dataset_images INTEGER,                                        -- images the trainer sampled from
+      tensor_mb      REAL,                                           -- backend memory held in tensors
       at             INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX ticks_run_id ON ticks (run_id, id);
