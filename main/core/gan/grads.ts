@@ -57,6 +57,19 @@ function explicitPadding(pad: Conv2DAttrs['pad'], h: number, w: number, kh: numb
   return [Math.floor(ph / 2), ph - Math.floor(ph / 2), Math.floor(pw / 2), pw - Math.floor(pw / 2)];
 }
 
+/** What both convolution gradients need to know of the forward call (dilation 1 only). */
+function convGeometry(x: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DAttrs, kernel: string) {
+  const [dh, dw] = pair(attrs.dilations);
+  if (dh !== 1 || dw !== 1 || (attrs.dataFormat && attrs.dataFormat !== 'NHWC')) {
+    throw new Error(`Plumage ${kernel} gradient supports NHWC without dilation only`);
+  }
+  const stride = pair(attrs.strides);
+  const [, h, w] = x.shape;
+  const [kh, kw] = filter.shape;
+  const [pt, pb, pl, pr] = explicitPadding(attrs.pad, h, w, kh, kw, stride[0], stride[1]);
+  return { stride, kernel: [kh, kw] as [number, number], pads: [pt, pb, pl, pr] as const, padded: [h + pt + pb, w + pl + pr] as [number, number] };
+}
+
 export function registerPlumageGradients(): void {
   if (registered) return;
   registered = true;
@@ -66,18 +79,13 @@ export function registerPlumageGradients(): void {
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
       const [x4, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const a = attrs as unknown as Conv2DAttrs;
-      const [dh, dw] = pair(a.dilations);
-      if (dh !== 1 || dw !== 1 || (a.dataFormat && a.dataFormat !== 'NHWC')) {
-        throw new Error('Plumage Conv2D gradient supports NHWC without dilation only');
-      }
-      const [sh, sw] = pair(a.strides);
+      const geo = convGeometry(x4, filter, attrs as unknown as Conv2DAttrs, 'Conv2D');
+      const [sh, sw] = geo.stride;
       const [n, h, w, cin] = x4.shape;
       const [kh, kw, , cout] = filter.shape;
-      const [pt, pb, pl, pr] = explicitPadding(a.pad, h, w, kh, kw, sh, sw);
+      const [pt, pb, pl, pr] = geo.pads;
+      const [hp, wp] = geo.padded;
       const dy4 = dy as tf.Tensor4D;
-      const hp = h + pt + pb;
-      const wp = w + pl + pr;
       return {
         // dx: the adjoint of a strided correlation is a correlation of the dilated, padded dy
         // with the filter turned 180° and in/out swapped.
@@ -106,17 +114,14 @@ export function registerPlumageGradients(): void {
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
       const [x4, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const a = attrs as unknown as Conv2DAttrs;
-      const [dh, dw] = pair(a.dilations);
-      if (dh !== 1 || dw !== 1 || filter.shape[3] !== 1) throw new Error('Plumage depthwise gradient supports channel multiplier 1 without dilation only');
-      const [sh, sw] = pair(a.strides);
+      if (filter.shape[3] !== 1) throw new Error('Plumage depthwise gradient supports channel multiplier 1 only');
+      const geo = convGeometry(x4, filter, attrs as unknown as Conv2DAttrs, 'depthwise');
       const [n, h, w, c] = x4.shape;
-      const [kh, kw] = filter.shape;
-      const [pt, pb, pl, pr] = explicitPadding(a.pad, h, w, kh, kw, sh, sw);
+      const [pt, pb, pl, pr] = geo.pads;
       const dy4 = dy as tf.Tensor4D;
       return {
         x: () => {
-          const dpad = dilateAndPadForAdjoint(dy4, [sh, sw], [kh, kw], [h + pt + pb, w + pl + pr]);
+          const dpad = dilateAndPadForAdjoint(dy4, geo.stride, geo.kernel, geo.padded);
           const dxp = tf.depthwiseConv2d(dpad, tf.reverse(filter, [0, 1]) as tf.Tensor4D, 1, 'valid');
           return pt || pb || pl || pr ? tf.slice(dxp, [0, pt, pl, 0], [n, h, w, c]) : dxp;
         },
