@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFully } from '../util/atomic.js';
 
 /**
  * The packed uint8 cache a trainer reads by offset: slot k holds one R×R×3 RGB square at byte
@@ -33,9 +34,7 @@ export class PackedCache {
 
   async writeSlot(slot: number, pixels: Uint8Array): Promise<void> {
     if (pixels.length !== this.slotBytes) throw new RangeError(`slot data must be ${this.slotBytes} bytes, got ${pixels.length}`);
-    const fd = await this.#fd();
-    const { bytesWritten } = await fd.write(pixels, 0, pixels.length, slot * this.slotBytes);
-    if (bytesWritten !== pixels.length) throw new Error(`short write to ${this.file} (disk full?)`);
+    await writeFully(await this.#fd(), pixels, slot * this.slotBytes);
   }
 
   async readSlot(slot: number): Promise<Buffer> {

@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFully } from '../util/atomic.js';
 
 export const CHECKSUM_KEY = 'plumage.sha256';
 const BLANK_SUM = '0'.repeat(64);
@@ -61,19 +62,18 @@ export async function writeSafetensors(file: string, tensors: TensorEntry[], met
   try {
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(headerBytes.length));
-    await fh.write(len);
-    await fh.write(headerBytes);
+    await writeFully(fh, len);
+    await writeFully(fh, headerBytes);
     for (const t of tensors) {
       const data = await t.data();
       const expected = t.shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) throw new Error(`${t.name}: ${data.length} values for shape [${t.shape}]`);
       const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength); // little-endian on every platform Node runs on
       hash.update(bytes);
-      const { bytesWritten } = await fh.write(bytes);
-      if (bytesWritten !== bytes.length) throw new Error('short write (disk full?)');
+      await writeFully(fh, bytes);
     }
     const sum = hash.digest('hex');
-    await fh.write(Buffer.from(sum, 'ascii'), 0, 64, sumAt);
+    await writeFully(fh, Buffer.from(sum, 'ascii'), sumAt);
     await fh.sync();
     await fh.close();
     await rename(tmp, file);

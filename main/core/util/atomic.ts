@@ -1,4 +1,4 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -23,5 +23,19 @@ export async function writeFileAtomic(path: string, data: Uint8Array, durable = 
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Writes all of `data` (at `position`, or at the file's current offset). A short write is
+ * retried for the rest, so a full disk surfaces as the ENOSPC the retry gets, not as a
+ * silently truncated file.
+ */
+export async function writeFully(handle: FileHandle, data: Uint8Array, position: number | null = null): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position === null ? null : position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    done += bytesWritten;
   }
 }

@@ -1,0 +1,70 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { Studio } from '../../main/core/studio.js';
+import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+
+/** A real full disk: a small tmpfs mounted where the run writes its checkpoints (needs root). */
+function canMount(): string | false {
+  if (process.getuid?.() !== 0) return 'mounting a small tmpfs needs root';
+  const probe = tempDir('mount-probe');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe.dir], { stdio: 'ignore' });
+    execFileSync('umount', [probe.dir], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return 'this machine does not allow mounting a tmpfs';
+  } finally {
+    probe.cleanup();
+  }
+}
+
+const skip = canMount();
+let tmp: ReturnType<typeof tempDir>;
+let studio: Studio;
+let mounted: string | null = null;
+
+before(async () => {
+  if (skip) return;
+  tmp = tempDir('disk-full');
+  studio = Studio.open({ home: join(tmp.dir, 'home'), resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', watch: false, training: { tickSeconds: 0.3 } });
+  await studio.ingestOnce(SAMPLE_PLATES, 64, 'centre');
+});
+
+after(async () => {
+  if (skip) return;
+  await studio.close();
+  if (mounted) execFileSync('umount', [mounted]);
+  tmp.cleanup();
+});
+
+test('a full disk pauses the run with a clear error; the last checkpoint is intact; with room it resumes', { skip }, async () => {
+  const ds = studio.datasets.listDatasets()[0]!;
+  const run = await studio.createRun({ datasetId: ds.id, preset: 'tiny', targetKimg: 100, snapshotKimg: 50, checkpointKimg: 0.016 });
+  const dir = join(tmp.dir, 'home', 'checkpoints', `run-${run.id}`);
+  mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]); // room for one 5.7 MB checkpoint, not two
+  mounted = dir;
+  await studio.startRun({ runId: run.id });
+  await waitFor(() => ['paused', 'crashed'].includes(studio.training.runs.getRun(run.id)!.state), 120_000, 'the run to stop on the full disk');
+  const stopped = studio.training.runs.getRun(run.id)!;
+  assert.equal(stopped.state, 'paused');
+  assert.match(stopped.error ?? '', /could not write a checkpoint .*: the disk is full \(ENOSPC\)\. Nothing was lost/);
+  const listed = studio.training.runs.listCheckpoints(run.id);
+  assert.equal(listed.length, 1, 'the checkpoint that fitted is listed; the one that did not is not');
+  await readSafetensors(listed[0]!.path, { requireChecksum: true });
+  assert.deepEqual(readdirSync(dir), [listed[0]!.path.split('/').pop()], 'no partial file is left behind');
+  const db = new Database(join(tmp.dir, 'home', 'plumage.db'), { readonly: true });
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  db.close();
+
+  execFileSync('mount', ['-o', 'remount,size=64m', dir]); // room again
+  await studio.startRun({ runId: run.id });
+  await waitFor(() => studio.training.runs.listCheckpoints(run.id).at(-1)!.step > listed[0]!.step, 120_000, 'a new checkpoint after making room');
+  await studio.pauseRun({ runId: run.id });
+  assert.equal(studio.training.runs.getRun(run.id)!.error, null);
+});
