@@ -37,6 +37,7 @@ test('create a tiny run on the sample plates, start it, and watch the grid and c
   await page.getByLabel('Checkpoint every (kimg)').fill('0.032');
   await page.getByRole('button', { name: 'Create run' }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Ready' }).waitFor();
+  assert.match(await page.getByTestId('run-config').innerText(), /tiny preset · 32² · batch 8 · R1 γ 0\.0256 · ADA target 0\.6/);
   await page.getByRole('button', { name: 'Start' }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor();
   await page.getByTestId('backend').filter({ hasText: /Running on (CPU|CUDA)/ }).waitFor({ timeout: 60_000 });
