@@ -34,7 +34,7 @@ export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<
     // Header only, so no pixel limit yet: we check it below and say how big the image claims to be.
     meta = await sharp(input, { ...decodeOptions, limitInputPixels: false }).metadata();
   } catch (err) {
-    return { ok: false, reason: describeDecodeError(err, null) };
+    return { ok: false, reason: describeDecodeError(err, null, input) };
   }
   const pageHeight = meta.pageHeight ?? meta.height;
   if (!meta.width || !pageHeight) return { ok: false, reason: `${meta.format ?? 'image'} without dimensions` };
@@ -79,14 +79,36 @@ export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<
     }
     return { ok: true, pixels: data, upright };
   } catch (err) {
-    return { ok: false, upright, reason: describeDecodeError(err, meta.format ?? null) };
+    return { ok: false, upright, reason: describeDecodeError(err, meta.format ?? null, input) };
   }
 }
 
-/** Turns libvips' messages into reasons a person can act on. */
-export function describeDecodeError(err: unknown, format: string | null): string {
+/**
+ * Whether the file stops before its format's end marker. Decided from the bytes, because
+ * libvips' error text is process-global: with several images in flight another decode can
+ * take it, leaving 'Unknown error'.
+ */
+export function isTruncated(input: Buffer, format: string | null): boolean {
+  const tail = input.subarray(Math.max(0, input.length - 32));
+  switch (format) {
+    case 'jpeg':
+      return tail.indexOf(Buffer.from([0xff, 0xd9])) === -1; // EOI
+    case 'png':
+      return tail.indexOf(Buffer.from('IEND', 'ascii')) === -1;
+    case 'gif':
+      return input[input.length - 1] !== 0x3b; // trailer
+    case 'webp':
+      return input.length >= 8 && input.readUInt32LE(4) + 8 > input.length; // RIFF size
+    default:
+      return false;
+  }
+}
+
+/** Turns a failed decode into a reason a person can act on. */
+export function describeDecodeError(err: unknown, format: string | null, input?: Buffer): string {
   const message = err instanceof Error ? err.message : String(err);
-  const what = format ? format.toUpperCase().replace('JPEG', 'JPEG') : 'image';
+  const what = format ? format.toUpperCase() : 'image';
+  if (input && isTruncated(input, format)) return what === 'JPEG' ? 'truncated JPEG' : `truncated ${what} (the file is cut off)`;
   if (/pixel limit/i.test(message)) return 'exceeds the 268 Mpx pixel limit';
   if (/premature end|truncated|unexpected end|end of (input|file)|not enough data|read error/i.test(message)) {
     return `truncated ${what === 'image' ? 'image' : what} (the file is cut off)`.replace('truncated JPEG (the file is cut off)', 'truncated JPEG');
