@@ -104,14 +104,17 @@ export function isTruncated(input: Buffer, format: string | null): boolean {
   }
 }
 
+/** 'truncated JPEG' (the issue's own wording), else 'truncated PNG (the file is cut off)'. */
+const truncatedReason = (what: string): string => (what === 'JPEG' ? 'truncated JPEG' : `truncated ${what} (the file is cut off)`);
+
 /** Turns a failed decode into a reason a person can act on. */
 export function describeDecodeError(err: unknown, format: string | null, input?: Buffer): string {
   const message = err instanceof Error ? err.message : String(err);
   const what = format ? format.toUpperCase() : 'image';
-  if (input && isTruncated(input, format)) return what === 'JPEG' ? 'truncated JPEG' : `truncated ${what} (the file is cut off)`;
+  if (input && isTruncated(input, format)) return truncatedReason(what);
   if (/pixel limit/i.test(message)) return 'exceeds the 268 Mpx pixel limit';
   if (/premature end|truncated|unexpected end|end of (input|file)|not enough data|read error/i.test(message)) {
-    return `truncated ${what === 'image' ? 'image' : what} (the file is cut off)`.replace('truncated JPEG (the file is cut off)', 'truncated JPEG');
+    return truncatedReason(what);
   }
   if (/unsupported image format/i.test(message)) return 'not an image (unsupported or damaged format)';
   const firstLine = message.split('\n')[0]!.replace(/^(Input (buffer|file) |VipsJpeg: |VipsForeignLoad\w*: )/, '');
