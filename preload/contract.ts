@@ -255,7 +255,13 @@ export const REQUEST_CHANNELS = [
   'deleteRun',
   'listTicks',
 ] as const satisfies readonly RequestName[];
-export const EVENT_CHANNELS = ['ingestProgress', 'datasetChanged', 'runChanged', 'runTick', 'runSnapshot'] as const satisfies readonly EventName[];
+export const EVENT_CHANNELS = [
+  'ingestProgress',
+  'datasetChanged',
+  'runChanged',
+  'runTick',
+  'runSnapshot',
+] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
 const _allRequestsListed: Missing<RequestName, (typeof REQUEST_CHANNELS)[number]> extends never ? true : never = true;
@@ -291,7 +297,10 @@ export type PlumageApi = {
 
 /** What the preload exposes as `window.plumage` (the renderer wraps it into a PlumageApi). */
 export interface PreloadBridge {
-  invoke(channel: RequestName, params: unknown): Promise<{ ok: true; result: unknown } | { ok: false; error: ApiError }>;
+  invoke(
+    channel: RequestName,
+    params: unknown,
+  ): Promise<{ ok: true; result: unknown } | { ok: false; error: ApiError }>;
   on(event: EventName, listener: (payload: unknown) => void): () => void;
   mediaScheme: string;
 }

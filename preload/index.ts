@@ -12,6 +12,7 @@ import {
   type PreloadBridge,
   type RequestName,
 } from './contract.js';
+import { MEDIA_SCHEME } from '../main/core/api/security.js';
 
 const bridge: PreloadBridge = {
   invoke(channel: RequestName, params: unknown) {
@@ -24,7 +25,7 @@ const bridge: PreloadBridge = {
     ipcRenderer.on(ipcEventChannel(event), wrapped);
     return () => void ipcRenderer.off(ipcEventChannel(event), wrapped);
   },
-  mediaScheme: 'plumage-media',
+  mediaScheme: MEDIA_SCHEME,
 };
 
 contextBridge.exposeInMainWorld('plumage', bridge);

@@ -9,7 +9,11 @@ const source = process.argv[2] ?? '../shared/datasets/birds-dev';
 const out = 'resources/sample-plates';
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-const plates = readdirSync(source).filter((f) => f.endsWith('.jpg')).sort().filter((_, i) => i % 4 === 0).slice(0, 24);
+const plates = readdirSync(source)
+  .filter((f) => f.endsWith('.jpg'))
+  .sort()
+  .filter((_, i) => i % 4 === 0)
+  .slice(0, 24);
 for (const name of plates) {
   const img = sharp(join(source, name));
   const { width, height } = await img.metadata();

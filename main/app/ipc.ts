@@ -1,7 +1,7 @@
 import { ipcMain, type BrowserWindow } from 'electron';
 import { EVENT_CHANNELS, REQUEST_CHANNELS, ipcEventChannel, ipcRequestChannel } from '../../preload/contract.js';
 import type { Studio } from '../core/studio.js';
-import { toApiError } from '../server/server.js';
+import { toApiError } from '../core/api/security.js';
 
 /**
  * Registers every request channel of the contract on ipcMain (the only file that touches

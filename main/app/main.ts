@@ -9,11 +9,10 @@ import { SAMPLE_PLATES_CREDIT } from '../core/credits.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { APP_ROOT, DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
-import { CSP } from '../server/server.js';
+import { CSP, isMediaKey, MEDIA_SCHEME } from '../core/api/security.js';
 import { bindIpc } from './ipc.js';
 import { spawnUtilityTrainer } from './trainer-process.js';
 
-const MEDIA_SCHEME = 'plumage-media';
 protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true } }]);
 
 // PLUMAGE_HOME / --home win; otherwise Electron's own per-user folder.
@@ -75,7 +74,7 @@ async function start(): Promise<void> {
   // Thumbnails and grids: only files under the home's media folders, never arbitrary paths.
   protocol.handle(MEDIA_SCHEME, (request) => {
     const key = decodeURIComponent(new URL(request.url).pathname.replace(/^\/+/, ''));
-    if (!/^(thumbs|samples)\/[A-Za-z0-9_\-/]+\.png$/.test(key) || key.includes('..')) {
+    if (!isMediaKey(key)) {
       return new Response('not found', { status: 404 });
     }
     return net.fetch(pathToFileURL(join(studio.home, key)).toString());
@@ -84,7 +83,7 @@ async function start(): Promise<void> {
     callback({
       responseHeaders: {
         ...details.responseHeaders,
-        'Content-Security-Policy': [CSP.replace("img-src 'self'", `img-src 'self' ${MEDIA_SCHEME}:`)],
+        'Content-Security-Policy': [CSP],
       },
     });
   });

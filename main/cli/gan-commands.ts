@@ -18,17 +18,24 @@ export async function ganCommand(command: 'init' | 'generate' | 'backend', argv:
     return 0;
   }
   if (command === 'init') {
-    const { values } = parseArgs({ args: argv, options: { preset: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' } } });
-    if (!values.preset || !PRESET_NAMES.includes(values.preset as PresetName)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
+    const { values } = parseArgs({
+      args: argv,
+      options: { preset: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' } },
+    });
+    if (!values.preset || !PRESET_NAMES.includes(values.preset as PresetName))
+      throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
     if (!values.out) throw new UsageError('--out FILE.safetensors is required');
     const seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError('--seed must be an integer in 0..4294967295');
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new UsageError('--seed must be an integer in 0..4294967295');
     const info = await initBackend();
     const trainer = new GanTrainer(presetConfig(values.preset as PresetName), seed);
     const out = resolve(values.out);
     const { bytes, sha256 } = await saveCheckpoint(trainer, out, { 'plumage.backend': info.kind });
     trainer.dispose();
-    console.log(`wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${values.preset}, seed ${seed})`);
+    console.log(
+      `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${values.preset}, seed ${seed})`,
+    );
     return 0;
   }
   const { values } = parseArgs({
@@ -45,7 +52,8 @@ export async function ganCommand(command: 'init' | 'generate' | 'backend', argv:
   if (!values.out) throw new UsageError('--out DIR is required');
   const psi = Number(values.psi);
   if (!Number.isFinite(psi)) throw new UsageError('--psi must be a number');
-  if (!['const', 'random', 'none'].includes(values.noise!)) throw new UsageError('--noise must be const, random or none');
+  if (!['const', 'random', 'none'].includes(values.noise!))
+    throw new UsageError('--noise must be const, random or none');
   let seeds: number[];
   try {
     seeds = parseSeeds(values.seeds!);

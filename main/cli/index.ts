@@ -24,18 +24,20 @@ Usage:
 
 Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.`;
 
-
 function parseResolution(value: string | undefined): Resolution {
   const n = Number(value);
   if (!RESOLUTIONS.includes(n as Resolution)) {
-    throw new UsageError(`--resolution must be one of ${RESOLUTIONS.join(', ')}${value === undefined ? '' : ` (got ${value})`}`);
+    throw new UsageError(
+      `--resolution must be one of ${RESOLUTIONS.join(', ')}${value === undefined ? '' : ` (got ${value})`}`,
+    );
   }
   return n as Resolution;
 }
 
 function parseCrop(value: string | undefined): CropMode {
   const crop = value ?? 'centre';
-  if (!CROP_MODES.includes(crop as CropMode)) throw new UsageError(`--crop must be one of ${CROP_MODES.join(', ')} (got ${crop})`);
+  if (!CROP_MODES.includes(crop as CropMode))
+    throw new UsageError(`--crop must be one of ${CROP_MODES.join(', ')} (got ${crop})`);
   return crop as CropMode;
 }
 
@@ -53,7 +55,12 @@ async function ingest(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('ingest takes exactly one folder');
   const resolution = parseResolution(values.resolution);
   const crop = parseCrop(values.crop);
-  const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server', watch: false });
+  const studio = Studio.open({
+    home: resolveHome(values.home),
+    resourcesDir: DEFAULT_RESOURCES_DIR,
+    shell: 'server',
+    watch: false,
+  });
   try {
     if (!values.json) {
       studio.on('ingestProgress', (p) => {
@@ -67,8 +74,10 @@ async function ingest(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(report)}\n`);
     } else {
       if (process.stderr.isTTY) process.stderr.write('\n');
-      console.log(`${report.dataset} at ${resolution}² (${crop}): ${report.accepted.length} accepted, ` +
-        `${report.rejected.length} rejected, ${report.duplicates.length} duplicates in ${report.seconds} s`);
+      console.log(
+        `${report.dataset} at ${resolution}² (${crop}): ${report.accepted.length} accepted, ` +
+          `${report.rejected.length} rejected, ${report.duplicates.length} duplicates in ${report.seconds} s`,
+      );
       for (const r of report.rejected) console.log(`  rejected  ${r.file}: ${r.reason}`);
       for (const d of report.duplicates) console.log(`  duplicate ${d.file} (same as ${d.of})`);
     }

@@ -13,17 +13,31 @@ import { UsageError } from './usage.js';
 
 export async function trainCommand(command: 'train' | 'runs', argv: string[]): Promise<number> {
   if (command === 'runs') {
-    const { values } = parseArgs({ args: argv, options: { home: { type: 'string' }, json: { type: 'boolean', default: false } } });
-    const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server', watch: false });
+    const { values } = parseArgs({
+      args: argv,
+      options: { home: { type: 'string' }, json: { type: 'boolean', default: false } },
+    });
+    const studio = Studio.open({
+      home: resolveHome(values.home),
+      resourcesDir: DEFAULT_RESOURCES_DIR,
+      shell: 'server',
+      watch: false,
+    });
     try {
       const runs = studio.training.listRuns();
       if (values.json) {
-        console.log(JSON.stringify(runs.map((r) => ({ ...r, dataset: r.datasetFolder, lastCheckpoint: r.lastCheckpoint?.path ?? null }))));
+        console.log(
+          JSON.stringify(
+            runs.map((r) => ({ ...r, dataset: r.datasetFolder, lastCheckpoint: r.lastCheckpoint?.path ?? null })),
+          ),
+        );
       } else if (runs.length === 0) {
         console.log('no runs yet: plumage train --dataset <folder>');
       } else {
         for (const r of runs) {
-          console.log(`#${r.id} ${r.state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ${r.datasetFolder}  ${r.backend ?? ''}${r.error ? `  (${r.error})` : ''}`);
+          console.log(
+            `#${r.id} ${r.state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ${r.datasetFolder}  ${r.backend ?? ''}${r.error ? `  (${r.error})` : ''}`,
+          );
         }
       }
       return 0;
@@ -49,24 +63,42 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
   const preset = values.preset as Preset;
   if (!PRESETS.includes(preset)) throw new UsageError(`--preset must be one of ${PRESETS.join(', ')}`);
   const kimg = values.kimg === undefined ? undefined : Number(values.kimg);
-  if (kimg !== undefined && !(kimg > 0)) throw new UsageError('--kimg must be a positive number (thousands of real images shown to D)');
+  if (kimg !== undefined && !(kimg > 0))
+    throw new UsageError('--kimg must be a positive number (thousands of real images shown to D)');
   const say = (obj: Record<string, unknown>, text: string): void => {
     if (values.json) console.log(JSON.stringify(obj));
     else console.log(text);
   };
 
-  const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server', watch: false });
+  const studio = Studio.open({
+    home: resolveHome(values.home),
+    resourcesDir: DEFAULT_RESOURCES_DIR,
+    shell: 'server',
+    watch: false,
+  });
   let run: RunSummary | undefined;
   try {
     // The dataset, at the preset's resolution (the tiny preset trains at 32² from a 64² cache).
     const resolution = Math.max(64, presetConfig(preset).resolution) as 64;
     const report = await studio.ingestOnce(values.dataset, resolution, 'centre');
-    say({ event: 'dataset', ...report, accepted: report.accepted.length, rejected: report.rejected.length, duplicates: report.duplicates.length },
-      `dataset ${report.dataset}: ${report.accepted.length} images at ${resolution}² (${report.rejected.length} rejected, ${report.duplicates.length} duplicates)`);
-    const ds = studio.datasets.listDatasets().find((d) => d.folder === report.dataset && d.resolution === resolution && d.crop === 'centre')!;
+    say(
+      {
+        event: 'dataset',
+        ...report,
+        accepted: report.accepted.length,
+        rejected: report.rejected.length,
+        duplicates: report.duplicates.length,
+      },
+      `dataset ${report.dataset}: ${report.accepted.length} images at ${resolution}² (${report.rejected.length} rejected, ${report.duplicates.length} duplicates)`,
+    );
+    const ds = studio.datasets
+      .listDatasets()
+      .find((d) => d.folder === report.dataset && d.resolution === resolution && d.crop === 'centre')!;
 
     // Resume the run for this dataset and preset if there is one to resume; else create one.
-    const existing = studio.training.listRuns().find((r) => r.datasetId === ds.id && r.preset === preset && r.state !== 'running');
+    const existing = studio.training
+      .listRuns()
+      .find((r) => r.datasetId === ds.id && r.preset === preset && r.state !== 'running');
     if (existing && (existing.state !== 'done' || (kimg !== undefined && kimg > existing.kimg))) {
       if (kimg !== undefined) studio.training.extendRun(existing.id, kimg);
       run = existing;
@@ -81,20 +113,33 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
         checkpointKimg: Number(values['checkpoint-kimg'] ?? Math.min(10, target / 2)),
         ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
       });
-      say({ event: 'created', runId: run.id, preset, targetKimg: target }, `created run #${run.id} (${preset}, ${target} kimg)`);
+      say(
+        { event: 'created', runId: run.id, preset, targetKimg: target },
+        `created run #${run.id} (${preset}, ${target} kimg)`,
+      );
     }
     const runId = run.id;
     studio.on('runTick', ({ runId: id, tick }) => {
       if (id !== runId) return;
-      say({ event: 'tick', runId, ...tick },
-        `kimg ${tick.kimg.toFixed(3)}  G ${tick.lossG?.toFixed(3)}  D ${tick.lossD?.toFixed(3)}  p ${tick.augmentP?.toFixed(3)}  ${tick.imagesPerSec?.toFixed(1)} img/s  ${tick.secPerKimg?.toFixed(0)} s/kimg`);
+      say(
+        { event: 'tick', runId, ...tick },
+        `kimg ${tick.kimg.toFixed(3)}  G ${tick.lossG?.toFixed(3)}  D ${tick.lossD?.toFixed(3)}  p ${tick.augmentP?.toFixed(3)}  ${tick.imagesPerSec?.toFixed(1)} img/s  ${tick.secPerKimg?.toFixed(0)} s/kimg`,
+      );
     });
-    studio.on('runSnapshot', ({ runId: id, snapshot }) => id === runId && say({ event: 'snapshot', runId, ...snapshot }, `snapshot ${snapshot.grid}`));
+    studio.on(
+      'runSnapshot',
+      ({ runId: id, snapshot }) =>
+        id === runId && say({ event: 'snapshot', runId, ...snapshot }, `snapshot ${snapshot.grid}`),
+    );
     let lastState = '';
     const ended = new Promise<RunSummary>((resolve) => {
       studio.on('runChanged', (r) => {
         if (r.id !== runId) return;
-        if (r.state !== lastState || r.error) say({ event: 'state', runId, state: r.state, kimg: r.kimg, backend: r.backend, error: r.error }, `run #${runId} ${r.state}${r.backend ? ` on ${r.backend}` : ''}${r.error ? ` — ${r.error}` : ''}`);
+        if (r.state !== lastState || r.error)
+          say(
+            { event: 'state', runId, state: r.state, kimg: r.kimg, backend: r.backend, error: r.error },
+            `run #${runId} ${r.state}${r.backend ? ` on ${r.backend}` : ''}${r.error ? ` — ${r.error}` : ''}`,
+          );
         lastState = r.state;
         if (r.state !== 'running' && r.state !== 'created') resolve(r);
       });

@@ -20,7 +20,9 @@ export function prepareHome(home: string): string {
     accessSync(home, constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`cannot write to the Plumage home ${home} (${code}); choose another with --home DIR or PLUMAGE_HOME`);
+    throw new Error(
+      `cannot write to the Plumage home ${home} (${code}); choose another with --home DIR or PLUMAGE_HOME`,
+    );
   }
   return home;
 }

@@ -69,7 +69,8 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly db: Db;
   readonly datasets: DatasetStore;
   readonly training: RunManager;
-  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training'>> & Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training'>;
+  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training'>> &
+    Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training'>;
   readonly #ingestors = new Map<number, DatasetIngestor>();
   readonly #changeTimers = new Map<number, NodeJS.Timeout>();
 
@@ -206,7 +207,15 @@ export class Studio extends EventEmitter<StudioEvents> {
     const ingestor = this.#ingestorFor(row);
     await ingestor.start({ watch: false });
     await ingestor.whenIdle();
-    const report: IngestReport = { dataset: abs, resolution, crop, accepted: [], rejected: [], duplicates: [], seconds: 0 };
+    const report: IngestReport = {
+      dataset: abs,
+      resolution,
+      crop,
+      accepted: [],
+      rejected: [],
+      duplicates: [],
+      seconds: 0,
+    };
     for (const s of this.datasets.listAllSources(row.id).sort((a, b) => (a.path < b.path ? -1 : 1))) {
       if (s.status === 'accepted') report.accepted.push({ file: s.path, width: s.width!, height: s.height! });
       else if (s.status === 'rejected') report.rejected.push({ file: s.path, reason: s.reason ?? 'rejected' });
@@ -237,7 +246,14 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   #summary(row: DatasetRow): DatasetSummary {
     const live = this.#ingestors.get(row.id)?.progress;
-    const progress: IngestProgress = live ?? { datasetId: row.id, phase: 'stopped', done: 0, total: 0, rate: 0, etaSeconds: null };
+    const progress: IngestProgress = live ?? {
+      datasetId: row.id,
+      phase: 'stopped',
+      done: 0,
+      total: 0,
+      rate: 0,
+      etaSeconds: null,
+    };
     return {
       id: row.id,
       folder: row.folder,

@@ -14,17 +14,21 @@ export async function serveMain(argv: string[]): Promise<number> {
     options: { port: { type: 'string' }, home: { type: 'string' } },
   });
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535 (0 = any free port), got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be 0–65535 (0 = any free port), got ${values.port}`);
   const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server' });
   let server;
   try {
     server = await startServer(studio, { port, rendererDir: join(APP_ROOT, 'dist', 'renderer') });
   } catch (err) {
     await studio.close();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${port} is in use: pick another with --port N (0 = any free one)`);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new Error(`port ${port} is in use: pick another with --port N (0 = any free one)`);
     throw err;
   }
-  console.log(`Plumage ${studio.home === resolveHome() ? '' : `(home ${studio.home}) `}is serving on 127.0.0.1:${server.port}. Open:`);
+  console.log(
+    `Plumage ${studio.home === resolveHome() ? '' : `(home ${studio.home}) `}is serving on 127.0.0.1:${server.port}. Open:`,
+  );
   console.log(server.url);
   await studio.resume();
   await new Promise<void>((resolve) => {

@@ -7,11 +7,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   EVENT_CHANNELS,
   REQUEST_CHANNELS,
-  type ApiError,
   type ClientFrame,
   type RequestName,
   type ServerFrame,
 } from '../../preload/contract.js';
+import { CSP, isMediaKey, toApiError } from '../core/api/security.js';
 import type { Studio } from '../core/studio.js';
 import { isInside } from '../core/dataset/scan.js';
 
@@ -41,19 +41,6 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.woff2': 'font/woff2',
 };
-
-/** Media the browser may fetch from the home: thumbnails and (later) sample grids. Nothing else. */
-const MEDIA_KEY = /^(thumbs|samples)\/[A-Za-z0-9_\-/]+\.png$/;
-export const CSP =
-  "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
-  "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
-
-export function toApiError(err: unknown): ApiError {
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  if (code === 'invalid-input' || code === 'not-found' || code === 'unsupported') return { code, message };
-  return { code: 'failed', message };
-}
 
 /**
  * The headless shell: serves the built renderer and the contract over WebSocket on 127.0.0.1.
@@ -107,18 +94,24 @@ export async function startServer(studio: Studio, opts: ServeOptions): Promise<R
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('referrer-policy', 'no-referrer');
     res.setHeader('x-frame-options', 'DENY');
-    if (!authorised(req)) return send(res, 401, 'Plumage: open the URL with its ?token=… as printed by `npm run serve`.');
+    if (!authorised(req))
+      return send(res, 401, 'Plumage: open the URL with its ?token=… as printed by `npm run serve`.');
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
     res.setHeader('set-cookie', `plumage_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path.startsWith('/media/')) {
       const key = path.slice('/media/'.length);
-      if (!MEDIA_KEY.test(key) || key.includes('..')) return send(res, 404, 'not found');
+      if (!isMediaKey(key)) return send(res, 404, 'not found');
       void sendFile(res, homeReal, join(homeReal, key), 'private, max-age=3600');
       return;
     }
     const file = path === '/' ? 'index.html' : path.slice(1);
-    void sendFile(res, rendererReal, join(rendererReal, file), file === 'index.html' ? 'no-store' : 'private, max-age=300');
+    void sendFile(
+      res,
+      rendererReal,
+      join(rendererReal, file),
+      file === 'index.html' ? 'no-store' : 'private, max-age=300',
+    );
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });

@@ -9,7 +9,11 @@ import { benchTrain } from './train.js';
 import { benchRun } from './run.js';
 
 const [name, ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<void>> = { ingest: benchIngest, train: benchTrain, run: benchRun };
+const benches: Record<string, (argv: string[]) => Promise<void>> = {
+  ingest: benchIngest,
+  train: benchTrain,
+  run: benchRun,
+};
 const bench = name ? benches[name] : undefined;
 if (!bench) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]`);

@@ -25,15 +25,30 @@ if (mode === 'plumage') {
   // The approach the issue measured with PIL: full decode, crop the centre square, resize, save.
   sharp.cache(false);
   mkdirSync(out, { recursive: true });
-  for (const file of readdirSync(folder).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort()) {
-    const { data, info } = await sharp(readFileSync(join(folder, file))).raw().toBuffer({ resolveWithObject: true });
+  for (const file of readdirSync(folder)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort()) {
+    const { data, info } = await sharp(readFileSync(join(folder, file)))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const side = Math.min(info.width, info.height);
     await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
-      .extract({ left: Math.floor((info.width - side) / 2), top: Math.floor((info.height - side) / 2), width: side, height: side })
+      .extract({
+        left: Math.floor((info.width - side) / 2),
+        top: Math.floor((info.height - side) / 2),
+        width: side,
+        height: side,
+      })
       .resize(resolution, resolution, { kernel: 'lanczos3' })
       .png()
       .toFile(join(out, `${file}.png`));
     images++;
   }
 }
-console.log(JSON.stringify({ images, seconds: (performance.now() - started) / 1000, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+console.log(
+  JSON.stringify({
+    images,
+    seconds: (performance.now() - started) / 1000,
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+);

@@ -25,7 +25,9 @@ export async function benchIngest(argv: string[]): Promise<void> {
     const tmp = tempDir('bench-ingest');
     try {
       // Alternate the sides so drift on this noisy machine does not favour either.
-      const pil = pilAvailable ? await runChild<WorkerResult>(PIL_WORKER, [folder, String(resolution), join(tmp.dir, 'pil')], {}, PYTHON) : null;
+      const pil = pilAvailable
+        ? await runChild<WorkerResult>(PIL_WORKER, [folder, String(resolution), join(tmp.dir, 'pil')], {}, PYTHON)
+        : null;
       const ours = await runChild<WorkerResult>(WORKER, ['plumage', folder, String(resolution), join(tmp.dir, 'home')]);
       const naive = await runChild<WorkerResult>(WORKER, ['naive', folder, String(resolution), join(tmp.dir, 'naive')]);
       const rate = (r: { wallSeconds: number; result: WorkerResult }): number => r.result.images / r.wallSeconds;
@@ -35,12 +37,27 @@ export async function benchIngest(argv: string[]): Promise<void> {
           folder,
           resolution,
           images: ours.result.images,
-          plumage: { wallSeconds: round(ours.wallSeconds), imagesPerSec: round(rate(ours)), peakRssMB: ours.result.peakRssMB, note: 'cache + thumbnails + database, whole process' },
+          plumage: {
+            wallSeconds: round(ours.wallSeconds),
+            imagesPerSec: round(rate(ours)),
+            peakRssMB: ours.result.peakRssMB,
+            note: 'cache + thumbnails + database, whole process',
+          },
           naivePil: pil
-            ? { wallSeconds: round(pil.wallSeconds), imagesPerSec: round(rate(pil)), peakRssMB: pil.result.peakRssMB, note: 'PIL: full decode, crop, Lanczos resize, save PNG, one at a time, whole process' }
+            ? {
+                wallSeconds: round(pil.wallSeconds),
+                imagesPerSec: round(rate(pil)),
+                peakRssMB: pil.result.peakRssMB,
+                note: 'PIL: full decode, crop, Lanczos resize, save PNG, one at a time, whole process',
+              }
             : 'python3 with PIL not found (apt-get install python3-pil)',
           speedupVsPil: pil ? round(rate(ours) / rate(pil)) : null,
-          naiveSharp: { wallSeconds: round(naive.wallSeconds), imagesPerSec: round(rate(naive)), peakRssMB: naive.result.peakRssMB, note: 'full decode, crop, resize, save PNG, one at a time, whole process' },
+          naiveSharp: {
+            wallSeconds: round(naive.wallSeconds),
+            imagesPerSec: round(rate(naive)),
+            peakRssMB: naive.result.peakRssMB,
+            note: 'full decode, crop, resize, save PNG, one at a time, whole process',
+          },
           speedupVsNaiveSharp: round(rate(ours) / rate(naive)),
         }),
       );

@@ -18,13 +18,26 @@ export async function benchRun(argv: string[]): Promise<void> {
   for (const preset of presets) {
     if (!PRESETS.includes(preset)) throw new Error(`--preset must be one of ${PRESETS.join(', ')}`);
     const tmp = tempDir('bench-run');
-    const studio = Studio.open({ home: tmp.dir, resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server', watch: false, training: { tickSeconds: 1, maxRestarts: 0 } });
+    const studio = Studio.open({
+      home: tmp.dir,
+      resourcesDir: DEFAULT_RESOURCES_DIR,
+      shell: 'server',
+      watch: false,
+      training: { tickSeconds: 1, maxRestarts: 0 },
+    });
     try {
       const resolution = Math.max(64, presetConfig(preset).resolution) as 64;
       await studio.ingestOnce(SAMPLE_PLATES, resolution, 'centre');
       const ds = studio.datasets.listDatasets()[0]!;
       const kimg = Number(values.kimg ?? (preset === 'tiny' ? 0.6 : 0.064));
-      const run = studio.training.createRun({ datasetId: ds.id, preset, targetKimg: kimg, snapshotKimg: kimg / 4, checkpointKimg: kimg / 3, seed: 1 });
+      const run = studio.training.createRun({
+        datasetId: ds.id,
+        preset,
+        targetKimg: kimg,
+        snapshotKimg: kimg / 4,
+        checkpointKimg: kimg / 3,
+        seed: 1,
+      });
       let step = 0;
       let wall = 0;
       const checkpointMs: number[] = [];

@@ -21,11 +21,22 @@ interface PhaseTimes {
 }
 
 /** Times each phase (median of `repeats` after a warm-up) in this process. */
-async function measure(preset: PresetName, backend: BackendName | undefined, repeats: number, batchOverride?: number): Promise<PhaseTimes> {
+async function measure(
+  preset: PresetName,
+  backend: BackendName | undefined,
+  repeats: number,
+  batchOverride?: number,
+): Promise<PhaseTimes> {
   const info = await initBackend(backend);
   const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
   const trainer = new GanTrainer(config, 1);
-  const reals = tf.randomUniform([config.batchSize, config.resolution, config.resolution, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+  const reals = tf.randomUniform(
+    [config.batchSize, config.resolution, config.resolution, 3],
+    -1,
+    1,
+    'float32',
+    7,
+  ) as tf.Tensor4D;
   trainer.counters.augmentP = 0.2; // measure with augmentation on, as a run on a small dataset has it
   const ms = {} as Record<PhaseName, number>;
   for (const phase of PHASES) {
@@ -38,7 +49,13 @@ async function measure(preset: PresetName, backend: BackendName | undefined, rep
     ms[phase] = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
   }
   trainer.dispose();
-  return { backend: info.backend, description: info.description, batch: config.batchSize, msPerPhase: ms, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
+  return {
+    backend: info.backend,
+    description: info.description,
+    batch: config.batchSize,
+    msPerPhase: ms,
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
 }
 
 function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
@@ -68,7 +85,12 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
 }
 
 /** Full steps per second: one process against `replicas` worker-thread replicas, alternating, in this process. */
-async function measureParallel(preset: PresetName, replicas: number, steps: number, batchOverride?: number): Promise<{ single: number; parallel: number }> {
+async function measureParallel(
+  preset: PresetName,
+  replicas: number,
+  steps: number,
+  batchOverride?: number,
+): Promise<{ single: number; parallel: number }> {
   const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
   const reals = new Float32Array(config.batchSize * config.resolution ** 2 * 3).map((_, i) => Math.sin(i));
   await initBackend('wasm');
@@ -90,7 +112,10 @@ async function measureParallel(preset: PresetName, replicas: number, steps: numb
   single.dispose();
   realsTensor.dispose();
   await parallel.close();
-  return { single: (config.batchSize * steps * 1000) / singleMs, parallel: (config.batchSize * steps * 1000) / parallelMs };
+  return {
+    single: (config.batchSize * steps * 1000) / singleMs,
+    parallel: (config.batchSize * steps * 1000) / parallelMs,
+  };
 }
 
 /** `npm run bench -- train [--preset P] [--repeats N] [--backend wasm|cpu] [--batch B] [--replicas N]` */
@@ -121,19 +146,52 @@ export async function benchTrain(argv: string[]): Promise<void> {
     console.log(JSON.stringify(await measure(preset, values.backend as BackendName | undefined, repeats, batch)));
     return;
   }
-  const best = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--worker', '--preset', preset, '--repeats', String(repeats), ...(values.backend ? ['--backend', values.backend] : []), ...(batch ? ['--batch', String(batch)] : [])]);
+  const best = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), [
+    'train',
+    '--worker',
+    '--preset',
+    preset,
+    '--repeats',
+    String(repeats),
+    ...(values.backend ? ['--backend', values.backend] : []),
+    ...(batch ? ['--batch', String(batch)] : []),
+  ]);
   const line: Record<string, unknown> = { bench: 'train', ...summarise(preset, best.result) };
   if (!values['no-compare'] && best.result.backend !== 'cpu' && preset === 'tiny') {
     // The pure-JS backend, side by side on one repeat (it is an order of magnitude slower).
-    const cpu = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--worker', '--preset', preset, '--repeats', '1', '--backend', 'cpu', ...(batch ? ['--batch', String(batch)] : [])]);
+    const cpu = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), [
+      'train',
+      '--worker',
+      '--preset',
+      preset,
+      '--repeats',
+      '1',
+      '--backend',
+      'cpu',
+      ...(batch ? ['--batch', String(batch)] : []),
+    ]);
     const cpuSummary = summarise(preset, cpu.result);
-    line.cpuBackend = { msGStep: cpuSummary.msGStep, msDStep: cpuSummary.msDStep, imagesPerSec: cpuSummary.imagesPerSec };
+    line.cpuBackend = {
+      msGStep: cpuSummary.msGStep,
+      msDStep: cpuSummary.msDStep,
+      imagesPerSec: cpuSummary.imagesPerSec,
+    };
     line.speedupOverCpuBackend = round((line.imagesPerSec as number) / (cpuSummary.imagesPerSec as number), 1);
   }
   const replicas = Number(values.replicas);
   if (replicas > 1 && best.result.backend === 'wasm') {
     // Both cores: worker-thread replicas splitting the batch, against one process, full steps alternating.
-    const par = await runChild<{ single: number; parallel: number }>(SELF.replace(/train\.js$/, 'index.js'), ['train', '--parallel-worker', '--preset', preset, '--replicas', String(replicas), '--repeats', String(Math.max(4, repeats)), ...(batch ? ['--batch', String(batch)] : [])]);
+    const par = await runChild<{ single: number; parallel: number }>(SELF.replace(/train\.js$/, 'index.js'), [
+      'train',
+      '--parallel-worker',
+      '--preset',
+      preset,
+      '--replicas',
+      String(replicas),
+      '--repeats',
+      String(Math.max(4, repeats)),
+      ...(batch ? ['--batch', String(batch)] : []),
+    ]);
     line.parallel = {
       replicas,
       imagesPerSecSingle: round(par.result.single, 2),

@@ -19,7 +19,12 @@ before(async () => {
   tmp = tempDir('browser');
   folder = join(tmp.dir, 'my plates');
   mkdirSync(folder);
-  for (const p of ['plate-100-marsh-wren.jpg', 'plate-104-chipping-sparrow.jpg', 'plate-113-blue-bird.jpg', 'plate-166-rough-legged-falcon.jpg']) {
+  for (const p of [
+    'plate-100-marsh-wren.jpg',
+    'plate-104-chipping-sparrow.jpg',
+    'plate-113-blue-bird.jpg',
+    'plate-166-rough-legged-falcon.jpg',
+  ]) {
     copyFileSync(join(BIRDS_DEV, p), join(folder, p));
   }
   copyFileSync(join(BIRDS_DEV, 'plate-100-marsh-wren.jpg'), join(folder, 'marsh wren again.jpg'));
@@ -70,7 +75,10 @@ test('choosing a folder ingests it: counts, thumbnails and rejected reasons appe
   await page.getByRole('button', { name: /duplicates/ }).click();
   const dup = (await page.getByTestId('duplicate-list').innerText()).replace(/\s+/g, ' ').trim();
   assert.ok(
-    ['marsh wren again.jpg same as plate-100-marsh-wren.jpg', 'plate-100-marsh-wren.jpg same as marsh wren again.jpg'].includes(dup),
+    [
+      'marsh wren again.jpg same as plate-100-marsh-wren.jpg',
+      'plate-100-marsh-wren.jpg same as marsh wren again.jpg',
+    ].includes(dup),
     dup,
   );
   await page.screenshot({ path: artifactPath('dataset-rejected.png') });
@@ -91,7 +99,9 @@ test('the thumbnail grid is virtualised: 103 plates, only the rows in view exist
   // The last plate by name is drawn once scrolled to (and its thumbnail loads).
   const lastPlate = grid.locator('figure', { hasText: 'plate-98-white-bellied-swallow.jpg' });
   await lastPlate.waitFor();
-  await lastPlate.locator('img').evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => (img.onload = r))));
+  await lastPlate
+    .locator('img')
+    .evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => (img.onload = r))));
   assert.ok((await grid.locator('figure').count()) < 103, 'still only the rows in view');
   await page.screenshot({ path: artifactPath('dataset-103-scrolled.png') });
   // back to the small folder for the next test
@@ -111,7 +121,10 @@ test('the watched folder updates the page by itself', { skip }, async () => {
 test('a folder that does not exist gets a clear error, and the About box carries the credit', { skip }, async () => {
   await page.getByLabel('Folder of images').fill(join(tmp.dir, 'no such folder'));
   await page.getByRole('button', { name: 'Use this folder' }).click();
-  await page.getByRole('alert').filter({ hasText: /folder not found: .*no such folder/ }).waitFor();
+  await page
+    .getByRole('alert')
+    .filter({ hasText: /folder not found: .*no such folder/ })
+    .waitFor();
   await page.getByRole('button', { name: 'About' }).click();
   const about = page.getByTestId('about');
   await about.getByText(/Courtesy of the John James Audubon Center at Mill Grove/).waitFor();

@@ -37,21 +37,42 @@ test('create a tiny run on the sample plates, start it, and watch the grid and c
   await page.getByLabel('Checkpoint every (kimg)').fill('0.032');
   await page.getByRole('button', { name: 'Create run' }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Ready' }).waitFor();
-  assert.match(await page.getByTestId('run-config').innerText(), /tiny preset · 32² · batch 8 · R1 γ 0\.0256 · ADA target 0\.6/);
+  assert.match(
+    await page.getByTestId('run-config').innerText(),
+    /tiny preset · 32² · batch 8 · R1 γ 0\.0256 · ADA target 0\.6/,
+  );
   await page.getByRole('button', { name: 'Start' }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor();
-  await page.getByTestId('backend').filter({ hasText: /Running on (CPU|CUDA)/ }).waitFor({ timeout: 60_000 });
+  await page
+    .getByTestId('backend')
+    .filter({ hasText: /Running on (CPU|CUDA)/ })
+    .waitFor({ timeout: 60_000 });
   // Grids arrive at every snapshot, curves at every tick.
-  await page.waitForFunction(() => {
-    const img = document.querySelector<HTMLImageElement>('[data-testid="grid"]');
-    const scrub = document.querySelector<HTMLInputElement>('[data-testid="scrubber"]');
-    return img?.complete && img.naturalWidth > 0 && scrub && Number(scrub.max) >= 2;
-  }, undefined, { timeout: 90_000 });
+  await page.waitForFunction(
+    () => {
+      const img = document.querySelector<HTMLImageElement>('[data-testid="grid"]');
+      const scrub = document.querySelector<HTMLInputElement>('[data-testid="scrubber"]');
+      return img?.complete && img.naturalWidth > 0 && scrub && Number(scrub.max) >= 2;
+    },
+    undefined,
+    { timeout: 90_000 },
+  );
   // At least two ticks: a measured speed in the stats and lines in the charts.
-  await page.waitForFunction(() => {
-    const stats = Array.from(document.querySelectorAll('[data-testid="stats"] strong')).map((s) => s.textContent ?? '');
-    return document.querySelectorAll('[data-testid="chart-losses"] canvas').length > 0 && Number(stats[0]) > 0 && Number(stats[1]) > 0 && stats[3] !== '—';
-  }, undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => {
+      const stats = Array.from(document.querySelectorAll('[data-testid="stats"] strong')).map(
+        (s) => s.textContent ?? '',
+      );
+      return (
+        document.querySelectorAll('[data-testid="chart-losses"] canvas').length > 0 &&
+        Number(stats[0]) > 0 &&
+        Number(stats[1]) > 0 &&
+        stats[3] !== '—'
+      );
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
   await page.screenshot({ path: artifactPath('training-running.png'), fullPage: true });
 });
 

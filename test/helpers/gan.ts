@@ -6,7 +6,15 @@ export const backendReady: Promise<BackendInfo> = initBackend(process.env.PLUMAG
 
 /** A 16² network small enough for finite differences and hundreds of CPU steps. */
 export function micro(overrides: Partial<GanConfig> = {}): GanConfig {
-  return presetConfig('tiny', { resolution: 16, channelBase: 128, channelMax: 16, zDim: 16, wDim: 16, batchSize: 4, ...overrides });
+  return presetConfig('tiny', {
+    resolution: 16,
+    channelBase: 128,
+    channelMax: 16,
+    zDim: 16,
+    wDim: 16,
+    batchSize: 4,
+    ...overrides,
+  });
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

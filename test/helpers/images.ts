@@ -11,7 +11,9 @@ export const solid = (width: number, height: number, colour: Rgb): Sharp =>
 /** An image whose top half is `top` and bottom half `bottom`. */
 export async function twoTone(width: number, height: number, top: Rgb, bottom: Rgb): Promise<Sharp> {
   const half = Math.floor(height / 2);
-  const bottomPng = await solid(width, height - half, bottom).png().toBuffer();
+  const bottomPng = await solid(width, height - half, bottom)
+    .png()
+    .toBuffer();
   return solid(width, height, top).composite([{ input: bottomPng, top: half, left: 0 }]);
 }
 
@@ -55,7 +57,9 @@ export function pngBomb(width: number, height: number): Buffer {
 
 /** Mean colour of an R×R×3 square's sub-rectangle. */
 export function meanColour(pixels: Uint8Array, res: number, x0: number, y0: number, w: number, h: number): Rgb {
-  let r = 0, g = 0, b = 0;
+  let r = 0,
+    g = 0,
+    b = 0;
   for (let y = y0; y < y0 + h; y++) {
     for (let x = x0; x < x0 + w; x++) {
       const i = (y * res + x) * 3;

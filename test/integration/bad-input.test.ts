@@ -43,14 +43,21 @@ async function buildFolder(root: string, outside: string): Promise<void> {
   w('grey.png', await solid(96, 96, { r: 100, g: 100, b: 100 }).toColourspace('b-w').png().toBuffer());
   w(
     'alpha.png',
-    await sharp({ create: { width: 96, height: 96, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0 } } }).png().toBuffer(),
+    await sharp({ create: { width: 96, height: 96, channels: 4, background: { r: 0, g: 0, b: 255, alpha: 0 } } })
+      .png()
+      .toBuffer(),
   );
   // Stored 128 wide × 256 tall, red above blue, EXIF orientation 6 (display = turned 90° clockwise):
   // upright it is 256 × 128 with blue on the left and red on the right.
-  w('exif-rotated.jpg', await (await twoTone(128, 256, RED, BLUE)).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer());
+  w(
+    'exif-rotated.jpg',
+    await (await twoTone(128, 256, RED, BLUE)).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer(),
+  );
   w(
     'animated.gif',
-    await sharp([await solid(80, 80, RED).png().toBuffer(), await solid(80, 80, BLUE).png().toBuffer()], { join: { animated: true } })
+    await sharp([await solid(80, 80, RED).png().toBuffer(), await solid(80, 80, BLUE).png().toBuffer()], {
+      join: { animated: true },
+    })
       .gif()
       .toBuffer(),
   );
@@ -73,7 +80,12 @@ before(async () => {
   mkdirSync(root);
   mkdirSync(outside);
   await buildFolder(root, outside);
-  studio = Studio.open({ home: join(tmp.dir, 'home'), resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', watch: false });
+  studio = Studio.open({
+    home: join(tmp.dir, 'home'),
+    resourcesDir: join(REPO_ROOT, 'resources'),
+    shell: 'server',
+    watch: false,
+  });
   report = await studio.ingestOnce(root, RES, 'centre');
   const ds = studio.datasets.listDatasets()[0]!;
   const cache = new PackedCache(join(tmp.dir, 'home', 'cache', `dataset-${ds.id}-${RES}.u8`), RES);
@@ -106,7 +118,11 @@ test('each bad file is rejected with a specific reason', () => {
 });
 
 test('files that are not images and not named like one, hidden files and folder links are quietly left out', () => {
-  const all = [...report.accepted.map((a) => a.file), ...report.rejected.map((r) => r.file), ...report.duplicates.map((d) => d.file)];
+  const all = [
+    ...report.accepted.map((a) => a.file),
+    ...report.rejected.map((r) => r.file),
+    ...report.duplicates.map((d) => d.file),
+  ];
   for (const quiet of ['notes.txt', '.dotfile.png', '.hidden/ignored.png', 'parent-folder-link']) {
     assert.ok(!all.some((f) => f.startsWith(quiet)), `${quiet} is not listed`);
   }
@@ -114,13 +130,34 @@ test('files that are not images and not named like one, hidden files and folder 
 });
 
 test('awkward but valid images are accepted, upright and in the right colours', async () => {
-  for (const f of ['cmyk.jpg', 'sixteen-bit.png', 'grey.png', 'alpha.png', 'exif-rotated.jpg', 'animated.gif', 'lossless.webp', 'scan.tiff', 'scan0042', 'sub folder/nested.jpg']) {
+  for (const f of [
+    'cmyk.jpg',
+    'sixteen-bit.png',
+    'grey.png',
+    'alpha.png',
+    'exif-rotated.jpg',
+    'animated.gif',
+    'lossless.webp',
+    'scan.tiff',
+    'scan0042',
+    'sub folder/nested.jpg',
+  ]) {
     assert.ok(accepted(f), `${f} accepted (rejected: ${reasonOf(f)})`);
   }
   assertNear(meanColour(await pixelsOf('cmyk.jpg'), RES, 8, 8, 48, 48), RED, 40, 'CMYK converted to sRGB');
   assertNear(meanColour(await pixelsOf('sixteen-bit.png'), RES, 8, 8, 48, 48), RED, 2, '16-bit scaled to 8-bit');
-  assertNear(meanColour(await pixelsOf('grey.png'), RES, 8, 8, 48, 48), { r: 100, g: 100, b: 100 }, 2, 'greyscale expanded to RGB');
-  assertNear(meanColour(await pixelsOf('alpha.png'), RES, 8, 8, 48, 48), PAPER, 1, 'transparency flattened onto the paper colour');
+  assertNear(
+    meanColour(await pixelsOf('grey.png'), RES, 8, 8, 48, 48),
+    { r: 100, g: 100, b: 100 },
+    2,
+    'greyscale expanded to RGB',
+  );
+  assertNear(
+    meanColour(await pixelsOf('alpha.png'), RES, 8, 8, 48, 48),
+    PAPER,
+    1,
+    'transparency flattened onto the paper colour',
+  );
   const rotated = await pixelsOf('exif-rotated.jpg');
   assertNear(meanColour(rotated, RES, 2, 8, 20, 48), BLUE, 30, 'left of the upright image');
   assertNear(meanColour(rotated, RES, 42, 8, 20, 48), RED, 30, 'right of the upright image');

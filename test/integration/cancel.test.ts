@@ -6,7 +6,12 @@ import { BIRDS_DEV, REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
 
 test('an ingest can be cancelled mid-way; opening the folder again carries on without redoing finished files', async () => {
   const tmp = tempDir('cancel');
-  const studio = Studio.open({ home: join(tmp.dir, 'home'), resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', concurrency: 2 });
+  const studio = Studio.open({
+    home: join(tmp.dir, 'home'),
+    resourcesDir: join(REPO_ROOT, 'resources'),
+    shell: 'server',
+    concurrency: 2,
+  });
   try {
     const { id } = await studio.openDataset({ folder: BIRDS_DEV, resolution: 256, crop: 'centre' });
     await waitFor(() => studio.datasets.countSources(id).accepted >= 5, 30_000, 'a few plates ingested');

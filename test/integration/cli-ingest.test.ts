@@ -9,7 +9,10 @@ import { renderSquare } from '../../main/core/dataset/process.js';
 import { BIRDS_DEV, CLI, tempDir } from '../helpers/paths.js';
 
 const run = promisify(execFile);
-const PLATES = readdirSync(BIRDS_DEV).filter((f) => f.endsWith('.jpg')).sort().slice(0, 8);
+const PLATES = readdirSync(BIRDS_DEV)
+  .filter((f) => f.endsWith('.jpg'))
+  .sort()
+  .slice(0, 8);
 
 let tmp: ReturnType<typeof tempDir>;
 let folder: string;
@@ -17,7 +20,9 @@ let home: string;
 
 async function plumage(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, PLUMAGE_HOME: '' } });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, PLUMAGE_HOME: '' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -38,12 +43,30 @@ before(() => {
 after(() => tmp.cleanup());
 
 test('ingest --json prints exactly one JSON object with the promised fields', async () => {
-  const { code, stdout } = await plumage(['ingest', folder, '--resolution', '128', '--crop', 'pad', '--home', home, '--json']);
+  const { code, stdout } = await plumage([
+    'ingest',
+    folder,
+    '--resolution',
+    '128',
+    '--crop',
+    'pad',
+    '--home',
+    home,
+    '--json',
+  ]);
   assert.equal(code, 0);
   const lines = stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'one line on stdout');
   const report = JSON.parse(lines[0]!);
-  assert.deepEqual(Object.keys(report).sort(), ['accepted', 'crop', 'dataset', 'duplicates', 'rejected', 'resolution', 'seconds']);
+  assert.deepEqual(Object.keys(report).sort(), [
+    'accepted',
+    'crop',
+    'dataset',
+    'duplicates',
+    'rejected',
+    'resolution',
+    'seconds',
+  ]);
   assert.equal(report.dataset, folder);
   assert.equal(report.resolution, 128);
   assert.equal(report.accepted.length, PLATES.length);
@@ -58,12 +81,21 @@ test('ingest --json prints exactly one JSON object with the promised fields', as
 
 test('the packed cache holds exactly what the pipeline renders, at slot × R² × 3', async () => {
   const db = new Database(join(home, 'plumage.db'), { readonly: true });
-  const ds = db.prepare('SELECT id, resolution FROM datasets WHERE folder = ?').get(folder) as { id: number; resolution: number };
-  const row = db.prepare('SELECT slot FROM sources WHERE dataset_id = ? AND path = ?').get(ds.id, PLATES[3]) as { slot: number };
+  const ds = db.prepare('SELECT id, resolution FROM datasets WHERE folder = ?').get(folder) as {
+    id: number;
+    resolution: number;
+  };
+  const row = db.prepare('SELECT slot FROM sources WHERE dataset_id = ? AND path = ?').get(ds.id, PLATES[3]) as {
+    slot: number;
+  };
   db.close();
   const cache = readFileSync(join(home, 'cache', `dataset-${ds.id}-128.u8`));
   const slotBytes = 128 * 128 * 3;
-  const direct = await renderSquare(readFileSync(join(folder, PLATES[3]!)), { resolution: 128, crop: 'pad', paper: '#f5f1e6' });
+  const direct = await renderSquare(readFileSync(join(folder, PLATES[3]!)), {
+    resolution: 128,
+    crop: 'pad',
+    paper: '#f5f1e6',
+  });
   assert.ok(direct.ok);
   assert.ok(cache.subarray(row.slot * slotBytes, (row.slot + 1) * slotBytes).equals(direct.pixels));
 });
@@ -72,13 +104,28 @@ test('running again decodes only what changed', async () => {
   const db = () => new Database(join(home, 'plumage.db'), { readonly: true });
   const stamp = (): Record<string, number> => {
     const d = db();
-    const r = Object.fromEntries((d.prepare('SELECT path, updated_at FROM sources').all() as { path: string; updated_at: number }[]).map((x) => [x.path, x.updated_at]));
+    const r = Object.fromEntries(
+      (d.prepare('SELECT path, updated_at FROM sources').all() as { path: string; updated_at: number }[]).map((x) => [
+        x.path,
+        x.updated_at,
+      ]),
+    );
     d.close();
     return r;
   };
   const before = stamp();
   copyFileSync(join(BIRDS_DEV, 'plate-18-bewicks-wren.jpg'), join(folder, 'added.jpg'));
-  const { code, stdout } = await plumage(['ingest', folder, '--resolution', '128', '--crop', 'pad', '--home', home, '--json']);
+  const { code, stdout } = await plumage([
+    'ingest',
+    folder,
+    '--resolution',
+    '128',
+    '--crop',
+    'pad',
+    '--home',
+    home,
+    '--json',
+  ]);
   assert.equal(code, 0);
   assert.equal(JSON.parse(stdout).accepted.length, PLATES.length + 1);
   const after = stamp();
@@ -102,7 +149,14 @@ test('a missing folder, a bad resolution and an unwritable home fail with clear 
   if (process.getuid?.() === 0) {
     // root ignores permission bits; use a path under a regular file instead.
     writeFileSync(join(tmp.dir, 'a-file'), '');
-    const underFile = await plumage(['ingest', folder, '--resolution', '64', '--home', join(tmp.dir, 'a-file', 'home')]);
+    const underFile = await plumage([
+      'ingest',
+      folder,
+      '--resolution',
+      '64',
+      '--home',
+      join(tmp.dir, 'a-file', 'home'),
+    ]);
     assert.notEqual(underFile.code, 0);
     assert.match(underFile.stderr, /cannot write to the Plumage home .*a-file\/home \(ENOTDIR\)/);
   } else {

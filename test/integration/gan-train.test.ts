@@ -55,7 +55,11 @@ function discriminatorAccuracy(trainer: GanTrainer, rng: RandomState): number {
     const n = trainer.config.batchSize;
     const real = discriminate(trainer.D, trainer.config, flatBatch(rng, n)).dataSync();
     const z = tf.tensor2d(rng.randnF32(n * trainer.config.zDim), [n, trainer.config.zDim]);
-    const fake = discriminate(trainer.D, trainer.config, generate(trainer.G, trainer.config, z, 1, { noiseMode: 'random', noiseSeed: () => rng.uint32() })).dataSync();
+    const fake = discriminate(
+      trainer.D,
+      trainer.config,
+      generate(trainer.G, trainer.config, z, 1, { noiseMode: 'random', noiseSeed: () => rng.uint32() }),
+    ).dataSync();
     let right = 0;
     for (const v of real) if (v > 0) right++;
     for (const v of fake) if (v < 0) right++;
@@ -101,9 +105,14 @@ test('learning happens: on two flat colours, G moves toward the data and D learn
   const endDistance = distanceToData(trainer);
   let accuracy = 0;
   for (let k = 0; k < 4; k++) accuracy += discriminatorAccuracy(trainer, accRng) / 4;
-  console.log(`learning: distance to data ${startDistance.toFixed(3)} → ${endDistance.toFixed(3)}, D accuracy ${startAccuracy.toFixed(2)} → ${accuracy.toFixed(2)}`);
+  console.log(
+    `learning: distance to data ${startDistance.toFixed(3)} → ${endDistance.toFixed(3)}, D accuracy ${startAccuracy.toFixed(2)} → ${accuracy.toFixed(2)}`,
+  );
   assert.ok(sawR1 && sawPl, 'R1 and path length ran');
-  assert.ok(endDistance < startDistance * 0.5, `distance to the data colours fell from ${startDistance.toFixed(3)} to ${endDistance.toFixed(3)}`);
+  assert.ok(
+    endDistance < startDistance * 0.5,
+    `distance to the data colours fell from ${startDistance.toFixed(3)} to ${endDistance.toFixed(3)}`,
+  );
   assert.ok(accuracy > Math.max(0.6, startAccuracy), `D accuracy ${startAccuracy.toFixed(2)} → ${accuracy.toFixed(2)}`);
   assert.equal(trainer.counters.imagesSeen, 250 * 8);
   assert.ok(trainer.counters.augmentP > 0, 'a confident D made ADA raise p');
@@ -113,8 +122,12 @@ test('learning happens: on two flat colours, G moves toward the data and D learn
 async function allValues(t: GanTrainer): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
   for (const set of [t.G, t.G_ema, t.D]) for (const [k, v] of await set.exportRef()) out.set(k, v.data);
-  for (const [label, opt] of [['G', t.optG], ['D', t.optD]] as const) {
-    for (const kind of ['m', 'v'] as const) opt[kind].forEach((v, i) => out.set(`${label}.${kind}.${i}`, v.dataSync() as Float32Array));
+  for (const [label, opt] of [
+    ['G', t.optG],
+    ['D', t.optD],
+  ] as const) {
+    for (const kind of ['m', 'v'] as const)
+      opt[kind].forEach((v, i) => out.set(`${label}.${kind}.${i}`, v.dataSync() as Float32Array));
   }
   return out;
 }
@@ -157,7 +170,8 @@ test('N steps straight equal N/2 steps, save, load, N/2 steps — every weight a
   const resumed = await loadCheckpoint(file);
   for (const b of batches.slice(3)) resumed.trainStep(b);
   const [a, b] = [await allValues(straight), await allValues(resumed)];
-  for (const [k, v] of a) assert.ok(Buffer.from(v.buffer).equals(Buffer.from(b.get(k)!.buffer)), `${k} differs after resume`);
+  for (const [k, v] of a)
+    assert.ok(Buffer.from(v.buffer).equals(Buffer.from(b.get(k)!.buffer)), `${k} differs after resume`);
   assert.deepEqual(resumed.counters, straight.counters);
   tf.dispose(batches);
   straight.dispose();
@@ -173,7 +187,10 @@ test('a corrupted or truncated checkpoint is refused with a clear error', async 
   const flipped = Buffer.from(good);
   flipped[flipped.length - 1000]! ^= 0x01; // one bit in the data
   writeFileSync(join(tmp.dir, 'flipped.safetensors'), flipped);
-  await assert.rejects(loadCheckpoint(join(tmp.dir, 'flipped.safetensors')), (err: unknown) => err instanceof CorruptCheckpointError && /checksum mismatch/.test(err.message));
+  await assert.rejects(
+    loadCheckpoint(join(tmp.dir, 'flipped.safetensors')),
+    (err: unknown) => err instanceof CorruptCheckpointError && /checksum mismatch/.test(err.message),
+  );
   const header = Buffer.from(good);
   const at = header.indexOf('\\"step\\":0'); // counters are JSON inside the JSON header
   assert.ok(at > 0);
@@ -197,13 +214,24 @@ test('a generator exported from the reference (G_ema.* names, no Plumage metadat
   );
   // … as the start of a fine-tuning run: G and G_ema from the file, a fresh D, and it trains.
   const tuned = await trainerFromGenerator(file, 3, { batchSize: 4 });
-  assert.deepEqual(sampleSeeds(tuned.G, tuned.config, [5], 1, 'const'), sampleSeeds(trainer.G_ema, trainer.config, [5], 1, 'const'));
+  assert.deepEqual(
+    sampleSeeds(tuned.G, tuned.config, [5], 1, 'const'),
+    sampleSeeds(trainer.G_ema, trainer.config, [5], 1, 'const'),
+  );
   const step = tuned.trainStep(flatBatch(new RandomState(2), 4));
   assert.ok(Number.isFinite(step.lossG));
   tuned.dispose();
   await assert.rejects(trainerFromGenerator(file, 3, { resolution: 32 }), /resolution comes from the generator file/);
   const { config, G } = await loadGenerator(file);
-  for (const k of ['resolution', 'zDim', 'wDim', 'mappingLayers', 'channelBase', 'channelMax', 'imgChannels'] as const) {
+  for (const k of [
+    'resolution',
+    'zDim',
+    'wDim',
+    'mappingLayers',
+    'channelBase',
+    'channelMax',
+    'imgChannels',
+  ] as const) {
     assert.deepEqual(config[k], trainer.config[k], k);
   }
   const ours = sampleSeeds(trainer.G_ema, trainer.config, [0, 1], 0.7, 'const');
@@ -225,16 +253,27 @@ test('CLI: init writes a seeded checkpoint; generate writes seedNNNN.png as the 
   const { config, G } = await loadGenerator(ckpt);
   const expected = sampleSeeds(G, config, [0, 1, 2], 0.5, 'const');
   for (const [i, seed] of ['0000', '0001', '0002'].entries()) {
-    const { data, info } = await sharp(join(out, `seed${seed}.png`)).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(join(out, `seed${seed}.png`))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height, info.channels], [32, 32, 3]);
     assert.ok(data.equals(Buffer.from(expected[i]!)), `seed${seed}.png pixels`);
   }
   G.dispose();
-  await assert.rejects(run(process.execPath, [CLI, 'init', '--preset', 'huge', '--out', ckpt]), /--preset must be one of tiny, 64, 128, 256, 512, 1024/);
-  await assert.rejects(run(process.execPath, [CLI, 'generate', '--checkpoint', join(tmp.dir, 'nope.safetensors'), '--out', out]), /cannot open checkpoint/);
+  await assert.rejects(
+    run(process.execPath, [CLI, 'init', '--preset', 'huge', '--out', ckpt]),
+    /--preset must be one of tiny, 64, 128, 256, 512, 1024/,
+  );
+  await assert.rejects(
+    run(process.execPath, [CLI, 'generate', '--checkpoint', join(tmp.dir, 'nope.safetensors'), '--out', out]),
+    /cannot open checkpoint/,
+  );
 });
 
 test('pixels are uint8(clamp(x·127.5 + 128)), truncated', async () => {
   const { toUint8 } = await import('../../main/core/gan/sample.js');
-  assert.deepEqual(Array.from(toUint8(Float32Array.from([-1, 1, 0, -2, 2, 0.999, -0.00392]))), [0, 255, 128, 0, 255, 255, 127]);
+  assert.deepEqual(
+    Array.from(toUint8(Float32Array.from([-1, 1, 0, -2, 2, 0.999, -0.00392]))),
+    [0, 255, 128, 0, 255, 255, 127],
+  );
 });

@@ -24,7 +24,10 @@ after(async () => {
   tmp.cleanup();
 });
 
-function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, path, headers }, (res) => {
       let body = '';
@@ -82,7 +85,13 @@ test('a request naming another host is refused, token or not (DNS rebinding)', a
 
 test('media requests cannot escape the media folders', async () => {
   const cookie = `plumage_token=${server.token}`;
-  for (const path of ['/media/../plumage.db', '/media/thumbs/../../plumage.db', '/media/plumage.db', '/media/thumbs/%2e%2e/x.png', '/../package.json']) {
+  for (const path of [
+    '/media/../plumage.db',
+    '/media/thumbs/../../plumage.db',
+    '/media/plumage.db',
+    '/media/thumbs/%2e%2e/x.png',
+    '/../package.json',
+  ]) {
     const r = await get(path, { cookie });
     assert.equal(r.status, 404, path);
   }
@@ -106,7 +115,12 @@ test('requests are validated against the contract before they reach the core', a
   const unknown = await call(ws, 2, 'dropTables', {});
   assert.ok('ok' in unknown && !unknown.ok && unknown.error.code === 'invalid-input');
   const missing = await call(ws, 3, 'openDataset', { folder: join(tmp.dir, 'nope'), resolution: 64, crop: 'centre' });
-  assert.ok('ok' in missing && !missing.ok && missing.error.code === 'not-found' && /folder not found/.test(missing.error.message));
+  assert.ok(
+    'ok' in missing &&
+      !missing.ok &&
+      missing.error.code === 'not-found' &&
+      /folder not found/.test(missing.error.message),
+  );
   const dialog = await call(ws, 4, 'pickFolder');
   assert.ok('ok' in dialog && !dialog.ok && dialog.error.code === 'unsupported');
   ws.close();
@@ -121,11 +135,33 @@ test('events reach the browser: opening a folder streams progress and a dataset 
   });
   const opened = await call(ws, 1, 'openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' });
   assert.ok('ok' in opened && opened.ok);
-  await waitFor(() => events.some((e) => 'event' in e && e.event === 'ingestProgress' && (e.payload as { phase: string }).phase === 'watching'), 30_000, 'watching');
-  await waitFor(() => events.some((e) => 'event' in e && e.event === 'datasetChanged' && (e.payload as { counts: { accepted: number } }).counts.accepted === 24), 5_000, 'summary with 24 plates');
+  await waitFor(
+    () =>
+      events.some(
+        (e) => 'event' in e && e.event === 'ingestProgress' && (e.payload as { phase: string }).phase === 'watching',
+      ),
+    30_000,
+    'watching',
+  );
+  await waitFor(
+    () =>
+      events.some(
+        (e) =>
+          'event' in e &&
+          e.event === 'datasetChanged' &&
+          (e.payload as { counts: { accepted: number } }).counts.accepted === 24,
+      ),
+    5_000,
+    'summary with 24 plates',
+  );
   // The thumbnails it lists are served.
-  const page = await call(ws, 2, 'listSources', { datasetId: (opened as { result: { id: number } }).result.id, status: 'accepted', offset: 0, limit: 5 });
-  const thumb = ((page as { result: { items: { thumb: string }[] } }).result.items[0]!).thumb;
+  const page = await call(ws, 2, 'listSources', {
+    datasetId: (opened as { result: { id: number } }).result.id,
+    status: 'accepted',
+    offset: 0,
+    limit: 5,
+  });
+  const thumb = (page as { result: { items: { thumb: string }[] } }).result.items[0]!.thumb;
   const png = await get(`/media/${thumb}`, { cookie: `plumage_token=${server.token}` });
   assert.equal(png.status, 200);
   assert.equal(png.headers['content-type'], 'image/png');

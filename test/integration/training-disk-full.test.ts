@@ -31,7 +31,13 @@ let mounted: string | null = null;
 before(async () => {
   if (skip) return;
   tmp = tempDir('disk-full');
-  studio = Studio.open({ home: join(tmp.dir, 'home'), resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', watch: false, training: { tickSeconds: 0.3 } });
+  studio = Studio.open({
+    home: join(tmp.dir, 'home'),
+    resourcesDir: join(REPO_ROOT, 'resources'),
+    shell: 'server',
+    watch: false,
+    training: { tickSeconds: 0.3 },
+  });
   await studio.ingestOnce(SAMPLE_PLATES, 64, 'centre');
 });
 
@@ -42,29 +48,50 @@ after(async () => {
   tmp.cleanup();
 });
 
-test('a full disk pauses the run with a clear error; the last checkpoint is intact; with room it resumes', { skip }, async () => {
-  const ds = studio.datasets.listDatasets()[0]!;
-  const run = await studio.createRun({ datasetId: ds.id, preset: 'tiny', targetKimg: 100, snapshotKimg: 50, checkpointKimg: 0.016 });
-  const dir = join(tmp.dir, 'home', 'checkpoints', `run-${run.id}`);
-  mkdirSync(dir, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]); // room for one 5.7 MB checkpoint, not two
-  mounted = dir;
-  await studio.startRun({ runId: run.id });
-  await waitFor(() => ['paused', 'crashed'].includes(studio.training.runs.getRun(run.id)!.state), 120_000, 'the run to stop on the full disk');
-  const stopped = studio.training.runs.getRun(run.id)!;
-  assert.equal(stopped.state, 'paused');
-  assert.match(stopped.error ?? '', /could not write a checkpoint .*: the disk is full \(ENOSPC\)\. Nothing was lost/);
-  const listed = studio.training.runs.listCheckpoints(run.id);
-  assert.equal(listed.length, 1, 'the checkpoint that fitted is listed; the one that did not is not');
-  await readSafetensors(listed[0]!.path, { requireChecksum: true });
-  assert.deepEqual(readdirSync(dir), [listed[0]!.path.split('/').pop()], 'no partial file is left behind');
-  const db = new Database(join(tmp.dir, 'home', 'plumage.db'), { readonly: true });
-  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-  db.close();
+test(
+  'a full disk pauses the run with a clear error; the last checkpoint is intact; with room it resumes',
+  { skip },
+  async () => {
+    const ds = studio.datasets.listDatasets()[0]!;
+    const run = await studio.createRun({
+      datasetId: ds.id,
+      preset: 'tiny',
+      targetKimg: 100,
+      snapshotKimg: 50,
+      checkpointKimg: 0.016,
+    });
+    const dir = join(tmp.dir, 'home', 'checkpoints', `run-${run.id}`);
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]); // room for one 5.7 MB checkpoint, not two
+    mounted = dir;
+    await studio.startRun({ runId: run.id });
+    await waitFor(
+      () => ['paused', 'crashed'].includes(studio.training.runs.getRun(run.id)!.state),
+      120_000,
+      'the run to stop on the full disk',
+    );
+    const stopped = studio.training.runs.getRun(run.id)!;
+    assert.equal(stopped.state, 'paused');
+    assert.match(
+      stopped.error ?? '',
+      /could not write a checkpoint .*: the disk is full \(ENOSPC\)\. Nothing was lost/,
+    );
+    const listed = studio.training.runs.listCheckpoints(run.id);
+    assert.equal(listed.length, 1, 'the checkpoint that fitted is listed; the one that did not is not');
+    await readSafetensors(listed[0]!.path, { requireChecksum: true });
+    assert.deepEqual(readdirSync(dir), [listed[0]!.path.split('/').pop()], 'no partial file is left behind');
+    const db = new Database(join(tmp.dir, 'home', 'plumage.db'), { readonly: true });
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    db.close();
 
-  execFileSync('mount', ['-o', 'remount,size=64m', dir]); // room again
-  await studio.startRun({ runId: run.id });
-  await waitFor(() => studio.training.runs.listCheckpoints(run.id).at(-1)!.step > listed[0]!.step, 120_000, 'a new checkpoint after making room');
-  await studio.pauseRun({ runId: run.id });
-  assert.equal(studio.training.runs.getRun(run.id)!.error, null);
-});
+    execFileSync('mount', ['-o', 'remount,size=64m', dir]); // room again
+    await studio.startRun({ runId: run.id });
+    await waitFor(
+      () => studio.training.runs.listCheckpoints(run.id).at(-1)!.step > listed[0]!.step,
+      120_000,
+      'a new checkpoint after making room',
+    );
+    await studio.pauseRun({ runId: run.id });
+    assert.equal(studio.training.runs.getRun(run.id)!.error, null);
+  },
+);

@@ -19,7 +19,11 @@ after(() => tmp.cleanup());
 /** Trainer processes alive right now (children of whatever started them). */
 const trainerPids = (): number[] => {
   try {
-    return execFileSync('pgrep', ['-f', 'core/train/trainer.js'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-f', 'core/train/trainer.js'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -27,8 +31,26 @@ const trainerPids = (): number[] => {
 
 test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command resumes; runs --json lists it', async () => {
   const home = join(tmp.dir, 'cli-home');
-  const args = [CLI, 'train', '--dataset', SAMPLE_PLATES, '--preset', 'tiny', '--kimg', '100', '--home', home, '--json', '--snapshot-kimg', '50', '--checkpoint-kimg', '50'];
-  const trainOnce = async (expect: 'created' | 'resume'): Promise<{ code: number | null; events: Record<string, unknown>[] }> => {
+  const args = [
+    CLI,
+    'train',
+    '--dataset',
+    SAMPLE_PLATES,
+    '--preset',
+    'tiny',
+    '--kimg',
+    '100',
+    '--home',
+    home,
+    '--json',
+    '--snapshot-kimg',
+    '50',
+    '--checkpoint-kimg',
+    '50',
+  ];
+  const trainOnce = async (
+    expect: 'created' | 'resume',
+  ): Promise<{ code: number | null; events: Record<string, unknown>[] }> => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: Record<string, unknown>[] = [];
     const lines = createInterface({ input: child.stdout! });
@@ -39,7 +61,10 @@ test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command r
       child.kill('SIGKILL');
       throw new Error(`${err.message}; events ${JSON.stringify(events)}; stderr ${stderr}`);
     });
-    assert.ok(events.some((e) => e.event === expect), `${expect} event (got ${events.map((e) => e.event).join(', ')})`);
+    assert.ok(
+      events.some((e) => e.event === expect),
+      `${expect} event (got ${events.map((e) => e.event).join(', ')})`,
+    );
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     return { code, events };
@@ -48,7 +73,14 @@ test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command r
   assert.equal(first.code, 0);
   assert.ok(first.events.some((e) => e.event === 'state' && e.state === 'paused'));
   const { stdout } = await run(process.execPath, [CLI, 'runs', '--home', home, '--json']);
-  const runs = JSON.parse(stdout) as { id: number; dataset: string; state: string; kimg: number; backend: string; lastCheckpoint: string | null }[];
+  const runs = JSON.parse(stdout) as {
+    id: number;
+    dataset: string;
+    state: string;
+    kimg: number;
+    backend: string;
+    lastCheckpoint: string | null;
+  }[];
   assert.equal(runs.length, 1);
   assert.equal(runs[0]!.state, 'paused');
   assert.equal(runs[0]!.dataset, SAMPLE_PLATES);
@@ -64,7 +96,13 @@ test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command r
 test('kill -9 of the whole server mid-run: after a restart the run is found paused and resumes', async () => {
   const home = join(tmp.dir, 'server-home');
   let app = await serveApp(home);
-  const connect = async (url: string): Promise<{ call: (method: string, params?: unknown) => Promise<unknown>; events: ServerFrame[]; close: () => void }> => {
+  const connect = async (
+    url: string,
+  ): Promise<{
+    call: (method: string, params?: unknown) => Promise<unknown>;
+    events: ServerFrame[];
+    close: () => void;
+  }> => {
     const u = new URL(url);
     const ws = new WebSocket(`ws://${u.host}/api${u.search}`);
     await new Promise((r, j) => ws.once('open', r).once('error', j));
@@ -88,11 +126,31 @@ test('kill -9 of the whole server mid-run: after a restart the run is found paus
     };
   };
   let api = await connect(app.url);
-  const ds = (await api.call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as { id: number };
-  await waitFor(async () => ((await api.call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24, 60_000, 'ingest');
-  const created = (await api.call('createRun', { datasetId: ds.id, preset: 'tiny', targetKimg: 100, snapshotKimg: 50, checkpointKimg: 0.016 })) as { id: number };
+  const ds = (await api.call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as {
+    id: number;
+  };
+  await waitFor(
+    async () =>
+      ((await api.call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24,
+    60_000,
+    'ingest',
+  );
+  const created = (await api.call('createRun', {
+    datasetId: ds.id,
+    preset: 'tiny',
+    targetKimg: 100,
+    snapshotKimg: 50,
+    checkpointKimg: 0.016,
+  })) as { id: number };
   await api.call('startRun', { runId: created.id });
-  await waitFor(() => api.events.some((e) => 'event' in e && e.event === 'runChanged' && (e.payload as { lastCheckpoint: unknown }).lastCheckpoint), 60_000, 'a checkpoint');
+  await waitFor(
+    () =>
+      api.events.some(
+        (e) => 'event' in e && e.event === 'runChanged' && (e.payload as { lastCheckpoint: unknown }).lastCheckpoint,
+      ),
+    60_000,
+    'a checkpoint',
+  );
   assert.equal(trainerPids().length, 1);
 
   app.process.kill('SIGKILL');
@@ -101,11 +159,21 @@ test('kill -9 of the whole server mid-run: after a restart the run is found paus
 
   app = await serveApp(home);
   api = await connect(app.url);
-  const found = ((await api.call('listRuns')) as { id: number; state: string; error: string | null; kimg: number }[]).find((r) => r.id === created.id)!;
+  const found = (
+    (await api.call('listRuns')) as { id: number; state: string; error: string | null; kimg: number }[]
+  ).find((r) => r.id === created.id)!;
   assert.equal(found.state, 'paused');
   assert.match(found.error ?? '', /interrupted/);
   await api.call('startRun', { runId: created.id });
-  await waitFor(() => api.events.some((e) => 'event' in e && e.event === 'runTick' && (e.payload as { tick: { kimg: number } }).tick.kimg > found.kimg), 60_000, 'training again past the checkpoint');
+  await waitFor(
+    () =>
+      api.events.some(
+        (e) =>
+          'event' in e && e.event === 'runTick' && (e.payload as { tick: { kimg: number } }).tick.kimg > found.kimg,
+      ),
+    60_000,
+    'training again past the checkpoint',
+  );
   // Quitting (SIGTERM) is a pause: the step in flight finishes and a checkpoint is written.
   const before = (await api.call('getRun', { runId: created.id })) as { checkpoints: { step: number }[] };
   api.close();
@@ -113,10 +181,17 @@ test('kill -9 of the whole server mid-run: after a restart the run is found paus
   assert.deepEqual(trainerPids(), []);
   app = await serveApp(home);
   api = await connect(app.url);
-  const after = (await api.call('getRun', { runId: created.id })) as { state: string; error: string | null; checkpoints: { step: number }[] };
+  const after = (await api.call('getRun', { runId: created.id })) as {
+    state: string;
+    error: string | null;
+    checkpoints: { step: number }[];
+  };
   assert.equal(after.state, 'paused');
   assert.equal(after.error, null, 'a clean pause, not an interruption');
-  assert.ok(after.checkpoints.at(-1)!.step > before.checkpoints.at(-1)!.step, 'a checkpoint was written on the way out');
+  assert.ok(
+    after.checkpoints.at(-1)!.step > before.checkpoints.at(-1)!.step,
+    'a checkpoint was written on the way out',
+  );
   api.close();
   await app.stop();
 });

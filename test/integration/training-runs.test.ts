@@ -16,7 +16,13 @@ const STEP_KIMG = 0.008; // the tiny preset's batch of 8
 before(async () => {
   tmp = tempDir('runs');
   home = join(tmp.dir, 'home');
-  studio = Studio.open({ home, resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', watch: false, training: { tickSeconds: 0.2, backoffMs: 100, maxRestarts: 3 } });
+  studio = Studio.open({
+    home,
+    resourcesDir: join(REPO_ROOT, 'resources'),
+    shell: 'server',
+    watch: false,
+    training: { tickSeconds: 0.2, backoffMs: 100, maxRestarts: 3 },
+  });
   await studio.ingestOnce(SAMPLE_PLATES, 64, 'centre');
   datasetId = studio.datasets.listDatasets()[0]!.id;
 });
@@ -28,7 +34,11 @@ after(async () => {
 
 const state = (runId: number): string => studio.training.runs.getRun(runId)!.state;
 const untilState = (runId: number, wanted: string[], ms = 120_000): Promise<string> =>
-  waitFor(() => (wanted.includes(state(runId)) ? state(runId) : ''), ms, `run ${runId} to be ${wanted.join(' or ')} (is ${state(runId)})`);
+  waitFor(
+    () => (wanted.includes(state(runId)) ? state(runId) : ''),
+    ms,
+    `run ${runId} to be ${wanted.join(' or ')} (is ${state(runId)})`,
+  );
 
 test('bit-exact resume across processes: N steps straight equal N/2, checkpoint, new trainer process, N/2', async () => {
   const common = { datasetId, preset: 'tiny' as const, snapshotKimg: 1, checkpointKimg: 1, seed: 77 };
@@ -52,7 +62,13 @@ test('bit-exact resume across processes: N steps straight equal N/2, checkpoint,
 });
 
 test('pause finishes the step, writes a checkpoint and frees the process; resume continues from it', async () => {
-  const run = await studio.createRun({ datasetId, preset: 'tiny', targetKimg: 100, snapshotKimg: 0.05, checkpointKimg: 50 });
+  const run = await studio.createRun({
+    datasetId,
+    preset: 'tiny',
+    targetKimg: 100,
+    snapshotKimg: 0.05,
+    checkpointKimg: 50,
+  });
   const started: number[] = [];
   studio.training.startRun(run.id);
   const sup = studio.training.supervisorOf(run.id)!;
@@ -72,21 +88,38 @@ test('pause finishes the step, writes a checkpoint and frees the process; resume
 });
 
 test('kill -9 of the trainer 10 times: it resumes each time, loses at most one checkpoint interval, the database stays sound', async () => {
-  const run = await studio.createRun({ datasetId, preset: 'tiny', targetKimg: 100, snapshotKimg: 10, checkpointKimg: 2 * STEP_KIMG });
+  const run = await studio.createRun({
+    datasetId,
+    preset: 'tiny',
+    targetKimg: 100,
+    snapshotKimg: 10,
+    checkpointKimg: 2 * STEP_KIMG,
+  });
   studio.training.startRun(run.id);
   const sup = studio.training.supervisorOf(run.id)!;
   const resumedAt: number[] = [];
   sup.on('started', () => resumedAt.push(studio.training.runs.getRun(run.id)!.kimg));
   for (let kill = 0; kill < 10; kill++) {
     const before = studio.training.runs.listCheckpoints(run.id).at(-1)?.step ?? -1;
-    await waitFor(() => (studio.training.runs.listCheckpoints(run.id).at(-1)?.step ?? -1) > before && sup.pid, 60_000, `progress before kill ${kill + 1}`);
+    await waitFor(
+      () => (studio.training.runs.listCheckpoints(run.id).at(-1)?.step ?? -1) > before && sup.pid,
+      60_000,
+      `progress before kill ${kill + 1}`,
+    );
     await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
     const lastGood = studio.training.runs.latestCheckpoint(run.id)!;
     const pid = sup.pid;
     sup.killTrainer('SIGKILL');
-    await waitFor(() => sup.pid !== undefined && sup.pid !== pid && resumedAt.length >= kill + 2, 60_000, `restart ${kill + 1}`);
+    await waitFor(
+      () => sup.pid !== undefined && sup.pid !== pid && resumedAt.length >= kill + 2,
+      60_000,
+      `restart ${kill + 1}`,
+    );
     // It started again from the last good checkpoint, or a newer one written just before the kill.
-    assert.ok(resumedAt.at(-1)! >= lastGood.kimg - 1e-9, `restart ${kill + 1} resumed at ${resumedAt.at(-1)} (last good ${lastGood.kimg})`);
+    assert.ok(
+      resumedAt.at(-1)! >= lastGood.kimg - 1e-9,
+      `restart ${kill + 1} resumed at ${resumedAt.at(-1)} (last good ${lastGood.kimg})`,
+    );
     assert.ok(studio.training.runs.getRun(run.id)!.error?.includes('SIGKILL'), 'the crash is recorded with its cause');
   }
   await studio.pauseRun({ runId: run.id });
@@ -97,12 +130,22 @@ test('kill -9 of the trainer 10 times: it resumes each time, loses at most one c
   assert.ok(listed.length > 0 && listed.length <= 3, 'retention keeps the last 3');
   for (const c of listed) await readSafetensors(c.path, { requireChecksum: true }); // whole and intact
   const onDisk = readdirSync(join(home, 'checkpoints', `run-${run.id}`)).filter((f) => f.endsWith('.safetensors'));
-  assert.deepEqual(onDisk.sort(), listed.map((c) => c.path.split('/').pop()).sort(), 'every checkpoint file on disk is listed, and only those');
+  assert.deepEqual(
+    onDisk.sort(),
+    listed.map((c) => c.path.split('/').pop()).sort(),
+    'every checkpoint file on disk is listed, and only those',
+  );
   assert.equal(state(run.id), 'paused');
 });
 
 test('an unwritable checkpoint folder pauses the run with a clear error and loses nothing; fixed, it resumes', async () => {
-  const run = await studio.createRun({ datasetId, preset: 'tiny', targetKimg: 100, snapshotKimg: 10, checkpointKimg: 2 * STEP_KIMG });
+  const run = await studio.createRun({
+    datasetId,
+    preset: 'tiny',
+    targetKimg: 100,
+    snapshotKimg: 10,
+    checkpointKimg: 2 * STEP_KIMG,
+  });
   // A file where the run's checkpoint folder should be: no checkpoint can be written there.
   mkdirSync(join(home, 'checkpoints'), { recursive: true });
   const blocker = join(home, 'checkpoints', `run-${run.id}`);
@@ -111,7 +154,10 @@ test('an unwritable checkpoint folder pauses the run with a clear error and lose
   await untilState(run.id, ['paused', 'crashed']);
   const failed = studio.training.runs.getRun(run.id)!;
   assert.equal(failed.state, 'paused');
-  assert.match(failed.error ?? '', /could not write a checkpoint to .*run-\d+: the checkpoint folder cannot be written/);
+  assert.match(
+    failed.error ?? '',
+    /could not write a checkpoint to .*run-\d+: the checkpoint folder cannot be written/,
+  );
   assert.equal(studio.training.runs.listCheckpoints(run.id).length, 0, 'nothing half-written is listed');
   rmSync(blocker);
   studio.training.startRun(run.id);
@@ -122,14 +168,28 @@ test('an unwritable checkpoint folder pauses the run with a clear error and lose
 
 test('forking a checkpoint starts a linked run from those weights; bad requests get clear errors', async () => {
   const parent = studio.training.listRuns().find((r) => r.lastCheckpoint)!;
-  const fork = await studio.createRun({ datasetId, preset: 'tiny', targetKimg: parent.lastCheckpoint!.kimg + 2 * STEP_KIMG, snapshotKimg: 1, checkpointKimg: 1, fromCheckpointId: parent.lastCheckpoint!.id, r1Gamma: 0.05 });
+  const fork = await studio.createRun({
+    datasetId,
+    preset: 'tiny',
+    targetKimg: parent.lastCheckpoint!.kimg + 2 * STEP_KIMG,
+    snapshotKimg: 1,
+    checkpointKimg: 1,
+    fromCheckpointId: parent.lastCheckpoint!.id,
+    r1Gamma: 0.05,
+  });
   assert.equal(fork.parentRunId, parent.id);
   assert.equal(fork.r1Gamma, 0.05);
   studio.training.startRun(fork.id);
   await untilState(fork.id, ['done']);
   assert.ok(existsSync(studio.training.runs.latestCheckpoint(fork.id)!.path));
-  await assert.rejects(studio.createRun({ datasetId, preset: '128', targetKimg: 1, snapshotKimg: 1, checkpointKimg: 1 }), /trains at 128²; the dataset was prepared at 64²/);
-  await assert.rejects(studio.handle('createRun', { datasetId, preset: 'tiny', targetKimg: -1, snapshotKimg: 1, checkpointKimg: 1 }), /targetKimg/);
+  await assert.rejects(
+    studio.createRun({ datasetId, preset: '128', targetKimg: 1, snapshotKimg: 1, checkpointKimg: 1 }),
+    /trains at 128²; the dataset was prepared at 64²/,
+  );
+  await assert.rejects(
+    studio.handle('createRun', { datasetId, preset: 'tiny', targetKimg: -1, snapshotKimg: 1, checkpointKimg: 1 }),
+    /targetKimg/,
+  );
   await assert.rejects(studio.startRun({ runId: 9999 }), /no run with id 9999/);
   const left = await studio.deleteRun({ runId: fork.id });
   assert.ok(!left.some((r) => r.id === fork.id));

@@ -30,7 +30,12 @@ before(async () => {
   root = join(tmp.dir, 'plates');
   mkdirSync(root);
   for (const f of [A, B, C]) copyFileSync(plate(f), join(root, f));
-  studio = Studio.open({ home: join(tmp.dir, 'home'), resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', settleMs: 150 });
+  studio = Studio.open({
+    home: join(tmp.dir, 'home'),
+    resourcesDir: join(REPO_ROOT, 'resources'),
+    shell: 'server',
+    settleMs: 150,
+  });
   const summary = await studio.openDataset({ folder: root, resolution: 64, crop: 'centre' });
   datasetId = summary.id;
   await settled('first pass', () => studio.ingestor(datasetId)?.progress.phase === 'watching');
@@ -55,7 +60,10 @@ test('a changed file is decoded again into the same cache slot', async () => {
   const old = rows().get(A)!;
   const oldPixels = await studio.ingestor(datasetId)!.cache.readSlot(old.slot!);
   copyFileSync(plate(E), join(root, A));
-  await settled('changed file re-hashed', () => rows().get(A)!.hash !== old.hash && rows().get(A)!.status === 'accepted');
+  await settled(
+    'changed file re-hashed',
+    () => rows().get(A)!.hash !== old.hash && rows().get(A)!.status === 'accepted',
+  );
   const now = rows().get(A)!;
   assert.equal(now.slot, old.slot);
   assert.notDeepEqual(await studio.ingestor(datasetId)!.cache.readSlot(now.slot!), oldPixels);
@@ -98,7 +106,10 @@ test('progress events report done/total and end in the watching phase', async ()
   copyFileSync(plate(C), join(root, 'again.jpg'));
   await settled('progress back to watching', () => seen.some((s) => s.startsWith('watching')));
   studio.off('ingestProgress', listener);
-  assert.ok(seen.some((s) => s === 'ingesting:1/1' || s === 'watching:1/1'), seen.join(' '));
+  assert.ok(
+    seen.some((s) => s === 'ingesting:1/1' || s === 'watching:1/1'),
+    seen.join(' '),
+  );
 });
 
 test('a file deleted before it is read is simply dropped', async () => {

@@ -1,45 +1,56 @@
+// The process boundary lives in eslint.config.js (no-restricted-imports / no-restricted-syntax).
+// These tests make sure the rules bite: each lints a one-line file placed where it would break
+// the boundary, and expects the specific rule to fire.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
+import { ESLint } from 'eslint';
 import { REPO_ROOT } from '../helpers/paths.js';
 
-/** Every source file under a folder. */
-function sources(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) return sources(p);
-    return /\.(ts|svelte)$/.test(name) ? [p] : [];
-  });
+const eslint = new ESLint({ cwd: REPO_ROOT });
+
+async function ruleIds(file: string, text: string): Promise<string[]> {
+  const [result] = await eslint.lintText(text, { filePath: join(REPO_ROOT, file) });
+  return (result?.messages ?? []).map((m) => m.ruleId ?? 'fatal');
 }
-const importsOf = (file: string): string[] =>
-  [...readFileSync(file, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
 
-// The process boundary, as STYLE.md draws it. A lint rule in spirit, enforced by the test run.
-test('nothing under main/core, main/cli, main/server or test imports electron', () => {
-  for (const dir of ['main/core', 'main/cli', 'main/server', 'test']) {
-    for (const f of sources(join(REPO_ROOT, dir))) {
-      assert.ok(!importsOf(f).includes('electron'), `${relative(REPO_ROOT, f)} imports electron`);
-    }
+test('nothing under main/core, main/cli, main/server or test imports electron', async () => {
+  for (const file of ['main/core/x.ts', 'main/cli/x.ts', 'main/server/x.ts', 'test/unit/x.ts']) {
+    const ids = await ruleIds(file, "import { app } from 'electron';\nvoid app;\n");
+    assert.ok(ids.includes('no-restricted-imports'), `${file}: ${ids.join(', ')}`);
   }
+  assert.deepEqual(await ruleIds('main/app/x.ts', "import { app } from 'electron';\nvoid app;\n"), []);
 });
 
-test('only main/app/ipc.ts touches ipcMain, only preload touches ipcRenderer', () => {
-  for (const f of [...sources(join(REPO_ROOT, 'main')), ...sources(join(REPO_ROOT, 'renderer'))]) {
-    const text = readFileSync(f, 'utf8');
-    const rel = relative(REPO_ROOT, f);
-    if (rel !== 'main/app/ipc.ts') assert.ok(!/\bipcMain\b/.test(text), `${rel} uses ipcMain`);
-    assert.ok(!/\bipcRenderer\b/.test(text), `${rel} uses ipcRenderer`);
+test('shells never import each other', async () => {
+  const cases: [string, string][] = [
+    ['main/app/x.ts', '../server/server.js'],
+    ['main/app/x.ts', '../cli/index.js'],
+    ['main/server/x.ts', '../cli/index.js'],
+    ['main/cli/x.ts', '../server/server.js'],
+  ];
+  for (const [file, spec] of cases) {
+    const ids = await ruleIds(file, `import * as m from '${spec}';\nvoid m;\n`);
+    assert.ok(ids.includes('no-restricted-imports'), `${file} → ${spec}: ${ids.join(', ')}`);
   }
+  assert.deepEqual(await ruleIds('main/cli/x.ts', "import * as m from '../core/studio.js';\nvoid m;\n"), []);
 });
 
-test('the renderer imports no Node built-ins', () => {
-  for (const f of sources(join(REPO_ROOT, 'renderer', 'src'))) {
-    for (const spec of importsOf(f)) assert.ok(!spec.startsWith('node:'), `${relative(REPO_ROOT, f)} imports ${spec}`);
-  }
+test('only main/app/ipc.ts touches ipcMain, only preload touches ipcRenderer', async () => {
+  const text = "import { ipcMain } from 'electron';\nvoid ipcMain;\n";
+  assert.deepEqual(await ruleIds('main/app/ipc.ts', text), []);
+  assert.ok((await ruleIds('main/app/main.ts', text)).includes('no-restricted-syntax'));
+  const r = "import { ipcRenderer } from 'electron';\nvoid ipcRenderer;\n";
+  assert.deepEqual(await ruleIds('preload/index.ts', r), []);
+  assert.ok((await ruleIds('main/app/x.ts', r)).includes('no-restricted-syntax'));
 });
 
-test('the contract module has no runtime dependencies', () => {
-  const specs = importsOf(join(REPO_ROOT, 'preload', 'contract.ts'));
-  assert.deepEqual(specs, []);
+test('the renderer imports no Node built-ins', async () => {
+  const ids = await ruleIds('renderer/src/lib/x.ts', "import { readFileSync } from 'node:fs';\nvoid readFileSync;\n");
+  assert.ok(ids.includes('no-restricted-imports'), ids.join(', '));
+});
+
+test('the contract module has no runtime dependencies', async () => {
+  const ids = await ruleIds('preload/contract.ts', "import { z } from 'zod';\nexport const s = z.string();\n");
+  assert.ok(ids.includes('no-restricted-imports'), ids.join(', '));
 });

@@ -33,7 +33,11 @@ test('geometry cannot change a flat image; colour changes are one affine colour 
     const first = y[k]![0]![0]!;
     for (const row of y[k]!) for (const px of row) assert.ok(maxAbsDiff(px, first) < 1e-4, `image ${k} stays flat`);
     // x·M + b for this image's colour matrix
-    const expected = [0, 1, 2].map((j) => [0.3, -0.2, 0.5].reduce((acc, v, i) => acc + v * plan.colour[k * 9 + i * 3 + j]!, 0) + plan.colourBias[k * 3 + j]!);
+    const expected = [0, 1, 2].map(
+      (j) =>
+        [0.3, -0.2, 0.5].reduce((acc, v, i) => acc + v * plan.colour[k * 9 + i * 3 + j]!, 0) +
+        plan.colourBias[k * 3 + j]!,
+    );
     assert.ok(maxAbsDiff(first, expected) < 1e-4);
   }
 });
@@ -42,12 +46,21 @@ test('flips, quarter turns and integer translations move pixels exactly (a permu
   // Scaling off (std 0), colour off: only exact pixel moves remain, so the values are a
   // re-arrangement of the input's values (up to mirrored duplicates at the border).
   const plan = planAugment(new RandomState(4), 6, 8, 1, {
-    translateMax: 0.125, scaleStd: 0, anisoStd: 0, brightnessStd: 0, contrastStd: 0, hueMax: 0, saturationStd: 0,
+    translateMax: 0.125,
+    scaleStd: 0,
+    anisoStd: 0,
+    brightnessStd: 0,
+    contrastStd: 0,
+    hueMax: 0,
+    saturationStd: 0,
   });
   plan.coloured = false; // luma flip has no strength to turn down: leave colour out of this test
   for (const v of plan.rows) assert.ok(v === 0 || v === 1, 'row weights are 0 or 1');
   for (const v of plan.cols) assert.ok(v === 0 || v === 1, 'column weights are 0 or 1');
-  const x = tf.tensor4d(Float32Array.from({ length: 6 * 8 * 8 * 3 }, (_, i) => i), [6, 8, 8, 3]);
+  const x = tf.tensor4d(
+    Float32Array.from({ length: 6 * 8 * 8 * 3 }, (_, i) => i),
+    [6, 8, 8, 3],
+  );
   const y = applyAugment(x, plan).dataSync();
   const inputs = new Set(x.dataSync());
   for (const v of y) assert.ok(inputs.has(v), `${v} is one of the input values`);

@@ -34,7 +34,8 @@ before(() => {
   plNoise = tf.div(tf.tensor4d(rng.randnF32(2 * 16 * 16 * 3), [2, 16, 16, 3]), 16) as tf.Tensor4D;
 });
 
-const generateFixed = (zz: tf.Tensor2D): tf.Tensor4D => synthesis(G, c, broadcastWs(c, mapping(G, c, zz)), { noiseMode: 'const' });
+const generateFixed = (zz: tf.Tensor2D): tf.Tensor4D =>
+  synthesis(G, c, broadcastWs(c, mapping(G, c, zz)), { noiseMode: 'const' });
 
 /**
  * Compares the analytic directional derivative ⟨∇L, u⟩ with central differences
@@ -43,12 +44,21 @@ const generateFixed = (zz: tf.Tensor2D): tf.Tensor4D => synthesis(G, c, broadcas
  * activation masks), so a step that flips a mask ruins that ε's estimate, and float32 rounding
  * ruins the smallest ones: the gradient must agree with at least one ε to within `tol`.
  */
-function checkDirectional(loss: () => tf.Scalar, vars: tf.Variable[], what: string, steps = [1e-3, 1e-4, 3e-5, 1e-5], tol = 0.02): void {
+function checkDirectional(
+  loss: () => tf.Scalar,
+  vars: tf.Variable[],
+  what: string,
+  steps = [1e-3, 1e-4, 3e-5, 1e-5],
+  tol = 0.02,
+): void {
   const { grads, value } = tf.variableGrads(loss, vars);
   value.dispose();
   const dir = new RandomState(99);
   const directions = vars.map((v) => tf.tensor(dir.randnF32(v.size), v.shape));
-  const analytic = vars.reduce((acc, v, i) => acc + (grads[v.name] ? tf.sum(tf.mul(grads[v.name]!, directions[i]!)).dataSync()[0]! : 0), 0);
+  const analytic = vars.reduce(
+    (acc, v, i) => acc + (grads[v.name] ? tf.sum(tf.mul(grads[v.name]!, directions[i]!)).dataSync()[0]! : 0),
+    0,
+  );
   const originals = vars.map((v) => tf.clone(v));
   const at = (step: number): number => {
     vars.forEach((v, i) => tf.tidy(() => v.assign(tf.add(originals[i]!, tf.mul(directions[i]!, step)))));
@@ -58,14 +68,21 @@ function checkDirectional(loss: () => tf.Scalar, vars: tf.Variable[], what: stri
   vars.forEach((v, i) => v.assign(originals[i]!));
   tf.dispose([...directions, ...originals, ...Object.values(grads)]);
   const relErr = numeric.map((n) => Math.abs(analytic - n) / Math.max(Math.abs(n), Math.abs(analytic), 1e-9));
-  assert.ok(Math.min(...relErr) < tol, `${what}: analytic ${analytic} vs finite differences ${numeric.join(', ')} (ε = ${steps.join(', ')})`);
+  assert.ok(
+    Math.min(...relErr) < tol,
+    `${what}: analytic ${analytic} vs finite differences ${numeric.join(', ')} (ε = ${steps.join(', ')})`,
+  );
 }
 
 test('G loss gradient matches finite differences (all of G, and the up-sampling conv alone)', () => {
   const lossG = (): tf.Scalar => generatorLoss(discriminate(D, c, generateFixed(z)));
   checkDirectional(lossG, G.trainable(), 'G loss, all parameters');
   checkDirectional(lossG, [G.variable('synthesis.b8.conv0.weight')], 'G loss, b8.conv0.weight');
-  checkDirectional(lossG, [G.variable('mapping.fc0.weight'), G.variable('synthesis.b16.conv1.noise_strength')], 'G loss, mapping and noise strength');
+  checkDirectional(
+    lossG,
+    [G.variable('mapping.fc0.weight'), G.variable('synthesis.b16.conv1.noise_strength')],
+    'G loss, mapping and noise strength',
+  );
 });
 
 test('D loss gradient matches finite differences (all of D, and the stride-2 conv alone)', () => {
@@ -76,7 +93,7 @@ test('D loss gradient matches finite differences (all of D, and the stride-2 con
   checkDirectional(lossD, [D.variable('b4.fc.weight'), D.variable('b16.skip.weight')], 'D loss, fc and skip');
 });
 
-test('R1 (a gradient of a gradient) matches finite differences for D\'s weights', () => {
+test("R1 (a gradient of a gradient) matches finite differences for D's weights", () => {
   const r1 = (): tf.Scalar => tf.mean(r1Penalty((x) => discriminate(D, c, x), reals));
   checkDirectional(r1, D.trainable(), 'R1, all parameters');
   checkDirectional(r1, [D.variable('b8.conv1.weight')], 'R1, b8.conv1.weight');
@@ -84,11 +101,15 @@ test('R1 (a gradient of a gradient) matches finite differences for D\'s weights'
   checkDirectional(r1, [D.variable('b4.out.weight')], 'R1, b4.out.weight (smooth)', [1e-2], 0.002);
 });
 
-test('path-length penalty (a gradient of a gradient) matches finite differences for G\'s weights', () => {
+test("path-length penalty (a gradient of a gradient) matches finite differences for G's weights", () => {
   const ws = (): tf.Tensor3D => broadcastWs(c, mapping(G, c, tf.slice(z, [0, 0], [2, c.zDim])));
   const pl = (): tf.Scalar => tf.mean(pathLengths((w) => synthesis(G, c, w, { noiseMode: 'const' }), ws(), plNoise));
   checkDirectional(pl, G.trainable(), 'path length, all parameters');
-  checkDirectional(pl, [G.variable('synthesis.b16.conv0.weight'), G.variable('synthesis.b8.conv1.affine.weight')], 'path length, conv and affine');
+  checkDirectional(
+    pl,
+    [G.variable('synthesis.b16.conv0.weight'), G.variable('synthesis.b8.conv1.affine.weight')],
+    'path length, conv and affine',
+  );
   // The last toRGB is linear in its weight: the penalty is smooth there, every step size must agree.
   checkDirectional(pl, [G.variable('synthesis.b16.torgb.weight')], 'path length, last toRGB (smooth)', [1e-2], 0.005);
   assert.equal(numWs(c.resolution), 6);
@@ -99,7 +120,10 @@ test('the R1 gradient with respect to the input matches finite differences', () 
   const g = tf.grad((x: tf.Tensor) => f(x as tf.Tensor4D))(reals);
   const u = tf.tensor4d(new RandomState(5).randnF32(reals.size), reals.shape);
   const eps = 2e-3;
-  const numeric = (f(tf.add(reals, tf.mul(u, eps)) as tf.Tensor4D).dataSync()[0]! - f(tf.sub(reals, tf.mul(u, eps)) as tf.Tensor4D).dataSync()[0]!) / (2 * eps);
+  const numeric =
+    (f(tf.add(reals, tf.mul(u, eps)) as tf.Tensor4D).dataSync()[0]! -
+      f(tf.sub(reals, tf.mul(u, eps)) as tf.Tensor4D).dataSync()[0]!) /
+    (2 * eps);
   const analytic = tf.sum(tf.mul(g, u)).dataSync()[0]!;
   assert.ok(Math.abs(analytic - numeric) / Math.abs(numeric) < 0.03, `${analytic} vs ${numeric}`);
 });

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PRESET_NAMES, blockResolutions, channelsAt, numWs, presetConfig, type GanConfig } from '../../main/core/gan/config.js';
+import {
+  PRESET_NAMES,
+  blockResolutions,
+  channelsAt,
+  numWs,
+  presetConfig,
+  type GanConfig,
+} from '../../main/core/gan/config.js';
 import { discriminate, discriminatorSpecs } from '../../main/core/gan/discriminator.js';
 import { generate, generatorSpecs } from '../../main/core/gan/generator.js';
 import { resampleFilter2d } from '../../main/core/gan/ops.js';
@@ -14,7 +21,8 @@ import { backendReady } from '../helpers/gan.js';
 
 before(() => backendReady);
 
-const count = (specs: ParamSpec[]): number => specs.filter((s) => s.trainable).reduce((a, s) => a + s.refShape.reduce((x, y) => x * y, 1), 0);
+const count = (specs: ParamSpec[]): number =>
+  specs.filter((s) => s.trainable).reduce((a, s) => a + s.refShape.reduce((x, y) => x * y, 1), 0);
 
 /** The parameter count written out from the architecture, independently of the spec builders. */
 function formulaCounts(c: GanConfig): { G: number; D: number } {
@@ -28,7 +36,8 @@ function formulaCounts(c: GanConfig): { G: number; D: number } {
     G += torgb(ch(r));
   }
   let D = ch(c.resolution) * 3 + ch(c.resolution);
-  for (let r = c.resolution; r >= 8; r /= 2) D += ch(r) * ch(r) * 9 + ch(r) + ch(r / 2) * ch(r) * 9 + ch(r / 2) + ch(r / 2) * ch(r);
+  for (let r = c.resolution; r >= 8; r /= 2)
+    D += ch(r) * ch(r) * 9 + ch(r) + ch(r / 2) * ch(r) * 9 + ch(r / 2) + ch(r / 2) * ch(r);
   D += ch(4) * (ch(4) + 1) * 9 + ch(4) + ch(4) * 16 * ch(4) + ch(4) + ch(4) + 1;
   return { G, D };
 }
@@ -40,7 +49,7 @@ test('parameter counts match the architecture formula for every preset', () => {
   }
 });
 
-test('config F at 1024² has the reference\'s parameter totals (G 30,370,060; D 29,012,513)', () => {
+test("config F at 1024² has the reference's parameter totals (G 30,370,060; D 29,012,513)", () => {
   const c = presetConfig('1024', { channelBase: 32768, mappingLayers: 8 });
   assert.equal(count(generatorSpecs(c)), 30_370_060);
   assert.equal(count(discriminatorSpecs(c)), 29_012_513);
@@ -48,7 +57,9 @@ test('config F at 1024² has the reference\'s parameter totals (G 30,370,060; D 
 
 test('names and shapes equal the spec in docs/stylegan2-names.md (64², channel_base 16384, 8 mapping layers)', () => {
   const doc = readFileSync(join(REPO_ROOT, '..', 'shared', 'docs', 'stylegan2-names.md'), 'utf8');
-  const listed = [...doc.matchAll(/^([GD]\.[\w.]+)\t\[([\d, ]*)\]$/gm)].map((m) => `${m[1]} [${m[2]!.replace(/\s/g, '')}]`).sort();
+  const listed = [...doc.matchAll(/^([GD]\.[\w.]+)\t\[([\d, ]*)\]$/gm)]
+    .map((m) => `${m[1]} [${m[2]!.replace(/\s/g, '')}]`)
+    .sort();
   assert.ok(listed.length > 100, 'the doc lists the 64² example');
   const c = presetConfig('64', { mappingLayers: 8 });
   const ours = [
@@ -80,11 +91,20 @@ test('layout conversions are exact inverses for every parameter kind', () => {
 
 test('the D fc weight maps NCHW flattening to NHWC: same logits as a reference-order computation', () => {
   // One fc output over a [C=2,H=4,W=4] map: ref weight index c·16 + h·4 + w.
-  const spec: ParamSpec = { name: 'fc', refShape: [1, 32], layout: 'fc-chw', chw: [2, 4, 4], init: 'randn', trainable: true };
+  const spec: ParamSpec = {
+    name: 'fc',
+    refShape: [1, 32],
+    layout: 'fc-chw',
+    chw: [2, 4, 4],
+    init: 'randn',
+    trainable: true,
+  };
   const ref = Float32Array.from({ length: 32 }, (_, i) => i + 1);
   const nhwc = Float32Array.from({ length: 32 }, (_, i) => (i % 7) - 3); // feature map in H,W,C order
   let expected = 0;
-  for (let ch = 0; ch < 2; ch++) for (let h = 0; h < 4; h++) for (let w = 0; w < 4; w++) expected += ref[ch * 16 + h * 4 + w]! * nhwc[(h * 4 + w) * 2 + ch]!;
+  for (let ch = 0; ch < 2; ch++)
+    for (let h = 0; h < 4; h++)
+      for (let w = 0; w < 4; w++) expected += ref[ch * 16 + h * 4 + w]! * nhwc[(h * 4 + w) * 2 + ch]!;
   const got = tf.matMul(tf.tensor2d(nhwc, [1, 32]), tf.tensor2d(refToTfjs(spec, ref), [32, 1])).dataSync()[0];
   assert.equal(got, expected);
 });

@@ -9,7 +9,8 @@ before(() => backendReady);
 
 const outer = (u: number[], v: number[]): number[] => u.flatMap((a) => v.map((b) => a * b));
 const image = (values: number[], h: number, w: number): tf.Tensor4D => tf.tensor4d(values, [1, h, w, 1]);
-const rand = (rng: RandomState, shape: number[]): tf.Tensor => tf.tensor(rng.randnF32(shape.reduce((a, b) => a * b, 1)), shape);
+const rand = (rng: RandomState, shape: number[]): tf.Tensor =>
+  tf.tensor(rng.randnF32(shape.reduce((a, b) => a * b, 1)), shape);
 
 test('FIR up-sampling by hand: [1,2,3,4] â†’ [.75,1.25,1.75,2.25,2.75,3.25,3.75,3] on each axis', () => {
   const u = [1, 2, 3, 4];
@@ -39,9 +40,12 @@ function naiveUp2(x: Float32Array, h: number, cin: number, wRef: Float32Array, c
       for (let c = 0; c < cin; c++)
         for (let o = 0; o < cout; o++)
           for (let i = 0; i < 3; i++)
-            for (let j = 0; j < 3; j++) ct[((2 * y + i) * t + (2 * xx + j)) * cout + o]! += x[(y * h + xx) * cin + c]! * wRef[((o * cin + c) * 3 + i) * 3 + j]!;
+            for (let j = 0; j < 3; j++)
+              ct[((2 * y + i) * t + (2 * xx + j)) * cout + o]! +=
+                x[(y * h + xx) * cin + c]! * wRef[((o * cin + c) * 3 + i) * 3 + j]!;
   const f = [1, 3, 3, 1].map((v) => (v / 8) * 2);
-  const pad = (r: number, c: number, o: number): number => (r < 1 || c < 1 || r > t || c > t ? 0 : ct[((r - 1) * t + (c - 1)) * cout + o]!);
+  const pad = (r: number, c: number, o: number): number =>
+    r < 1 || c < 1 || r > t || c > t ? 0 : ct[((r - 1) * t + (c - 1)) * cout + o]!;
   const out = new Float32Array(4 * h * h * cout);
   for (let r = 0; r < 2 * h; r++)
     for (let c = 0; c < 2 * h; c++)
@@ -59,7 +63,9 @@ test('up-sampling conv (zero-stuffing + turned kernel) equals the reference tran
   const x = rng.randnF32(h * h * cin);
   const wRef = rng.randnF32(cout * cin * 9); // [out,in,3,3]
   const wTf = new Float32Array(9 * cin * cout); // [3,3,in,out]
-  for (let o = 0; o < cout; o++) for (let c = 0; c < cin; c++) for (let i = 0; i < 9; i++) wTf[(i * cin + c) * cout + o] = wRef[(o * cin + c) * 9 + i]!;
+  for (let o = 0; o < cout; o++)
+    for (let c = 0; c < cin; c++)
+      for (let i = 0; i < 9; i++) wTf[(i * cin + c) * cout + o] = wRef[(o * cin + c) * 9 + i]!;
   const y = conv2dUp2(tf.tensor4d(x, [1, h, h, cin]), tf.tensor4d(wTf, [3, 3, cin, cout]));
   assert.deepEqual(y.shape, [1, 6, 6, cout]);
   assert.ok(maxAbsDiff(y.dataSync(), naiveUp2(x, h, cin, wRef, cout)) < 1e-4);
@@ -78,7 +84,10 @@ test('modulated conv: scaling the input equals modulating and demodulating the w
       const wd = tf.mul(wk, tf.rsqrt(tf.add(tf.sum(tf.square(wk), [0, 1, 2]), 1e-8))) as tf.Tensor4D; // demodulated
       const xk = tf.slice(x, [k, 0, 0, 0], [1, h, h, cin]);
       const slow = up === 2 ? conv2dUp2(xk, wd) : tf.conv2d(xk, wd, 1, 'same');
-      assert.ok(maxAbsDiff(slow.dataSync(), (fast[k] as unknown as number[][][]).flat(2)) < 1e-4, `sample ${k}, up ${up}`);
+      assert.ok(
+        maxAbsDiff(slow.dataSync(), (fast[k] as unknown as number[][][]).flat(2)) < 1e-4,
+        `sample ${k}, up ${up}`,
+      );
     }
   }
 });
@@ -103,7 +112,12 @@ test('minibatch stddev by hand, with the reference grouping (samples n, n+N/G, â
   const strided = minibatchStd(tf.tensor4d([0, 10, 1, 10, 2, 10, 3, 10], [8, 1, 1, 1]), 4).dataSync();
   const a = Math.sqrt(1.25 + 1e-8);
   const b = Math.sqrt(1e-8);
-  assert.ok(maxAbsDiff(Array.from({ length: 8 }, (_, k) => strided[k * 2 + 1]!), [a, b, a, b, a, b, a, b]) < 1e-5);
+  assert.ok(
+    maxAbsDiff(
+      Array.from({ length: 8 }, (_, k) => strided[k * 2 + 1]!),
+      [a, b, a, b, a, b, a, b],
+    ) < 1e-5,
+  );
   assert.throws(() => minibatchStd(tf.zeros([6, 1, 1, 1]) as tf.Tensor4D, 4), /not divisible/);
 });
 

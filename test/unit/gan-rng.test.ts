@@ -12,7 +12,9 @@ interface Vector {
   sum_sq: number;
   all?: number[];
 }
-const vectors = JSON.parse(readFileSync(join(REPO_ROOT, '..', 'shared', 'docs', 'seed-vectors.json'), 'utf8')) as { seeds: Record<string, Vector> };
+const vectors = JSON.parse(readFileSync(join(REPO_ROOT, '..', 'shared', 'docs', 'seed-vectors.json'), 'utf8')) as {
+  seeds: Record<string, Vector>;
+};
 
 test('z of a seed equals numpy.random.RandomState(seed).randn(1, 512) for every test vector', () => {
   assert.ok(Object.keys(vectors.seeds).length >= 5);

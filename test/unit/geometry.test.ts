@@ -36,7 +36,10 @@ test('subject mode resizes to cover and leaves placement to the attention strate
     mode: 'attention',
     resize: { width: 256, height: 311 },
   });
-  assert.deepEqual(planSquare({ width: 100, height: 100 }, 64, 'subject'), { mode: 'attention', resize: { width: 64, height: 64 } });
+  assert.deepEqual(planSquare({ width: 100, height: 100 }, 64, 'subject'), {
+    mode: 'attention',
+    resize: { width: 64, height: 64 },
+  });
 });
 
 test('pad mode fits the long side and splits the margin (odd remainder at the far side)', () => {

@@ -29,7 +29,10 @@ test('non-image content gets a specific description', () => {
   assert.equal(describeNonImage(bytes()), 'empty file (0 bytes)');
   assert.equal(describeNonImage(text('just some notes\n')), 'not an image (the file holds text)');
   assert.equal(describeNonImage(text('%PDF-1.7\n%\xff\xff')), 'not an image (the file is a PDF)');
-  assert.equal(describeNonImage(bytes(0x50, 0x4b, 0x03, 0x04, 0, 0, 0xff, 0x01)), 'not an image (the file is a zip archive)');
+  assert.equal(
+    describeNonImage(bytes(0x50, 0x4b, 0x03, 0x04, 0, 0, 0xff, 0x01)),
+    'not an image (the file is a zip archive)',
+  );
   assert.equal(describeNonImage(bytes(0, 1, 2, 3, 0xfe, 0xff, 0, 0)), 'not an image (unrecognised content)');
 });
 

@@ -6,12 +6,23 @@ import sharp from 'sharp';
 import { describeDecodeError, isTruncated } from '../../main/core/dataset/process.js';
 import { BIRDS_DEV } from '../helpers/paths.js';
 
-test('truncation is read from the bytes, whatever text libvips left (it can be another thread\'s)', async () => {
+test("truncation is read from the bytes, whatever text libvips left (it can be another thread's)", async () => {
   const jpeg = readFileSync(join(BIRDS_DEV, 'plate-100-marsh-wren.jpg'));
-  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
-  const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).gif().toBuffer();
-  const webp = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).webp().toBuffer();
-  for (const [buf, format] of [[jpeg, 'jpeg'], [png, 'png'], [gif, 'gif'], [webp, 'webp']] as const) {
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
+    .png()
+    .toBuffer();
+  const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
+    .gif()
+    .toBuffer();
+  const webp = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
+    .webp()
+    .toBuffer();
+  for (const [buf, format] of [
+    [jpeg, 'jpeg'],
+    [png, 'png'],
+    [gif, 'gif'],
+    [webp, 'webp'],
+  ] as const) {
     assert.equal(isTruncated(buf, format), false, `${format} whole`);
     assert.equal(isTruncated(buf.subarray(0, Math.floor(buf.length * 0.6)), format), true, `${format} cut`);
   }

@@ -1,11 +1,5 @@
 import { z } from 'zod';
-import {
-  CROP_MODES,
-  PRESETS,
-  RESOLUTIONS,
-  type RequestName,
-  type RequestParams,
-} from '../../../preload/contract.js';
+import { CROP_MODES, PRESETS, RESOLUTIONS, type RequestName, type RequestParams } from '../../../preload/contract.js';
 
 /**
  * Every request's input is checked here before it reaches the core, whichever shell it came
@@ -24,7 +18,9 @@ export const REQUEST_SCHEMAS: Schemas = {
   listDatasets: none,
   openDataset: z.strictObject({
     folder: z.string().min(1, 'choose a folder').max(4096),
-    resolution: z.union(RESOLUTIONS.map((r) => z.literal(r)) as [z.ZodLiteral<64>, ...z.ZodLiteral<(typeof RESOLUTIONS)[number]>[]]),
+    resolution: z.union(
+      RESOLUTIONS.map((r) => z.literal(r)) as [z.ZodLiteral<64>, ...z.ZodLiteral<(typeof RESOLUTIONS)[number]>[]],
+    ),
     crop: z.enum(CROP_MODES),
   }),
   getDataset: datasetRef,
@@ -49,7 +45,12 @@ export const REQUEST_SCHEMAS: Schemas = {
     name: z.string().min(1).max(200).optional(),
     fromCheckpointId: id.optional(),
     initFrom: z.string().min(1).max(4096).optional(),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
   }),
   startRun: runRef,
   pauseRun: runRef,

@@ -13,7 +13,10 @@ export class PackedCache {
   #handle: FileHandle | null = null;
   #opening: Promise<FileHandle> | null = null;
 
-  constructor(readonly file: string, readonly resolution: number) {
+  constructor(
+    readonly file: string,
+    readonly resolution: number,
+  ) {
     this.slotBytes = resolution * resolution * 3;
   }
 
@@ -33,7 +36,8 @@ export class PackedCache {
   }
 
   async writeSlot(slot: number, pixels: Uint8Array): Promise<void> {
-    if (pixels.length !== this.slotBytes) throw new RangeError(`slot data must be ${this.slotBytes} bytes, got ${pixels.length}`);
+    if (pixels.length !== this.slotBytes)
+      throw new RangeError(`slot data must be ${this.slotBytes} bytes, got ${pixels.length}`);
     await writeFully(await this.#fd(), pixels, slot * this.slotBytes);
   }
 

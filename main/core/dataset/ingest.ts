@@ -169,12 +169,18 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
 
   #trackedUnder(relDir: string): string[] {
     const prefix = relDir === '' ? '' : `${relDir}/`;
-    return this.#store.listAllSources(this.#ds.id).filter((r) => r.path.startsWith(prefix)).map((r) => r.path);
+    return this.#store
+      .listAllSources(this.#ds.id)
+      .filter((r) => r.path.startsWith(prefix))
+      .map((r) => r.path);
   }
 
   async #scanSubfolder(relDir: string, generation: number): Promise<void> {
     const files = await listCandidates(join(this.#ds.folder, relDir));
-    this.#enqueue(files.map((f) => `${relDir}/${f}`), generation);
+    this.#enqueue(
+      files.map((f) => `${relDir}/${f}`),
+      generation,
+    );
   }
 
   /** Adds paths to the queue; the queue drains through the pool, counting into the progress bar. */
@@ -227,7 +233,16 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     const base = { dataset_id: dsId, path: rel, size: seen.size, mtime_ms: seen.mtimeMs, hash: seen.hash };
     if (seen.kind === 'rejected') {
       await this.#release(existing, generation);
-      this.#write({ ...base, status: 'rejected', reason: seen.reason, duplicate_of: null, width: null, height: null, slot: null, thumb: null });
+      this.#write({
+        ...base,
+        status: 'rejected',
+        reason: seen.reason,
+        duplicate_of: null,
+        width: null,
+        height: null,
+        slot: null,
+        thumb: null,
+      });
       return;
     }
     if (existing && existing.hash === seen.hash && existing.status !== 'rejected') {
@@ -238,7 +253,16 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     const twin = this.#claims.get(seen.hash) ?? this.#store.findAcceptedByHash(dsId, seen.hash)?.path;
     if (twin !== undefined && twin !== rel) {
       await this.#release(existing, generation);
-      this.#write({ ...base, status: 'duplicate', reason: null, duplicate_of: twin, width: null, height: null, slot: null, thumb: null });
+      this.#write({
+        ...base,
+        status: 'duplicate',
+        reason: null,
+        duplicate_of: twin,
+        width: null,
+        height: null,
+        slot: null,
+        thumb: null,
+      });
       return;
     }
 
@@ -249,7 +273,15 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
       const dims = { width: square.upright?.width ?? null, height: square.upright?.height ?? null };
       if (!square.ok) {
         await this.#release(existing, generation);
-        this.#write({ ...base, status: 'rejected', reason: square.reason, duplicate_of: null, ...dims, slot: null, thumb: null });
+        this.#write({
+          ...base,
+          status: 'rejected',
+          reason: square.reason,
+          duplicate_of: null,
+          ...dims,
+          slot: null,
+          thumb: null,
+        });
         return;
       }
       const slot = existing?.slot ?? this.#slots.take();

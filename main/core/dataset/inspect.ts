@@ -38,21 +38,41 @@ export async function inspectFile(rootReal: string, root: string, rel: string): 
     }
     const st = link.isSymbolicLink() ? await stat(target) : link;
     if (!st.isFile()) return { kind: 'ignored' }; // folders (linked or not) are walked, not read
-    if (target !== abs && !isInside(rootReal, target)) return reject('symlink to a file outside the folder (not followed)', link);
-    if (st.size > MAX_FILE_BYTES) return reject(`file is ${(st.size / 2 ** 30).toFixed(1)} GB, over the 1 GB limit`, st);
+    if (target !== abs && !isInside(rootReal, target))
+      return reject('symlink to a file outside the folder (not followed)', link);
+    if (st.size > MAX_FILE_BYTES)
+      return reject(`file is ${(st.size / 2 ** 30).toFixed(1)} GB, over the 1 GB limit`, st);
     const bytes = await readFile(target);
     const format = sniffImage(bytes.subarray(0, 512));
     const hash = createHash('sha256').update(bytes).digest('hex');
     if (format === null) {
       if (!hasImageExtension(basename(rel))) return { kind: 'ignored' };
-      return { kind: 'rejected', reason: describeNonImage(bytes.subarray(0, 512)), size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
+      return {
+        kind: 'rejected',
+        reason: describeNonImage(bytes.subarray(0, 512)),
+        size: st.size,
+        mtimeMs: Math.trunc(st.mtimeMs),
+        hash,
+      };
     }
     if (format === 'svg') {
       // librsvg would fetch files an SVG references (<image href="file:///…">); never render them.
-      return { kind: 'rejected', reason: 'SVG vector images are not accepted (export it as PNG)', size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
+      return {
+        kind: 'rejected',
+        reason: 'SVG vector images are not accepted (export it as PNG)',
+        size: st.size,
+        mtimeMs: Math.trunc(st.mtimeMs),
+        hash,
+      };
     }
     if (format === 'bmp') {
-      return { kind: 'rejected', reason: 'BMP images are not supported (convert it to PNG)', size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
+      return {
+        kind: 'rejected',
+        reason: 'BMP images are not supported (convert it to PNG)',
+        size: st.size,
+        mtimeMs: Math.trunc(st.mtimeMs),
+        hash,
+      };
     }
     return { kind: 'image', format, bytes, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
   } catch (err) {

@@ -61,10 +61,9 @@ export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<
     pipeline = pipeline.extract({ left: plan.left, top: plan.top, width: opts.resolution, height: opts.resolution });
   } else if (plan.mode === 'attention') {
     // A second resize to R×R with 'cover' on an already-covering size only crops; sharp places it.
-    pipeline = sharp(
-      await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer(),
-      { raw: { width: plan.resize.width, height: plan.resize.height, channels: 3 } },
-    ).resize(opts.resolution, opts.resolution, { fit: 'cover', position: sharp.strategy.attention });
+    pipeline = sharp(await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer(), {
+      raw: { width: plan.resize.width, height: plan.resize.height, channels: 3 },
+    }).resize(opts.resolution, opts.resolution, { fit: 'cover', position: sharp.strategy.attention });
   } else {
     pipeline = pipeline.extend({ ...plan, background: paper });
   }
@@ -105,7 +104,8 @@ export function isTruncated(input: Buffer, format: string | null): boolean {
 }
 
 /** 'truncated JPEG' (the issue's own wording), else 'truncated PNG (the file is cut off)'. */
-const truncatedReason = (what: string): string => (what === 'JPEG' ? 'truncated JPEG' : `truncated ${what} (the file is cut off)`);
+const truncatedReason = (what: string): string =>
+  what === 'JPEG' ? 'truncated JPEG' : `truncated ${what} (the file is cut off)`;
 
 /** Turns a failed decode into a reason a person can act on. */
 export function describeDecodeError(err: unknown, format: string | null, input?: Buffer): string {

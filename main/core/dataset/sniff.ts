@@ -10,7 +10,21 @@ export const SNIFF_BYTES = 512;
 
 /** Extensions a user expects to be treated as images (used only to decide whether to complain). */
 const IMAGE_EXTENSIONS = new Set([
-  'jpg', 'jpeg', 'jpe', 'jfif', 'png', 'gif', 'webp', 'tif', 'tiff', 'avif', 'heic', 'heif', 'svg', 'bmp', 'jxl',
+  'jpg',
+  'jpeg',
+  'jpe',
+  'jfif',
+  'png',
+  'gif',
+  'webp',
+  'tif',
+  'tiff',
+  'avif',
+  'heic',
+  'heif',
+  'svg',
+  'bmp',
+  'jxl',
 ]);
 
 export function hasImageExtension(name: string): boolean {

@@ -32,7 +32,8 @@ export function makeAllReduce(buffers: SharedReduceBuffers, index: number): (pay
     }
   };
   return (payload) => {
-    if (payload.length > capacity) throw new RangeError(`all-reduce payload ${payload.length} exceeds capacity ${capacity}`);
+    if (payload.length > capacity)
+      throw new RangeError(`all-reduce payload ${payload.length} exceeds capacity ${capacity}`);
     generation++;
     slots.set(payload, index * capacity);
     barrier(0, 1);

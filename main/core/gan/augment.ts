@@ -52,7 +52,10 @@ const mirror = (i: number, n: number): number => {
   return j;
 };
 
-/** Interpolation matrix [n,n]: out[o] = Σ_i m[o,i]·in[i], for out coordinate o ← in coordinate (o − c)/scale + c − shift, optionally flipped. */
+/**
+ * Interpolation matrix [n,n]: out[o] = Σ_i m[o,i]·in[i], for out coordinate o ← in coordinate
+ * (o − c)/scale + c − shift, optionally flipped.
+ */
 function axisMatrix(n: number, scale: number, shift: number, flip: boolean, out: Float32Array, offset: number): void {
   const c = n / 2;
   for (let o = 0; o < n; o++) {
@@ -66,7 +69,13 @@ function axisMatrix(n: number, scale: number, shift: number, flip: boolean, out:
 }
 
 /** Draws one batch's augmentations with probability p each. */
-export function planAugment(rng: RandomState, n: number, size: number, p: number, s: AugmentStrengths = DEFAULT_STRENGTHS): AugmentPlan {
+export function planAugment(
+  rng: RandomState,
+  n: number,
+  size: number,
+  p: number,
+  s: AugmentStrengths = DEFAULT_STRENGTHS,
+): AugmentPlan {
   const plan: AugmentPlan = {
     transpose: new Float32Array(n),
     rows: new Float32Array(n * size * size),
@@ -143,11 +152,17 @@ export function applyAugment(x: tf.Tensor4D, plan: AugmentPlan): tf.Tensor4D {
     y = tf.reshape(tf.matMul(tf.tensor3d(plan.rows, [n, h, h]), tf.reshape(y, [n, h, w * c])), [n, h, w, c]);
     // columns: work on the transposed image so it is again a plain (fast) batched product
     const yt = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [n, w, h * c]);
-    y = tf.transpose(tf.reshape(tf.matMul(tf.tensor3d(plan.cols, [n, w, w]), yt), [n, w, h, c]), [0, 2, 1, 3]) as tf.Tensor4D;
+    y = tf.transpose(
+      tf.reshape(tf.matMul(tf.tensor3d(plan.cols, [n, w, w]), yt), [n, w, h, c]),
+      [0, 2, 1, 3],
+    ) as tf.Tensor4D;
   }
   if (plan.coloured) {
     const flat = tf.reshape(y, [n, h * w, c]);
-    const mixed = tf.add(tf.matMul(flat, tf.tensor3d(plan.colour, [n, 3, 3])), tf.reshape(tf.tensor2d(plan.colourBias, [n, 3]), [n, 1, 3]));
+    const mixed = tf.add(
+      tf.matMul(flat, tf.tensor3d(plan.colour, [n, 3, 3])),
+      tf.reshape(tf.tensor2d(plan.colourBias, [n, 3]), [n, 1, 3]),
+    );
     y = tf.reshape(mixed, [n, h, w, c]);
   }
   return y;
@@ -159,7 +174,8 @@ const identity4 = (): M4 => [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
 const isIdentity4 = (m: M4): boolean => identity4().every((v, i) => Math.abs(v - m[i]!) < 1e-12);
 function mul4(a: M4, b: M4): M4 {
   const out = new Array<number>(16).fill(0);
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) out[i * 4 + j]! += a[i * 4 + k]! * b[k * 4 + j]!;
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) out[i * 4 + j]! += a[i * 4 + k]! * b[k * 4 + j]!;
   return out;
 }
 const translate4 = (t: number): M4 => [1, 0, 0, t, 0, 1, 0, t, 0, 0, 1, t, 0, 0, 0, 1];
@@ -176,11 +192,29 @@ function rotate4(v: number[], theta: number): M4 {
   const c = Math.cos(theta);
   const s = Math.sin(theta);
   const t = 1 - c;
-  return [t * x * x + c, t * x * y - s * z, t * x * z + s * y, 0, t * x * y + s * z, t * y * y + c, t * y * z - s * x, 0, t * x * z - s * y, t * y * z + s * x, t * z * z + c, 0, 0, 0, 0, 1];
+  return [
+    t * x * x + c,
+    t * x * y - s * z,
+    t * x * z + s * y,
+    0,
+    t * x * y + s * z,
+    t * y * y + c,
+    t * y * z - s * x,
+    0,
+    t * x * z - s * y,
+    t * y * z + s * x,
+    t * z * z + c,
+    0,
+    0,
+    0,
+    0,
+    1,
+  ];
 }
 /** vvᵀ + (I − vvᵀ)·s: scales the chroma, keeps the luma (saturation). */
 function saturate4(v: number[], s: number): M4 {
   const m = identity4();
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) m[i * 4 + j] = v[i]! * v[j]! + ((i === j ? 1 : 0) - v[i]! * v[j]!) * s;
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) m[i * 4 + j] = v[i]! * v[j]! + ((i === j ? 1 : 0) - v[i]! * v[j]!) * s;
   return m;
 }

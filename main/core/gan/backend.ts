@@ -24,13 +24,17 @@ export interface BackendInfo {
 const require = createRequire(import.meta.url);
 let chosen: BackendInfo | null = null;
 
-const firstLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
+const firstLine = (err: unknown): string =>
+  (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 
 /**
  * Initialises tfjs once per process. `prefer` forces one backend (tests, benchmarks); without it
  * the order above is tried. Must run before any tensor is created.
  */
-export async function initBackend(prefer?: BackendName, log: (line: string) => void = (l) => console.error(l)): Promise<BackendInfo> {
+export async function initBackend(
+  prefer?: BackendName,
+  log: (line: string) => void = (l) => console.error(l),
+): Promise<BackendInfo> {
   if (chosen && (!prefer || chosen.kind === prefer)) return chosen;
   const result = await chooseBackend(prefer);
   const why = result.unavailable.map((u) => `${u.kind}: ${u.reason}`).join('; ');
@@ -65,7 +69,8 @@ async function tryBackend(kind: BackendName): Promise<string> {
     case 'tensorflow-gpu':
       require('@tensorflow/tfjs-node-gpu');
       await setExactly('tensorflow');
-      if (!tf.engine().backend || !(await gpuVisible())) throw new Error('tfjs-node-gpu loaded but sees no CUDA device');
+      if (!tf.engine().backend || !(await gpuVisible()))
+        throw new Error('tfjs-node-gpu loaded but sees no CUDA device');
       return 'tensorflow';
     case 'tensorflow':
       require('@tensorflow/tfjs-node');
@@ -84,7 +89,8 @@ async function tryBackend(kind: BackendName): Promise<string> {
 /** `setBackend` quietly falls back on failure: check that what runs is what was asked for. */
 async function setExactly(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
-  if (!ok || tf.getBackend() !== name) throw new Error(`tfjs could not start the ${name} backend (running ${tf.getBackend()})`);
+  if (!ok || tf.getBackend() !== name)
+    throw new Error(`tfjs could not start the ${name} backend (running ${tf.getBackend()})`);
 }
 
 async function gpuVisible(): Promise<boolean> {

@@ -5,7 +5,14 @@
  * steps, path-length mean) and the RNG state. Saving then loading restores every bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { PRESET_NAMES, blockResolutions, presetConfig, referenceArgs, validateConfig, type GanConfig } from './config.js';
+import {
+  PRESET_NAMES,
+  blockResolutions,
+  presetConfig,
+  referenceArgs,
+  validateConfig,
+  type GanConfig,
+} from './config.js';
 import { generatorSpecs } from './generator.js';
 import { resampleFilter2d } from './ops.js';
 import { ParamSet, initialValues, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
@@ -28,7 +35,11 @@ function paramEntries(set: ParamSet): TensorEntry[] {
   }));
 }
 
-function momentEntries(label: 'G' | 'D', set: ParamSet, moments: { m: tf.Variable[]; v: tf.Variable[] }): TensorEntry[] {
+function momentEntries(
+  label: 'G' | 'D',
+  set: ParamSet,
+  moments: { m: tf.Variable[]; v: tf.Variable[] },
+): TensorEntry[] {
   const trainable = set.specs.filter((s) => s.trainable);
   return (['m', 'v'] as const).flatMap((kind) =>
     trainable.map((spec, i) => ({
@@ -39,7 +50,11 @@ function momentEntries(label: 'G' | 'D', set: ParamSet, moments: { m: tf.Variabl
   );
 }
 
-export async function saveCheckpoint(trainer: GanTrainer, file: string, extraMetadata: Record<string, string> = {}): Promise<{ bytes: number; sha256: string }> {
+export async function saveCheckpoint(
+  trainer: GanTrainer,
+  file: string,
+  extraMetadata: Record<string, string> = {},
+): Promise<{ bytes: number; sha256: string }> {
   const tensors = [
     ...paramEntries(trainer.G),
     ...paramEntries(trainer.G_ema),
@@ -71,7 +86,8 @@ function parseJson<T>(file: string, meta: Record<string, string>, key: string): 
 /** Loads a full training checkpoint into a new trainer: weights, moments, counters, RNG. */
 export async function loadCheckpoint(file: string): Promise<GanTrainer> {
   const st = await readSafetensors(file, { requireChecksum: true });
-  if (st.metadata['plumage.format'] !== FORMAT) throw new CorruptCheckpointError(file, `unknown format ${st.metadata['plumage.format'] ?? '(none)'}`);
+  if (st.metadata['plumage.format'] !== FORMAT)
+    throw new CorruptCheckpointError(file, `unknown format ${st.metadata['plumage.format'] ?? '(none)'}`);
   const { plumage: config } = parseJson<StoredConfig>(file, st.metadata, 'plumage.config');
   validateConfig(config);
   const counters = parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters');
@@ -80,19 +96,25 @@ export async function loadCheckpoint(file: string): Promise<GanTrainer> {
   try {
     const lookup = (name: string, spec: ParamSpec): Float32Array => {
       const shape = st.shape(name);
-      if (shape.join() !== spec.refShape.join()) throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
+      if (shape.join() !== spec.refShape.join())
+        throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
       return st.read(name);
     };
     trainer.G.importRef(lookup);
     trainer.G_ema.importRef(lookup);
     trainer.D.importRef(lookup);
-    for (const [label, set, opt] of [['G', trainer.G, trainer.optG], ['D', trainer.D, trainer.optD]] as const) {
-      set.specs.filter((s) => s.trainable).forEach((spec, i) => {
-        for (const kind of ['m', 'v'] as const) {
-          const values = refToTfjs(spec, lookup(`opt.${label}.${kind}.${spec.name}`, spec));
-          tf.tidy(() => opt[kind][i]!.assign(tf.tensor(values, tfjsShape(spec))));
-        }
-      });
+    for (const [label, set, opt] of [
+      ['G', trainer.G, trainer.optG],
+      ['D', trainer.D, trainer.optD],
+    ] as const) {
+      set.specs
+        .filter((s) => s.trainable)
+        .forEach((spec, i) => {
+          for (const kind of ['m', 'v'] as const) {
+            const values = refToTfjs(spec, lookup(`opt.${label}.${kind}.${spec.name}`, spec));
+            tf.tidy(() => opt[kind][i]!.assign(tf.tensor(values, tfjsShape(spec))));
+          }
+        });
     }
     trainer.optG.step = counters.adamStepG;
     trainer.optD.step = counters.adamStepD;
@@ -113,15 +135,22 @@ export async function loadCheckpoint(file: string): Promise<GanTrainer> {
 export async function loadGenerator(file: string): Promise<{ config: GanConfig; G: ParamSet }> {
   const st = await readSafetensors(file, { requireChecksum: false });
   const prefix = ['G_ema.', 'G.', ''].find((p) => st.names.includes(`${p}mapping.fc0.weight`));
-  if (prefix === undefined) throw new CorruptCheckpointError(file, 'it holds no generator (no mapping.fc0.weight under G_ema., G. or bare names)');
-  const stored = st.metadata['plumage.config'] ? parseJson<StoredConfig>(file, st.metadata, 'plumage.config').plumage : inferConfig(file, st, prefix);
+  if (prefix === undefined)
+    throw new CorruptCheckpointError(
+      file,
+      'it holds no generator (no mapping.fc0.weight under G_ema., G. or bare names)',
+    );
+  const stored = st.metadata['plumage.config']
+    ? parseJson<StoredConfig>(file, st.metadata, 'plumage.config').plumage
+    : inferConfig(file, st, prefix);
   const filter = resampleFilter2d();
   const G = new ParamSet('G_ema', generatorSpecs(stored), (s) => initialValues(s, new RandomState(0), filter));
   try {
     G.importRef((_full, spec) => {
       const name = `${prefix}${spec.name}`;
       const shape = st.shape(name);
-      if (shape.join() !== spec.refShape.join()) throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
+      if (shape.join() !== spec.refShape.join())
+        throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
       return st.read(name);
     });
   } catch (err) {
@@ -136,13 +165,19 @@ export async function loadGenerator(file: string): Promise<{ config: GanConfig; 
  * checkpoint or a reference export); D, the optimisers and the counters start fresh. The
  * architecture comes from the file; training settings from `overrides`.
  */
-export async function trainerFromGenerator(file: string, seed: number, overrides: Partial<GanConfig> = {}): Promise<GanTrainer> {
+export async function trainerFromGenerator(
+  file: string,
+  seed: number,
+  overrides: Partial<GanConfig> = {},
+): Promise<GanTrainer> {
   const { config, G } = await loadGenerator(file);
   const arch = ['resolution', 'imgChannels', 'zDim', 'wDim', 'mappingLayers', 'channelBase', 'channelMax'] as const;
   for (const k of arch) {
     if (overrides[k] !== undefined && overrides[k] !== config[k]) {
       G.dispose();
-      throw new Error(`${k} comes from the generator file (${config[k]}); it cannot be changed to ${overrides[k]} when fine-tuning`);
+      throw new Error(
+        `${k} comes from the generator file (${config[k]}); it cannot be changed to ${overrides[k]} when fine-tuning`,
+      );
     }
   }
   const trainer = new GanTrainer({ ...config, ...overrides }, seed);
@@ -165,8 +200,13 @@ function inferConfig(file: string, st: Awaited<ReturnType<typeof readSafetensors
   const channels = blockResolutions(resolution).map((r) => st.shape(`${prefix}synthesis.b${r}.conv1.weight`)[0]!);
   const channelMax = Math.max(...channels);
   const belowMax = blockResolutions(resolution).filter((_, i) => channels[i]! < channelMax);
-  const channelBase = belowMax.length > 0 ? channels[blockResolutions(resolution).indexOf(belowMax[0]!)]! * belowMax[0]! : channelMax * resolution;
-  const preset = PRESET_NAMES.includes(String(resolution) as never) ? (String(resolution) as GanConfig['preset']) : 'tiny';
+  const channelBase =
+    belowMax.length > 0
+      ? channels[blockResolutions(resolution).indexOf(belowMax[0]!)]! * belowMax[0]!
+      : channelMax * resolution;
+  const preset = PRESET_NAMES.includes(String(resolution) as never)
+    ? (String(resolution) as GanConfig['preset'])
+    : 'tiny';
   const config = presetConfig(preset, {
     resolution,
     zDim: fc0[1]!,

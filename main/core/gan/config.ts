@@ -70,8 +70,24 @@ const COMMON = {
 /** R1 γ from the reference's 'auto' config. */
 export const autoGamma = (resolution: number, batch: number): number => (0.0002 * resolution * resolution) / batch;
 
-function sized(preset: PresetName, resolution: number, channelBase: number, batchSize: number, mappingLayers: number): GanConfig {
-  return { ...COMMON, ada: { ...COMMON.ada }, betas: [...COMMON.betas], preset, resolution, channelBase, batchSize, mappingLayers, r1Gamma: autoGamma(resolution, batchSize) };
+function sized(
+  preset: PresetName,
+  resolution: number,
+  channelBase: number,
+  batchSize: number,
+  mappingLayers: number,
+): GanConfig {
+  return {
+    ...COMMON,
+    ada: { ...COMMON.ada },
+    betas: [...COMMON.betas],
+    preset,
+    resolution,
+    channelBase,
+    batchSize,
+    mappingLayers,
+    r1Gamma: autoGamma(resolution, batchSize),
+  };
 }
 
 /** Presets: the GPU ones fit training in 8 GB of GPU memory in float32. */
@@ -98,13 +114,15 @@ export function presetConfig(name: PresetName, overrides: Partial<GanConfig> = {
       break;
   }
   const config = { ...base, ...overrides };
-  if (overrides.resolution !== undefined && overrides.r1Gamma === undefined) config.r1Gamma = autoGamma(config.resolution, config.batchSize);
+  if (overrides.resolution !== undefined && overrides.r1Gamma === undefined)
+    config.r1Gamma = autoGamma(config.resolution, config.batchSize);
   validateConfig(config);
   return config;
 }
 
 export function validateConfig(c: GanConfig): void {
-  if (!(c.resolution >= 4 && (c.resolution & (c.resolution - 1)) === 0)) throw new RangeError(`resolution must be a power of two ≥ 4, got ${c.resolution}`);
+  if (!(c.resolution >= 4 && (c.resolution & (c.resolution - 1)) === 0))
+    throw new RangeError(`resolution must be a power of two ≥ 4, got ${c.resolution}`);
   if (c.batchSize < 1 || !Number.isInteger(c.batchSize)) throw new RangeError(`batchSize must be a positive integer`);
   if (c.mappingLayers < 1) throw new RangeError('mappingLayers must be ≥ 1');
 }

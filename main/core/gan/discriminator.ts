@@ -36,7 +36,14 @@ export function discriminatorSpecs(c: GanConfig): ParamSpec[] {
   }
   const c4 = channelsAt(c, 4);
   conv('b4.conv', c4, c4 + c.mbstdChannels, 3, true);
-  specs.push({ name: 'b4.fc.weight', refShape: [c4, c4 * 16], layout: 'fc-chw', chw: [c4, 4, 4], init: 'randn', trainable: true });
+  specs.push({
+    name: 'b4.fc.weight',
+    refShape: [c4, c4 * 16],
+    layout: 'fc-chw',
+    chw: [c4, 4, 4],
+    init: 'randn',
+    trainable: true,
+  });
   specs.push({ name: 'b4.fc.bias', refShape: [c4], layout: 'plain', init: 'zeros', trainable: true });
   specs.push({ name: 'b4.out.weight', refShape: [1, c4], layout: 'fc', init: 'randn', trainable: true });
   specs.push({ name: 'b4.out.bias', refShape: [1], layout: 'plain', init: 'zeros', trainable: true });
@@ -51,7 +58,13 @@ function scaled(D: ParamSet, p: string): tf.Tensor4D {
 }
 
 /** DiscriminatorBlock ('resnet'): x = skip(x)·√½ + conv1↓(conv0(x))·√½. [N,res,res,tmp] → [N,res/2,res/2,out] */
-function discriminatorBlock(D: ParamSet, c: GanConfig, res: number, x: tf.Tensor4D | null, img: tf.Tensor4D): tf.Tensor4D {
+function discriminatorBlock(
+  D: ParamSet,
+  c: GanConfig,
+  res: number,
+  x: tf.Tensor4D | null,
+  img: tf.Tensor4D,
+): tf.Tensor4D {
   const b = `b${res}`;
   if (x === null) x = biasLrelu(tf.conv2d(img, scaled(D, `${b}.fromrgb`), 1, 'valid'), D.get(`${b}.fromrgb.bias`)); // [N,res,res,tmp]
   const skip = tf.mul(tf.conv2d(downsample2d(x), scaled(D, `${b}.skip`), 1, 'valid'), Math.SQRT1_2) as tf.Tensor4D;

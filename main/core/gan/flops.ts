@@ -11,7 +11,8 @@ export function generatorMacs(c: GanConfig): number {
     const cout = ch(r);
     if (r > 4) {
       const cin = ch(r / 2);
-      macs += (r / 2 + 1) ** 2 * 4 * cin * 4 * cout + c.wDim * cin; // conv0: one 2×2 conv with 4 phase blocks, and its affine
+      // conv0: one 2×2 conv with 4 phase blocks, and its affine
+      macs += (r / 2 + 1) ** 2 * 4 * cin * 4 * cout + c.wDim * cin;
     }
     macs += r * r * 9 * cout * cout + c.wDim * cout; // conv1
     macs += r * r * cout * c.imgChannels + c.wDim * cout; // toRGB

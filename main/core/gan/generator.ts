@@ -13,7 +13,13 @@ export type NoiseMode = 'random' | 'const' | 'none';
 /** Parameter and buffer specs of G under the reference's names (without the `G.` prefix). */
 export function generatorSpecs(c: GanConfig): ParamSpec[] {
   const specs: ParamSpec[] = [];
-  const add = (name: string, refShape: number[], layout: ParamSpec['layout'], init: ParamSpec['init'], trainable: boolean): void => {
+  const add = (
+    name: string,
+    refShape: number[],
+    layout: ParamSpec['layout'],
+    init: ParamSpec['init'],
+    trainable: boolean,
+  ): void => {
     specs.push({ name, refShape, layout, init, trainable });
   };
   const layer = (p: string, cin: number, cout: number, res: number, k: number, kind: 'conv' | 'torgb'): void => {
@@ -43,7 +49,14 @@ export function generatorSpecs(c: GanConfig): ParamSpec[] {
   add('mapping.w_avg', [c.wDim], 'plain', 'zeros', false);
   for (let i = 0; i < c.mappingLayers; i++) {
     const fin = i === 0 ? c.zDim : c.wDim;
-    specs.push({ name: `mapping.fc${i}.weight`, refShape: [c.wDim, fin], layout: 'fc', init: 'randn-lr', lrMultiplier: c.mappingLrMultiplier, trainable: true });
+    specs.push({
+      name: `mapping.fc${i}.weight`,
+      refShape: [c.wDim, fin],
+      layout: 'fc',
+      init: 'randn-lr',
+      lrMultiplier: c.mappingLrMultiplier,
+      trainable: true,
+    });
     add(`mapping.fc${i}.bias`, [c.wDim], 'plain', 'zeros', true);
   }
   return specs;
@@ -80,7 +93,15 @@ export interface SynthesisOptions {
 }
 
 /** SynthesisLayer: modulated 3×3 conv (up-sampling in conv0), noise, bias, lrelu. [N,H,W,in] → [N,res,res,out] */
-function synthesisLayer(G: ParamSet, p: string, x: tf.Tensor4D, w: tf.Tensor2D, res: number, up: 1 | 2, o: SynthesisOptions): tf.Tensor4D {
+function synthesisLayer(
+  G: ParamSet,
+  p: string,
+  x: tf.Tensor4D,
+  w: tf.Tensor2D,
+  res: number,
+  up: 1 | 2,
+  o: SynthesisOptions,
+): tf.Tensor4D {
   const styles = fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear' }); // [N,in]
   let y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: true, up }); // [N,res,res,out]
   const strength = G.get<tf.Scalar>(`${p}.noise_strength`);
@@ -96,7 +117,10 @@ function synthesisLayer(G: ParamSet, p: string, x: tf.Tensor4D, w: tf.Tensor2D, 
 /** ToRGBLayer: 1×1 modulated conv without demodulation, styles scaled by 1/√in, linear. → [N,res,res,3] */
 function toRgb(G: ParamSet, p: string, x: tf.Tensor4D, w: tf.Tensor2D): tf.Tensor4D {
   const cin = x.shape[3];
-  const styles = tf.mul(fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear' }), 1 / Math.sqrt(cin)) as tf.Tensor2D;
+  const styles = tf.mul(
+    fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear' }),
+    1 / Math.sqrt(cin),
+  ) as tf.Tensor2D;
   const y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: false, up: 1 });
   return tf.add(y, G.get<tf.Tensor1D>(`${p}.bias`));
 }

@@ -28,8 +28,19 @@ const pair = (v: number | [number, number]): [number, number] => (Array.isArray(
 export function dilateSpatial(x: tf.Tensor4D, s: number): tf.Tensor4D {
   if (s === 1) return x;
   const [n, h, w, c] = x.shape;
-  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, s - 1], [0, 0], [0, s - 1], [0, 0]]);
-  return tf.slice(tf.reshape(spread, [n, h * s, w * s, c]) as tf.Tensor4D, [0, 0, 0, 0], [n, (h - 1) * s + 1, (w - 1) * s + 1, c]);
+  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+  ]);
+  return tf.slice(
+    tf.reshape(spread, [n, h * s, w * s, c]) as tf.Tensor4D,
+    [0, 0, 0, 0],
+    [n, (h - 1) * s + 1, (w - 1) * s + 1, c],
+  );
 }
 
 /**
@@ -37,17 +48,35 @@ export function dilateSpatial(x: tf.Tensor4D, s: number): tf.Tensor4D {
  * that a stride-1 'valid' correlation with the kernel turned 180° covers the whole padded
  * input [hp, wp] (rows a strided window never reached get zeros).
  */
-function dilateAndPadForAdjoint(dy: tf.Tensor4D, stride: [number, number], kernel: [number, number], padded: [number, number]): tf.Tensor4D {
+function dilateAndPadForAdjoint(
+  dy: tf.Tensor4D,
+  stride: [number, number],
+  kernel: [number, number],
+  padded: [number, number],
+): tf.Tensor4D {
   const [, ho, wo] = dy.shape;
   const [sh, sw] = stride;
   const [kh, kw] = kernel;
   const extraH = padded[0] - ((ho - 1) * sh + kh);
   const extraW = padded[1] - ((wo - 1) * sw + kw);
-  return tf.pad(dilateSpatial(dy, sh), [[0, 0], [kh - 1, kh - 1 + extraH], [kw - 1, kw - 1 + extraW], [0, 0]]);
+  return tf.pad(dilateSpatial(dy, sh), [
+    [0, 0],
+    [kh - 1, kh - 1 + extraH],
+    [kw - 1, kw - 1 + extraW],
+    [0, 0],
+  ]);
 }
 
 /** TF's padding for 'same' / 'valid' / explicit, as [top, bottom, left, right]. */
-function explicitPadding(pad: Conv2DAttrs['pad'], h: number, w: number, kh: number, kw: number, sh: number, sw: number): [number, number, number, number] {
+function explicitPadding(
+  pad: Conv2DAttrs['pad'],
+  h: number,
+  w: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+): [number, number, number, number] {
   if (typeof pad === 'number') return [pad, pad, pad, pad];
   if (pad === 'valid') return [0, 0, 0, 0];
   const outH = Math.ceil(h / sh);
@@ -67,7 +96,12 @@ function convGeometry(x: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DAttrs, k
   const [, h, w] = x.shape;
   const [kh, kw] = filter.shape;
   const [pt, pb, pl, pr] = explicitPadding(attrs.pad, h, w, kh, kw, stride[0], stride[1]);
-  return { stride, kernel: [kh, kw] as [number, number], pads: [pt, pb, pl, pr] as const, padded: [h + pt + pb, w + pl + pr] as [number, number] };
+  return {
+    stride,
+    kernel: [kh, kw] as [number, number],
+    pads: [pt, pb, pl, pr] as const,
+    padded: [h + pt + pb, w + pl + pr] as [number, number],
+  };
 }
 
 export function registerPlumageGradients(): void {
@@ -98,7 +132,15 @@ export function registerPlumageGradients(): void {
         // dW[a,b,ci,co] = Σ_{n,oy,ox} xp[n, s·oy+a, s·ox+b, ci] · dy[n,oy,ox,co]: a convolution of
         // x (batch ↔ channels swapped) with dy as the filter, dilated by the stride.
         filter: () => {
-          const xp = pt || pb || pl || pr ? tf.pad(x4, [[0, 0], [pt, pb], [pl, pr], [0, 0]]) : x4;
+          const xp =
+            pt || pb || pl || pr
+              ? tf.pad(x4, [
+                  [0, 0],
+                  [pt, pb],
+                  [pl, pr],
+                  [0, 0],
+                ])
+              : x4;
           const xT = tf.transpose(xp, [3, 1, 2, 0]); // [cin, hp, wp, n]
           const dyT = tf.transpose(dy4, [1, 2, 0, 3]); // [ho, wo, n, cout]
           let g = tf.conv2d(xT as tf.Tensor4D, dyT as tf.Tensor4D, 1, 'valid', 'NHWC', [sh, sw]); // [cin, kh', kw', cout]

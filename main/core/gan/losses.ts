@@ -16,7 +16,11 @@ export const discriminatorLoss = (fakeLogits: tf.Tensor, realLogits: tf.Tensor):
  * differentiated for D's weights. `onLogits` receives the logits (for ADA's statistics).
  * reals [N,H,W,C] → [N]
  */
-export function r1Penalty(discriminate: (x: tf.Tensor4D) => tf.Tensor, reals: tf.Tensor4D, onLogits?: (logits: tf.Tensor) => void): tf.Tensor1D {
+export function r1Penalty(
+  discriminate: (x: tf.Tensor4D) => tf.Tensor,
+  reals: tf.Tensor4D,
+  onLogits?: (logits: tf.Tensor) => void,
+): tf.Tensor1D {
   const grads = tf.grad((x: tf.Tensor) => {
     const logits = discriminate(x as tf.Tensor4D);
     onLogits?.(logits);
@@ -30,7 +34,11 @@ export function r1Penalty(discriminate: (x: tf.Tensor4D) => tf.Tensor, reals: tf
  * Jacobian of the image w.r.t. ws, averaged over the ws layers as the reference does:
  * sqrt(mean over layers of Σ over w of grad²). ws [N,L,W] → [N]
  */
-export function pathLengths(synthesize: (ws: tf.Tensor3D) => tf.Tensor4D, ws: tf.Tensor3D, plNoise: tf.Tensor4D): tf.Tensor1D {
+export function pathLengths(
+  synthesize: (ws: tf.Tensor3D) => tf.Tensor4D,
+  ws: tf.Tensor3D,
+  plNoise: tf.Tensor4D,
+): tf.Tensor1D {
   const grads = tf.grad((w: tf.Tensor) => tf.sum(tf.mul(synthesize(w as tf.Tensor3D), plNoise)))(ws); // [N,L,W]
   return tf.sqrt(tf.mean(tf.sum(tf.square(grads), 2), 1)) as tf.Tensor1D;
 }

@@ -53,14 +53,32 @@ function firKernel(channels: number, gain: number): tf.Tensor4D {
  * [N,H,W,C] → [N,(H+before+after−4)/stride+1,…,C]
  */
 export function fir2d(x: tf.Tensor4D, before: number, after: number, gain = 1, stride: 1 | 2 = 1): tf.Tensor4D {
-  const xp = before || after ? tf.pad(x, [[0, 0], [before, after], [before, after], [0, 0]]) : x;
+  const xp =
+    before || after
+      ? tf.pad(x, [
+          [0, 0],
+          [before, after],
+          [before, after],
+          [0, 0],
+        ])
+      : x;
   return tf.depthwiseConv2d(xp, firKernel(x.shape[3], gain), stride, 'valid');
 }
 
-/** Zero-stuffing: [N,H,W,C] → [N,2H,2W,C] with x at even positions and zeros between (upfirdn2d's up=2, for the 3-channel image path). */
+/**
+ * Zero-stuffing: [N,H,W,C] → [N,2H,2W,C] with x at even positions and zeros between
+ * (upfirdn2d's up=2, for the 3-channel image path).
+ */
 export function zeroStuff2x(x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
-  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]);
+  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, 1],
+    [0, 0],
+    [0, 1],
+    [0, 0],
+  ]);
   return tf.reshape(spread, [n, 2 * h, 2 * w, c]);
 }
 
@@ -69,7 +87,10 @@ export function upsample2d(x: tf.Tensor4D): tf.Tensor4D {
   return fir2d(zeroStuff2x(x), 2, 1, 4);
 }
 
-/** upfirdn2d.downsample2d(x, f) as D's 1×1 skip uses it: pad 1, FIR, keep even samples (one strided pass). [N,H,W,C] → [N,H/2,W/2,C]. */
+/**
+ * upfirdn2d.downsample2d(x, f) as D's 1×1 skip uses it: pad 1, FIR, keep even samples (one strided
+ * pass). [N,H,W,C] → [N,H/2,W/2,C].
+ */
 export function downsample2d(x: tf.Tensor4D): tf.Tensor4D {
   return fir2d(x, 1, 1, 1, 2);
 }
@@ -89,7 +110,8 @@ export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, cin] = x.shape;
   const [kh, kw, , cout] = weight.shape;
   if (kh !== 3 || kw !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
-  const tap = (a: number, b: number): tf.Tensor2D => tf.reshape(tf.slice(weight, [a, b, 0, 0], [1, 1, cin, cout]), [cin, cout]);
+  const tap = (a: number, b: number): tf.Tensor2D =>
+    tf.reshape(tf.slice(weight, [a, b, 0, 0], [1, 1, cin, cout]), [cin, cout]);
   const zero = tf.zeros([cin, cout]) as tf.Tensor2D;
   // Which weight row (column) feeds window offset t for output parity r: even ← [2, 0], odd ← [none, 1].
   const source: (number | null)[][] = [
@@ -111,11 +133,23 @@ export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
     }
   }
   const kernel = tf.reshape(tf.stack(blocks), [2, 2, cin, 4 * cout]) as tf.Tensor4D;
-  const phases = tf.conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), kernel, 1, 'valid'); // [N,H+1,W+1,4·out]
-  const interleaved = tf.reshape(
-    tf.transpose(tf.reshape(phases, [n, h + 1, w + 1, 2, 2, cout]), [0, 1, 3, 2, 4, 5]),
-    [n, 2 * h + 2, 2 * w + 2, cout],
-  ) as tf.Tensor4D; // ct followed by one zero row and column
+  const phases = tf.conv2d(
+    tf.pad(x, [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ]),
+    kernel,
+    1,
+    'valid',
+  ); // [N,H+1,W+1,4·out]
+  const interleaved = tf.reshape(tf.transpose(tf.reshape(phases, [n, h + 1, w + 1, 2, 2, cout]), [0, 1, 3, 2, 4, 5]), [
+    n,
+    2 * h + 2,
+    2 * w + 2,
+    cout,
+  ]) as tf.Tensor4D; // ct followed by one zero row and column
   return fir2d(interleaved, 1, 0, 4); // = FIR of ct padded [1, 1]: [N,2H,2W,out]
 }
 
@@ -148,7 +182,12 @@ export function modulatedConv2d(
   const [n, , , cin] = x.shape;
   const cout = weight.shape[3];
   const scaled = tf.mul(x, tf.reshape(styles, [n, 1, 1, cin])) as tf.Tensor4D;
-  let y = opts.up === 2 ? conv2dUp2(scaled, weight) : weight.shape[0] === 1 ? tf.conv2d(scaled, weight, 1, 'valid') : conv2dSame(scaled, weight);
+  let y =
+    opts.up === 2
+      ? conv2dUp2(scaled, weight)
+      : weight.shape[0] === 1
+        ? tf.conv2d(scaled, weight, 1, 'valid')
+        : conv2dSame(scaled, weight);
   if (opts.demodulate) {
     const wsq = tf.sum(tf.square(weight), [0, 1]) as tf.Tensor2D; // [in,out]
     const dcoefs = tf.rsqrt(tf.add(tf.matMul(tf.square(styles), wsq), 1e-8)); // [N,out]

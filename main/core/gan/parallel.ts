@@ -12,7 +12,12 @@ import { generatorSpecs } from './generator.js';
 import type { GanConfig } from './config.js';
 import type { PhaseName, StepReport } from './training.js';
 
-type Reply = { type: 'ready'; backend: string } | { type: 'report'; report: StepReport; tensors: number } | { type: 'digest'; digest: string } | { type: 'closed' } | { type: 'error'; message: string };
+type Reply =
+  | { type: 'ready'; backend: string }
+  | { type: 'report'; report: StepReport; tensors: number }
+  | { type: 'digest'; digest: string }
+  | { type: 'closed' }
+  | { type: 'error'; message: string };
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -29,19 +34,27 @@ export class ParallelTrainer {
       w.on('message', (r: Reply) => this.#pending[i]!.shift()?.(r));
       w.on('error', (err) => this.#pending[i]!.shift()?.({ type: 'error', message: err.message }));
       w.on('exit', (code) => {
-        for (const waiting of this.#pending[i]!.splice(0)) waiting({ type: 'error', message: `replica ${i} exited (code ${code})` });
+        for (const waiting of this.#pending[i]!.splice(0))
+          waiting({ type: 'error', message: `replica ${i} exited (code ${code})` });
       });
     });
   }
 
   static async create(config: GanConfig, seed: number, replicas = 2, backend?: BackendName): Promise<ParallelTrainer> {
-    if (config.batchSize % replicas !== 0) throw new RangeError(`batch ${config.batchSize} does not split over ${replicas} replicas`);
+    if (config.batchSize % replicas !== 0)
+      throw new RangeError(`batch ${config.batchSize} does not split over ${replicas} replicas`);
     // The largest payload: every trainable value of G or D, plus w's mean and a few statistics.
-    const trainable = (specs: { refShape: number[]; trainable: boolean }[]): number => specs.filter((s) => s.trainable).reduce((a, s) => a + size(s.refShape), 0);
-    const capacity = Math.max(trainable(generatorSpecs(config)), trainable(discriminatorSpecs(config))) + config.wDim + 16;
+    const trainable = (specs: { refShape: number[]; trainable: boolean }[]): number =>
+      specs.filter((s) => s.trainable).reduce((a, s) => a + size(s.refShape), 0);
+    const capacity =
+      Math.max(trainable(generatorSpecs(config)), trainable(discriminatorSpecs(config))) + config.wDim + 16;
     const buffers = createReduceBuffers(replicas, capacity);
-    const workers = Array.from({ length: replicas }, (_, index) =>
-      new Worker(new URL('./replica-worker.js', import.meta.url), { workerData: { config, seed, index, backend, buffers } }),
+    const workers = Array.from(
+      { length: replicas },
+      (_, index) =>
+        new Worker(new URL('./replica-worker.js', import.meta.url), {
+          workerData: { config, seed, index, backend, buffers },
+        }),
     );
     const trainer = new ParallelTrainer(config, workers);
     const ready = await trainer.#all(() => null);

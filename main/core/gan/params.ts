@@ -64,7 +64,9 @@ function tfjsIndexOf(spec: ParamSpec): Uint32Array | null {
   switch (spec.layout) {
     case 'conv': {
       const [o, n, kh, kw] = s as [number, number, number, number]; // ref [out,in,kh,kw] → tfjs [kh,kw,in,out]
-      for (let a = 0; a < o; a++) for (let b = 0; b < n; b++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) map[i++] = ((y * kw + x) * n + b) * o + a;
+      for (let a = 0; a < o; a++)
+        for (let b = 0; b < n; b++)
+          for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) map[i++] = ((y * kw + x) * n + b) * o + a;
       break;
     }
     case 'fc': {
@@ -75,12 +77,15 @@ function tfjsIndexOf(spec: ParamSpec): Uint32Array | null {
     case 'fc-chw': {
       const [o] = s as [number, number]; // ref [out, C·H·W] → tfjs [H·W·C, out]
       const [c, h, w] = spec.chw!;
-      for (let a = 0; a < o; a++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) map[i++] = ((y * w + x) * c + ch) * o + a;
+      for (let a = 0; a < o; a++)
+        for (let ch = 0; ch < c; ch++)
+          for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) map[i++] = ((y * w + x) * c + ch) * o + a;
       break;
     }
     case 'chw': {
       const [c, h, w] = s as [number, number, number]; // ref [C,H,W] → tfjs [H,W,C]
-      for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) map[i++] = (y * w + x) * c + ch;
+      for (let ch = 0; ch < c; ch++)
+        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) map[i++] = (y * w + x) * c + ch;
       break;
     }
   }
@@ -140,7 +145,10 @@ export class ParamSet {
     const unique = `${prefix}#${++instanceCounter}`;
     for (const spec of specs) {
       const values = refToTfjs(spec, refValues(spec));
-      this.#vars.set(spec.name, tf.variable(tf.tensor(values, tfjsShape(spec)), spec.trainable, `${unique}/${spec.name}`));
+      this.#vars.set(
+        spec.name,
+        tf.variable(tf.tensor(values, tfjsShape(spec)), spec.trainable, `${unique}/${spec.name}`),
+      );
     }
   }
 
@@ -173,7 +181,8 @@ export class ParamSet {
     for (const spec of this.specs) {
       const full = `${this.prefix}.${spec.name}`;
       const data = lookup(full, spec);
-      if (data.length !== size(spec.refShape)) throw new Error(`${full}: expected ${size(spec.refShape)} values, got ${data.length}`);
+      if (data.length !== size(spec.refShape))
+        throw new Error(`${full}: expected ${size(spec.refShape)} values, got ${data.length}`);
       const v = this.variable(spec.name);
       tf.tidy(() => v.assign(tf.tensor(refToTfjs(spec, data), tfjsShape(spec))));
     }

@@ -18,14 +18,16 @@ interface Init {
   buffers: SharedReduceBuffers;
 }
 export type ReplicaRequest =
-  | { type: 'step'; reals: Float32Array; only?: PhaseName[] }
-  | { type: 'digest' }
-  | { type: 'close' };
+  { type: 'step'; reals: Float32Array; only?: PhaseName[] } | { type: 'digest' } | { type: 'close' };
 
 const init = workerData as Init;
 const port = parentPort!;
 const info = await initBackend(init.backend);
-const trainer = new GanTrainer(init.config, init.seed, { index: init.index, count: init.buffers.count, allReduce: makeAllReduce(init.buffers, init.index) });
+const trainer = new GanTrainer(init.config, init.seed, {
+  index: init.index,
+  count: init.buffers.count,
+  allReduce: makeAllReduce(init.buffers, init.index),
+});
 port.postMessage({ type: 'ready', backend: info.kind });
 
 port.on('message', async (msg: ReplicaRequest) => {
@@ -40,7 +42,8 @@ port.on('message', async (msg: ReplicaRequest) => {
       // A fingerprint of every weight, to prove the replicas stay identical.
       const { createHash } = await import('node:crypto');
       const hash = createHash('sha256');
-      for (const set of [trainer.G, trainer.G_ema, trainer.D]) for (const spec of set.specs) hash.update(set.variable(spec.name).dataSync() as Float32Array);
+      for (const set of [trainer.G, trainer.G_ema, trainer.D])
+        for (const spec of set.specs) hash.update(set.variable(spec.name).dataSync() as Float32Array);
       port.postMessage({ type: 'digest', digest: hash.digest('hex') });
     } else {
       trainer.dispose();
@@ -48,6 +51,6 @@ port.on('message', async (msg: ReplicaRequest) => {
       port.close();
     }
   } catch (err) {
-    port.postMessage({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+    port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
 });

@@ -21,7 +21,8 @@ export class RandomState {
   #gauss = 0;
 
   constructor(seed: number) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in 0..2^32-1, got ${seed}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new RangeError(`seed must be an integer in 0..2^32-1, got ${seed}`);
     let s = seed >>> 0;
     for (let i = 0; i < N; i++) {
       this.#mt[i] = s;

@@ -35,14 +35,24 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj).sort().map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`).join(',')}}`;
+    return `{${Object.keys(obj)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
 
-type Header = Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+type Header = Record<
+  string,
+  { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
+>;
 
-export async function writeSafetensors(file: string, tensors: TensorEntry[], metadata: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
+export async function writeSafetensors(
+  file: string,
+  tensors: TensorEntry[],
+  metadata: Record<string, string>,
+): Promise<{ bytes: number; sha256: string }> {
   const header: Header = {};
   let offset = 0;
   for (const t of tensors) {
@@ -68,7 +78,8 @@ export async function writeSafetensors(file: string, tensors: TensorEntry[], met
       const data = await t.data();
       const expected = t.shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) throw new Error(`${t.name}: ${data.length} values for shape [${t.shape}]`);
-      const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength); // little-endian on every platform Node runs on
+      // little-endian on every platform Node runs on
+      const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       hash.update(bytes);
       await writeFully(fh, bytes);
     }
@@ -118,15 +129,20 @@ export async function readSafetensors(file: string, opts: { requireChecksum: boo
   }
   const metadata = { ...((header.__metadata__ ?? {}) as Record<string, string>) };
   const data = buf.subarray(8 + headerLen);
-  const entries = Object.entries(header).filter(([k]) => k !== '__metadata__') as [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][];
+  const entries = Object.entries(header).filter(([k]) => k !== '__metadata__') as [
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] },
+  ][];
   const end = Math.max(0, ...entries.map(([, e]) => e.data_offsets[1]));
-  if (end > data.length) throw new CorruptCheckpointError(file, `truncated: the data should be ${end} bytes, found ${data.length}`);
+  if (end > data.length)
+    throw new CorruptCheckpointError(file, `truncated: the data should be ${end} bytes, found ${data.length}`);
 
   const stored = metadata[CHECKSUM_KEY];
   if (stored !== undefined) {
     const blanked = { ...header, __metadata__: { ...metadata, [CHECKSUM_KEY]: BLANK_SUM } };
     const actual = createHash('sha256').update(canonical(blanked)).update(data).digest('hex');
-    if (actual !== stored) throw new CorruptCheckpointError(file, 'checksum mismatch (the file was damaged after it was written)');
+    if (actual !== stored)
+      throw new CorruptCheckpointError(file, 'checksum mismatch (the file was damaged after it was written)');
   } else if (opts.requireChecksum) {
     throw new CorruptCheckpointError(file, 'it has no Plumage checksum');
   }
@@ -146,15 +162,18 @@ export async function readSafetensors(file: string, opts: { requireChecksum: boo
       const count = e.shape.reduce((x, y) => x * y, 1);
       const raw = data.subarray(a, b);
       if (e.dtype === 'F32') {
-        if (raw.length !== count * 4) throw new CorruptCheckpointError(file, `${name} has ${raw.length} bytes for shape [${e.shape}]`);
+        if (raw.length !== count * 4)
+          throw new CorruptCheckpointError(file, `${name} has ${raw.length} bytes for shape [${e.shape}]`);
         const out = new Float32Array(count);
         Buffer.from(out.buffer).set(raw);
         return out;
       }
       if (e.dtype === 'F16' || e.dtype === 'BF16') {
-        if (raw.length !== count * 2) throw new CorruptCheckpointError(file, `${name} has ${raw.length} bytes for shape [${e.shape}]`);
+        if (raw.length !== count * 2)
+          throw new CorruptCheckpointError(file, `${name} has ${raw.length} bytes for shape [${e.shape}]`);
         const out = new Float32Array(count);
-        for (let i = 0; i < count; i++) out[i] = e.dtype === 'F16' ? halfToFloat(raw.readUInt16LE(i * 2)) : bfloatToFloat(raw.readUInt16LE(i * 2));
+        for (let i = 0; i < count; i++)
+          out[i] = e.dtype === 'F16' ? halfToFloat(raw.readUInt16LE(i * 2)) : bfloatToFloat(raw.readUInt16LE(i * 2));
         return out;
       }
       throw new CorruptCheckpointError(file, `${name} has unsupported dtype ${e.dtype}`);

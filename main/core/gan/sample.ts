@@ -10,7 +10,13 @@ import type { ParamSet } from './params.js';
 import { RandomState, seedToZ } from './rng.js';
 
 /** One image per seed: [res,res,3] uint8, row-major RGB. */
-export function sampleSeeds(G: ParamSet, config: GanConfig, seeds: number[], psi: number, noiseMode: NoiseMode): Uint8Array[] {
+export function sampleSeeds(
+  G: ParamSet,
+  config: GanConfig,
+  seeds: number[],
+  psi: number,
+  noiseMode: NoiseMode,
+): Uint8Array[] {
   return seeds.map((seed) =>
     tf.tidy(() => {
       const z = tf.tensor2d(seedToZ(seed, config.zDim), [1, config.zDim]);

@@ -87,7 +87,8 @@ export class GanTrainer {
     this.config = config;
     this.replica = replica;
     const count = replica?.count ?? 1;
-    if (config.batchSize % count !== 0) throw new RangeError(`batch ${config.batchSize} does not split over ${count} replicas`);
+    if (config.batchSize % count !== 0)
+      throw new RangeError(`batch ${config.batchSize} does not split over ${count} replicas`);
     this.localBatch = config.batchSize / count;
     const init = new RandomState(seed);
     const filter = resampleFilter2d();
@@ -100,7 +101,16 @@ export class GanTrainer {
     this.optD = new Adam(this.D.trainable(), lazyRegularised(base, config.r1Interval), 'D');
     // Replica 0 draws what a single process would; the others draw their own latents, noise and augmentations.
     this.rng = new RandomState((seed + 1 + (replica?.index ?? 0) * 0x9e3779b9) >>> 0);
-    this.counters = { step: 0, imagesSeen: 0, augmentP: config.ada.initialP, adaSignSum: 0, adaSignCount: 0, plMean: 0, adamStepG: 0, adamStepD: 0 };
+    this.counters = {
+      step: 0,
+      imagesSeen: 0,
+      augmentP: config.ada.initialP,
+      adaSignSum: 0,
+      adaSignCount: 0,
+      plMean: 0,
+      adamStepG: 0,
+      adamStepD: 0,
+    };
   }
 
   /** The phases step `step` runs. */
@@ -115,10 +125,24 @@ export class GanTrainer {
   /** One iteration on a batch of real images [B,res,res,3] in [-1, 1] (not disposed). */
   trainStep(reals: tf.Tensor4D, only?: PhaseName[]): StepReport {
     const c = this.config;
-    if (reals.shape[0] !== this.localBatch) throw new RangeError(`expected ${this.localBatch} real images, got ${reals.shape[0]}`);
-    const phases = (only ?? this.phasesAt(this.counters.step)).filter((p) => only || this.phasesAt(this.counters.step).includes(p));
+    if (reals.shape[0] !== this.localBatch)
+      throw new RangeError(`expected ${this.localBatch} real images, got ${reals.shape[0]}`);
+    const phases = (only ?? this.phasesAt(this.counters.step)).filter(
+      (p) => only || this.phasesAt(this.counters.step).includes(p),
+    );
     const report: StepReport = {
-      step: 0, imagesSeen: 0, kimg: 0, phases, lossG: NaN, lossD: NaN, r1Penalty: null, plPenalty: null, scoreReal: NaN, scoreFake: NaN, augmentP: 0, ms: {},
+      step: 0,
+      imagesSeen: 0,
+      kimg: 0,
+      phases,
+      lossG: NaN,
+      lossD: NaN,
+      r1Penalty: null,
+      plPenalty: null,
+      scoreReal: NaN,
+      scoreFake: NaN,
+      augmentP: 0,
+      ms: {},
     };
     const timed = (name: PhaseName, fn: () => void): void => {
       const t0 = performance.now();
@@ -163,7 +187,10 @@ export class GanTrainer {
       const mix = this.rng.random() < c.styleMixingProb;
       const other = broadcastWs(c, mapping(this.G, c, this.#latents(n))); // no w_avg update for this one
       if (mix) {
-        ws = tf.concat([tf.slice(ws, [0, 0, 0], [n, cutoff, c.wDim]), tf.slice(other, [0, cutoff, 0], [n, layers - cutoff, c.wDim])], 1);
+        ws = tf.concat(
+          [tf.slice(ws, [0, 0, 0], [n, cutoff, c.wDim]), tf.slice(other, [0, cutoff, 0], [n, layers - cutoff, c.wDim])],
+          1,
+        );
       }
     }
     return ws;
@@ -193,7 +220,11 @@ export class GanTrainer {
    * Averages gradients (and scalar statistics) over the replicas; a no-op in a single process.
    * Missing gradients count as zero, as in Adam.apply. Returns the averaged grads and scalars.
    */
-  #reduce(vars: tf.Variable[], grads: tf.NamedTensorMap, scalars: number[]): { grads: tf.NamedTensorMap; scalars: number[] } {
+  #reduce(
+    vars: tf.Variable[],
+    grads: tf.NamedTensorMap,
+    scalars: number[],
+  ): { grads: tf.NamedTensorMap; scalars: number[] } {
     if (!this.replica) return { grads, scalars };
     const wMeanSize = this.#wMean?.size ?? 0;
     const total = vars.reduce((a, v) => a + v.size, 0) + wMeanSize + scalars.length;
@@ -246,10 +277,14 @@ export class GanTrainer {
     const { grads, value } = tf.variableGrads(() => {
       const ws = this.#runMapping(n);
       // pl_noise has the image's shape; scaled so the penalty does not depend on resolution.
-      const noise: tf.Tensor4D = tf.div(tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', this.rng.uint32()), c.resolution);
+      const noise: tf.Tensor4D = tf.div(
+        tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', this.rng.uint32()),
+        c.resolution,
+      );
       const lengths = pathLengths((w) => this.#synthesis(w), ws, noise); // [n]
       const batchMean = tf.mean(lengths);
-      const plMean = tf.add(this.counters.plMean, tf.mul(tf.sub(batchMean, this.counters.plMean), c.plDecay)); // lerp, not detached
+      // lerp, not detached
+      const plMean = tf.add(this.counters.plMean, tf.mul(tf.sub(batchMean, this.counters.plMean), c.plDecay));
       lengthMean = tf.keep(batchMean);
       const penalty = tf.square(tf.sub(lengths, plMean)); // [n]
       penaltyMean = tf.keep(tf.mean(penalty));
@@ -276,10 +311,20 @@ export class GanTrainer {
       realLogits = tf.keep(real);
       return discriminatorLoss(fakeLogits, real); // the reference accumulates both halves, then steps once
     }, this.D.trainable());
-    const reduced = this.#reduce(this.D.trainable(), grads, [value.dataSync()[0]!, fakeMean!.dataSync()[0]!, ...signStats(realLogits!)]);
+    const reduced = this.#reduce(this.D.trainable(), grads, [
+      value.dataSync()[0]!,
+      fakeMean!.dataSync()[0]!,
+      ...signStats(realLogits!),
+    ]);
     this.optD.apply(reduced.grads);
     this.#updateWAvg(); // after the reduce: every replica moves w_avg by the whole batch's mean w
-    const [lossD, fakeScore, signSum, signCount, realScore] = reduced.scalars as [number, number, number, number, number];
+    const [lossD, fakeScore, signSum, signCount, realScore] = reduced.scalars as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     report.lossD = lossD;
     if (Number.isNaN(report.scoreFake)) report.scoreFake = fakeScore;
     this.#collectSigns(signSum, signCount, realScore, report);
@@ -291,7 +336,11 @@ export class GanTrainer {
     let realLogits: tf.Tensor | null = null;
     let penaltyMean: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
-      const penalty = r1Penalty((x) => discriminate(this.D, c, this.#augmented(x)), reals, (logits) => (realLogits = tf.keep(logits))); // [n]
+      const penalty = r1Penalty(
+        (x) => discriminate(this.D, c, this.#augmented(x)),
+        reals,
+        (logits) => (realLogits = tf.keep(logits)),
+      ); // [n]
       penaltyMean = tf.keep(tf.mean(penalty));
       return tf.mul(tf.mean(tf.mul(penalty, c.r1Gamma / 2)), c.r1Interval); // gain = interval
     }, this.D.trainable());

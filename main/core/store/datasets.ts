@@ -119,7 +119,12 @@ export class DatasetStore {
     return this.#stmts.listAllSources.all(datasetId);
   }
 
-  pageSources(datasetId: number, status: SourceStatus, offset: number, limit: number): { total: number; items: SourceItem[] } {
+  pageSources(
+    datasetId: number,
+    status: SourceStatus,
+    offset: number,
+    limit: number,
+  ): { total: number; items: SourceItem[] } {
     const total = this.#stmts.countStatus.get(datasetId, status)!.n;
     const items = this.#stmts.pageSources.all(datasetId, status, limit, offset).map(toSourceItem);
     return { total, items };

@@ -13,7 +13,11 @@ export interface Migration {
 }
 
 export class DatabaseTooNewError extends Error {
-  constructor(readonly found: number, readonly supported: number, file: string) {
+  constructor(
+    readonly found: number,
+    readonly supported: number,
+    file: string,
+  ) {
     super(
       `The database ${file} was written by a newer Plumage (schema version ${found}; this version ` +
         `understands up to ${supported}). Update Plumage, or point it at another home with --home.`,

@@ -66,7 +66,10 @@ export interface CheckpointRow {
   at: number;
 }
 
-export type NewRun = Omit<RunRow, 'id' | 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'created_at' | 'updated_at'>;
+export type NewRun = Omit<
+  RunRow,
+  'id' | 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'created_at' | 'updated_at'
+>;
 
 /** Queries for runs and what they produce. */
 export class RunStore {
@@ -96,7 +99,10 @@ export class RunStore {
     return this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC').all();
   }
 
-  updateRun(id: number, fields: Partial<Pick<RunRow, 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'target_kimg'>>): void {
+  updateRun(
+    id: number,
+    fields: Partial<Pick<RunRow, 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'target_kimg'>>,
+  ): void {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
     this.#db
@@ -107,7 +113,9 @@ export class RunStore {
   /** Runs a process that died left 'running': they are paused, with the reason. */
   markInterrupted(): number {
     return this.#db
-      .prepare("UPDATE runs SET state = 'paused', error = 'interrupted: Plumage quit or crashed while it trained; resume continues from the last checkpoint', updated_at = ? WHERE state = 'running'")
+      .prepare(
+        "UPDATE runs SET state = 'paused', error = 'interrupted: Plumage quit or crashed while it trained; resume continues from the last checkpoint', updated_at = ? WHERE state = 'running'",
+      )
       .run(Date.now()).changes;
   }
 
@@ -127,17 +135,23 @@ export class RunStore {
   }
 
   listTicks(runId: number, afterId = 0, limit = 5000): TickRow[] {
-    return this.#db.prepare<[number, number, number], TickRow>('SELECT * FROM ticks WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?').all(runId, afterId, limit);
+    return this.#db
+      .prepare<[number, number, number], TickRow>('SELECT * FROM ticks WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?')
+      .all(runId, afterId, limit);
   }
 
   insertSnapshot(runId: number, kimg: number, step: number, grid: string): SnapshotRow {
     const at = Date.now();
-    const info = this.#db.prepare('INSERT INTO snapshots (run_id, kimg, step, grid, at) VALUES (?, ?, ?, ?, ?)').run(runId, kimg, step, grid, at);
+    const info = this.#db
+      .prepare('INSERT INTO snapshots (run_id, kimg, step, grid, at) VALUES (?, ?, ?, ?, ?)')
+      .run(runId, kimg, step, grid, at);
     return { id: Number(info.lastInsertRowid), run_id: runId, kimg, step, grid, at };
   }
 
   listSnapshots(runId: number): SnapshotRow[] {
-    return this.#db.prepare<[number], SnapshotRow>('SELECT * FROM snapshots WHERE run_id = ? ORDER BY kimg, id').all(runId);
+    return this.#db
+      .prepare<[number], SnapshotRow>('SELECT * FROM snapshots WHERE run_id = ? ORDER BY kimg, id')
+      .all(runId);
   }
 
   insertCheckpoint(runId: number, c: Omit<CheckpointRow, 'id' | 'run_id' | 'at'>): CheckpointRow {
@@ -149,7 +163,9 @@ export class RunStore {
   }
 
   listCheckpoints(runId: number): CheckpointRow[] {
-    return this.#db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step, id').all(runId);
+    return this.#db
+      .prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step, id')
+      .all(runId);
   }
 
   getCheckpoint(id: number): CheckpointRow | undefined {
@@ -157,7 +173,11 @@ export class RunStore {
   }
 
   latestCheckpoint(runId: number): CheckpointRow | undefined {
-    return this.#db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC, id DESC LIMIT 1').get(runId);
+    return this.#db
+      .prepare<[number], CheckpointRow>(
+        'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC, id DESC LIMIT 1',
+      )
+      .get(runId);
   }
 
   deleteCheckpoint(id: number): void {

@@ -30,11 +30,7 @@ export interface TrainerStart {
 }
 
 export type SupervisorMessage =
-  | TrainerStart
-  | { type: 'pause' }
-  | { type: 'stop' }
-  | { type: 'snapshot' }
-  | { type: 'slots'; slots: number[] };
+  TrainerStart | { type: 'pause' } | { type: 'stop' } | { type: 'snapshot' } | { type: 'slots'; slots: number[] };
 
 /** A tick as the contract shows it (minus its database id and time), plus the trainer's own timing. */
 export type TickMetrics = Omit<TickInfo, 'id' | 'at'> & {
@@ -49,7 +45,10 @@ export type TrainerMessage =
   | { type: 'snapshot'; kimg: number; step: number; grid: string }
   | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number; ms: number }
   | { type: 'paused' | 'stopped' | 'done'; kimg: number; step: number }
-  /** Training cannot go on (a checkpoint could not be written, the dataset is empty, …): the run pauses with this error. */
+  /**
+   * Training cannot go on (a checkpoint could not be written, the dataset is empty, …): the run
+   * pauses with this error.
+   */
   | { type: 'failed'; message: string; kimg: number }
   /** An unexpected error, sent just before the process exits non-zero (a crash with its cause). */
   | { type: 'error'; message: string };

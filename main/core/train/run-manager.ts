@@ -8,7 +8,15 @@ import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CheckpointInfo, CreateRunParams, Preset, RunDetail, RunSummary, SnapshotInfo, TickInfo } from '../../../preload/contract.js';
+import type {
+  CheckpointInfo,
+  CreateRunParams,
+  Preset,
+  RunDetail,
+  RunSummary,
+  SnapshotInfo,
+  TickInfo,
+} from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
 import { cacheFileFor } from '../dataset/ingest.js';
 import type { DatasetStore } from '../store/datasets.js';
@@ -42,12 +50,40 @@ export interface RunManagerEvents {
 
 const SAMPLE_SEEDS = 8;
 
-export const toCheckpointInfo = (c: CheckpointRow): CheckpointInfo => ({ id: c.id, kimg: c.kimg, step: c.step, path: c.path, bytes: c.bytes, sha256: c.sha256, at: c.at });
-const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({ id: s.id, kimg: s.kimg, step: s.step, grid: s.grid, at: s.at });
+export const toCheckpointInfo = (c: CheckpointRow): CheckpointInfo => ({
+  id: c.id,
+  kimg: c.kimg,
+  step: c.step,
+  path: c.path,
+  bytes: c.bytes,
+  sha256: c.sha256,
+  at: c.at,
+});
+const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({
+  id: s.id,
+  kimg: s.kimg,
+  step: s.step,
+  grid: s.grid,
+  at: s.at,
+});
 export const toTickInfo = (t: TickRow): TickInfo => ({
-  id: t.id, kimg: t.kimg, step: t.step, lossG: t.loss_g, lossD: t.loss_d, r1Penalty: t.r1_penalty, plPenalty: t.pl_penalty,
-  scoreReal: t.score_real, scoreFake: t.score_fake, augmentP: t.augment_p, imagesPerSec: t.images_per_sec,
-  secPerKimg: t.sec_per_kimg, tensors: t.tensors, rssMB: t.rss_mb, datasetImages: t.dataset_images, tensorMB: t.tensor_mb, at: t.at,
+  id: t.id,
+  kimg: t.kimg,
+  step: t.step,
+  lossG: t.loss_g,
+  lossD: t.loss_d,
+  r1Penalty: t.r1_penalty,
+  plPenalty: t.pl_penalty,
+  scoreReal: t.score_real,
+  scoreFake: t.score_fake,
+  augmentP: t.augment_p,
+  imagesPerSec: t.images_per_sec,
+  secPerKimg: t.sec_per_kimg,
+  tensors: t.tensors,
+  rssMB: t.rss_mb,
+  datasetImages: t.dataset_images,
+  tensorMB: t.tensor_mb,
+  at: t.at,
 });
 
 export class RunManager extends EventEmitter<RunManagerEvents> {
@@ -112,7 +148,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     const checkpoints = this.runs.listCheckpoints(runId).map(toCheckpointInfo);
     const snapshots = this.runs.listSnapshots(runId).map(toSnapshotInfo);
     let diskBytes = checkpoints.reduce((a, c) => a + c.bytes, 0);
-    for (const s of snapshots) diskBytes += statSync(join(this.#opts.home, s.grid), { throwIfNoEntry: false })?.size ?? 0;
+    for (const s of snapshots)
+      diskBytes += statSync(join(this.#opts.home, s.grid), { throwIfNoEntry: false })?.size ?? 0;
     return { ...this.summary(run), checkpoints, snapshots, diskBytes };
   }
 
@@ -130,7 +167,9 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       ada: { ...base.ada, ...(p.adaTarget !== undefined ? { target: p.adaTarget } : {}) },
     });
     if (ds.resolution % config.resolution !== 0) {
-      throw new RunError(`the ${p.preset} preset trains at ${config.resolution}²; the dataset was prepared at ${ds.resolution}² — ingest it at ${Math.max(64, config.resolution)}`);
+      throw new RunError(
+        `the ${p.preset} preset trains at ${config.resolution}²; the dataset was prepared at ${ds.resolution}² — ingest it at ${Math.max(64, config.resolution)}`,
+      );
     }
     if (parent) {
       const parentConfig = JSON.parse(this.#row(parent.run_id).config) as GanConfig;
@@ -148,7 +187,11 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       preset: p.preset,
       config: JSON.stringify(config),
       seed: p.seed ?? randomInt(0, 2 ** 31),
-      sample_seeds: JSON.stringify(Array.from({ length: SAMPLE_SEEDS }, (_, i) => (p.seed !== undefined ? p.seed * SAMPLE_SEEDS + i : randomInt(0, 2 ** 31)))),
+      sample_seeds: JSON.stringify(
+        Array.from({ length: SAMPLE_SEEDS }, (_, i) =>
+          p.seed !== undefined ? p.seed * SAMPLE_SEEDS + i : randomInt(0, 2 ** 31),
+        ),
+      ),
       target_kimg: p.targetKimg,
       snapshot_kimg: p.snapshotKimg,
       checkpoint_kimg: p.checkpointKimg,
@@ -170,7 +213,11 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       ...(this.#opts.keepCheckpoints !== undefined ? { keepCheckpoints: this.#opts.keepCheckpoints } : {}),
       dataset: () => {
         const ds = this.#datasets.getDataset(run.dataset_id)!;
-        return { cacheFile: cacheFileFor(this.#opts.home, ds), cacheResolution: ds.resolution, slots: this.#datasets.acceptedSlots(ds.id).map((s) => s.slot) };
+        return {
+          cacheFile: cacheFileFor(this.#opts.home, ds),
+          cacheResolution: ds.resolution,
+          slots: this.#datasets.acceptedSlots(ds.id).map((s) => s.slot),
+        };
       },
     });
     sup.on('changed', (r) => this.emit('runChanged', this.summary(r)));
@@ -193,8 +240,10 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
 
   startRun(runId: number): RunSummary {
     const run = this.#row(runId);
-    if (run.state === 'done' && run.kimg >= run.target_kimg) throw new RunError(`run ${runId} is done (${run.kimg.toFixed(1)} of ${run.target_kimg} kimg)`);
-    if (this.#datasets.acceptedSlots(run.dataset_id).length === 0) throw new RunError('the dataset has no accepted images to train on');
+    if (run.state === 'done' && run.kimg >= run.target_kimg)
+      throw new RunError(`run ${runId} is done (${run.kimg.toFixed(1)} of ${run.target_kimg} kimg)`);
+    if (this.#datasets.acceptedSlots(run.dataset_id).length === 0)
+      throw new RunError('the dataset has no accepted images to train on');
     this.#supervisor(run).start();
     return this.summary(this.#row(runId));
   }

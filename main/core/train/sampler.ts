@@ -16,7 +16,8 @@ export class DatasetSampler {
   rng: RandomState;
 
   constructor(cacheFile: string, cacheResolution: number, resolution: number, slots: number[], rng: RandomState) {
-    if (cacheResolution % resolution !== 0) throw new RangeError(`a ${cacheResolution}² cache cannot feed a ${resolution}² network`);
+    if (cacheResolution % resolution !== 0)
+      throw new RangeError(`a ${cacheResolution}² cache cannot feed a ${resolution}² network`);
     this.#fd = openSync(cacheFile, 'r');
     this.#cacheRes = cacheResolution;
     this.#res = resolution;
@@ -51,7 +52,8 @@ export class DatasetSampler {
         for (let x = 0; x < this.#res; x++) {
           for (let c = 0; c < 3; c++) {
             let sum = 0;
-            for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) sum += raw[((y * f + dy) * this.#cacheRes + (x * f + dx)) * 3 + c]!;
+            for (let dy = 0; dy < f; dy++)
+              for (let dx = 0; dx < f; dx++) sum += raw[((y * f + dy) * this.#cacheRes + (x * f + dx)) * 3 + c]!;
             out[base + (y * this.#res + x) * 3 + c] = sum * norm - 1;
           }
         }

@@ -107,13 +107,17 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     this.emit('changed', this.#run());
   }
 
-  /** Starts (or resumes from its last checkpoint) the trainer. An automatic restart keeps the crash's reason on show. */
+  /**
+   * Starts (or resumes from its last checkpoint) the trainer. An automatic restart keeps the
+   * crash's reason on show.
+   */
   start(automatic = false): void {
     if (this.#child) return;
     const run = this.#run();
     const dataset = this.#opts.dataset();
     const latest = this.#store.latestCheckpoint(this.runId);
-    const parent = !latest && run.parent_checkpoint_id !== null ? this.#store.getCheckpoint(run.parent_checkpoint_id) : undefined;
+    const parent =
+      !latest && run.parent_checkpoint_id !== null ? this.#store.getCheckpoint(run.parent_checkpoint_id) : undefined;
     const start: TrainerStart = {
       type: 'start',
       runId: run.id,
@@ -162,9 +166,21 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       case 'tick': {
         const t = m.tick;
         const row = this.#store.insertTick(this.runId, {
-          kimg: t.kimg, step: t.step, loss_g: t.lossG, loss_d: t.lossD, r1_penalty: t.r1Penalty, pl_penalty: t.plPenalty,
-          score_real: t.scoreReal, score_fake: t.scoreFake, augment_p: t.augmentP, images_per_sec: t.imagesPerSec,
-          sec_per_kimg: t.secPerKimg, tensors: t.tensors, rss_mb: t.rssMB, dataset_images: t.datasetImages, tensor_mb: t.tensorMB,
+          kimg: t.kimg,
+          step: t.step,
+          loss_g: t.lossG,
+          loss_d: t.lossD,
+          r1_penalty: t.r1Penalty,
+          pl_penalty: t.plPenalty,
+          score_real: t.scoreReal,
+          score_fake: t.scoreFake,
+          augment_p: t.augmentP,
+          images_per_sec: t.imagesPerSec,
+          sec_per_kimg: t.secPerKimg,
+          tensors: t.tensors,
+          rss_mb: t.rssMB,
+          dataset_images: t.datasetImages,
+          tensor_mb: t.tensorMB,
         });
         this.#store.updateRun(this.runId, { kimg: t.kimg });
         this.emit('tick', row);
@@ -176,7 +192,13 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         break;
       case 'checkpoint': {
         // Listed only now: the trainer sends this after the file is renamed into place, whole.
-        const row = this.#store.insertCheckpoint(this.runId, { kimg: m.kimg, step: m.step, path: m.path, sha256: m.sha256, bytes: m.bytes });
+        const row = this.#store.insertCheckpoint(this.runId, {
+          kimg: m.kimg,
+          step: m.step,
+          path: m.path,
+          sha256: m.sha256,
+          bytes: m.bytes,
+        });
         this.#store.updateRun(this.runId, { kimg: m.kimg });
         this.#progressSinceRestart = true;
         this.emit('checkpoint', row);
@@ -209,21 +231,33 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       this.#update({ state: 'paused', error: this.#failure });
       return;
     }
-    const why = (signal ? `the trainer was killed (${signal})` : `the trainer exited with code ${code}`) + (this.#crashCause ? `: ${this.#crashCause}` : '');
+    const why =
+      (signal ? `the trainer was killed (${signal})` : `the trainer exited with code ${code}`) +
+      (this.#crashCause ? `: ${this.#crashCause}` : '');
     this.#crashCause = null;
     if (this.#requested) {
       // It died while pausing or stopping: what was asked for still stands, from the last checkpoint.
-      this.#update({ state: this.#requested === 'pause' ? 'paused' : 'stopped', error: `${why} while ${this.#requested === 'pause' ? 'pausing' : 'stopping'}` });
+      this.#update({
+        state: this.#requested === 'pause' ? 'paused' : 'stopped',
+        error: `${why} while ${this.#requested === 'pause' ? 'pausing' : 'stopping'}`,
+      });
       return;
     }
     const run = this.#run();
     const restarts = this.#progressSinceRestart ? 1 : run.restarts + 1;
     if (restarts > this.#opts.maxRestarts) {
-      this.#update({ state: 'crashed', error: `${why}; gave up after ${this.#opts.maxRestarts} restarts without progress` });
+      this.#update({
+        state: 'crashed',
+        error: `${why}; gave up after ${this.#opts.maxRestarts} restarts without progress`,
+      });
       return;
     }
     const delay = this.#opts.backoffMs * 2 ** (restarts - 1);
-    this.#update({ state: 'running', restarts, error: `${why}; restarting from the last checkpoint in ${(delay / 1000).toFixed(1)} s (restart ${restarts} of at most ${this.#opts.maxRestarts})` });
+    this.#update({
+      state: 'running',
+      restarts,
+      error: `${why}; restarting from the last checkpoint in ${(delay / 1000).toFixed(1)} s (restart ${restarts} of at most ${this.#opts.maxRestarts})`,
+    });
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = null;
       this.start(true);

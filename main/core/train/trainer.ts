@@ -34,7 +34,10 @@ function nodeChannel(): Channel {
 }
 
 /** Electron's utilityProcess gives the child `process.parentPort` instead of process.send. */
-function electronChannel(port: { postMessage(m: unknown): void; on(e: 'message', h: (e: { data: unknown }) => void): void }): Channel {
+function electronChannel(port: {
+  postMessage(m: unknown): void;
+  on(e: 'message', h: (e: { data: unknown }) => void): void;
+}): Channel {
   return {
     send: (m) => port.postMessage(m),
     onMessage: (h) => port.on('message', (e) => h(e.data as SupervisorMessage)),
@@ -72,7 +75,14 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   sampler = new DatasetSampler(start.cacheFile, start.cacheResolution, config.resolution, start.slots, samplerRng);
   mkdirSync(start.snapshotDir, { recursive: true });
   const kimgNow = (): number => trainer.counters.imagesSeen / 1000;
-  channel.send({ type: 'started', backend: info.kind, description: info.description, hint: info.hint, kimg: kimgNow(), step: trainer.counters.step });
+  channel.send({
+    type: 'started',
+    backend: info.kind,
+    description: info.description,
+    hint: info.hint,
+    kimg: kimgNow(),
+    step: trainer.counters.step,
+  });
 
   const next = (interval: number): number => (Math.floor(kimgNow() / interval + 1e-9) + 1) * interval;
   let nextSnapshot = next(start.snapshotKimg);
@@ -84,8 +94,17 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     if (lastSnapshotStep === trainer.counters.step) return;
     lastSnapshotStep = trainer.counters.step;
     const name = `grid-${String(trainer.counters.step).padStart(8, '0')}.png`;
-    await writeFileAtomic(join(start.snapshotDir, name), await renderGrid(trainer.G_ema, config, start.sampleSeeds), false);
-    channel.send({ type: 'snapshot', kimg: kimgNow(), step: trainer.counters.step, grid: `${start.snapshotKeyPrefix}/${name}` });
+    await writeFileAtomic(
+      join(start.snapshotDir, name),
+      await renderGrid(trainer.G_ema, config, start.sampleSeeds),
+      false,
+    );
+    channel.send({
+      type: 'snapshot',
+      kimg: kimgNow(),
+      step: trainer.counters.step,
+      grid: `${start.snapshotKeyPrefix}/${name}`,
+    });
   };
   /** Writes a checkpoint; false (and a 'failed' message) when the disk refuses it. */
   const checkpoint = async (): Promise<boolean> => {
@@ -94,14 +113,37 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     try {
       const t0 = performance.now();
       mkdirSync(start.checkpointDir, { recursive: true });
-      const { sha256, bytes } = await saveCheckpoint(trainer, path, { [SAMPLER_KEY]: JSON.stringify(sampler.snapshot()) });
+      const { sha256, bytes } = await saveCheckpoint(trainer, path, {
+        [SAMPLER_KEY]: JSON.stringify(sampler.snapshot()),
+      });
       lastCheckpointStep = trainer.counters.step;
-      channel.send({ type: 'checkpoint', kimg: kimgNow(), step: trainer.counters.step, path, sha256, bytes, ms: performance.now() - t0 });
+      channel.send({
+        type: 'checkpoint',
+        kimg: kimgNow(),
+        step: trainer.counters.step,
+        path,
+        sha256,
+        bytes,
+        ms: performance.now() - t0,
+      });
       return true;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'ENOTDIR' || e.code === 'EEXIST' || e.code === 'EROFS' ? 'the checkpoint folder cannot be written' : e.message;
-      channel.send({ type: 'failed', message: `could not write a checkpoint to ${start.checkpointDir}: ${why} (${e.code ?? 'error'}). Nothing was lost: the run resumes from its last checkpoint once there is room.`, kimg: kimgNow() });
+      const why =
+        e.code === 'ENOSPC'
+          ? 'the disk is full'
+          : e.code === 'EACCES' ||
+              e.code === 'EPERM' ||
+              e.code === 'ENOTDIR' ||
+              e.code === 'EEXIST' ||
+              e.code === 'EROFS'
+            ? 'the checkpoint folder cannot be written'
+            : e.message;
+      channel.send({
+        type: 'failed',
+        message: `could not write a checkpoint to ${start.checkpointDir}: ${why} (${e.code ?? 'error'}). Nothing was lost: the run resumes from its last checkpoint once there is room.`,
+        kimg: kimgNow(),
+      });
       return false;
     }
   };
@@ -123,7 +165,12 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       await snapshot();
       return finish('done');
     }
-    const reals = tf.tensor4d(sampler.next(config.batchSize), [config.batchSize, config.resolution, config.resolution, config.imgChannels]);
+    const reals = tf.tensor4d(sampler.next(config.batchSize), [
+      config.batchSize,
+      config.resolution,
+      config.resolution,
+      config.imgChannels,
+    ]);
     const t0 = performance.now();
     tick.push(trainer.trainStep(reals));
     stepSeconds += (performance.now() - t0) / 1000;
@@ -132,7 +179,10 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     // ── once per tick: metrics ──
     const elapsed = (performance.now() - tickStarted) / 1000;
     if (elapsed >= start.tickSeconds) {
-      channel.send({ type: 'tick', tick: { ...summarise(tick, elapsed, config.batchSize, stepSeconds), datasetImages: sampler.size } });
+      channel.send({
+        type: 'tick',
+        tick: { ...summarise(tick, elapsed, config.batchSize, stepSeconds), datasetImages: sampler.size },
+      });
       tick = [];
       stepSeconds = 0;
       tickStarted = performance.now();
@@ -156,7 +206,12 @@ const mean = (xs: (number | null)[]): number | null => {
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 };
 
-function summarise(reports: StepReport[], seconds: number, batch: number, stepSeconds: number): Omit<TickMetrics, 'datasetImages'> {
+function summarise(
+  reports: StepReport[],
+  seconds: number,
+  batch: number,
+  stepSeconds: number,
+): Omit<TickMetrics, 'datasetImages'> {
   const last = reports[reports.length - 1]!;
   const imagesPerSec = (reports.length * batch) / seconds;
   return {

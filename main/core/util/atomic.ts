@@ -34,7 +34,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array, durable = 
 export async function writeFully(handle: FileHandle, data: Uint8Array, position: number | null = null): Promise<void> {
   let done = 0;
   while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position === null ? null : position + done);
+    const { bytesWritten } = await handle.write(
+      data,
+      done,
+      data.length - done,
+      position === null ? null : position + done,
+    );
     if (bytesWritten === 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
     done += bytesWritten;
   }

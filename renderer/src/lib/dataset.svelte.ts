@@ -86,6 +86,8 @@ export class SourcePages {
   readonly #api: PlumageApi;
   readonly #datasetId: number;
   readonly #status: SourceStatus;
+  // Not reactive on purpose: it only guards against duplicate page loads.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #loading = new Set<number>();
 
   constructor(api: PlumageApi, datasetId: number, status: SourceStatus) {

@@ -1,0 +1,121 @@
+// Lint: typescript-eslint for the Node side and the renderer, eslint-plugin-svelte for components,
+// and the process boundary from ../shared/STYLE.md as no-restricted-imports rules.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import svelte from 'eslint-plugin-svelte';
+import globals from 'globals';
+
+const noElectron = { name: 'electron', message: 'Only main/app may import electron: the core stays Electron-free.' };
+
+export default tseslint.config(
+  { ignores: ['dist/', 'release/', 'node_modules/', 'test/artifacts/', 'test/fixtures/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...svelte.configs['flat/recommended'],
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-constant-condition': ['error', { checkLoops: false }],
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      'max-len': [
+        'error',
+        { code: 120, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true },
+      ],
+    },
+  },
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser }, globals: { ...globals.browser } },
+    // Svelte's own prefer-const knows that `let { … } = $props()` is the idiom.
+    rules: { 'prefer-const': 'off', 'svelte/prefer-const': ['error', { ignoreReadBeforeAssign: true }] },
+  },
+  // The process boundary.
+  {
+    files: ['main/core/**', 'main/cli/**', 'main/server/**', 'test/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
+  },
+  {
+    files: ['main/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            { group: ['**/server/*', '**/app/*'], message: 'Shells never import each other: share through main/core.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/server/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            { group: ['**/cli/*', '**/app/*'], message: 'Shells never import each other: share through main/core.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/app/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/cli/*', '**/server/*'], message: 'Shells never import each other: share through main/core.' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' },
+      ],
+    },
+  },
+  {
+    files: ['main/app/**'],
+    ignores: ['main/app/ipc.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "Identifier[name='ipcMain']", message: 'Only main/app/ipc.ts touches ipcMain.' },
+        { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' },
+      ],
+    },
+  },
+  {
+    files: ['renderer/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [{ group: ['node:*'], message: 'The renderer runs in a sandboxed page: no Node built-ins.' }],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'Identifier[name=/^ipc(Main|Renderer)$/]', message: 'The renderer talks to PlumageApi only.' },
+      ],
+    },
+  },
+  {
+    files: ['preload/contract.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['*'], message: 'The contract has no runtime dependencies.' }] },
+      ],
+    },
+  },
+);
