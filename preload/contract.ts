@@ -83,6 +83,16 @@ export interface AppInfo {
   samplesFolder: string;
   /** Credit line for the bundled Audubon plates (must ship wherever they do). */
   credit: string;
+  /** What training can do here: the backend a run would use and which presets fit it. */
+  training: TrainingCapacity;
+}
+
+export interface TrainingCapacity {
+  /** 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu', as judged from the installed packages. */
+  backend: string;
+  /** The most memory that backend gives one trainer (MB); null where it cannot be known (a GPU). */
+  memoryLimitMB: number | null;
+  presets: { preset: Preset; needMB: number; fits: boolean; reason: string | null }[];
 }
 
 export interface OpenDatasetParams {
@@ -113,6 +123,8 @@ export interface CheckpointInfo {
   bytes: number;
   sha256: string;
   at: number;
+  /** Why it failed verification (never resumed from), else null. */
+  damaged: string | null;
 }
 
 export interface SnapshotInfo {
@@ -161,11 +173,15 @@ export interface RunSummary {
   targetKimg: number;
   snapshotKimg: number;
   checkpointKimg: number;
+  /** A checkpoint is written at least this often (wall-clock minutes), as well as every checkpointKimg. */
+  checkpointMinutes: number;
   /** e.g. "CUDA via tfjs-node-gpu" or "CPU (wasm) — slow: install the GPU build"; null before the first start. */
   backend: string | null;
   /** Why it last stopped or restarted, when not by request. */
   error: string | null;
   restarts: number;
+  /** Why Start/Resume would fail (the preset does not fit this backend, a deterministic failure); else null. */
+  cannotResume: string | null;
   parentRunId: number | null;
   lastSnapshot: string | null;
   lastCheckpoint: CheckpointInfo | null;
@@ -185,6 +201,8 @@ export interface CreateRunParams {
   targetKimg: number;
   snapshotKimg: number;
   checkpointKimg: number;
+  /** Wall-clock bound on the checkpoint interval, in minutes (default 10). */
+  checkpointMinutes?: number;
   r1Gamma?: number;
   adaTarget?: number;
   name?: string;

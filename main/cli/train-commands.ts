@@ -102,7 +102,9 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
     if (existing && (existing.state !== 'done' || (kimg !== undefined && kimg > existing.kimg))) {
       if (kimg !== undefined) studio.training.extendRun(existing.id, kimg);
       run = existing;
-      say({ event: 'resume', runId: run.id, kimg: run.kimg }, `resuming run #${run.id} at ${run.kimg.toFixed(3)} kimg`);
+      // Where it truly resumes: its last checkpoint (what was trained after that is done again).
+      const from = studio.training.resumePoint(run.id);
+      say({ event: 'resume', runId: run.id, kimg: from }, `resuming run #${run.id} at ${from.toFixed(3)} kimg`);
     } else {
       const target = kimg ?? 1000;
       run = studio.training.createRun({

@@ -130,6 +130,7 @@ export class Studio extends EventEmitter<StudioEvents> {
       nativeFolderDialog: this.#opts.shell === 'electron',
       samplesFolder: this.samplesFolder,
       credit: SAMPLE_PLATES_CREDIT,
+      training: this.training.capacity(),
     };
   }
 

@@ -40,6 +40,7 @@ export const REQUEST_SCHEMAS: Schemas = {
     targetKimg: z.number().positive().max(1e6),
     snapshotKimg: z.number().positive().max(1e5),
     checkpointKimg: z.number().positive().max(1e5),
+    checkpointMinutes: z.number().min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080).optional(),
     r1Gamma: z.number().min(0).max(1e4).optional(),
     adaTarget: z.number().min(0).max(1).optional(),
     name: z.string().min(1).max(200).optional(),

@@ -83,13 +83,24 @@ function parseJson<T>(file: string, meta: Record<string, string>, key: string): 
   }
 }
 
-/** Loads a full training checkpoint into a new trainer: weights, moments, counters, RNG. */
-export async function loadCheckpoint(file: string): Promise<GanTrainer> {
+/**
+ * Loads a full training checkpoint into a new trainer: weights, moments, counters, RNG. With
+ * `override` (a fork), training goes on under that config; its architecture must be the same.
+ */
+export async function loadCheckpoint(file: string, override?: GanConfig): Promise<GanTrainer> {
   const st = await readSafetensors(file, { requireChecksum: true });
   if (st.metadata['plumage.format'] !== FORMAT)
     throw new CorruptCheckpointError(file, `unknown format ${st.metadata['plumage.format'] ?? '(none)'}`);
-  const { plumage: config } = parseJson<StoredConfig>(file, st.metadata, 'plumage.config');
-  validateConfig(config);
+  const { plumage: stored } = parseJson<StoredConfig>(file, st.metadata, 'plumage.config');
+  validateConfig(stored);
+  if (override) {
+    const arch = (c: GanConfig): string =>
+      JSON.stringify([c.resolution, c.channelBase, c.channelMax, c.zDim, c.wDim, c.mappingLayers, c.imgChannels]);
+    if (arch(override) !== arch(stored))
+      throw new RangeError(`${file} holds a ${stored.preset} network; a fork keeps its parent's architecture`);
+    validateConfig(override);
+  }
+  const config = override ?? stored;
   const counters = parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters');
   const rng = parseJson<RandomStateSnapshot>(file, st.metadata, 'plumage.rng');
   const trainer = new GanTrainer(config, 0);

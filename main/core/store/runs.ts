@@ -16,11 +16,15 @@ export interface RunRow {
   target_kimg: number;
   snapshot_kimg: number;
   checkpoint_kimg: number;
+  /** A checkpoint is written at least this often in wall time, as well as every checkpoint_kimg. */
+  checkpoint_minutes: number;
   state: RunState;
   backend: string | null;
   error: string | null;
   kimg: number;
   restarts: number;
+  /** Why resuming would fail the same way again (a deterministic failure), else null. */
+  cannot_resume: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -64,12 +68,27 @@ export interface CheckpointRow {
   sha256: string;
   bytes: number;
   at: number;
+  /** Why it failed verification (it is never resumed from again), else null. */
+  damaged: string | null;
 }
 
 export type NewRun = Omit<
   RunRow,
-  'id' | 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'created_at' | 'updated_at'
+  'id' | 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'cannot_resume' | 'created_at' | 'updated_at'
 >;
+
+/**
+ * A delete refused because something (a fork, later a favourite) still points at the row.
+ * SQLite reports an ON DELETE RESTRICT as SQLITE_CONSTRAINT_TRIGGER, a deferred one as _FOREIGNKEY.
+ */
+export const isForeignKeyError = (err: unknown): boolean => {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return (
+    typeof e?.code === 'string' &&
+    e.code.startsWith('SQLITE_CONSTRAINT') &&
+    String(e.message).includes('FOREIGN KEY constraint failed')
+  );
+};
 
 /** Queries for runs and what they produce. */
 export class RunStore {
@@ -82,10 +101,10 @@ export class RunStore {
     const now = Date.now();
     const info = this.#db
       .prepare(
-        `INSERT INTO runs (dataset_id, parent_run_id, parent_checkpoint_id, init_from, name, preset, config, seed, sample_seeds,
-           target_kimg, snapshot_kimg, checkpoint_kimg, state, created_at, updated_at)
-         VALUES (@dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @name, @preset, @config, @seed, @sample_seeds,
-           @target_kimg, @snapshot_kimg, @checkpoint_kimg, 'created', ${now}, ${now})`,
+        `INSERT INTO runs (dataset_id, parent_run_id, parent_checkpoint_id, init_from, name, preset, config, seed,
+           sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
+         VALUES (@dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @name, @preset, @config, @seed,
+           @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now}, ${now})`,
       )
       .run(r);
     return this.getRun(Number(info.lastInsertRowid))!;
@@ -101,7 +120,12 @@ export class RunStore {
 
   updateRun(
     id: number,
-    fields: Partial<Pick<RunRow, 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'target_kimg'>>,
+    fields: Partial<
+      Pick<
+        RunRow,
+        'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'target_kimg' | 'cannot_resume' | 'parent_checkpoint_id'
+      >
+    >,
   ): void {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
@@ -143,9 +167,14 @@ export class RunStore {
   insertSnapshot(runId: number, kimg: number, step: number, grid: string): SnapshotRow {
     const at = Date.now();
     const info = this.#db
-      .prepare('INSERT INTO snapshots (run_id, kimg, step, grid, at) VALUES (?, ?, ?, ?, ?)')
-      .run(runId, kimg, step, grid, at);
-    return { id: Number(info.lastInsertRowid), run_id: runId, kimg, step, grid, at };
+      .prepare<[number, number, number, string, number], { id: number }>(
+        // A grid rewritten after a restart (same step, same file) keeps its one row.
+        `INSERT INTO snapshots (run_id, kimg, step, grid, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, grid) DO UPDATE SET kimg = excluded.kimg, step = excluded.step, at = excluded.at
+         RETURNING id`,
+      )
+      .get(runId, kimg, step, grid, at)!;
+    return { id: info.id, run_id: runId, kimg, step, grid, at };
   }
 
   listSnapshots(runId: number): SnapshotRow[] {
@@ -154,12 +183,12 @@ export class RunStore {
       .all(runId);
   }
 
-  insertCheckpoint(runId: number, c: Omit<CheckpointRow, 'id' | 'run_id' | 'at'>): CheckpointRow {
+  insertCheckpoint(runId: number, c: Omit<CheckpointRow, 'id' | 'run_id' | 'at' | 'damaged'>): CheckpointRow {
     const at = Date.now();
     const info = this.#db
       .prepare('INSERT INTO checkpoints (run_id, kimg, step, path, sha256, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(runId, c.kimg, c.step, c.path, c.sha256, c.bytes, at);
-    return { ...c, id: Number(info.lastInsertRowid), run_id: runId, at };
+    return { ...c, id: Number(info.lastInsertRowid), run_id: runId, at, damaged: null };
   }
 
   listCheckpoints(runId: number): CheckpointRow[] {
@@ -172,15 +201,62 @@ export class RunStore {
     return this.#db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?').get(id);
   }
 
+  /** The newest checkpoint not marked damaged. */
   latestCheckpoint(runId: number): CheckpointRow | undefined {
     return this.#db
       .prepare<[number], CheckpointRow>(
-        'SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step DESC, id DESC LIMIT 1',
+        'SELECT * FROM checkpoints WHERE run_id = ? AND damaged IS NULL ORDER BY step DESC, id DESC LIMIT 1',
       )
       .get(runId);
   }
 
-  deleteCheckpoint(id: number): void {
-    this.#db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id);
+  /** Resume candidates, newest first, damaged ones left out. */
+  goodCheckpoints(runId: number): CheckpointRow[] {
+    return this.#db
+      .prepare<[number], CheckpointRow>(
+        'SELECT * FROM checkpoints WHERE run_id = ? AND damaged IS NULL ORDER BY step DESC, id DESC',
+      )
+      .all(runId);
+  }
+
+  markCheckpointDamaged(id: number, why: string): void {
+    this.#db.prepare('UPDATE checkpoints SET damaged = ? WHERE id = ?').run(why, id);
+  }
+
+  /**
+   * Deletes a checkpoint row; false (and kept) when a fork or a favourite still points at it:
+   * the foreign key refuses, not a hope.
+   */
+  deleteCheckpoint(id: number): boolean {
+    try {
+      this.#db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id);
+      return true;
+    } catch (err) {
+      if (isForeignKeyError(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Runs that continue from one of this run's checkpoints and have not yet written their own. */
+  forksPointingAt(runId: number): RunRow[] {
+    return this.#db
+      .prepare<[number], RunRow>(
+        'SELECT * FROM runs WHERE parent_checkpoint_id IN (SELECT id FROM checkpoints WHERE run_id = ?)',
+      )
+      .all(runId);
+  }
+
+  /**
+   * A resumed run forgets what came after its checkpoint: ticks and grids past that step are
+   * recorded again, so the history never holds a step twice. Returns the grids' media keys.
+   */
+  truncateAfter(runId: number, step: number): string[] {
+    return this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM ticks WHERE run_id = ? AND step > ?').run(runId, step);
+      const grids = this.#db
+        .prepare<[number, number], { grid: string }>('DELETE FROM snapshots WHERE run_id = ? AND step > ? RETURNING grid')
+        .all(runId, step);
+      return grids.map((g) => g.grid);
+    })();
   }
 }

@@ -18,15 +18,30 @@ export interface TrainerStart {
   targetKimg: number;
   snapshotKimg: number;
   checkpointKimg: number;
+  /** A checkpoint at least this often in wall time, whichever comes first. */
+  checkpointSeconds: number;
   checkpointDir: string;
   /** Absolute folder for grids, and the media key prefix they are served under. */
   snapshotDir: string;
   snapshotKeyPrefix: string;
-  resumeFrom: string | null;
+  /**
+   * Checkpoints to resume from, newest first: the trainer verifies each (checksums, shapes) and
+   * resumes from the first intact one. `fork`: the parent run's checkpoint a fork continues from
+   * (everything carries over; this run's config applies from there).
+   */
+  resumeFrom: ResumeCandidate[];
+  /** Fine-tuning: G from this generator file (D, optimiser and counters start fresh). */
   initFrom: string | null;
   backend?: BackendName;
   /** Seconds between progress ticks. */
   tickSeconds: number;
+}
+
+export interface ResumeCandidate {
+  id: number;
+  path: string;
+  kimg: number;
+  fork: boolean;
 }
 
 export type SupervisorMessage =
@@ -40,15 +55,30 @@ export type TickMetrics = Omit<TickInfo, 'id' | 'at'> & {
 };
 
 export type TrainerMessage =
-  | { type: 'started'; backend: string; description: string; hint: string | null; kimg: number; step: number }
+  | {
+      type: 'started';
+      backend: string;
+      description: string;
+      hint: string | null;
+      kimg: number;
+      step: number;
+      /** The checkpoint it resumed from (null: a fresh start or fine-tune). */
+      resumedFrom: number | null;
+    }
+  /** A resume candidate failed verification; the trainer tries the next older one. */
+  | { type: 'checkpointDamaged'; id: number; path: string; reason: string }
   | { type: 'tick'; tick: TickMetrics }
   | { type: 'snapshot'; kimg: number; step: number; grid: string }
   | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number; ms: number }
   | { type: 'paused' | 'stopped' | 'done'; kimg: number; step: number }
   /**
-   * Training cannot go on (a checkpoint could not be written, the dataset is empty, …): the run
-   * pauses with this error.
+   * Training cannot go on. 'write' (a checkpoint or grid could not be written): the run pauses
+   * with this error and resumes once fixed. 'fatal' (the preset cannot fit this backend, no
+   * checkpoint is intact): retrying cannot help, the run is marked crashed at once.
    */
-  | { type: 'failed'; message: string; kimg: number }
-  /** An unexpected error, sent just before the process exits non-zero (a crash with its cause). */
-  | { type: 'error'; message: string };
+  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' }
+  /**
+   * An unexpected error, sent just before the process exits non-zero (a crash with its cause),
+   * with the step it happened at (-1: before training began) and whether it ran out of memory.
+   */
+  | { type: 'error'; message: string; step: number; outOfMemory: boolean };

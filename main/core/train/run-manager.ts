@@ -8,26 +8,29 @@ import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type {
-  CheckpointInfo,
-  CreateRunParams,
-  Preset,
-  RunDetail,
-  RunSummary,
-  SnapshotInfo,
-  TickInfo,
+import {
+  PRESETS,
+  type CheckpointInfo,
+  type CreateRunParams,
+  type Preset,
+  type RunDetail,
+  type RunSummary,
+  type SnapshotInfo,
+  type TickInfo,
+  type TrainingCapacity,
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
 import { cacheFileFor } from '../dataset/ingest.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
+import { backendLimitMB, predictBackend, presetFit } from './capacity.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {
   constructor(
     message: string,
-    readonly code: 'not-found' | 'invalid-input' = 'invalid-input',
+    readonly code: 'not-found' | 'invalid-input' | 'unsupported' = 'invalid-input',
   ) {
     super(message);
   }
@@ -40,7 +43,12 @@ export interface RunManagerOptions {
   backoffMs?: number;
   tickSeconds?: number;
   keepCheckpoints?: number;
+  /** How long a trainer may take to answer pause/stop beyond its slowest step (default 60 s). */
+  answerTimeoutMs?: number;
 }
+
+/** The default wall-clock bound between checkpoints. */
+export const DEFAULT_CHECKPOINT_MINUTES = 10;
 
 export interface RunManagerEvents {
   runChanged: [RunSummary];
@@ -58,6 +66,7 @@ export const toCheckpointInfo = (c: CheckpointRow): CheckpointInfo => ({
   bytes: c.bytes,
   sha256: c.sha256,
   at: c.at,
+  damaged: c.damaged,
 });
 const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({
   id: s.id,
@@ -129,13 +138,34 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       targetKimg: run.target_kimg,
       snapshotKimg: run.snapshot_kimg,
       checkpointKimg: run.checkpoint_kimg,
+      checkpointMinutes: run.checkpoint_minutes,
       backend: run.backend,
       error: run.error,
       restarts: run.restarts,
+      cannotResume: this.#cannotStart(run),
       parentRunId: run.parent_run_id,
       lastSnapshot: snapshots.at(-1)?.grid ?? null,
       lastCheckpoint: latest ? toCheckpointInfo(latest) : null,
       createdAt: run.created_at,
+    };
+  }
+
+  /** Why this run cannot be started or resumed now (null: it can). */
+  #cannotStart(run: RunRow): string | null {
+    if (run.cannot_resume) return run.cannot_resume;
+    return presetFit(run.preset as Preset, predictBackend()).reason;
+  }
+
+  /** The backend a run would train on here, and which presets fit it (for the Training form). */
+  capacity(): TrainingCapacity {
+    const backend = predictBackend();
+    return {
+      backend,
+      memoryLimitMB: backendLimitMB(backend),
+      presets: PRESETS.map((preset) => {
+        const fit = presetFit(preset, backend);
+        return { preset, needMB: fit.needMB, fits: fit.fits, reason: fit.reason };
+      }),
     };
   }
 
@@ -161,6 +191,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       parent = this.runs.getCheckpoint(p.fromCheckpointId);
       if (!parent) throw new RunError(`no checkpoint with id ${p.fromCheckpointId}`, 'not-found');
     }
+    const fit = presetFit(p.preset, predictBackend());
+    if (!fit.fits) throw new RunError(fit.reason!, 'unsupported');
     const base = presetConfig(p.preset);
     const config = presetConfig(p.preset, {
       ...(p.r1Gamma !== undefined ? { r1Gamma: p.r1Gamma } : {}),
@@ -195,6 +227,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       target_kimg: p.targetKimg,
       snapshot_kimg: p.snapshotKimg,
       checkpoint_kimg: p.checkpointKimg,
+      checkpoint_minutes: p.checkpointMinutes ?? DEFAULT_CHECKPOINT_MINUTES,
     });
     const summary = this.summary(run);
     this.emit('runChanged', summary);
@@ -211,6 +244,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       ...(this.#opts.backoffMs !== undefined ? { backoffMs: this.#opts.backoffMs } : {}),
       ...(this.#opts.tickSeconds !== undefined ? { tickSeconds: this.#opts.tickSeconds } : {}),
       ...(this.#opts.keepCheckpoints !== undefined ? { keepCheckpoints: this.#opts.keepCheckpoints } : {}),
+      ...(this.#opts.answerTimeoutMs !== undefined ? { answerTimeoutMs: this.#opts.answerTimeoutMs } : {}),
       dataset: () => {
         const ds = this.#datasets.getDataset(run.dataset_id)!;
         return {
@@ -223,7 +257,10 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     sup.on('changed', (r) => this.emit('runChanged', this.summary(r)));
     sup.on('tick', (t) => this.emit('runTick', { runId: run.id, tick: toTickInfo(t) }));
     sup.on('snapshot', (s) => this.emit('runSnapshot', { runId: run.id, snapshot: toSnapshotInfo(s) }));
-    sup.on('checkpoint', () => this.emit('runChanged', this.summary(this.#row(run.id))));
+    sup.on('checkpoint', () => {
+      const row = this.runs.getRun(run.id);
+      if (row) this.emit('runChanged', this.summary(row));
+    });
     this.#supervisors.set(run.id, sup);
     return sup;
   }
@@ -238,12 +275,26 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     this.runs.updateRun(runId, { target_kimg: targetKimg });
   }
 
+  /**
+   * The kimg a start would resume from: the newest intact checkpoint (the trainer falls back
+   * further if it turns out damaged), a fork's parent checkpoint, or 0.
+   */
+  resumePoint(runId: number): number {
+    const run = this.#row(runId);
+    const own = this.runs.latestCheckpoint(runId);
+    if (own) return own.kimg;
+    const parent = run.parent_checkpoint_id !== null ? this.runs.getCheckpoint(run.parent_checkpoint_id) : undefined;
+    return parent?.kimg ?? 0;
+  }
+
   startRun(runId: number): RunSummary {
     const run = this.#row(runId);
     if (run.state === 'done' && run.kimg >= run.target_kimg)
       throw new RunError(`run ${runId} is done (${run.kimg.toFixed(1)} of ${run.target_kimg} kimg)`);
     if (this.#datasets.acceptedSlots(run.dataset_id).length === 0)
       throw new RunError('the dataset has no accepted images to train on');
+    const why = this.#cannotStart(run);
+    if (why) throw new RunError(`run ${runId} cannot ${run.state === 'created' ? 'start' : 'resume'}: ${why}`, 'unsupported');
     this.#supervisor(run).start();
     return this.summary(this.#row(runId));
   }
@@ -272,7 +323,20 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
 
   async deleteRun(runId: number): Promise<RunSummary[]> {
     this.#row(runId);
-    await this.#supervisors.get(runId)?.stop();
+    // A fork that has not yet written a checkpoint of its own still needs one of this run's.
+    const forks = this.runs.forksPointingAt(runId).filter((f) => f.id !== runId);
+    if (forks.length > 0) {
+      const names = forks.map((f) => `#${f.id}`).join(', ');
+      throw new RunError(
+        `run ${names} continues from a checkpoint of run #${runId} and has none of its own yet: ` +
+          `start it until it writes one (or delete it) before deleting run #${runId}`,
+      );
+    }
+    // A trainer still running is stopped; a run at rest is not marked 'stopped' on its way out
+    // (that announced a run the UI then asked for after it was gone).
+    const sup = this.#supervisors.get(runId);
+    if (sup?.running) await sup.stop();
+    sup?.removeAllListeners();
     this.#supervisors.delete(runId);
     this.runs.deleteRun(runId);
     await rm(join(this.#opts.home, 'checkpoints', `run-${runId}`), { recursive: true, force: true });

@@ -6,11 +6,13 @@
  */
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GanConfig } from '../gan/config.js';
 import type { RunRow, RunStore, SnapshotRow, TickRow, CheckpointRow } from '../store/runs.js';
+import { firstLine, writeAdvice } from './failure.js';
 import type { SupervisorMessage, TrainerMessage, TrainerStart } from './protocol.js';
 
 /** A trainer process as the supervisor sees it, whatever started it. */
@@ -27,9 +29,18 @@ export type SpawnTrainer = (script: string) => TrainerProcess;
 
 export const TRAINER_SCRIPT = fileURLToPath(new URL('./trainer.js', import.meta.url));
 
-/** Headless: a Node child process with an IPC channel (tfjs-node cannot run in worker threads). */
+/**
+ * Headless: a Node child process with an IPC channel (tfjs-node cannot run in worker threads).
+ * `detached` puts it in a process group of its own, so a terminal's Ctrl-C (sent to the whole
+ * foreground group) reaches only the supervisor, which pauses it with a checkpoint. Should the
+ * supervisor die outright, the trainer sees its IPC channel close and exits.
+ */
 export const forkTrainer: SpawnTrainer = (script) => {
-  const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  const child = fork(script, [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+    detached: true,
+  });
   return {
     get pid() {
       return child.pid;
@@ -38,7 +49,9 @@ export const forkTrainer: SpawnTrainer = (script) => {
       if (child.connected) child.send(m);
     },
     onMessage: (h) => child.on('message', (m) => h(m as TrainerMessage)),
-    onExit: (h) => child.on('exit', (code, signal) => h(code, signal)),
+    // 'close', not 'exit': it comes after the IPC channel has delivered every message, so the
+    // crash's cause (sent just before the exit) is known when the exit is handled.
+    onExit: (h) => child.on('close', (code, signal) => h(code, signal)),
     kill: (signal) => child.kill(signal),
   };
 };
@@ -53,6 +66,11 @@ export interface SupervisorOptions {
   /** Checkpoints kept per run (older ones are deleted; later: plus any a favourite points to). */
   keepCheckpoints?: number;
   tickSeconds?: number;
+  /**
+   * How long a trainer may take to answer a pause or stop beyond its slowest step and
+   * checkpoint write, before it is killed (the run then resumes from its last checkpoint).
+   */
+  answerTimeoutMs?: number;
   /** Where the dataset is, as the trainer reads it. */
   dataset: () => { cacheFile: string; cacheResolution: number; slots: number[] };
 }
@@ -79,13 +97,31 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   #exited: Promise<void> = Promise.resolve();
   #restartTimer: NodeJS.Timeout | null = null;
   #progressSinceRestart = false;
-  #crashCause: string | null = null;
+  #crashCause: { message: string; step: number; outOfMemory: boolean } | null = null;
+  /** The previous crash of this run (message and step): the same twice is not retried again. */
+  #lastCrash: { message: string; step: number } | null = null;
+  /** A write the supervisor itself could not make (the database): the run pauses with this. */
+  #writeFailure: string | null = null;
+  /** The trainer did not answer a pause or stop in time and was killed. */
+  #unanswered: string | null = null;
+  #fatal = false;
+  #slowestStepMs = 0;
+  #slowestCheckpointMs = 0;
+  #lastTickStep: number | null = null;
 
   constructor(store: RunStore, runId: number, opts: SupervisorOptions) {
     super();
     this.#store = store;
     this.runId = runId;
-    this.#opts = { spawn: forkTrainer, maxRestarts: 5, backoffMs: 1000, keepCheckpoints: 3, tickSeconds: 2, ...opts };
+    this.#opts = {
+      spawn: forkTrainer,
+      maxRestarts: 5,
+      backoffMs: 1000,
+      keepCheckpoints: 3,
+      tickSeconds: 2,
+      answerTimeoutMs: 60_000,
+      ...opts,
+    };
   }
 
   get running(): boolean {
@@ -102,9 +138,39 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     return run;
   }
 
+  /**
+   * Writes the run's new state, then announces it. Should the database refuse (full disk), the
+   * change is still announced (the UI shows why) and the failure is kept to pause the run.
+   */
   #update(fields: Parameters<RunStore['updateRun']>[1]): void {
-    this.#store.updateRun(this.runId, fields);
-    this.emit('changed', this.#run());
+    try {
+      this.#store.updateRun(this.runId, fields);
+    } catch (err) {
+      this.#dbFailed(err);
+    }
+    const row = this.#store.getRun(this.runId);
+    if (row) this.emit('changed', { ...row, ...fields });
+  }
+
+  #dbFailed(err: unknown): void {
+    this.#writeFailure ??= `could not record the run's progress in the database: ${writeAdvice(err)}`;
+  }
+
+  /** Temp files a killed write left behind (a whole checkpoint's size each): never read, so removed. */
+  #removeLeftovers(run: RunRow): void {
+    for (const dir of [this.#checkpointDir(run.id), join(this.#opts.home, 'samples', `run-${run.id}`)]) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue; // not there yet
+      }
+      for (const name of names) if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+    }
+  }
+
+  #checkpointDir(runId: number): string {
+    return join(this.#opts.home, 'checkpoints', `run-${runId}`);
   }
 
   /**
@@ -114,10 +180,15 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   start(automatic = false): void {
     if (this.#child) return;
     const run = this.#run();
+    this.#removeLeftovers(run);
     const dataset = this.#opts.dataset();
-    const latest = this.#store.latestCheckpoint(this.runId);
-    const parent =
-      !latest && run.parent_checkpoint_id !== null ? this.#store.getCheckpoint(run.parent_checkpoint_id) : undefined;
+    // Newest first; the trainer resumes from the first that verifies. A fork continues from its
+    // parent's checkpoint (everything: D, moments, ADA p, counters, RNG) until it has its own.
+    const candidates: TrainerStart['resumeFrom'] = this.#store
+      .goodCheckpoints(this.runId)
+      .map((c) => ({ id: c.id, path: c.path, kimg: c.kimg, fork: false }));
+    const parent = run.parent_checkpoint_id !== null ? this.#store.getCheckpoint(run.parent_checkpoint_id) : undefined;
+    if (parent && !parent.damaged) candidates.push({ id: parent.id, path: parent.path, kimg: parent.kimg, fork: true });
     const start: TrainerStart = {
       type: 'start',
       runId: run.id,
@@ -130,41 +201,80 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       targetKimg: run.target_kimg,
       snapshotKimg: run.snapshot_kimg,
       checkpointKimg: run.checkpoint_kimg,
-      checkpointDir: join(this.#opts.home, 'checkpoints', `run-${run.id}`),
+      checkpointSeconds: run.checkpoint_minutes * 60,
+      checkpointDir: this.#checkpointDir(run.id),
       snapshotDir: join(this.#opts.home, 'samples', `run-${run.id}`),
       snapshotKeyPrefix: `samples/run-${run.id}`,
-      // A fork continues from its parent's checkpoint (with its own changed config for the rest).
-      resumeFrom: latest?.path ?? null,
-      initFrom: parent ? parent.path : run.init_from,
+      resumeFrom: candidates,
+      initFrom: run.init_from,
       tickSeconds: this.#opts.tickSeconds,
     };
     this.#ending = null;
     this.#failure = null;
     this.#requested = null;
+    this.#writeFailure = null;
+    this.#unanswered = null;
+    this.#fatal = false;
+    this.#crashCause = null;
+    this.#lastTickStep = null;
     this.#progressSinceRestart = false;
+    if (!automatic) this.#lastCrash = null;
     const child = this.#opts.spawn(TRAINER_SCRIPT);
     this.#child = child;
     let resolveExit!: () => void;
     this.#exited = new Promise((r) => (resolveExit = r));
-    child.onMessage((m) => this.#onMessage(m));
+    child.onMessage((m) => {
+      // Nothing a message brings may take the process down (a full disk under the database, a
+      // listener's bug): the run pauses with the reason instead, and the app stays up.
+      try {
+        this.#onMessage(m);
+      } catch (err) {
+        this.#dbFailed(err);
+      }
+      if (this.#writeFailure && this.#requested === null && this.#child === child) {
+        this.#requested = 'pause';
+        child.send({ type: 'pause' });
+      }
+    });
     child.onExit((code, signal) => {
       this.#child = null;
-      this.#onExit(code, signal);
+      try {
+        this.#onExit(code, signal);
+      } catch (err) {
+        console.error(`plumage: run ${this.runId}: ${firstLine(err)}`);
+      }
       resolveExit();
     });
     child.send(start);
-    this.#update(automatic ? { state: 'running' } : { state: 'running', error: null, restarts: 0 });
+    this.#update(automatic ? { state: 'running' } : { state: 'running', error: null, restarts: 0, cannot_resume: null });
   }
 
   #onMessage(m: TrainerMessage): void {
     // The database first, then the event.
     switch (m.type) {
-      case 'started':
+      case 'started': {
+        // What came after the checkpoint it resumed from is recorded again: never a step twice.
+        const dropped = this.#store.truncateAfter(this.runId, m.step);
+        for (const grid of dropped) void rm(join(this.#opts.home, grid), { force: true });
         this.#update({ backend: m.description, kimg: m.kimg });
         this.emit('started', m);
         break;
+      }
+      case 'checkpointDamaged': {
+        this.#store.markCheckpointDamaged(m.id, m.reason);
+        const row = this.#store.getCheckpoint(m.id);
+        this.#update({
+          error:
+            `the checkpoint at ${row ? row.kimg.toFixed(3) : '?'} kimg is damaged (${m.reason}); ` +
+            'resuming from the newest intact one',
+        });
+        break;
+      }
       case 'tick': {
         const t = m.tick;
+        if (this.#lastTickStep !== null && t.step > this.#lastTickStep)
+          this.#slowestStepMs = Math.max(this.#slowestStepMs, (t.stepSeconds * 1000) / (t.step - this.#lastTickStep));
+        this.#lastTickStep = t.step;
         const row = this.#store.insertTick(this.runId, {
           kimg: t.kimg,
           step: t.step,
@@ -199,8 +309,15 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
           sha256: m.sha256,
           bytes: m.bytes,
         });
-        this.#store.updateRun(this.runId, { kimg: m.kimg });
+        const run = this.#run();
+        // A fork with a checkpoint of its own no longer needs its parent's: let the parent's go.
+        this.#store.updateRun(this.runId, {
+          kimg: m.kimg,
+          ...(run.parent_checkpoint_id !== null ? { parent_checkpoint_id: null } : {}),
+        });
+        this.#slowestCheckpointMs = Math.max(this.#slowestCheckpointMs, m.ms);
         this.#progressSinceRestart = true;
+        this.#lastCrash = null;
         this.emit('checkpoint', row);
         this.emit('timing', { checkpointMs: m.ms });
         void this.#applyRetention();
@@ -214,26 +331,45 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         break;
       case 'failed':
         this.#ending = 'failed';
-        this.#failure = m.message;
+        this.#failure ??= m.message;
+        this.#fatal ||= m.kind === 'fatal';
         break;
       case 'error':
-        this.#crashCause = m.message;
+        this.#crashCause = { message: m.message, step: m.step, outOfMemory: m.outOfMemory };
         break;
     }
   }
 
   #onExit(code: number | null, signal: string | null): void {
+    const resumeNote = (): string => {
+      const at = this.#store.latestCheckpoint(this.runId);
+      return at ? `resumes from its last checkpoint (${at.kimg.toFixed(3)} kimg)` : 'starts again from the beginning';
+    };
+    if (this.#unanswered) {
+      const verb = this.#requested === 'stop' ? 'stopped' : 'paused';
+      this.#update({ state: verb, error: `${this.#unanswered}: it was ended, and the run ${resumeNote()}` });
+      return;
+    }
+    if (this.#writeFailure) {
+      this.#update({ state: 'paused', error: this.#writeFailure });
+      return;
+    }
     if (this.#ending === 'paused' || this.#ending === 'stopped' || this.#ending === 'done') {
       this.#update({ state: this.#ending, error: null, restarts: 0 });
       return;
     }
     if (this.#ending === 'failed') {
-      this.#update({ state: 'paused', error: this.#failure });
+      this.#update(
+        this.#fatal
+          ? { state: 'crashed', error: this.#failure, cannot_resume: this.#failure }
+          : { state: 'paused', error: this.#failure },
+      );
       return;
     }
+    const cause = this.#crashCause;
     const why =
       (signal ? `the trainer was killed (${signal})` : `the trainer exited with code ${code}`) +
-      (this.#crashCause ? `: ${this.#crashCause}` : '');
+      (cause ? `: ${cause.message}` : '');
     this.#crashCause = null;
     if (this.#requested) {
       // It died while pausing or stopping: what was asked for still stands, from the last checkpoint.
@@ -241,6 +377,20 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         state: this.#requested === 'pause' ? 'paused' : 'stopped',
         error: `${why} while ${this.#requested === 'pause' ? 'pausing' : 'stopping'}`,
       });
+      return;
+    }
+    // A deterministic failure is not retried: out of memory, or the same error at the same step again.
+    if (cause?.outOfMemory) {
+      this.#update({ state: 'crashed', error: `${why}. Not retried: it would run out of memory again.` });
+      return;
+    }
+    const last = this.#lastCrash;
+    this.#lastCrash = cause ? { message: cause.message, step: cause.step } : null;
+    if (cause && last && last.message === cause.message && last.step === cause.step) {
+      const reason =
+        `${why}. It failed the same way ${cause.step >= 0 ? `at step ${cause.step} ` : 'while starting '}` +
+        'twice, so it is not retried: fork the run from its last checkpoint with a changed config';
+      this.#update({ state: 'crashed', error: reason, cannot_resume: reason });
       return;
     }
     const run = this.#run();
@@ -264,12 +414,21 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     }, delay);
   }
 
-  /** Deletes all but the newest `keepCheckpoints` checkpoints: the row first, then the file. */
+  /**
+   * Deletes all but the newest `keepCheckpoints` intact checkpoints (damaged ones go too): the
+   * row first, then the file. A checkpoint a fork (or a favourite) points to is kept: its
+   * foreign key refuses the delete.
+   */
   async #applyRetention(): Promise<void> {
-    const all = this.#store.listCheckpoints(this.runId);
-    for (const old of all.slice(0, Math.max(0, all.length - this.#opts.keepCheckpoints))) {
-      this.#store.deleteCheckpoint(old.id);
-      await rm(old.path, { force: true });
+    const keep = new Set(
+      this.#store
+        .goodCheckpoints(this.runId)
+        .slice(0, this.#opts.keepCheckpoints)
+        .map((c) => c.id),
+    );
+    for (const old of this.#store.listCheckpoints(this.runId)) {
+      if (keep.has(old.id)) continue;
+      if (this.#store.deleteCheckpoint(old.id)) await rm(old.path, { force: true });
     }
   }
 
@@ -293,9 +452,22 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       if (kind === 'stop' && this.#run().state !== 'done') this.#update({ state: 'stopped' });
       return;
     }
+    const child = this.#child;
     this.#requested = kind;
-    this.#child.send({ type: kind });
-    await this.#exited;
+    child.send({ type: kind });
+    // Bounded: a trainer that does not answer (hung, stopped, stuck in a driver) is killed.
+    const boundMs = this.#opts.answerTimeoutMs + this.#slowestStepMs + this.#slowestCheckpointMs;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      this.#exited.then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), boundMs))),
+    ]);
+    clearTimeout(timer);
+    if (!answered && this.#child === child) {
+      this.#unanswered = `the trainer did not answer the ${kind} request within ${(boundMs / 1000).toFixed(1)} s`;
+      child.kill('SIGKILL');
+      await this.#exited;
+    }
   }
 
   snapshotNow(): void {

@@ -12,6 +12,8 @@ import { initBackend } from '../gan/backend.js';
 import { loadCheckpoint, saveCheckpoint, trainerFromGenerator } from '../gan/checkpoint.js';
 import { RandomState } from '../gan/rng.js';
 import { readSafetensors } from '../gan/safetensors.js';
+import { presetFit } from './capacity.js';
+import { firstLine, writeAdvice } from './failure.js';
 import { GanTrainer, type StepReport } from '../gan/training.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { renderGrid } from './grid.js';
@@ -27,7 +29,8 @@ interface Channel {
 
 function nodeChannel(): Channel {
   return {
-    send: (m) => process.send?.(m),
+    // After the parent is gone a send would throw: there is nobody left to tell.
+    send: (m) => void (process.connected && process.send?.(m)),
     onMessage: (h) => process.on('message', (m) => h(m as SupervisorMessage)),
     onDisconnect: (h) => process.on('disconnect', h),
   };
@@ -47,6 +50,36 @@ function electronChannel(port: {
 
 const SAMPLER_KEY = 'plumage.sampler';
 
+/** The step in training now (-1 before the first): a crash report says where it happened. */
+let stepNow = -1;
+
+/** Loads the first intact candidate, reporting each damaged one; null when there were none. */
+async function resume(
+  channel: Channel,
+  start: TrainerStart,
+): Promise<{ trainer: GanTrainer; from: TrainerStart['resumeFrom'][number]; sampler: RandomState | null } | null> {
+  const damaged: string[] = [];
+  for (const c of start.resumeFrom) {
+    try {
+      const trainer = await loadCheckpoint(c.path, c.fork ? start.config : undefined);
+      const meta = (await readSafetensors(c.path, { requireChecksum: true })).metadata[SAMPLER_KEY];
+      return { trainer, from: c, sampler: meta ? RandomState.restore(JSON.parse(meta)) : null };
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      // A fork whose config does not fit its parent is a bad request, not a damaged file.
+      if (err instanceof RangeError) throw err;
+      const reason = e.code === 'ENOENT' ? 'the file is missing' : firstLine(err);
+      damaged.push(`${c.kimg.toFixed(3)} kimg: ${reason}`);
+      channel.send({ type: 'checkpointDamaged', id: c.id, path: c.path, reason });
+    }
+  }
+  if (start.resumeFrom.length === 0) return null;
+  throw new FatalError(`no intact checkpoint to resume from (${damaged.join('; ')})`);
+}
+
+/** A failure retrying cannot fix: the run is marked crashed at once, with this message. */
+class FatalError extends Error {}
+
 async function run(channel: Channel, start: TrainerStart): Promise<void> {
   const commands = { pause: false, stop: false, snapshot: false, gone: false };
   let sampler: DatasetSampler | undefined;
@@ -60,12 +93,15 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
 
   // ── initialise ──
   const info = await initBackend(start.backend);
+  // Before a single tensor is made: a preset this backend cannot hold fails now, with the reason.
+  const fit = presetFit(start.config.preset, info.kind);
+  if (!fit.fits) throw new FatalError(fit.reason!);
   let trainer: GanTrainer;
   let samplerRng = new RandomState((start.seed + 0x5eed) >>> 0);
-  if (start.resumeFrom) {
-    trainer = await loadCheckpoint(start.resumeFrom);
-    const meta = (await readSafetensors(start.resumeFrom, { requireChecksum: true })).metadata[SAMPLER_KEY];
-    if (meta) samplerRng = RandomState.restore(JSON.parse(meta));
+  const resumed = await resume(channel, start);
+  if (resumed) {
+    trainer = resumed.trainer;
+    if (resumed.sampler) samplerRng = resumed.sampler;
   } else if (start.initFrom) {
     trainer = await trainerFromGenerator(start.initFrom, start.seed, start.config);
   } else {
@@ -73,7 +109,6 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   }
   const config = trainer.config;
   sampler = new DatasetSampler(start.cacheFile, start.cacheResolution, config.resolution, start.slots, samplerRng);
-  mkdirSync(start.snapshotDir, { recursive: true });
   const kimgNow = (): number => trainer.counters.imagesSeen / 1000;
   channel.send({
     type: 'started',
@@ -82,32 +117,54 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     hint: info.hint,
     kimg: kimgNow(),
     step: trainer.counters.step,
+    resumedFrom: resumed?.from.id ?? null,
   });
 
   const next = (interval: number): number => (Math.floor(kimgNow() / interval + 1e-9) + 1) * interval;
   let nextSnapshot = next(start.snapshotKimg);
   let nextCheckpoint = next(start.checkpointKimg);
-  let lastCheckpointStep = start.resumeFrom ? trainer.counters.step : -1;
+  // A fork has no checkpoint of its own yet: its first one is written even at the parent's step.
+  let lastCheckpointStep = resumed && !resumed.from.fork ? trainer.counters.step : -1;
+  let lastCheckpointAt = performance.now();
+
+  /** A write failed: the run pauses with the cause and what to do (first failure wins). */
+  let failedWrite = false;
+  const writeFailed = (what: string, dir: string, err: unknown): void => {
+    if (failedWrite) return;
+    failedWrite = true;
+    channel.send({
+      type: 'failed',
+      kind: 'write',
+      message: `could not write ${what} to ${dir}: ${writeAdvice(err)}`,
+      kimg: kimgNow(),
+    });
+  };
 
   let lastSnapshotStep = -1;
-  const snapshot = async (): Promise<void> => {
-    if (lastSnapshotStep === trainer.counters.step) return;
+  /** Renders and writes the grid; false (and a 'failed' message) when it cannot be written. */
+  const snapshot = async (): Promise<boolean> => {
+    if (lastSnapshotStep === trainer.counters.step) return true;
     lastSnapshotStep = trainer.counters.step;
     const name = `grid-${String(trainer.counters.step).padStart(8, '0')}.png`;
-    await writeFileAtomic(
-      join(start.snapshotDir, name),
-      await renderGrid(trainer.G_ema, config, start.sampleSeeds),
-      false,
-    );
+    const png = await renderGrid(trainer.G_ema, config, start.sampleSeeds);
+    try {
+      mkdirSync(start.snapshotDir, { recursive: true });
+      await writeFileAtomic(join(start.snapshotDir, name), png, false);
+    } catch (err) {
+      writeFailed('a sample grid', start.snapshotDir, err);
+      return false;
+    }
     channel.send({
       type: 'snapshot',
       kimg: kimgNow(),
       step: trainer.counters.step,
       grid: `${start.snapshotKeyPrefix}/${name}`,
     });
+    return true;
   };
   /** Writes a checkpoint; false (and a 'failed' message) when the disk refuses it. */
   const checkpoint = async (): Promise<boolean> => {
+    lastCheckpointAt = performance.now();
     if (lastCheckpointStep === trainer.counters.step) return true;
     const path = join(start.checkpointDir, `ckpt-${String(trainer.counters.step).padStart(8, '0')}.safetensors`);
     try {
@@ -128,30 +185,20 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       });
       return true;
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why =
-        e.code === 'ENOSPC'
-          ? 'the disk is full'
-          : e.code === 'EACCES' ||
-              e.code === 'EPERM' ||
-              e.code === 'ENOTDIR' ||
-              e.code === 'EEXIST' ||
-              e.code === 'EROFS'
-            ? 'the checkpoint folder cannot be written'
-            : e.message;
-      channel.send({
-        type: 'failed',
-        message: `could not write a checkpoint to ${start.checkpointDir}: ${why} (${e.code ?? 'error'}). Nothing was lost: the run resumes from its last checkpoint once there is room.`,
-        kimg: kimgNow(),
-      });
+      writeFailed('a checkpoint', start.checkpointDir, err);
       return false;
     }
   };
   const finish = async (type: 'paused' | 'stopped' | 'done'): Promise<void> => {
     if (await checkpoint()) channel.send({ type, kimg: kimgNow(), step: trainer.counters.step });
   };
+  /** A grid could not be written: keep the progress (a checkpoint, if the disk allows), then stop. */
+  const afterGridFailure = async (): Promise<void> => {
+    await checkpoint();
+  };
 
-  if (trainer.counters.step === 0) await snapshot(); // the first grid: what an untrained G dreams
+  // The first grid: what an untrained G dreams.
+  if (trainer.counters.step === 0 && !(await snapshot())) return afterGridFailure();
 
   // ── train ──
   let tick: StepReport[] = [];
@@ -162,9 +209,10 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     if (commands.stop) return finish('stopped');
     if (commands.pause) return finish('paused');
     if (kimgNow() >= start.targetKimg - 1e-9) {
-      await snapshot();
+      if (!(await snapshot())) return afterGridFailure();
       return finish('done');
     }
+    stepNow = trainer.counters.step;
     const reals = tf.tensor4d(sampler.next(config.batchSize), [
       config.batchSize,
       config.resolution,
@@ -190,10 +238,13 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     // ── at intervals: snapshot, checkpoint ──
     if (commands.snapshot || kimgNow() >= nextSnapshot - 1e-9) {
       commands.snapshot = false;
-      await snapshot();
+      if (!(await snapshot())) return afterGridFailure();
       nextSnapshot = next(start.snapshotKimg);
     }
-    if (kimgNow() >= nextCheckpoint - 1e-9) {
+    // Every checkpointKimg, and at least every checkpointSeconds of wall time (a CPU run's first
+    // 10 kimg can take a quarter of an hour).
+    const due = (performance.now() - lastCheckpointAt) / 1000 >= start.checkpointSeconds;
+    if (kimgNow() >= nextCheckpoint - 1e-9 || due) {
       if (!(await checkpoint())) return;
       nextCheckpoint = next(start.checkpointKimg);
     }
@@ -234,6 +285,11 @@ function summarise(
   };
 }
 
+// A terminal's Ctrl-C goes to its whole foreground process group. Only the supervisor decides
+// when this process stops (it asks for a pause, which writes a checkpoint first); where it
+// could not be given a process group of its own (Electron's utilityProcess), ignore the signal.
+process.on('SIGINT', () => {});
+
 // Entry: wait for the start message on whichever channel exists.
 const parentPort = (process as unknown as { parentPort?: Parameters<typeof electronChannel>[0] }).parentPort;
 const channel = parentPort ? electronChannel(parentPort) : nodeChannel();
@@ -244,13 +300,18 @@ channel.onMessage((m) => {
   run(channel, m).then(
     () => process.exit(0),
     (err: Error) => {
+      if (err instanceof FatalError) {
+        channel.send({ type: 'failed', kind: 'fatal', message: err.message, kimg: 0 });
+        setTimeout(() => process.exit(0), 100); // let the message leave
+        return;
+      }
       // A crash the supervisor will see as a non-zero exit; say why first.
       console.error(`plumage trainer: ${err.stack ?? err.message}`);
-      let message = err.message.split('\n')[0]!;
-      if (/Aborted\(\)|out of memory|memory access out of bounds/i.test(message)) {
-        message += ' — out of memory: a wasm backend has at most 4 GB; use a smaller preset or batch, or the GPU build';
-      }
-      channel.send({ type: 'error', message });
+      let message = firstLine(err);
+      const outOfMemory = /Aborted\(\)|out of memory|memory access out of bounds|OOM/i.test(message);
+      if (outOfMemory)
+        message += ' — out of memory: use a smaller preset or batch, or the GPU build (a wasm backend has at most 4 GB)';
+      channel.send({ type: 'error', message, step: stepNow, outOfMemory });
       setTimeout(() => process.exit(1), 100); // let the message leave
     },
   );

@@ -9,11 +9,14 @@ export class TrainingState {
   error = $state<string | null>(null);
   readonly #api: PlumageApi;
   readonly #off: (() => void)[] = [];
+  /** Runs being deleted: their last events (stopping) must not bring them back or be fetched. */
+  readonly #deleting = new Set<number>();
 
   constructor(api: PlumageApi) {
     this.#api = api;
     this.#off.push(
       api.on('runChanged', (run) => {
+        if (this.#deleting.has(run.id)) return;
         const others = this.runs.filter((r) => r.id !== run.id);
         this.runs = [run, ...others].sort((a, b) => b.id - a.id);
         if (run.id === this.selectedId) void this.#refreshDetail();
@@ -49,8 +52,15 @@ export class TrainingState {
   }
 
   async #refreshDetail(): Promise<void> {
-    if (this.selectedId === null) return;
-    this.detail = await this.#api.getRun({ runId: this.selectedId });
+    const runId = this.selectedId;
+    if (runId === null || this.#deleting.has(runId)) return;
+    try {
+      const detail = await this.#api.getRun({ runId });
+      if (this.selectedId === runId) this.detail = detail;
+    } catch (err) {
+      // Deleted meanwhile (from another window, or just now): not an error to show.
+      if (this.runs.some((r) => r.id === runId) && !this.#deleting.has(runId)) this.error = (err as Error).message;
+    }
   }
 
   /** Runs an action, showing its error (not throwing) so a click never fails silently. */
@@ -69,8 +79,14 @@ export class TrainingState {
   snapshot = (): Promise<void> => this.act(() => this.#api.snapshotRun({ runId: this.selectedId! }));
 
   async remove(runId: number): Promise<void> {
+    this.#deleting.add(runId);
     await this.act(async () => {
-      this.runs = await this.#api.deleteRun({ runId });
+      try {
+        this.runs = await this.#api.deleteRun({ runId });
+      } catch (err) {
+        this.#deleting.delete(runId);
+        throw err;
+      }
       if (this.selectedId === runId) {
         this.selectedId = null;
         this.detail = null;

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { migrate, openDatabase } from '../../main/core/store/db.js';
+import { MIGRATIONS } from '../../main/core/store/migrations/index.js';
+import { RunStore } from '../../main/core/store/runs.js';
+import { writeAdvice } from '../../main/core/train/failure.js';
+import { WASM_LIMIT_MB, presetFit, presetNeed } from '../../main/core/train/capacity.js';
+
+const newRun = {
+  dataset_id: 1,
+  parent_run_id: null,
+  parent_checkpoint_id: null,
+  init_from: null,
+  name: 'r',
+  preset: 'tiny',
+  config: '{}',
+  seed: 1,
+  sample_seeds: '[]',
+  target_kimg: 1,
+  snapshot_kimg: 1,
+  checkpoint_kimg: 1,
+  checkpoint_minutes: 10,
+};
+const ckpt = (step: number) => ({ kimg: step / 1000, step, path: `/c/${step}`, sha256: 'x', bytes: 1 });
+
+test('migration 3 on a version-2 database: a real foreign key from a fork to its checkpoint, one row per grid', () => {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 2));
+  db.exec(`
+    INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0);
+    INSERT INTO runs (id, dataset_id, name, preset, config, seed, sample_seeds, target_kimg, snapshot_kimg,
+      checkpoint_kimg, state, created_at, updated_at) VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, 'paused', 0, 0);
+    INSERT INTO checkpoints (id, run_id, kimg, step, path, sha256, bytes, at) VALUES (7, 1, 0.1, 10, '/c', 'x', 1, 0);
+    INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, name, preset, config, seed, sample_seeds,
+      target_kimg, snapshot_kimg, checkpoint_kimg, state, created_at, updated_at)
+      VALUES (2, 1, 1, 7, 'fork', 'tiny', '{}', 1, '[]', 1, 1, 1, 'created', 0, 0);
+    INSERT INTO runs (id, dataset_id, parent_checkpoint_id, name, preset, config, seed, sample_seeds,
+      target_kimg, snapshot_kimg, checkpoint_kimg, state, created_at, updated_at)
+      VALUES (3, 1, 99, 'dangling', 'tiny', '{}', 1, '[]', 1, 1, 1, 'created', 0, 0);
+    INSERT INTO snapshots (run_id, kimg, step, grid, at) VALUES (1, 0, 0, 'samples/run-1/grid-00000000.png', 0),
+      (1, 0, 0, 'samples/run-1/grid-00000000.png', 1), (1, 0, 0, 'samples/run-1/grid-00000000.png', 2);
+  `);
+  migrate(db, MIGRATIONS);
+  const fks = db.pragma('foreign_key_list(runs)') as { table: string; from: string; on_delete: string }[];
+  assert.deepEqual(
+    fks.find((f) => f.table === 'checkpoints'),
+    { ...fks.find((f) => f.table === 'checkpoints'), from: 'parent_checkpoint_id', on_delete: 'RESTRICT' },
+  );
+  const store = new RunStore(db);
+  assert.equal(store.getRun(2)!.parent_checkpoint_id, 7, 'the link survives the migration');
+  assert.equal(store.getRun(3)!.parent_checkpoint_id, null, 'a link to a checkpoint long gone is dropped');
+  assert.equal(store.getRun(2)!.checkpoint_minutes, 10);
+  assert.equal(store.listSnapshots(1).length, 1, 'duplicate grid rows are merged');
+  assert.equal(store.deleteCheckpoint(7), false, 'a checkpoint a fork points to cannot be deleted');
+  assert.ok(store.getCheckpoint(7));
+  assert.throws(() => store.deleteRun(1), /FOREIGN KEY constraint failed/, 'nor by deleting its run');
+  store.updateRun(2, { parent_checkpoint_id: null });
+  assert.equal(store.deleteCheckpoint(7), true, 'once nothing points to it, it goes');
+  assert.equal(db.pragma('foreign_key_check', { simple: true }), undefined);
+  db.close();
+});
+
+test('grids are recorded once per file; a resume truncates ticks and grids past its step; damaged checkpoints are skipped', () => {
+  const db = openDatabase(':memory:');
+  db.exec(
+    "INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0)",
+  );
+  const store = new RunStore(db);
+  const run = store.createRun(newRun);
+  store.insertSnapshot(run.id, 0, 0, 'samples/run-1/grid-00000000.png');
+  store.insertSnapshot(run.id, 0, 0, 'samples/run-1/grid-00000000.png'); // a restart at step 0
+  store.insertSnapshot(run.id, 0.04, 5, 'samples/run-1/grid-00000005.png');
+  assert.equal(store.listSnapshots(run.id).length, 2);
+  const tick = { kimg: 0, loss_g: null, loss_d: null, r1_penalty: null, pl_penalty: null, score_real: null };
+  const rest = { score_fake: null, augment_p: null, images_per_sec: null, sec_per_kimg: null, tensors: null };
+  const more = { rss_mb: null, dataset_images: null, tensor_mb: null };
+  for (const step of [1, 2, 3, 4, 5, 6]) store.insertTick(run.id, { ...tick, ...rest, ...more, step });
+  assert.deepEqual(store.truncateAfter(run.id, 4), ['samples/run-1/grid-00000005.png']);
+  assert.deepEqual(
+    store.listTicks(run.id).map((t) => t.step),
+    [1, 2, 3, 4],
+  );
+  for (const step of [10, 20, 30]) store.insertCheckpoint(run.id, ckpt(step));
+  store.markCheckpointDamaged(store.latestCheckpoint(run.id)!.id, 'checksum mismatch');
+  assert.equal(store.latestCheckpoint(run.id)!.step, 20);
+  assert.deepEqual(
+    store.goodCheckpoints(run.id).map((c) => c.step),
+    [20, 10],
+  );
+  db.close();
+});
+
+test('write failures get advice for their cause', () => {
+  const err = (code: string): Error => Object.assign(new Error(`failed: ${code}`), { code });
+  assert.match(writeAdvice(err('ENOSPC')), /the disk is full \(ENOSPC\)\. Nothing was lost: free some space, then Resume/);
+  assert.match(writeAdvice(err('SQLITE_FULL')), /the disk is full \(SQLITE_FULL\)/);
+  assert.match(writeAdvice(err('EROFS')), /read-only filesystem \(EROFS\).*choose another home/);
+  assert.doesNotMatch(writeAdvice(err('EROFS')), /once there is room/);
+  assert.match(writeAdvice(err('SQLITE_READONLY_DBMOVED')), /read-only/);
+  assert.match(writeAdvice(err('EACCES')), /permission denied \(EACCES\).*writable for this user/);
+  assert.match(writeAdvice(err('ENOTDIR')), /a file stands where a folder should be/);
+  assert.match(writeAdvice(new Error('odd')), /odd \(error\)/);
+});
+
+test('preset memory needs against backend limits: only tiny fits a wasm instance', () => {
+  assert.ok(presetNeed('tiny').mb < WASM_LIMIT_MB);
+  assert.equal(presetFit('tiny', 'wasm').fits, true);
+  for (const p of ['64', '128', '256', '512', '1024'] as const) {
+    const fit = presetFit(p, 'wasm');
+    assert.equal(fit.fits, false, p);
+    assert.match(fit.reason!, /needs more than \d+ GB to train and a wasm backend has at most 4 GB/);
+    assert.ok(presetNeed(p).mb > WASM_LIMIT_MB);
+    assert.equal(presetFit(p, 'tensorflow-gpu').fits, true, 'a GPU cannot be sized from here: not refused');
+  }
+});
