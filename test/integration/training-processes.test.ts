@@ -4,6 +4,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import type { ServerFrame } from '../../preload/contract.js';
 import { CLI, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
@@ -29,7 +30,22 @@ const trainerPids = (): number[] => {
   }
 };
 
-test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command resumes; runs --json lists it', async () => {
+/** The newest checkpoint and the run's state, read from the database as it is on disk. */
+const onDisk = (home: string): { state: string; error: string | null; kimg: number; ckptKimg: number | null } => {
+  const db = new Database(join(home, 'plumage.db'), { readonly: true });
+  try {
+    return db
+      .prepare(
+        `SELECT state, error, kimg, (SELECT kimg FROM checkpoints c WHERE c.run_id = r.id ORDER BY step DESC LIMIT 1)
+           AS ckptKimg FROM runs r ORDER BY id DESC LIMIT 1`,
+      )
+      .get() as { state: string; error: string | null; kimg: number; ckptKimg: number | null };
+  } finally {
+    db.close();
+  }
+};
+
+test('plumage train: Ctrl-C to the whole process group (as a terminal sends it) pauses with a fresh checkpoint; the same command resumes from exactly there', async () => {
   const home = join(tmp.dir, 'cli-home');
   const args = [
     CLI,
@@ -51,7 +67,8 @@ test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command r
   const trainOnce = async (
     expect: 'created' | 'resume',
   ): Promise<{ code: number | null; events: Record<string, unknown>[] }> => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, as a shell's foreground job: Ctrl-C signals every process in it.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const events: Record<string, unknown>[] = [];
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));
@@ -65,13 +82,18 @@ test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command r
       events.some((e) => e.event === expect),
       `${expect} event (got ${events.map((e) => e.event).join(', ')})`,
     );
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    process.kill(-child.pid!, 'SIGINT');
+    const code = await exited;
     return { code, events };
   };
   const first = await trainOnce('created');
   assert.equal(first.code, 0);
   assert.ok(first.events.some((e) => e.event === 'state' && e.state === 'paused'));
+  const paused = onDisk(home);
+  assert.equal(paused.error, null, 'a clean pause: the trainer was not killed by the signal');
+  assert.ok(paused.kimg > 0);
+  assert.equal(paused.ckptKimg, paused.kimg, 'a fresh checkpoint at the kimg where it stopped');
   const { stdout } = await run(process.execPath, [CLI, 'runs', '--home', home, '--json']);
   const runs = JSON.parse(stdout) as {
     id: number;
@@ -90,7 +112,66 @@ test('plumage train: Ctrl-C pauses cleanly with a checkpoint; the same command r
   assert.equal(second.code, 0);
   const resumed = second.events.find((e) => e.event === 'resume')!;
   assert.equal(resumed.kimg, runs[0]!.kimg, 'resumed where it paused');
+  assert.equal(resumed.kimg, paused.ckptKimg, 'from exactly that checkpoint');
+  const firstTick = second.events.find((e) => e.event === 'tick')!;
+  assert.ok((firstTick.kimg as number) > paused.kimg, 'training went on from there');
+  assert.equal(onDisk(home).ckptKimg, onDisk(home).kimg, 'and paused again with a checkpoint');
   assert.deepEqual(trainerPids(), [], 'no trainer process is left behind');
+});
+
+test('plumage serve: Ctrl-C to the whole process group pauses every run with a checkpoint', async () => {
+  const home = join(tmp.dir, 'serve-sigint-home');
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => /^http:\/\/127/.test(l) && resolve(l));
+    child.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
+  });
+  const u = new URL(url);
+  const ws = new WebSocket(`ws://${u.host}/api${u.search}`);
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
+  const ticks: unknown[] = [];
+  const pending = new Map<number, (f: ServerFrame) => void>();
+  ws.on('message', (d) => {
+    const f = JSON.parse(String(d)) as ServerFrame;
+    if ('event' in f) {
+      if (f.event === 'runTick') ticks.push(f.payload);
+    } else pending.get(f.id)?.(f);
+  });
+  let n = 0;
+  const call = (method: string, params?: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const id = ++n;
+      pending.set(id, (f) => ('ok' in f && f.ok ? resolve(f.result) : reject(new Error(JSON.stringify(f)))));
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  const ds = (await call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as { id: number };
+  await waitFor(
+    async () =>
+      ((await call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24,
+    60_000,
+    'ingest',
+  );
+  const run = (await call('createRun', {
+    datasetId: ds.id,
+    preset: 'tiny',
+    targetKimg: 100,
+    snapshotKimg: 50,
+    checkpointKimg: 50,
+  })) as { id: number };
+  await call('startRun', { runId: run.id });
+  await waitFor(() => ticks.length >= 1, 60_000, 'a tick');
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  process.kill(-child.pid!, 'SIGINT');
+  assert.equal(await exited, 0);
+  ws.close();
+  const after = onDisk(home);
+  assert.equal(after.state, 'paused');
+  assert.equal(after.error, null, 'a clean pause, not "killed (SIGINT) while pausing"');
+  assert.ok(after.kimg > 0 && after.ckptKimg === after.kimg, 'a fresh checkpoint at the kimg where it stopped');
+  assert.deepEqual(trainerPids(), []);
 });
 
 test('kill -9 of the whole server mid-run: after a restart the run is found paused and resumes', async () => {

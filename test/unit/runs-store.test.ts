@@ -94,7 +94,10 @@ test('grids are recorded once per file; a resume truncates ticks and grids past 
 
 test('write failures get advice for their cause', () => {
   const err = (code: string): Error => Object.assign(new Error(`failed: ${code}`), { code });
-  assert.match(writeAdvice(err('ENOSPC')), /the disk is full \(ENOSPC\)\. Nothing was lost: free some space, then Resume/);
+  assert.match(
+    writeAdvice(err('ENOSPC')),
+    /the disk is full \(ENOSPC\)\. Nothing was lost: free some space, then Resume/,
+  );
   assert.match(writeAdvice(err('SQLITE_FULL')), /the disk is full \(SQLITE_FULL\)/);
   assert.match(writeAdvice(err('EROFS')), /read-only filesystem \(EROFS\).*choose another home/);
   assert.doesNotMatch(writeAdvice(err('EROFS')), /once there is room/);

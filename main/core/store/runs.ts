@@ -254,7 +254,9 @@ export class RunStore {
     return this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM ticks WHERE run_id = ? AND step > ?').run(runId, step);
       const grids = this.#db
-        .prepare<[number, number], { grid: string }>('DELETE FROM snapshots WHERE run_id = ? AND step > ? RETURNING grid')
+        .prepare<[number, number], { grid: string }>(
+          'DELETE FROM snapshots WHERE run_id = ? AND step > ? RETURNING grid',
+        )
         .all(runId, step);
       return grids.map((g) => g.grid);
     })();

@@ -83,9 +83,7 @@ export function presetFit(preset: PresetName, backend: BackendName): PresetFit {
   const limitMB = backendLimitMB(backend);
   const fits = limitMB === null || need.mb <= limitMB;
   const amount =
-    need.basis === 'lower bound'
-      ? `more than ${Math.floor(need.mb / 1024)} GB`
-      : `${(need.mb / 1024).toFixed(1)} GB`;
+    need.basis === 'lower bound' ? `more than ${Math.floor(need.mb / 1024)} GB` : `${(need.mb / 1024).toFixed(1)} GB`;
   const where =
     backend === 'wasm' ? 'a wasm backend has at most 4 GB' : `this machine has ${(limitMB! / 1024).toFixed(1)} GB`;
   return {

@@ -21,10 +21,7 @@ export function writeAdvice(err: unknown): string {
         'writable disk (--home or PLUMAGE_HOME), or remount this one writable, then Resume.'
       );
     case code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_PERM' || code === 'SQLITE_CANTOPEN':
-      return (
-        `permission denied (${code}). Nothing was lost: make the folder writable for this user, ` +
-        'then Resume.'
-      );
+      return `permission denied (${code}). Nothing was lost: make the folder writable for this user, ` + 'then Resume.';
     case code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR':
       return `a file stands where a folder should be (${code}). Nothing was lost: move it away, then Resume.`;
     case code === 'EIO' || code.startsWith('SQLITE_IOERR'):

@@ -294,7 +294,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     if (this.#datasets.acceptedSlots(run.dataset_id).length === 0)
       throw new RunError('the dataset has no accepted images to train on');
     const why = this.#cannotStart(run);
-    if (why) throw new RunError(`run ${runId} cannot ${run.state === 'created' ? 'start' : 'resume'}: ${why}`, 'unsupported');
+    if (why)
+      throw new RunError(`run ${runId} cannot ${run.state === 'created' ? 'start' : 'resume'}: ${why}`, 'unsupported');
     this.#supervisor(run).start();
     return this.summary(this.#row(runId));
   }

@@ -246,7 +246,9 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       resolveExit();
     });
     child.send(start);
-    this.#update(automatic ? { state: 'running' } : { state: 'running', error: null, restarts: 0, cannot_resume: null });
+    this.#update(
+      automatic ? { state: 'running' } : { state: 'running', error: null, restarts: 0, cannot_resume: null },
+    );
   }
 
   #onMessage(m: TrainerMessage): void {

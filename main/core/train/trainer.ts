@@ -5,7 +5,7 @@
  *   at snapshot intervals: grid; at checkpoint intervals: checkpoint } → done, or pause/stop on
  *   request (finish the step in flight, write a checkpoint, exit, freeing the GPU).
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../gan/backend.js';
@@ -65,10 +65,9 @@ async function resume(
       const meta = (await readSafetensors(c.path, { requireChecksum: true })).metadata[SAMPLER_KEY];
       return { trainer, from: c, sampler: meta ? RandomState.restore(JSON.parse(meta)) : null };
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
       // A fork whose config does not fit its parent is a bad request, not a damaged file.
       if (err instanceof RangeError) throw err;
-      const reason = e.code === 'ENOENT' ? 'the file is missing' : firstLine(err);
+      const reason = existsSync(c.path) ? firstLine(err) : 'the file is missing';
       damaged.push(`${c.kimg.toFixed(3)} kimg: ${reason}`);
       channel.send({ type: 'checkpointDamaged', id: c.id, path: c.path, reason });
     }
@@ -310,7 +309,8 @@ channel.onMessage((m) => {
       let message = firstLine(err);
       const outOfMemory = /Aborted\(\)|out of memory|memory access out of bounds|OOM/i.test(message);
       if (outOfMemory)
-        message += ' — out of memory: use a smaller preset or batch, or the GPU build (a wasm backend has at most 4 GB)';
+        message +=
+          ' — out of memory: use a smaller preset or batch, or the GPU build (a wasm backend has at most 4 GB)';
       channel.send({ type: 'error', message, step: stepNow, outOfMemory });
       setTimeout(() => process.exit(1), 100); // let the message leave
     },
