@@ -91,3 +91,22 @@ test('pause, resume and stop from the toolbar (and a keyboard shortcut)', { skip
   assert.match(await page.locator('.scrub span').innerText(), /^0\.00 kimg/);
   await page.screenshot({ path: artifactPath('training-stopped.png'), fullPage: true });
 });
+
+test('presets that cannot fit are greyed out; deleting a run leaves no error behind', { skip }, async () => {
+  const problems: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  page.on('pageerror', (e) => problems.push(e.message));
+  const option64 = page.locator('select[name="preset"] option[value="64"]');
+  if ((await page.getByTestId('preset-fit').count()) > 0) {
+    assert.equal(await option64.isDisabled(), true);
+    assert.match(await page.getByTestId('preset-fit').innerText(), /presets that cannot fit are greyed out/);
+  }
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Delete…' }).click();
+  await page.getByTestId('runs').getByText('No runs yet.').waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(500); // any late event or request would land here
+  assert.deepEqual(
+    problems.filter((p) => /no run with id|Uncaught/.test(p)),
+    [],
+  );
+});

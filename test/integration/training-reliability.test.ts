@@ -190,7 +190,7 @@ test('a damaged newest checkpoint and a missing one: falls back to the newest in
   await studio.pauseRun({ runId: run.id });
 });
 
-test('a trainer that does not answer is killed: pause (and quitting) cannot hang', async () => {
+test('a trainer that does not answer is killed: pause (and quitting) cannot hang', { timeout: 90_000 }, async () => {
   const run = await create();
   studio.training.startRun(run.id);
   await waitFor(() => runs().listTicks(run.id).length >= 1, 60_000, 'a tick');
