@@ -191,8 +191,6 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       parent = this.runs.getCheckpoint(p.fromCheckpointId);
       if (!parent) throw new RunError(`no checkpoint with id ${p.fromCheckpointId}`, 'not-found');
     }
-    const fit = presetFit(p.preset, predictBackend());
-    if (!fit.fits) throw new RunError(fit.reason!, 'unsupported');
     const base = presetConfig(p.preset);
     const config = presetConfig(p.preset, {
       ...(p.r1Gamma !== undefined ? { r1Gamma: p.r1Gamma } : {}),
@@ -210,6 +208,9 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       }
     }
     if (this.#datasets.countSources(ds.id).accepted === 0) throw new RunError('the dataset has no accepted images yet');
+    // Before anything is made: a preset this machine cannot train fails now, not six minutes in.
+    const fit = presetFit(p.preset, predictBackend());
+    if (!fit.fits) throw new RunError(fit.reason!, 'unsupported');
     const run = this.runs.createRun({
       dataset_id: ds.id,
       parent_run_id: parent?.run_id ?? null,

@@ -10,6 +10,7 @@ export class TrainingState {
   readonly #api: PlumageApi;
   readonly #off: (() => void)[] = [];
   /** Runs being deleted: their last events (stopping) must not bring them back or be fetched. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only, nothing renders from it
   readonly #deleting = new Set<number>();
 
   constructor(api: PlumageApi) {
