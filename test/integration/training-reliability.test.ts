@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
+import { cacheFileFor } from '../../main/core/dataset/ingest.js';
 import { readSafetensors } from '../../main/core/gan/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { predictBackend } from '../../main/core/train/capacity.js';
-import { forkTrainer } from '../../main/core/train/supervisor.js';
+import { RunSupervisor, forkTrainer } from '../../main/core/train/supervisor.js';
 import type { RunSummary } from '../../preload/contract.js';
 import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 
@@ -335,6 +336,17 @@ test('a preset that cannot fit this backend is refused before it starts, and the
   });
   assert.match(studio.training.summary(row).cannotResume ?? '', /wasm backend has at most 4 GB/);
   await assert.rejects(studio.startRun({ runId: row.id }), /cannot start: the 64² preset needs more than 4 GB/);
+  // Past that check (the packages misjudged), the trainer refuses as soon as its backend is up.
+  const sup = new RunSupervisor(runs(), row.id, {
+    home,
+    dataset: () => ({ cacheFile: cacheFileFor(home, ds64), cacheResolution: 64, slots: [0, 1] }),
+  });
+  const t0 = performance.now();
+  sup.start();
+  await untilState(row.id, ['crashed', 'paused'], 60_000);
+  assert.ok(performance.now() - t0 < 60_000);
+  assert.match(runs().getRun(row.id)!.error ?? '', /64² preset needs more than 4 GB .* wasm backend has at most 4 GB/);
+  assert.equal(runs().getRun(row.id)!.restarts, 0, 'not retried');
   await studio.deleteRun({ runId: row.id });
 });
 

@@ -73,10 +73,11 @@ export type TrainerMessage =
   | { type: 'paused' | 'stopped' | 'done'; kimg: number; step: number }
   /**
    * Training cannot go on. 'write' (a checkpoint or grid could not be written): the run pauses
-   * with this error and resumes once fixed. 'fatal' (the preset cannot fit this backend, no
-   * checkpoint is intact): retrying cannot help, the run is marked crashed at once.
+   * with this error and resumes once fixed. 'fatal' (no checkpoint is intact): retrying cannot
+   * help, the run is marked crashed and cannot resume. 'unsupported' (the preset cannot fit this
+   * backend): crashed at once, and startable again where it fits (another backend installed).
    */
-  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' }
+  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' }
   /**
    * An unexpected error, sent just before the process exits non-zero (a crash with its cause),
    * with the step it happened at (-1: before training began) and whether it ran out of memory.

@@ -104,7 +104,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   #writeFailure: string | null = null;
   /** The trainer did not answer a pause or stop in time and was killed. */
   #unanswered: string | null = null;
-  #fatal = false;
+  #fatal: 'fatal' | 'unsupported' | null = null;
   #slowestStepMs = 0;
   #slowestCheckpointMs = 0;
   #lastTickStep: number | null = null;
@@ -214,7 +214,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     this.#requested = null;
     this.#writeFailure = null;
     this.#unanswered = null;
-    this.#fatal = false;
+    this.#fatal = null;
     this.#crashCause = null;
     this.#lastTickStep = null;
     this.#progressSinceRestart = false;
@@ -334,7 +334,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       case 'failed':
         this.#ending = 'failed';
         this.#failure ??= m.message;
-        this.#fatal ||= m.kind === 'fatal';
+        if (m.kind !== 'write') this.#fatal ??= m.kind;
         break;
       case 'error':
         this.#crashCause = { message: m.message, step: m.step, outOfMemory: m.outOfMemory };
@@ -362,9 +362,11 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     }
     if (this.#ending === 'failed') {
       this.#update(
-        this.#fatal
+        this.#fatal === 'fatal'
           ? { state: 'crashed', error: this.#failure, cannot_resume: this.#failure }
-          : { state: 'paused', error: this.#failure },
+          : this.#fatal === 'unsupported'
+            ? { state: 'crashed', error: this.#failure }
+            : { state: 'paused', error: this.#failure },
       );
       return;
     }

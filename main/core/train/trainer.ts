@@ -77,7 +77,14 @@ async function resume(
 }
 
 /** A failure retrying cannot fix: the run is marked crashed at once, with this message. */
-class FatalError extends Error {}
+class FatalError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'fatal' | 'unsupported' = 'fatal',
+  ) {
+    super(message);
+  }
+}
 
 async function run(channel: Channel, start: TrainerStart): Promise<void> {
   const commands = { pause: false, stop: false, snapshot: false, gone: false };
@@ -94,7 +101,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   const info = await initBackend(start.backend);
   // Before a single tensor is made: a preset this backend cannot hold fails now, with the reason.
   const fit = presetFit(start.config.preset, info.kind);
-  if (!fit.fits) throw new FatalError(fit.reason!);
+  if (!fit.fits) throw new FatalError(fit.reason!, 'unsupported');
   let trainer: GanTrainer;
   let samplerRng = new RandomState((start.seed + 0x5eed) >>> 0);
   const resumed = await resume(channel, start);
@@ -300,7 +307,7 @@ channel.onMessage((m) => {
     () => process.exit(0),
     (err: Error) => {
       if (err instanceof FatalError) {
-        channel.send({ type: 'failed', kind: 'fatal', message: err.message, kimg: 0 });
+        channel.send({ type: 'failed', kind: err.kind, message: err.message, kimg: 0 });
         setTimeout(() => process.exit(0), 100); // let the message leave
         return;
       }
