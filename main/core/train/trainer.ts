@@ -96,6 +96,12 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     else if (m.type === 'slots') sampler?.setSlots(m.slots);
   });
   channel.onDisconnect(() => (commands.gone = true)); // the app died: stop at once, the last checkpoint stands
+  // In a process group of its own (or under Electron, with no disconnect event) no signal follows
+  // the parent's death: a changed parent pid says it, too.
+  const parentPid = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parentPid) commands.gone = true;
+  }, 2000).unref();
 
   // ── initialise ──
   const info = await initBackend(start.backend);
