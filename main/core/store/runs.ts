@@ -78,7 +78,7 @@ export type NewRun = Omit<
 >;
 
 /**
- * A delete refused because something (a fork, later a favourite) still points at the row.
+ * A delete refused because something (a fork, a favourite) still points at the row.
  * SQLite reports an ON DELETE RESTRICT as SQLITE_CONSTRAINT_TRIGGER, a deferred one as _FOREIGNKEY.
  */
 export const isForeignKeyError = (err: unknown): boolean => {

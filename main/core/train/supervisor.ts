@@ -63,7 +63,7 @@ export interface SupervisorOptions {
   maxRestarts?: number;
   /** Delay before restart k is backoffMs · 2^(k−1). */
   backoffMs?: number;
-  /** Checkpoints kept per run (older ones are deleted; later: plus any a favourite points to). */
+  /** Intact checkpoints kept per run; older ones are deleted unless a foreign key (a fork) protects them. */
   keepCheckpoints?: number;
   tickSeconds?: number;
   /**

@@ -4,8 +4,8 @@ import type { Migration } from '../db.js';
  * What runs need to survive anything: a wall-clock checkpoint bound, a reason a run cannot
  * resume, checkpoints marked damaged when they fail verification, one grid row per file, and
  * a real foreign key from a fork to the checkpoint it continues from (ON DELETE RESTRICT, so
- * retention or a cascade can never delete a checkpoint something points to; favourites will
- * point at `checkpoints(id)` the same way).
+ * retention or a cascade can never delete a checkpoint something points to; a favourite's
+ * foreign key to `checkpoints(id)` protects it the same way).
  */
 export const migration0003: Migration = {
   version: 3,
