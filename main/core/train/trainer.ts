@@ -12,7 +12,7 @@ import { initBackend } from '../gan/backend.js';
 import { loadCheckpoint, saveCheckpoint, trainerFromGenerator } from '../gan/checkpoint.js';
 import { RandomState } from '../gan/rng.js';
 import { readSafetensors } from '../gan/safetensors.js';
-import { presetFit } from './capacity.js';
+import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
 import { GanTrainer, type StepReport } from '../gan/training.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -323,7 +323,8 @@ channel.onMessage((m) => {
       const outOfMemory = /Aborted\(\)|out of memory|memory access out of bounds|OOM/i.test(message);
       if (outOfMemory)
         message +=
-          ' — out of memory: use a smaller preset or batch, or the GPU build (a wasm backend has at most 4 GB)';
+          ' — out of memory: use a smaller preset or batch, or the GPU build ' +
+          `(a wasm backend has at most ${WASM_LIMIT_MB / 1024} GB)`;
       channel.send({ type: 'error', message, step: stepNow, outOfMemory });
       setTimeout(() => process.exit(1), 100); // let the message leave
     },
