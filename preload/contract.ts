@@ -237,7 +237,11 @@ export interface PlumageRequests {
   stopRun: (p: RunRef) => RunSummary;
   snapshotRun: (p: RunRef) => RunSummary;
   deleteRun: (p: RunRef) => RunSummary[];
-  listTicks: (p: RunRef & { afterId: number }) => TickInfo[];
+  /**
+   * Ticks after `afterId`, oldest first: a page of at most 5,000, or with `maxPoints` the whole
+   * rest of the history downsampled to that many points (each metric's min and max kept per bucket).
+   */
+  listTicks: (p: RunRef & { afterId: number; maxPoints?: number }) => TickInfo[];
 }
 
 /** Events: main → renderer. */

@@ -1,25 +1,20 @@
 import { ipcMain, type BrowserWindow } from 'electron';
 import { EVENT_CHANNELS, REQUEST_CHANNELS, ipcEventChannel, ipcRequestChannel } from '../../preload/contract.js';
 import type { Studio } from '../core/studio.js';
-import { toApiError } from '../core/api/security.js';
+import { handleRequest, type PickFolder } from '../core/api/handler.js';
 
 /**
  * Registers every request channel of the contract on ipcMain (the only file that touches
- * ipcMain), validating input in `studio.handle`, and forwards every Studio event to the window.
- * Returns a function that undoes both.
+ * ipcMain), answering through the shared `handleRequest`, and forwards every Studio event to
+ * the window. Returns a function that undoes both.
  */
-export function bindIpc(studio: Studio, window: BrowserWindow, pickFolder: () => Promise<string | null>): () => void {
+export function bindIpc(studio: Studio, window: BrowserWindow, pickFolder: PickFolder): () => void {
   for (const name of REQUEST_CHANNELS) {
     ipcMain.handle(ipcRequestChannel(name), async (event, params: unknown) => {
       if (event.senderFrame?.url && !event.senderFrame.url.startsWith('file://')) {
         return { ok: false, error: { code: 'failed', message: 'request from an unexpected page' } };
       }
-      try {
-        const result = name === 'pickFolder' ? await pickFolder() : await studio.handle(name, params);
-        return { ok: true, result };
-      } catch (err) {
-        return { ok: false, error: toApiError(err) };
-      }
+      return handleRequest(studio, name, params, pickFolder);
     });
   }
   const off = EVENT_CHANNELS.map((name) => {

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SAMPLE_PLATES_CREDIT } from '../core/credits.js';
 import { resolveHome } from '../core/home.js';
+import { HomeLockedError } from '../core/home-lock.js';
+import { DatabaseDamagedError } from '../core/store/db.js';
 import { Studio } from '../core/studio.js';
 import { APP_ROOT, DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
 import { CSP, isMediaKey, MEDIA_SCHEME } from '../core/api/security.js';
@@ -102,7 +104,14 @@ async function start(): Promise<void> {
   });
 }
 
+// A home another process owns, or a damaged database: the message says which process or file, and what to do.
 start().catch((err: Error) => {
-  dialog.showErrorBox('Plumage could not start', err.message);
+  const title =
+    err instanceof HomeLockedError
+      ? 'Plumage is already using this home'
+      : err instanceof DatabaseDamagedError
+        ? "Plumage's database is damaged"
+        : 'Plumage could not start';
+  dialog.showErrorBox(title, err.message);
   app.exit(1);
 });

@@ -22,6 +22,7 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
       resourcesDir: DEFAULT_RESOURCES_DIR,
       shell: 'server',
       watch: false,
+      readOnly: true,
     });
     try {
       const runs = studio.training.listRuns();

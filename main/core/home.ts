@@ -1,6 +1,10 @@
 import envPaths from 'env-paths';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatabaseDamagedError, openDatabase, type Db } from './store/db.js';
+
+/** The home's database file. */
+export const DB_FILE = 'plumage.db';
 
 /**
  * Where Plumage keeps its database, caches, checkpoints and exports:
@@ -25,4 +29,51 @@ export function prepareHome(home: string): string {
     );
   }
   return home;
+}
+
+/** Ids of the `NAME-N` entries in a folder of the home (`checkpoints/run-3` → 3); none if it is missing. */
+function idsIn(folder: string, pattern: RegExp): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const m = pattern.exec(n);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+/** Run ids that still have files in the home (`checkpoints/run-N`, `samples/run-N`): never handed out again. */
+export function runIdsOnDisk(home: string): number[] {
+  const ids = [...idsIn(join(home, 'checkpoints'), /^run-(\d+)$/), ...idsIn(join(home, 'samples'), /^run-(\d+)$/)];
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+/** Dataset ids that still have files in the home (`cache/dataset-N-R.u8`, `thumbs/N`). */
+export function datasetIdsOnDisk(home: string): number[] {
+  const ids = [...idsIn(join(home, 'cache'), /^dataset-(\d+)-\d+\.u8$/), ...idsIn(join(home, 'thumbs'), /^(\d+)$/)];
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
+/**
+ * Opens the home's database. A zero-byte database beside the files of runs or datasets is a
+ * damaged one (a truncated copy, a full disk), not a fresh home: opening it would start empty
+ * and hand out the ids of runs whose files are still there.
+ */
+export function openHomeDatabase(home: string): Db {
+  const file = join(home, DB_FILE);
+  if (statSync(file, { throwIfNoEntry: false })?.size === 0) {
+    const runs = runIdsOnDisk(home);
+    const datasets = datasetIdsOnDisk(home);
+    if (runs.length + datasets.length > 0) {
+      const held = [
+        ...(runs.length ? [`${runs.length} run folder${runs.length === 1 ? '' : 's'}`] : []),
+        ...(datasets.length ? [`files of ${datasets.length} dataset${datasets.length === 1 ? '' : 's'}`] : []),
+      ];
+      throw new DatabaseDamagedError(file, `it is empty (0 bytes), yet the home holds ${held.join(' and ')}`);
+    }
+  }
+  return openDatabase(file);
 }

@@ -15,9 +15,11 @@ import type {
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import { DatasetIngestor, cacheFileFor } from './dataset/ingest.js';
+import { whyNotDatasetFolder } from './dataset/scan.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
-import { openDatabase, type Db } from './store/db.js';
-import { prepareHome } from './home.js';
+import type { Db } from './store/db.js';
+import { datasetIdsOnDisk, openHomeDatabase, prepareHome } from './home.js';
+import { acquireHomeLock, type HomeLock } from './home-lock.js';
 import { PACKAGE_VERSION } from './version.js';
 import { RunManager, type RunManagerOptions } from './train/run-manager.js';
 
@@ -39,8 +41,15 @@ export interface StudioOptions {
   concurrency?: number;
   /** ms a watched file must hold still before it is ingested. */
   settleMs?: number;
+  /** Test hook, passed to each dataset's ingestor (see IngestorOptions.afterDecode). */
+  afterDecode?: (rel: string) => void | Promise<void>;
   /** Training: how trainer processes are started (Electron: utilityProcess), restarts, tick rate. */
   training?: Omit<RunManagerOptions, 'home'>;
+  /**
+   * Only reads (the CLI's `runs`): takes no lock on the home, so it works beside a running train,
+   * and recovers nothing. Everything else owns the home while it is open (see home-lock.ts).
+   */
+  readOnly?: boolean;
 }
 
 /** Paper colour for alpha and padding: the cleaned near-white of the plates. */
@@ -69,14 +78,16 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly db: Db;
   readonly datasets: DatasetStore;
   readonly training: RunManager;
-  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training'>> &
-    Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training'>;
+  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>> &
+    Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>;
+  readonly #lock: HomeLock | null;
   readonly #ingestors = new Map<number, DatasetIngestor>();
   readonly #changeTimers = new Map<number, NodeJS.Timeout>();
 
-  private constructor(db: Db, opts: StudioOptions) {
+  private constructor(db: Db, opts: StudioOptions, lock: HomeLock | null) {
     super();
     this.db = db;
+    this.#lock = lock;
     this.datasets = new DatasetStore(db);
     this.#opts = { watch: true, ...opts };
     this.training = new RunManager(db, this.datasets, { home: opts.home, ...opts.training });
@@ -85,10 +96,23 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.training.on('runSnapshot', (s) => this.emit('runSnapshot', s));
   }
 
-  /** Opens the home (creating it), migrating its database. */
+  /**
+   * Opens the home (creating it): takes its lock (HomeLockedError while another process owns it),
+   * opens its database (DatabaseDamagedError if it is not whole), migrates it, and recovers the
+   * runs a process that died left 'running' (they become paused at their last checkpoint). Only
+   * the lock makes that recovery safe: no other live process can be training them.
+   */
   static open(opts: StudioOptions): Studio {
     prepareHome(opts.home);
-    return new Studio(openDatabase(join(opts.home, 'plumage.db')), opts);
+    const lock = opts.readOnly ? null : acquireHomeLock(opts.home);
+    try {
+      const studio = new Studio(openHomeDatabase(opts.home), opts, lock);
+      if (lock) studio.training.recoverInterrupted();
+      return studio;
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   }
 
   get home(): string {
@@ -101,7 +125,6 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   /** App start-up: resume watching every dataset whose folder still exists; with none yet, open the samples. */
   async resume(): Promise<void> {
-    this.training.recoverInterrupted();
     const rows = this.datasets.listDatasets();
     if (rows.length === 0) {
       await this.openDataset({ folder: this.samplesFolder, resolution: 256, crop: 'centre' });
@@ -146,7 +169,8 @@ export class Studio extends EventEmitter<StudioEvents> {
   async openDataset({ folder, resolution, crop }: RequestParams<'openDataset'>): Promise<DatasetSummary> {
     const abs = resolve(folder);
     if (!(await isFolder(abs))) throw new NotFoundError(`folder not found: ${abs}`);
-    const row = this.datasets.ensureDataset(abs, resolution, crop, DEFAULT_PAPER);
+    await refuseFolder(abs);
+    const row = this.#ensureDataset(abs, resolution, crop);
     const running = this.#ingestors.get(row.id);
     const phase = running?.progress.phase;
     if (!running || phase === 'cancelled' || phase === 'stopped' || phase === 'error') this.#startIngestor(row);
@@ -195,8 +219,8 @@ export class Studio extends EventEmitter<StudioEvents> {
   async deleteRun({ runId }: { runId: number }): Promise<RequestResult<'deleteRun'>> {
     return this.training.deleteRun(runId);
   }
-  async listTicks({ runId, afterId }: RequestParams<'listTicks'>): Promise<RequestResult<'listTicks'>> {
-    return this.training.listTicks(runId, afterId);
+  async listTicks({ runId, afterId, maxPoints }: RequestParams<'listTicks'>): Promise<RequestResult<'listTicks'>> {
+    return this.training.listTicks(runId, afterId, maxPoints);
   }
 
   /** One full pass without watching (the CLI's `ingest`). */
@@ -204,10 +228,14 @@ export class Studio extends EventEmitter<StudioEvents> {
     const started = performance.now();
     const abs = resolve(folder);
     if (!(await isFolder(abs))) throw new NotFoundError(`folder not found: ${abs}`);
-    const row = this.datasets.ensureDataset(abs, resolution, crop, DEFAULT_PAPER);
+    await refuseFolder(abs);
+    const row = this.#ensureDataset(abs, resolution, crop);
     const ingestor = this.#ingestorFor(row);
     await ingestor.start({ watch: false });
     await ingestor.whenIdle();
+    // A pass that could not finish (its folder vanished, a write failed) is never a quiet success.
+    const { phase, error } = ingestor.progress;
+    if (phase === 'error') throw new Error(`ingest of ${abs} did not finish: ${error ?? 'unknown error'}`);
     const report: IngestReport = {
       dataset: abs,
       resolution,
@@ -237,6 +265,12 @@ export class Studio extends EventEmitter<StudioEvents> {
     await Promise.all([...this.#ingestors.values()].map((i) => i.close()));
     this.#ingestors.clear();
     this.db.close();
+    this.#lock?.release();
+  }
+
+  #ensureDataset(folder: string, resolution: Resolution, crop: CropMode): DatasetRow {
+    const onDisk = datasetIdsOnDisk(this.home);
+    return this.datasets.ensureDataset(folder, resolution, crop, DEFAULT_PAPER, (onDisk.at(-1) ?? 0) + 1);
   }
 
   #row(datasetId: number): DatasetRow {
@@ -273,6 +307,7 @@ export class Studio extends EventEmitter<StudioEvents> {
       home: this.home,
       ...(this.#opts.concurrency ? { concurrency: this.#opts.concurrency } : {}),
       ...(this.#opts.settleMs !== undefined ? { settleMs: this.#opts.settleMs } : {}),
+      ...(this.#opts.afterDecode ? { afterDecode: this.#opts.afterDecode } : {}),
     });
     ingestor.on('progress', (p) => this.emit('ingestProgress', p));
     ingestor.on('changed', () => this.#scheduleChanged(row.id));
@@ -302,6 +337,12 @@ export class Studio extends EventEmitter<StudioEvents> {
       }, CHANGE_THROTTLE_MS),
     );
   }
+}
+
+/** Refuses the filesystem root and pseudo-filesystems before anything is written for them. */
+async function refuseFolder(abs: string): Promise<void> {
+  const reason = await whyNotDatasetFolder(abs);
+  if (reason) throw new UnsupportedError(reason);
 }
 
 async function isFolder(path: string): Promise<boolean> {

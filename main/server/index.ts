@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { serverToken } from '../core/api/token.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { APP_ROOT, DEFAULT_RESOURCES_DIR } from '../core/version.js';
@@ -19,7 +20,11 @@ export async function serveMain(argv: string[]): Promise<number> {
   const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server' });
   let server;
   try {
-    server = await startServer(studio, { port, rendererDir: join(APP_ROOT, 'dist', 'renderer') });
+    server = await startServer(studio, {
+      port,
+      rendererDir: join(APP_ROOT, 'dist', 'renderer'),
+      token: serverToken(studio.home),
+    });
   } catch (err) {
     await studio.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')

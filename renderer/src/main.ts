@@ -6,7 +6,7 @@ import './app.css';
 
 const target = document.getElementById('app')!;
 connectApi().then(
-  (api) => mount(App, { target, context: apiContext(api) }),
+  ({ api, status }) => mount(App, { target, context: apiContext(api, status) }),
   (err: Error) => {
     target.textContent = `Plumage could not reach its core: ${err.message}`;
   },

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BIRDS_DEV, tempDir } from '../helpers/paths.js';
+import { REPO_ROOT, tempDir } from '../helpers/paths.js';
 import { runChild } from './child.js';
 
 const WORKER = fileURLToPath(new URL('./ingest-worker.js', import.meta.url));
@@ -13,12 +14,17 @@ const PYTHON = process.env.PLUMAGE_PYTHON ?? '/usr/bin/python3';
 function hasPil(): boolean {
   return spawnSync(PYTHON, ['-c', 'import PIL'], { stdio: 'ignore' }).status === 0;
 }
+/** The team's 103 full-size plates, where the repository sits beside its shared/ folder. */
+const BIRDS_DEV = join(REPO_ROOT, '..', 'shared', 'datasets', 'birds-dev');
 type WorkerResult = { images: number; seconds: number; peakRssMB: number };
 
 /** Plumage's ingest against the naive loop, as whole processes, side by side per resolution. */
 export async function benchIngest(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { folder: { type: 'string' }, resolution: { type: 'string' } } });
-  const folder = values.folder ?? BIRDS_DEV;
+  const folder = values.folder ?? (existsSync(BIRDS_DEV) ? BIRDS_DEV : undefined);
+  if (folder === undefined) {
+    throw new Error(`no folder to ingest: pass --folder DIR (${BIRDS_DEV} is not there)`);
+  }
   const resolutions = values.resolution ? [Number(values.resolution)] : [512, 256];
   const pilAvailable = hasPil();
   for (const resolution of resolutions) {

@@ -5,7 +5,8 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { BIRDS_DEV, tempDir } from '../helpers/paths.js';
+import { tempDir } from '../helpers/paths.js';
+import { plate, writePlates } from '../helpers/plates.js';
 
 const skip = chromiumMissing();
 let tmp: ReturnType<typeof tempDir>;
@@ -13,6 +14,9 @@ let app: ServedApp;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 let folder: string;
+/** 103 distinct plates, for the virtualised grid. */
+let many: string;
+let lastOfMany: string;
 
 before(async () => {
   if (skip) return;
@@ -21,14 +25,17 @@ before(async () => {
   mkdirSync(folder);
   for (const p of [
     'plate-100-marsh-wren.jpg',
-    'plate-104-chipping-sparrow.jpg',
+    'plate-128-cat-bird.jpg',
     'plate-113-blue-bird.jpg',
-    'plate-166-rough-legged-falcon.jpg',
+    'plate-196-labrador-falcon.jpg',
   ]) {
-    copyFileSync(join(BIRDS_DEV, p), join(folder, p));
+    copyFileSync(plate(p), join(folder, p));
   }
-  copyFileSync(join(BIRDS_DEV, 'plate-100-marsh-wren.jpg'), join(folder, 'marsh wren again.jpg'));
+  copyFileSync(plate('plate-100-marsh-wren.jpg'), join(folder, 'marsh wren again.jpg'));
   writeFileSync(join(folder, 'caption.jpg'), 'Plate C. Marsh Wren — the caption, saved with the wrong name');
+  many = join(tmp.dir, 'many plates');
+  mkdirSync(many);
+  lastOfMany = writePlates(many, 103).at(-1)!;
   app = await serveApp(join(tmp.dir, 'home'));
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -85,7 +92,7 @@ test('choosing a folder ingests it: counts, thumbnails and rejected reasons appe
 });
 
 test('the thumbnail grid is virtualised: 103 plates, only the rows in view exist', { skip }, async () => {
-  await page.getByLabel('Folder of images').fill(BIRDS_DEV);
+  await page.getByLabel('Folder of images').fill(many);
   await page.getByLabel('Resolution').selectOption('64');
   await page.getByLabel('Crop').selectOption('centre');
   await page.getByRole('button', { name: 'Use this folder' }).click();
@@ -97,7 +104,7 @@ test('the thumbnail grid is virtualised: 103 plates, only the rows in view exist
   assert.ok(rendered > 0 && rendered < 103, `${rendered} cells in the DOM for 103 plates`);
   await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
   // The last plate by name is drawn once scrolled to (and its thumbnail loads).
-  const lastPlate = grid.locator('figure', { hasText: 'plate-98-white-bellied-swallow.jpg' });
+  const lastPlate = grid.locator('figure', { hasText: lastOfMany });
   await lastPlate.waitFor();
   await lastPlate
     .locator('img')
@@ -114,7 +121,7 @@ test('the thumbnail grid is virtualised: 103 plates, only the rows in view exist
 
 test('the watched folder updates the page by itself', { skip }, async () => {
   await page.getByRole('button', { name: /accepted/ }).click();
-  copyFileSync(join(BIRDS_DEV, 'plate-115-wood-pewee.jpg'), join(folder, 'new arrival.jpg'));
+  copyFileSync(plate('plate-14-prairie-warbler.jpg'), join(folder, 'new arrival.jpg'));
   await page.getByTestId('count-accepted').filter({ hasText: /^5$/ }).waitFor({ timeout: 15_000 });
 });
 

@@ -73,6 +73,24 @@ test('create a tiny run on the sample plates, start it, and watch the grid and c
     undefined,
     { timeout: 60_000 },
   );
+  // Each chart is created once and then updated: the same uPlot element survives later ticks.
+  const kimgBefore = await page.evaluate(() => {
+    const w = window as unknown as { firstPlot: Element | null };
+    w.firstPlot = document.querySelector('[data-testid="chart-losses"] .uplot');
+    return document.querySelector('[data-testid="stats"] strong')?.textContent ?? '';
+  });
+  await page.waitForFunction(
+    (before) => document.querySelector('[data-testid="stats"] strong')?.textContent !== before,
+    kimgBefore,
+    { timeout: 60_000 },
+  );
+  assert.ok(
+    await page.evaluate(() => {
+      const first = (window as unknown as { firstPlot: Element | null }).firstPlot;
+      return !!first && first.isConnected && document.querySelector('[data-testid="chart-losses"] .uplot') === first;
+    }),
+    'the loss chart was rebuilt on a tick',
+  );
   await page.screenshot({ path: artifactPath('training-running.png'), fullPage: true });
 });
 

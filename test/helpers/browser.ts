@@ -20,9 +20,9 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-/** Starts `plumage serve --port 0` as a real child process and reads the URL line it prints. */
-export async function serveApp(home: string): Promise<ServedApp> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home], {
+/** Starts `plumage serve --port 0` (or `port`) as a real child process and reads the URL line it prints. */
+export async function serveApp(home: string, port = 0): Promise<ServedApp> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--home', home], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

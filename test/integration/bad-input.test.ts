@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Studio, type IngestReport } from '../../main/core/studio.js';
 import { PackedCache } from '../../main/core/dataset/cache.js';
-import { BIRDS_DEV, REPO_ROOT, tempDir } from '../helpers/paths.js';
+import { REPO_ROOT, tempDir } from '../helpers/paths.js';
+import { plate as samplePlate } from '../helpers/plates.js';
 import { BLUE, RED, assertNear, meanColour, pngBomb, solid, twoTone } from '../helpers/images.js';
 
 const RES = 64;
@@ -18,7 +19,7 @@ let pixelsOf: (file: string) => Promise<Buffer>;
 /** Builds the folder of bad (and awkward but good) input the issue lists, from generated files. */
 async function buildFolder(root: string, outside: string): Promise<void> {
   const w = (name: string, data: Buffer | string): void => writeFileSync(join(root, name), data);
-  const plate = readFileSync(join(BIRDS_DEV, 'plate-100-marsh-wren.jpg'));
+  const plate = readFileSync(samplePlate('plate-100-marsh-wren.jpg'));
 
   w('empty.jpg', Buffer.alloc(0));
   w('text-renamed.jpg', 'These are my notes about the plates, not a picture.\n');
@@ -64,13 +65,13 @@ async function buildFolder(root: string, outside: string): Promise<void> {
   w('lossless.webp', await solid(80, 80, BLUE).webp({ lossless: true }).toBuffer());
   w('scan.tiff', await solid(80, 80, RED).tiff().toBuffer());
   w('scan0042', await solid(80, 80, BLUE).png().toBuffer()); // no extension: still an image
-  copyFileSync(join(BIRDS_DEV, 'plate-113-blue-bird.jpg'), join(root, 'plate with spaces ü 鳥.jpg'));
-  copyFileSync(join(BIRDS_DEV, 'plate-113-blue-bird.jpg'), join(root, 'copy-of-blue-bird.jpg'));
+  copyFileSync(samplePlate('plate-113-blue-bird.jpg'), join(root, 'plate with spaces ü 鳥.jpg'));
+  copyFileSync(samplePlate('plate-113-blue-bird.jpg'), join(root, 'copy-of-blue-bird.jpg'));
   mkdirSync(join(root, '.hidden'));
   w('.hidden/ignored.png', await solid(80, 80, RED).png().toBuffer());
   w('.dotfile.png', await solid(80, 80, RED).png().toBuffer());
   mkdirSync(join(root, 'sub folder'));
-  copyFileSync(join(BIRDS_DEV, 'plate-104-chipping-sparrow.jpg'), join(root, 'sub folder', 'nested.jpg'));
+  copyFileSync(samplePlate('plate-128-cat-bird.jpg'), join(root, 'sub folder', 'nested.jpg'));
 }
 
 before(async () => {

@@ -1,18 +1,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { renderSquare } from '../../main/core/dataset/process.js';
-import { BIRDS_DEV, CLI, tempDir } from '../helpers/paths.js';
+import { CLI, tempDir } from '../helpers/paths.js';
+import { PLATE_NAMES, plate } from '../helpers/plates.js';
 
 const run = promisify(execFile);
-const PLATES = readdirSync(BIRDS_DEV)
-  .filter((f) => f.endsWith('.jpg'))
-  .sort()
-  .slice(0, 8);
+const PLATES = PLATE_NAMES.slice(0, 8);
 
 let tmp: ReturnType<typeof tempDir>;
 let folder: string;
@@ -35,9 +33,9 @@ before(() => {
   folder = join(tmp.dir, 'plates');
   home = join(tmp.dir, 'home');
   mkdirSync(folder);
-  for (const p of PLATES) copyFileSync(join(BIRDS_DEV, p), join(folder, p));
+  for (const p of PLATES) copyFileSync(plate(p), join(folder, p));
   writeFileSync(join(folder, 'broken.jpg'), 'oops');
-  copyFileSync(join(BIRDS_DEV, PLATES[0]!), join(folder, 'zz-copy.jpg'));
+  copyFileSync(plate(PLATES[0]!), join(folder, 'zz-copy.jpg'));
 });
 
 after(() => tmp.cleanup());
@@ -72,7 +70,7 @@ test('ingest --json prints exactly one JSON object with the promised fields', as
   assert.equal(report.accepted.length, PLATES.length);
   for (const a of report.accepted) {
     assert.ok(PLATES.includes(a.file));
-    assert.ok(a.width >= 1179 && a.height >= 1179, 'upright source dimensions');
+    assert.ok(a.width >= 640 && a.height >= 640, 'upright source dimensions');
   }
   assert.deepEqual(report.rejected, [{ file: 'broken.jpg', reason: 'not an image (the file holds text)' }]);
   assert.deepEqual(report.duplicates, [{ file: 'zz-copy.jpg', of: PLATES[0] }]);
@@ -114,7 +112,7 @@ test('running again decodes only what changed', async () => {
     return r;
   };
   const before = stamp();
-  copyFileSync(join(BIRDS_DEV, 'plate-18-bewicks-wren.jpg'), join(folder, 'added.jpg'));
+  copyFileSync(plate(PLATE_NAMES[10]!), join(folder, 'added.jpg'));
   const { code, stdout } = await plumage([
     'ingest',
     folder,

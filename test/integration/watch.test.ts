@@ -4,15 +4,10 @@ import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Studio } from '../../main/core/studio.js';
 import { inspectFile } from '../../main/core/dataset/inspect.js';
-import { BIRDS_DEV, REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
+import { REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
+import { PLATE_NAMES, plate } from '../helpers/plates.js';
 
-const plate = (n: string): string => join(BIRDS_DEV, n);
-const A = 'plate-100-marsh-wren.jpg';
-const B = 'plate-104-chipping-sparrow.jpg';
-const C = 'plate-105-red-breasted-nuthatch.jpg';
-const D = 'plate-110-hooded-warbler.jpg';
-const E = 'plate-113-blue-bird.jpg';
-const F = 'plate-115-wood-pewee.jpg';
+const [A, B, C, D, E, F] = PLATE_NAMES as [string, string, string, string, string, string];
 
 let tmp: ReturnType<typeof tempDir>;
 let studio: Studio;

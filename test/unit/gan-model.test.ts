@@ -16,7 +16,7 @@ import { generate, generatorSpecs } from '../../main/core/gan/generator.js';
 import { resampleFilter2d } from '../../main/core/gan/ops.js';
 import { ParamSet, initialValues, refToTfjs, tfjsToRef, type ParamSpec } from '../../main/core/gan/params.js';
 import { RandomState } from '../../main/core/gan/rng.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { FIXTURES } from '../helpers/paths.js';
 import { backendReady } from '../helpers/gan.js';
 
 before(() => backendReady);
@@ -56,7 +56,7 @@ test("config F at 1024² has the reference's parameter totals (G 30,370,060; D 2
 });
 
 test('names and shapes equal the spec in docs/stylegan2-names.md (64², channel_base 16384, 8 mapping layers)', () => {
-  const doc = readFileSync(join(REPO_ROOT, '..', 'shared', 'docs', 'stylegan2-names.md'), 'utf8');
+  const doc = readFileSync(join(FIXTURES, 'stylegan2-names.md'), 'utf8');
   const listed = [...doc.matchAll(/^([GD]\.[\w.]+)\t\[([\d, ]*)\]$/gm)]
     .map((m) => `${m[1]} [${m[2]!.replace(/\s/g, '')}]`)
     .sort();

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RandomState, seedToZ } from '../../main/core/gan/rng.js';
 import { parseSeeds } from '../../main/core/gan/sample.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { FIXTURES } from '../helpers/paths.js';
 
 interface Vector {
   first8: number[];
@@ -12,7 +12,7 @@ interface Vector {
   sum_sq: number;
   all?: number[];
 }
-const vectors = JSON.parse(readFileSync(join(REPO_ROOT, '..', 'shared', 'docs', 'seed-vectors.json'), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(join(FIXTURES, 'seed-vectors.json'), 'utf8')) as {
   seeds: Record<string, Vector>;
 };
 

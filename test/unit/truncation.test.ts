@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { describeDecodeError, isTruncated } from '../../main/core/dataset/process.js';
-import { BIRDS_DEV } from '../helpers/paths.js';
+import { plate } from '../helpers/plates.js';
 
 test("truncation is read from the bytes, whatever text libvips left (it can be another thread's)", async () => {
-  const jpeg = readFileSync(join(BIRDS_DEV, 'plate-100-marsh-wren.jpg'));
+  const jpeg = readFileSync(plate('plate-100-marsh-wren.jpg'));
   const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } })
     .png()
     .toBuffer();

@@ -58,7 +58,11 @@ export const REQUEST_SCHEMAS: Schemas = {
   stopRun: runRef,
   snapshotRun: runRef,
   deleteRun: runRef,
-  listTicks: z.strictObject({ runId: id, afterId: z.number().int().min(0) }),
+  listTicks: z.strictObject({
+    runId: id,
+    afterId: z.number().int().min(0),
+    maxPoints: z.number().int().min(4).max(100_000).optional(),
+  }),
 };
 
 export class InvalidInputError extends Error {

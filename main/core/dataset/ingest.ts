@@ -7,9 +7,9 @@ import type { DatasetRow, DatasetStore, SourceRow } from '../store/datasets.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { WorkPool } from '../util/pool.js';
 import { PackedCache, SlotAllocator } from './cache.js';
-import { inspectFile } from './inspect.js';
+import { inspectFile, type Inspection } from './inspect.js';
 import { renderSquare, renderThumbnail } from './process.js';
-import { listCandidates } from './scan.js';
+import { PERMISSION_DENIED, isPermissionError, listCandidates, whyNotDatasetFolder } from './scan.js';
 import type { FolderWatcher } from './watch.js';
 
 export interface IngestorOptions {
@@ -21,6 +21,11 @@ export interface IngestorOptions {
   progressIntervalMs?: number;
   /** Milliseconds a file must stay unchanged before the watcher reports it. */
   settleMs?: number;
+  /**
+   * Test hook: awaited after a file is read and decoded, before its outcome is written, so a
+   * test can change the file (or delete the folder) at exactly that moment.
+   */
+  afterDecode?: (rel: string) => void | Promise<void>;
 }
 
 export interface IngestorEvents {
@@ -45,6 +50,7 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
   readonly #pool: WorkPool;
   readonly #progressIntervalMs: number;
   readonly #settleMs: number;
+  readonly #afterDecode: IngestorOptions['afterDecode'];
   readonly #slots: SlotAllocator;
   /** hash → path of the file being accepted right now, so twins in flight become duplicates. */
   readonly #claims = new Map<string, string>();
@@ -69,6 +75,7 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     this.#pool = new WorkPool(opts.concurrency ?? 4);
     this.#progressIntervalMs = opts.progressIntervalMs ?? 100;
     this.#settleMs = opts.settleMs ?? 400;
+    this.#afterDecode = opts.afterDecode;
     this.cache = new PackedCache(cacheFileFor(opts.home, ds), ds.resolution);
     this.#slots = new SlotAllocator(store.usedSlots(ds.id));
   }
@@ -92,9 +99,16 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     };
   }
 
-  /** Resolves when the queue is empty (the current pass, and watcher events so far, are done). */
-  whenIdle(): Promise<void> {
-    return this.#idle;
+  /**
+   * Resolves when the queue is empty (the current pass, and watcher events so far, are done),
+   * including files queued again while it drained (a file saved during its own decode).
+   */
+  async whenIdle(): Promise<void> {
+    let idle;
+    do {
+      idle = this.#idle;
+      await idle;
+    } while (idle !== this.#idle);
   }
 
   /**
@@ -106,6 +120,8 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     const st = await stat(folder).catch(() => null);
     if (!st) throw new Error(`folder not found: ${folder}`);
     if (!st.isDirectory()) throw new Error(`not a folder: ${folder}`);
+    const refused = await whyNotDatasetFolder(folder);
+    if (refused) throw new Error(refused);
     this.#rootReal = await realpath(folder);
     mkdirSync(this.#thumbDir, { recursive: true });
     const generation = ++this.#generation;
@@ -119,12 +135,16 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
         onFile: (rel) => this.#enqueue([rel], generation),
         onFolderGone: (relDir) => this.#enqueue(this.#trackedUnder(relDir), generation),
         onFolderAdded: (relDir) => void this.#scanSubfolder(relDir, generation),
-        onError: (err) => this.#fail(err),
+        // An unreadable sub-folder is reported by the listing below; it must not stop the pass.
+        onError: (err) => !isPermissionError(err) && this.#fail(err),
       });
     }
-    const listed = await listCandidates(folder);
+    const unreadable: string[] = [];
+    const listed = await listCandidates(folder, undefined, (relDir) => unreadable.push(relDir));
     if (generation !== this.#generation) return;
+    for (const relDir of unreadable) this.#writeUnreadable(relDir);
     const known = new Map(this.#store.listAllSources(this.#ds.id).map((r) => [r.path, r]));
+    for (const relDir of unreadable) known.delete(relDir);
     const work: string[] = [];
     for (const rel of listed) {
       const row = known.get(rel);
@@ -135,7 +155,7 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     // Whatever the database knows that is no longer on disk: let #processFile find it gone.
     work.push(...known.keys());
     this.#enqueue(work, generation, watch);
-    await this.#idle;
+    await this.whenIdle();
   }
 
   /** Stops the pass and the watcher. Files already accepted stay; a later start picks up the rest. */
@@ -200,16 +220,22 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     const jobs = fresh.map((rel) =>
       this.#pool.run(async () => {
         if (generation !== this.#generation || !this.#pending.has(rel)) return;
+        let again = false;
         try {
-          await this.#processFile(rel, generation);
+          again = (await this.#processFile(rel, generation)) === 'changed';
         } catch (err) {
-          // A failure here is ours (database, disk), not the file's: record it, keep going.
-          this.#error = `${rel}: ${err instanceof Error ? err.message : String(err)}`;
+          // A failure here is ours (database, disk), not the file's: record it, keep going, and
+          // still give the file its one outcome where the database lets us.
+          const message = err instanceof Error ? err.message : String(err);
+          this.#error = `${rel}: ${message}`;
+          this.#recordFailure(rel, message);
         } finally {
           this.#pending.delete(rel);
           this.#done++;
           this.#emitProgress(false);
         }
+        // Saved again while it was being decoded: the outcome written is for the old bytes; look again.
+        if (again) this.#enqueue([rel], generation);
       }),
     );
     const previous = this.#idle;
@@ -220,12 +246,58 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     });
   }
 
-  async #processFile(rel: string, generation: number): Promise<void> {
+  /** Whether the dataset's folder itself is still there (a 'gone' file may mean the folder went). */
+  async #folderGone(): Promise<boolean> {
+    const st = await stat(this.#ds.folder).catch(() => null);
+    if (st?.isDirectory()) return false;
+    // Nothing is forgotten: the folder may be an unplugged drive that comes back.
+    this.#error =
+      `the folder ${this.#ds.folder} disappeared during the ingest (deleted, moved or unmounted); ` +
+      'files already ingested are kept';
+    return true;
+  }
+
+  /** A file whose processing failed on our side still gets a row saying so. */
+  #recordFailure(rel: string, message: string): void {
+    try {
+      const existing = this.#store.getSource(this.#ds.id, rel);
+      if (existing?.status === 'accepted') return; // its square is still good; the error is reported
+      this.#write({
+        dataset_id: this.#ds.id,
+        path: rel,
+        size: existing?.size ?? 0,
+        mtime_ms: 0, // never "unchanged": the next pass looks again
+        hash: null,
+        status: 'rejected',
+        reason: `could not be processed: ${message}`,
+        duplicate_of: null,
+        width: null,
+        height: null,
+        slot: null,
+        thumb: null,
+      });
+    } catch {
+      // The database itself is failing; the phase carries the error.
+    }
+  }
+
+  /** 'changed' when the file was saved again while it was read and decoded. */
+  async #processFile(rel: string, generation: number): Promise<'done' | 'changed'> {
     const dsId = this.#ds.id;
     const seen = await inspectFile(this.#rootReal, this.#ds.folder, rel);
-    if (generation !== this.#generation) return;
+    if (generation !== this.#generation) return 'done';
     const existing = this.#store.getSource(dsId, rel);
 
+    if (seen.kind === 'gone' && (await this.#folderGone())) return 'done';
+    await this.#settleFile(rel, generation, seen, existing);
+    if (seen.kind !== 'image' || generation !== this.#generation) return 'done';
+    const now = await stat(join(this.#ds.folder, rel)).catch(() => null);
+    return now && now.size === seen.size && Math.trunc(now.mtimeMs) === seen.mtimeMs ? 'done' : 'changed';
+  }
+
+  /** Writes the one outcome of a file that was looked at: accepted, rejected, duplicate or forgotten. */
+  async #settleFile(rel: string, generation: number, seen: Inspection, existing: SourceRow | undefined): Promise<void> {
+    const dsId = this.#ds.id;
     if (seen.kind === 'gone' || seen.kind === 'ignored') {
       if (existing) await this.#forget(existing, generation);
       return;
@@ -268,7 +340,8 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
 
     this.#claims.set(seen.hash, rel);
     try {
-      const square = await renderSquare(seen.bytes, this.#ds);
+      const square = await renderSquare(seen.bytes, this.#ds, seen.format);
+      await this.#afterDecode?.(rel);
       if (generation !== this.#generation) return;
       const dims = { width: square.upright?.width ?? null, height: square.upright?.height ?? null };
       if (!square.ok) {
@@ -295,6 +368,24 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     }
     // If this file's content changed, files that duplicated its old content need a new look.
     if (existing && existing.hash !== seen.hash) this.#requeueDuplicatesOf(rel, generation);
+  }
+
+  /** A sub-folder the scan could not open gets a rejected row, so the user learns why its files are missing. */
+  #writeUnreadable(relDir: string): void {
+    this.#write({
+      dataset_id: this.#ds.id,
+      path: relDir,
+      size: 0,
+      mtime_ms: 0,
+      hash: null,
+      status: 'rejected',
+      reason: `${PERMISSION_DENIED} (a folder)`,
+      duplicate_of: null,
+      width: null,
+      height: null,
+      slot: null,
+      thumb: null,
+    });
   }
 
   #write(row: Parameters<DatasetStore['upsertSource']>[0]): void {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { describeNonImage, hasImageExtension, sniffImage, type ImageKind } from './sniff.js';
-import { isInside } from './scan.js';
+import { describeNonImage, hasImageExtension, SNIFF_BYTES, sniffImage, type ImageKind } from './sniff.js';
+import { PERMISSION_DENIED, isInside, readCapped } from './scan.js';
 
 /** Bigger files are refused before being read (no plate scan comes near it). */
 export const MAX_FILE_BYTES = 1024 * 1024 * 1024;
@@ -42,14 +42,15 @@ export async function inspectFile(rootReal: string, root: string, rel: string): 
       return reject('symlink to a file outside the folder (not followed)', link);
     if (st.size > MAX_FILE_BYTES)
       return reject(`file is ${(st.size / 2 ** 30).toFixed(1)} GB, over the 1 GB limit`, st);
-    const bytes = await readFile(target);
-    const format = sniffImage(bytes.subarray(0, 512));
+    const bytes = await readCapped(target, MAX_FILE_BYTES); // stat's size is not trusted: it may grow
+    if (!bytes) return reject('file is over the 1 GB limit', st);
+    const format = sniffImage(bytes.subarray(0, SNIFF_BYTES));
     const hash = createHash('sha256').update(bytes).digest('hex');
     if (format === null) {
       if (!hasImageExtension(basename(rel))) return { kind: 'ignored' };
       return {
         kind: 'rejected',
-        reason: describeNonImage(bytes.subarray(0, 512)),
+        reason: describeNonImage(bytes.subarray(0, SNIFF_BYTES)),
         size: st.size,
         mtimeMs: Math.trunc(st.mtimeMs),
         hash,
@@ -65,20 +66,11 @@ export async function inspectFile(rootReal: string, root: string, rel: string): 
         hash,
       };
     }
-    if (format === 'bmp') {
-      return {
-        kind: 'rejected',
-        reason: 'BMP images are not supported (convert it to PNG)',
-        size: st.size,
-        mtimeMs: Math.trunc(st.mtimeMs),
-        hash,
-      };
-    }
     return { kind: 'image', format, bytes, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), hash };
   } catch (err) {
     if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { kind: 'gone' };
     if (errno(err) === 'EACCES' || errno(err) === 'EPERM') {
-      return { kind: 'rejected', reason: 'permission denied (cannot read the file)', size: 0, mtimeMs: 0, hash: null };
+      return { kind: 'rejected', reason: PERMISSION_DENIED, size: 0, mtimeMs: 0, hash: null };
     }
     if (errno(err) === 'EISDIR') return { kind: 'ignored' };
     throw err;

@@ -1,6 +1,9 @@
-import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
 import type { CropMode } from '../../../preload/contract.js';
+import { truncatedReason, UndecodableImage, type RawPixels } from './decoded.js';
 import { decisiveSide, parseHexColour, planSquare, type Size } from './geometry.js';
+import { decodeRaw, isRawFormat, readRawHeader, type RawFormat } from './rawformats.js';
+import { SNIFF_BYTES, sniffImage, type ImageKind } from './sniff.js';
 
 /** sharp's own default (0x3FFF²): enough for any scan, small enough to refuse decompression bombs. */
 export const PIXEL_LIMIT = 268_402_689;
@@ -20,9 +23,13 @@ export type SquareResult =
  * Decodes one image file into the training square.
  * The header is read first, so a too-small image or a pixel bomb is refused before any pixel
  * is decoded; the decode itself goes through sharp's shrink-on-load path (the resize comes
- * first in the plan), which is what makes ingest fast.
+ * first in the plan), which is what makes ingest fast. Formats libvips lacks (Netpbm, BMP,
+ * JPEG 2000) are decoded to pixels first and then take the very same pipeline.
+ * Never throws for a bad file: every failure is a reason.
  */
-export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<SquareResult> {
+export async function renderSquare(input: Buffer, opts: SquareOptions, format?: ImageKind): Promise<SquareResult> {
+  const kind = format ?? sniffImage(input.subarray(0, SNIFF_BYTES));
+  if (isRawFormat(kind)) return renderRawSquare(input, kind, opts);
   const decodeOptions: SharpOptions = {
     limitInputPixels: PIXEL_LIMIT,
     failOn: 'truncated', // a cut-off file is an error; harmless warnings (extraneous bytes) are not
@@ -38,11 +45,19 @@ export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<
   }
   const pageHeight = meta.pageHeight ?? meta.height;
   if (!meta.width || !pageHeight) return { ok: false, reason: `${meta.format ?? 'image'} without dimensions` };
-  if (meta.width * pageHeight > PIXEL_LIMIT) {
-    return { ok: false, reason: `${meta.width}×${pageHeight} px exceeds the 268 Mpx pixel limit` };
-  }
   const swapped = (meta.orientation ?? 1) >= 5; // EXIF orientations 5–8 turn the image a quarter
   const upright: Size = swapped ? { width: pageHeight, height: meta.width } : { width: meta.width, height: pageHeight };
+  const refused = checkSize(upright, opts);
+  if (refused) return refused;
+  const source = (): Sharp => sharp(input, decodeOptions).rotate(); // EXIF orientation → upright
+  return squareFrom(source, upright, opts, (err) => describeDecodeError(err, meta.format ?? null, input));
+}
+
+/** The pixel limit and the resolution, from the header's size. */
+function checkSize(upright: Size, opts: SquareOptions): SquareResult | null {
+  if (upright.width * upright.height > PIXEL_LIMIT) {
+    return { ok: false, reason: `${upright.width}×${upright.height} px exceeds the 268 Mpx pixel limit` };
+  }
   if (decisiveSide(upright, opts.crop) < opts.resolution) {
     return {
       ok: false,
@@ -50,24 +65,59 @@ export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<
       reason: `${upright.width}×${upright.height} px is smaller than ${opts.resolution} px`,
     };
   }
+  return null;
+}
 
+async function renderRawSquare(input: Buffer, format: RawFormat, opts: SquareOptions): Promise<SquareResult> {
+  let upright: Size;
+  try {
+    const header = readRawHeader(format, input);
+    upright = { width: header.width, height: header.height };
+  } catch (err) {
+    return { ok: false, reason: undecodableReason(err, format) };
+  }
+  const refused = checkSize(upright, opts);
+  if (refused) return refused;
+  let raw: RawPixels;
+  try {
+    raw = await decodeRaw(format, input, opts);
+  } catch (err) {
+    return { ok: false, upright, reason: undecodableReason(err, format) };
+  }
+  const source = (): Sharp =>
+    sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } });
+  return squareFrom(source, upright, opts, (err) => undecodableReason(err, format));
+}
+
+const undecodableReason = (err: unknown, format: RawFormat): string =>
+  err instanceof UndecodableImage
+    ? err.message
+    : `could not decode ${format === 'pnm' ? 'Netpbm' : format.toUpperCase()}: ${err instanceof Error ? err.message : String(err)}`;
+
+/** Upright source → flattened, resized, cropped or padded R×R×3 sRGB square. */
+async function squareFrom(
+  source: () => Sharp,
+  upright: Size,
+  opts: SquareOptions,
+  describe: (err: unknown) => string,
+): Promise<SquareResult> {
   const paper = parseHexColour(opts.paper);
   const plan = planSquare(upright, opts.resolution, opts.crop);
-  let pipeline = sharp(input, decodeOptions)
-    .rotate() // EXIF orientation → upright
-    .flatten({ background: paper })
-    .resize(plan.resize.width, plan.resize.height, { fit: 'fill', kernel: 'lanczos3' });
-  if (plan.mode === 'crop') {
-    pipeline = pipeline.extract({ left: plan.left, top: plan.top, width: opts.resolution, height: opts.resolution });
-  } else if (plan.mode === 'attention') {
-    // A second resize to R×R with 'cover' on an already-covering size only crops; sharp places it.
-    pipeline = sharp(await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer(), {
-      raw: { width: plan.resize.width, height: plan.resize.height, channels: 3 },
-    }).resize(opts.resolution, opts.resolution, { fit: 'cover', position: sharp.strategy.attention });
-  } else {
-    pipeline = pipeline.extend({ ...plan, background: paper });
-  }
   try {
+    let pipeline = source()
+      .flatten({ background: paper })
+      .resize(plan.resize.width, plan.resize.height, { fit: 'fill', kernel: 'lanczos3' });
+    if (plan.mode === 'crop') {
+      pipeline = pipeline.extract({ left: plan.left, top: plan.top, width: opts.resolution, height: opts.resolution });
+    } else if (plan.mode === 'attention') {
+      // A second resize to R×R with 'cover' on an already-covering size only crops; sharp places it.
+      // The first pass decodes the file, so it is inside the try: a truncated file is a reason, not a throw.
+      pipeline = sharp(await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer(), {
+        raw: { width: plan.resize.width, height: plan.resize.height, channels: 3 },
+      }).resize(opts.resolution, opts.resolution, { fit: 'cover', position: sharp.strategy.attention });
+    } else {
+      pipeline = pipeline.extend({ ...plan, background: paper });
+    }
     const { data, info } = await pipeline
       .toColourspace('srgb') // CMYK, greyscale, Lab, 16-bit → 8-bit sRGB
       .removeAlpha()
@@ -78,7 +128,7 @@ export async function renderSquare(input: Buffer, opts: SquareOptions): Promise<
     }
     return { ok: true, pixels: data, upright };
   } catch (err) {
-    return { ok: false, upright, reason: describeDecodeError(err, meta.format ?? null, input) };
+    return { ok: false, upright, reason: describe(err) };
   }
 }
 
@@ -102,10 +152,6 @@ export function isTruncated(input: Buffer, format: string | null): boolean {
       return false;
   }
 }
-
-/** 'truncated JPEG' (the issue's own wording), else 'truncated PNG (the file is cut off)'. */
-const truncatedReason = (what: string): string =>
-  what === 'JPEG' ? 'truncated JPEG' : `truncated ${what} (the file is cut off)`;
 
 /** Turns a failed decode into a reason a person can act on. */
 export function describeDecodeError(err: unknown, format: string | null, input?: Buffer): string {

@@ -3,7 +3,12 @@
  * image, `notes.txt` is quietly not, and text renamed `.jpg` is reported as "not an image".
  */
 
-export type ImageKind = 'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'avif' | 'heif' | 'svg' | 'bmp' | 'jxl';
+import { looksLikeBmp } from './bmp.js';
+import { isJ2k, isJp2 } from './jpeg2000.js';
+import { looksLikePnm } from './pnm.js';
+
+export type ImageKind =
+  'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'avif' | 'heif' | 'svg' | 'bmp' | 'jxl' | 'pnm' | 'jp2' | 'j2k';
 
 /** Bytes needed to decide. */
 export const SNIFF_BYTES = 512;
@@ -24,7 +29,19 @@ const IMAGE_EXTENSIONS = new Set([
   'heif',
   'svg',
   'bmp',
+  'dib',
   'jxl',
+  'pbm',
+  'pgm',
+  'ppm',
+  'pnm',
+  'pam',
+  'jp2',
+  'j2k',
+  'j2c',
+  'jpc',
+  'jpx',
+  'jpf',
 ]);
 
 export function hasImageExtension(name: string): boolean {
@@ -51,7 +68,10 @@ export function sniffImage(head: Uint8Array): ImageKind | null {
     if (['heic', 'heix', 'hevc', 'hevx', 'mif1', 'msf1'].includes(brand)) return 'heif';
   }
   if (startsWith(head, [0xff, 0x0a]) || startsWith(head, [0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20])) return 'jxl';
-  if (ascii(head, 0, 2) === 'BM') return 'bmp';
+  if (isJp2(head)) return 'jp2';
+  if (isJ2k(head)) return 'j2k';
+  if (looksLikeBmp(head)) return 'bmp';
+  if (looksLikePnm(head)) return 'pnm';
   if (looksLikeSvg(head)) return 'svg';
   return null;
 }

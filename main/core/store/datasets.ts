@@ -44,8 +44,9 @@ export class DatasetStore {
       ),
       listDatasets: db.prepare<[], DatasetRow>('SELECT * FROM datasets ORDER BY opened_at DESC, id DESC'),
       insertDataset: db.prepare(
-        'INSERT INTO datasets (folder, resolution, crop, paper, created_at, opened_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      topDatasetId: db.prepare<[], { top: number }>('SELECT coalesce(max(id), 0) AS top FROM datasets'),
       touchDataset: db.prepare('UPDATE datasets SET opened_at = ? WHERE id = ?'),
       countSources: db.prepare<[number], { status: SourceStatus; n: number }>(
         'SELECT status, count(*) AS n FROM sources WHERE dataset_id = ? GROUP BY status',
@@ -85,16 +86,23 @@ export class DatasetStore {
     return this.#stmts.getDataset.get(id);
   }
 
-  /** Finds the dataset for this folder × resolution × crop, creating it on first use. */
-  ensureDataset(folder: string, resolution: Resolution, crop: CropMode, paper: string): DatasetRow {
-    const now = Date.now();
-    const found = this.#stmts.findDataset.get(folder, resolution, crop);
-    if (found) {
-      this.#stmts.touchDataset.run(now, found.id);
-      return { ...found, opened_at: now };
-    }
-    const info = this.#stmts.insertDataset.run(folder, resolution, crop, paper, now, now);
-    return this.getDataset(Number(info.lastInsertRowid))!;
+  /**
+   * Finds the dataset for this folder × resolution × crop, creating it on first use with an id
+   * above every id in the table and at least `minId` (one above the datasets with files on disk,
+   * so a new dataset never inherits an old one's cache). One transaction: look-up and insert.
+   */
+  ensureDataset(folder: string, resolution: Resolution, crop: CropMode, paper: string, minId = 1): DatasetRow {
+    return this.transaction(() => {
+      const now = Date.now();
+      const found = this.#stmts.findDataset.get(folder, resolution, crop);
+      if (found) {
+        this.#stmts.touchDataset.run(now, found.id);
+        return { ...found, opened_at: now };
+      }
+      const id = Math.max(this.#stmts.topDatasetId.get()!.top + 1, minId);
+      this.#stmts.insertDataset.run(id, folder, resolution, crop, paper, now, now);
+      return this.getDataset(id)!;
+    });
   }
 
   listDatasets(): DatasetRow[] {

@@ -27,24 +27,69 @@ export class DatabaseTooNewError extends Error {
 }
 
 /**
- * Opens (creating if needed) the database and brings its schema up to date.
- * WAL lets the UI read while ingest or training writes; `synchronous = NORMAL` is
+ * A database SQLite cannot read whole. Plumage refuses to open it rather than start on an empty
+ * view (or, worse, recreate it and hand out the ids of runs whose files are still on disk).
+ */
+export class DatabaseDamagedError extends Error {
+  readonly code = 'database-damaged';
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(
+      `the database ${file} is damaged (${problem}). Plumage has not changed it. Quit Plumage, then move ` +
+        `it aside (rename it, e.g. to plumage.db.damaged, with its -wal and -shm files) to start a fresh ` +
+        `database (checkpoints and sample grids stay on disk), or restore plumage.db from a backup; ` +
+        `then start Plumage again.`,
+    );
+    this.name = 'DatabaseDamagedError';
+  }
+}
+
+/** SQLite's codes for a file that is not (or no longer) a readable database. */
+const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE']);
+
+/**
+ * Opens (creating if needed) the database, checks that it is whole, and brings its schema up
+ * to date. WAL lets the UI read while ingest or training writes; `synchronous = NORMAL` is
  * crash-safe under WAL (a power cut can lose the last transactions, never corrupt).
  */
 export function openDatabase(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
+  let db: Db;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    throw asDamage(err, file);
+  }
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    checkIntegrity(db, file);
     migrate(db, migrations, file);
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw asDamage(err, file);
   }
+}
+
+/**
+ * `PRAGMA quick_check`: every page and record readable, without integrity_check's index
+ * cross-checks (linear in the file's size; see docs/DECISIONS.md for the measured cost).
+ */
+export function checkIntegrity(db: Db, file: string): void {
+  const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+  const problems = rows.map((r) => r.quick_check.replace(/\s+/g, ' ')).filter((r) => r !== 'ok');
+  if (problems.length > 0) throw new DatabaseDamagedError(file, `quick_check: ${problems.join('; ')}`);
+}
+
+function asDamage(err: unknown, file: string): unknown {
+  const code = (err as { code?: string }).code;
+  if (code && DAMAGE_CODES.has(code)) return new DatabaseDamagedError(file, (err as Error).message);
+  return err;
 }
 
 /** Applies every migration above `PRAGMA user_version`, each in its own transaction with its version bump. */

@@ -93,21 +93,36 @@ export const isForeignKeyError = (err: unknown): boolean => {
 /** Queries for runs and what they produce. */
 export class RunStore {
   readonly #db: Db;
-  constructor(db: Db) {
+  /** The lowest id a new run may take (one above the run folders on disk, where there is a home). */
+  readonly #minId: () => number;
+  constructor(db: Db, minId: () => number = () => 1) {
     this.#db = db;
+    this.#minId = minId;
   }
 
+  /**
+   * Inserts a run. Its id is above every id in the table and at least the store's `minId`, so the
+   * id of a run whose files still exist is never handed out again, even by a database that was
+   * lost and recreated.
+   */
   createRun(r: NewRun): RunRow {
     const now = Date.now();
-    const info = this.#db
-      .prepare(
-        `INSERT INTO runs (dataset_id, parent_run_id, parent_checkpoint_id, init_from, name, preset, config, seed,
-           sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
-         VALUES (@dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @name, @preset, @config, @seed,
-           @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now}, ${now})`,
-      )
-      .run(r);
-    return this.getRun(Number(info.lastInsertRowid))!;
+    const minId = this.#minId();
+    const id = this.#db.transaction(() => {
+      const { top } = this.#db.prepare<[], { top: number }>('SELECT coalesce(max(id), 0) AS top FROM runs').get()!;
+      const next = Math.max(top + 1, minId);
+      this.#db
+        .prepare(
+          `INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, init_from, name, preset, config, seed,
+             sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
+           VALUES (@id, @dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @name, @preset, @config, @seed,
+             @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
+             ${now})`,
+        )
+        .run({ ...r, id: next });
+      return next;
+    })();
+    return this.getRun(id)!;
   }
 
   getRun(id: number): RunRow | undefined {
@@ -134,11 +149,19 @@ export class RunStore {
       .run({ ...fields, id, updated_at: Date.now() });
   }
 
-  /** Runs a process that died left 'running': they are paused, with the reason. */
+  /**
+   * Runs a process that died left 'running' are paused, with the reason, at the kimg of their
+   * last checkpoint: that is where they resume (ticks after it were not saved in any checkpoint).
+   */
   markInterrupted(): number {
     return this.#db
       .prepare(
-        "UPDATE runs SET state = 'paused', error = 'interrupted: Plumage quit or crashed while it trained; resume continues from the last checkpoint', updated_at = ? WHERE state = 'running'",
+        `UPDATE runs SET state = 'paused',
+           error = 'interrupted: Plumage quit or crashed while it trained; resume continues from the last checkpoint',
+           kimg = coalesce((SELECT c.kimg FROM checkpoints c WHERE c.run_id = runs.id
+                            ORDER BY c.step DESC, c.id DESC LIMIT 1), 0),
+           updated_at = ?
+         WHERE state = 'running'`,
       )
       .run(Date.now()).changes;
   }
@@ -158,10 +181,34 @@ export class RunStore {
     return { ...t, id: Number(info.lastInsertRowid), run_id: runId, at };
   }
 
+  /** A tick and the run's kimg, in one transaction: the run never shows a kimg its ticks do not. */
+  recordTick(runId: number, t: Omit<TickRow, 'id' | 'run_id' | 'at'>): TickRow {
+    return this.#db.transaction(() => {
+      const row = this.insertTick(runId, t);
+      this.updateRun(runId, { kimg: t.kimg });
+      return row;
+    })();
+  }
+
   listTicks(runId: number, afterId = 0, limit = 5000): TickRow[] {
     return this.#db
       .prepare<[number, number, number], TickRow>('SELECT * FROM ticks WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?')
       .all(runId, afterId, limit);
+  }
+
+  countTicks(runId: number, afterId = 0): number {
+    return (
+      this.#db
+        .prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM ticks WHERE run_id = ? AND id > ?')
+        .get(runId, afterId)?.n ?? 0
+    );
+  }
+
+  /** Every tick of a run after `afterId`, one row at a time (a long run has hundreds of thousands). */
+  iterateTicks(runId: number, afterId = 0): IterableIterator<TickRow> {
+    return this.#db
+      .prepare<[number, number], TickRow>('SELECT * FROM ticks WHERE run_id = ? AND id > ? ORDER BY id')
+      .iterate(runId, afterId);
   }
 
   insertSnapshot(runId: number, kimg: number, step: number, grid: string): SnapshotRow {
@@ -189,6 +236,15 @@ export class RunStore {
       .prepare('INSERT INTO checkpoints (run_id, kimg, step, path, sha256, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(runId, c.kimg, c.step, c.path, c.sha256, c.bytes, at);
     return { ...c, id: Number(info.lastInsertRowid), run_id: runId, at, damaged: null };
+  }
+
+  /** A checkpoint (whole on disk) and the run's kimg, in one transaction. */
+  recordCheckpoint(runId: number, c: Omit<CheckpointRow, 'id' | 'run_id' | 'at' | 'damaged'>): CheckpointRow {
+    return this.#db.transaction(() => {
+      const row = this.insertCheckpoint(runId, c);
+      this.updateRun(runId, { kimg: c.kimg });
+      return row;
+    })();
   }
 
   listCheckpoints(runId: number): CheckpointRow[] {

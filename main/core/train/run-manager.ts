@@ -21,8 +21,10 @@ import {
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
 import { cacheFileFor } from '../dataset/ingest.js';
+import { runIdsOnDisk } from '../home.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
+import { downsampleTicks } from './tick-history.js';
 import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
 import { backendLimitMB, predictBackend, presetFit } from './capacity.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
@@ -103,7 +105,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
 
   constructor(db: Db, datasets: DatasetStore, opts: RunManagerOptions) {
     super();
-    this.runs = new RunStore(db);
+    // New run ids start above the run folders on disk, whatever the database remembers.
+    this.runs = new RunStore(db, () => (runIdsOnDisk(opts.home).at(-1) ?? 0) + 1);
     this.#datasets = datasets;
     this.#opts = opts;
   }
@@ -346,9 +349,16 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     return this.listRuns();
   }
 
-  listTicks(runId: number, afterId: number): TickInfo[] {
+  /** Ticks after `afterId`: 5,000 at most per page, or the whole history in `maxPoints` (downsampled). */
+  listTicks(runId: number, afterId: number, maxPoints?: number): TickInfo[] {
     this.#row(runId);
-    return this.runs.listTicks(runId, afterId).map(toTickInfo);
+    if (maxPoints === undefined) return this.runs.listTicks(runId, afterId).map(toTickInfo);
+    const count = this.runs.countTicks(runId, afterId); // before iterating: the connection is busy meanwhile
+    const rows = this.runs.iterateTicks(runId, afterId);
+    const infos = (function* () {
+      for (const r of rows) yield toTickInfo(r);
+    })();
+    return downsampleTicks(infos, count, maxPoints);
   }
 
   /** The dataset changed: running trainers sample from the new set of images at their next step. */

@@ -277,7 +277,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         if (this.#lastTickStep !== null && t.step > this.#lastTickStep)
           this.#slowestStepMs = Math.max(this.#slowestStepMs, (t.stepSeconds * 1000) / (t.step - this.#lastTickStep));
         this.#lastTickStep = t.step;
-        const row = this.#store.insertTick(this.runId, {
+        const row = this.#store.recordTick(this.runId, {
           kimg: t.kimg,
           step: t.step,
           loss_g: t.lossG,
@@ -294,7 +294,6 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
           dataset_images: t.datasetImages,
           tensor_mb: t.tensorMB,
         });
-        this.#store.updateRun(this.runId, { kimg: t.kimg });
         this.emit('tick', row);
         this.emit('timing', { stepSeconds: t.stepSeconds, wallSeconds: t.wallSeconds });
         break;
@@ -304,19 +303,16 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         break;
       case 'checkpoint': {
         // Listed only now: the trainer sends this after the file is renamed into place, whole.
-        const row = this.#store.insertCheckpoint(this.runId, {
+        const row = this.#store.recordCheckpoint(this.runId, {
           kimg: m.kimg,
           step: m.step,
           path: m.path,
           sha256: m.sha256,
           bytes: m.bytes,
         });
-        const run = this.#run();
         // A fork with a checkpoint of its own no longer needs its parent's: let the parent's go.
-        this.#store.updateRun(this.runId, {
-          kimg: m.kimg,
-          ...(run.parent_checkpoint_id !== null ? { parent_checkpoint_id: null } : {}),
-        });
+        if (this.#run().parent_checkpoint_id !== null)
+          this.#store.updateRun(this.runId, { parent_checkpoint_id: null });
         this.#slowestCheckpointMs = Math.max(this.#slowestCheckpointMs, m.ms);
         this.#progressSinceRestart = true;
         this.#lastCrash = null;

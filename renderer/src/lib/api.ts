@@ -12,77 +12,179 @@ import {
 
 /** An error from the core, with the contract's code ('invalid-input', 'not-found', …). */
 export class PlumageError extends Error {
-  constructor(readonly error: ApiError) {
+  constructor(
+    readonly error: ApiError,
+    /** The request that failed. */
+    readonly request?: RequestName,
+  ) {
     super(error.message);
+  }
+}
+
+/** Reconnect delays after the server goes away: quick at first, then every few seconds. */
+export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+
+/**
+ * What the page must be honest about beyond each view's own state: whether the core is
+ * reachable, and requests that failed (a read that fails must never look like an empty view).
+ */
+export class ClientStatus {
+  connected = true;
+  readonly #listeners = new Set<() => void>();
+  readonly #failures = new Set<(err: PlumageError) => void>();
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  onFailure(listener: (err: PlumageError) => void): () => void {
+    this.#failures.add(listener);
+    return () => void this.#failures.delete(listener);
+  }
+
+  setConnected(connected: boolean): void {
+    if (connected === this.connected) return;
+    this.connected = connected;
+    for (const l of this.#listeners) l();
+  }
+
+  fail(err: PlumageError): void {
+    for (const l of this.#failures) l(err);
   }
 }
 
 type Invoke = (name: RequestName, params: unknown) => Promise<unknown>;
 type Subscribe = (event: EventName, listener: (payload: unknown) => void) => () => void;
 
-function build(invoke: Invoke, subscribe: Subscribe, mediaUrl: (key: string) => string): PlumageApi {
+/** Requests that fill a view: when one fails the view has nothing true to show, so the failure is reported. */
+const isRead = (name: RequestName): boolean => name.startsWith('get') || name.startsWith('list');
+
+function build(invoke: Invoke, subscribe: Subscribe, mediaUrl: (key: string) => string, status: ClientStatus) {
   const api = { mediaUrl, on: subscribe } as Record<string, unknown>;
-  for (const name of REQUEST_CHANNELS) api[name] = (params?: unknown) => invoke(name, params);
+  for (const name of REQUEST_CHANNELS) {
+    api[name] = (params?: unknown) =>
+      invoke(name, params).catch((err: unknown) => {
+        const failure =
+          err instanceof PlumageError ? err : new PlumageError({ code: 'failed', message: String(err) }, name);
+        // While disconnected the banner already says so; these failures are that, not news.
+        if (isRead(name) && status.connected) status.fail(failure);
+        throw failure;
+      });
+  }
   return api as unknown as PlumageApi;
 }
 
 /** Electron: the preload's bridge. */
-function ipcApi(bridge: PreloadBridge): PlumageApi {
+function ipcApi(bridge: PreloadBridge, status: ClientStatus): PlumageApi {
   return build(
     async (name, params) => {
       const reply = await bridge.invoke(name, params);
-      if (!reply.ok) throw new PlumageError(reply.error);
+      if (!reply.ok) throw new PlumageError(reply.error, name);
       return reply.result;
     },
     (event, listener) => bridge.on(event, listener),
     (key) => `${bridge.mediaScheme}://media/${key}`,
+    status,
   );
 }
 
-/** Browser: the headless server's WebSocket (the token rides in the cookie the page was served with). */
-async function socketApi(): Promise<PlumageApi> {
+/**
+ * Browser: the headless server's WebSocket. The token rides in the cookie the page was served
+ * with, so after the server restarts (same home, same token) the socket reconnects by itself,
+ * with backoff; event listeners stay subscribed across reconnects. While it is down, a request
+ * fails at once rather than waiting for a socket that may never come back.
+ */
+async function socketApi(status: ClientStatus): Promise<PlumageApi> {
   const token = new URLSearchParams(location.search).get('token');
   const url = new URL('api', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   url.search = token ? `?token=${encodeURIComponent(token)}` : '';
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; name: RequestName }>();
   let nextId = 1;
-  let socket: WebSocket;
+  let socket: WebSocket | null = null;
+  let attempt = 0;
 
-  const connect = (): Promise<void> =>
-    new Promise((resolve, reject) => {
+  const onFrame = (m: MessageEvent): void => {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(String(m.data)) as ServerFrame;
+    } catch {
+      return;
+    }
+    if ('event' in frame) {
+      dispatch(frame.event, frame.payload);
+      return;
+    }
+    const p = pending.get(frame.id);
+    pending.delete(frame.id);
+    if (frame.ok) p?.resolve(frame.result);
+    else p?.reject(new PlumageError(frame.error, p.name));
+  };
+
+  /** Opens one socket; resolves true once open, false if it closed first. */
+  const open = (): Promise<boolean> =>
+    new Promise((resolve) => {
       const ws = new WebSocket(url);
+      let opened = false;
       ws.onopen = () => {
+        opened = true;
         socket = ws;
-        resolve();
+        attempt = 0;
+        status.setConnected(true);
+        resolve(true);
       };
-      ws.onerror = () => reject(new Error('the Plumage server refused the connection (is the token right?)'));
-      ws.onmessage = (m) => {
-        const frame = JSON.parse(String(m.data)) as ServerFrame;
-        if ('event' in frame) {
-          for (const l of listeners.get(frame.event) ?? []) l(frame.payload);
-          return;
-        }
-        const p = pending.get(frame.id);
-        pending.delete(frame.id);
-        if (frame.ok) p?.resolve(frame.result);
-        else p?.reject(new PlumageError(frame.error));
-      };
+      ws.onmessage = onFrame;
       ws.onclose = () => {
-        for (const p of pending.values()) p.reject(new Error('connection to the Plumage server closed'));
+        if (!opened) return resolve(false);
+        socket = null;
+        status.setConnected(false);
+        const lost = new PlumageError({ code: 'failed', message: 'the connection to the Plumage server closed' });
+        for (const p of pending.values()) p.reject(new PlumageError(lost.error, p.name));
         pending.clear();
+        void reconnect();
       };
     });
-  await connect();
+
+  const dispatch = (event: EventName, payload: unknown): void => {
+    for (const l of listeners.get(event) ?? []) l(payload);
+  };
+  /** Asks the server one thing directly (used before the public API exists, and on reconnect). */
+  const request = (name: RequestName, params?: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (!socket || socket.readyState !== WebSocket.OPEN) {
+        const message = 'not connected to the Plumage server (reconnecting…)';
+        reject(new PlumageError({ code: 'failed', message }, name));
+        return;
+      }
+      const id = nextId++;
+      pending.set(id, { resolve, reject, name });
+      socket.send(JSON.stringify({ id, method: name, params } satisfies ClientFrame));
+    });
+
+  const reconnect = async (): Promise<void> => {
+    for (;;) {
+      const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)]!;
+      attempt++;
+      await new Promise((r) => setTimeout(r, delay));
+      if (await open()) break;
+    }
+    // Events sent while the socket was down are lost: tell the views what every dataset and run
+    // is now, through the same events they already follow, so nothing shows a stale state.
+    try {
+      const [datasets, runs] = await Promise.all([request('listDatasets'), request('listRuns')]);
+      for (const d of datasets as unknown[]) dispatch('datasetChanged', d);
+      for (const r of runs as unknown[]) dispatch('runChanged', r);
+    } catch {
+      // Lost again already: the next reconnect tries again.
+    }
+  };
+
+  if (!(await open())) throw new Error('the Plumage server refused the connection (is the token right?)');
 
   return build(
-    (method, params) =>
-      new Promise((resolve, reject) => {
-        const id = nextId++;
-        pending.set(id, { resolve, reject });
-        socket.send(JSON.stringify({ id, method, params } satisfies ClientFrame));
-      }),
+    request,
     (event, listener) => {
       const set = listeners.get(event) ?? new Set();
       set.add(listener);
@@ -90,12 +192,14 @@ async function socketApi(): Promise<PlumageApi> {
       return () => void set.delete(listener);
     },
     (key) => `media/${key}`,
+    status,
   );
 }
 
-export async function connectApi(): Promise<PlumageApi> {
+export async function connectApi(): Promise<{ api: PlumageApi; status: ClientStatus }> {
   const bridge = (window as unknown as { plumage?: PreloadBridge }).plumage;
-  return bridge ? ipcApi(bridge) : socketApi();
+  const status = new ClientStatus();
+  return { api: bridge ? ipcApi(bridge, status) : await socketApi(status), status };
 }
 
 export type { PlumageEvents };

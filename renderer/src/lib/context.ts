@@ -1,8 +1,16 @@
 import { getContext } from 'svelte';
 import type { PlumageApi } from '../../../preload/contract';
+import type { ClientStatus } from './api';
 
 const API = Symbol('plumage-api');
+const STATUS = Symbol('plumage-client-status');
 
 /** The API client is a service handed down by context, never a global: `mount(App, { context: apiContext(api) })`. */
-export const apiContext = (api: PlumageApi): Map<symbol, unknown> => new Map([[API, api]]);
+export const apiContext = (api: PlumageApi, status?: ClientStatus): Map<symbol, unknown> =>
+  new Map<symbol, unknown>([
+    [API, api],
+    [STATUS, status],
+  ]);
 export const useApi = (): PlumageApi => getContext<PlumageApi>(API);
+/** Connection state and failed reads, for the error banner. */
+export const useClientStatus = (): ClientStatus | undefined => getContext<ClientStatus | undefined>(STATUS);

@@ -1,5 +1,12 @@
 import type { PlumageApi, RunDetail, RunSummary, TickInfo } from '../../../preload/contract';
 
+/**
+ * Points the charts hold for a run's whole history: the server downsamples to this (keeping
+ * each metric's extremes), and live ticks are appended until there are twice as many, when the
+ * history is fetched again, downsampled. A week-long run stays a few thousand points.
+ */
+export const CHART_POINTS = 2000;
+
 /** The Training view's state: every run, the selected run's detail and its metric ticks, live. */
 export class TrainingState {
   runs = $state.raw<RunSummary[]>([]);
@@ -12,6 +19,8 @@ export class TrainingState {
   /** Runs being deleted: their last events (stopping) must not bring them back or be fetched. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping only, nothing renders from it
   readonly #deleting = new Set<number>();
+  #refetching = false;
+  #arrived: TickInfo[] = [];
 
   constructor(api: PlumageApi) {
     this.#api = api;
@@ -23,7 +32,10 @@ export class TrainingState {
         if (run.id === this.selectedId) void this.#refreshDetail();
       }),
       api.on('runTick', ({ runId, tick }) => {
-        if (runId === this.selectedId && !this.ticks.some((t) => t.id === tick.id)) this.ticks = [...this.ticks, tick];
+        if (runId !== this.selectedId) return;
+        if (this.#refetching) this.#arrived.push(tick);
+        else if ((this.ticks.at(-1)?.id ?? 0) < tick.id) this.ticks = [...this.ticks, tick];
+        if (this.ticks.length > 2 * CHART_POINTS && !this.#refetching) void this.#loadTicks(runId);
       }),
       api.on('runSnapshot', ({ runId }) => {
         if (runId === this.selectedId) void this.#refreshDetail();
@@ -49,7 +61,22 @@ export class TrainingState {
     this.selectedId = runId;
     this.ticks = [];
     await this.#refreshDetail();
-    this.ticks = await this.#api.listTicks({ runId, afterId: 0 });
+    await this.#loadTicks(runId);
+  }
+
+  /** The run's whole tick history, downsampled; ticks that arrive meanwhile are kept. */
+  async #loadTicks(runId: number): Promise<void> {
+    this.#refetching = true;
+    this.#arrived = [];
+    try {
+      const history = await this.#api.listTicks({ runId, afterId: 0, maxPoints: CHART_POINTS });
+      if (runId !== this.selectedId) return;
+      const newest = history.at(-1)?.id ?? 0;
+      this.ticks = [...history, ...this.#arrived.filter((t) => t.id > newest)];
+    } finally {
+      this.#refetching = false;
+      this.#arrived = [];
+    }
   }
 
   async #refreshDetail(): Promise<void> {

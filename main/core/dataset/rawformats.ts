@@ -1,0 +1,65 @@
+/**
+ * The formats sharp's prebuilt libvips cannot open, decoded to pixels here and then fed to
+ * the same sharp pipeline: Netpbm (PBM/PGM/PPM/PAM), BMP, and JPEG 2000 (JP2 and J2K).
+ */
+import { Worker } from 'node:worker_threads';
+import type { CropMode } from '../../../preload/contract.js';
+import { decodeBmp, readBmpHeader } from './bmp.js';
+import { UndecodableImage, type ImageHeader, type RawPixels } from './decoded.js';
+import { readJpeg2000Header } from './jpeg2000.js';
+import { decodePnm, readPnmHeader } from './pnm.js';
+
+export type RawFormat = 'pnm' | 'bmp' | 'jp2' | 'j2k';
+
+export const isRawFormat = (format: string | null | undefined): format is RawFormat =>
+  format === 'pnm' || format === 'bmp' || format === 'jp2' || format === 'j2k';
+
+/** Dimensions from the header alone (so the pixel limit is checked before any decode). */
+export function readRawHeader(format: RawFormat, bytes: Uint8Array): ImageHeader {
+  switch (format) {
+    case 'pnm':
+      return readPnmHeader(bytes);
+    case 'bmp':
+      return readBmpHeader(bytes);
+    default:
+      return readJpeg2000Header(bytes);
+  }
+}
+
+/**
+ * Decodes the whole picture. Netpbm and BMP are plain loops over the bytes (linear, no larger
+ * than the pixels); JPEG 2000 runs in its own worker thread. Throws UndecodableImage.
+ */
+export async function decodeRaw(
+  format: RawFormat,
+  bytes: Uint8Array,
+  target: { resolution: number; crop: CropMode },
+): Promise<RawPixels> {
+  if (format === 'pnm') return decodePnm(bytes);
+  if (format === 'bmp') return decodeBmp(bytes);
+  return decodeInWorker(bytes, target);
+}
+
+function decodeInWorker(bytes: Uint8Array, target: { resolution: number; crop: CropMode }): Promise<RawPixels> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./jpeg2000-worker.js', import.meta.url), {
+      workerData: { bytes, resolution: target.resolution, crop: target.crop },
+    });
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      fn();
+      void worker.terminate();
+    };
+    worker.once('message', (m: { pixels?: RawPixels; reason?: string }) =>
+      settle(() => (m.pixels ? resolve(m.pixels) : reject(new UndecodableImage(m.reason ?? 'JPEG 2000 not decoded')))),
+    );
+    worker.once('error', (err) =>
+      settle(() => reject(new UndecodableImage(`could not decode JPEG 2000: ${err.message}`))),
+    );
+    worker.once('exit', (code) =>
+      settle(() => reject(new UndecodableImage(`could not decode JPEG 2000 (the decoder stopped, code ${code})`))),
+    );
+  });
+}
