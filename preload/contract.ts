@@ -113,7 +113,8 @@ export interface ListSourcesParams extends DatasetRef {
 
 export const PRESETS = ['tiny', '64', '128', '256', '512', '1024'] as const;
 export type Preset = (typeof PRESETS)[number];
-export type RunState = 'created' | 'running' | 'paused' | 'stopped' | 'crashed' | 'done';
+export const RUN_STATES = ['created', 'running', 'paused', 'stopped', 'crashed', 'done'] as const;
+export type RunState = (typeof RUN_STATES)[number];
 
 export interface CheckpointInfo {
   id: number;

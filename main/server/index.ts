@@ -18,6 +18,11 @@ export async function serveMain(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be 0–65535 (0 = any free port), got ${values.port}`);
   const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server' });
+  // Listen before anything is awaited: a signal during start-up must still pause runs and exit cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   let server;
   try {
     server = await startServer(studio, {
@@ -36,11 +41,7 @@ export async function serveMain(argv: string[]): Promise<number> {
   );
   console.log(server.url);
   await studio.resume();
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   await server.close();
   await studio.close();
   return 0;

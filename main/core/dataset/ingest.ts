@@ -117,20 +117,25 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
    */
   async start({ watch }: { watch: boolean }): Promise<void> {
     const folder = this.#ds.folder;
+    // Taken before the first await: a close() or cancel() that lands during any await below bumps it,
+    // and this pass then stops instead of creating a watcher nobody will close.
+    const generation = ++this.#generation;
     const st = await stat(folder).catch(() => null);
     if (!st) throw new Error(`folder not found: ${folder}`);
     if (!st.isDirectory()) throw new Error(`not a folder: ${folder}`);
     const refused = await whyNotDatasetFolder(folder);
     if (refused) throw new Error(refused);
-    this.#rootReal = await realpath(folder);
+    const rootReal = await realpath(folder);
+    if (generation !== this.#generation) return;
+    this.#rootReal = rootReal;
     mkdirSync(this.#thumbDir, { recursive: true });
-    const generation = ++this.#generation;
     this.#error = undefined;
     this.#setPhase('scanning');
     if (watch) {
       // Start watching before listing, so nothing that arrives during the pass is missed.
       const { watchFolder } = await import('./watch.js'); // chokidar only where something watches
-      this.#watcher = await watchFolder(folder, {
+      if (generation !== this.#generation) return;
+      const watcher = await watchFolder(folder, {
         settleMs: this.#settleMs,
         onFile: (rel) => this.#enqueue([rel], generation),
         onFolderGone: (relDir) => this.#enqueue(this.#trackedUnder(relDir), generation),
@@ -138,6 +143,13 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
         // An unreadable sub-folder is reported by the listing below; it must not stop the pass.
         onError: (err) => !isPermissionError(err) && this.#fail(err),
       });
+      // Closed or cancelled while chokidar was getting ready: a watcher kept now would hold the
+      // process open after close (seen: `serve` stopped right after start never exited).
+      if (generation !== this.#generation) {
+        await watcher.close();
+        return;
+      }
+      this.#watcher = watcher;
     }
     const unreadable: string[] = [];
     const listed = await listCandidates(folder, undefined, (relDir) => unreadable.push(relDir));

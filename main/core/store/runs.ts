@@ -1,6 +1,7 @@
+import type { RunState } from '../../../preload/contract.js';
 import type { Db } from './db.js';
 
-export type RunState = 'created' | 'running' | 'paused' | 'stopped' | 'crashed' | 'done';
+export type { RunState };
 
 export interface RunRow {
   id: number;

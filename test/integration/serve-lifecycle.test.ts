@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { CLI, tempDir } from '../helpers/paths.js';
+
+/**
+ * A server stopped the moment it prints its URL is still starting up: it is opening the sample
+ * plates (chokidar getting ready, the first decodes in flight). It must stop cleanly all the same.
+ * Seen before the fix: killed by the signal itself (no listener yet), or it closed everything and
+ * then never exited, because a watcher created after close held the event loop.
+ */
+test('serve stopped right after it starts exits cleanly, every time', async () => {
+  const tmp = tempDir('serve-lifecycle');
+  try {
+    for (let i = 0; i < 4; i++) {
+      const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', join(tmp.dir, `home-${i}`)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += String(d)));
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+        child.once('exit', (code, signal) => r([code, signal])),
+      );
+      await new Promise<void>((resolve) =>
+        createInterface({ input: child.stdout }).on('line', (l) => l.startsWith('http://') && resolve()),
+      );
+      child.kill(i % 2 === 0 ? 'SIGTERM' : 'SIGINT');
+      const timeout = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 20_000).unref());
+      const result = await Promise.race([exited, timeout]);
+      if (result === 'hung') child.kill('SIGKILL');
+      assert.deepEqual(result, [0, null], `start ${i}: serve did not exit 0 on its own; stderr: ${stderr}`);
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
