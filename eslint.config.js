@@ -8,7 +8,7 @@ import globals from 'globals';
 const noElectron = { name: 'electron', message: 'Only main/app may import electron: the core stays Electron-free.' };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'release/', 'node_modules/', 'test/artifacts/', 'test/fixtures/'] },
+  { ignores: ['dist/', '.dist-*/', 'release/', 'node_modules/', 'test/artifacts/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],

@@ -1,78 +1,111 @@
-/** CLI commands over the model: init, generate, backend. Loaded only when used (tfjs is heavy). */
+/**
+ * CLI commands over the model: init, generate, backend. tfjs is heavy, so it is imported only
+ * once the arguments and files have been checked (and `--help` never loads it).
+ */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import sharp from 'sharp';
-import { initBackend } from '../core/gan/backend.js';
-import { loadGenerator, saveCheckpoint } from '../core/gan/checkpoint.js';
+import { z } from 'zod';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../core/gan/config.js';
-import type { NoiseMode } from '../core/gan/generator.js';
-import { parseSeeds, sampleSeeds } from '../core/gan/sample.js';
-import { GanTrainer } from '../core/gan/training.js';
-import { UsageError } from './usage.js';
+import { fileProblem } from '../core/folders.js';
+import { choiceFlag, numberFlag, required, UsageError, type CommandDef } from './usage.js';
 
-export async function ganCommand(command: 'init' | 'generate' | 'backend', argv: string[]): Promise<number> {
-  if (command === 'backend') {
+const NOISE_MODES = ['const', 'random', 'none'] as const;
+const presetField = z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` });
+/** init's seed seeds the weights' RNG (a uint32, as numpy's RandomState takes). */
+const initSeedField = z
+  .number()
+  .int('must be a whole number')
+  .min(0, 'must be between 0 and 4294967295')
+  .max(0xffffffff, 'must be between 0 and 4294967295');
+const psiField = z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2');
+const noiseField = z.enum(NOISE_MODES, { error: `must be one of ${NOISE_MODES.join(', ')}` });
+
+export const backendCommand: CommandDef = {
+  name: 'backend',
+  synopsis: 'backend',
+  summary: 'Says which tfjs backend would train here, and why the faster ones are not available.',
+  options: {},
+  async run() {
+    const { initBackend } = await import('../core/gan/backend.js');
     const info = await initBackend();
     console.log(JSON.stringify(info, null, 2));
     return 0;
-  }
-  if (command === 'init') {
-    const { values } = parseArgs({
-      args: argv,
-      options: { preset: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' } },
-    });
-    if (!values.preset || !PRESET_NAMES.includes(values.preset as PresetName))
-      throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
-    if (!values.out) throw new UsageError('--out FILE.safetensors is required');
-    const seed = Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-      throw new UsageError('--seed must be an integer in 0..4294967295');
+  },
+};
+
+export const initCommand: CommandDef = {
+  name: 'init',
+  synopsis: 'init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors',
+  summary: 'Writes a freshly initialised checkpoint (G, G_ema, D) for a preset.',
+  details: `  --preset NAME    the network size (tiny is 32², for CPUs and tests)
+  --seed S         seeds the initial weights (0..4294967295, default 0)
+  --out FILE       the safetensors file to write`,
+  options: { preset: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } },
+  async run(values) {
+    const preset = required(choiceFlag(values, 'preset', presetField), 'preset', PRESET_NAMES.join('|'));
+    const seed = numberFlag(values, 'seed', initSeedField) ?? 0;
+    const out = resolve(required(values.out as string | undefined, 'out', 'FILE.safetensors'));
+    const { initBackend } = await import('../core/gan/backend.js');
+    const { saveCheckpoint } = await import('../core/gan/checkpoint.js');
+    const { GanTrainer } = await import('../core/gan/training.js');
     const info = await initBackend();
-    const trainer = new GanTrainer(presetConfig(values.preset as PresetName), seed);
-    const out = resolve(values.out);
+    const trainer = new GanTrainer(presetConfig(preset as PresetName), seed);
     const { bytes, sha256 } = await saveCheckpoint(trainer, out, { 'plumage.backend': info.kind });
     trainer.dispose();
     console.log(
-      `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${values.preset}, seed ${seed})`,
+      `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${preset}, seed ${seed})`,
     );
     return 0;
-  }
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      checkpoint: { type: 'string' },
-      seeds: { type: 'string', default: '0-7' },
-      psi: { type: 'string', default: '1' },
-      noise: { type: 'string', default: 'const' },
-      out: { type: 'string' },
-    },
-  });
-  if (!values.checkpoint) throw new UsageError('--checkpoint FILE is required');
-  if (!values.out) throw new UsageError('--out DIR is required');
-  const psi = Number(values.psi);
-  if (!Number.isFinite(psi)) throw new UsageError('--psi must be a number');
-  if (!['const', 'random', 'none'].includes(values.noise!))
-    throw new UsageError('--noise must be const, random or none');
-  let seeds: number[];
-  try {
-    seeds = parseSeeds(values.seeds!);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  await initBackend();
-  const { config, G } = await loadGenerator(resolve(values.checkpoint));
-  const out = resolve(values.out);
-  mkdirSync(out, { recursive: true });
-  const images = sampleSeeds(G, config, seeds, psi, values.noise as NoiseMode);
-  await Promise.all(
-    images.map((pixels, i) =>
-      sharp(pixels, { raw: { width: config.resolution, height: config.resolution, channels: 3 } })
-        .png()
-        .toFile(join(out, `seed${String(seeds[i]).padStart(4, '0')}.png`)),
-    ),
-  );
-  G.dispose();
-  console.log(`wrote ${images.length} images (${config.resolution}², ψ ${psi}, noise ${values.noise}) to ${out}`);
-  return 0;
-}
+  },
+};
+
+export const generateCommand: CommandDef = {
+  name: 'generate',
+  synopsis: 'generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR',
+  summary: "Draws images from a checkpoint's G_ema, one PNG per seed.",
+  details: `  --checkpoint FILE  a Plumage or converted safetensors checkpoint
+  --seeds LIST       e.g. 0-7 or 1,5,9-11 (default 0-7)
+  --psi X            truncation ψ (default 1 = none; 0.7 is tidier)
+  --noise MODE       const (default), random or none
+  --out DIR          the folder to write seedNNNN.png into (made if missing)`,
+  options: {
+    checkpoint: { type: 'string' },
+    seeds: { type: 'string', default: '0-7' },
+    psi: { type: 'string' },
+    noise: { type: 'string' },
+    out: { type: 'string' },
+  },
+  async run(values) {
+    const checkpoint = resolve(required(values.checkpoint as string | undefined, 'checkpoint', 'FILE'));
+    const out = resolve(required(values.out as string | undefined, 'out', 'DIR'));
+    const psi = numberFlag(values, 'psi', psiField) ?? 1;
+    const noise = choiceFlag(values, 'noise', noiseField) ?? 'const';
+    const { parseSeeds } = await import('../core/gan/sample.js');
+    let seeds: number[];
+    try {
+      seeds = parseSeeds(values.seeds as string);
+    } catch (err) {
+      throw new UsageError(`--seeds: ${(err as Error).message}`);
+    }
+    const problem = await fileProblem(checkpoint, 'checkpoint');
+    if (problem) throw new Error(problem);
+    const { initBackend } = await import('../core/gan/backend.js');
+    const { loadGenerator } = await import('../core/gan/checkpoint.js');
+    const { sampleSeeds } = await import('../core/gan/sample.js');
+    const { default: sharp } = await import('sharp');
+    await initBackend();
+    const { config, G } = await loadGenerator(checkpoint);
+    mkdirSync(out, { recursive: true });
+    const images = sampleSeeds(G, config, seeds, psi, noise);
+    await Promise.all(
+      images.map((pixels, i) =>
+        sharp(pixels, { raw: { width: config.resolution, height: config.resolution, channels: 3 } })
+          .png()
+          .toFile(join(out, `seed${String(seeds[i]).padStart(4, '0')}.png`)),
+      ),
+    );
+    G.dispose();
+    console.log(`wrote ${images.length} images (${config.resolution}², ψ ${psi}, noise ${noise}) to ${out}`);
+    return 0;
+  },
+};

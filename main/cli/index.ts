@@ -1,124 +1,61 @@
 #!/usr/bin/env node
 /**
- * `plumage` — the command-line shell over the same Studio facade as the app.
- * Commands: ingest, serve (more arrive with training: init, train, runs, generate).
+ * `plumage` — the command-line shell over the same Studio facade as the app. This file is only
+ * the dispatch table: each command (its usage, flags and run) lives in its own file as a
+ * CommandDef (see usage.ts); add one by appending it to COMMANDS.
  */
-import { parseArgs } from 'node:util';
-import { CROP_MODES, RESOLUTIONS, type CropMode, type Resolution } from '../../preload/contract.js';
-import { resolveHome } from '../core/home.js';
-import { Studio } from '../core/studio.js';
-import { DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
-import { UsageError } from './usage.js';
+import { PACKAGE_VERSION } from '../core/version.js';
+import { backendCommand, generateCommand, initCommand } from './gan-commands.js';
+import { ingestCommand } from './ingest-command.js';
+import { serveCommand } from './serve-command.js';
+import { runsCommand, trainCommand } from './train-commands.js';
+import { runCommand, UsageError, usageLine, type CommandDef } from './usage.js';
 
-const USAGE = `plumage ${PACKAGE_VERSION} — train StyleGAN2 on your own folder of images
+const COMMANDS: CommandDef[] = [
+  ingestCommand,
+  serveCommand,
+  trainCommand,
+  runsCommand,
+  initCommand,
+  generateCommand,
+  backendCommand,
+];
 
-Usage:
-  plumage ingest <folder> --resolution N [--crop centre|subject|pad] [--home DIR] [--json]
-  plumage serve [--port N] [--home DIR]
-  plumage init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors
-  plumage generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR
-  plumage backend                       which tfjs backend would train here, and why
-  plumage train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--home DIR] [--json]
-  plumage runs [--home DIR] [--json]
-  plumage --help | --version
-
-Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.`;
-
-function parseResolution(value: string | undefined): Resolution {
-  const n = Number(value);
-  if (!RESOLUTIONS.includes(n as Resolution)) {
-    throw new UsageError(
-      `--resolution must be one of ${RESOLUTIONS.join(', ')}${value === undefined ? '' : ` (got ${value})`}`,
-    );
-  }
-  return n as Resolution;
-}
-
-function parseCrop(value: string | undefined): CropMode {
-  const crop = value ?? 'centre';
-  if (!CROP_MODES.includes(crop as CropMode))
-    throw new UsageError(`--crop must be one of ${CROP_MODES.join(', ')} (got ${crop})`);
-  return crop as CropMode;
-}
-
-async function ingest(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      resolution: { type: 'string' },
-      crop: { type: 'string' },
-      home: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError('ingest takes exactly one folder');
-  const resolution = parseResolution(values.resolution);
-  const crop = parseCrop(values.crop);
-  const studio = Studio.open({
-    home: resolveHome(values.home),
-    resourcesDir: DEFAULT_RESOURCES_DIR,
-    shell: 'server',
-    watch: false,
-  });
-  try {
-    if (!values.json) {
-      studio.on('ingestProgress', (p) => {
-        if (p.total > 0 && process.stderr.isTTY) {
-          process.stderr.write(`\r${p.done}/${p.total} files, ${p.rate.toFixed(1)}/s, ETA ${p.etaSeconds ?? '?'} s   `);
-        }
-      });
-    }
-    const report = await studio.ingestOnce(positionals[0]!, resolution, crop);
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(report)}\n`);
-    } else {
-      if (process.stderr.isTTY) process.stderr.write('\n');
-      console.log(
-        `${report.dataset} at ${resolution}² (${crop}): ${report.accepted.length} accepted, ` +
-          `${report.rejected.length} rejected, ${report.duplicates.length} duplicates in ${report.seconds} s`,
-      );
-      for (const r of report.rejected) console.log(`  rejected  ${r.file}: ${r.reason}`);
-      for (const d of report.duplicates) console.log(`  duplicate ${d.file} (same as ${d.of})`);
-    }
-    return 0;
-  } finally {
-    await studio.close();
-  }
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `plumage ${PACKAGE_VERSION} — train StyleGAN2 on your own folder of images`,
+    '',
+    'Usage: plumage <command> [options]      plumage <command> --help for its own usage',
+    '',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.',
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'ingest':
-      return ingest(rest);
-    case 'init':
-    case 'generate':
-    case 'backend': {
-      const { ganCommand } = await import('./gan-commands.js');
-      return ganCommand(command, rest);
-    }
-    case 'train':
-    case 'runs': {
-      const { trainCommand } = await import('./train-commands.js');
-      return trainCommand(command, rest);
-    }
-    case 'serve': {
-      const { serveMain } = await import('../server/index.js');
-      return serveMain(rest);
-    }
+  const [name, ...rest] = argv;
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command) return runCommand(command, rest);
+  switch (name) {
     case '--version':
     case '-v':
       console.log(PACKAGE_VERSION);
       return 0;
     case undefined:
+      console.error(usage());
+      return 2;
     case '--help':
     case '-h':
-    case 'help':
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
+    case 'help': {
+      const about = COMMANDS.find((c) => c.name === rest[0]);
+      if (about) return runCommand(about, ['--help']);
+      console.log(usage());
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+      throw new UsageError(`unknown command ${JSON.stringify(name)}`);
   }
 }
 
@@ -127,8 +64,14 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (err: Error) => {
-    const usage = err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
-    console.error(`plumage: ${err.message}${usage ? '\n\n' + USAGE : ''}`);
-    process.exitCode = usage ? 2 : 1;
+    const name = process.argv[2];
+    const known = COMMANDS.some((c) => c.name === name) ? name : undefined;
+    if (err instanceof UsageError) {
+      console.error(usageLine(known, err.message));
+      process.exitCode = 2;
+    } else {
+      console.error(`plumage${known ? ` ${known}` : ''}: ${err.message}`);
+      process.exitCode = 1;
+    }
   },
 );

@@ -3,22 +3,26 @@
  * Studio and supervisor as the app. Ctrl-C pauses cleanly (checkpoint written); running the
  * same command again resumes.
  */
-import { parseArgs } from 'node:util';
-import { PRESETS, type Preset, type RunSummary } from '../../preload/contract.js';
+import { resolve } from 'node:path';
+import { PRESETS } from '../../preload/contract.js';
+import { CREATE_RUN_FIELDS, OPEN_DATASET_FIELDS } from '../core/api/validate.js';
 import { presetConfig } from '../core/gan/config.js';
+import { folderProblem } from '../core/folders.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
-import { UsageError } from './usage.js';
+import { train } from './train-run.js';
+import { choiceFlag, numberFlag, UsageError, type CommandDef } from './usage.js';
 
-export async function trainCommand(command: 'train' | 'runs', argv: string[]): Promise<number> {
-  if (command === 'runs') {
-    const { values } = parseArgs({
-      args: argv,
-      options: { home: { type: 'string' }, json: { type: 'boolean', default: false } },
-    });
+export const runsCommand: CommandDef = {
+  name: 'runs',
+  synopsis: 'runs [--home DIR] [--json]',
+  summary: 'Lists the training runs in the home (works beside a running train).',
+  details: `  --json   an array with at least id, dataset, state, kimg, backend, lastCheckpoint`,
+  options: { home: { type: 'string' }, json: { type: 'boolean', default: false } },
+  async run(values) {
     const studio = Studio.open({
-      home: resolveHome(values.home),
+      home: resolveHome(values.home as string | undefined),
       resourcesDir: DEFAULT_RESOURCES_DIR,
       shell: 'server',
       watch: false,
@@ -37,7 +41,8 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
       } else {
         for (const r of runs) {
           console.log(
-            `#${r.id} ${r.state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ${r.datasetFolder}  ${r.backend ?? ''}${r.error ? `  (${r.error})` : ''}`,
+            `#${r.id} ${r.state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ` +
+              `${r.datasetFolder}  ${r.backend ?? ''}${r.error ? `  (${r.error})` : ''}`,
           );
         }
       }
@@ -45,121 +50,67 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
     } finally {
       await studio.close();
     }
-  }
+  },
+};
 
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      dataset: { type: 'string' },
-      preset: { type: 'string', default: 'tiny' },
-      kimg: { type: 'string' },
-      home: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      seed: { type: 'string' },
-      'snapshot-kimg': { type: 'string' },
-      'checkpoint-kimg': { type: 'string' },
-    },
-  });
-  if (!values.dataset) throw new UsageError('--dataset <folder> is required');
-  const preset = values.preset as Preset;
-  if (!PRESETS.includes(preset)) throw new UsageError(`--preset must be one of ${PRESETS.join(', ')}`);
-  const kimg = values.kimg === undefined ? undefined : Number(values.kimg);
-  if (kimg !== undefined && !(kimg > 0))
-    throw new UsageError('--kimg must be a positive number (thousands of real images shown to D)');
-  const say = (obj: Record<string, unknown>, text: string): void => {
-    if (values.json) console.log(JSON.stringify(obj));
-    else console.log(text);
-  };
-
-  const studio = Studio.open({
-    home: resolveHome(values.home),
-    resourcesDir: DEFAULT_RESOURCES_DIR,
-    shell: 'server',
-    watch: false,
-  });
-  let run: RunSummary | undefined;
-  try {
-    // The dataset, at the preset's resolution (the tiny preset trains at 32² from a 64² cache).
-    const resolution = Math.max(64, presetConfig(preset).resolution) as 64;
-    const report = await studio.ingestOnce(values.dataset, resolution, 'centre');
-    say(
-      {
-        event: 'dataset',
-        ...report,
-        accepted: report.accepted.length,
-        rejected: report.rejected.length,
-        duplicates: report.duplicates.length,
-      },
-      `dataset ${report.dataset}: ${report.accepted.length} images at ${resolution}² (${report.rejected.length} rejected, ${report.duplicates.length} duplicates)`,
-    );
-    const ds = studio.datasets
-      .listDatasets()
-      .find((d) => d.folder === report.dataset && d.resolution === resolution && d.crop === 'centre')!;
-
-    // Resume the run for this dataset and preset if there is one to resume; else create one.
-    const existing = studio.training
-      .listRuns()
-      .find((r) => r.datasetId === ds.id && r.preset === preset && r.state !== 'running');
-    if (existing && (existing.state !== 'done' || (kimg !== undefined && kimg > existing.kimg))) {
-      if (kimg !== undefined) studio.training.extendRun(existing.id, kimg);
-      run = existing;
-      // Where it truly resumes: its last checkpoint (what was trained after that is done again).
-      const from = studio.training.resumePoint(run.id);
-      say({ event: 'resume', runId: run.id, kimg: from }, `resuming run #${run.id} at ${from.toFixed(3)} kimg`);
-    } else {
-      const target = kimg ?? 1000;
-      run = studio.training.createRun({
-        datasetId: ds.id,
-        preset,
-        targetKimg: target,
-        snapshotKimg: Number(values['snapshot-kimg'] ?? Math.min(4, target / 4)),
-        checkpointKimg: Number(values['checkpoint-kimg'] ?? Math.min(10, target / 2)),
-        ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
-      });
-      say(
-        { event: 'created', runId: run.id, preset, targetKimg: target },
-        `created run #${run.id} (${preset}, ${target} kimg)`,
+export const trainCommand: CommandDef = {
+  name: 'train',
+  synopsis:
+    'train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--resolution N] [--crop MODE] [--home DIR] [--json]',
+  summary: 'Trains (or resumes) a run on a folder. Ctrl-C pauses with a checkpoint; run it again to resume.',
+  details: `  --dataset FOLDER        the images; the folder's existing dataset is reused when it fits
+  --preset NAME           ${PRESETS.join(', ')} (default tiny: 32², trains from any dataset)
+  --kimg K                length in kimg (thousands of real images shown to D; default 1000);
+                          on a run being resumed, its new total length
+  --resolution N          the dataset's resolution when a new one is made (default: the preset's, at least 64)
+  --crop MODE             centre, subject or pad, when a new one is made (default centre)
+  --snapshot-kimg K       a sample grid every K kimg       --checkpoint-kimg K   a checkpoint every K kimg
+  --checkpoint-minutes M  and at least every M minutes     --seed S              the run's seed
+  --json                  JSON lines: dataset, created/resume, state, tick, snapshot
+Exit code 0 when the run finished or paused, 1 when it crashed or could not start, 2 for a usage error.
+A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C does.`,
+  options: {
+    dataset: { type: 'string' },
+    preset: { type: 'string' },
+    kimg: { type: 'string' },
+    resolution: { type: 'string' },
+    crop: { type: 'string' },
+    home: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    seed: { type: 'string' },
+    'snapshot-kimg': { type: 'string' },
+    'checkpoint-kimg': { type: 'string' },
+    'checkpoint-minutes': { type: 'string' },
+  },
+  async run(values) {
+    if (values.dataset === undefined) throw new UsageError('--dataset <folder> is required');
+    const preset = choiceFlag(values, 'preset', CREATE_RUN_FIELDS.preset) ?? 'tiny';
+    const kimg = numberFlag(values, 'kimg', CREATE_RUN_FIELDS.targetKimg);
+    const snapshotKimg = numberFlag(values, 'snapshot-kimg', CREATE_RUN_FIELDS.snapshotKimg);
+    const checkpointKimg = numberFlag(values, 'checkpoint-kimg', CREATE_RUN_FIELDS.checkpointKimg);
+    const checkpointMinutes = numberFlag(values, 'checkpoint-minutes', CREATE_RUN_FIELDS.checkpointMinutes);
+    const seed = numberFlag(values, 'seed', CREATE_RUN_FIELDS.seed);
+    const resolution = numberFlag(values, 'resolution', OPEN_DATASET_FIELDS.resolution);
+    const crop = choiceFlag(values, 'crop', OPEN_DATASET_FIELDS.crop);
+    const trainsAt = presetConfig(preset).resolution;
+    if (resolution !== undefined && resolution % trainsAt !== 0)
+      throw new UsageError(
+        `--resolution ${resolution} cannot feed the ${preset} preset (it trains at ${trainsAt}²): use a multiple of ${trainsAt}`,
       );
-    }
-    const runId = run.id;
-    studio.on('runTick', ({ runId: id, tick }) => {
-      if (id !== runId) return;
-      say(
-        { event: 'tick', runId, ...tick },
-        `kimg ${tick.kimg.toFixed(3)}  G ${tick.lossG?.toFixed(3)}  D ${tick.lossD?.toFixed(3)}  p ${tick.augmentP?.toFixed(3)}  ${tick.imagesPerSec?.toFixed(1)} img/s  ${tick.secPerKimg?.toFixed(0)} s/kimg`,
-      );
+    const folder = resolve(values.dataset as string);
+    const problem = await folderProblem(folder);
+    if (problem) throw new Error(problem);
+    return train({
+      values,
+      folder,
+      preset,
+      kimg,
+      snapshotKimg,
+      checkpointKimg,
+      checkpointMinutes,
+      seed,
+      resolution,
+      crop,
     });
-    studio.on(
-      'runSnapshot',
-      ({ runId: id, snapshot }) =>
-        id === runId && say({ event: 'snapshot', runId, ...snapshot }, `snapshot ${snapshot.grid}`),
-    );
-    let lastState = '';
-    const ended = new Promise<RunSummary>((resolve) => {
-      studio.on('runChanged', (r) => {
-        if (r.id !== runId) return;
-        if (r.state !== lastState || r.error)
-          say(
-            { event: 'state', runId, state: r.state, kimg: r.kimg, backend: r.backend, error: r.error },
-            `run #${runId} ${r.state}${r.backend ? ` on ${r.backend}` : ''}${r.error ? ` — ${r.error}` : ''}`,
-          );
-        lastState = r.state;
-        if (r.state !== 'running' && r.state !== 'created') resolve(r);
-      });
-    });
-    // Ctrl-C / SIGTERM: pause cleanly (the step in flight finishes, a checkpoint is written).
-    const pause = (): void => {
-      say({ event: 'pausing', runId }, 'pausing: finishing the step and writing a checkpoint…');
-      void studio.training.pauseRun(runId);
-    };
-    process.once('SIGINT', pause);
-    process.once('SIGTERM', pause);
-    studio.training.startRun(runId);
-    const final = await ended;
-    process.off('SIGINT', pause);
-    process.off('SIGTERM', pause);
-    return final.state === 'crashed' ? 1 : 0;
-  } finally {
-    await studio.close();
-  }
-}
+  },
+};

@@ -1,6 +1,6 @@
 import envPaths from 'env-paths';
 import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DatabaseDamagedError, openDatabase, type Db } from './store/db.js';
 
 /** The home's database file. */
@@ -20,7 +20,7 @@ export function resolveHome(flag?: string): string {
 /** Creates the home if needed and proves it is writable, with an error that says what to do. */
 export function prepareHome(home: string): string {
   try {
-    mkdirSync(home, { recursive: true });
+    makeFolders(home);
     accessSync(home, constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
@@ -29,6 +29,24 @@ export function prepareHome(home: string): string {
     );
   }
   return home;
+}
+
+/**
+ * mkdir -p, one level at a time. Node's own recursive mkdir retries forever where a parent exists
+ * but refuses new entries with ENOENT (procfs: `--home /proc/nope` spun at 100 % CPU); here the
+ * first level that cannot be made throws.
+ */
+function makeFolders(path: string): void {
+  const missing: string[] = [];
+  let at = path;
+  while (!statSync(at, { throwIfNoEntry: false })) {
+    missing.unshift(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (const folder of missing) mkdirSync(folder);
+  if (!statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is not a folder`), { code: 'ENOTDIR' });
 }
 
 /** Ids of the `NAME-N` entries in a folder of the home (`checkpoints/run-3` → 3); none if it is missing. */

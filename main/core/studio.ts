@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   AppInfo,
@@ -16,6 +15,7 @@ import type {
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import { DatasetIngestor, cacheFileFor } from './dataset/ingest.js';
 import { whyNotDatasetFolder } from './dataset/scan.js';
+import { folderProblem } from './folders.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import type { Db } from './store/db.js';
 import { datasetIdsOnDisk, openHomeDatabase, prepareHome } from './home.js';
@@ -131,7 +131,7 @@ export class Studio extends EventEmitter<StudioEvents> {
       return;
     }
     for (const row of rows) {
-      if (await isFolder(row.folder)) this.#startIngestor(row);
+      if ((await folderProblem(row.folder)) === null) this.#startIngestor(row);
     }
   }
 
@@ -168,7 +168,8 @@ export class Studio extends EventEmitter<StudioEvents> {
   /** Starts (or re-starts) ingesting and watching a folder; returns at once, progress follows as events. */
   async openDataset({ folder, resolution, crop }: RequestParams<'openDataset'>): Promise<DatasetSummary> {
     const abs = resolve(folder);
-    if (!(await isFolder(abs))) throw new NotFoundError(`folder not found: ${abs}`);
+    const problem = await folderProblem(abs);
+    if (problem) throw new NotFoundError(problem);
     await refuseFolder(abs);
     const row = this.#ensureDataset(abs, resolution, crop);
     const running = this.#ingestors.get(row.id);
@@ -227,7 +228,8 @@ export class Studio extends EventEmitter<StudioEvents> {
   async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {
     const started = performance.now();
     const abs = resolve(folder);
-    if (!(await isFolder(abs))) throw new NotFoundError(`folder not found: ${abs}`);
+    const problem = await folderProblem(abs);
+    if (problem) throw new NotFoundError(problem);
     await refuseFolder(abs);
     const row = this.#ensureDataset(abs, resolution, crop);
     const ingestor = this.#ingestorFor(row);
@@ -343,8 +345,4 @@ export class Studio extends EventEmitter<StudioEvents> {
 async function refuseFolder(abs: string): Promise<void> {
   const reason = await whyNotDatasetFolder(abs);
   if (reason) throw new UnsupportedError(reason);
-}
-
-async function isFolder(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
 }

@@ -11,18 +11,52 @@ const datasetRef = z.strictObject({ datasetId: id });
 const runRef = z.strictObject({ runId: id });
 const none = z.undefined().or(z.strictObject({}).transform(() => undefined));
 
+/**
+ * The fields of openDataset and createRun, exported so the CLI validates its flags with exactly
+ * these (`--kimg` is targetKimg, …). Messages read after the field's name: "--kimg must be …".
+ */
+export const OPEN_DATASET_FIELDS = {
+  folder: z.string().min(1, 'choose a folder').max(4096),
+  resolution: z.union(
+    RESOLUTIONS.map((r) => z.literal(r)) as [z.ZodLiteral<64>, ...z.ZodLiteral<(typeof RESOLUTIONS)[number]>[]],
+    { error: `must be one of ${RESOLUTIONS.join(', ')}` },
+  ),
+  crop: z.enum(CROP_MODES, { error: `must be one of ${CROP_MODES.join(', ')}` }),
+};
+
+/** The smallest interval: one image. Below it a snapshot or checkpoint would be due at every step. */
+const MIN_INTERVAL_KIMG = 0.001;
+const interval = z
+  .number()
+  .min(MIN_INTERVAL_KIMG, `must be at least ${MIN_INTERVAL_KIMG} kimg (one image)`)
+  .max(1e5, 'must be at most 100000 kimg');
+
+export const CREATE_RUN_FIELDS = {
+  datasetId: id,
+  preset: z.enum(PRESETS, { error: `must be one of ${PRESETS.join(', ')}` }),
+  targetKimg: z.number().positive('must be a positive number').max(1e6, 'must be at most 1000000 kimg'),
+  snapshotKimg: interval,
+  checkpointKimg: interval,
+  checkpointMinutes: z.number().min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080).optional(),
+  r1Gamma: z.number().min(0, 'must be 0 or more').max(1e4, 'must be at most 10000').optional(),
+  adaTarget: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
+  name: z.string().min(1).max(200).optional(),
+  fromCheckpointId: id.optional(),
+  initFrom: z.string().min(1).max(4096).optional(),
+  seed: z
+    .number()
+    .int('must be a whole number')
+    .min(0, `must be between 0 and ${2 ** 31 - 1}`)
+    .max(2 ** 31 - 1, `must be between 0 and ${2 ** 31 - 1}`)
+    .optional(),
+};
+
 type Schemas = { [K in RequestName]: z.ZodType<RequestParams<K>, unknown> };
 
 export const REQUEST_SCHEMAS: Schemas = {
   getAppInfo: none,
   listDatasets: none,
-  openDataset: z.strictObject({
-    folder: z.string().min(1, 'choose a folder').max(4096),
-    resolution: z.union(
-      RESOLUTIONS.map((r) => z.literal(r)) as [z.ZodLiteral<64>, ...z.ZodLiteral<(typeof RESOLUTIONS)[number]>[]],
-    ),
-    crop: z.enum(CROP_MODES),
-  }),
+  openDataset: z.strictObject(OPEN_DATASET_FIELDS),
   getDataset: datasetRef,
   listSources: z.strictObject({
     datasetId: id,
@@ -34,25 +68,7 @@ export const REQUEST_SCHEMAS: Schemas = {
   pickFolder: none,
   listRuns: none,
   getRun: runRef,
-  createRun: z.strictObject({
-    datasetId: id,
-    preset: z.enum(PRESETS),
-    targetKimg: z.number().positive().max(1e6),
-    snapshotKimg: z.number().positive().max(1e5),
-    checkpointKimg: z.number().positive().max(1e5),
-    checkpointMinutes: z.number().min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080).optional(),
-    r1Gamma: z.number().min(0).max(1e4).optional(),
-    adaTarget: z.number().min(0).max(1).optional(),
-    name: z.string().min(1).max(200).optional(),
-    fromCheckpointId: id.optional(),
-    initFrom: z.string().min(1).max(4096).optional(),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
-      .optional(),
-  }),
+  createRun: z.strictObject(CREATE_RUN_FIELDS),
   startRun: runRef,
   pauseRun: runRef,
   stopRun: runRef,

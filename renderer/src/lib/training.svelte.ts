@@ -1,4 +1,5 @@
 import type { PlumageApi, RunDetail, RunSummary, TickInfo } from '../../../preload/contract';
+import { recentSecPerKimg } from '../../../preload/run-stats';
 
 /**
  * Points the charts hold for a run's whole history: the server downsamples to this (keeping
@@ -32,6 +33,9 @@ export class TrainingState {
         if (run.id === this.selectedId) void this.#refreshDetail();
       }),
       api.on('runTick', ({ runId, tick }) => {
+        // The kimg follows the ticks (a run's summary is sent at state changes and checkpoints).
+        if (this.runs.some((r) => r.id === runId && r.kimg !== tick.kimg))
+          this.runs = this.runs.map((r) => (r.id === runId ? { ...r, kimg: tick.kimg } : r));
         if (runId !== this.selectedId) return;
         if (this.#refetching) this.#arrived.push(tick);
         else if ((this.ticks.at(-1)?.id ?? 0) < tick.id) this.ticks = [...this.ticks, tick];
@@ -47,9 +51,9 @@ export class TrainingState {
     return this.runs.find((r) => r.id === this.selectedId) ?? null;
   }
 
-  /** Seconds per kimg, from the newest tick of the selected run. */
+  /** Seconds per kimg: the selected run's own recent measured speed. */
   get secPerKimg(): number | null {
-    return this.ticks.at(-1)?.secPerKimg ?? null;
+    return recentSecPerKimg(this.ticks);
   }
 
   async load(): Promise<void> {

@@ -1,0 +1,28 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+/**
+ * Why a path cannot be a dataset folder, in the user's words, or null when it is a folder:
+ * "folder not found: /x" or "/x is a file, not a folder". Shared by the Studio (app, server)
+ * and the CLI, which checks before it opens the home or starts a backend.
+ */
+export async function folderProblem(folder: string): Promise<string | null> {
+  const abs = resolve(folder);
+  const st = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
+  if (st instanceof Error) {
+    if (st.code === 'ENOENT' || st.code === 'ENOTDIR') return `folder not found: ${abs}`;
+    return `cannot open folder ${abs}: ${st.code ?? st.message}`;
+  }
+  return st.isDirectory() ? null : `${abs} is a file, not a folder`;
+}
+
+/** Why a path cannot be read as a file (a checkpoint, a generator), or null when it is one. */
+export async function fileProblem(file: string, what: string): Promise<string | null> {
+  const abs = resolve(file);
+  const st = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
+  if (st instanceof Error) {
+    if (st.code === 'ENOENT' || st.code === 'ENOTDIR') return `no such file: ${abs} (the ${what})`;
+    return `cannot open the ${what} ${abs}: ${st.code ?? st.message}`;
+  }
+  return st.isFile() ? null : `${abs} is a folder, not a ${what} file`;
+}

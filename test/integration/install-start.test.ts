@@ -1,0 +1,95 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { serveApp, type ServedApp } from '../helpers/browser.js';
+import { REPO_ROOT, tempDir } from '../helpers/paths.js';
+
+const exec = promisify(execFile);
+const DIST = join(REPO_ROOT, 'dist');
+const WATCHED = ['main/core/train/trainer.js', 'main/cli/index.js', 'renderer/index.html'].map((f) => join(DIST, f));
+let tmp: ReturnType<typeof tempDir>;
+let server: ServedApp;
+
+before(async () => {
+  tmp = tempDir('install');
+  server = await serveApp(join(tmp.dir, 'home'));
+});
+after(async () => {
+  await server.stop();
+  tmp.cleanup();
+});
+
+/** Identity and age of the files a running server loads later (a trainer start, the page). */
+const fingerprint = (): string[] =>
+  WATCHED.map((f) => {
+    const st = statSync(f);
+    return `${f} ${st.ino} ${st.mtimeMs}`;
+  });
+
+async function serverAnswers(): Promise<boolean> {
+  const res = await fetch(server.url);
+  return res.status === 200 && /<html/i.test(await res.text());
+}
+
+test('no npm lifecycle script rebuilds the app when a user runs a command (npx, npm exec)', () => {
+  const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: object }).scripts;
+  for (const hook of ['prepare', 'preinstall', 'install', 'prepack'])
+    assert.ok(!(hook in scripts), `no ${hook} script: npm runs it when npx links the package`);
+  assert.match(
+    readFileSync(join(REPO_ROOT, 'scripts/postinstall.js'), 'utf8'),
+    /command === 'ci' \|\| command === 'install'/,
+  );
+});
+
+test('npx plumage with a fresh npx cache leaves a running server’s dist/ untouched', async () => {
+  const before = fingerprint();
+  const { stdout } = await exec('npx', ['--offline', 'plumage', '--version'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, npm_config_cache: join(tmp.dir, 'npm-cache'), npm_config_update_notifier: 'false' },
+    timeout: 120_000,
+  });
+  assert.match(stdout.trim(), /^\d+\.\d+\.\d+$/);
+  assert.deepEqual(fingerprint(), before, 'no file under dist/ was rewritten');
+  assert.ok(await serverAnswers());
+});
+
+test('a build swaps dist/ in whole: a running server keeps every file and no staging folder is left', async () => {
+  // The preload bundle is the quickest part to rebuild; the rest is carried over into the new dist/.
+  await exec(process.execPath, [join(REPO_ROOT, 'scripts/build.js'), 'preload'], { cwd: REPO_ROOT, timeout: 120_000 });
+  for (const f of [...WATCHED, join(DIST, 'preload/index.cjs'), join(DIST, 'test/helpers/paths.js')])
+    assert.ok(existsSync(f), f);
+  assert.deepEqual(
+    readdirSync(REPO_ROOT).filter((n) => n.startsWith('.dist-')),
+    [],
+    'no .dist-next-* or .dist-old-* left behind',
+  );
+  assert.ok(await serverAnswers());
+  const refused = await exec(process.execPath, [join(REPO_ROOT, 'scripts/build.js'), 'everything'], {
+    cwd: REPO_ROOT,
+  }).catch((err: { code: number; stderr: string }) => err);
+  assert.equal((refused as { code: number }).code, 1, 'an unknown part is refused before anything is touched');
+});
+
+test('npm start without a downloadable Electron explains in one paragraph and points at npm run serve', async (t) => {
+  if (existsSync(join(REPO_ROOT, 'node_modules/electron/dist/version'))) {
+    t.skip('Electron is already downloaded here: npm start would open the app');
+    return;
+  }
+  const result = await exec(process.execPath, [join(REPO_ROOT, 'scripts/start.js')], {
+    cwd: REPO_ROOT,
+    // A mirror nobody listens on: the download fails at once, as it does offline.
+    env: { ...process.env, ELECTRON_MIRROR: 'http://127.0.0.1:9/', electron_config_cache: join(tmp.dir, 'ecache') },
+    timeout: 60_000,
+  }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+  const { code, stderr } = result as { code: number; stderr: string };
+  assert.equal(code, 1);
+  assert.match(stderr, /downloads Electron once, on its first start/);
+  assert.match(stderr, /ELECTRON_MIRROR/);
+  assert.match(stderr, /electron_config_cache/);
+  assert.match(stderr, /npm run serve/);
+  assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+  assert.doesNotMatch(stderr, /delete `?node_modules\/electron/);
+});
