@@ -3,7 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { initBackend } from '../core/gan/backend.js';
+import { initBackend, isBackendName, BACKEND_NAMES, type BackendName } from '../core/gan/backend.js';
+import { backendCommand } from './backend-command.js';
 import { loadGenerator, saveCheckpoint } from '../core/gan/checkpoint.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../core/gan/config.js';
 import type { NoiseMode } from '../core/gan/generator.js';
@@ -12,11 +13,7 @@ import { GanTrainer } from '../core/gan/training.js';
 import { UsageError } from './usage.js';
 
 export async function ganCommand(command: 'init' | 'generate' | 'backend', argv: string[]): Promise<number> {
-  if (command === 'backend') {
-    const info = await initBackend();
-    console.log(JSON.stringify(info, null, 2));
-    return 0;
-  }
+  if (command === 'backend') return backendCommand(argv);
   if (command === 'init') {
     const { values } = parseArgs({
       args: argv,
@@ -46,6 +43,7 @@ export async function ganCommand(command: 'init' | 'generate' | 'backend', argv:
       psi: { type: 'string', default: '1' },
       noise: { type: 'string', default: 'const' },
       out: { type: 'string' },
+      backend: { type: 'string' },
     },
   });
   if (!values.checkpoint) throw new UsageError('--checkpoint FILE is required');
@@ -60,11 +58,11 @@ export async function ganCommand(command: 'init' | 'generate' | 'backend', argv:
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  await initBackend();
+  await initBackend(backendOption(values.backend));
   const { config, G } = await loadGenerator(resolve(values.checkpoint));
   const out = resolve(values.out);
   mkdirSync(out, { recursive: true });
-  const images = sampleSeeds(G, config, seeds, psi, values.noise as NoiseMode);
+  const images = await sampleSeeds(G, config, seeds, psi, values.noise as NoiseMode);
   await Promise.all(
     images.map((pixels, i) =>
       sharp(pixels, { raw: { width: config.resolution, height: config.resolution, channels: 3 } })
@@ -75,4 +73,11 @@ export async function ganCommand(command: 'init' | 'generate' | 'backend', argv:
   G.dispose();
   console.log(`wrote ${images.length} images (${config.resolution}², ψ ${psi}, noise ${values.noise}) to ${out}`);
   return 0;
+}
+
+/** `--backend NAME`: one of the chain's names, or a usage error that lists them. */
+export function backendOption(value: string | undefined): BackendName | undefined {
+  if (value === undefined) return undefined;
+  if (!isBackendName(value)) throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`);
+  return value;
 }

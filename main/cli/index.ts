@@ -16,9 +16,11 @@ Usage:
   plumage ingest <folder> --resolution N [--crop centre|subject|pad] [--home DIR] [--json]
   plumage serve [--port N] [--home DIR]
   plumage init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors
-  plumage generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR
-  plumage backend                       which tfjs backend would train here, and why
-  plumage train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--home DIR] [--json]
+  plumage generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR [--backend B]
+  plumage backend [--json]              every training backend: available here or why not
+  plumage train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--backend B] [--home DIR] [--json]
+
+Backends (B), fastest first: cuda, webgpu, cpu-native, wasm, cpu (default: the best one present).
   plumage runs [--home DIR] [--json]
   plumage --help | --version
 

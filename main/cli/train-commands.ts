@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { PRESETS, type Preset, type RunSummary } from '../../preload/contract.js';
+import { BACKEND_NAMES, isBackendName } from '../core/gan/backend-info.js';
 import { presetConfig } from '../core/gan/config.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
@@ -58,12 +59,16 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
       seed: { type: 'string' },
       'snapshot-kimg': { type: 'string' },
       'checkpoint-kimg': { type: 'string' },
+      backend: { type: 'string' },
     },
   });
   if (!values.dataset) throw new UsageError('--dataset <folder> is required');
   const preset = values.preset as Preset;
   if (!PRESETS.includes(preset)) throw new UsageError(`--preset must be one of ${PRESETS.join(', ')}`);
   const kimg = values.kimg === undefined ? undefined : Number(values.kimg);
+  const backend = values.backend;
+  if (backend !== undefined && !isBackendName(backend))
+    throw new UsageError(`--backend must be one of ${BACKEND_NAMES.join(', ')}`);
   if (kimg !== undefined && !(kimg > 0))
     throw new UsageError('--kimg must be a positive number (thousands of real images shown to D)');
   const say = (obj: Record<string, unknown>, text: string): void => {
@@ -115,6 +120,7 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
         snapshotKimg: Number(values['snapshot-kimg'] ?? Math.min(4, target / 4)),
         checkpointKimg: Number(values['checkpoint-kimg'] ?? Math.min(10, target / 2)),
         ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+        ...(backend !== undefined ? { backend } : {}),
       });
       say(
         { event: 'created', runId: run.id, preset, targetKimg: target },

@@ -215,8 +215,8 @@ test('a generator exported from the reference (G_ema.* names, no Plumage metadat
   // … as the start of a fine-tuning run: G and G_ema from the file, a fresh D, and it trains.
   const tuned = await trainerFromGenerator(file, 3, { batchSize: 4 });
   assert.deepEqual(
-    sampleSeeds(tuned.G, tuned.config, [5], 1, 'const'),
-    sampleSeeds(trainer.G_ema, trainer.config, [5], 1, 'const'),
+    await sampleSeeds(tuned.G, tuned.config, [5], 1, 'const'),
+    await sampleSeeds(trainer.G_ema, trainer.config, [5], 1, 'const'),
   );
   const step = tuned.trainStep(flatBatch(new RandomState(2), 4));
   assert.ok(Number.isFinite(step.lossG));
@@ -234,8 +234,8 @@ test('a generator exported from the reference (G_ema.* names, no Plumage metadat
   ] as const) {
     assert.deepEqual(config[k], trainer.config[k], k);
   }
-  const ours = sampleSeeds(trainer.G_ema, trainer.config, [0, 1], 0.7, 'const');
-  const theirs = sampleSeeds(G, config, [0, 1], 0.7, 'const');
+  const ours = await sampleSeeds(trainer.G_ema, trainer.config, [0, 1], 0.7, 'const');
+  const theirs = await sampleSeeds(G, config, [0, 1], 0.7, 'const');
   assert.deepEqual(theirs, ours);
   G.dispose();
   trainer.dispose();
@@ -251,7 +251,7 @@ test('CLI: init writes a seeded checkpoint; generate writes seedNNNN.png as the 
   const out = join(tmp.dir, 'samples');
   await run(process.execPath, [CLI, 'generate', '--checkpoint', ckpt, '--seeds', '0-2', '--psi', '0.5', '--out', out]);
   const { config, G } = await loadGenerator(ckpt);
-  const expected = sampleSeeds(G, config, [0, 1, 2], 0.5, 'const');
+  const expected = await sampleSeeds(G, config, [0, 1, 2], 0.5, 'const');
   for (const [i, seed] of ['0000', '0001', '0002'].entries()) {
     const { data, info } = await sharp(join(out, `seed${seed}.png`))
       .raw()

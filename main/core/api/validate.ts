@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { CROP_MODES, PRESETS, RESOLUTIONS, type RequestName, type RequestParams } from '../../../preload/contract.js';
+import {
+  BACKENDS,
+  CROP_MODES,
+  PRESETS,
+  RESOLUTIONS,
+  type RequestName,
+  type RequestParams,
+} from '../../../preload/contract.js';
 
 /**
  * Every request's input is checked here before it reaches the core, whichever shell it came
@@ -52,6 +59,7 @@ export const REQUEST_SCHEMAS: Schemas = {
       .min(0)
       .max(2 ** 31 - 1)
       .optional(),
+    backend: z.enum(BACKENDS).optional(),
   }),
   startRun: runRef,
   pauseRun: runRef,

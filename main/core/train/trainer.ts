@@ -104,7 +104,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   }, 2000).unref();
 
   // ── initialise ──
-  const info = await initBackend(start.backend);
+  const info = await initBackend(start.backend ?? start.config.backend);
   // Before a single tensor is made: a preset this backend cannot hold fails now, with the reason.
   const fit = presetFit(start.config.preset, info.kind);
   if (!fit.fits) throw new FatalError(fit.reason!, 'unsupported');
