@@ -32,10 +32,11 @@ const firKernels = new Map<string, tf.Tensor4D>();
 
 /**
  * The 4×4 FIR kernel as a depthwise filter [4,4,C,1] scaled by `gain`. Kept for the life of the
- * process (one per channel count and gain), so training does not rebuild constants every step.
+ * process (one per backend, channel count and gain), so training does not rebuild constants every
+ * step; per backend because a tensor moved onto a GPU backend cannot move back synchronously.
  */
 function firKernel(channels: number, gain: number): tf.Tensor4D {
-  const key = `${channels}:${gain}`;
+  const key = `${tf.getBackend()}:${channels}:${gain}`;
   let k = firKernels.get(key);
   if (!k) {
     const taps = resampleFilter2d();

@@ -143,6 +143,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       checkpointKimg: run.checkpoint_kimg,
       checkpointMinutes: run.checkpoint_minutes,
       backend: run.backend,
+      backendHint: this.#supervisors.get(run.id)?.backendHint ?? null,
       error: run.error,
       restarts: run.restarts,
       cannotResume: this.#cannotStart(run),
