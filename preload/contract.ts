@@ -88,7 +88,7 @@ export interface AppInfo {
 }
 
 export interface TrainingCapacity {
-  /** 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu', as judged from the installed packages. */
+  /** 'cuda' | 'webgpu' | 'cpu-native' | 'wasm' | 'cpu', as judged from the installed packages. */
   backend: string;
   /** The most memory that backend gives one trainer (MB); null where it cannot be known (a GPU). */
   memoryLimitMB: number | null;
@@ -112,6 +112,9 @@ export interface ListSourcesParams extends DatasetRef {
 }
 
 export const PRESETS = ['tiny', '64', '128', '256', '512', '1024'] as const;
+/** Training backends, fastest first (main/core/gan/backend-info.ts keeps the same list). */
+export const BACKENDS = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
 export type Preset = (typeof PRESETS)[number];
 export const RUN_STATES = ['created', 'running', 'paused', 'stopped', 'crashed', 'done'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -178,6 +181,8 @@ export interface RunSummary {
   checkpointMinutes: number;
   /** e.g. "CUDA via tfjs-node-gpu" or "CPU (wasm) — slow: install the GPU build"; null before the first start. */
   backend: string | null;
+  /** When a faster backend could be had on this machine, what to do for it (from the trainer's last start). */
+  backendHint?: string | null;
   /** Why it last stopped or restarted, when not by request. */
   error: string | null;
   restarts: number;
@@ -213,6 +218,8 @@ export interface CreateRunParams {
   initFrom?: string;
   /** Weight-initialisation seed (random when left out); with the same seed and data a run is reproducible. */
   seed?: number;
+  /** Train on this backend instead of the best one present (it fails with the reason if it cannot start). */
+  backend?: BackendChoice;
 }
 
 export interface RunRef {

@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../core/gan/config.js';
+import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
 import { fileProblem } from '../core/folders.js';
 import { choiceFlag, numberFlag, required, UsageError, type CommandDef } from './usage.js';
 
@@ -19,19 +20,6 @@ const initSeedField = z
   .max(0xffffffff, 'must be between 0 and 4294967295');
 const psiField = z.number().min(-2, 'must be between -2 and 2').max(2, 'must be between -2 and 2');
 const noiseField = z.enum(NOISE_MODES, { error: `must be one of ${NOISE_MODES.join(', ')}` });
-
-export const backendCommand: CommandDef = {
-  name: 'backend',
-  synopsis: 'backend',
-  summary: 'Says which tfjs backend would train here, and why the faster ones are not available.',
-  options: {},
-  async run() {
-    const { initBackend } = await import('../core/gan/backend.js');
-    const info = await initBackend();
-    console.log(JSON.stringify(info, null, 2));
-    return 0;
-  },
-};
 
 export const initCommand: CommandDef = {
   name: 'init',
@@ -61,21 +49,24 @@ export const initCommand: CommandDef = {
 
 export const generateCommand: CommandDef = {
   name: 'generate',
-  synopsis: 'generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR',
+  synopsis: 'generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] [--backend B] --out DIR',
   summary: "Draws images from a checkpoint's G_ema, one PNG per seed.",
   details: `  --checkpoint FILE  a Plumage or converted safetensors checkpoint
   --seeds LIST       e.g. 0-7 or 1,5,9-11 (default 0-7)
   --psi X            truncation ψ (default 1 = none; 0.7 is tidier)
   --noise MODE       const (default), random or none
-  --out DIR          the folder to write seedNNNN.png into (made if missing)`,
+  --out DIR          the folder to write seedNNNN.png into (made if missing)
+  --backend B        cuda, webgpu, cpu-native, wasm or cpu (default: the best one present)`,
   options: {
     checkpoint: { type: 'string' },
     seeds: { type: 'string', default: '0-7' },
     psi: { type: 'string' },
     noise: { type: 'string' },
     out: { type: 'string' },
+    backend: { type: 'string' },
   },
   async run(values) {
+    const backend = choiceFlag(values, 'backend', CREATE_RUN_FIELDS.backend);
     const checkpoint = resolve(required(values.checkpoint as string | undefined, 'checkpoint', 'FILE'));
     const out = resolve(required(values.out as string | undefined, 'out', 'DIR'));
     const psi = numberFlag(values, 'psi', psiField) ?? 1;
@@ -93,10 +84,10 @@ export const generateCommand: CommandDef = {
     const { loadGenerator } = await import('../core/gan/checkpoint.js');
     const { sampleSeeds } = await import('../core/gan/sample.js');
     const { default: sharp } = await import('sharp');
-    await initBackend();
+    await initBackend(backend);
     const { config, G } = await loadGenerator(checkpoint);
     mkdirSync(out, { recursive: true });
-    const images = sampleSeeds(G, config, seeds, psi, noise);
+    const images = await sampleSeeds(G, config, seeds, psi, noise);
     await Promise.all(
       images.map((pixels, i) =>
         sharp(pixels, { raw: { width: config.resolution, height: config.resolution, channels: 3 } })

@@ -5,7 +5,8 @@
  * CommandDef (see usage.ts); add one by appending it to COMMANDS.
  */
 import { PACKAGE_VERSION } from '../core/version.js';
-import { backendCommand, generateCommand, initCommand } from './gan-commands.js';
+import { backendCommand } from './backend-command.js';
+import { generateCommand, initCommand } from './gan-commands.js';
 import { ingestCommand } from './ingest-command.js';
 import { serveCommand } from './serve-command.js';
 import { runsCommand, trainCommand } from './train-commands.js';

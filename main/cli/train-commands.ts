@@ -56,7 +56,7 @@ export const runsCommand: CommandDef = {
 export const trainCommand: CommandDef = {
   name: 'train',
   synopsis:
-    'train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--resolution N] [--crop MODE] [--home DIR] [--json]',
+    'train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--resolution N] [--crop MODE] [--backend B] [--home DIR] [--json]',
   summary: 'Trains (or resumes) a run on a folder. Ctrl-C pauses with a checkpoint; run it again to resume.',
   details: `  --dataset FOLDER        the images; the folder's existing dataset is reused when it fits
   --preset NAME           ${PRESETS.join(', ')} (default tiny: 32², trains from any dataset)
@@ -66,6 +66,7 @@ export const trainCommand: CommandDef = {
   --crop MODE             centre, subject or pad, when a new one is made (default centre)
   --snapshot-kimg K       a sample grid every K kimg       --checkpoint-kimg K   a checkpoint every K kimg
   --checkpoint-minutes M  and at least every M minutes     --seed S              the run's seed
+  --backend B             cuda, webgpu, cpu-native, wasm or cpu (default: the best one present); kept on resume
   --json                  JSON lines: dataset, created/resume, state, tick, snapshot
 Exit code 0 when the run finished or paused, 1 when it crashed or could not start, 2 for a usage error.
 A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C does.`,
@@ -81,6 +82,7 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
     'snapshot-kimg': { type: 'string' },
     'checkpoint-kimg': { type: 'string' },
     'checkpoint-minutes': { type: 'string' },
+    backend: { type: 'string' },
   },
   async run(values) {
     if (values.dataset === undefined) throw new UsageError('--dataset <folder> is required');
@@ -92,6 +94,7 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
     const seed = numberFlag(values, 'seed', CREATE_RUN_FIELDS.seed);
     const resolution = numberFlag(values, 'resolution', OPEN_DATASET_FIELDS.resolution);
     const crop = choiceFlag(values, 'crop', OPEN_DATASET_FIELDS.crop);
+    const backend = choiceFlag(values, 'backend', CREATE_RUN_FIELDS.backend);
     const trainsAt = presetConfig(preset).resolution;
     if (resolution !== undefined && resolution % trainsAt !== 0)
       throw new UsageError(
@@ -111,6 +114,7 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
       seed,
       resolution,
       crop,
+      backend,
     });
   },
 };

@@ -3,7 +3,7 @@
  * folder's existing one when it fits), resume or create the run, report it, and pause it cleanly
  * on Ctrl-C, SIGTERM or a closed stdout.
  */
-import type { CropMode, Preset, Resolution, RunSummary } from '../../preload/contract.js';
+import type { BackendChoice, CropMode, Preset, Resolution, RunSummary } from '../../preload/contract.js';
 import { presetConfig } from '../core/gan/config.js';
 import { resolveHome } from '../core/home.js';
 import type { DatasetRow } from '../core/store/datasets.js';
@@ -22,6 +22,7 @@ export interface TrainArgs {
   seed?: number | undefined;
   resolution?: Resolution | undefined;
   crop?: CropMode | undefined;
+  backend?: BackendChoice | undefined;
 }
 
 /**
@@ -117,6 +118,7 @@ export async function train(a: TrainArgs): Promise<number> {
         checkpointKimg: a.checkpointKimg ?? Math.min(10, target / 2),
         ...(a.checkpointMinutes !== undefined ? { checkpointMinutes: a.checkpointMinutes } : {}),
         ...(a.seed !== undefined ? { seed: a.seed } : {}),
+        ...(a.backend !== undefined ? { backend: a.backend } : {}),
       });
       say(
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },

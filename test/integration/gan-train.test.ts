@@ -67,26 +67,31 @@ function discriminatorAccuracy(trainer: GanTrainer, rng: RandomState): number {
   });
 }
 
-test('no step type leaks tensors (augmentation and style mixing on)', () => {
+test('no step type leaks tensors (augmentation and style mixing on)', async () => {
   const trainer = new GanTrainer(micro({ ada: { target: 0.6, interval: 4, kimg: 100, initialP: 0.5 } }), 3);
   const reals = flatBatch(new RandomState(1), 4);
-  trainer.trainStep(reals); // warm-up: first-use allocations
+  await trainer.trainStep(reals); // warm-up: first-use allocations
   for (const phase of ['Gmain', 'Greg', 'Dmain', 'Dreg'] as PhaseName[]) {
     trainer.counters.step = 0; // every phase is due at step 0
     const before = tf.memory().numTensors;
-    const report = trainer.trainStep(reals, [phase]);
+    const report = await trainer.trainStep(reals, [phase]);
     assert.deepEqual(report.phases, [phase]);
     assert.equal(tf.memory().numTensors, before, `${phase} leaked ${tf.memory().numTensors - before} tensors`);
   }
   const before = tf.memory().numTensors;
   trainer.counters.step = 0;
-  trainer.trainStep(reals);
+  await trainer.trainStep(reals);
   assert.equal(tf.memory().numTensors, before, 'a full step leaked');
+  // Reading the statistics frees their running sums; the next step makes them again.
+  const stats = await trainer.takeStats();
+  assert.equal(stats.steps, 6);
+  assert.ok([stats.lossG, stats.lossD, stats.r1Penalty, stats.plPenalty].every((v) => Number.isFinite(v)));
+  assert.equal(tf.memory().numTensors, before - 6, 'six running sums freed');
   reals.dispose();
   trainer.dispose();
 });
 
-test('learning happens: on two flat colours, G moves toward the data and D learns to tell them apart', () => {
+test('learning happens: on two flat colours, G moves toward the data and D learns to tell them apart', async () => {
   const trainer = new GanTrainer(micro({ batchSize: 8 }), 11);
   const rng = new RandomState(5);
   const accRng = new RandomState(6);
@@ -96,11 +101,14 @@ test('learning happens: on two flat colours, G moves toward the data and D learn
   let sawPl = false;
   for (let i = 0; i < 250; i++) {
     const reals = flatBatch(rng, 8);
-    const r = trainer.trainStep(reals);
+    await trainer.trainStep(reals);
     reals.dispose();
-    assert.ok(Number.isFinite(r.lossG) && Number.isFinite(r.lossD), `step ${i}: losses finite`);
-    sawR1 ||= r.r1Penalty !== null;
-    sawPl ||= r.plPenalty !== null;
+    if (i % 10 === 9) {
+      const r = await trainer.takeStats(); // means over ten steps, as a tick would read them
+      assert.ok(Number.isFinite(r.lossG) && Number.isFinite(r.lossD), `steps to ${i}: losses finite`);
+      sawR1 ||= r.r1Penalty !== null;
+      sawPl ||= r.plPenalty !== null;
+    }
   }
   const endDistance = distanceToData(trainer);
   let accuracy = 0;
@@ -137,7 +145,7 @@ test('checkpoint round trip is bit-exact: weights, moments, counters, RNG', asyn
   const rng = new RandomState(8);
   for (let i = 0; i < 3; i++) {
     const reals = flatBatch(rng, 4);
-    trainer.trainStep(reals);
+    await trainer.trainStep(reals);
     reals.dispose();
   }
   const file = join(tmp.dir, 'round.safetensors');
@@ -161,18 +169,19 @@ test('N steps straight equal N/2 steps, save, load, N/2 steps — every weight a
     return Array.from({ length: 6 }, () => flatBatch(rng, 4));
   })();
   const straight = new GanTrainer(config, 9);
-  for (const b of batches) straight.trainStep(b);
+  for (const b of batches) await straight.trainStep(b);
   const first = new GanTrainer(config, 9);
-  for (const b of batches.slice(0, 3)) first.trainStep(b);
+  for (const b of batches.slice(0, 3)) await first.trainStep(b);
   const file = join(tmp.dir, 'half.safetensors');
   await saveCheckpoint(first, file);
   first.dispose();
   const resumed = await loadCheckpoint(file);
-  for (const b of batches.slice(3)) resumed.trainStep(b);
+  for (const b of batches.slice(3)) await resumed.trainStep(b);
   const [a, b] = [await allValues(straight), await allValues(resumed)];
   for (const [k, v] of a)
     assert.ok(Buffer.from(v.buffer).equals(Buffer.from(b.get(k)!.buffer)), `${k} differs after resume`);
-  assert.deepEqual(resumed.counters, straight.counters);
+  assert.deepEqual(await resumed.syncCounters(), await straight.syncCounters());
+  assert.ok(straight.counters.plMean > 0, 'the path-length mean moved (and was compared)');
   tf.dispose(batches);
   straight.dispose();
   resumed.dispose();
@@ -215,11 +224,11 @@ test('a generator exported from the reference (G_ema.* names, no Plumage metadat
   // … as the start of a fine-tuning run: G and G_ema from the file, a fresh D, and it trains.
   const tuned = await trainerFromGenerator(file, 3, { batchSize: 4 });
   assert.deepEqual(
-    sampleSeeds(tuned.G, tuned.config, [5], 1, 'const'),
-    sampleSeeds(trainer.G_ema, trainer.config, [5], 1, 'const'),
+    await sampleSeeds(tuned.G, tuned.config, [5], 1, 'const'),
+    await sampleSeeds(trainer.G_ema, trainer.config, [5], 1, 'const'),
   );
-  const step = tuned.trainStep(flatBatch(new RandomState(2), 4));
-  assert.ok(Number.isFinite(step.lossG));
+  await tuned.trainStep(flatBatch(new RandomState(2), 4));
+  assert.ok(Number.isFinite((await tuned.takeStats()).lossG));
   tuned.dispose();
   await assert.rejects(trainerFromGenerator(file, 3, { resolution: 32 }), /resolution comes from the generator file/);
   const { config, G } = await loadGenerator(file);
@@ -234,8 +243,8 @@ test('a generator exported from the reference (G_ema.* names, no Plumage metadat
   ] as const) {
     assert.deepEqual(config[k], trainer.config[k], k);
   }
-  const ours = sampleSeeds(trainer.G_ema, trainer.config, [0, 1], 0.7, 'const');
-  const theirs = sampleSeeds(G, config, [0, 1], 0.7, 'const');
+  const ours = await sampleSeeds(trainer.G_ema, trainer.config, [0, 1], 0.7, 'const');
+  const theirs = await sampleSeeds(G, config, [0, 1], 0.7, 'const');
   assert.deepEqual(theirs, ours);
   G.dispose();
   trainer.dispose();
@@ -251,7 +260,7 @@ test('CLI: init writes a seeded checkpoint; generate writes seedNNNN.png as the 
   const out = join(tmp.dir, 'samples');
   await run(process.execPath, [CLI, 'generate', '--checkpoint', ckpt, '--seeds', '0-2', '--psi', '0.5', '--out', out]);
   const { config, G } = await loadGenerator(ckpt);
-  const expected = sampleSeeds(G, config, [0, 1, 2], 0.5, 'const');
+  const expected = await sampleSeeds(G, config, [0, 1, 2], 0.5, 'const');
   for (const [i, seed] of ['0000', '0001', '0002'].entries()) {
     const { data, info } = await sharp(join(out, `seed${seed}.png`))
       .raw()

@@ -115,6 +115,6 @@ test('preset memory needs against backend limits: only tiny fits a wasm instance
     assert.equal(fit.fits, false, p);
     assert.match(fit.reason!, /needs more than \d+ GB to train and a wasm backend has at most 4 GB/);
     assert.ok(presetNeed(p).mb > WASM_LIMIT_MB);
-    assert.equal(presetFit(p, 'tensorflow-gpu').fits, true, 'a GPU cannot be sized from here: not refused');
+    assert.equal(presetFit(p, 'cuda').fits, true, 'a GPU cannot be sized from here: not refused');
   }
 });

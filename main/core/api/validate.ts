@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { CROP_MODES, PRESETS, RESOLUTIONS, type RequestName, type RequestParams } from '../../../preload/contract.js';
+import {
+  BACKENDS,
+  CROP_MODES,
+  PRESETS,
+  RESOLUTIONS,
+  type RequestName,
+  type RequestParams,
+} from '../../../preload/contract.js';
 
 /**
  * Every request's input is checked here before it reaches the core, whichever shell it came
@@ -49,6 +56,7 @@ export const CREATE_RUN_FIELDS = {
     .min(0, `must be between 0 and ${2 ** 31 - 1}`)
     .max(2 ** 31 - 1, `must be between 0 and ${2 ** 31 - 1}`)
     .optional(),
+  backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }).optional(),
 };
 
 type Schemas = { [K in RequestName]: z.ZodType<RequestParams<K>, unknown> };

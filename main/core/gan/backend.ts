@@ -1,35 +1,45 @@
 /**
- * Picks the fastest tfjs backend present at run time: CUDA (tfjs-node-gpu) → native CPU
- * (tfjs-node) → WebAssembly → pure JS, and says which one runs and why the better ones did not.
- * The node backends are optional dependencies; where they failed to install, their import fails.
+ * Picks the fastest tfjs backend present at run time — CUDA (tfjs-node-gpu) → WebGPU (Dawn's
+ * Node binding: Vulkan, Metal or Direct3D 12) → native CPU (tfjs-node) → WebAssembly → pure
+ * JS — and says which one runs and why each better one did not. The node backends are optional
+ * dependencies: where they failed to install, their import fails and the chain moves on.
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerPlumageGradients } from './grads.js';
+import { describeBackend, hintFor, type AdapterInfo, type BackendInfo, type BackendName } from './backend-info.js';
+import { openWebGpu, closeWebGpu, webGpuAdapter } from './webgpu.js';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-
-export interface BackendInfo {
-  /** tfjs backend name as `tf.getBackend()` reports it. */
-  backend: string;
-  kind: BackendName;
-  /** One line for the UI and the run record. */
-  description: string;
-  /** Why each faster backend is not in use. */
-  unavailable: { kind: BackendName; reason: string }[];
-  /** A hint when a better backend could be had, else null. */
-  hint: string | null;
-}
+export {
+  BACKEND_NAMES,
+  describeBackend,
+  isBackendName,
+  type AdapterInfo,
+  type BackendInfo,
+  type BackendName,
+  type BackendProbe,
+} from './backend-info.js';
+import type { BackendProbe } from './backend-info.js';
 
 const require = createRequire(import.meta.url);
+const AUTO_ORDER: BackendName[] = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'];
+/**
+ * Backends to treat as absent, comma-separated (e.g. `cuda,webgpu`): to keep a flaky driver out
+ * of a run, and how the tests make each backend unavailable in turn without uninstalling it.
+ */
+export const DISABLE_ENV = 'PLUMAGE_DISABLE_BACKENDS';
+/** Set to 1 to let the automatic choice take a software WebGPU adapter (CI runs the chain on lavapipe). */
+export const SOFTWARE_GPU_ENV = 'PLUMAGE_ALLOW_SOFTWARE_GPU';
+
 let chosen: BackendInfo | null = null;
 
 const firstLine = (err: unknown): string =>
   (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
 
 /**
- * Initialises tfjs once per process. `prefer` forces one backend (tests, benchmarks); without it
- * the order above is tried. Must run before any tensor is created.
+ * Initialises tfjs once per process. `prefer` forces one backend (the `--backend` option, tests,
+ * benchmarks), including a software WebGPU adapter the automatic choice skips; without it the
+ * order above is tried. Must run before any tensor is created.
  */
 export async function initBackend(
   prefer?: BackendName,
@@ -42,20 +52,24 @@ export async function initBackend(
   return result;
 }
 
+/** The backend this process runs on, once `initBackend` has chosen one. */
+export const currentBackend = (): BackendInfo | null => chosen;
+
 async function chooseBackend(prefer?: BackendName): Promise<BackendInfo> {
   registerPlumageGradients();
-  const order: BackendName[] = prefer ? [prefer] : ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+  const order = prefer ? [prefer] : AUTO_ORDER;
   const unavailable: BackendInfo['unavailable'] = [];
   for (const kind of order) {
     try {
-      await tryBackend(kind);
-      const hint =
-        kind === 'wasm' || kind === 'cpu'
-          ? 'Training on the CPU is slow: install the GPU build (npm install @tensorflow/tfjs-node-gpu, with CUDA) for real runs.'
-          : kind === 'tensorflow'
-            ? 'No CUDA GPU found by tfjs-node-gpu; training runs on the native CPU build.'
-            : null;
-      chosen = { backend: tf.getBackend(), kind, description: describe(kind), unavailable, hint };
+      const adapter = await tryBackend(kind, !prefer);
+      chosen = {
+        backend: tf.getBackend(),
+        kind,
+        description: describeBackend(kind, adapter),
+        adapter,
+        unavailable,
+        hint: hintFor(kind, adapter, unavailable),
+      };
       return chosen;
     } catch (err) {
       unavailable.push({ kind, reason: firstLine(err) });
@@ -64,25 +78,71 @@ async function chooseBackend(prefer?: BackendName): Promise<BackendInfo> {
   throw new Error(`no tfjs backend could start: ${unavailable.map((u) => `${u.kind}: ${u.reason}`).join('; ')}`);
 }
 
-async function tryBackend(kind: BackendName): Promise<string> {
+/**
+ * Every backend, in the automatic order, with whether it can run here and why not (`plumage
+ * backend`). Leaves the process on the backend the automatic choice picks.
+ */
+export async function probeBackends(
+  log?: (line: string) => void,
+): Promise<{ chosen: BackendInfo; all: BackendProbe[] }> {
+  const picked = await initBackend(undefined, log);
+  const all: BackendProbe[] = [];
+  for (const kind of AUTO_ORDER) {
+    const skipped = picked.unavailable.find((u) => u.kind === kind);
+    if (kind === picked.kind) {
+      all.push({ kind, available: true, reason: null, description: picked.description, adapter: picked.adapter });
+    } else if (skipped) {
+      const adapter = kind === 'webgpu' ? webGpuAdapter() : null; // a software one, passed over
+      all.push({
+        kind,
+        available: false,
+        reason: skipped.reason,
+        description: describeBackend(kind, adapter),
+        adapter,
+      });
+    } else {
+      // After the chosen one: try it too, so the list is complete, then return to the choice.
+      try {
+        const adapter = await tryBackend(kind, false);
+        all.push({ kind, available: true, reason: null, description: describeBackend(kind, adapter), adapter });
+      } catch (err) {
+        all.push({ kind, available: false, reason: firstLine(err), description: describeBackend(kind), adapter: null });
+      }
+    }
+  }
+  await setExactly(picked.backend);
+  return { chosen: picked, all };
+}
+
+/** Starts one backend, or throws why it cannot run here. Returns the GPU adapter for webgpu. */
+async function tryBackend(kind: BackendName, automatic: boolean): Promise<AdapterInfo | null> {
+  const disabled = (process.env[DISABLE_ENV] ?? '').split(',').map((s) => s.trim());
+  if (disabled.includes(kind)) throw new Error(`disabled by ${DISABLE_ENV}`);
   switch (kind) {
-    case 'tensorflow-gpu':
+    case 'cuda':
       require('@tensorflow/tfjs-node-gpu');
       await setExactly('tensorflow');
-      if (!tf.engine().backend || !(await gpuVisible()))
-        throw new Error('tfjs-node-gpu loaded but sees no CUDA device');
-      return 'tensorflow';
-    case 'tensorflow':
+      if (!(await gpuVisible())) throw new Error('tfjs-node-gpu loaded but sees no CUDA device');
+      return null;
+    case 'webgpu': {
+      const adapter = await openWebGpu();
+      // Mesa's lavapipe / SwiftShader run WebGPU on the CPU at a fraction of wasm's speed.
+      if (automatic && adapter.software && process.env[SOFTWARE_GPU_ENV] !== '1')
+        throw new Error(`only a software adapter (${adapter.device || adapter.vendor}), slower than the CPU backends`);
+      await setExactly('webgpu');
+      return adapter;
+    }
+    case 'cpu-native':
       require('@tensorflow/tfjs-node');
       await setExactly('tensorflow');
-      return 'tensorflow';
+      return null;
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
       await setExactly('wasm');
-      return 'wasm';
+      return null;
     case 'cpu':
       await setExactly('cpu');
-      return 'cpu';
+      return null;
   }
 }
 
@@ -103,17 +163,18 @@ async function gpuVisible(): Promise<boolean> {
   }
 }
 
-function describe(kind: BackendName): string {
-  switch (kind) {
-    case 'tensorflow-gpu':
-      return 'CUDA via tfjs-node-gpu';
-    case 'tensorflow':
-      return 'CPU (native TensorFlow via tfjs-node)';
-    case 'wasm':
-      return 'CPU (wasm) — slow: install the GPU build';
-    case 'cpu':
-      return 'CPU (pure JavaScript) — very slow: install the GPU build';
+/**
+ * Ends the GPU device so the process can exit (a live Dawn device keeps Node's event loop up).
+ * After this no tensor on webgpu may be used.
+ */
+export function releaseBackend(): void {
+  if (tf.findBackend('webgpu')) {
+    const gpuBackend = tf.findBackend('webgpu') as unknown as { device?: { destroy(): void } };
+    gpuBackend.device?.destroy();
+    tf.removeBackend('webgpu');
   }
+  closeWebGpu();
+  chosen = null;
 }
 
 export { tf };

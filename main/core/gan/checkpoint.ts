@@ -55,6 +55,7 @@ export async function saveCheckpoint(
   file: string,
   extraMetadata: Record<string, string> = {},
 ): Promise<{ bytes: number; sha256: string }> {
+  await trainer.syncCounters(); // the path-length mean and ADA's sign sum live on the device
   const tensors = [
     ...paramEntries(trainer.G),
     ...paramEntries(trainer.G_ema),

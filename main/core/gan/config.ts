@@ -3,6 +3,8 @@
  * Defaults follow stylegan2-ada-pytorch (config F networks, the 'auto' training heuristics);
  * presets size them for an 8 GB GPU, and `tiny` for tests on a CPU.
  */
+import type { BackendName } from './backend-info.js';
+
 export interface GanConfig {
   preset: PresetName;
   // ── networks (the reference's constructor arguments) ──
@@ -32,6 +34,8 @@ export interface GanConfig {
   emaKimg: number; // G_ema half-life in thousands of images
   emaRampup: number; // EMA half-life ≤ images seen × this (early in training)
   ada: AdaConfig;
+  /** The backend the run asked for (`--backend`, the form); absent: the best one present. */
+  backend?: BackendName;
 }
 
 export interface AdaConfig {

@@ -24,23 +24,34 @@ interface Conv2DAttrs {
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
 
+/**
+ * Puts each sample at s·(y, x) with zeros between: [N,H,W,C] → [N,H·s,W·s,C]. Written with
+ * 4-D tensors only (columns, then rows, each a pad of a size-1 axis), because tfjs-webgpu's
+ * pad and transpose programs do not compile above four dimensions.
+ */
+export function spreadSpatial(x: tf.Tensor4D, s: number): tf.Tensor4D {
+  if (s === 1) return x;
+  const [n, h, w, c] = x.shape;
+  const cols = tf.pad(tf.reshape(x, [n * h, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+  ]); // [N·H, W, s, C]
+  const rows = tf.pad(tf.reshape(cols, [n, h, 1, w * s * c]), [
+    [0, 0],
+    [0, 0],
+    [0, s - 1],
+    [0, 0],
+  ]); // [N, H, s, W·s·C]
+  return tf.reshape(rows, [n, h * s, w * s, c]);
+}
+
 /** Inserts (s-1) zeros between samples along H and W: [N,H,W,C] → [N,(H-1)s+1,(W-1)s+1,C]. */
 export function dilateSpatial(x: tf.Tensor4D, s: number): tf.Tensor4D {
   if (s === 1) return x;
   const [n, h, w, c] = x.shape;
-  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [
-    [0, 0],
-    [0, 0],
-    [0, s - 1],
-    [0, 0],
-    [0, s - 1],
-    [0, 0],
-  ]);
-  return tf.slice(
-    tf.reshape(spread, [n, h * s, w * s, c]) as tf.Tensor4D,
-    [0, 0, 0, 0],
-    [n, (h - 1) * s + 1, (w - 1) * s + 1, c],
-  );
+  return tf.slice(spreadSpatial(x, s), [0, 0, 0, 0], [n, (h - 1) * s + 1, (w - 1) * s + 1, c]);
 }
 
 /**

@@ -7,6 +7,7 @@
  * StridedSlice entirely.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { spreadSpatial } from './grads.js';
 
 export const LRELU_ALPHA = 0.2;
 export const LRELU_GAIN = Math.SQRT2;
@@ -31,10 +32,11 @@ const firKernels = new Map<string, tf.Tensor4D>();
 
 /**
  * The 4×4 FIR kernel as a depthwise filter [4,4,C,1] scaled by `gain`. Kept for the life of the
- * process (one per channel count and gain), so training does not rebuild constants every step.
+ * process (one per backend, channel count and gain), so training does not rebuild constants every
+ * step; per backend because a tensor moved onto a GPU backend cannot move back synchronously.
  */
 function firKernel(channels: number, gain: number): tf.Tensor4D {
-  const key = `${channels}:${gain}`;
+  const key = `${tf.getBackend()}:${channels}:${gain}`;
   let k = firKernels.get(key);
   if (!k) {
     const taps = resampleFilter2d();
@@ -70,16 +72,7 @@ export function fir2d(x: tf.Tensor4D, before: number, after: number, gain = 1, s
  * (upfirdn2d's up=2, for the 3-channel image path).
  */
 export function zeroStuff2x(x: tf.Tensor4D): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  const spread = tf.pad(tf.reshape(x, [n, h, 1, w, 1, c]), [
-    [0, 0],
-    [0, 0],
-    [0, 1],
-    [0, 0],
-    [0, 1],
-    [0, 0],
-  ]);
-  return tf.reshape(spread, [n, 2 * h, 2 * w, c]);
+  return spreadSpatial(x, 2);
 }
 
 /** upfirdn2d.upsample2d(x, f): [N,H,W,C] → [N,2H,2W,C], FIR-filtered, gain 4 (keeps the mean). */
@@ -144,12 +137,11 @@ export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
     1,
     'valid',
   ); // [N,H+1,W+1,4·out]
-  const interleaved = tf.reshape(tf.transpose(tf.reshape(phases, [n, h + 1, w + 1, 2, 2, cout]), [0, 1, 3, 2, 4, 5]), [
-    n,
-    2 * h + 2,
-    2 * w + 2,
-    cout,
-  ]) as tf.Tensor4D; // ct followed by one zero row and column
+  // Interleave: phases[n, i, j, (r·2+s)·out + o] → ct[n, 2i+r, 2j+s, o], with 4-D tensors only
+  // (tfjs-webgpu's transpose does not compile above four dimensions): rows (r) by one transpose
+  // of [N·(H+1), W+1, 2, 2·out]; columns (s, o) are already in place.
+  const byRow = tf.transpose(tf.reshape(phases, [n * (h + 1), w + 1, 2, 2 * cout]), [0, 2, 1, 3]);
+  const interleaved = tf.reshape(byRow, [n, 2 * h + 2, 2 * w + 2, cout]) as tf.Tensor4D; // ct + a zero row and column
   return fir2d(interleaved, 1, 0, 4); // = FIR of ct padded [1, 1]: [N,2H,2W,out]
 }
 
@@ -226,11 +218,13 @@ export function minibatchStd(x: tf.Tensor4D, groupSize: number, numChannels = 1)
   const g = Math.min(groupSize, n);
   if (n % g !== 0) throw new RangeError(`batch ${n} is not divisible by the minibatch-stddev group ${g}`);
   const f = numChannels;
-  let y: tf.Tensor = tf.reshape(x, [g, n / g, h, w, f, c / f]); // [G,n,H,W,F,c]
+  // At most 4-D throughout (tfjs-webgpu's programs compile up to four): pixels and channels
+  // flattened, then the channels split into F groups.
+  let y: tf.Tensor = tf.reshape(x, [g, n / g, h * w, c]); // [G,n,HW,C]
   y = tf.sub(y, tf.mean(y, 0)); // subtract the group mean
-  y = tf.mean(tf.square(y), 0); // [n,H,W,F,c] variance over the group
+  y = tf.mean(tf.square(y), 0); // [n,HW,C] variance over the group
   y = tf.sqrt(tf.add(y, 1e-8)); // stddev
-  y = tf.mean(y, [1, 2, 4]); // [n,F] average over pixels and channels
+  y = tf.mean(tf.reshape(y, [n / g, h * w, f, c / f]), [1, 3]); // [n,F] average over pixels and channels
   y = tf.tile(tf.reshape(y, [n / g, 1, 1, f]), [g, h, w, 1]); // [N,H,W,F]
   return tf.concat([x, y as tf.Tensor4D], 3);
 }

@@ -10,11 +10,11 @@ import type { BackendName } from './backend.js';
 import { discriminatorSpecs } from './discriminator.js';
 import { generatorSpecs } from './generator.js';
 import type { GanConfig } from './config.js';
-import type { PhaseName, StepReport } from './training.js';
+import type { PhaseName, StepReport, StepStats } from './training.js';
 
 type Reply =
   | { type: 'ready'; backend: string }
-  | { type: 'report'; report: StepReport; tensors: number }
+  | { type: 'report'; report: StepReport & StepStats; tensors: number }
   | { type: 'digest'; digest: string }
   | { type: 'closed' }
   | { type: 'error'; message: string };
@@ -85,7 +85,7 @@ export class ParallelTrainer {
   }
 
   /** One step on [B,res,res,3] float32 reals in [-1, 1], split evenly over the replicas. */
-  async trainStep(reals: Float32Array, only?: PhaseName[]): Promise<StepReport & { tensors: number[] }> {
+  async trainStep(reals: Float32Array, only?: PhaseName[]): Promise<StepReport & StepStats & { tensors: number[] }> {
     const per = reals.length / this.#workers.length;
     const replies = await this.#all(
       (i) => ({ type: 'step', reals: reals.slice(i * per, (i + 1) * per), only }),
@@ -93,7 +93,7 @@ export class ParallelTrainer {
     );
     const failed = replies.find((r) => r.type === 'error');
     if (failed) throw new Error(`training replica failed: ${(failed as { message: string }).message}`);
-    const reports = replies as { type: 'report'; report: StepReport; tensors: number }[];
+    const reports = replies as { type: 'report'; report: StepReport & StepStats; tensors: number }[];
     return { ...reports[0]!.report, tensors: reports.map((r) => r.tensors) };
   }
 

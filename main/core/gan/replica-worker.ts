@@ -35,9 +35,15 @@ port.on('message', async (msg: ReplicaRequest) => {
     if (msg.type === 'step') {
       const c = trainer.config;
       const reals = tf.tensor4d(msg.reals, [trainer.localBatch, c.resolution, c.resolution, c.imgChannels]);
-      const report = trainer.trainStep(reals, msg.only);
-      reals.dispose();
-      port.postMessage({ type: 'report', report, tensors: tf.memory().numTensors });
+      let report;
+      try {
+        report = await trainer.trainStep(reals, msg.only);
+      } finally {
+        reals.dispose();
+      }
+      // Replicas run on wasm: reading the step's statistics at once costs nothing there.
+      const stats = await trainer.takeStats();
+      port.postMessage({ type: 'report', report: { ...report, ...stats }, tensors: tf.memory().numTensors });
     } else if (msg.type === 'digest') {
       // A fingerprint of every weight, to prove the replicas stay identical.
       const { createHash } = await import('node:crypto');

@@ -9,22 +9,31 @@ import { generate, type NoiseMode } from './generator.js';
 import type { ParamSet } from './params.js';
 import { RandomState, seedToZ } from './rng.js';
 
-/** One image per seed: [res,res,3] uint8, row-major RGB. */
-export function sampleSeeds(
+/**
+ * One image per seed: [res,res,3] uint8, row-major RGB. Asynchronous because a GPU backend
+ * (WebGPU in Node) can only read its results back that way.
+ */
+export async function sampleSeeds(
   G: ParamSet,
   config: GanConfig,
   seeds: number[],
   psi: number,
   noiseMode: NoiseMode,
-): Uint8Array[] {
-  return seeds.map((seed) =>
-    tf.tidy(() => {
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for (const seed of seeds) {
+    const img = tf.tidy(() => {
       const z = tf.tensor2d(seedToZ(seed, config.zDim), [1, config.zDim]);
       const noiseRng = new RandomState(seed); // 'random' noise is drawn per seed, so a seed stays one image
-      const img = generate(G, config, z, psi, { noiseMode, noiseSeed: () => noiseRng.uint32() }); // [1,res,res,3]
-      return toUint8(img.dataSync() as Float32Array);
-    }),
-  );
+      return generate(G, config, z, psi, { noiseMode, noiseSeed: () => noiseRng.uint32() }); // [1,res,res,3]
+    });
+    try {
+      out.push(toUint8((await img.data()) as Float32Array));
+    } finally {
+      img.dispose();
+    }
+  }
+  return out;
 }
 
 /** [-1, 1] floats → uint8(clamp(x·127.5 + 128, 0, 255)). */

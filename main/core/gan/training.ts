@@ -17,20 +17,29 @@ import { RandomState } from './rng.js';
 
 export type PhaseName = 'Gmain' | 'Greg' | 'Dmain' | 'Dreg';
 
+/**
+ * What a step says at once. The losses are not in it: they stay on the device (a GPU backend
+ * would otherwise stall its queue to read them every phase) and `takeStats()` reads their means
+ * over many steps in one asynchronous read.
+ */
 export interface StepReport {
   step: number; // iterations finished
   imagesSeen: number; // real images shown to D so far
   kimg: number;
   phases: PhaseName[];
-  lossG: number; // non-saturating G loss, mean
-  lossD: number; // D loss on fakes + reals, mean
-  r1Penalty: number | null; // mean ‖∇D(real)‖² when R1 ran
-  plPenalty: number | null; // mean path-length penalty when it ran
-  scoreReal: number; // mean D logit on reals
-  scoreFake: number; // mean D logit on fakes
   augmentP: number; // ADA probability after this step
-  ms: Partial<Record<PhaseName, number>>; // wall time per phase
+  ms: Partial<Record<PhaseName, number>>; // wall time per phase (on a GPU: the time to queue it)
 }
+
+export const STAT_NAMES = ['lossG', 'lossD', 'r1Penalty', 'plPenalty', 'scoreReal', 'scoreFake'] as const;
+export type StatName = (typeof STAT_NAMES)[number];
+
+/**
+ * Means over the steps since the last `takeStats()`; null for a term that did not run.
+ * lossG: non-saturating G loss; lossD: D loss on fakes + reals; r1Penalty: ‖∇D(real)‖²;
+ * plPenalty: path-length penalty; scoreReal / scoreFake: mean D logits.
+ */
+export type StepStats = { steps: number } & Record<StatName, number | null>;
 
 /** Everything a checkpoint must hold besides the three networks and the Adam moments. */
 export interface TrainerCounters {
@@ -56,17 +65,9 @@ export interface ReplicaOptions {
   allReduce: (payload: Float32Array) => Float32Array;
 }
 
-/** [Σ sign(logit), count, mean logit] of one batch of real logits. */
-function signStats(realLogits: tf.Tensor): [number, number, number] {
-  const values = realLogits.dataSync() as Float32Array;
-  let signs = 0;
-  let sum = 0;
-  for (const v of values) {
-    signs += Math.sign(v);
-    sum += v;
-  }
-  return [signs, values.length, sum / values.length];
-}
+/** [Σ sign(logit), mean logit] of one batch of real logits, on the device. */
+const signStats = (realLogits: tf.Tensor): [tf.Scalar, tf.Scalar] =>
+  tf.tidy(() => [tf.sum(tf.sign(realLogits)), tf.mean(realLogits)]);
 
 export class GanTrainer {
   readonly config: GanConfig;
@@ -79,8 +80,14 @@ export class GanTrainer {
   readonly optG: Adam;
   readonly optD: Adam;
   rng: RandomState;
-  counters: TrainerCounters;
+  #counters!: TrainerCounters;
   #wMean: tf.Tensor1D | null = null;
+  /** The counters that change inside a step live on the device; `syncCounters()` copies them out. */
+  #plMean: tf.Scalar | null = null;
+  #adaSignSum: tf.Scalar | null = null;
+  /** Running sums of each statistic since the last takeStats(), and how many steps added to each. */
+  #sums = new Map<StatName, { sum: tf.Scalar; count: number }>();
+  #stepsSinceStats = 0;
 
   /** A freshly initialised trainer: weights drawn as the reference draws them, from a seeded RNG. */
   constructor(config: GanConfig, seed: number, replica: ReplicaOptions | null = null) {
@@ -113,6 +120,66 @@ export class GanTrainer {
     };
   }
 
+  /**
+   * Steps, images, ADA p and its accumulators, the path-length mean, Adam steps. plMean and
+   * adaSignSum are as of the last `syncCounters()` (they change on the device); setting the
+   * counters (a resumed checkpoint) sets the device copies too.
+   */
+  get counters(): TrainerCounters {
+    return this.#counters;
+  }
+
+  set counters(value: TrainerCounters) {
+    this.#counters = value;
+    this.#plMean?.dispose();
+    this.#adaSignSum?.dispose();
+    this.#plMean = tf.keep(tf.scalar(value.plMean));
+    this.#adaSignSum = tf.keep(tf.scalar(value.adaSignSum));
+  }
+
+  /** Copies the device-side counters into `counters` (before a checkpoint is written). */
+  async syncCounters(): Promise<TrainerCounters> {
+    const [pl, signs] = await Promise.all([this.#plMean!.data(), this.#adaSignSum!.data()]);
+    this.#counters.plMean = pl[0]!;
+    this.#counters.adaSignSum = signs[0]!;
+    return this.#counters;
+  }
+
+  /** Adds one step's value of a statistic (a scalar, disposed by the caller) to its running sum. */
+  #addStat(name: StatName, value: tf.Tensor): void {
+    const entry = this.#sums.get(name);
+    if (!entry) {
+      this.#sums.set(name, { sum: tf.keep(tf.clone(value) as tf.Scalar), count: 1 });
+      return;
+    }
+    const next = tf.keep(tf.add(entry.sum, value) as tf.Scalar);
+    entry.sum.dispose();
+    entry.sum = next;
+    entry.count += 1;
+  }
+
+  /**
+   * Means of every statistic over the steps since the last call, read from the device in one
+   * asynchronous read (once per tick, not once per phase).
+   */
+  async takeStats(): Promise<StepStats> {
+    const entries = [...this.#sums.entries()];
+    this.#sums = new Map();
+    const stats = { steps: this.#stepsSinceStats } as StepStats;
+    this.#stepsSinceStats = 0;
+    for (const name of STAT_NAMES) stats[name] = null;
+    if (entries.length === 0) return stats;
+    const packed = tf.stack(entries.map(([, e]) => e.sum));
+    try {
+      const values = await packed.data();
+      entries.forEach(([name, e], i) => (stats[name] = values[i]! / e.count));
+    } finally {
+      packed.dispose();
+      for (const [, e] of entries) e.sum.dispose();
+    }
+    return stats;
+  }
+
   /** The phases step `step` runs. */
   phasesAt(step: number): PhaseName[] {
     const out: PhaseName[] = ['Gmain'];
@@ -122,43 +189,38 @@ export class GanTrainer {
     return out;
   }
 
-  /** One iteration on a batch of real images [B,res,res,3] in [-1, 1] (not disposed). */
-  trainStep(reals: tf.Tensor4D, only?: PhaseName[]): StepReport {
+  /**
+   * One iteration on a batch of real images [B,res,res,3] in [-1, 1] (not disposed). Returns as
+   * soon as the work is queued, except every ada.interval steps, where ADA's p is adjusted from
+   * the signs of D(real) and so waits for them (one read of one number, as the reference does).
+   */
+  async trainStep(reals: tf.Tensor4D, only?: PhaseName[]): Promise<StepReport> {
     const c = this.config;
     if (reals.shape[0] !== this.localBatch)
       throw new RangeError(`expected ${this.localBatch} real images, got ${reals.shape[0]}`);
     const phases = (only ?? this.phasesAt(this.counters.step)).filter(
       (p) => only || this.phasesAt(this.counters.step).includes(p),
     );
-    const report: StepReport = {
-      step: 0,
-      imagesSeen: 0,
-      kimg: 0,
-      phases,
-      lossG: NaN,
-      lossD: NaN,
-      r1Penalty: null,
-      plPenalty: null,
-      scoreReal: NaN,
-      scoreFake: NaN,
-      augmentP: 0,
-      ms: {},
-    };
+    const report: StepReport = { step: 0, imagesSeen: 0, kimg: 0, phases, augmentP: 0, ms: {} };
     const timed = (name: PhaseName, fn: () => void): void => {
       const t0 = performance.now();
       fn();
       report.ms[name] = performance.now() - t0;
     };
+    // D's scores are reported from the first phase that computes them this step.
+    const fakeFromG = phases.includes('Gmain');
+    const realFromDmain = phases.includes('Dmain');
     for (const phase of phases) {
-      if (phase === 'Gmain') timed(phase, () => this.#gMain(report));
-      if (phase === 'Greg') timed(phase, () => this.#gReg(report));
-      if (phase === 'Dmain') timed(phase, () => this.#dMain(reals, report));
-      if (phase === 'Dreg') timed(phase, () => this.#dReg(reals, report));
+      if (phase === 'Gmain') timed(phase, () => this.#gMain());
+      if (phase === 'Greg') timed(phase, () => this.#gReg());
+      if (phase === 'Dmain') timed(phase, () => this.#dMain(reals, !fakeFromG));
+      if (phase === 'Dreg') timed(phase, () => this.#dReg(reals, !realFromDmain));
     }
     this.#updateEma();
     this.counters.imagesSeen += c.batchSize;
     this.counters.step += 1;
-    this.#adjustAugment();
+    this.#stepsSinceStats += 1;
+    await this.#adjustAugment();
     this.counters.adamStepG = this.optG.step;
     this.counters.adamStepD = this.optD.step;
     report.step = this.counters.step;
@@ -223,9 +285,11 @@ export class GanTrainer {
   #reduce(
     vars: tf.Variable[],
     grads: tf.NamedTensorMap,
-    scalars: number[],
-  ): { grads: tf.NamedTensorMap; scalars: number[] } {
-    if (!this.replica) return { grads, scalars };
+    scalarTensors: tf.Tensor[],
+  ): { grads: tf.NamedTensorMap; scalars: tf.Scalar[] } {
+    if (!this.replica) return { grads, scalars: scalarTensors.map((t) => tf.clone(t) as tf.Scalar) };
+    // Replicas run on wasm (one per CPU core), where a synchronous read costs nothing.
+    const scalars = scalarTensors.map((t) => t.dataSync()[0]!);
     const wMeanSize = this.#wMean?.size ?? 0;
     const total = vars.reduce((a, v) => a + v.size, 0) + wMeanSize + scalars.length;
     const payload = new Float32Array(total);
@@ -251,10 +315,10 @@ export class GanTrainer {
       this.#wMean = tf.keep(tf.tensor1d(mean.slice(at, at + wMeanSize)));
     }
     at += wMeanSize;
-    return { grads: out, scalars: Array.from(mean.subarray(at, at + scalars.length)) };
+    return { grads: out, scalars: Array.from(mean.subarray(at, at + scalars.length), (v) => tf.scalar(v)) };
   }
 
-  #gMain(report: StepReport): void {
+  #gMain(): void {
     const n = this.localBatch;
     let fake: tf.Tensor | null = null;
     const { value, grads } = tf.variableGrads(() => {
@@ -262,14 +326,16 @@ export class GanTrainer {
       fake = tf.keep(tf.mean(logits));
       return generatorLoss(logits);
     }, this.G.trainable());
-    const reduced = this.#reduce(this.G.trainable(), grads, [value.dataSync()[0]!, fake!.dataSync()[0]!]);
+    const reduced = this.#reduce(this.G.trainable(), grads, [value, fake!]);
     this.optG.apply(reduced.grads);
     this.#updateWAvg();
-    [report.lossG, report.scoreFake] = reduced.scalars as [number, number];
-    tf.dispose([value, fake!, ...Object.values(reduced.grads)]);
+    const [lossG, scoreFake] = reduced.scalars as [tf.Scalar, tf.Scalar];
+    this.#addStat('lossG', lossG);
+    this.#addStat('scoreFake', scoreFake);
+    tf.dispose([value, fake!, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
-  #gReg(report: StepReport): void {
+  #gReg(): void {
     const c = this.config;
     const n = Math.max(1, Math.floor(this.localBatch / c.plBatchShrink));
     let penaltyMean: tf.Tensor | null = null;
@@ -284,22 +350,24 @@ export class GanTrainer {
       const lengths = pathLengths((w) => this.#synthesis(w), ws, noise); // [n]
       const batchMean = tf.mean(lengths);
       // lerp, not detached
-      const plMean = tf.add(this.counters.plMean, tf.mul(tf.sub(batchMean, this.counters.plMean), c.plDecay));
+      const plMean = tf.add(this.#plMean!, tf.mul(tf.sub(batchMean, this.#plMean!), c.plDecay));
       lengthMean = tf.keep(batchMean);
       const penalty = tf.square(tf.sub(lengths, plMean)); // [n]
       penaltyMean = tf.keep(tf.mean(penalty));
       return tf.mul(tf.mean(tf.mul(penalty, c.plWeight)), c.plInterval); // gain = interval (lazy regularisation)
     }, this.G.trainable());
-    const reduced = this.#reduce(this.G.trainable(), grads, [lengthMean!.dataSync()[0]!, penaltyMean!.dataSync()[0]!]);
+    const reduced = this.#reduce(this.G.trainable(), grads, [lengthMean!, penaltyMean!]);
     this.optG.apply(reduced.grads);
     this.#updateWAvg();
-    const [batchLength, penalty] = reduced.scalars as [number, number];
-    this.counters.plMean += (batchLength - this.counters.plMean) * c.plDecay;
-    report.plPenalty = penalty;
-    tf.dispose([value, lengthMean!, penaltyMean!, ...Object.values(reduced.grads)]);
+    const [batchLength, penalty] = reduced.scalars as [tf.Scalar, tf.Scalar];
+    const old = this.#plMean!;
+    this.#plMean = tf.keep(tf.tidy(() => tf.add(old, tf.mul(tf.sub(batchLength, old), c.plDecay)) as tf.Scalar));
+    old.dispose();
+    this.#addStat('plPenalty', penalty);
+    tf.dispose([value, lengthMean!, penaltyMean!, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
-  #dMain(reals: tf.Tensor4D, report: StepReport): void {
+  #dMain(reals: tf.Tensor4D, reportFake: boolean): void {
     const n = this.localBatch;
     const fakes = tf.tidy(() => this.#synthesis(this.#runMapping(n))); // no gradient to G
     let fakeMean: tf.Tensor | null = null;
@@ -311,27 +379,18 @@ export class GanTrainer {
       realLogits = tf.keep(real);
       return discriminatorLoss(fakeLogits, real); // the reference accumulates both halves, then steps once
     }, this.D.trainable());
-    const reduced = this.#reduce(this.D.trainable(), grads, [
-      value.dataSync()[0]!,
-      fakeMean!.dataSync()[0]!,
-      ...signStats(realLogits!),
-    ]);
+    const signs = signStats(realLogits!);
+    const reduced = this.#reduce(this.D.trainable(), grads, [value, fakeMean!, ...signs]);
     this.optD.apply(reduced.grads);
     this.#updateWAvg(); // after the reduce: every replica moves w_avg by the whole batch's mean w
-    const [lossD, fakeScore, signSum, signCount, realScore] = reduced.scalars as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    report.lossD = lossD;
-    if (Number.isNaN(report.scoreFake)) report.scoreFake = fakeScore;
-    this.#collectSigns(signSum, signCount, realScore, report);
-    tf.dispose([fakes, value, fakeMean!, realLogits!, ...Object.values(reduced.grads)]);
+    const [lossD, fakeScore, signSum, realScore] = reduced.scalars as [tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar];
+    this.#addStat('lossD', lossD);
+    if (reportFake) this.#addStat('scoreFake', fakeScore);
+    this.#collectSigns(signSum, realLogits!.size, realScore, true);
+    tf.dispose([fakes, value, fakeMean!, realLogits!, ...signs, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
-  #dReg(reals: tf.Tensor4D, report: StepReport): void {
+  #dReg(reals: tf.Tensor4D, reportReal: boolean): void {
     const c = this.config;
     let realLogits: tf.Tensor | null = null;
     let penaltyMean: tf.Tensor | null = null;
@@ -344,20 +403,26 @@ export class GanTrainer {
       penaltyMean = tf.keep(tf.mean(penalty));
       return tf.mul(tf.mean(tf.mul(penalty, c.r1Gamma / 2)), c.r1Interval); // gain = interval
     }, this.D.trainable());
-    const reduced = this.#reduce(this.D.trainable(), grads, [penaltyMean!.dataSync()[0]!, ...signStats(realLogits!)]);
+    const signs = signStats(realLogits!);
+    const reduced = this.#reduce(this.D.trainable(), grads, [penaltyMean!, ...signs]);
     this.optD.apply(reduced.grads);
-    const [r1, signSum, signCount, realScore] = reduced.scalars as [number, number, number, number];
-    report.r1Penalty = r1;
-    this.#collectSigns(signSum, signCount, realScore, report);
-    tf.dispose([value, realLogits!, penaltyMean!, ...Object.values(reduced.grads)]);
+    const [r1, signSum, realScore] = reduced.scalars as [tf.Scalar, tf.Scalar, tf.Scalar];
+    this.#addStat('r1Penalty', r1);
+    this.#collectSigns(signSum, realLogits!.size, realScore, reportReal);
+    tf.dispose([value, realLogits!, penaltyMean!, ...signs, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
-  /** Adds (replica-averaged) sign statistics of D(real) to the ADA accumulators. */
-  #collectSigns(signSum: number, signCount: number, realScore: number, report: StepReport): void {
+  /**
+   * Adds (replica-averaged) sign statistics of D(real) to the ADA accumulators: the sum stays on
+   * the device; the count (local logits × replicas) is known here.
+   */
+  #collectSigns(signSum: tf.Scalar, localCount: number, realScore: tf.Scalar, reportReal: boolean): void {
     const count = this.replica?.count ?? 1;
-    this.counters.adaSignSum += signSum * count;
-    this.counters.adaSignCount += signCount * count;
-    if (Number.isNaN(report.scoreReal)) report.scoreReal = realScore;
+    const old = this.#adaSignSum!;
+    this.#adaSignSum = tf.keep(tf.tidy(() => tf.add(old, tf.mul(signSum, count)) as tf.Scalar));
+    old.dispose();
+    this.counters.adaSignCount += localCount * count;
+    if (reportReal) this.#addStat('scoreReal', realScore);
   }
 
   /** G_ema ← lerp(G, G_ema, β), β = 0.5^(batch / half-life), half-life ramped up early on. */
@@ -376,11 +441,17 @@ export class GanTrainer {
     }
   }
 
-  /** Every ada.interval steps: p += sign(E[sign D(real)] − target) · batch·interval / (kimg·1000). */
-  #adjustAugment(): void {
+  /**
+   * Every ada.interval steps: p += sign(E[sign D(real)] − target) · batch·interval / (kimg·1000).
+   * p must be known here: the next step's augmentations are drawn on the CPU with it.
+   */
+  async #adjustAugment(): Promise<void> {
     const a = this.config.ada;
     if (this.counters.step % a.interval !== 0 || this.counters.adaSignCount === 0) return;
-    const rt = this.counters.adaSignSum / this.counters.adaSignCount;
+    const signSum = (await this.#adaSignSum!.data())[0]!;
+    this.#adaSignSum!.dispose();
+    this.#adaSignSum = tf.keep(tf.scalar(0));
+    const rt = signSum / this.counters.adaSignCount;
     const adjust = (Math.sign(rt - a.target) * (this.config.batchSize * a.interval)) / (a.kimg * 1000);
     this.counters.augmentP = Math.min(1, Math.max(0, this.counters.augmentP + adjust));
     this.counters.adaSignSum = 0;
@@ -389,6 +460,10 @@ export class GanTrainer {
 
   dispose(): void {
     this.#wMean?.dispose();
+    this.#plMean?.dispose();
+    this.#adaSignSum?.dispose();
+    for (const { sum } of this.#sums.values()) sum.dispose();
+    this.#sums.clear();
     this.G.dispose();
     this.G_ema.dispose();
     this.D.dispose();

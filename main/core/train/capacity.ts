@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
-import type { BackendName } from '../gan/backend.js';
+import type { BackendName } from '../gan/backend-info.js';
 import { blockResolutions, channelsAt, presetConfig, type GanConfig, type PresetName } from '../gan/config.js';
 
 /** A wasm instance addresses at most 4 GiB (32-bit memory). */
@@ -40,7 +40,8 @@ export function presetNeed(preset: PresetName): PresetNeed {
 /** The most memory a backend can give one trainer, in MB; null where it cannot be known (GPU). */
 export function backendLimitMB(kind: BackendName): number | null {
   if (kind === 'wasm') return WASM_LIMIT_MB;
-  if (kind === 'tensorflow-gpu') return null; // tfjs reports no GPU memory size; the presets target 8 GB
+  // tfjs reports no GPU memory size (WebGPU exposes buffer limits, not the card's memory); the presets target 8 GB.
+  if (kind === 'cuda' || kind === 'webgpu') return null;
   return Math.floor(totalmem() / 2 ** 20); // CPU backends: the machine's memory
 }
 
@@ -61,9 +62,9 @@ const resolvable = (name: string): boolean => {
 let predicted: BackendName | undefined;
 export function predictBackend(): BackendName {
   predicted ??= resolvable('@tensorflow/tfjs-node-gpu')
-    ? 'tensorflow-gpu'
+    ? 'cuda'
     : resolvable('@tensorflow/tfjs-node')
-      ? 'tensorflow'
+      ? 'cpu-native'
       : resolvable('@tensorflow/tfjs-backend-wasm')
         ? 'wasm'
         : 'cpu';

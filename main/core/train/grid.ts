@@ -17,8 +17,8 @@ export async function renderGrid(G: ParamSet, config: GanConfig, seeds: number[]
   const rows = Math.ceil(seeds.length / cols);
   const panelWidth = cols * res;
   const composites: OverlayOptions[] = [];
-  GRID_PSIS.forEach((psi, panel) => {
-    const images = sampleSeeds(G, config, seeds, psi, 'const');
+  for (const [panel, psi] of GRID_PSIS.entries()) {
+    const images = await sampleSeeds(G, config, seeds, psi, 'const');
     images.forEach((pixels, i) => {
       composites.push({
         input: Buffer.from(pixels),
@@ -27,7 +27,7 @@ export async function renderGrid(G: ParamSet, config: GanConfig, seeds: number[]
         top: Math.floor(i / cols) * res,
       });
     });
-  });
+  }
   return sharp({ create: { width: 2 * panelWidth + GAP, height: rows * res, channels: 3, background: PAPER } })
     .composite(composites)
     .png()

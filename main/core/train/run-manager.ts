@@ -143,6 +143,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       checkpointKimg: run.checkpoint_kimg,
       checkpointMinutes: run.checkpoint_minutes,
       backend: run.backend,
+      backendHint: this.#supervisors.get(run.id)?.backendHint ?? null,
       error: run.error,
       restarts: run.restarts,
       cannotResume: this.#cannotStart(run),
@@ -156,7 +157,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   /** Why this run cannot be started or resumed now (null: it can). */
   #cannotStart(run: RunRow): string | null {
     if (run.cannot_resume) return run.cannot_resume;
-    return presetFit(run.preset as Preset, predictBackend()).reason;
+    const asked = (JSON.parse(run.config) as GanConfig).backend;
+    return presetFit(run.preset as Preset, asked ?? predictBackend()).reason;
   }
 
   /** The backend a run would train on here, and which presets fit it (for the Training form). */
@@ -198,6 +200,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     const config = presetConfig(p.preset, {
       ...(p.r1Gamma !== undefined ? { r1Gamma: p.r1Gamma } : {}),
       ada: { ...base.ada, ...(p.adaTarget !== undefined ? { target: p.adaTarget } : {}) },
+      ...(p.backend !== undefined ? { backend: p.backend } : {}),
     });
     if (ds.resolution % config.resolution !== 0) {
       throw new RunError(
@@ -212,7 +215,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     }
     if (this.#datasets.countSources(ds.id).accepted === 0) throw new RunError('the dataset has no accepted images yet');
     // Before anything is made: a preset this machine cannot train fails now, not six minutes in.
-    const fit = presetFit(p.preset, predictBackend());
+    const fit = presetFit(p.preset, p.backend ?? predictBackend());
     if (!fit.fits) throw new RunError(fit.reason!, 'unsupported');
     const run = this.runs.createRun({
       dataset_id: ds.id,

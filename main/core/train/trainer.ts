@@ -14,7 +14,7 @@ import { RandomState } from '../gan/rng.js';
 import { readSafetensors } from '../gan/safetensors.js';
 import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
-import { GanTrainer, type StepReport } from '../gan/training.js';
+import { GanTrainer, type StepReport, type StepStats } from '../gan/training.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { renderGrid } from './grid.js';
 import type { SupervisorMessage, TickMetrics, TrainerMessage, TrainerStart } from './protocol.js';
@@ -104,7 +104,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   }, 2000).unref();
 
   // ── initialise ──
-  const info = await initBackend(start.backend);
+  const info = await initBackend(start.backend ?? start.config.backend);
   // Before a single tensor is made: a preset this backend cannot hold fails now, with the reason.
   const fit = presetFit(start.config.preset, info.kind);
   if (!fit.fits) throw new FatalError(fit.reason!, 'unsupported');
@@ -232,16 +232,22 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       config.imgChannels,
     ]);
     const t0 = performance.now();
-    tick.push(trainer.trainStep(reals));
+    try {
+      tick.push(await trainer.trainStep(reals));
+    } finally {
+      reals.dispose();
+    }
     stepSeconds += (performance.now() - t0) / 1000;
-    reals.dispose();
 
-    // ── once per tick: metrics ──
-    const elapsed = (performance.now() - tickStarted) / 1000;
-    if (elapsed >= start.tickSeconds) {
+    // ── once per tick: metrics (the one read of the losses from the device) ──
+    if ((performance.now() - tickStarted) / 1000 >= start.tickSeconds) {
+      const t1 = performance.now();
+      const stats = await trainer.takeStats(); // also waits for the queued steps to finish
+      stepSeconds += (performance.now() - t1) / 1000;
+      const elapsed = (performance.now() - tickStarted) / 1000;
       channel.send({
         type: 'tick',
-        tick: { ...summarise(tick, elapsed, config.batchSize, stepSeconds), datasetImages: sampler.size },
+        tick: { ...summarise(tick, stats, elapsed, config.batchSize, stepSeconds), datasetImages: sampler.size },
       });
       tick = [];
       stepSeconds = 0;
@@ -264,13 +270,11 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   }
 }
 
-const mean = (xs: (number | null)[]): number | null => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-};
+const finite = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
 
 function summarise(
   reports: StepReport[],
+  stats: StepStats,
   seconds: number,
   batch: number,
   stepSeconds: number,
@@ -280,12 +284,12 @@ function summarise(
   return {
     kimg: last.kimg,
     step: last.step,
-    lossG: mean(reports.map((r) => r.lossG)),
-    lossD: mean(reports.map((r) => r.lossD)),
-    r1Penalty: mean(reports.map((r) => r.r1Penalty)),
-    plPenalty: mean(reports.map((r) => r.plPenalty)),
-    scoreReal: mean(reports.map((r) => r.scoreReal)),
-    scoreFake: mean(reports.map((r) => r.scoreFake)),
+    lossG: finite(stats.lossG),
+    lossD: finite(stats.lossD),
+    r1Penalty: finite(stats.r1Penalty),
+    plPenalty: finite(stats.plPenalty),
+    scoreReal: finite(stats.scoreReal),
+    scoreFake: finite(stats.scoreFake),
     augmentP: last.augmentP,
     imagesPerSec,
     secPerKimg: 1000 / imagesPerSec,
