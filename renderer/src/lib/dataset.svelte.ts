@@ -7,6 +7,7 @@ import type {
   SourceItem,
   SourceStatus,
 } from '../../../preload/contract';
+import { shownDataset } from './shown-dataset.svelte';
 
 /** The dataset the Dataset view shows: its summary, live ingest progress, and change ticks. */
 export class DatasetState {
@@ -56,6 +57,11 @@ export class DatasetState {
       this.#show(await this.#api.openDataset({ folder: folder.trim(), resolution, crop }));
     } catch (err) {
       this.error = (err as Error).message;
+      // The error is about the folder just asked for: the old dataset's "Watching …" line must not
+      // stand above it as if that folder were the one being watched.
+      this.summary = null;
+      this.progress = null;
+      shownDataset.id = null;
     } finally {
       this.busy = false;
     }
@@ -68,6 +74,7 @@ export class DatasetState {
 
   #show(s: DatasetSummary): void {
     this.summary = s;
+    shownDataset.id = s.id;
     this.progress = s.progress;
     this.revision++;
   }
