@@ -234,6 +234,11 @@ export interface PlumageRequests {
   getDataset: (p: DatasetRef) => DatasetSummary;
   listSources: (p: ListSourcesParams) => SourcePage;
   cancelIngest: (p: DatasetRef) => DatasetSummary;
+  /**
+   * Forgets a dataset: stops watching it and removes its cache, thumbnails and file list. The
+   * folder itself is never touched. Refused while a run trains from it. Resolves to the datasets left.
+   */
+  forgetDataset: (p: DatasetRef) => DatasetSummary[];
   /** Native folder dialog; only where `AppInfo.nativeFolderDialog`. Resolves null when cancelled. */
   pickFolder: () => string | null;
   listRuns: () => RunSummary[];
@@ -284,6 +289,7 @@ export const REQUEST_CHANNELS = [
   'snapshotRun',
   'deleteRun',
   'listTicks',
+  'forgetDataset',
 ] as const satisfies readonly RequestName[];
 export const EVENT_CHANNELS = [
   'ingestProgress',

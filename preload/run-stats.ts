@@ -13,17 +13,19 @@ export const SPEED_WINDOW_TICKS = 10;
 /**
  * Seconds spent training: each tick covers the kimg since the previous one at its own measured
  * s/kimg, so time paused or stopped (a gap between ticks) never counts, and a downsampled
- * history sums to the same. The first tick, and the first after a resume from an earlier
- * checkpoint (kimg went back), count the kimg of the tick before or after them.
+ * history sums to the same. The first tick covers the kimg since `startKimg` when that is known;
+ * it, and the first after a resume from an earlier checkpoint (kimg went back), otherwise count
+ * the kimg of the tick before or after them.
  */
-export function trainingSeconds(ticks: readonly Tick[]): number {
+export function trainingSeconds(ticks: readonly Tick[], startKimg?: number): number {
   let total = 0;
   let step: number | null = null;
   for (let i = 0; i < ticks.length; i++) {
     const t = ticks[i]!;
-    const delta = i > 0 ? t.kimg - ticks[i - 1]!.kimg : NaN;
-    if (delta > 0) step = delta;
+    // Before the first tick is the kimg the run started from: 0 for a new run; unknown for a fork.
+    const delta = i > 0 ? t.kimg - ticks[i - 1]!.kimg : startKimg === undefined ? NaN : t.kimg - startKimg;
     const covered = delta > 0 ? delta : (step ?? firstStep(ticks));
+    if (delta > 0) step = delta;
     if (t.secPerKimg !== null && Number.isFinite(t.secPerKimg)) total += covered * t.secPerKimg;
   }
   return total;

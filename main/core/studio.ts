@@ -15,6 +15,7 @@ import type {
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import { DatasetIngestor, cacheFileFor } from './dataset/ingest.js';
 import { whyNotDatasetFolder } from './dataset/scan.js';
+import { forgetDatasetFiles } from './dataset/forget.js';
 import { folderProblem } from './folders.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import type { Db } from './store/db.js';
@@ -187,6 +188,22 @@ export class Studio extends EventEmitter<StudioEvents> {
     const row = this.#row(datasetId);
     await this.#ingestors.get(datasetId)?.cancel();
     return this.#summary(row);
+  }
+
+  async forgetDataset({ datasetId }: { datasetId: number }): Promise<DatasetSummary[]> {
+    const row = this.#row(datasetId);
+    const runs = this.training.listRuns().filter((r) => r.datasetId === datasetId);
+    if (runs.length > 0)
+      throw new UnsupportedError(
+        `run${runs.length === 1 ? '' : 's'} ${runs.map((r) => `#${r.id}`).join(', ')} train from this dataset: ` +
+          'delete them first to forget it',
+      );
+    await forgetDatasetFiles(this.home, row, this.#ingestors.get(datasetId));
+    this.#ingestors.delete(datasetId);
+    clearTimeout(this.#changeTimers.get(datasetId));
+    this.#changeTimers.delete(datasetId);
+    this.datasets.deleteDataset(datasetId);
+    return this.listDatasets();
   }
 
   /** Shell-specific (native dialog); the core has none. */

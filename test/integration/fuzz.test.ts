@@ -94,6 +94,7 @@ function makeHostile(r: () => number, { ipc }: { ipc: boolean }): () => { method
         return { folder: pick(BAD_FOLDERS), resolution: pick([64, 256, 300]), crop: pick(['centre', 'subject']) };
       case 'getDataset':
       case 'cancelIngest':
+      case 'forgetDataset':
         return { datasetId: absent };
       case 'listSources':
         return { datasetId: pick([1, absent]), status: 'accepted', offset: 0, limit: 1000 };

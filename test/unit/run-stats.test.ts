@@ -23,6 +23,9 @@ test('a resume from an earlier checkpoint (kimg goes back) and a downsampled his
   assert.ok(Math.abs(trainingSeconds(full) - trainingSeconds(half)) < 1e-9);
   // A fork starts at its parent's kimg: its first tick counts one step, not the parent's whole history.
   assert.ok(Math.abs(trainingSeconds([tick(12.04), tick(12.08)]) - 8) < 1e-9);
+  // A new run's first tick, alone, covers the kimg from 0.
+  assert.ok(Math.abs(trainingSeconds([tick(0.04)], 0) - 4) < 1e-9);
+  assert.equal(trainingSeconds([tick(12.04)]), 0, 'a lone first tick of a fork: not known yet');
 });
 
 test("the ETA comes from the run's own recent speed and is hidden unless it is training", () => {

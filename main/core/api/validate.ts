@@ -73,6 +73,7 @@ export const REQUEST_SCHEMAS: Schemas = {
     limit: z.number().int().min(1).max(1000),
   }),
   cancelIngest: datasetRef,
+  forgetDataset: datasetRef,
   pickFolder: none,
   listRuns: none,
   getRun: runRef,

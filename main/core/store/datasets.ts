@@ -82,6 +82,11 @@ export class DatasetStore {
     };
   }
 
+  /** Removes a dataset's row and, by cascade, its file list. */
+  deleteDataset(id: number): void {
+    this.#db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
+  }
+
   getDataset(id: number): DatasetRow | undefined {
     return this.#stmts.getDataset.get(id);
   }

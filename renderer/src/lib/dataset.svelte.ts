@@ -7,10 +7,13 @@ import type {
   SourceItem,
   SourceStatus,
 } from '../../../preload/contract';
+import { shownDataset } from './shown-dataset.svelte';
 
 /** The dataset the Dataset view shows: its summary, live ingest progress, and change ticks. */
 export class DatasetState {
   summary = $state.raw<DatasetSummary | null>(null);
+  /** Every dataset opened in this home (folder × resolution × crop), the latest first. */
+  all = $state.raw<DatasetSummary[]>([]);
   progress = $state.raw<IngestProgress | null>(null);
   error = $state<string | null>(null);
   busy = $state(false);
@@ -26,6 +29,7 @@ export class DatasetState {
         if (p.datasetId === this.summary?.id) this.progress = p;
       }),
       api.on('datasetChanged', (s) => {
+        this.all = this.all.map((d) => (d.id === s.id ? s : d));
         if (s.id === this.summary?.id) {
           this.summary = s;
           this.revision++;
@@ -46,7 +50,27 @@ export class DatasetState {
   /** Shows the most recently opened dataset (the bundled samples on a first start). */
   async loadLatest(): Promise<void> {
     const all = await this.#api.listDatasets();
+    this.all = all;
     if (all[0]) this.#show(all[0]);
+  }
+
+  /**
+   * Forgets a dataset (its cache and thumbnails go; the folder is untouched). When it was the one
+   * shown, the latest other one is shown instead.
+   */
+  async forget(datasetId: number): Promise<void> {
+    this.error = null;
+    try {
+      this.all = await this.#api.forgetDataset({ datasetId });
+      if (this.summary?.id === datasetId) {
+        this.summary = null;
+        this.progress = null;
+        shownDataset.id = null;
+        if (this.all[0]) this.#show(this.all[0]);
+      }
+    } catch (err) {
+      this.error = (err as Error).message;
+    }
   }
 
   async open(folder: string, resolution: Resolution, crop: CropMode): Promise<void> {
@@ -56,6 +80,11 @@ export class DatasetState {
       this.#show(await this.#api.openDataset({ folder: folder.trim(), resolution, crop }));
     } catch (err) {
       this.error = (err as Error).message;
+      // The error is about the folder just asked for: the old dataset's "Watching …" line must not
+      // stand above it as if that folder were the one being watched.
+      this.summary = null;
+      this.progress = null;
+      shownDataset.id = null;
     } finally {
       this.busy = false;
     }
@@ -68,6 +97,8 @@ export class DatasetState {
 
   #show(s: DatasetSummary): void {
     this.summary = s;
+    this.all = [s, ...this.all.filter((d) => d.id !== s.id)];
+    shownDataset.id = s.id;
     this.progress = s.progress;
     this.revision++;
   }

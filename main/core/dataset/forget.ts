@@ -1,0 +1,18 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DatasetRow } from '../store/datasets.js';
+import { cacheFileFor, type DatasetIngestor } from './ingest.js';
+
+/**
+ * What forgetting a dataset removes from the home: its watcher, its packed training cache and its
+ * thumbnails. Only files Plumage made under the home; the user's folder is never touched.
+ */
+export async function forgetDatasetFiles(
+  home: string,
+  ds: Pick<DatasetRow, 'id' | 'resolution'>,
+  ingestor: DatasetIngestor | undefined,
+): Promise<void> {
+  await ingestor?.close();
+  await rm(cacheFileFor(home, ds), { force: true });
+  await rm(join(home, 'thumbs', String(ds.id)), { recursive: true, force: true });
+}
