@@ -33,13 +33,15 @@ export const initCommand: CommandDef = {
     const preset = required(choiceFlag(values, 'preset', presetField), 'preset', PRESET_NAMES.join('|'));
     const seed = numberFlag(values, 'seed', initSeedField) ?? 0;
     const out = resolve(required(values.out as string | undefined, 'out', 'FILE.safetensors'));
-    const { initBackend } = await import('../core/gan/backend.js');
+    const { initBackend, releaseBackend } = await import('../core/gan/backend.js');
     const { saveCheckpoint } = await import('../core/gan/checkpoint.js');
     const { GanTrainer } = await import('../core/gan/training.js');
     const info = await initBackend();
     const trainer = new GanTrainer(presetConfig(preset as PresetName), seed);
-    const { bytes, sha256 } = await saveCheckpoint(trainer, out, { 'plumage.backend': info.kind });
-    trainer.dispose();
+    const { bytes, sha256 } = await saveCheckpoint(trainer, out, { 'plumage.backend': info.kind }).finally(() => {
+      trainer.dispose();
+      releaseBackend(); // a live GPU device would keep the process from exiting
+    });
     console.log(
       `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${preset}, seed ${seed})`,
     );
@@ -80,14 +82,17 @@ export const generateCommand: CommandDef = {
     }
     const problem = await fileProblem(checkpoint, 'checkpoint');
     if (problem) throw new Error(problem);
-    const { initBackend } = await import('../core/gan/backend.js');
+    const { initBackend, releaseBackend } = await import('../core/gan/backend.js');
     const { loadGenerator } = await import('../core/gan/checkpoint.js');
     const { sampleSeeds } = await import('../core/gan/sample.js');
     const { default: sharp } = await import('sharp');
     await initBackend(backend);
     const { config, G } = await loadGenerator(checkpoint);
     mkdirSync(out, { recursive: true });
-    const images = await sampleSeeds(G, config, seeds, psi, noise);
+    const images = await sampleSeeds(G, config, seeds, psi, noise).finally(() => {
+      G.dispose();
+      releaseBackend(); // a live GPU device would keep the process from exiting
+    });
     await Promise.all(
       images.map((pixels, i) =>
         sharp(pixels, { raw: { width: config.resolution, height: config.resolution, channels: 3 } })
@@ -95,7 +100,6 @@ export const generateCommand: CommandDef = {
           .toFile(join(out, `seed${String(seeds[i]).padStart(4, '0')}.png`)),
       ),
     );
-    G.dispose();
     console.log(`wrote ${images.length} images (${config.resolution}², ψ ${psi}, noise ${noise}) to ${out}`);
     return 0;
   },

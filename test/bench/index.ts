@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <name> [options]`: benchmarks that print JSON lines (never timed tests).
  *   ingest [--folder F] [--resolution N]   Plumage's ingest vs a naive decode-crop-resize-save loop
- *   train [--preset P] [--repeats N]       ms per training phase, images/s, s/kimg, GFLOP/s, RSS
+ *   train [--preset P] [--repeats N] [--backend B[,B…]]   ms per phase, images/s, s/kimg, GFLOP/s, RSS
  *   run [--preset P] [--kimg K]            a whole supervised run: s/kimg, overhead share, checkpoint time, RSS
  */
 import { benchIngest } from './ingest.js';

@@ -1,6 +1,12 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendName } from '../../main/core/gan/backend.js';
+import {
+  BACKEND_NAMES,
+  initBackend,
+  isBackendName,
+  releaseBackend,
+  type BackendName,
+} from '../../main/core/gan/backend.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../../main/core/gan/config.js';
 import { phaseFlops } from '../../main/core/gan/flops.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
@@ -15,6 +21,7 @@ const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 interface PhaseTimes {
   backend: string;
   description: string;
+  adapter: string | null;
   batch: number;
   msPerPhase: Record<PhaseName, number>;
   peakRssMB: number;
@@ -56,6 +63,7 @@ async function measure(
     backend: info.backend,
     description: info.description,
     batch: config.batchSize,
+    adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.description || info.adapter.device}` : null,
     msPerPhase: ms,
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
@@ -72,6 +80,7 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
   return {
     backend: t.backend,
     description: t.description,
+    adapter: t.adapter,
     preset,
     resolution: config.resolution,
     batch: t.batch,
@@ -122,7 +131,11 @@ async function measureParallel(
   };
 }
 
-/** `npm run bench -- train [--preset P] [--repeats N] [--backend wasm|cpu] [--batch B] [--replicas N]` */
+/**
+ * `npm run bench -- train [--preset P] [--repeats N] [--backend B[,B…]] [--batch B] [--replicas N]`
+ * With several backends (`--backend wasm,webgpu,cpu`) each runs in its own process, one after
+ * the other, and one JSON line holds them side by side.
+ */
 export async function benchTrain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -147,7 +160,34 @@ export async function benchTrain(argv: string[]): Promise<void> {
   }
   if (values.worker) {
     // One side of the comparison, in its own process (a process has one tfjs backend).
-    console.log(JSON.stringify(await measure(preset, values.backend as BackendName | undefined, repeats, batch)));
+    const times = await measure(preset, values.backend as BackendName | undefined, repeats, batch);
+    releaseBackend(); // a live GPU device would keep the worker from exiting
+    console.log(JSON.stringify(times));
+    return;
+  }
+  const kinds = (values.backend ?? '').split(',').filter(Boolean);
+  for (const k of kinds) if (!isBackendName(k)) throw new Error(`--backend must be among ${BACKEND_NAMES.join(', ')}`);
+  if (kinds.length > 1) {
+    const sideBySide: Record<string, unknown>[] = [];
+    for (const kind of kinds) {
+      try {
+        const r = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), [
+          'train',
+          '--worker',
+          '--preset',
+          preset,
+          '--repeats',
+          String(kind === 'cpu' ? 1 : repeats), // pure JS is an order of magnitude slower
+          '--backend',
+          kind,
+          ...(batch ? ['--batch', String(batch)] : []),
+        ]);
+        sideBySide.push({ kind, ...summarise(preset, r.result) });
+      } catch (err) {
+        sideBySide.push({ kind, error: (err as Error).message.split('\n').slice(0, 3).join(' ') });
+      }
+    }
+    console.log(JSON.stringify({ bench: 'train', preset, backends: sideBySide }));
     return;
   }
   const best = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), [

@@ -94,6 +94,6 @@ export function presetFit(preset: PresetName, backend: BackendName): PresetFit {
     reason: fits
       ? null
       : `the ${preset === 'tiny' ? 'tiny' : `${preset}²`} preset needs ${amount} to train and ${where}: ` +
-        'train the tiny preset here, or install the GPU build (@tensorflow/tfjs-node-gpu with CUDA)',
+        'train the tiny preset here, or on a GPU (WebGPU needs only a current GPU driver; see plumage backend)',
   };
 }
