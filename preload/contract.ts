@@ -326,3 +326,54 @@ export interface PreloadBridge {
   on(event: EventName, listener: (payload: unknown) => void): () => void;
   mediaScheme: string;
 }
+
+// ── Prints and exports (main/core/export/) ──
+
+/** Paper sizes by name; 'custom' takes `customMm`. Dimensions (mm, portrait) live in main/core/export/paper.ts. */
+export const PAPER_NAMES = ['A5', 'A4', 'A3', 'A2', 'Letter', 'Tabloid', 'custom'] as const;
+export type PaperName = (typeof PAPER_NAMES)[number];
+/** The DPIs the UI offers; any integer 1–1200 is accepted. */
+export const PRINT_DPIS = [150, 300, 600] as const;
+export const PAPER_TONES = ['white', 'cream', 'antique'] as const;
+export type PaperTone = (typeof PAPER_TONES)[number];
+export const PRINT_FORMATS = ['pdf', 'png', 'tiff'] as const;
+export type PrintFormat = (typeof PRINT_FORMATS)[number];
+/** esrgan: a learned super-resolution network (invents plausible detail); lanczos: a filter (adds none). */
+export const UPSCALERS = ['esrgan', 'lanczos'] as const;
+export type Upscaler = (typeof UPSCALERS)[number];
+
+export interface PrintOptions {
+  paper: PaperName;
+  /** Trim size for paper 'custom', in mm. */
+  customMm?: { width: number; height: number };
+  orientation: 'portrait' | 'landscape';
+  dpi: number;
+  /** White space between the trim edge and the picture (and caption), in mm. */
+  marginMm: number;
+  /** Adds 3 mm of paper tone beyond the trim on every side (PDF: TrimBox and BleedBox set). */
+  bleed: boolean;
+  tone: PaperTone;
+  caption: boolean;
+  format: PrintFormat;
+  upscaler: Upscaler;
+}
+
+export type ExportKind = 'prints' | 'contact-sheet' | 'dataset' | 'timelapse';
+export type ExportStep = 'generating' | 'upscaling' | 'composing' | 'writing';
+
+export interface ExportProgress {
+  jobId: number;
+  kind: ExportKind;
+  state: 'running' | 'done' | 'cancelled' | 'failed';
+  /** Items finished (written or failed) out of total. */
+  done: number;
+  total: number;
+  /** The item in hand and its step; null between items and at the end. */
+  current: { name: string; step: ExportStep; fraction: number } | null;
+  /** Files written so far, absolute paths. */
+  written: string[];
+  /** Items that failed, with why; the rest of the batch carries on. */
+  failed: { name: string; error: string }[];
+  /** Why the whole job stopped, when state is 'failed'. */
+  error: string | null;
+}

@@ -21,6 +21,7 @@ import type { Db } from './store/db.js';
 import { datasetIdsOnDisk, openHomeDatabase, prepareHome } from './home.js';
 import { acquireHomeLock, type HomeLock } from './home-lock.js';
 import { PACKAGE_VERSION } from './version.js';
+import { DEFAULT_PAPER } from './paper-colour.js';
 import { RunManager, type RunManagerOptions } from './train/run-manager.js';
 
 export class NotFoundError extends Error {
@@ -52,8 +53,7 @@ export interface StudioOptions {
   readOnly?: boolean;
 }
 
-/** Paper colour for alpha and padding: the cleaned near-white of the plates. */
-export const DEFAULT_PAPER = '#f5f1e6';
+export { DEFAULT_PAPER };
 const CHANGE_THROTTLE_MS = 250;
 
 type CoreRequest = Exclude<RequestName, 'pickFolder'>;
