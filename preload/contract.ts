@@ -327,6 +327,41 @@ export interface PreloadBridge {
   mediaScheme: string;
 }
 
+/** Noise inputs of a generated image: 'const' (the learned constant) or 'random' (drawn from the seed). */
+export const GALLERY_NOISE_MODES = ['const', 'random'] as const;
+export type GalleryNoiseMode = (typeof GALLERY_NOISE_MODES)[number];
+
+/** A kept bird: everything needed to regenerate it bit-identically, plus its name and note. */
+export interface Favourite {
+  id: number;
+  /** The run and checkpoint it came from; both null for a favourite of a loose generator file. */
+  runId: number | null;
+  checkpointId: number | null;
+  /** Absolute path of the generator file (the checkpoint's file, or the loose file). */
+  generatorPath: string;
+  seed: number;
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  /** Style mix: the synthesis layers at resolutions `mixLayers` ("4-8": 4² to 8², inclusive) use this seed's w. */
+  mixSeed: number | null;
+  mixLayers: string | null;
+  name: string;
+  note: string;
+  /** The checkpoint's kimg, when known. */
+  kimg: number | null;
+  createdAt: number;
+}
+
+export const FAVOURITE_SORTS = ['created', 'name', 'seed', 'kimg'] as const;
+export type FavouriteSort = (typeof FAVOURITE_SORTS)[number];
+
+export interface FavouriteFilter {
+  /** Case-insensitive text found in the name or note. */
+  text?: string;
+  runId?: number;
+  sort?: FavouriteSort;
+  descending?: boolean;
+
 // ── Prints and exports (main/core/export/) ──
 
 /** Paper sizes by name; 'custom' takes `customMm`. Dimensions (mm, portrait) live in main/core/export/paper.ts. */
