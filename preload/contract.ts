@@ -361,6 +361,7 @@ export interface FavouriteFilter {
   runId?: number;
   sort?: FavouriteSort;
   descending?: boolean;
+}
 
 // ── Prints and exports (main/core/export/) ──
 

@@ -3,7 +3,7 @@
  * chosen folder, and writes that never replace a file unless asked to.
  */
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
-import { basename, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { writeFully } from '../util/atomic.js';
 
 export class ExportPathError extends RangeError {
@@ -84,19 +84,16 @@ export async function refuseOverwrite(paths: string[], overwrite: boolean): Prom
   if (found.length > 0) throw new ExistsError(found);
 }
 
+/** A temp file beside `path`, hidden, that `moveInPlace` turns into `path`. */
+export const tempPathFor = (path: string): string =>
+  join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+
 /**
- * Writes `data` to a temp file beside `path` and then moves it in place: a reader never sees
- * half a print. Without `overwrite` the move is a hard link, which fails if `path` appeared in
- * the meantime, so a file made after the check is not replaced either.
+ * Moves a finished temp file to `path`: a reader never sees half an export. Without `overwrite`
+ * the move is a hard link, which fails if `path` appeared since the check, so a file made in the
+ * meantime is not replaced either. The temp file is gone afterwards whatever happened.
  */
-export async function writeExport(path: string, data: Uint8Array, overwrite: boolean): Promise<void> {
-  const tmp = join(resolve(path, '..'), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'wx');
-  try {
-    await writeFully(fh, data);
-  } finally {
-    await fh.close();
-  }
+export async function moveInPlace(tmp: string, path: string, overwrite: boolean): Promise<void> {
   try {
     if (overwrite) await rename(tmp, path);
     else {
@@ -107,4 +104,19 @@ export async function writeExport(path: string, data: Uint8Array, overwrite: boo
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
+}
+
+/** Writes `data` to a temp file and moves it in place (see moveInPlace). */
+export async function writeExport(path: string, data: Uint8Array, overwrite: boolean): Promise<void> {
+  const tmp = tempPathFor(path);
+  const fh = await open(tmp, 'wx');
+  try {
+    await writeFully(fh, data);
+  } catch (err) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fh.close();
+  await moveInPlace(tmp, path, overwrite);
 }

@@ -5,10 +5,15 @@
  */
 import type { ExportKind, ExportProgress, ExportStep } from '../../../preload/contract.js';
 
+const STEP_EVENT_MS = 100;
+
 export class ExportJob {
   readonly progress: ExportProgress;
   readonly #abort = new AbortController();
   readonly #emit: (p: ExportProgress) => void;
+  #sentAt = 0;
+  /** Settles when the job's work has ended, however it ended. */
+  whenDone: Promise<void> = Promise.resolve();
 
   constructor(jobId: number, kind: ExportKind, total: number, emit: (p: ExportProgress) => void = () => undefined) {
     this.progress = {
@@ -35,8 +40,10 @@ export class ExportJob {
 
   step(name: string, step: ExportStep, fraction = 0): void {
     this.signal.throwIfAborted();
+    const changed = this.progress.current?.name !== name || this.progress.current.step !== step;
     this.progress.current = { name, step, fraction: Math.min(1, Math.max(0, fraction)) };
-    this.#send();
+    // A new item or step is always announced; fractions within one at most every 100 ms.
+    if (changed || Date.now() - this.#sentAt >= STEP_EVENT_MS) this.#send();
   }
 
   wrote(path: string): void {
@@ -67,6 +74,7 @@ export class ExportJob {
   }
 
   #send(): void {
+    this.#sentAt = Date.now();
     this.#emit({ ...this.progress, written: [...this.progress.written], failed: [...this.progress.failed] });
   }
 }
