@@ -219,7 +219,7 @@ export interface RunRef {
 }
 
 /** Requests: renderer → main. Every one takes a single params object (or nothing) and resolves. */
-export interface PlumageRequests {
+export interface PlumageRequests extends GalleryRequests {
   getAppInfo: () => AppInfo;
   listDatasets: () => DatasetSummary[];
   openDataset: (p: OpenDatasetParams) => DatasetSummary;
@@ -236,7 +236,8 @@ export interface PlumageRequests {
   pauseRun: (p: RunRef) => RunSummary;
   stopRun: (p: RunRef) => RunSummary;
   snapshotRun: (p: RunRef) => RunSummary;
-  deleteRun: (p: RunRef) => RunSummary[];
+  /** Refused while favourites point at the run, unless `confirm` (see previewDeleteRun): then they go too. */
+  deleteRun: (p: RunRef & { confirm?: boolean }) => RunSummary[];
   /**
    * Ticks after `afterId`, oldest first: a page of at most 5,000, or with `maxPoints` the whole
    * rest of the history downsampled to that many points (each metric's min and max kept per bucket).
@@ -245,7 +246,7 @@ export interface PlumageRequests {
 }
 
 /** Events: main → renderer. */
-export interface PlumageEvents {
+export interface PlumageEvents extends GalleryEvents {
   ingestProgress: IngestProgress;
   datasetChanged: DatasetSummary;
   runChanged: RunSummary;
@@ -276,6 +277,18 @@ export const REQUEST_CHANNELS = [
   'snapshotRun',
   'deleteRun',
   'listTicks',
+  // gallery
+  'openGenerator',
+  'generate',
+  'cancelGeneration',
+  'addFavourite',
+  'listFavourites',
+  'updateFavourite',
+  'removeFavourite',
+  'renderFavourite',
+  'suggestName',
+  'interpolate',
+  'previewDeleteRun',
 ] as const satisfies readonly RequestName[];
 export const EVENT_CHANNELS = [
   'ingestProgress',
@@ -283,6 +296,8 @@ export const EVENT_CHANNELS = [
   'runChanged',
   'runTick',
   'runSnapshot',
+  'galleryImage',
+  'galleryJob',
 ] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -350,6 +365,8 @@ export interface Favourite {
   /** The checkpoint's kimg, when known. */
   kimg: number | null;
   createdAt: number;
+  /** True when its generator file is no longer on disk (it cannot be drawn; offer to remove it). */
+  fileMissing?: boolean;
 }
 
 export const FAVOURITE_SORTS = ['created', 'name', 'seed', 'kimg'] as const;
@@ -361,6 +378,104 @@ export interface FavouriteFilter {
   runId?: number;
   sort?: FavouriteSort;
   descending?: boolean;
+}
+
+// ── gallery (issue 10 items 1–5, 8) ──
+
+/** A generator to draw from: a run's checkpoint (default its latest; or the one at `kimg`), or any file. */
+export type GeneratorRef = { runId: number; checkpointId?: number; kimg?: number } | { file: string };
+
+export interface GeneratorInfo {
+  file: string;
+  runId: number | null;
+  runName: string | null;
+  checkpointId: number | null;
+  kimg: number | null;
+  resolution: number;
+}
+
+/** One look at the model: the same ψ, noise and (optional) style mix for every seed. */
+export interface GenerateParams {
+  generator: GeneratorRef;
+  seeds: number[];
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  /** Style mix: the layers `mixLayers` (coarse, middle, fine or "lo-hi" resolutions) come from this seed. */
+  mixSeed?: number;
+  mixLayers?: string;
+}
+
+export interface GeneratedBird {
+  seed: number;
+  /** Media key of its PNG; it exists once `ready` (at once, if drawn before) or its `galleryImage` event. */
+  media: string;
+  ready: boolean;
+}
+
+export interface GenerateResult {
+  /** 0 when every bird was ready already and nothing was queued. */
+  jobId: number;
+  generator: GeneratorInfo;
+  /** The stored "lo-hi" range of a style mix, else null. */
+  mixLayers: string | null;
+  birds: GeneratedBird[];
+}
+
+export interface AddFavouriteParams {
+  generator: GeneratorRef;
+  seed: number;
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  mixSeed?: number;
+  mixLayers?: string;
+  /** Default: the suggested binomial for the seed. */
+  name?: string;
+  note?: string;
+}
+
+export const LATENT_SPACES = ['w', 'z'] as const;
+export type LatentSpace = (typeof LATENT_SPACES)[number];
+export const INTERPOLATION_FORMATS = ['strip', 'webp', 'gif', 'png'] as const;
+export type InterpolationFormat = (typeof INTERPOLATION_FORMATS)[number];
+
+export interface InterpolateParams {
+  favouriteIds: number[];
+  space: LatentSpace;
+  frames: number;
+  fps: number;
+  /** strip: a preview PNG (a media key comes back); webp/gif: one animated file; png: a numbered sequence. */
+  format: InterpolationFormat;
+  /** Folder for exports (default: the home's exports/). */
+  outDir?: string;
+  /** File name (no extension, no folders); default from the favourites' ids and the space. */
+  name?: string;
+}
+
+export interface InterpolateResult {
+  files: string[];
+  /** For a strip: its media key. */
+  media: string | null;
+}
+
+export interface GalleryRequests {
+  openGenerator: (p: GeneratorRef) => GeneratorInfo;
+  generate: (p: GenerateParams) => GenerateResult;
+  cancelGeneration: (p: { jobId: number }) => boolean;
+  addFavourite: (p: AddFavouriteParams) => Favourite;
+  listFavourites: (p: FavouriteFilter) => Favourite[];
+  updateFavourite: (p: { id: number; name?: string; note?: string }) => Favourite;
+  removeFavourite: (p: { id: number }) => boolean;
+  /** Draws a favourite again from its file; a not-found error names the file when it is gone. */
+  renderFavourite: (p: { id: number }) => GenerateResult;
+  suggestName: (p: { seed: number; mixSeed?: number }) => string;
+  interpolate: (p: InterpolateParams) => InterpolateResult;
+  /** What `deleteRun` with `confirm` would also remove. */
+  previewDeleteRun: (p: RunRef) => { favourites: Favourite[] };
+}
+
+export interface GalleryEvents {
+  galleryImage: { jobId: number; index: number; media: string; ms: number };
+  galleryJob: { jobId: number; state: 'done' | 'cancelled' | 'failed'; error?: string };
 }
 
 // ── Prints and exports (main/core/export/) ──

@@ -1,17 +1,13 @@
-/** CLI commands over the model: init, generate, backend. Loaded only when used (tfjs is heavy). */
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+/** CLI commands over the model: init, backend (generate is in gallery-commands.ts). Loaded only when used. */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
 import { initBackend } from '../core/gan/backend.js';
-import { loadGenerator, saveCheckpoint } from '../core/gan/checkpoint.js';
+import { saveCheckpoint } from '../core/gan/checkpoint.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../core/gan/config.js';
-import type { NoiseMode } from '../core/gan/generator.js';
-import { parseSeeds, sampleSeeds } from '../core/gan/sample.js';
 import { GanTrainer } from '../core/gan/training.js';
 import { UsageError } from './usage.js';
 
-export async function ganCommand(command: 'init' | 'generate' | 'backend', argv: string[]): Promise<number> {
+export async function ganCommand(command: 'init' | 'backend', argv: string[]): Promise<number> {
   if (command === 'backend') {
     const info = await initBackend();
     console.log(JSON.stringify(info, null, 2));
@@ -38,41 +34,5 @@ export async function ganCommand(command: 'init' | 'generate' | 'backend', argv:
     );
     return 0;
   }
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      checkpoint: { type: 'string' },
-      seeds: { type: 'string', default: '0-7' },
-      psi: { type: 'string', default: '1' },
-      noise: { type: 'string', default: 'const' },
-      out: { type: 'string' },
-    },
-  });
-  if (!values.checkpoint) throw new UsageError('--checkpoint FILE is required');
-  if (!values.out) throw new UsageError('--out DIR is required');
-  const psi = Number(values.psi);
-  if (!Number.isFinite(psi)) throw new UsageError('--psi must be a number');
-  if (!['const', 'random', 'none'].includes(values.noise!))
-    throw new UsageError('--noise must be const, random or none');
-  let seeds: number[];
-  try {
-    seeds = parseSeeds(values.seeds!);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  await initBackend();
-  const { config, G } = await loadGenerator(resolve(values.checkpoint));
-  const out = resolve(values.out);
-  mkdirSync(out, { recursive: true });
-  const images = sampleSeeds(G, config, seeds, psi, values.noise as NoiseMode);
-  await Promise.all(
-    images.map((pixels, i) =>
-      sharp(pixels, { raw: { width: config.resolution, height: config.resolution, channels: 3 } })
-        .png()
-        .toFile(join(out, `seed${String(seeds[i]).padStart(4, '0')}.png`)),
-    ),
-  );
-  G.dispose();
-  console.log(`wrote ${images.length} images (${config.resolution}², ψ ${psi}, noise ${values.noise}) to ${out}`);
-  return 0;
+  throw new UsageError(`unknown command ${command}`);
 }

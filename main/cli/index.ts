@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
  * `plumage` — the command-line shell over the same Studio facade as the app.
- * Commands: ingest, serve (more arrive with training: init, train, runs, generate).
+ * Commands: ingest, serve, init, backend, train, runs; the gallery's generate, favourite, interpolate.
  */
 import { parseArgs } from 'node:util';
 import { CROP_MODES, RESOLUTIONS, type CropMode, type Resolution } from '../../preload/contract.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
+import { GALLERY_USAGE } from './gallery-usage.js';
 import { UsageError } from './usage.js';
 
 const USAGE = `plumage ${PACKAGE_VERSION} — train StyleGAN2 on your own folder of images
@@ -16,10 +17,9 @@ Usage:
   plumage ingest <folder> --resolution N [--crop centre|subject|pad] [--home DIR] [--json]
   plumage serve [--port N] [--home DIR]
   plumage init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors
-  plumage generate --checkpoint FILE --seeds 0-7 [--psi 1] [--noise const|random|none] --out DIR
   plumage backend                       which tfjs backend would train here, and why
   plumage train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--home DIR] [--json]
-  plumage runs [--home DIR] [--json]
+  plumage runs [--home DIR] [--json]${GALLERY_USAGE}
   plumage --help | --version
 
 Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.`;
@@ -92,8 +92,11 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'ingest':
       return ingest(rest);
-    case 'init':
     case 'generate':
+    case 'favourite':
+    case 'interpolate':
+      return (await import('./gallery-commands.js')).galleryCommand(command, rest);
+    case 'init':
     case 'backend': {
       const { ganCommand } = await import('./gan-commands.js');
       return ganCommand(command, rest);

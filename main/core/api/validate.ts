@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GALLERY_SCHEMAS } from './validate-gallery.js';
 import { CROP_MODES, PRESETS, RESOLUTIONS, type RequestName, type RequestParams } from '../../../preload/contract.js';
 
 /**
@@ -57,12 +58,13 @@ export const REQUEST_SCHEMAS: Schemas = {
   pauseRun: runRef,
   stopRun: runRef,
   snapshotRun: runRef,
-  deleteRun: runRef,
+  deleteRun: z.strictObject({ runId: id, confirm: z.boolean().optional() }),
   listTicks: z.strictObject({
     runId: id,
     afterId: z.number().int().min(0),
     maxPoints: z.number().int().min(4).max(100_000).optional(),
   }),
+  ...GALLERY_SCHEMAS,
 };
 
 export class InvalidInputError extends Error {
