@@ -219,7 +219,7 @@ export interface RunRef {
 }
 
 /** Requests: renderer → main. Every one takes a single params object (or nothing) and resolves. */
-export interface PlumageRequests extends GalleryRequests {
+export interface PlumageRequests extends GalleryRequests, ExportRequests {
   getAppInfo: () => AppInfo;
   listDatasets: () => DatasetSummary[];
   openDataset: (p: OpenDatasetParams) => DatasetSummary;
@@ -246,7 +246,7 @@ export interface PlumageRequests extends GalleryRequests {
 }
 
 /** Events: main → renderer. */
-export interface PlumageEvents extends GalleryEvents {
+export interface PlumageEvents extends GalleryEvents, ExportEvents {
   ingestProgress: IngestProgress;
   datasetChanged: DatasetSummary;
   runChanged: RunSummary;
@@ -289,6 +289,13 @@ export const REQUEST_CHANNELS = [
   'suggestName',
   'interpolate',
   'previewDeleteRun',
+  // exports
+  'exportPrints',
+  'exportContactSheet',
+  'exportDataset',
+  'exportTimelapse',
+  'cancelExport',
+  'describeUpscalers',
 ] as const satisfies readonly RequestName[];
 export const EVENT_CHANNELS = [
   'ingestProgress',
@@ -298,6 +305,7 @@ export const EVENT_CHANNELS = [
   'runSnapshot',
   'galleryImage',
   'galleryJob',
+  'exportProgress',
 ] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -527,4 +535,52 @@ export interface ExportProgress {
   failed: { name: string; error: string }[];
   /** Why the whole job stopped, when state is 'failed'. */
   error: string | null;
+}
+
+/** The time-lapse of a run's snapshot grids: an animation or a numbered PNG sequence. */
+export const TIMELAPSE_FORMATS = ['webp', 'gif', 'png'] as const;
+export type TimelapseFormat = (typeof TIMELAPSE_FORMATS)[number];
+
+/** Which favourites: every one, or these ids in this order. */
+export type FavouriteSelection = 'all' | number[];
+
+/**
+ * An export either starts (its first progress; `exportProgress` events follow) or, when files it
+ * would write exist and overwriting was not allowed, starts nothing and lists them: ask the user,
+ * then send the same request with `overwrite: true`.
+ */
+export type ExportStart = { job: ExportProgress; existing?: never } | { existing: string[]; job?: never };
+
+export interface ExportRequests {
+  /** One file per favourite in `folder`, named from its plate number and name. */
+  exportPrints: (p: {
+    favourites: FavouriteSelection;
+    options: PrintOptions;
+    folder: string;
+    overwrite?: boolean;
+  }) => ExportStart;
+  /** All the chosen favourites on as many pages as it takes, as one PDF. */
+  exportContactSheet: (p: {
+    favourites: FavouriteSelection;
+    options: Pick<PrintOptions, 'paper' | 'customMm' | 'orientation' | 'tone'>;
+    folder: string;
+    fileName?: string;
+    overwrite?: boolean;
+  }) => ExportStart;
+  /** The reference implementation's dataset format: zip of PNGs + dataset.json. */
+  exportDataset: (p: { datasetId: number; folder: string; fileName?: string; overwrite?: boolean }) => ExportStart;
+  exportTimelapse: (p: {
+    runId: number;
+    folder: string;
+    format: TimelapseFormat;
+    fps: number;
+    overwrite?: boolean;
+  }) => ExportStart;
+  cancelExport: (p: { jobId: number }) => ExportProgress;
+  /** What each upscaler does, in words for the UI. */
+  describeUpscalers: () => Record<Upscaler, string>;
+}
+
+export interface ExportEvents {
+  exportProgress: ExportProgress;
 }

@@ -26,6 +26,7 @@ import { RunManager, type RunManagerOptions } from './train/run-manager.js';
 import { Gallery } from './gallery/gallery.js';
 import { GeneratorClient } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
+import { ExportService } from './export/service.js';
 
 export class NotFoundError extends Error {
   readonly code = 'not-found';
@@ -84,6 +85,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly datasets: DatasetStore;
   readonly training: RunManager;
   readonly gallery: Gallery;
+  readonly exports: ExportService;
   readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>> &
     Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>;
   readonly #lock: HomeLock | null;
@@ -104,6 +106,12 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
+    this.exports = new ExportService({
+      db,
+      home: opts.home,
+      datasets: this.datasets,
+      emit: (p) => this.emit('exportProgress', p),
+    });
   }
 
   /**
@@ -272,6 +280,27 @@ export class Studio extends EventEmitter<StudioEvents> {
     return { favourites: this.gallery.favouritesOfRun(runId) };
   }
 
+  // ── exports (ExportService does the work) ──
+
+  async exportPrints(p: RequestParams<'exportPrints'>): Promise<RequestResult<'exportPrints'>> {
+    return this.exports.exportPrints(p);
+  }
+  async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<RequestResult<'exportContactSheet'>> {
+    return this.exports.exportContactSheet(p);
+  }
+  async exportDataset(p: RequestParams<'exportDataset'>): Promise<RequestResult<'exportDataset'>> {
+    return this.exports.exportDataset(p);
+  }
+  async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<RequestResult<'exportTimelapse'>> {
+    return this.exports.exportTimelapse(p);
+  }
+  async cancelExport({ jobId }: RequestParams<'cancelExport'>): Promise<RequestResult<'cancelExport'>> {
+    return this.exports.cancelExport(jobId);
+  }
+  async describeUpscalers(): Promise<RequestResult<'describeUpscalers'>> {
+    return this.exports.describeUpscalers();
+  }
+
   /** One full pass without watching (the CLI's `ingest`). */
   async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {
     const started = performance.now();
@@ -311,6 +340,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   async close(): Promise<void> {
     await this.training.pauseAll(); // quitting is a pause: checkpoints written, Resume offered next time
     await this.gallery.close();
+    await this.exports.close();
     for (const t of this.#changeTimers.values()) clearTimeout(t);
     await Promise.all([...this.#ingestors.values()].map((i) => i.close()));
     this.#ingestors.clear();

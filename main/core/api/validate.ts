@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GALLERY_SCHEMAS } from './validate-gallery.js';
+import { EXPORT_SCHEMAS } from './validate-export.js';
 import { CROP_MODES, PRESETS, RESOLUTIONS, type RequestName, type RequestParams } from '../../../preload/contract.js';
 
 /**
@@ -65,6 +66,7 @@ export const REQUEST_SCHEMAS: Schemas = {
     maxPoints: z.number().int().min(4).max(100_000).optional(),
   }),
   ...GALLERY_SCHEMAS,
+  ...EXPORT_SCHEMAS,
 };
 
 export class InvalidInputError extends Error {

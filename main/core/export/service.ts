@@ -6,21 +6,23 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExportKind, ExportProgress, PrintOptions } from '../../../preload/contract.js';
+import type {
+  ExportKind,
+  ExportProgress,
+  ExportStart,
+  FavouriteSelection,
+  RequestParams,
+  Upscaler,
+} from '../../../preload/contract.js';
 import { loadGenerator } from '../gan/checkpoint.js';
-import type { GanConfig } from '../gan/config.js';
-import type { ParamSet } from '../gan/params.js';
-import { sampleSeeds } from '../gan/sample.js';
+import { renderBird, type Generator } from '../gallery/render.js';
 import { cacheFileFor } from '../dataset/ingest.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
-import { exportContactSheet } from './contact-sheet.js';
-import { exportDatasetZip } from './dataset-zip.js';
-import { checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
+import { ExistsError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
 import { ExportJob } from './job.js';
-import { planPrints, runPrints } from './prints.js';
-import { exportTimelapse, thin, MAX_TIMELAPSE_FRAMES, timelapseFiles, type TimelapseFormat } from './timelapse.js';
+import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
 import type { PrintSource } from './types.js';
 
 export class ExportNotFoundError extends Error {
@@ -29,9 +31,6 @@ export class ExportNotFoundError extends Error {
 export class ExportInputError extends RangeError {
   readonly code = 'invalid-input';
 }
-
-/** Which favourites: every one, or these ids in this order. */
-export type FavouriteSelection = 'all' | number[];
 
 export interface ExportServiceDeps {
   db: Db;
@@ -85,95 +84,90 @@ export class ExportService {
   }
 
   /** Prints of favourites into `folder`, one file each. */
-  async exportPrints(p: {
-    favourites: FavouriteSelection;
-    options: PrintOptions;
-    folder: string;
-    overwrite?: boolean;
-  }): Promise<ExportProgress> {
-    const generators = new GeneratorCache();
-    const sources = this.favouriteSources(p.favourites, generators);
-    const plan = await planPrints(sources, p.options, p.folder, p.overwrite ?? false);
-    return this.#start('prints', sources.length, (job) =>
-      runPrints(plan, p.options, p.overwrite ?? false, job).finally(() => generators.dispose()),
-    );
-  }
-
-  async exportContactSheet(p: {
-    favourites: FavouriteSelection;
-    options: Pick<PrintOptions, 'paper' | 'customMm' | 'orientation' | 'tone'>;
-    folder: string;
-    fileName?: string;
-    overwrite?: boolean;
-  }): Promise<ExportProgress> {
-    const generators = new GeneratorCache();
-    const sources = this.favouriteSources(p.favourites, generators);
-    const path = outputPath(await checkFolder(p.folder), p.fileName ?? 'contact-sheet.pdf');
-    if (!path.toLowerCase().endsWith('.pdf')) throw new ExportInputError('a contact sheet is a PDF: name it ….pdf');
-    await refuseOverwrite([path], p.overwrite ?? false);
-    return this.#start('contact-sheet', sources.length, (job) =>
-      exportContactSheet(
-        sources,
-        { ...p.options, title: 'Plumage — favourites' },
-        path,
-        p.overwrite ?? false,
-        job,
-      ).finally(() => generators.dispose()),
-    );
-  }
-
-  async exportDataset(p: {
-    datasetId: number;
-    folder: string;
-    fileName?: string;
-    overwrite?: boolean;
-  }): Promise<ExportProgress> {
-    const row = this.#deps.datasets.getDataset(p.datasetId);
-    if (!row) throw new ExportNotFoundError(`no dataset with id ${p.datasetId}`);
-    const fileName = p.fileName ?? `${slug(row.folder.split(/[/\\]/).pop() ?? 'dataset')}-${row.resolution}.zip`;
-    const path = outputPath(await checkFolder(p.folder), fileName);
-    if (!path.toLowerCase().endsWith('.zip')) throw new ExportInputError('a dataset export is a zip: name it ….zip');
-    await refuseOverwrite([path], p.overwrite ?? false);
-    const slots = this.#deps.datasets.acceptedSlots(row.id).map((s) => s.slot);
-    if (slots.length === 0) throw new ExportInputError(`dataset ${row.id} has no accepted images to export`);
-    const input = { cacheFile: cacheFileFor(this.#deps.home, row), resolution: row.resolution, slots };
-    if (!existsSync(input.cacheFile))
-      throw new ExportNotFoundError(
-        `dataset ${row.id} has no training cache yet (${input.cacheFile}): ingest it first`,
+  async exportPrints(p: RequestParams<'exportPrints'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      // Loaded on first use: tfjs with its layers API (ESRGAN) and pdf-lib stay out of every other command.
+      const { planPrints, runPrints } = await import('./prints.js');
+      const generators = new GeneratorCache();
+      const sources = this.favouriteSources(p.favourites, generators);
+      const plan = await planPrints(sources, p.options, p.folder, p.overwrite ?? false);
+      return this.#start('prints', sources.length, (job) =>
+        runPrints(plan, p.options, p.overwrite ?? false, job).finally(() => generators.dispose()),
       );
-    return this.#start('dataset', 1, async (job) => {
-      await exportDatasetZip(input, path, p.overwrite ?? false, job);
-      job.itemDone();
     });
   }
 
-  async exportTimelapse(p: {
-    runId: number;
-    folder: string;
-    format: TimelapseFormat;
-    fps: number;
-    overwrite?: boolean;
-  }): Promise<ExportProgress> {
-    const run = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?').get(p.runId);
-    if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);
-    const grids = this.#deps.db
-      .prepare<[number], { grid: string }>('SELECT grid FROM snapshots WHERE run_id = ? ORDER BY step, id')
-      .all(p.runId)
-      .map((g) => join(this.#deps.home, g.grid))
-      .filter((f) => existsSync(f));
-    if (grids.length === 0) throw new ExportInputError(`run ${p.runId} has no snapshot grids yet`);
-    const folder = await checkFolder(p.folder);
-    const baseName = `${slug(run.name)}-timelapse`;
-    const frames = thin(grids, MAX_TIMELAPSE_FRAMES).length;
-    await refuseOverwrite(timelapseFiles(folder, baseName, p.format, frames), p.overwrite ?? false);
-    return this.#start('timelapse', 1, async (job) => {
-      await exportTimelapse(
-        grids,
-        { folder, baseName, format: p.format, fps: p.fps, overwrite: p.overwrite ?? false },
-        job,
+  async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      const { exportContactSheet } = await import('./contact-sheet.js');
+      const generators = new GeneratorCache();
+      const sources = this.favouriteSources(p.favourites, generators);
+      const path = outputPath(await checkFolder(p.folder), p.fileName ?? 'contact-sheet.pdf');
+      if (!path.toLowerCase().endsWith('.pdf')) throw new ExportInputError('a contact sheet is a PDF: name it ….pdf');
+      await refuseOverwrite([path], p.overwrite ?? false);
+      return this.#start('contact-sheet', sources.length, (job) =>
+        exportContactSheet(
+          sources,
+          { ...p.options, title: 'Plumage — favourites' },
+          path,
+          p.overwrite ?? false,
+          job,
+        ).finally(() => generators.dispose()),
       );
-      job.itemDone();
     });
+  }
+
+  async exportDataset(p: RequestParams<'exportDataset'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      const row = this.#deps.datasets.getDataset(p.datasetId);
+      if (!row) throw new ExportNotFoundError(`no dataset with id ${p.datasetId}`);
+      const fileName = p.fileName ?? `${slug(row.folder.split(/[/\\]/).pop() ?? 'dataset')}-${row.resolution}.zip`;
+      const path = outputPath(await checkFolder(p.folder), fileName);
+      if (!path.toLowerCase().endsWith('.zip')) throw new ExportInputError('a dataset export is a zip: name it ….zip');
+      await refuseOverwrite([path], p.overwrite ?? false);
+      const slots = this.#deps.datasets.acceptedSlots(row.id).map((s) => s.slot);
+      if (slots.length === 0) throw new ExportInputError(`dataset ${row.id} has no accepted images to export`);
+      const input = { cacheFile: cacheFileFor(this.#deps.home, row), resolution: row.resolution, slots };
+      if (!existsSync(input.cacheFile))
+        throw new ExportNotFoundError(
+          `dataset ${row.id} has no training cache yet (${input.cacheFile}): ingest it first`,
+        );
+      const { exportDatasetZip } = await import('./dataset-zip.js');
+      return this.#start('dataset', 1, async (job) => {
+        await exportDatasetZip(input, path, p.overwrite ?? false, job);
+        job.itemDone();
+      });
+    });
+  }
+
+  async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      const { exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
+      const run = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?').get(p.runId);
+      if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);
+      const grids = this.#deps.db
+        .prepare<[number], { grid: string }>('SELECT grid FROM snapshots WHERE run_id = ? ORDER BY step, id')
+        .all(p.runId)
+        .map((g) => join(this.#deps.home, g.grid))
+        .filter((f) => existsSync(f));
+      if (grids.length === 0) throw new ExportInputError(`run ${p.runId} has no snapshot grids yet`);
+      const folder = await checkFolder(p.folder);
+      const baseName = `${slug(run.name)}-timelapse`;
+      const frames = (await timelapseFrames(grids, p.format)).length;
+      await refuseOverwrite(timelapseFiles(folder, baseName, p.format, frames), p.overwrite ?? false);
+      return this.#start('timelapse', 1, async (job) => {
+        await exportTimelapse(
+          grids,
+          { folder, baseName, format: p.format, fps: p.fps, overwrite: p.overwrite ?? false },
+          job,
+        );
+        job.itemDone();
+      });
+    });
+  }
+
+  describeUpscalers(): Record<Upscaler, string> {
+    return { ...UPSCALER_DESCRIPTIONS };
   }
 
   cancelExport(jobId: number): ExportProgress {
@@ -190,7 +184,7 @@ export class ExportService {
     await Promise.all(running.map((j) => j.whenDone));
   }
 
-  #start(kind: ExportKind, total: number, work: (job: ExportJob) => Promise<void>): ExportProgress {
+  #start(kind: ExportKind, total: number, work: (job: ExportJob) => Promise<void>): ExportStart {
     const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit);
     this.#jobs.set(job.progress.jobId, job);
     job.whenDone = work(job).then(
@@ -198,20 +192,26 @@ export class ExportService {
       (err: unknown) => void job.finish(err ?? new Error('export failed')),
     );
     void job.whenDone.finally(() => this.#jobs.delete(job.progress.jobId));
-    return { ...job.progress };
+    return { job: { ...job.progress } };
+  }
+}
+
+/** Files in the way become an answer (the caller asks the user), not an error. */
+async function orExisting(work: () => Promise<ExportStart>): Promise<ExportStart> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ExistsError) return { existing: err.files };
+    throw err;
   }
 }
 
 /** One generator loaded at a time: favourites of one checkpoint share it; it is freed when the next differs. */
 export class GeneratorCache {
   #path: string | null = null;
-  #gen: { config: GanConfig; G: ParamSet } | null = null;
+  #gen: Generator | null = null;
 
   async picture(r: FavouriteRow): Promise<{ rgb: Uint8Array; size: number }> {
-    if (r.mix_seed !== null)
-      throw new ExportInputError(
-        `favourite ${r.id} (${r.name}) is a style mix; printing mixes needs the gallery's mixing, not in this build`,
-      );
     if (this.#path !== r.generator_path) {
       this.#gen?.G.dispose();
       this.#gen = null;
@@ -221,10 +221,14 @@ export class GeneratorCache {
       this.#gen = await loadGenerator(r.generator_path);
       this.#path = r.generator_path;
     }
-    const { config, G } = this.#gen!;
-    // sampleSeeds may become asynchronous (a generation queue shared with the gallery): always awaited.
-    const [rgb] = await Promise.resolve(sampleSeeds(G, config, [r.seed], r.psi, r.noise_mode));
-    return { rgb: rgb!, size: config.resolution };
+    // The gallery's own renderer: a favourite prints exactly as it was kept, style mixes included.
+    const rgb = await renderBird(this.#gen!, {
+      seed: r.seed,
+      psi: r.psi,
+      noiseMode: r.noise_mode,
+      mix: r.mix_seed !== null && r.mix_layers !== null ? { seed: r.mix_seed, layers: r.mix_layers } : null,
+    });
+    return { rgb, size: this.#gen!.config.resolution };
   }
 
   dispose(): void {

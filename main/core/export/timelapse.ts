@@ -1,17 +1,21 @@
 /**
  * A run's training time-lapse: its snapshot grids in order, as an animated WebP or GIF (sharp
- * joins the frames) or as a numbered PNG sequence. Long runs are thinned evenly to at most
- * MAX_TIMELAPSE_FRAMES frames (first and last kept), which bounds the memory an animation takes.
+ * joins the frames; the grids are not square, so the gallery's square-frame writer does not fit)
+ * or as a numbered PNG sequence, with the gallery's formats, fps bound and frame names. Long runs
+ * are thinned evenly (first and last kept) so an animation's frames fit MAX_ANIMATION_BYTES.
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import type { TimelapseFormat } from '../../../preload/contract.js';
+import { MAX_ANIMATION_BYTES, MAX_FPS, MAX_FRAMES, sequenceName } from '../gallery/output.js';
 import { outputPath, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 
-export const TIMELAPSE_FORMATS = ['webp', 'gif', 'png'] as const;
-export type TimelapseFormat = (typeof TIMELAPSE_FORMATS)[number];
-export const MAX_TIMELAPSE_FRAMES = 240;
-export const FPS_RANGE = { min: 1, max: 60 } as const;
+/** How many frames of width × height an animation may hold (a PNG sequence streams: MAX_FRAMES). */
+export function maxTimelapseFrames(format: TimelapseFormat, width: number, height: number): number {
+  if (format === 'png') return MAX_FRAMES;
+  return Math.max(2, Math.min(MAX_FRAMES, Math.floor(MAX_ANIMATION_BYTES / (width * height * 4))));
+}
 
 /** Evenly spaced picks of `n` out of `items`, first and last included. */
 export function thin<T>(items: T[], n: number): T[] {
@@ -22,9 +26,13 @@ export function thin<T>(items: T[], n: number): T[] {
 /** The files a time-lapse will write: one animation, or one PNG per frame. */
 export function timelapseFiles(folder: string, baseName: string, format: TimelapseFormat, frames: number): string[] {
   if (format !== 'png') return [outputPath(folder, `${baseName}.${format}`)];
-  return Array.from({ length: frames }, (_, i) =>
-    outputPath(folder, `${baseName}-${String(i + 1).padStart(4, '0')}.png`),
-  );
+  return Array.from({ length: frames }, (_, i) => outputPath(folder, sequenceName(baseName, i, frames)));
+}
+
+/** The grids a time-lapse will show, thinned to what the format can hold. */
+export async function timelapseFrames(gridFiles: string[], format: TimelapseFormat): Promise<string[]> {
+  const { width, height } = await sharp(gridFiles[0]!).metadata();
+  return thin(gridFiles, maxTimelapseFrames(format, width!, height!));
 }
 
 export async function exportTimelapse(
@@ -32,10 +40,10 @@ export async function exportTimelapse(
   opts: { folder: string; baseName: string; format: TimelapseFormat; fps: number; overwrite: boolean },
   job: ExportJob,
 ): Promise<string[]> {
-  if (!Number.isFinite(opts.fps) || opts.fps < FPS_RANGE.min || opts.fps > FPS_RANGE.max)
-    throw new RangeError(`fps must be ${FPS_RANGE.min}–${FPS_RANGE.max} (got ${String(opts.fps)})`);
+  if (!Number.isFinite(opts.fps) || opts.fps <= 0 || opts.fps > MAX_FPS)
+    throw new RangeError(`fps must be above 0 and at most ${MAX_FPS} (got ${String(opts.fps)})`);
   if (gridFiles.length === 0) throw new RangeError('the run has no snapshot grids yet');
-  const frames = thin(gridFiles, MAX_TIMELAPSE_FRAMES);
+  const frames = await timelapseFrames(gridFiles, opts.format);
   const files = timelapseFiles(opts.folder, opts.baseName, opts.format, frames.length);
   await refuseOverwrite(files, opts.overwrite);
   if (opts.format === 'png') {

@@ -23,11 +23,6 @@ export type EsrganScale = 2 | 4;
 const TILE = 128;
 const OVERLAP = 8;
 
-export const UPSCALER_DESCRIPTIONS: Record<Upscaler, string> = {
-  esrgan: 'ESRGAN (learned super-resolution): invents plausible fine detail that was not in the picture',
-  lanczos: 'Lanczos filter: smooth and faithful to the picture; adds no detail',
-};
-
 /** The package's folder: its `exports` map hides package.json, so walk up from its entry point. */
 function esrganPackageDir(): string {
   let dir = dirname(require.resolve('@upscalerjs/esrgan-slim'));
