@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `plumage` — the command-line shell over the same Studio facade as the app.
- * Commands: ingest, serve, init, backend, train, runs; the gallery's generate, favourite, interpolate.
+ * Commands: ingest, serve, init, backend, train, runs; the gallery's generate, favourite, interpolate;
+ * export, export-dataset, export-timelapse.
  */
 import { parseArgs } from 'node:util';
 import { CROP_MODES, RESOLUTIONS, type CropMode, type Resolution } from '../../preload/contract.js';
@@ -9,6 +10,7 @@ import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
 import { GALLERY_USAGE } from './gallery-usage.js';
+import { EXPORT_USAGE } from './export-usage.js';
 import { UsageError } from './usage.js';
 
 const USAGE = `plumage ${PACKAGE_VERSION} — train StyleGAN2 on your own folder of images
@@ -19,7 +21,7 @@ Usage:
   plumage init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors
   plumage backend                       which tfjs backend would train here, and why
   plumage train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--home DIR] [--json]
-  plumage runs [--home DIR] [--json]${GALLERY_USAGE}
+  plumage runs [--home DIR] [--json]${GALLERY_USAGE}${EXPORT_USAGE}
   plumage --help | --version
 
 Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.`;
@@ -96,6 +98,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'favourite':
     case 'interpolate':
       return (await import('./gallery-commands.js')).galleryCommand(command, rest);
+    case 'export':
+    case 'export-dataset':
+    case 'export-timelapse':
+      return (await import('./export-commands.js')).exportCommand(command, rest);
     case 'init':
     case 'backend': {
       const { ganCommand } = await import('./gan-commands.js');

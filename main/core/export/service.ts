@@ -25,6 +25,8 @@ import { ExportJob } from './job.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
 import type { PrintSource } from './types.js';
 
+const ENDED_JOBS_KEPT = 16;
+
 export class ExportNotFoundError extends Error {
   readonly code = 'not-found';
 }
@@ -43,6 +45,7 @@ export class ExportService {
   readonly #deps: ExportServiceDeps;
   readonly #favourites: FavouriteStore;
   readonly #jobs = new Map<number, ExportJob>();
+  readonly #ended = new Map<number, ExportJob>();
   #nextJob = 1;
 
   constructor(deps: ExportServiceDeps) {
@@ -170,7 +173,17 @@ export class ExportService {
     return { ...UPSCALER_DESCRIPTIONS };
   }
 
+  /** The job's last progress once it has ended (done, cancelled or failed). */
+  async whenDone(jobId: number): Promise<ExportProgress> {
+    const job = this.#jobs.get(jobId) ?? this.#ended.get(jobId);
+    if (!job) throw new ExportNotFoundError(`no export job with id ${jobId}`);
+    await job.whenDone;
+    return { ...job.progress };
+  }
+
   cancelExport(jobId: number): ExportProgress {
+    const ended = this.#ended.get(jobId);
+    if (ended) return { ...ended.progress };
     const job = this.#jobs.get(jobId);
     if (!job) throw new ExportNotFoundError(`no export job with id ${jobId}`);
     job.cancel();
@@ -191,7 +204,12 @@ export class ExportService {
       () => void job.finish(),
       (err: unknown) => void job.finish(err ?? new Error('export failed')),
     );
-    void job.whenDone.finally(() => this.#jobs.delete(job.progress.jobId));
+    void job.whenDone.finally(() => {
+      this.#jobs.delete(job.progress.jobId);
+      // The last few ended jobs stay answerable (whenDone, a late cancel), and no more.
+      this.#ended.set(job.progress.jobId, job);
+      for (const id of this.#ended.keys()) if (this.#ended.size > ENDED_JOBS_KEPT) this.#ended.delete(id);
+    });
     return { job: { ...job.progress } };
   }
 }
