@@ -298,7 +298,12 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       if (!ckpt)
         throw new GalleryError(
           `run #${run.id} has no checkpoint at ${ref.kimg} kimg; it has ` +
-            (good.length ? good.map((c) => c.kimg).join(', ') : 'none yet'),
+            (good.length
+              ? good
+                  .map((c) => c.kimg)
+                  .sort((a, b) => a - b)
+                  .join(', ')
+              : 'none yet'),
           'not-found',
         );
     } else {

@@ -10,9 +10,14 @@ export class GeneratorFileError extends Error {
 
 export async function generatorResolution(file: string): Promise<number> {
   const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw Object.assign(new Error(`cannot open generator file ${file}: ${err.code ?? err.message}`), {
-      code: err.code === 'ENOENT' ? 'not-found' : 'invalid-input',
-    });
+    throw Object.assign(
+      new Error(
+        `cannot open checkpoint ${file}: ${err.code === 'ENOENT' ? 'no such file' : (err.code ?? err.message)}`,
+      ),
+      {
+        code: err.code === 'ENOENT' ? 'not-found' : 'invalid-input',
+      },
+    );
   });
   try {
     const len = Buffer.alloc(8);
