@@ -227,7 +227,7 @@ export interface RunRef {
 }
 
 /** Requests: renderer → main. Every one takes a single params object (or nothing) and resolves. */
-export interface PlumageRequests {
+export interface PlumageRequests extends GalleryRequests, ExportRequests {
   getAppInfo: () => AppInfo;
   listDatasets: () => DatasetSummary[];
   openDataset: (p: OpenDatasetParams) => DatasetSummary;
@@ -249,7 +249,8 @@ export interface PlumageRequests {
   pauseRun: (p: RunRef) => RunSummary;
   stopRun: (p: RunRef) => RunSummary;
   snapshotRun: (p: RunRef) => RunSummary;
-  deleteRun: (p: RunRef) => RunSummary[];
+  /** Refused while favourites point at the run, unless `confirm` (see previewDeleteRun): then they go too. */
+  deleteRun: (p: RunRef & { confirm?: boolean }) => RunSummary[];
   /**
    * Ticks after `afterId`, oldest first: a page of at most 5,000, or with `maxPoints` the whole
    * rest of the history downsampled to that many points (each metric's min and max kept per bucket).
@@ -258,7 +259,7 @@ export interface PlumageRequests {
 }
 
 /** Events: main → renderer. */
-export interface PlumageEvents {
+export interface PlumageEvents extends GalleryEvents, ExportEvents {
   ingestProgress: IngestProgress;
   datasetChanged: DatasetSummary;
   runChanged: RunSummary;
@@ -290,6 +291,25 @@ export const REQUEST_CHANNELS = [
   'deleteRun',
   'listTicks',
   'forgetDataset',
+  // gallery
+  'openGenerator',
+  'generate',
+  'cancelGeneration',
+  'addFavourite',
+  'listFavourites',
+  'updateFavourite',
+  'removeFavourite',
+  'renderFavourite',
+  'suggestName',
+  'interpolate',
+  'previewDeleteRun',
+  // exports
+  'exportPrints',
+  'exportContactSheet',
+  'exportDataset',
+  'exportTimelapse',
+  'cancelExport',
+  'describeUpscalers',
 ] as const satisfies readonly RequestName[];
 export const EVENT_CHANNELS = [
   'ingestProgress',
@@ -297,6 +317,9 @@ export const EVENT_CHANNELS = [
   'runChanged',
   'runTick',
   'runSnapshot',
+  'galleryImage',
+  'galleryJob',
+  'exportProgress',
 ] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -339,4 +362,239 @@ export interface PreloadBridge {
   ): Promise<{ ok: true; result: unknown } | { ok: false; error: ApiError }>;
   on(event: EventName, listener: (payload: unknown) => void): () => void;
   mediaScheme: string;
+}
+
+/** Noise inputs of a generated image: 'const' (the learned constant) or 'random' (drawn from the seed). */
+export const GALLERY_NOISE_MODES = ['const', 'random'] as const;
+export type GalleryNoiseMode = (typeof GALLERY_NOISE_MODES)[number];
+
+/** A kept bird: everything needed to regenerate it bit-identically, plus its name and note. */
+export interface Favourite {
+  id: number;
+  /** The run and checkpoint it came from; both null for a favourite of a loose generator file. */
+  runId: number | null;
+  checkpointId: number | null;
+  /** Absolute path of the generator file (the checkpoint's file, or the loose file). */
+  generatorPath: string;
+  seed: number;
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  /** Style mix: the synthesis layers at resolutions `mixLayers` ("4-8": 4² to 8², inclusive) use this seed's w. */
+  mixSeed: number | null;
+  mixLayers: string | null;
+  name: string;
+  note: string;
+  /** The checkpoint's kimg, when known. */
+  kimg: number | null;
+  createdAt: number;
+  /** True when its generator file is no longer on disk (it cannot be drawn; offer to remove it). */
+  fileMissing?: boolean;
+}
+
+export const FAVOURITE_SORTS = ['created', 'name', 'seed', 'kimg'] as const;
+export type FavouriteSort = (typeof FAVOURITE_SORTS)[number];
+
+export interface FavouriteFilter {
+  /** Case-insensitive text found in the name or note. */
+  text?: string;
+  runId?: number;
+  sort?: FavouriteSort;
+  descending?: boolean;
+}
+
+// ── gallery (issue 10 items 1–5, 8) ──
+
+/** A generator to draw from: a run's checkpoint (default its latest; or the one at `kimg`), or any file. */
+export type GeneratorRef = { runId: number; checkpointId?: number; kimg?: number } | { file: string };
+
+export interface GeneratorInfo {
+  file: string;
+  runId: number | null;
+  runName: string | null;
+  checkpointId: number | null;
+  kimg: number | null;
+  resolution: number;
+}
+
+/** One look at the model: the same ψ, noise and (optional) style mix for every seed. */
+export interface GenerateParams {
+  generator: GeneratorRef;
+  seeds: number[];
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  /** Style mix: the layers `mixLayers` (coarse, middle, fine or "lo-hi" resolutions) come from this seed. */
+  mixSeed?: number;
+  mixLayers?: string;
+}
+
+export interface GeneratedBird {
+  seed: number;
+  /** Media key of its PNG; it exists once `ready` (at once, if drawn before) or its `galleryImage` event. */
+  media: string;
+  ready: boolean;
+}
+
+export interface GenerateResult {
+  /** 0 when every bird was ready already and nothing was queued. */
+  jobId: number;
+  generator: GeneratorInfo;
+  /** The stored "lo-hi" range of a style mix, else null. */
+  mixLayers: string | null;
+  birds: GeneratedBird[];
+}
+
+export interface AddFavouriteParams {
+  generator: GeneratorRef;
+  seed: number;
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  mixSeed?: number;
+  mixLayers?: string;
+  /** Default: the suggested binomial for the seed. */
+  name?: string;
+  note?: string;
+}
+
+export const LATENT_SPACES = ['w', 'z'] as const;
+export type LatentSpace = (typeof LATENT_SPACES)[number];
+export const INTERPOLATION_FORMATS = ['strip', 'webp', 'gif', 'png'] as const;
+export type InterpolationFormat = (typeof INTERPOLATION_FORMATS)[number];
+
+export interface InterpolateParams {
+  favouriteIds: number[];
+  space: LatentSpace;
+  frames: number;
+  fps: number;
+  /** strip: a preview PNG (a media key comes back); webp/gif: one animated file; png: a numbered sequence. */
+  format: InterpolationFormat;
+  /** Folder for exports (default: the home's exports/). */
+  outDir?: string;
+  /** File name (no extension, no folders); default from the favourites' ids and the space. */
+  name?: string;
+}
+
+export interface InterpolateResult {
+  files: string[];
+  /** For a strip: its media key. */
+  media: string | null;
+}
+
+export interface GalleryRequests {
+  openGenerator: (p: GeneratorRef) => GeneratorInfo;
+  generate: (p: GenerateParams) => GenerateResult;
+  cancelGeneration: (p: { jobId: number }) => boolean;
+  addFavourite: (p: AddFavouriteParams) => Favourite;
+  listFavourites: (p: FavouriteFilter) => Favourite[];
+  updateFavourite: (p: { id: number; name?: string; note?: string }) => Favourite;
+  removeFavourite: (p: { id: number }) => boolean;
+  /** Draws a favourite again from its file; a not-found error names the file when it is gone. */
+  renderFavourite: (p: { id: number }) => GenerateResult;
+  suggestName: (p: { seed: number; mixSeed?: number }) => string;
+  interpolate: (p: InterpolateParams) => InterpolateResult;
+  /** What `deleteRun` with `confirm` would also remove. */
+  previewDeleteRun: (p: RunRef) => { favourites: Favourite[] };
+}
+
+export interface GalleryEvents {
+  galleryImage: { jobId: number; index: number; media: string; ms: number };
+  galleryJob: { jobId: number; state: 'done' | 'cancelled' | 'failed'; error?: string };
+}
+
+// ── Prints and exports (main/core/export/) ──
+
+/** Paper sizes by name; 'custom' takes `customMm`. Dimensions (mm, portrait) live in main/core/export/paper.ts. */
+export const PAPER_NAMES = ['A5', 'A4', 'A3', 'A2', 'Letter', 'Tabloid', 'custom'] as const;
+export type PaperName = (typeof PAPER_NAMES)[number];
+/** The DPIs the UI offers; any integer 1–1200 is accepted. */
+export const PRINT_DPIS = [150, 300, 600] as const;
+export const PAPER_TONES = ['white', 'cream', 'antique'] as const;
+export type PaperTone = (typeof PAPER_TONES)[number];
+export const PRINT_FORMATS = ['pdf', 'png', 'tiff'] as const;
+export type PrintFormat = (typeof PRINT_FORMATS)[number];
+/** esrgan: a learned super-resolution network (invents plausible detail); lanczos: a filter (adds none). */
+export const UPSCALERS = ['esrgan', 'lanczos'] as const;
+export type Upscaler = (typeof UPSCALERS)[number];
+
+export interface PrintOptions {
+  paper: PaperName;
+  /** Trim size for paper 'custom', in mm. */
+  customMm?: { width: number; height: number };
+  orientation: 'portrait' | 'landscape';
+  dpi: number;
+  /** White space between the trim edge and the picture (and caption), in mm. */
+  marginMm: number;
+  /** Adds 3 mm of paper tone beyond the trim on every side (PDF: TrimBox and BleedBox set). */
+  bleed: boolean;
+  tone: PaperTone;
+  caption: boolean;
+  format: PrintFormat;
+  upscaler: Upscaler;
+}
+
+export type ExportKind = 'prints' | 'contact-sheet' | 'dataset' | 'timelapse';
+export type ExportStep = 'generating' | 'upscaling' | 'composing' | 'writing';
+
+export interface ExportProgress {
+  jobId: number;
+  kind: ExportKind;
+  state: 'running' | 'done' | 'cancelled' | 'failed';
+  /** Items finished (written or failed) out of total. */
+  done: number;
+  total: number;
+  /** The item in hand and its step; null between items and at the end. */
+  current: { name: string; step: ExportStep; fraction: number } | null;
+  /** Files written so far, absolute paths. */
+  written: string[];
+  /** Items that failed, with why; the rest of the batch carries on. */
+  failed: { name: string; error: string }[];
+  /** Why the whole job stopped, when state is 'failed'. */
+  error: string | null;
+}
+
+/** The time-lapse of a run's snapshot grids: an animation or a numbered PNG sequence. */
+export const TIMELAPSE_FORMATS = ['webp', 'gif', 'png'] as const;
+export type TimelapseFormat = (typeof TIMELAPSE_FORMATS)[number];
+
+/** Which favourites: every one, or these ids in this order. */
+export type FavouriteSelection = 'all' | number[];
+
+/**
+ * An export either starts (its first progress; `exportProgress` events follow) or, when files it
+ * would write exist and overwriting was not allowed, starts nothing and lists them: ask the user,
+ * then send the same request with `overwrite: true`.
+ */
+export type ExportStart = { job: ExportProgress; existing?: never } | { existing: string[]; job?: never };
+
+export interface ExportRequests {
+  /** One file per favourite in `folder`, named from its plate number and name. */
+  exportPrints: (p: {
+    favourites: FavouriteSelection;
+    options: PrintOptions;
+    folder: string;
+    overwrite?: boolean;
+  }) => ExportStart;
+  /** All the chosen favourites on as many pages as it takes, as one PDF. */
+  exportContactSheet: (p: {
+    favourites: FavouriteSelection;
+    options: Pick<PrintOptions, 'paper' | 'customMm' | 'orientation' | 'tone'>;
+    folder: string;
+    fileName?: string;
+    overwrite?: boolean;
+  }) => ExportStart;
+  /** The reference implementation's dataset format: zip of PNGs + dataset.json. */
+  exportDataset: (p: { datasetId: number; folder: string; fileName?: string; overwrite?: boolean }) => ExportStart;
+  exportTimelapse: (p: {
+    runId: number;
+    folder: string;
+    format: TimelapseFormat;
+    fps: number;
+    overwrite?: boolean;
+  }) => ExportStart;
+  cancelExport: (p: { jobId: number }) => ExportProgress;
+  /** What each upscaler does, in words for the UI. */
+  describeUpscalers: () => Record<Upscaler, string>;
+}
+
+export interface ExportEvents {
+  exportProgress: ExportProgress;
 }

@@ -6,7 +6,15 @@
  */
 import { PACKAGE_VERSION } from '../core/version.js';
 import { backendCommand } from './backend-command.js';
-import { generateCommand, initCommand } from './gan-commands.js';
+import { initCommand } from './gan-commands.js';
+import {
+  exportCommand,
+  exportDatasetCommand,
+  exportTimelapseCommand,
+  favouriteCommand,
+  generateCommand,
+  interpolateCommand,
+} from './gallery-defs.js';
 import { ingestCommand } from './ingest-command.js';
 import { serveCommand } from './serve-command.js';
 import { runsCommand, trainCommand } from './train-commands.js';
@@ -19,6 +27,11 @@ const COMMANDS: CommandDef[] = [
   runsCommand,
   initCommand,
   generateCommand,
+  favouriteCommand,
+  interpolateCommand,
+  exportCommand,
+  exportDatasetCommand,
+  exportTimelapseCommand,
   backendCommand,
 ];
 

@@ -17,6 +17,12 @@ export type FlagValues = Record<string, string | boolean | undefined>;
 
 export interface CommandDef {
   name: string;
+  /**
+   * The command reads its own arguments (sub-commands such as `favourite add|list`, whose flags
+   * differ per sub-command): `run` gets the raw argv, and node:util parse errors it throws still
+   * become one-line usage errors. `options` is then left empty.
+   */
+  ownsArgv?: boolean;
   /** The line after `plumage `, e.g. `ingest <folder> --resolution N [--json]`. */
   synopsis: string;
   /** One line for the command list. */
@@ -26,7 +32,7 @@ export interface CommandDef {
   options: Options;
   /** How many positional arguments it takes (default none). */
   positionals?: { min: number; max: number; name: string };
-  run(values: FlagValues, positionals: string[]): Promise<number>;
+  run(values: FlagValues, positionals: string[], argv: string[]): Promise<number>;
 }
 
 export function helpText(cmd: CommandDef): string {
@@ -100,8 +106,17 @@ export async function runCommand(cmd: CommandDef, argv: string[]): Promise<numbe
     console.log(helpText(cmd));
     return 0;
   }
+  if (cmd.ownsArgv) {
+    try {
+      return await cmd.run({}, [], argv);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))
+        throw new UsageError(parseErrorMessage(err as NodeJS.ErrnoException));
+      throw err;
+    }
+  }
   const { values, positionals } = parseCommand(cmd, argv);
-  return cmd.run(values, positionals);
+  return cmd.run(values, positionals, argv);
 }
 
 /** The first issue zod finds, as a sentence about the flag. */

@@ -22,7 +22,12 @@ import type { Db } from './store/db.js';
 import { datasetIdsOnDisk, openHomeDatabase, prepareHome } from './home.js';
 import { acquireHomeLock, type HomeLock } from './home-lock.js';
 import { PACKAGE_VERSION } from './version.js';
+import { DEFAULT_PAPER } from './paper-colour.js';
 import { RunManager, type RunManagerOptions } from './train/run-manager.js';
+import { Gallery } from './gallery/gallery.js';
+import { GeneratorClient } from './gallery/generator-client.js';
+import { InProcessRunner } from './gallery/runner.js';
+import { ExportService } from './export/service.js';
 
 export class NotFoundError extends Error {
   readonly code = 'not-found';
@@ -51,10 +56,11 @@ export interface StudioOptions {
    * and recovers nothing. Everything else owns the home while it is open (see home-lock.ts).
    */
   readOnly?: boolean;
+  /** Where the gallery draws: a generator child process (default), or this process (one-shot CLI). */
+  galleryInProcess?: boolean;
 }
 
-/** Paper colour for alpha and padding: the cleaned near-white of the plates. */
-export const DEFAULT_PAPER = '#f5f1e6';
+export { DEFAULT_PAPER };
 const CHANGE_THROTTLE_MS = 250;
 
 type CoreRequest = Exclude<RequestName, 'pickFolder'>;
@@ -79,6 +85,8 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly db: Db;
   readonly datasets: DatasetStore;
   readonly training: RunManager;
+  readonly gallery: Gallery;
+  readonly exports: ExportService;
   readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>> &
     Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>;
   readonly #lock: HomeLock | null;
@@ -90,11 +98,21 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.db = db;
     this.#lock = lock;
     this.datasets = new DatasetStore(db);
-    this.#opts = { watch: true, ...opts };
+    this.#opts = { watch: true, galleryInProcess: false, ...opts };
     this.training = new RunManager(db, this.datasets, { home: opts.home, ...opts.training });
     this.training.on('runChanged', (r) => this.emit('runChanged', r));
     this.training.on('runTick', (t) => this.emit('runTick', t));
     this.training.on('runSnapshot', (s) => this.emit('runSnapshot', s));
+    const runner = opts.galleryInProcess ? new InProcessRunner() : new GeneratorClient();
+    this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
+    this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
+    this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
+    this.exports = new ExportService({
+      db,
+      home: opts.home,
+      datasets: this.datasets,
+      emit: (p) => this.emit('exportProgress', p),
+    });
   }
 
   /**
@@ -234,11 +252,71 @@ export class Studio extends EventEmitter<StudioEvents> {
   async snapshotRun({ runId }: { runId: number }): Promise<RequestResult<'snapshotRun'>> {
     return this.training.snapshotRun(runId);
   }
-  async deleteRun({ runId }: { runId: number }): Promise<RequestResult<'deleteRun'>> {
-    return this.training.deleteRun(runId);
+  /** A run its favourites point to goes only with `confirm`, and takes them with it (see previewDeleteRun). */
+  async deleteRun({ runId, confirm }: RequestParams<'deleteRun'>): Promise<RequestResult<'deleteRun'>> {
+    const favs = this.gallery.favouritesOfRun(runId);
+    if (favs.length > 0 && !confirm) throw new FavouritesInTheWayError(runId, favs);
+    return this.training.deleteRun(runId, () => this.gallery.favourites.removeForRun(runId));
   }
   async listTicks({ runId, afterId, maxPoints }: RequestParams<'listTicks'>): Promise<RequestResult<'listTicks'>> {
     return this.training.listTicks(runId, afterId, maxPoints);
+  }
+
+  // ── gallery (Gallery does the work) ──
+
+  async openGenerator(p: RequestParams<'openGenerator'>): Promise<RequestResult<'openGenerator'>> {
+    return this.gallery.openGenerator(p);
+  }
+  async generate(p: RequestParams<'generate'>): Promise<RequestResult<'generate'>> {
+    return this.gallery.generate(p);
+  }
+  async cancelGeneration({ jobId }: RequestParams<'cancelGeneration'>): Promise<boolean> {
+    return this.gallery.cancel(jobId);
+  }
+  async addFavourite(p: RequestParams<'addFavourite'>): Promise<RequestResult<'addFavourite'>> {
+    return this.gallery.addFavourite(p);
+  }
+  async listFavourites(p: RequestParams<'listFavourites'>): Promise<RequestResult<'listFavourites'>> {
+    return this.gallery.listFavourites(p);
+  }
+  async updateFavourite({ id, ...f }: RequestParams<'updateFavourite'>): Promise<RequestResult<'updateFavourite'>> {
+    return this.gallery.updateFavourite(id, f);
+  }
+  async removeFavourite({ id }: RequestParams<'removeFavourite'>): Promise<boolean> {
+    return this.gallery.removeFavourite(id);
+  }
+  async renderFavourite({ id }: RequestParams<'renderFavourite'>): Promise<RequestResult<'renderFavourite'>> {
+    return this.gallery.renderFavourite(id);
+  }
+  async suggestName({ seed, mixSeed }: RequestParams<'suggestName'>): Promise<string> {
+    return this.gallery.suggestName(seed, mixSeed);
+  }
+  async interpolate(p: RequestParams<'interpolate'>): Promise<RequestResult<'interpolate'>> {
+    return this.gallery.interpolate(p);
+  }
+  async previewDeleteRun({ runId }: RequestParams<'previewDeleteRun'>): Promise<RequestResult<'previewDeleteRun'>> {
+    return { favourites: this.gallery.favouritesOfRun(runId) };
+  }
+
+  // ── exports (ExportService does the work) ──
+
+  async exportPrints(p: RequestParams<'exportPrints'>): Promise<RequestResult<'exportPrints'>> {
+    return this.exports.exportPrints(p);
+  }
+  async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<RequestResult<'exportContactSheet'>> {
+    return this.exports.exportContactSheet(p);
+  }
+  async exportDataset(p: RequestParams<'exportDataset'>): Promise<RequestResult<'exportDataset'>> {
+    return this.exports.exportDataset(p);
+  }
+  async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<RequestResult<'exportTimelapse'>> {
+    return this.exports.exportTimelapse(p);
+  }
+  async cancelExport({ jobId }: RequestParams<'cancelExport'>): Promise<RequestResult<'cancelExport'>> {
+    return this.exports.cancelExport(jobId);
+  }
+  async describeUpscalers(): Promise<RequestResult<'describeUpscalers'>> {
+    return this.exports.describeUpscalers();
   }
 
   /** One full pass without watching (the CLI's `ingest`). */
@@ -280,6 +358,8 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   async close(): Promise<void> {
     await this.training.pauseAll(); // quitting is a pause: checkpoints written, Resume offered next time
+    await this.gallery.close();
+    await this.exports.close();
     for (const t of this.#changeTimers.values()) clearTimeout(t);
     await Promise.all([...this.#ingestors.values()].map((i) => i.close()));
     this.#ingestors.clear();
@@ -354,6 +434,19 @@ export class Studio extends EventEmitter<StudioEvents> {
           this.training.datasetChanged(datasetId);
         }
       }, CHANGE_THROTTLE_MS),
+    );
+  }
+}
+
+/** deleteRun without `confirm` while favourites point at the run: says which would go. */
+export class FavouritesInTheWayError extends Error {
+  readonly code = 'invalid-input';
+  constructor(runId: number, favs: { id: number; name: string }[]) {
+    const list = favs.map((f) => `#${f.id} "${f.name}"`).join(', ');
+    super(
+      `run #${runId} has ${favs.length} favourite${favs.length === 1 ? '' : 's'} (${list}); deleting the run ` +
+        `removes ${favs.length === 1 ? 'it' : 'them'} too. Confirm to delete the run and ` +
+        `${favs.length === 1 ? 'that favourite' : 'those favourites'}.`,
     );
   }
 }

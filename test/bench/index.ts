@@ -3,16 +3,19 @@
  *   ingest [--folder F] [--resolution N]   Plumage's ingest vs a naive decode-crop-resize-save loop
  *   train [--preset P] [--repeats N] [--backend B[,B…]]   ms per phase, images/s, s/kimg, GFLOP/s, RSS
  *   run [--preset P] [--kimg K]            a whole supervised run: s/kimg, overhead share, checkpoint time, RSS
+ *   export [--prints N] [--upscaler U]     ESRGAN ×4 at 256²/512², an A4 300-DPI PDF of N upscaled prints
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
 import { benchRun } from './run.js';
+import { benchExport } from './export.js';
 
 const [name, ...rest] = process.argv.slice(2);
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   ingest: benchIngest,
   train: benchTrain,
   run: benchRun,
+  export: benchExport,
 };
 const bench = name ? benches[name] : undefined;
 if (!bench) {

@@ -24,8 +24,8 @@ export const CSP = [
   "form-action 'none'",
 ].join('; ');
 
-/** Media the page may fetch from the home: thumbnails and sample grids. Nothing else. */
-const MEDIA_KEY = /^(thumbs|samples)\/[A-Za-z0-9_\-/]+\.png$/;
+/** Media the page may fetch from the home: thumbnails, sample grids and drawn birds. Nothing else. */
+const MEDIA_KEY = /^(thumbs|samples|gallery)\/[A-Za-z0-9_\-/]+\.png$/;
 
 /** True when `key` (a path relative to the home, already percent-decoded) names a media file. */
 export function isMediaKey(key: string): boolean {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { GALLERY_SCHEMAS } from './validate-gallery.js';
+import { EXPORT_SCHEMAS } from './validate-export.js';
 import {
   BACKENDS,
   CROP_MODES,
@@ -82,12 +84,14 @@ export const REQUEST_SCHEMAS: Schemas = {
   pauseRun: runRef,
   stopRun: runRef,
   snapshotRun: runRef,
-  deleteRun: runRef,
+  deleteRun: z.strictObject({ runId: id, confirm: z.boolean().optional() }),
   listTicks: z.strictObject({
     runId: id,
     afterId: z.number().int().min(0),
     maxPoints: z.number().int().min(4).max(100_000).optional(),
   }),
+  ...GALLERY_SCHEMAS,
+  ...EXPORT_SCHEMAS,
 };
 
 export class InvalidInputError extends Error {

@@ -6,10 +6,10 @@ import sharp, { type OverlayOptions } from 'sharp';
 import type { GanConfig } from '../gan/config.js';
 import type { ParamSet } from '../gan/params.js';
 import { sampleSeeds } from '../gan/sample.js';
+import { DEFAULT_PAPER } from '../paper-colour.js';
 
 export const GRID_PSIS = [1, 0.7] as const;
 const GAP = 8;
-const PAPER = { r: 0xf5, g: 0xf1, b: 0xe6 };
 
 export async function renderGrid(G: ParamSet, config: GanConfig, seeds: number[]): Promise<Buffer> {
   const res = config.resolution;
@@ -28,7 +28,7 @@ export async function renderGrid(G: ParamSet, config: GanConfig, seeds: number[]
       });
     });
   }
-  return sharp({ create: { width: 2 * panelWidth + GAP, height: rows * res, channels: 3, background: PAPER } })
+  return sharp({ create: { width: 2 * panelWidth + GAP, height: rows * res, channels: 3, background: DEFAULT_PAPER } })
     .composite(composites)
     .png()
     .toBuffer();

@@ -329,7 +329,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     return this.summary(run);
   }
 
-  async deleteRun(runId: number): Promise<RunSummary[]> {
+  /** `beforeDelete` runs just before the row goes (after the checks and the trainer's stop): the favourites. */
+  async deleteRun(runId: number, beforeDelete: () => void = () => {}): Promise<RunSummary[]> {
     this.#row(runId);
     // A fork that has not yet written a checkpoint of its own still needs one of this run's.
     const forks = this.runs.forksPointingAt(runId).filter((f) => f.id !== runId);
@@ -346,6 +347,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     if (sup?.running) await sup.stop();
     sup?.removeAllListeners();
     this.#supervisors.delete(runId);
+    beforeDelete();
     this.runs.deleteRun(runId);
     await rm(join(this.#opts.home, 'checkpoints', `run-${runId}`), { recursive: true, force: true });
     await rm(join(this.#opts.home, 'samples', `run-${runId}`), { recursive: true, force: true });

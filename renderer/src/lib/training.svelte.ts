@@ -110,11 +110,14 @@ export class TrainingState {
   stop = (): Promise<void> => this.act(() => this.#api.stopRun({ runId: this.selectedId! }));
   snapshot = (): Promise<void> => this.act(() => this.#api.snapshotRun({ runId: this.selectedId! }));
 
-  async remove(runId: number): Promise<void> {
+  previewDelete = (runId: number) => this.#api.previewDeleteRun({ runId });
+
+  /** `confirm`: the user was told which favourites go with the run. */
+  async remove(runId: number, confirm = false): Promise<void> {
     this.#deleting.add(runId);
     await this.act(async () => {
       try {
-        this.runs = await this.#api.deleteRun({ runId });
+        this.runs = await this.#api.deleteRun({ runId, confirm });
       } catch (err) {
         this.#deleting.delete(runId);
         throw err;

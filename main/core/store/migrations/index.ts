@@ -2,6 +2,7 @@ import type { Migration } from '../db.js';
 import { migration0001 } from './0001-init.js';
 import { migration0002 } from './0002-runs.js';
 import { migration0003 } from './0003-run-reliability.js';
+import { migration0004 } from './0004-favourites.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];
+export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];

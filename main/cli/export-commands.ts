@@ -1,0 +1,216 @@
+/**
+ * CLI commands over the exports: export (prints or a contact sheet of favourites), export-dataset,
+ * export-timelapse. Same ExportService as the app; progress on stderr, Ctrl-C cancels (files
+ * already finished stay). Exit 0 when everything was written, 1 when anything failed or files
+ * were in the way without --overwrite, 2 for a usage error.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  PAPER_NAMES,
+  PAPER_TONES,
+  PRINT_FORMATS,
+  TIMELAPSE_FORMATS,
+  UPSCALERS,
+  type ExportProgress,
+  type ExportStart,
+  type FavouriteSelection,
+  type PaperName,
+  type PrintOptions,
+} from '../../preload/contract.js';
+import { resolveHome } from '../core/home.js';
+import { Studio } from '../core/studio.js';
+import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
+import { UsageError } from './usage.js';
+
+export type ExportCommand = 'export' | 'export-dataset' | 'export-timelapse';
+
+const common = {
+  out: { type: 'string' },
+  overwrite: { type: 'boolean', default: false },
+  home: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+export async function exportCommand(command: ExportCommand, argv: string[]): Promise<number> {
+  switch (command) {
+    case 'export': {
+      const { values } = parseArgs({
+        args: argv,
+        options: {
+          ...common,
+          favourites: { type: 'string' },
+          paper: { type: 'string', default: 'A4' },
+          orientation: { type: 'string', default: 'portrait' },
+          dpi: { type: 'string', default: '300' },
+          margin: { type: 'string', default: '15' },
+          bleed: { type: 'boolean', default: false },
+          tone: { type: 'string', default: 'cream' },
+          'no-caption': { type: 'boolean', default: false },
+          format: { type: 'string', default: 'pdf' },
+          upscaler: { type: 'string', default: 'esrgan' },
+          'contact-sheet': { type: 'boolean', default: false },
+        },
+      });
+      const favourites = parseFavourites(values.favourites);
+      const options: PrintOptions = {
+        ...parsePaper(values.paper!),
+        orientation: oneOf('--orientation', values.orientation!, ['portrait', 'landscape'] as const),
+        dpi: number('--dpi', values.dpi!),
+        marginMm: number('--margin', values.margin!),
+        bleed: values.bleed!,
+        tone: oneOf('--tone', values.tone!, PAPER_TONES),
+        caption: !values['no-caption'],
+        format: oneOf('--format', values.format!, PRINT_FORMATS),
+        upscaler: oneOf('--upscaler', values.upscaler!, UPSCALERS),
+      };
+      return withStudio(values, (studio, folder) =>
+        values['contact-sheet']
+          ? studio.exports.exportContactSheet({ favourites, options, folder, overwrite: values.overwrite! })
+          : studio.exports.exportPrints({ favourites, options, folder, overwrite: values.overwrite! }),
+      );
+    }
+    case 'export-dataset': {
+      const { values } = parseArgs({
+        args: argv,
+        options: { ...common, dataset: { type: 'string' }, resolution: { type: 'string' }, name: { type: 'string' } },
+      });
+      if (!values.dataset) throw new UsageError('--dataset ID or --dataset FOLDER is required');
+      return withStudio(values, (studio, folder) => {
+        const datasetId = findDataset(studio, values.dataset!, values.resolution);
+        return studio.exports.exportDataset({
+          datasetId,
+          folder,
+          ...(values.name ? { fileName: values.name } : {}),
+          overwrite: values.overwrite!,
+        });
+      });
+    }
+    case 'export-timelapse': {
+      const { values } = parseArgs({
+        args: argv,
+        options: {
+          ...common,
+          run: { type: 'string' },
+          format: { type: 'string', default: 'webp' },
+          fps: { type: 'string', default: '12' },
+        },
+      });
+      const runId = number('--run', values.run ?? '');
+      const format = oneOf('--format', values.format!, TIMELAPSE_FORMATS);
+      const fps = number('--fps', values.fps!);
+      return withStudio(values, (studio, folder) =>
+        studio.exports.exportTimelapse({ runId, folder, format, fps, overwrite: values.overwrite! }),
+      );
+    }
+  }
+}
+
+/** Opens the home, starts the export, shows its progress, and waits for it to end. */
+async function withStudio(
+  values: { home?: string | undefined; out?: string | undefined; json?: boolean | undefined },
+  start: (studio: Studio, folder: string) => Promise<ExportStart>,
+): Promise<number> {
+  const home = resolveHome(values.home);
+  const studio = Studio.open({
+    home,
+    resourcesDir: DEFAULT_RESOURCES_DIR,
+    shell: 'server',
+    watch: false,
+    galleryInProcess: true,
+  });
+  let folder: string;
+  if (values.out) folder = resolve(values.out);
+  else {
+    folder = join(home, 'exports');
+    mkdirSync(folder, { recursive: true });
+  }
+  const tty = process.stderr.isTTY && !values.json;
+  studio.on('exportProgress', (p) => {
+    if (tty) process.stderr.write(`\r\x1b[K${describe(p)}`);
+  });
+  let jobId: number | null = null;
+  const onSigint = (): void => {
+    if (jobId !== null) studio.exports.cancelExport(jobId);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const started = await start(studio, folder);
+    if (started.existing) {
+      const message = `nothing written: ${started.existing.length} file(s) would be replaced (use --overwrite):`;
+      if (values.json) console.log(JSON.stringify({ existing: started.existing }));
+      else console.error(`plumage: ${message}\n${started.existing.map((f) => `  ${f}`).join('\n')}`);
+      return 1;
+    }
+    jobId = started.job.jobId;
+    const end = await studio.exports.whenDone(jobId);
+    if (tty) process.stderr.write('\n');
+    if (values.json) console.log(JSON.stringify(end));
+    else {
+      for (const f of end.written) console.log(`wrote ${f}`);
+      for (const f of end.failed) console.error(`failed ${f.name}: ${f.error}`);
+      if (end.state !== 'done') console.error(`plumage: export ${end.state}${end.error ? `: ${end.error}` : ''}`);
+    }
+    return end.state === 'done' && end.failed.length === 0 ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await studio.close();
+  }
+}
+
+function describe(p: ExportProgress): string {
+  const c = p.current;
+  const step = c
+    ? `${c.name}: ${c.step}${c.fraction > 0 && c.fraction < 1 ? ` ${Math.round(c.fraction * 100)} %` : ''}`
+    : '';
+  return `[${p.done}/${p.total}] ${step}`.slice(0, (process.stderr.columns ?? 100) - 1);
+}
+
+function parseFavourites(spec: string | undefined): FavouriteSelection {
+  if (!spec) throw new UsageError('--favourites all or --favourites ID,ID,… is required');
+  if (spec === 'all') return 'all';
+  const ids = spec.split(',').map((s) => Number(s.trim()));
+  if (ids.some((n) => !Number.isSafeInteger(n) || n <= 0))
+    throw new UsageError(`--favourites must be all or ids like 1,4,7 (got ${JSON.stringify(spec)})`);
+  return ids;
+}
+
+/** A paper name, or a custom size "WxH" in mm ("100x150"). */
+function parsePaper(spec: string): Pick<PrintOptions, 'paper' | 'customMm'> {
+  const custom = /^(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)(?:mm)?$/i.exec(spec);
+  if (custom) return { paper: 'custom', customMm: { width: Number(custom[1]), height: Number(custom[2]) } };
+  const name = PAPER_NAMES.find((n) => n.toLowerCase() === spec.toLowerCase() && n !== 'custom');
+  if (!name)
+    throw new UsageError(`--paper must be one of ${PAPER_NAMES.filter((n) => n !== 'custom').join(', ')} or WxH in mm`);
+  return { paper: name as PaperName };
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T))
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got ${value})`);
+  return value as T;
+}
+
+function number(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(`${flag} must be a number (got ${value || 'nothing'})`);
+  return n;
+}
+
+/** A dataset by id, or by its folder (with --resolution when it was ingested at several). */
+function findDataset(studio: Studio, spec: string, resolution: string | undefined): number {
+  if (/^\d+$/.test(spec)) return Number(spec);
+  const folder = resolve(spec);
+  const rows = studio.datasets
+    .listDatasets()
+    .filter((r) => r.folder === folder && (resolution === undefined || r.resolution === Number(resolution)));
+  if (rows.length === 0)
+    throw new UsageError(`no dataset for ${folder}${resolution ? ` at ${resolution}²` : ''}: ingest it first`);
+  if (rows.length > 1)
+    throw new UsageError(
+      `${folder} was ingested at ${rows.map((r) => `${r.resolution}²`).join(', ')}: say which with --resolution`,
+    );
+  return rows[0]!.id;
+}

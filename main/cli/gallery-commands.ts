@@ -1,0 +1,332 @@
+/**
+ * The gallery from a terminal: `generate` (from a run or any generator file), `favourite`
+ * (add, list, remove, render) and `interpolate`. Drawing runs in this process: a one-shot
+ * command has no UI to keep responsive.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  FAVOURITE_SORTS,
+  GALLERY_NOISE_MODES,
+  INTERPOLATION_FORMATS,
+  LATENT_SPACES,
+  type BackendChoice,
+  type Favourite,
+  type FavouriteSort,
+  type GalleryNoiseMode,
+  type GeneratorRef,
+  type InterpolationFormat,
+  type LatentSpace,
+} from '../../preload/contract.js';
+import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
+import { initBackend } from '../core/gan/backend.js';
+import { parseSeeds } from '../core/gan/sample.js';
+import { generatorResolution } from '../core/gallery/header.js';
+import { mixRange } from '../core/gallery/mixing.js';
+import { GeneratorCache, runTask } from '../core/gallery/tasks.js';
+import { resolveHome } from '../core/home.js';
+import { Studio } from '../core/studio.js';
+import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
+import { UsageError } from './usage.js';
+
+export { GALLERY_USAGE } from './gallery-usage.js';
+
+const DEFAULT_PSI = 0.7;
+const DEFAULT_FRAMES = 48;
+const DEFAULT_FPS = 24;
+
+export async function galleryCommand(
+  command: 'generate' | 'favourite' | 'interpolate',
+  argv: string[],
+): Promise<number> {
+  if (command === 'generate') return generate(argv);
+  if (command === 'interpolate') return interpolate(argv);
+  const [sub, ...rest] = argv;
+  if (sub === 'add') return favouriteAdd(rest);
+  if (sub === 'list') return favouriteList(rest);
+  if (sub === 'remove') return favouriteRemove(rest);
+  if (sub === 'render') return favouriteRender(rest);
+  throw new UsageError(`favourite takes add, list, remove or render${sub ? ` (got ${JSON.stringify(sub)})` : ''}`);
+}
+
+const modelOptions = {
+  run: { type: 'string' },
+  checkpoint: { type: 'string' },
+  kimg: { type: 'string' },
+  home: { type: 'string' },
+} as const;
+const birdOptions = {
+  psi: { type: 'string', default: String(DEFAULT_PSI) },
+  noise: { type: 'string', default: 'const' },
+  'mix-seed': { type: 'string' },
+  layers: { type: 'string' },
+} as const;
+
+function openStudio(home: string | undefined, readOnly: boolean): Studio {
+  return Studio.open({
+    home: resolveHome(home),
+    resourcesDir: DEFAULT_RESOURCES_DIR,
+    shell: 'server',
+    watch: false,
+    readOnly,
+    galleryInProcess: true,
+  });
+}
+
+function modelRef(v: { run?: string; checkpoint?: string; kimg?: string }): GeneratorRef {
+  if (v.run === undefined) {
+    if (v.kimg !== undefined) throw new UsageError('--kimg needs --run');
+    if (v.checkpoint === undefined) throw new UsageError('give --run R or --checkpoint FILE');
+    return { file: resolve(v.checkpoint) };
+  }
+  const runId = positiveInt(v.run, '--run');
+  if (v.checkpoint !== undefined && v.kimg !== undefined) throw new UsageError('give --checkpoint or --kimg, not both');
+  if (v.checkpoint !== undefined)
+    return { runId, checkpointId: positiveInt(v.checkpoint, '--checkpoint (with --run)') };
+  if (v.kimg !== undefined) {
+    const kimg = Number(v.kimg);
+    if (!Number.isFinite(kimg) || kimg < 0) throw new UsageError('--kimg must be a number ≥ 0');
+    return { runId, kimg };
+  }
+  return { runId };
+}
+
+function bird(v: { psi?: string; noise?: string; 'mix-seed'?: string; layers?: string }) {
+  const psi = Number(v.psi);
+  if (!Number.isFinite(psi) || psi < 0 || psi > 1.2) throw new UsageError('--psi must be a number from 0 to 1.2');
+  if (!GALLERY_NOISE_MODES.includes(v.noise as GalleryNoiseMode))
+    throw new UsageError(`--noise must be ${GALLERY_NOISE_MODES.join(' or ')}`);
+  if ((v['mix-seed'] === undefined) !== (v.layers === undefined))
+    throw new UsageError('a style mix needs both --mix-seed and --layers');
+  return {
+    psi,
+    noiseMode: v.noise as GalleryNoiseMode,
+    ...(v['mix-seed'] !== undefined ? { mixSeed: seedOf(v['mix-seed'], '--mix-seed'), mixLayers: v.layers! } : {}),
+  };
+}
+
+async function generate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...modelOptions,
+      ...birdOptions,
+      seeds: { type: 'string', default: '0-7' },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+    },
+  });
+  const backend = values.backend === undefined ? undefined : backendOf(values.backend);
+  const ref = modelRef(values);
+  const params = bird(values);
+  let seeds: number[];
+  try {
+    seeds = parseSeeds(values.seeds!);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const out = resolve(values.out ?? 'generated');
+  // A loose file needs no home; a run is looked up read-only, so this works beside a running `train`.
+  const studio = 'file' in ref ? null : openStudio(values.home, true);
+  try {
+    const info = studio
+      ? await studio.gallery.openGenerator(ref)
+      : { file: (ref as { file: string }).file, runId: null, kimg: null, resolution: 0 };
+    const resolution = info.resolution || (await generatorResolution(info.file));
+    const mix =
+      params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
+    await initBackend(backend, () => {});
+    mkdirSync(out, { recursive: true });
+    const cache = new GeneratorCache();
+    const names = seeds.map((s) => join(out, `seed${String(s).padStart(4, '0')}${mix ? `-mix${mix.seed}` : ''}.png`));
+    await runTask(
+      {
+        kind: 'birds',
+        file: info.file,
+        specs: seeds.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix })),
+        out: names,
+      },
+      cache,
+    );
+    cache.dispose();
+    const from = info.runId !== null ? `run #${info.runId} at ${info.kimg} kimg (${info.file})` : info.file;
+    console.log(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${out}`);
+    return 0;
+  } finally {
+    await studio?.close();
+  }
+}
+
+async function favouriteAdd(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...modelOptions,
+      ...birdOptions,
+      seed: { type: 'string' },
+      name: { type: 'string' },
+      note: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (values.seed === undefined) throw new UsageError('--seed S is required');
+  const ref = modelRef(values);
+  const seed = seedOf(values.seed, '--seed');
+  const studio = openStudio(values.home, false);
+  try {
+    const fav = await studio.gallery.addFavourite({
+      generator: ref,
+      seed,
+      ...bird(values),
+      ...(values.name !== undefined ? { name: values.name } : {}),
+      ...(values.note !== undefined ? { note: values.note } : {}),
+    });
+    console.log(values.json ? JSON.stringify(fav) : `★ #${fav.id} ${describe(fav)}`);
+    return 0;
+  } finally {
+    await studio.close();
+  }
+}
+
+async function favouriteList(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      home: { type: 'string' },
+      filter: { type: 'string' },
+      sort: { type: 'string', default: 'created' },
+      desc: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!FAVOURITE_SORTS.includes(values.sort as FavouriteSort))
+    throw new UsageError(`--sort must be one of ${FAVOURITE_SORTS.join(', ')}`);
+  const studio = openStudio(values.home, true);
+  try {
+    const favs = studio.gallery.listFavourites({
+      sort: values.sort as FavouriteSort,
+      descending: values.desc,
+      ...(values.filter !== undefined ? { text: values.filter } : {}),
+    });
+    if (values.json) console.log(JSON.stringify(favs));
+    else if (favs.length === 0) console.log('no favourites yet: plumage favourite add --run R --seed S');
+    else for (const f of favs) console.log(`#${f.id} ${describe(f)}`);
+    return 0;
+  } finally {
+    await studio.close();
+  }
+}
+
+async function favouriteRemove(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { home: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('favourite remove takes one id');
+  const id = positiveInt(positionals[0], 'the favourite id');
+  const studio = openStudio(values.home, false);
+  try {
+    const fav = studio.gallery.getFavourite(id);
+    studio.gallery.removeFavourite(id);
+    console.log(`removed #${id} ${fav.name}`);
+    return 0;
+  } finally {
+    await studio.close();
+  }
+}
+
+async function favouriteRender(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { home: { type: 'string' }, out: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('favourite render takes one id');
+  const id = positiveInt(positionals[0], 'the favourite id');
+  const studio = openStudio(values.home, true);
+  try {
+    const r = await studio.gallery.renderFavourite(id);
+    await studio.gallery.settle(r);
+    const fav = studio.gallery.getFavourite(id);
+    const dir = resolve(values.out ?? '.');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `favourite-${id}.png`);
+    const { copyFile } = await import('node:fs/promises');
+    await copyFile(join(studio.home, r.birds[0]!.media), file);
+    console.log(`wrote ${file} (${describe(fav)})`);
+    return 0;
+  } finally {
+    await studio.close();
+  }
+}
+
+async function interpolate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      favourites: { type: 'string' },
+      space: { type: 'string', default: 'w' },
+      frames: { type: 'string', default: String(DEFAULT_FRAMES) },
+      fps: { type: 'string', default: String(DEFAULT_FPS) },
+      format: { type: 'string', default: 'webp' },
+      out: { type: 'string' },
+      name: { type: 'string' },
+      home: { type: 'string' },
+    },
+  });
+  if (!values.favourites) throw new UsageError('--favourites ID,ID[,…] is required (two or more)');
+  const ids = values.favourites.split(',').map((s) => positiveInt(s.trim(), '--favourites'));
+  if (ids.length < 2) throw new UsageError('--favourites needs at least two ids');
+  if (!LATENT_SPACES.includes(values.space as LatentSpace)) throw new UsageError('--space must be w or z');
+  const formats = INTERPOLATION_FORMATS.filter((f) => f !== 'strip');
+  if (!(formats as readonly string[]).includes(values.format!))
+    throw new UsageError(`--format must be one of ${formats.join(', ')}`);
+  const frames = Number(values.frames);
+  const fps = Number(values.fps);
+  const studio = openStudio(values.home, true);
+  try {
+    const r = await studio.gallery.interpolate({
+      favouriteIds: ids,
+      space: values.space as LatentSpace,
+      frames,
+      fps,
+      format: values.format as InterpolationFormat,
+      outDir: resolve(values.out ?? '.'),
+      ...(values.name !== undefined ? { name: values.name } : {}),
+    });
+    console.log(
+      r.files.length === 1 ? `wrote ${r.files[0]}` : `wrote ${r.files.length} frames to ${resolve(values.out ?? '.')}`,
+    );
+    return 0;
+  } finally {
+    await studio.close();
+  }
+}
+
+function describe(f: Favourite): string {
+  const from = f.runId !== null ? `run #${f.runId}${f.kimg !== null ? ` @ ${f.kimg} kimg` : ''}` : f.generatorPath;
+  const mix = f.mixSeed !== null ? ` × seed ${f.mixSeed} (${f.mixLayers})` : '';
+  const gone = f.fileMissing ? '  [generator file missing]' : '';
+  return `${f.name} — seed ${f.seed}${mix}, ψ ${f.psi}, noise ${f.noiseMode}, ${from}${f.note ? ` — ${f.note}` : ''}${gone}`;
+}
+
+/** `--backend B`: checked by the same field as a run's backend in the app. */
+function backendOf(v: string): BackendChoice {
+  const r = CREATE_RUN_FIELDS.backend.safeParse(v);
+  if (!r.success || r.data === undefined) throw new UsageError(`--backend ${r.error?.issues[0]?.message} (got ${v})`);
+  return r.data;
+}
+
+function positiveInt(v: string | undefined, what: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive whole number (got ${v})`);
+  return n;
+}
+
+function seedOf(v: string, what: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 0xffffffff) throw new UsageError(`${what} must be a whole number in 0..4294967295`);
+  return n;
+}

@@ -1,0 +1,12 @@
+/** Usage lines of the gallery commands (kept apart so `--help` does not load them). */
+export const GALLERY_USAGE = `
+  plumage generate (--checkpoint FILE | --run R [--checkpoint ID | --kimg K]) [--seeds 0-7] [--psi 0.7]
+                   [--noise const|random] [--mix-seed S --layers coarse|middle|fine|LO-HI] [--backend B] [--out DIR]
+                   [--home DIR]
+  plumage favourite add (--run R [--kimg K] | --checkpoint FILE) --seed S [--psi 0.7] [--noise const|random]
+                   [--mix-seed S --layers L] [--name N] [--note T] [--home DIR] [--json]
+  plumage favourite list [--filter TEXT] [--sort created|name|seed|kimg] [--desc] [--home DIR] [--json]
+  plumage favourite remove ID [--home DIR]
+  plumage favourite render ID [--out DIR] [--home DIR]       draw it again (the same bytes every time)
+  plumage interpolate --favourites ID,ID[,…] [--space w|z] [--frames 48] [--fps 24] [--format webp|gif|png]
+                   [--out DIR] [--name N] [--home DIR]`;

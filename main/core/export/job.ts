@@ -1,0 +1,86 @@
+/**
+ * One export job's progress, as the contract's ExportProgress: which item, which step, what was
+ * written and what failed. Cancelling aborts its signal; the running step stops at its next
+ * check (between ESRGAN tiles, between items) and what was finished stays on disk.
+ */
+import type { ExportKind, ExportProgress, ExportStep } from '../../../preload/contract.js';
+
+const STEP_EVENT_MS = 100;
+
+export class ExportJob {
+  readonly progress: ExportProgress;
+  readonly #abort = new AbortController();
+  readonly #emit: (p: ExportProgress) => void;
+  #sentAt = 0;
+  /** Settles when the job's work has ended, however it ended. */
+  whenDone: Promise<void> = Promise.resolve();
+
+  constructor(jobId: number, kind: ExportKind, total: number, emit: (p: ExportProgress) => void = () => undefined) {
+    this.progress = {
+      jobId,
+      kind,
+      state: 'running',
+      done: 0,
+      total,
+      current: null,
+      written: [],
+      failed: [],
+      error: null,
+    };
+    this.#emit = emit;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  cancel(): void {
+    this.#abort.abort(new CancelledError());
+  }
+
+  step(name: string, step: ExportStep, fraction = 0): void {
+    this.signal.throwIfAborted();
+    const changed = this.progress.current?.name !== name || this.progress.current.step !== step;
+    this.progress.current = { name, step, fraction: Math.min(1, Math.max(0, fraction)) };
+    // A new item or step is always announced; fractions within one at most every 100 ms.
+    if (changed || Date.now() - this.#sentAt >= STEP_EVENT_MS) this.#send();
+  }
+
+  wrote(path: string): void {
+    this.progress.written.push(path);
+  }
+
+  itemDone(): void {
+    this.progress.done++;
+    this.progress.current = null;
+    this.#send();
+  }
+
+  itemFailed(name: string, err: unknown): void {
+    this.progress.failed.push({ name, error: err instanceof Error ? err.message : String(err) });
+    this.itemDone();
+  }
+
+  finish(err?: unknown): ExportProgress {
+    this.progress.current = null;
+    if (err === undefined) this.progress.state = 'done';
+    else if (this.signal.aborted) this.progress.state = 'cancelled';
+    else {
+      this.progress.state = 'failed';
+      this.progress.error = err instanceof Error ? err.message : String(err);
+    }
+    this.#send();
+    return this.progress;
+  }
+
+  #send(): void {
+    this.#sentAt = Date.now();
+    this.#emit({ ...this.progress, written: [...this.progress.written], failed: [...this.progress.failed] });
+  }
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('export cancelled');
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Exports as the Studio offers them: favourites turned into prints or a contact sheet, a dataset
+ * as a reference-format zip, a run's grids as a time-lapse. Every request checks everything it
+ * can first and throws (nothing written); then it returns the job's first progress at once and
+ * works in the background, announcing `exportProgress` events until done, cancelled or failed.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  ExportKind,
+  ExportProgress,
+  ExportStart,
+  FavouriteSelection,
+  RequestParams,
+  Upscaler,
+} from '../../../preload/contract.js';
+import { loadGenerator } from '../gan/checkpoint.js';
+import { renderBird, type Generator } from '../gallery/render.js';
+import { cacheFileFor } from '../dataset/ingest.js';
+import type { DatasetStore } from '../store/datasets.js';
+import type { Db } from '../store/db.js';
+import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
+import { ExistsError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
+import { ExportJob } from './job.js';
+import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
+import type { PrintSource } from './types.js';
+
+const ENDED_JOBS_KEPT = 16;
+
+export class ExportNotFoundError extends Error {
+  readonly code = 'not-found';
+}
+export class ExportInputError extends RangeError {
+  readonly code = 'invalid-input';
+}
+
+export interface ExportServiceDeps {
+  db: Db;
+  home: string;
+  datasets: DatasetStore;
+  emit: (p: ExportProgress) => void;
+}
+
+export class ExportService {
+  readonly #deps: ExportServiceDeps;
+  readonly #favourites: FavouriteStore;
+  readonly #jobs = new Map<number, ExportJob>();
+  readonly #ended = new Map<number, ExportJob>();
+  #nextJob = 1;
+
+  constructor(deps: ExportServiceDeps) {
+    this.#deps = deps;
+    this.#favourites = new FavouriteStore(deps.db);
+  }
+
+  /**
+   * Print sources for favourites, refusing unknown ids and favourites whose generator file is gone.
+   * Their pictures are generated on demand through `generators` (dispose it when done).
+   */
+  favouriteSources(selection: FavouriteSelection, generators: GeneratorCache): PrintSource[] {
+    const rows =
+      selection === 'all'
+        ? this.#favourites.list({ sort: 'created' })
+        : selection.map((id) => {
+            const row = this.#favourites.get(id);
+            if (!row) throw new ExportNotFoundError(`no favourite with id ${id}`);
+            return row;
+          });
+    if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
+    const gone = rows.filter((r) => !existsSync(r.generator_path));
+    if (gone.length > 0)
+      throw new ExportNotFoundError(
+        gone.map((r) => `favourite ${r.id} (${r.name}): its generator file ${r.generator_path} is gone`).join('; ') +
+          ' — remove it (plumage favourite remove ID) or restore the file',
+      );
+    const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
+    return rows.map((r) => ({
+      plate: r.id,
+      name: r.name,
+      seed: r.seed,
+      psi: r.psi,
+      ...(r.run_id !== null ? { run: runName.get(r.run_id)?.name ?? `run ${r.run_id}` } : {}),
+      ...(r.kimg !== null ? { kimg: r.kimg } : {}),
+      date: new Date(r.created_at).toISOString().slice(0, 10),
+      picture: () => generators.picture(r),
+    }));
+  }
+
+  /** Prints of favourites into `folder`, one file each. */
+  async exportPrints(p: RequestParams<'exportPrints'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      // Loaded on first use: tfjs with its layers API (ESRGAN) and pdf-lib stay out of every other command.
+      const { planPrints, runPrints } = await import('./prints.js');
+      const generators = new GeneratorCache();
+      const sources = this.favouriteSources(p.favourites, generators);
+      const plan = await planPrints(sources, p.options, p.folder, p.overwrite ?? false);
+      return this.#start('prints', sources.length, (job) =>
+        runPrints(plan, p.options, p.overwrite ?? false, job).finally(() => generators.dispose()),
+      );
+    });
+  }
+
+  async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      const { exportContactSheet } = await import('./contact-sheet.js');
+      const generators = new GeneratorCache();
+      const sources = this.favouriteSources(p.favourites, generators);
+      const path = outputPath(await checkFolder(p.folder), p.fileName ?? 'contact-sheet.pdf');
+      if (!path.toLowerCase().endsWith('.pdf')) throw new ExportInputError('a contact sheet is a PDF: name it ….pdf');
+      await refuseOverwrite([path], p.overwrite ?? false);
+      return this.#start('contact-sheet', sources.length, (job) =>
+        exportContactSheet(
+          sources,
+          { ...p.options, title: 'Plumage — favourites' },
+          path,
+          p.overwrite ?? false,
+          job,
+        ).finally(() => generators.dispose()),
+      );
+    });
+  }
+
+  async exportDataset(p: RequestParams<'exportDataset'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      const row = this.#deps.datasets.getDataset(p.datasetId);
+      if (!row) throw new ExportNotFoundError(`no dataset with id ${p.datasetId}`);
+      const fileName = p.fileName ?? `${slug(row.folder.split(/[/\\]/).pop() ?? 'dataset')}-${row.resolution}.zip`;
+      const path = outputPath(await checkFolder(p.folder), fileName);
+      if (!path.toLowerCase().endsWith('.zip')) throw new ExportInputError('a dataset export is a zip: name it ….zip');
+      await refuseOverwrite([path], p.overwrite ?? false);
+      const slots = this.#deps.datasets.acceptedSlots(row.id).map((s) => s.slot);
+      if (slots.length === 0) throw new ExportInputError(`dataset ${row.id} has no accepted images to export`);
+      const input = { cacheFile: cacheFileFor(this.#deps.home, row), resolution: row.resolution, slots };
+      if (!existsSync(input.cacheFile))
+        throw new ExportNotFoundError(
+          `dataset ${row.id} has no training cache yet (${input.cacheFile}): ingest it first`,
+        );
+      const { exportDatasetZip } = await import('./dataset-zip.js');
+      return this.#start('dataset', 1, async (job) => {
+        await exportDatasetZip(input, path, p.overwrite ?? false, job);
+        job.itemDone();
+      });
+    });
+  }
+
+  async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<ExportStart> {
+    return orExisting(async () => {
+      const { exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
+      const run = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?').get(p.runId);
+      if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);
+      const grids = this.#deps.db
+        .prepare<[number], { grid: string }>('SELECT grid FROM snapshots WHERE run_id = ? ORDER BY step, id')
+        .all(p.runId)
+        .map((g) => join(this.#deps.home, g.grid))
+        .filter((f) => existsSync(f));
+      if (grids.length === 0) throw new ExportInputError(`run ${p.runId} has no snapshot grids yet`);
+      const folder = await checkFolder(p.folder);
+      const baseName = `${slug(run.name)}-timelapse`;
+      const frames = (await timelapseFrames(grids, p.format)).length;
+      await refuseOverwrite(timelapseFiles(folder, baseName, p.format, frames), p.overwrite ?? false);
+      return this.#start('timelapse', 1, async (job) => {
+        await exportTimelapse(
+          grids,
+          { folder, baseName, format: p.format, fps: p.fps, overwrite: p.overwrite ?? false },
+          job,
+        );
+        job.itemDone();
+      });
+    });
+  }
+
+  describeUpscalers(): Record<Upscaler, string> {
+    return { ...UPSCALER_DESCRIPTIONS };
+  }
+
+  /** The job's last progress once it has ended (done, cancelled or failed). */
+  async whenDone(jobId: number): Promise<ExportProgress> {
+    const job = this.#jobs.get(jobId) ?? this.#ended.get(jobId);
+    if (!job) throw new ExportNotFoundError(`no export job with id ${jobId}`);
+    await job.whenDone;
+    return { ...job.progress };
+  }
+
+  cancelExport(jobId: number): ExportProgress {
+    const ended = this.#ended.get(jobId);
+    if (ended) return { ...ended.progress };
+    const job = this.#jobs.get(jobId);
+    if (!job) throw new ExportNotFoundError(`no export job with id ${jobId}`);
+    job.cancel();
+    return job.progress;
+  }
+
+  /** Jobs still running (the app waits for them, cancelled, before it closes). */
+  async close(): Promise<void> {
+    const running = [...this.#jobs.values()];
+    for (const job of running) job.cancel();
+    await Promise.all(running.map((j) => j.whenDone));
+  }
+
+  #start(kind: ExportKind, total: number, work: (job: ExportJob) => Promise<void>): ExportStart {
+    const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit);
+    this.#jobs.set(job.progress.jobId, job);
+    job.whenDone = work(job).then(
+      () => void job.finish(),
+      (err: unknown) => void job.finish(err ?? new Error('export failed')),
+    );
+    void job.whenDone.finally(() => {
+      this.#jobs.delete(job.progress.jobId);
+      // The last few ended jobs stay answerable (whenDone, a late cancel), and no more.
+      this.#ended.set(job.progress.jobId, job);
+      for (const id of this.#ended.keys()) if (this.#ended.size > ENDED_JOBS_KEPT) this.#ended.delete(id);
+    });
+    return { job: { ...job.progress } };
+  }
+}
+
+/** Files in the way become an answer (the caller asks the user), not an error. */
+async function orExisting(work: () => Promise<ExportStart>): Promise<ExportStart> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ExistsError) return { existing: err.files };
+    throw err;
+  }
+}
+
+/** One generator loaded at a time: favourites of one checkpoint share it; it is freed when the next differs. */
+export class GeneratorCache {
+  #path: string | null = null;
+  #gen: Generator | null = null;
+
+  async picture(r: FavouriteRow): Promise<{ rgb: Uint8Array; size: number }> {
+    if (this.#path !== r.generator_path) {
+      this.#gen?.G.dispose();
+      this.#gen = null;
+      this.#path = null;
+      const { initBackend } = await import('../gan/backend.js');
+      await initBackend();
+      this.#gen = await loadGenerator(r.generator_path);
+      this.#path = r.generator_path;
+    }
+    // The gallery's own renderer: a favourite prints exactly as it was kept, style mixes included.
+    const rgb = await renderBird(this.#gen!, {
+      seed: r.seed,
+      psi: r.psi,
+      noiseMode: r.noise_mode,
+      mix: r.mix_seed !== null && r.mix_layers !== null ? { seed: r.mix_seed, layers: r.mix_layers } : null,
+    });
+    return { rgb, size: this.#gen!.config.resolution };
+  }
+
+  dispose(): void {
+    this.#gen?.G.dispose();
+    this.#gen = null;
+    this.#path = null;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * A run's training time-lapse: its snapshot grids in order, as an animated WebP or GIF (sharp
+ * joins the frames; the grids are not square, so the gallery's square-frame writer does not fit)
+ * or as a numbered PNG sequence, with the gallery's formats, fps bound and frame names. Long runs
+ * are thinned evenly (first and last kept) so an animation's frames fit MAX_ANIMATION_BYTES.
+ */
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import type { TimelapseFormat } from '../../../preload/contract.js';
+import { MAX_ANIMATION_BYTES, MAX_FPS, MAX_FRAMES, sequenceName } from '../gallery/output.js';
+import { outputPath, refuseOverwrite, writeExport } from './files.js';
+import type { ExportJob } from './job.js';
+
+/** How many frames of width × height an animation may hold (a PNG sequence streams: MAX_FRAMES). */
+export function maxTimelapseFrames(format: TimelapseFormat, width: number, height: number): number {
+  if (format === 'png') return MAX_FRAMES;
+  return Math.max(2, Math.min(MAX_FRAMES, Math.floor(MAX_ANIMATION_BYTES / (width * height * 4))));
+}
+
+/** Evenly spaced picks of `n` out of `items`, first and last included. */
+export function thin<T>(items: T[], n: number): T[] {
+  if (items.length <= n) return items;
+  return Array.from({ length: n }, (_, i) => items[Math.round((i * (items.length - 1)) / (n - 1))]!);
+}
+
+/** The files a time-lapse will write: one animation, or one PNG per frame. */
+export function timelapseFiles(folder: string, baseName: string, format: TimelapseFormat, frames: number): string[] {
+  if (format !== 'png') return [outputPath(folder, `${baseName}.${format}`)];
+  return Array.from({ length: frames }, (_, i) => outputPath(folder, sequenceName(baseName, i, frames)));
+}
+
+/** The grids a time-lapse will show, thinned to what the format can hold. */
+export async function timelapseFrames(gridFiles: string[], format: TimelapseFormat): Promise<string[]> {
+  const { width, height } = await sharp(gridFiles[0]!).metadata();
+  return thin(gridFiles, maxTimelapseFrames(format, width!, height!));
+}
+
+export async function exportTimelapse(
+  gridFiles: string[],
+  opts: { folder: string; baseName: string; format: TimelapseFormat; fps: number; overwrite: boolean },
+  job: ExportJob,
+): Promise<string[]> {
+  if (!Number.isFinite(opts.fps) || opts.fps <= 0 || opts.fps > MAX_FPS)
+    throw new RangeError(`fps must be above 0 and at most ${MAX_FPS} (got ${String(opts.fps)})`);
+  if (gridFiles.length === 0) throw new RangeError('the run has no snapshot grids yet');
+  const frames = await timelapseFrames(gridFiles, opts.format);
+  const files = timelapseFiles(opts.folder, opts.baseName, opts.format, frames.length);
+  await refuseOverwrite(files, opts.overwrite);
+  if (opts.format === 'png') {
+    for (const [i, frame] of frames.entries()) {
+      job.step(`frame ${i + 1}`, 'writing', i / frames.length);
+      const png = await sharp(await readFile(frame))
+        .withIccProfile('srgb')
+        .png()
+        .toBuffer();
+      await writeExport(files[i]!, png, opts.overwrite);
+      job.wrote(files[i]!);
+    }
+    return files;
+  }
+  job.step(`${frames.length} frames`, 'composing');
+  const buffers = await Promise.all(frames.map((f) => readFile(f)));
+  const delay = Array<number>(frames.length).fill(Math.round(1000 / opts.fps));
+  const animation = sharp(buffers, { join: { animated: true } });
+  const bytes = await (
+    opts.format === 'webp' ? animation.webp({ delay, loop: 0, lossless: true }) : animation.gif({ delay, loop: 0 })
+  ).toBuffer();
+  job.step(`${frames.length} frames`, 'writing');
+  await writeExport(files[0]!, bytes, opts.overwrite);
+  job.wrote(files[0]!);
+  return files;
+}

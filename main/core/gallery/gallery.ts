@@ -1,0 +1,387 @@
+/**
+ * The gallery as the Studio and the CLI offer it: resolve a model (a run's checkpoint or any
+ * generator file), draw birds into the home's gallery cache (served as media), keep favourites,
+ * redraw them, interpolate between them. Pixels are made by a TaskRunner: the generator process
+ * in the app and `serve`, this process in the one-shot CLI.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { existsSync, rmSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type {
+  AddFavouriteParams,
+  Favourite,
+  FavouriteFilter,
+  GalleryEvents,
+  GalleryNoiseMode,
+  GenerateParams,
+  GenerateResult,
+  GeneratorInfo,
+  GeneratorRef,
+  InterpolateParams,
+  InterpolateResult,
+} from '../../../preload/contract.js';
+import type { Db } from '../store/db.js';
+import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
+import { RunStore, type CheckpointRow } from '../store/runs.js';
+import { generatorResolution } from './header.js';
+import { mixRange } from './mixing.js';
+import { binomialName, MAX_NOTE_LENGTH, whyBadName } from './names.js';
+import type { BirdSpec } from './render.js';
+import type { TaskRunner } from './runner.js';
+
+/** Folder of drawn birds and strips in the home (media keys start with it). */
+export const GALLERY_CACHE = 'gallery';
+/** Drawn images kept on disk; past this the oldest of this session go (the cache starts empty each session). */
+export const MAX_CACHED_IMAGES = 4000;
+
+export class GalleryError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'invalid-input' | 'not-found' = 'invalid-input',
+  ) {
+    super(message);
+  }
+}
+
+interface ResolvedGenerator extends GeneratorInfo {
+  tag: string;
+}
+
+export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [GalleryEvents[E]] }> {
+  readonly favourites: FavouriteStore;
+  readonly #runs: RunStore;
+  readonly #db: Db;
+  readonly #home: string;
+  readonly #runner: TaskRunner;
+  readonly #cached: string[] = [];
+
+  constructor(db: Db, home: string, runner: TaskRunner, opts: { clearCache?: boolean } = {}) {
+    super();
+    this.favourites = new FavouriteStore(db);
+    this.#runs = new RunStore(db);
+    this.#db = db;
+    this.#home = home;
+    this.#runner = runner;
+    if (opts.clearCache) rmSync(join(home, GALLERY_CACHE), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.#runner.close();
+  }
+
+  async openGenerator(ref: GeneratorRef): Promise<GeneratorInfo> {
+    const { tag: _tag, ...info } = await this.#resolve(ref);
+    return info;
+  }
+
+  /** Queues the birds not drawn yet; each one's `galleryImage` event follows as it lands. */
+  async generate(p: GenerateParams): Promise<GenerateResult> {
+    const gen = await this.#resolve(p.generator);
+    const mix = this.#mix(p.mixSeed, p.mixLayers, gen.resolution);
+    const specs = p.seeds.map((seed): BirdSpec => ({ seed, psi: p.psi, noiseMode: p.noiseMode, mix }));
+    return this.#draw(gen, specs);
+  }
+
+  cancel(jobId: number): boolean {
+    return this.#runner.cancel(jobId);
+  }
+
+  suggestName(seed: number, mixSeed?: number): string {
+    return binomialName(seed, mixSeed ?? null);
+  }
+
+  async addFavourite(p: AddFavouriteParams): Promise<Favourite> {
+    const gen = await this.#resolve(p.generator);
+    const mix = this.#mix(p.mixSeed, p.mixLayers, gen.resolution);
+    const name = (p.name ?? binomialName(p.seed, p.mixSeed ?? null)).trim();
+    checkName(name);
+    const note = p.note ?? '';
+    if (note.length > MAX_NOTE_LENGTH) throw new GalleryError(`a note is at most ${MAX_NOTE_LENGTH} characters`);
+    const row = this.favourites.add({
+      run_id: gen.runId,
+      checkpoint_id: gen.checkpointId,
+      generator_path: gen.file,
+      seed: p.seed,
+      psi: p.psi,
+      noise_mode: p.noiseMode,
+      mix_seed: mix?.seed ?? null,
+      mix_layers: mix?.layers ?? null,
+      name,
+      note,
+      kimg: gen.kimg,
+    });
+    return toFavourite(row);
+  }
+
+  listFavourites(filter: FavouriteFilter = {}): Favourite[] {
+    return this.favourites.list(filter).map(toFavourite);
+  }
+
+  getFavourite(id: number): Favourite {
+    return toFavourite(this.#favourite(id));
+  }
+
+  updateFavourite(id: number, fields: { name?: string; note?: string }): Favourite {
+    this.#favourite(id);
+    const name = fields.name?.trim();
+    if (name !== undefined) checkName(name);
+    if (fields.note !== undefined && fields.note.length > MAX_NOTE_LENGTH)
+      throw new GalleryError(`a note is at most ${MAX_NOTE_LENGTH} characters`);
+    return toFavourite(this.favourites.update(id, { ...(name !== undefined ? { name } : {}), note: fields.note })!);
+  }
+
+  removeFavourite(id: number): boolean {
+    return this.favourites.remove(id);
+  }
+
+  /** Draws a favourite again, from exactly what it recorded. */
+  async renderFavourite(id: number): Promise<GenerateResult> {
+    const row = this.#favourite(id);
+    const gen = await this.#fileOf(row);
+    return this.#draw(gen, [specOf(row)]);
+  }
+
+  /** Interpolation between favourites of one generator: a preview strip, an animation, or PNG frames. */
+  async interpolate(p: InterpolateParams): Promise<InterpolateResult> {
+    const rows = p.favouriteIds.map((id) => this.#favourite(id));
+    const files = new Set(rows.map((r) => r.generator_path));
+    if (files.size > 1)
+      throw new GalleryError(
+        `these favourites come from ${files.size} different generator files; an interpolation needs one`,
+      );
+    const gen = await this.#fileOf(rows[0]!);
+    const keys = rows.map(specOf);
+    const name = p.name ?? `interpolation-${p.favouriteIds.join('-')}-${p.space}`;
+    checkFileName(name);
+    if (p.format === 'strip') {
+      const hash = createHash('sha256')
+        .update(JSON.stringify([gen.tag, keys, p.space, p.frames]))
+        .digest('hex')
+        .slice(0, 20);
+      const media = `${GALLERY_CACHE}/strips/${hash}.png`;
+      const out = join(this.#home, media);
+      await rm(out, { force: true });
+      await this.#run({
+        kind: 'interpolate',
+        file: gen.file,
+        keys,
+        space: p.space,
+        frames: p.frames,
+        fps: p.fps,
+        format: 'strip',
+        out,
+      });
+      return { files: [out], media };
+    }
+    const dir = resolve(p.outDir ?? join(this.#home, 'exports'));
+    const out = p.format === 'png' ? dir : join(dir, `${name}.${p.format}`);
+    const files2 = await this.#run({
+      kind: 'interpolate',
+      file: gen.file,
+      keys,
+      space: p.space,
+      frames: p.frames,
+      fps: p.fps,
+      format: p.format,
+      out,
+      prefix: name,
+    });
+    return { files: files2, media: null };
+  }
+
+  /** The favourites deleting this run would remove. */
+  favouritesOfRun(runId: number): Favourite[] {
+    return this.favourites.forRun(runId).map(toFavourite);
+  }
+
+  async #run(task: Parameters<TaskRunner['submit']>[0]): Promise<string[]> {
+    const { done } = this.#runner.submit(task);
+    const r = await done;
+    if (r.cancelled) throw new GalleryError('cancelled');
+    return r.files;
+  }
+
+  async #draw(gen: ResolvedGenerator, specs: BirdSpec[]): Promise<GenerateResult> {
+    const { tag: _tag, ...info } = gen;
+    const birds = specs.map((s) => {
+      const media = mediaKey(gen.tag, s);
+      return { seed: s.seed, media, ready: existsSync(join(this.#home, media)) };
+    });
+    const todo = birds.map((b, i) => ({ b, i })).filter(({ b }) => !b.ready);
+    const mixLayers = specs[0]?.mix?.layers ?? null;
+    if (todo.length === 0) return { jobId: 0, generator: info, mixLayers, birds };
+    const { id, done } = this.#runner.submit(
+      {
+        kind: 'birds',
+        file: gen.file,
+        specs: todo.map(({ i }) => specs[i]!),
+        out: todo.map(({ b }) => join(this.#home, b.media)),
+      },
+      (f) => {
+        const bird = todo[f.index]!;
+        this.#remember(join(this.#home, bird.b.media));
+        this.emit('galleryImage', { jobId: id, index: bird.i, media: bird.b.media, ms: f.ms });
+      },
+    );
+    done.then(
+      (r) => this.emit('galleryJob', { jobId: id, state: r.cancelled ? 'cancelled' : 'done' }),
+      (err: Error) => this.emit('galleryJob', { jobId: id, state: 'failed', error: err.message }),
+    );
+    return { jobId: id, generator: info, mixLayers, birds };
+  }
+
+  /** Waits for a generate's job (the CLI and tests); throws its error. */
+  async settle(result: GenerateResult): Promise<void> {
+    if (result.jobId === 0) return;
+    await new Promise<void>((res, rej) => {
+      const on = (e: GalleryEvents['galleryJob']) => {
+        if (e.jobId !== result.jobId) return;
+        this.off('galleryJob', on);
+        if (e.state === 'failed') rej(new GalleryError(e.error ?? 'failed'));
+        else res();
+      };
+      this.on('galleryJob', on);
+    });
+  }
+
+  #remember(file: string): void {
+    this.#cached.push(file);
+    if (this.#cached.length > MAX_CACHED_IMAGES) void rm(this.#cached.shift()!, { force: true });
+  }
+
+  #mix(seed: number | undefined, layers: string | undefined, resolution: number): BirdSpec['mix'] {
+    if (seed === undefined && layers === undefined) return null;
+    if (seed === undefined || layers === undefined)
+      throw new GalleryError('a style mix needs both the second seed and the layers it gives');
+    return { seed, layers: mixRange(layers, resolution) };
+  }
+
+  #favourite(id: number): FavouriteRow {
+    const row = this.favourites.get(id);
+    if (!row) throw new GalleryError(`no favourite with id ${id}`, 'not-found');
+    return row;
+  }
+
+  /** The favourite's generator, or a not-found error that names the missing file and offers removal. */
+  async #fileOf(row: FavouriteRow): Promise<ResolvedGenerator> {
+    if (!(await stat(row.generator_path).catch(() => null))) {
+      const from = row.run_id !== null ? ` (run #${row.run_id}${row.kimg !== null ? ` at ${row.kimg} kimg` : ''})` : '';
+      throw new GalleryError(
+        `favourite #${row.id} "${row.name}" cannot be drawn: its generator file ${row.generator_path}${from} is ` +
+          `gone. Put the file back, or remove the favourite (Remove in the Favourites tab; ` +
+          `\`plumage favourite remove ${row.id}\`).`,
+        'not-found',
+      );
+    }
+    const ckpt = row.checkpoint_id !== null ? this.#runs.getCheckpoint(row.checkpoint_id) : undefined;
+    return this.#info(row.generator_path, ckpt);
+  }
+
+  async #resolve(ref: GeneratorRef): Promise<ResolvedGenerator> {
+    if ('file' in ref) {
+      const file = resolve(ref.file);
+      // A run's checkpoint opened by path is still that checkpoint: its favourites protect it.
+      return this.#info(file, this.#checkpointAt(file));
+    }
+    const run = this.#runs.getRun(ref.runId);
+    if (!run) throw new GalleryError(`no run with id ${ref.runId}`, 'not-found');
+    let ckpt: CheckpointRow | undefined;
+    if (ref.checkpointId !== undefined) {
+      ckpt = this.#runs.getCheckpoint(ref.checkpointId);
+      if (!ckpt || ckpt.run_id !== run.id)
+        throw new GalleryError(`run #${run.id} has no checkpoint with id ${ref.checkpointId}`, 'not-found');
+    } else if (ref.kimg !== undefined) {
+      const good = this.#runs.goodCheckpoints(run.id);
+      ckpt = good.find((c) => Math.abs(c.kimg - ref.kimg!) < 5e-4);
+      if (!ckpt)
+        throw new GalleryError(
+          `run #${run.id} has no checkpoint at ${ref.kimg} kimg; it has ` +
+            (good.length
+              ? good
+                  .map((c) => c.kimg)
+                  .sort((a, b) => a - b)
+                  .join(', ')
+              : 'none yet'),
+          'not-found',
+        );
+    } else {
+      ckpt = this.#runs.latestCheckpoint(run.id);
+      if (!ckpt)
+        throw new GalleryError(`run #${run.id} has no checkpoint yet: train it until it writes one`, 'not-found');
+    }
+    if (ckpt.damaged) throw new GalleryError(`checkpoint ${ckpt.path} is damaged (${ckpt.damaged})`);
+    return this.#info(ckpt.path, ckpt);
+  }
+
+  #checkpointAt(file: string): CheckpointRow | undefined {
+    return this.#db
+      .prepare<[string], CheckpointRow>('SELECT * FROM checkpoints WHERE path = ? ORDER BY id DESC LIMIT 1')
+      .get(file);
+  }
+
+  async #info(file: string, ckpt: CheckpointRow | undefined): Promise<ResolvedGenerator> {
+    const st = await stat(file).catch(() => null);
+    if (!st?.isFile()) throw new GalleryError(`cannot open checkpoint ${file}: no such file`, 'not-found');
+    const resolution = await generatorResolution(file);
+    const run = ckpt ? this.#runs.getRun(ckpt.run_id) : undefined;
+    return {
+      file,
+      runId: run?.id ?? null,
+      runName: run?.name ?? null,
+      checkpointId: ckpt?.id ?? null,
+      kimg: ckpt?.kimg ?? null,
+      resolution,
+      tag: createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16),
+    };
+  }
+}
+
+function specOf(row: FavouriteRow): BirdSpec {
+  return {
+    seed: row.seed,
+    psi: row.psi,
+    noiseMode: row.noise_mode,
+    mix: row.mix_seed !== null ? { seed: row.mix_seed, layers: row.mix_layers! } : null,
+  };
+}
+
+/** Media key of a drawn bird: everything that decides its pixels, in characters media keys allow. */
+export function mediaKey(tag: string, s: BirdSpec): string {
+  const psi = String(s.psi).replace('.', '_');
+  const mix = s.mix ? `-m${s.mix.seed}-${s.mix.layers}` : '';
+  return `${GALLERY_CACHE}/${tag}/s${s.seed}-p${psi}-${s.noiseMode}${mix}.png`;
+}
+
+function checkName(name: string): void {
+  const why = whyBadName(name);
+  if (why) throw new GalleryError(why);
+}
+
+/** A file name the user chose: no folders, nothing hidden, nothing the OS treats specially. */
+function checkFileName(name: string): void {
+  if (/[/\\]/.test(name)) throw new GalleryError(`a file name cannot hold / or \\: ${JSON.stringify(name)}`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f<>:"|?*]/.test(name) || name.startsWith('.') || name.trim() !== name)
+    throw new GalleryError(`not a usable file name: ${JSON.stringify(name)}`);
+}
+
+export function toFavourite(r: FavouriteRow): Favourite {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    checkpointId: r.checkpoint_id,
+    generatorPath: r.generator_path,
+    seed: r.seed,
+    psi: r.psi,
+    noiseMode: r.noise_mode as GalleryNoiseMode,
+    mixSeed: r.mix_seed,
+    mixLayers: r.mix_layers,
+    name: r.name,
+    note: r.note,
+    kimg: r.kimg,
+    createdAt: r.created_at,
+    fileMissing: !existsSync(r.generator_path),
+  };
+}

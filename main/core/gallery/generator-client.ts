@@ -1,0 +1,140 @@
+/**
+ * The gallery's side of its generator process: a queue of tasks sent one at a time, so the
+ * child never holds more than one job's memory and a running trainer only ever competes with
+ * one small job. The child runs at a lower CPU priority (nice 10) for the same reason: the
+ * trainer's steps come first. A child that dies fails its job and is started afresh for the next.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { WorkerReply, WorkerRequest } from './protocol.js';
+import type { GalleryTask, TaskFile } from './tasks.js';
+
+export const GENERATOR_SCRIPT = fileURLToPath(new URL('./generator-worker.js', import.meta.url));
+
+/** Jobs waiting at once; more is a UI asking faster than any CPU can draw, and is refused. */
+export const MAX_QUEUED_JOBS = 64;
+/** Niceness of the generator process (higher = lower priority than the trainer). */
+const GENERATOR_NICE = 10;
+
+export class GalleryBusyError extends Error {
+  readonly code = 'failed';
+}
+
+export class TaskFailedError extends Error {
+  constructor(
+    message: string,
+    readonly code: string = 'failed',
+  ) {
+    super(message);
+  }
+}
+
+interface Job {
+  id: number;
+  task: GalleryTask;
+  onFile: (f: TaskFile) => void;
+  resolve: (r: { files: string[]; cancelled: boolean }) => void;
+  reject: (err: Error) => void;
+}
+
+export class GeneratorClient {
+  #child: ChildProcess | null = null;
+  #queue: Job[] = [];
+  #running: Job | null = null;
+  #nextId = 1;
+  #closed = false;
+
+  /** Queues a task; `files` resolve when it is done (or cancelled: the files written before then). */
+  submit(
+    task: GalleryTask,
+    onFile: (f: TaskFile) => void = () => {},
+  ): { id: number; done: Promise<{ files: string[]; cancelled: boolean }> } {
+    if (this.#closed) throw new GalleryBusyError('the gallery is closing');
+    if (this.#queue.length >= MAX_QUEUED_JOBS)
+      throw new GalleryBusyError(`the gallery already has ${MAX_QUEUED_JOBS} jobs waiting: try again in a moment`);
+    const id = this.#nextId++;
+    const done = new Promise<{ files: string[]; cancelled: boolean }>((resolve, reject) =>
+      this.#queue.push({ id, task, onFile, resolve, reject }),
+    );
+    this.#pump();
+    return { id, done };
+  }
+
+  /** A waiting job is dropped at once; the running one stops after the image in flight. */
+  cancel(id: number): boolean {
+    const i = this.#queue.findIndex((j) => j.id === id);
+    if (i >= 0) {
+      this.#queue.splice(i, 1)[0]!.resolve({ files: [], cancelled: true });
+      return true;
+    }
+    if (this.#running?.id === id) {
+      this.#send({ type: 'cancel', id });
+      return true;
+    }
+    return false;
+  }
+
+  get pending(): number {
+    return this.#queue.length + (this.#running ? 1 : 0);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const j of this.#queue.splice(0)) j.resolve({ files: [], cancelled: true });
+    const child = this.#child;
+    if (!child) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.disconnect();
+    // A job in flight ends with the process; a hung one is killed.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  #pump(): void {
+    if (this.#running || this.#queue.length === 0) return;
+    const job = this.#queue.shift()!;
+    this.#running = job;
+    this.#send({ type: 'task', id: job.id, task: job.task });
+  }
+
+  #send(m: WorkerRequest): void {
+    const child = this.#child ?? this.#spawn();
+    if (child.connected) child.send(m);
+  }
+
+  #spawn(): ChildProcess {
+    const child = fork(GENERATOR_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    try {
+      if (child.pid !== undefined) setPriority(child.pid, GENERATOR_NICE);
+    } catch {
+      // Not permitted everywhere (some containers); the queue still keeps it to one job.
+    }
+    child.on('message', (m: WorkerReply) => this.#onReply(m));
+    child.on('exit', (code, signal) => {
+      if (this.#child === child) this.#child = null;
+      const job = this.#running;
+      this.#running = null;
+      if (job && !this.#closed)
+        job.reject(new TaskFailedError(`the generator process ended (${signal ?? `exit code ${code}`})`));
+      else job?.resolve({ files: [], cancelled: true });
+      this.#pump();
+    });
+    this.#child = child;
+    return child;
+  }
+
+  #onReply(m: WorkerReply): void {
+    const job = this.#running;
+    if (!job || job.id !== m.id) return;
+    if (m.type === 'file') {
+      job.onFile({ index: m.index, file: m.file, ms: m.ms });
+      return;
+    }
+    this.#running = null;
+    if (m.type === 'done') job.resolve({ files: m.files, cancelled: m.cancelled });
+    else job.reject(new TaskFailedError(m.error, m.code));
+    this.#pump();
+  }
+}

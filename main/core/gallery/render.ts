@@ -1,0 +1,106 @@
+/**
+ * Birds from a generator, as pixels: one seed (exactly `sampleSeeds`, so the gallery, the CLI's
+ * `generate` and a favourite's regeneration agree to the byte), a style mix of two seeds, and
+ * interpolation frames between key birds in W (lerp) or Z (slerp).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { GalleryNoiseMode } from '../../../preload/contract.js';
+import { numWs, type GanConfig } from '../gan/config.js';
+import { mapping, synthesis, truncate } from '../gan/generator.js';
+import type { ParamSet } from '../gan/params.js';
+import { RandomState, seedToZ } from '../gan/rng.js';
+import { sampleSeeds, toUint8 } from '../gan/sample.js';
+import { lerp, slerp, framePositions } from './interpolate.js';
+import { mixIndices } from './mixing.js';
+
+export interface BirdSpec {
+  seed: number;
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  /** Style mix: ws at the resolutions `layers` ("4-8") come from `seed`'s w (same ψ). */
+  mix?: { seed: number; layers: string } | null;
+}
+
+export interface Generator {
+  config: GanConfig;
+  G: ParamSet;
+}
+
+export type LatentSpace = 'w' | 'z';
+
+/** [res,res,3] uint8 RGB of one bird. */
+export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
+  if (!spec.mix) {
+    // `await`: sampling may become asynchronous (WebGPU); awaiting a plain value is harmless.
+    const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode);
+    return pixels!;
+  }
+  const ws = birdWs(gen, spec);
+  return synthesise(gen, ws, spec.noiseMode, spec.seed);
+}
+
+/** The bird's per-layer w, flattened [numWs × wDim]: truncated, with the mix's layers swapped in. */
+export function birdWs(gen: Generator, spec: BirdSpec): Float32Array {
+  const { config: c, G } = gen;
+  const n = numWs(c.resolution);
+  const w1 = wOf(G, c, seedToZ(spec.seed, c.zDim), spec.psi);
+  const w2 = spec.mix ? wOf(G, c, seedToZ(spec.mix.seed, c.zDim), spec.psi) : null;
+  const swapped = new Set(spec.mix ? mixIndices(spec.mix.layers, c.resolution) : []);
+  const out = new Float32Array(n * c.wDim);
+  for (let i = 0; i < n; i++) out.set(swapped.has(i) ? w2! : w1, i * c.wDim);
+  return out;
+}
+
+/** w of one z after truncation. */
+function wOf(G: ParamSet, c: GanConfig, z: Float32Array, psi: number): Float32Array {
+  return tf.tidy(() => {
+    const w = truncate(G, mapping(G, c, tf.tensor2d(z, [1, c.zDim])), psi);
+    return w.dataSync() as Float32Array;
+  });
+}
+
+/** Synthesis from per-layer ws; 'random' noise is drawn from `noiseSeed` as sampleSeeds draws it. */
+function synthesise(gen: Generator, ws: Float32Array, noiseMode: GalleryNoiseMode, noiseSeed: number): Uint8Array {
+  const { config: c, G } = gen;
+  return tf.tidy(() => {
+    const noiseRng = new RandomState(noiseSeed);
+    const t = tf.tensor3d(ws, [1, numWs(c.resolution), c.wDim]);
+    const img = synthesis(G, c, t, { noiseMode, noiseSeed: () => noiseRng.uint32() });
+    return toUint8(img.dataSync() as Float32Array);
+  });
+}
+
+export class InterpolationError extends Error {
+  readonly code = 'invalid-input';
+}
+
+/**
+ * `frames` images along the path through `keys` (≥ 2), first and last exactly the end birds'
+ * latents. W: per-layer lerp of each key's truncated (and mixed) ws. Z: slerp of z and lerp of
+ * ψ, then mapping and truncation, so style mixes have no place in it. Noise is the learned
+ * constant, so the birds move smoothly instead of flickering.
+ */
+export async function* interpolationFrames(
+  gen: Generator,
+  keys: BirdSpec[],
+  space: LatentSpace,
+  frames: number,
+): AsyncGenerator<Uint8Array> {
+  const c = gen.config;
+  const positions = framePositions(keys.length, frames);
+  if (space === 'w') {
+    const ws = keys.map((k) => birdWs(gen, k));
+    for (const { segment, t } of positions) yield synthesise(gen, lerp(ws[segment]!, ws[segment + 1]!, t), 'const', 0);
+    return;
+  }
+  if (keys.some((k) => k.mix))
+    throw new InterpolationError('a style-mixed bird has no single z: interpolate it in W instead');
+  const zs = keys.map((k) => seedToZ(k.seed, c.zDim));
+  for (const { segment, t } of positions) {
+    const psi = keys[segment]!.psi + t * (keys[segment + 1]!.psi - keys[segment]!.psi);
+    const w = wOf(gen.G, c, slerp(zs[segment]!, zs[segment + 1]!, t), psi);
+    const ws = new Float32Array(numWs(c.resolution) * c.wDim);
+    for (let i = 0; i < numWs(c.resolution); i++) ws.set(w, i * c.wDim);
+    yield synthesise(gen, ws, 'const', 0);
+  }
+}

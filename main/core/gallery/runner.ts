@@ -1,0 +1,43 @@
+/** Where gallery tasks run: the generator process (app, server) or this process (one-shot CLI, tests). */
+import { initBackend } from '../gan/backend.js';
+import type { GalleryTask, TaskFile } from './tasks.js';
+import { GeneratorCache, runTask } from './tasks.js';
+
+export interface TaskRunner {
+  submit(
+    task: GalleryTask,
+    onFile?: (f: TaskFile) => void,
+  ): { id: number; done: Promise<{ files: string[]; cancelled: boolean }> };
+  cancel(id: number): boolean;
+  close(): Promise<void>;
+}
+
+/** Runs tasks one after another in this process, sharing one loaded generator. */
+export class InProcessRunner implements TaskRunner {
+  readonly #cache = new GeneratorCache();
+  readonly #cancelled = new Set<number>();
+  #tail: Promise<unknown> = Promise.resolve();
+  #nextId = 1;
+
+  submit(task: GalleryTask, onFile: (f: TaskFile) => void = () => {}) {
+    const id = this.#nextId++;
+    const done = this.#tail.then(async () => {
+      if (this.#cancelled.has(id)) return { files: [], cancelled: true };
+      await initBackend(undefined, () => {}); // the same backend choice as the generator process
+      const files = await runTask(task, this.#cache, onFile, () => this.#cancelled.has(id));
+      return { files, cancelled: this.#cancelled.delete(id) };
+    });
+    this.#tail = done.catch(() => {});
+    return { id, done };
+  }
+
+  cancel(id: number): boolean {
+    this.#cancelled.add(id);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.#tail;
+    this.#cache.dispose();
+  }
+}

@@ -1,0 +1,108 @@
+import type { FavouriteFilter, FavouriteSort, GalleryNoiseMode } from '../../../preload/contract.js';
+import type { Db } from './db.js';
+
+export interface FavouriteRow {
+  id: number;
+  run_id: number | null;
+  checkpoint_id: number | null;
+  generator_path: string;
+  seed: number;
+  psi: number;
+  noise_mode: GalleryNoiseMode;
+  mix_seed: number | null;
+  mix_layers: string | null;
+  name: string;
+  note: string;
+  kimg: number | null;
+  created_at: number;
+}
+
+export type NewFavourite = Omit<FavouriteRow, 'id' | 'created_at' | 'note'> & { note?: string };
+
+/** ORDER BY per sort key; `id` breaks ties so a page order never shuffles. Fixed strings, never user text. */
+const ORDER: Record<FavouriteSort, string> = {
+  created: 'created_at',
+  name: 'name COLLATE NOCASE',
+  seed: 'seed',
+  kimg: 'kimg',
+};
+
+/** Queries for favourites. Checks of meaning (the checkpoint exists, the name is sane) live with the callers. */
+export class FavouriteStore {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  add(f: NewFavourite): FavouriteRow {
+    const row = this.#db
+      .prepare<Record<string, unknown>, FavouriteRow>(
+        `INSERT INTO favourites (run_id, checkpoint_id, generator_path, seed, psi, noise_mode, mix_seed, mix_layers,
+           name, note, kimg, created_at)
+         VALUES (@run_id, @checkpoint_id, @generator_path, @seed, @psi, @noise_mode, @mix_seed, @mix_layers,
+           @name, @note, @kimg, @created_at)
+         RETURNING *`,
+      )
+      .get({ ...f, note: f.note ?? '', created_at: Date.now() });
+    return row!;
+  }
+
+  get(id: number): FavouriteRow | undefined {
+    return this.#db.prepare<[number], FavouriteRow>('SELECT * FROM favourites WHERE id = ?').get(id);
+  }
+
+  list(filter: FavouriteFilter = {}): FavouriteRow[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (filter.text !== undefined && filter.text !== '') {
+      // instr on lower(): no LIKE wildcards to escape in what the user typed.
+      where.push('(instr(lower(name), lower(@text)) > 0 OR instr(lower(note), lower(@text)) > 0)');
+      params.text = filter.text;
+    }
+    if (filter.runId !== undefined) {
+      where.push('run_id = @runId');
+      params.runId = filter.runId;
+    }
+    const dir = filter.descending ? 'DESC' : 'ASC';
+    const order = ORDER[filter.sort ?? 'created'];
+    const sql =
+      `SELECT * FROM favourites ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `ORDER BY ${order} ${dir}, id ${dir}`;
+    return this.#db.prepare<Record<string, unknown>, FavouriteRow>(sql).all(params);
+  }
+
+  /** Renames and/or re-notes; undefined when there is no such favourite. */
+  update(id: number, fields: { name?: string; note?: string }): FavouriteRow | undefined {
+    const row = this.get(id);
+    if (!row) return undefined;
+    return this.#db
+      .prepare<[string, string, number], FavouriteRow>(
+        'UPDATE favourites SET name = ?, note = ? WHERE id = ? RETURNING *',
+      )
+      .get(fields.name ?? row.name, fields.note ?? row.note, id);
+  }
+
+  /** True when it existed. */
+  remove(id: number): boolean {
+    return this.#db.prepare('DELETE FROM favourites WHERE id = ?').run(id).changes > 0;
+  }
+
+  /** The favourites that deleting this run would remove (its own, by run or by checkpoint). */
+  forRun(runId: number): FavouriteRow[] {
+    return this.#db
+      .prepare<[number, number], FavouriteRow>(
+        `SELECT * FROM favourites
+         WHERE run_id = ? OR checkpoint_id IN (SELECT id FROM checkpoints WHERE run_id = ?) ORDER BY id`,
+      )
+      .all(runId, runId);
+  }
+
+  /** Removes a run's favourites (after the user confirmed); returns how many went. */
+  removeForRun(runId: number): number {
+    return this.#db
+      .prepare(
+        `DELETE FROM favourites WHERE run_id = ? OR checkpoint_id IN (SELECT id FROM checkpoints WHERE run_id = ?)`,
+      )
+      .run(runId, runId).changes;
+  }
+}
