@@ -7,25 +7,29 @@ import { EXPORT_USAGE } from './export-usage.js';
 import { GALLERY_USAGE } from './gallery-usage.js';
 import type { CommandDef } from './usage.js';
 
-/** The usage lines of one command out of a block of them (a command's lines start `plumage NAME `). */
-function linesOf(block: string, name: string): string {
-  const out: string[] = [];
+/**
+ * One command's usage out of a block of them, laid out under `Usage: plumage `: its lines start
+ * `plumage NAME`, and the indented lines after each continue it.
+ */
+function usageOf(block: string, name: string): string {
+  let out = '';
   let mine = false;
   for (const line of block.split('\n')) {
     const m = /^\s*plumage (\S+)/.exec(line);
     if (m) mine = m[1] === name;
-    if (mine && line.trim()) out.push(line.trim().replace(/^plumage /, ''));
+    if (!mine || !line.trim()) continue;
+    if (m)
+      out += out ? `\n       plumage ${line.trim().slice('plumage '.length)}` : line.trim().slice('plumage '.length);
+    else out += `\n           ${line.trim()}`;
   }
-  return out.join('\n  ');
+  return out || name;
 }
 
 function def(name: string, block: string, summary: string, load: (argv: string[]) => Promise<number>): CommandDef {
-  const [synopsis = name, ...more] = linesOf(block, name).split('\n');
   return {
     name,
-    synopsis,
+    synopsis: usageOf(block, name),
     summary,
-    ...(more.length ? { details: `  ${more.map((l) => l.trim()).join('\n  ')}` } : {}),
     options: {},
     ownsArgv: true,
     run: (_values, _positionals, argv) => load(argv),
