@@ -65,6 +65,24 @@ export interface SourceItem {
   thumb: string | null;
 }
 
+/** A large view of one source file, as it is on disk (the Dataset view's click on a file). */
+export interface SourcePreview {
+  /** The file's absolute path. */
+  file: string;
+  status: SourceStatus;
+  /** Why it was rejected, when it was. */
+  reason: string | null;
+  /** Media key of the preview (longest side 768 px, never enlarged); null when none can be drawn. */
+  preview: string | null;
+  /** Why there is no preview. */
+  why: string | null;
+}
+
+export interface SourceRef {
+  datasetId: number;
+  sourceId: number;
+}
+
 export interface SourcePage {
   total: number;
   offset: number;
@@ -239,6 +257,7 @@ export interface PlumageRequests extends GalleryRequests, ExportRequests {
    * folder itself is never touched. Refused while a run trains from it. Resolves to the datasets left.
    */
   forgetDataset: (p: DatasetRef) => DatasetSummary[];
+  previewSource: (p: SourceRef) => SourcePreview;
   /** Native folder dialog; only where `AppInfo.nativeFolderDialog`. Resolves null when cancelled. */
   pickFolder: () => string | null;
   listRuns: () => RunSummary[];
@@ -291,6 +310,7 @@ export const REQUEST_CHANNELS = [
   'deleteRun',
   'listTicks',
   'forgetDataset',
+  'previewSource',
   // gallery
   'openGenerator',
   'generate',

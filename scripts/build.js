@@ -46,10 +46,12 @@ removeStale();
 try {
   // What this build does not make is carried over from the current dist/.
   if (existsSync(DIST)) {
+    // dist/preload is shared: tsc writes its .js (the contract, run-stats), Vite its bundle
+    // (index.cjs, emptyOutDir off), so a partial build carries it over and each part overwrites its own.
     const rebuilt = new Set([
       ...(parts.node ? ['main', 'test'] : []),
       ...(parts.renderer ? ['renderer'] : []),
-      ...(parts.preload ? ['preload'] : []),
+      ...(!only ? ['preload'] : []),
     ]);
     for (const name of readdirSync(DIST))
       if (!rebuilt.has(name)) cpSync(join(DIST, name), join(NEXT, name), { recursive: true });
@@ -73,7 +75,14 @@ try {
         build: { outDir: join(NEXT, 'preload') },
       });
   }
-  for (const need of ['main/cli/index.js', 'main/core/train/trainer.js', 'renderer/index.html', 'preload/index.cjs'])
+  const needed = [
+    'main/cli/index.js',
+    'main/core/train/trainer.js',
+    'renderer/index.html',
+    'preload/index.cjs',
+    'preload/contract.js',
+  ];
+  for (const need of needed)
     if (!existsSync(join(NEXT, need))) throw new Error(`build incomplete: ${need} is missing (dist/ left as it was)`);
   if (existsSync(DIST)) renameSync(DIST, OLD);
   renameSync(NEXT, DIST);

@@ -11,11 +11,13 @@ import type {
   RequestParams,
   RequestResult,
   Resolution,
+  SourcePreview,
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import { DatasetIngestor, cacheFileFor } from './dataset/ingest.js';
 import { whyNotDatasetFolder } from './dataset/scan.js';
 import { forgetDatasetFiles } from './dataset/forget.js';
+import { previewSource } from './dataset/preview.js';
 import { folderProblem } from './folders.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import type { Db } from './store/db.js';
@@ -222,6 +224,13 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.#changeTimers.delete(datasetId);
     this.datasets.deleteDataset(datasetId);
     return this.listDatasets();
+  }
+
+  async previewSource({ datasetId, sourceId }: { datasetId: number; sourceId: number }): Promise<SourcePreview> {
+    const row = this.#row(datasetId);
+    const src = this.datasets.getSourceById(datasetId, sourceId);
+    if (!src) throw new NotFoundError(`no file with id ${sourceId} in dataset ${datasetId}`);
+    return previewSource(this.home, row, src);
   }
 
   /** Shell-specific (native dialog); the core has none. */

@@ -58,6 +58,24 @@ test('open the sample plates at 64², subject crop; the Training form defaults t
   await page.getByTestId('count-accepted').filter({ hasText: /^24$/ }).waitFor({ timeout: 120_000 });
   await page.getByText(/^Watching/).waitFor({ timeout: 60_000 });
   await shot('2-ingested');
+  // A thumbnail opens the file large, with its path.
+  await page.getByTestId('thumb-grid').locator('button').first().click();
+  const dialog = page.getByTestId('source-dialog');
+  await dialog.getByTestId('source-preview').waitFor();
+  await page.waitForFunction(() => {
+    const img = document.querySelector<HTMLImageElement>('[data-testid="source-preview"]');
+    return img?.complete && img.naturalWidth > 128;
+  });
+  assert.match(await dialog.getByTestId('source-file').innerText(), /sample-plates\/plate-.*\.jpg$/);
+  await shot('2b-source-preview');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  // Both datasets of the samples are listed (256² centre from the first start, 64² subject); forget one.
+  const list = page.getByTestId('dataset-list');
+  assert.equal(await list.locator('li').count(), 2);
+  page.once('dialog', (d) => void d.accept());
+  await list.locator('li', { hasText: '256² · centre' }).getByRole('button', { name: 'Forget…' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="dataset-list"] li').length === 1);
+  assert.match(await list.innerText(), /64² · subject · 24 images/);
   await page.getByRole('button', { name: 'Training' }).click();
   const chosen = await page.locator('select[name="dataset"] option:checked').innerText();
   assert.match(chosen, /sample-plates · 64² · subject · 24 images/);

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
+import { PREVIEW_SIDE } from '../../main/core/dataset/preview.js';
 import { Studio } from '../../main/core/studio.js';
 import { REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
 import { PLATE_NAMES, plate } from '../helpers/plates.js';
@@ -48,6 +50,47 @@ test('forgetting a dataset removes its cache, thumbnails and rows, never the fol
     await waitFor(() => studio.ingestor(again.id)?.progress.phase === 'watching', 30_000, 'reopened');
     assert.equal((await studio.getDataset({ datasetId: again.id })).counts.accepted, 4);
     await studio.handle('deleteRun', { runId: run.id });
+  } finally {
+    await studio.close();
+    tmp.cleanup();
+  }
+});
+
+test('a file previews large as it is on disk; a rejected one where it can be drawn, else with the reason', async () => {
+  const tmp = tempDir('preview');
+  const folder = join(tmp.dir, 'plates');
+  mkdirSync(folder);
+  const good = PLATE_NAMES[0]!;
+  copyFileSync(plate(good), join(folder, good));
+  const bytes = readFileSync(plate(PLATE_NAMES[1]!));
+  writeFileSync(join(folder, 'cut off.jpg'), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+  writeFileSync(join(folder, 'caption.jpg'), 'Plate C. Marsh Wren — the caption, saved with the wrong name');
+  const home = join(tmp.dir, 'home');
+  const studio = Studio.open({ home, resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', watch: false });
+  try {
+    await studio.ingestOnce(folder, 64, 'centre');
+    const ds = (await studio.listDatasets())[0]!;
+    const page = async (status: 'accepted' | 'rejected') =>
+      (await studio.listSources({ datasetId: ds.id, status, offset: 0, limit: 10 })).items;
+    const accepted = (await page('accepted')).find((i) => i.file === good)!;
+    const shown = await studio.handle('previewSource', { datasetId: ds.id, sourceId: accepted.id });
+    assert.equal(shown.file, join(folder, good));
+    assert.ok(shown.preview, shown.why ?? '');
+    const meta = await sharp(join(home, shown.preview)).metadata();
+    const original = await sharp(plate(good)).metadata();
+    const longest = Math.max(original.width!, original.height!);
+    assert.equal(Math.max(meta.width!, meta.height!), Math.min(PREVIEW_SIDE, longest), 'large, never enlarged');
+
+    const rejected = await page('rejected');
+    const cut = rejected.find((i) => i.file === 'cut off.jpg')!;
+    const cutPreview = await studio.handle('previewSource', { datasetId: ds.id, sourceId: cut.id });
+    assert.match(cutPreview.reason ?? '', /truncated/);
+    assert.ok(cutPreview.preview, `a truncated JPEG shows what arrived (${cutPreview.why})`);
+    const text = rejected.find((i) => i.file === 'caption.jpg')!;
+    const textPreview = await studio.handle('previewSource', { datasetId: ds.id, sourceId: text.id });
+    assert.equal(textPreview.preview, null);
+    assert.match(textPreview.why ?? '', /not an image \(the file holds text\)/);
+    await assert.rejects(studio.handle('previewSource', { datasetId: ds.id, sourceId: 99_999 }), /no file with id/);
   } finally {
     await studio.close();
     tmp.cleanup();

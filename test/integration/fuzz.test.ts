@@ -95,6 +95,7 @@ function makeHostile(r: () => number, { ipc }: { ipc: boolean }): () => { method
       case 'getDataset':
       case 'cancelIngest':
       case 'forgetDataset':
+      case 'previewSource':
         return { datasetId: absent };
       case 'listSources':
         return { datasetId: pick([1, absent]), status: 'accepted', offset: 0, limit: 1000 };

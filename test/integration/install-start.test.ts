@@ -59,8 +59,8 @@ test('npx plumage with a fresh npx cache leaves a running server’s dist/ untou
 test('a build swaps dist/ in whole: a running server keeps every file and no staging folder is left', async () => {
   // The preload bundle is the quickest part to rebuild; the rest is carried over into the new dist/.
   await exec(process.execPath, [join(REPO_ROOT, 'scripts/build.js'), 'preload'], { cwd: REPO_ROOT, timeout: 120_000 });
-  for (const f of [...WATCHED, join(DIST, 'preload/index.cjs'), join(DIST, 'test/helpers/paths.js')])
-    assert.ok(existsSync(f), f);
+  const kept = ['preload/index.cjs', 'preload/contract.js', 'preload/run-stats.js', 'test/helpers/paths.js'];
+  for (const f of [...WATCHED, ...kept.map((k) => join(DIST, k))]) assert.ok(existsSync(f), f);
   assert.deepEqual(
     readdirSync(REPO_ROOT).filter((n) => n.startsWith('.dist-')),
     [],

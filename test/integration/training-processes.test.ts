@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import type { ServerFrame } from '../../preload/contract.js';
-import { CLI, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 import { serveApp } from '../helpers/browser.js';
 
 const run = promisify(execFile);
@@ -17,10 +17,13 @@ before(() => {
 });
 after(() => tmp.cleanup());
 
-/** Trainer processes alive right now (children of whatever started them). */
+/**
+ * Trainer processes of this checkout alive right now (children of whatever started them). Only
+ * this repository's: other checkouts on a shared machine train too.
+ */
 const trainerPids = (): number[] => {
   try {
-    return execFileSync('pgrep', ['-f', 'core/train/trainer.js'], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-f', join(REPO_ROOT, 'dist/main/core/train/trainer.js')], { encoding: 'utf8' })
       .trim()
       .split('\n')
       .filter(Boolean)

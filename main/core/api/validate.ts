@@ -76,6 +76,7 @@ export const REQUEST_SCHEMAS: Schemas = {
   }),
   cancelIngest: datasetRef,
   forgetDataset: datasetRef,
+  previewSource: z.strictObject({ datasetId: id, sourceId: id }),
   pickFolder: none,
   listRuns: none,
   getRun: runRef,

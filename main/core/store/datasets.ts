@@ -82,6 +82,12 @@ export class DatasetStore {
     };
   }
 
+  getSourceById(datasetId: number, sourceId: number): SourceRow | undefined {
+    return this.#db
+      .prepare<[number, number], SourceRow>('SELECT * FROM sources WHERE dataset_id = ? AND id = ?')
+      .get(datasetId, sourceId);
+  }
+
   /** Removes a dataset's row and, by cascade, its file list. */
   deleteDataset(id: number): void {
     this.#db.prepare('DELETE FROM datasets WHERE id = ?').run(id);
