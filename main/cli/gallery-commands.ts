@@ -20,6 +20,7 @@ import {
   type LatentSpace,
 } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
+import { fileProblem } from '../core/folders.js';
 import { initBackend } from '../core/gan/backend.js';
 import { parseSeeds } from '../core/gan/sample.js';
 import { generatorResolution } from '../core/gallery/header.js';
@@ -127,6 +128,10 @@ async function generate(argv: string[]): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const out = resolve(values.out ?? 'generated');
+  if ('file' in ref) {
+    const problem = await fileProblem(ref.file, 'checkpoint');
+    if (problem) throw new Error(problem);
+  }
   // A loose file needs no home; a run is looked up read-only, so this works beside a running `train`.
   const studio = 'file' in ref ? null : openStudio(values.home, true);
   try {
