@@ -7,7 +7,8 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { RandomState } from '../../main/core/gan/rng.js';
-import { roundIndices } from '../../main/core/gan/rounds.js';
+import { autoRoundSize, largestActivationBytes, roundIndices } from '../../main/core/gan/rounds.js';
+import { presetConfig } from '../../main/core/gan/config.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { backendReady, micro } from '../helpers/gan.js';
 
@@ -110,4 +111,13 @@ test('in rounds, a step leaks no tensors', async () => {
   assert.equal(tf.memory().numTensors, before);
   reals.dispose();
   trainer.dispose();
+});
+
+test("without a batchGpu, rounds are sized to the GPU's largest storage binding", () => {
+  const c = presetConfig('64'); // batch 32; at 64², 256 channels: the up-sampling conv's phases are the largest
+  assert.equal(largestActivationBytes(c), 33 * 33 * 4 * 256 * 4);
+  assert.equal(autoRoundSize(c, 32, null), 32, 'no binding limit (CPU, CUDA): the whole batch');
+  assert.equal(autoRoundSize(c, 32, 4 * 2 ** 30), 32, 'a discrete GPU with 4 GiB bindings');
+  assert.equal(autoRoundSize(c, 32, 128 * 2 ** 20), 16, "lavapipe's 128 MiB: rounds of 16 (30 images would fit)");
+  assert.equal(autoRoundSize(c, 32, 1), 4, 'never below one minibatch-stddev group');
 });

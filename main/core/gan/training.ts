@@ -11,7 +11,18 @@ import { numWs, type GanConfig } from './config.js';
 import { discriminate, discriminatorSpecs } from './discriminator.js';
 import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from './losses.js';
 import { broadcastWs, generatorSpecs, mapping, synthesis, type SynthesisOptions } from './generator.js';
-import { RoundSums, hostRows, largestDivisor, planRows, roundIndices, rows, scaled, type Rounds } from './rounds.js';
+import { currentBackend } from './backend.js';
+import {
+  RoundSums,
+  autoRoundSize,
+  hostRows,
+  largestDivisor,
+  planRows,
+  roundIndices,
+  rows,
+  scaled,
+  type Rounds,
+} from './rounds.js';
 import { resampleFilter2d } from './ops.js';
 import { ParamSet, initialValues } from './params.js';
 import { RandomState } from './rng.js';
@@ -84,6 +95,11 @@ export class GanTrainer {
   readonly replica: ReplicaOptions | null;
   /** Images this trainer processes per step (the batch, or its share of it). */
   readonly localBatch: number;
+  /**
+   * Images per round of gradient accumulation: the config's batchGpu, else what the GPU's largest
+   * storage binding holds (WebGPU), else the whole local batch.
+   */
+  readonly perRound: number;
   readonly G: ParamSet;
   readonly G_ema: ParamSet;
   readonly D: ParamSet;
@@ -107,6 +123,8 @@ export class GanTrainer {
     if (config.batchSize % count !== 0)
       throw new RangeError(`batch ${config.batchSize} does not split over ${count} replicas`);
     this.localBatch = config.batchSize / count;
+    const binding = currentBackend()?.adapter?.maxStorageBufferBindingSize ?? null;
+    this.perRound = config.batchGpu ?? autoRoundSize(config, this.localBatch, binding);
     const init = new RandomState(seed);
     const filter = resampleFilter2d();
     this.G = new ParamSet('G', generatorSpecs(config), (s) => initialValues(s, init, filter));
@@ -316,7 +334,7 @@ export class GanTrainer {
 
   /** Rounds for a batch of n that D sees (whole minibatch-stddev groups each). */
   #dRounds(n: number): Rounds {
-    return roundIndices(n, Math.min(n, this.config.batchGpu ?? n), this.config.mbstdGroupSize);
+    return roundIndices(n, Math.min(n, this.perRound), this.config.mbstdGroupSize);
   }
 
   /** w_avg ← lerp(mean w of the batch, w_avg, β), after every phase that ran the mapping for training. */
@@ -416,7 +434,7 @@ export class GanTrainer {
     const lengthsOf = (idx: Int32Array | null, trackMean: boolean): tf.Tensor1D =>
       pathLengths((w) => synthesis(this.G, c, w, noise(idx)), this.#mapRound(draws, idx, trackMean), plNoise(idx));
     const gain = c.plWeight * c.plInterval; // gain = interval (lazy regularisation)
-    const rounds = roundIndices(n, largestDivisor(n, c.batchGpu ?? n), 0);
+    const rounds = roundIndices(n, largestDivisor(n, this.perRound), 0);
     let lengthMean: tf.Scalar;
     let penaltyMean: tf.Scalar;
     const sums = new RoundSums();
