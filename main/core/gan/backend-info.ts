@@ -43,7 +43,8 @@ export interface BackendProbe {
   adapter: AdapterInfo | null;
 }
 
-const gib = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
+const gib = (n: number): string =>
+  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
 const adapterName = (a: AdapterInfo): string => a.description || a.device || a.vendor || 'unknown adapter';
 
 export function describeBackend(kind: BackendName, adapter: AdapterInfo | null = null): string {
