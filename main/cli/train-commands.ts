@@ -112,6 +112,7 @@ export async function trainCommand(command: 'train' | 'runs', argv: string[]): P
       const from = studio.training.resumePoint(run.id);
       say({ event: 'resume', runId: run.id, kimg: from }, `resuming run #${run.id} at ${from.toFixed(3)} kimg`);
     } else {
+      await studio.training.backendKnown(); // which presets fit depends on the GPU adapter too
       const target = kimg ?? 1000;
       run = studio.training.createRun({
         datasetId: ds.id,
