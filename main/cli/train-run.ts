@@ -109,6 +109,7 @@ export async function train(a: TrainArgs): Promise<number> {
       const from = studio.training.resumePoint(run.id);
       say({ event: 'resume', runId: run.id, kimg: from }, `resuming run #${run.id} at ${from.toFixed(3)} kimg`);
     } else {
+      await studio.training.backendKnown(); // which presets fit depends on the GPU adapter too
       const target = a.kimg ?? 1000;
       run = studio.training.createRun({
         datasetId: ds.id,

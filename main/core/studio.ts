@@ -166,6 +166,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   }
 
   async getAppInfo(): Promise<AppInfo> {
+    await this.training.backendKnown(); // whether a WebGPU adapter is there decides which presets fit
     return {
       name: 'Plumage',
       version: PACKAGE_VERSION,

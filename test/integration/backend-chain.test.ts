@@ -92,3 +92,18 @@ test('--backend is checked on train and generate', async () => {
     });
   }
 });
+
+test('the app predicts the backend from the packages and, asked in a child process, the WebGPU adapter', async () => {
+  process.env.PLUMAGE_ALLOW_SOFTWARE_GPU = '1'; // as in listing(): where lavapipe is installed it counts
+  const { predictWithAdapter } = await import('../../main/core/train/capacity.js');
+  const { presetFit } = await import('../../main/core/train/capacity.js');
+  const chain = await listing([]);
+  const webgpu = chain.backends.find((b) => b.kind === 'webgpu')!;
+  const predicted = await predictWithAdapter();
+  if (webgpu.available) {
+    assert.equal(predicted, 'webgpu', 'an adapter the trainer would use makes the GPU presets available');
+    assert.equal(presetFit('64', predicted).fits, true);
+  } else {
+    assert.equal(predicted, chain.chosen);
+  }
+});

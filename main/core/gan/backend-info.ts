@@ -5,6 +5,18 @@
 export const BACKEND_NAMES = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
+/**
+ * Backends to treat as absent, comma-separated (e.g. `cuda,webgpu`): to keep a flaky driver out
+ * of a run, and how the tests make each backend unavailable in turn without uninstalling it.
+ */
+export const DISABLE_ENV = 'PLUMAGE_DISABLE_BACKENDS';
+/** Set to 1 to let the automatic choice take a software WebGPU adapter (CI runs the chain on lavapipe). */
+export const SOFTWARE_GPU_ENV = 'PLUMAGE_ALLOW_SOFTWARE_GPU';
+
+export const disabledBackends = (): string[] => (process.env[DISABLE_ENV] ?? '').split(',').map((s) => s.trim());
+/** Whether the automatic choice may train on this adapter. */
+export const adapterUsable = (a: AdapterInfo): boolean => !a.software || process.env[SOFTWARE_GPU_ENV] === '1';
+
 export const isBackendName = (s: unknown): s is BackendName => BACKEND_NAMES.includes(s as BackendName);
 
 /** The GPU adapter WebGPU found (Dawn's GPUAdapterInfo and the limits that bound tensors). */
@@ -43,7 +55,8 @@ export interface BackendProbe {
   adapter: AdapterInfo | null;
 }
 
-const gib = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
+const gib = (n: number): string =>
+  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${Math.round(n / 2 ** 20)} MiB`;
 const adapterName = (a: AdapterInfo): string => a.description || a.device || a.vendor || 'unknown adapter';
 
 export function describeBackend(kind: BackendName, adapter: AdapterInfo | null = null): string {

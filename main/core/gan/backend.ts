@@ -7,11 +7,22 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerPlumageGradients } from './grads.js';
-import { describeBackend, hintFor, type AdapterInfo, type BackendInfo, type BackendName } from './backend-info.js';
+import {
+  DISABLE_ENV,
+  adapterUsable,
+  disabledBackends,
+  describeBackend,
+  hintFor,
+  type AdapterInfo,
+  type BackendInfo,
+  type BackendName,
+} from './backend-info.js';
 import { openWebGpu, closeWebGpu, webGpuAdapter } from './webgpu.js';
 
 export {
   BACKEND_NAMES,
+  DISABLE_ENV,
+  SOFTWARE_GPU_ENV,
   describeBackend,
   isBackendName,
   type AdapterInfo,
@@ -23,13 +34,6 @@ import type { BackendProbe } from './backend-info.js';
 
 const require = createRequire(import.meta.url);
 const AUTO_ORDER: BackendName[] = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'];
-/**
- * Backends to treat as absent, comma-separated (e.g. `cuda,webgpu`): to keep a flaky driver out
- * of a run, and how the tests make each backend unavailable in turn without uninstalling it.
- */
-export const DISABLE_ENV = 'PLUMAGE_DISABLE_BACKENDS';
-/** Set to 1 to let the automatic choice take a software WebGPU adapter (CI runs the chain on lavapipe). */
-export const SOFTWARE_GPU_ENV = 'PLUMAGE_ALLOW_SOFTWARE_GPU';
 
 let chosen: BackendInfo | null = null;
 
@@ -116,8 +120,7 @@ export async function probeBackends(
 
 /** Starts one backend, or throws why it cannot run here. Returns the GPU adapter for webgpu. */
 async function tryBackend(kind: BackendName, automatic: boolean): Promise<AdapterInfo | null> {
-  const disabled = (process.env[DISABLE_ENV] ?? '').split(',').map((s) => s.trim());
-  if (disabled.includes(kind)) throw new Error(`disabled by ${DISABLE_ENV}`);
+  if (disabledBackends().includes(kind)) throw new Error(`disabled by ${DISABLE_ENV}`);
   switch (kind) {
     case 'cuda':
       require('@tensorflow/tfjs-node-gpu');
@@ -127,7 +130,7 @@ async function tryBackend(kind: BackendName, automatic: boolean): Promise<Adapte
     case 'webgpu': {
       const adapter = await openWebGpu();
       // Mesa's lavapipe / SwiftShader run WebGPU on the CPU at a fraction of wasm's speed.
-      if (automatic && adapter.software && process.env[SOFTWARE_GPU_ENV] !== '1')
+      if (automatic && !adapterUsable(adapter))
         throw new Error(`only a software adapter (${adapter.device || adapter.vendor}), slower than the CPU backends`);
       await setExactly('webgpu');
       return adapter;

@@ -21,6 +21,8 @@ export interface GanConfig {
   mbstdChannels: number; // minibatch-stddev feature channels
   // ── training ──
   batchSize: number; // images per step (for G and for D)
+  /** Images per round (the reference's --batch-gpu): the batch's gradients add up over rounds of this many. */
+  batchGpu?: number;
   lr: number; // Adam learning rate for G and D
   betas: [number, number]; // Adam β1, β2
   eps: number; // Adam ε
@@ -128,6 +130,8 @@ export function validateConfig(c: GanConfig): void {
   if (!(c.resolution >= 4 && (c.resolution & (c.resolution - 1)) === 0))
     throw new RangeError(`resolution must be a power of two ≥ 4, got ${c.resolution}`);
   if (c.batchSize < 1 || !Number.isInteger(c.batchSize)) throw new RangeError(`batchSize must be a positive integer`);
+  if (c.batchGpu !== undefined && (!Number.isInteger(c.batchGpu) || c.batchGpu < 1 || c.batchSize % c.batchGpu !== 0))
+    throw new RangeError(`batchGpu must be a positive integer that divides the batch (${c.batchSize})`);
   if (c.mappingLayers < 1) throw new RangeError('mappingLayers must be ≥ 1');
 }
 

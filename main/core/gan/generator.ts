@@ -90,6 +90,8 @@ export interface SynthesisOptions {
   noiseMode: NoiseMode;
   /** Seeds for 'random' noise, one per noisy layer, drawn by the caller from its RandomState. */
   noiseSeed?: () => number;
+  /** 'random' noise made by the caller instead, one call per noisy layer in order ([N,res,res,1]). */
+  noise?: (res: number) => tf.Tensor4D;
 }
 
 /** SynthesisLayer: modulated 3×3 conv (up-sampling in conv0), noise, bias, lrelu. [N,H,W,in] → [N,res,res,out] */
@@ -106,7 +108,7 @@ function synthesisLayer(
   let y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: true, up }); // [N,res,res,out]
   const strength = G.get<tf.Scalar>(`${p}.noise_strength`);
   if (o.noiseMode === 'random') {
-    const noise = tf.randomNormal([x.shape[0], res, res, 1], 0, 1, 'float32', o.noiseSeed?.());
+    const noise = o.noise ? o.noise(res) : tf.randomNormal([x.shape[0], res, res, 1], 0, 1, 'float32', o.noiseSeed?.());
     y = tf.add(y, tf.mul(noise, strength));
   } else if (o.noiseMode === 'const') {
     y = tf.add(y, tf.mul(tf.reshape(G.get(`${p}.noise_const`), [1, res, res, 1]), strength));

@@ -6,16 +6,37 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam, lazyRegularised } from './adam.js';
-import { applyAugment, planAugment } from './augment.js';
+import { applyAugment, planAugment, type AugmentPlan } from './augment.js';
 import { numWs, type GanConfig } from './config.js';
 import { discriminate, discriminatorSpecs } from './discriminator.js';
 import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from './losses.js';
-import { broadcastWs, generatorSpecs, mapping, synthesis } from './generator.js';
+import { broadcastWs, generatorSpecs, mapping, synthesis, type SynthesisOptions } from './generator.js';
+import { currentBackend } from './backend.js';
+import {
+  RoundSums,
+  autoRoundSize,
+  hostRows,
+  largestDivisor,
+  planRows,
+  roundIndices,
+  rows,
+  scaled,
+  type Rounds,
+} from './rounds.js';
 import { resampleFilter2d } from './ops.js';
 import { ParamSet, initialValues } from './params.js';
 import { RandomState } from './rng.js';
 
 export type PhaseName = 'Gmain' | 'Greg' | 'Dmain' | 'Dreg';
+
+/** What the mapping draws for one batch: latents, and the style-mixing cutoff and partner latents. */
+interface MappingDraws {
+  n: number;
+  z: Float32Array;
+  cutoff: number;
+  mix: boolean;
+  z2: Float32Array | null;
+}
 
 /**
  * What a step says at once. The losses are not in it: they stay on the device (a GPU backend
@@ -74,6 +95,11 @@ export class GanTrainer {
   readonly replica: ReplicaOptions | null;
   /** Images this trainer processes per step (the batch, or its share of it). */
   readonly localBatch: number;
+  /**
+   * Images per round of gradient accumulation: the config's batchGpu, else what the GPU's largest
+   * storage binding holds (WebGPU), else the whole local batch.
+   */
+  readonly perRound: number;
   readonly G: ParamSet;
   readonly G_ema: ParamSet;
   readonly D: ParamSet;
@@ -97,6 +123,8 @@ export class GanTrainer {
     if (config.batchSize % count !== 0)
       throw new RangeError(`batch ${config.batchSize} does not split over ${count} replicas`);
     this.localBatch = config.batchSize / count;
+    const binding = currentBackend()?.adapter?.maxStorageBufferBindingSize ?? null;
+    this.perRound = config.batchGpu ?? autoRoundSize(config, this.localBatch, binding);
     const init = new RandomState(seed);
     const filter = resampleFilter2d();
     this.G = new ParamSet('G', generatorSpecs(config), (s) => initialValues(s, init, filter));
@@ -232,25 +260,41 @@ export class GanTrainer {
 
   // ── phases ──
 
-  #latents(n: number): tf.Tensor2D {
-    return tf.tensor2d(this.rng.randnF32(n * this.config.zDim), [n, this.config.zDim]);
+  /** Everything the mapping draws for a batch of n, in the order a single round draws it. */
+  #mappingDraws(n: number): MappingDraws {
+    const c = this.config;
+    const z = this.rng.randnF32(n * c.zDim);
+    if (c.styleMixingProb <= 0) return { n, z, cutoff: 0, mix: false, z2: null };
+    const cutoff = this.rng.integer(1, numWs(c.resolution));
+    const mix = this.rng.random() < c.styleMixingProb;
+    return { n, z, cutoff, mix, z2: this.rng.randnF32(n * c.zDim) };
   }
 
-  /** Mapping with style mixing (one cutoff for the batch, as the reference). Stashes mean(w) for w_avg. */
-  #runMapping(n: number): tf.Tensor3D {
+  /**
+   * Mapping with style mixing (one cutoff for the batch, as the reference) for rows `idx` of the
+   * drawn batch. Adds this round's share of mean(w) to the running mean for w_avg.
+   */
+  #mapRound(d: MappingDraws, idx: Int32Array | null, trackMean = true): tf.Tensor3D {
     const c = this.config;
-    const w = mapping(this.G, c, this.#latents(n));
-    this.#wMean?.dispose();
-    this.#wMean = tf.keep(tf.mean(w, 0) as tf.Tensor1D);
+    const m = idx?.length ?? d.n;
+    const latents = (z: Float32Array): tf.Tensor2D => tf.tensor2d(hostRows(z, c.zDim, idx), [m, c.zDim]);
+    const w = mapping(this.G, c, latents(d.z));
+    if (trackMean) {
+      const share = scaled(tf.mean(w, 0) as tf.Tensor1D, m / d.n);
+      const old = this.#wMean;
+      this.#wMean = tf.keep(old ? (tf.add(old, share) as tf.Tensor1D) : share);
+      old?.dispose();
+    }
     let ws = broadcastWs(c, w);
-    const layers = numWs(c.resolution);
-    if (c.styleMixingProb > 0) {
-      const cutoff = this.rng.integer(1, layers);
-      const mix = this.rng.random() < c.styleMixingProb;
-      const other = broadcastWs(c, mapping(this.G, c, this.#latents(n))); // no w_avg update for this one
-      if (mix) {
+    if (d.z2) {
+      const layers = numWs(c.resolution);
+      const other = broadcastWs(c, mapping(this.G, c, latents(d.z2))); // no w_avg update for this one
+      if (d.mix) {
         ws = tf.concat(
-          [tf.slice(ws, [0, 0, 0], [n, cutoff, c.wDim]), tf.slice(other, [0, cutoff, 0], [n, layers - cutoff, c.wDim])],
+          [
+            tf.slice(ws, [0, 0, 0], [m, d.cutoff, c.wDim]),
+            tf.slice(other, [0, d.cutoff, 0], [m, layers - d.cutoff, c.wDim]),
+          ],
           1,
         );
       }
@@ -258,14 +302,39 @@ export class GanTrainer {
     return ws;
   }
 
-  #synthesis(ws: tf.Tensor3D): tf.Tensor4D {
-    return synthesis(this.G, this.config, ws, { noiseMode: 'random', noiseSeed: () => this.rng.uint32() });
+  /**
+   * Synthesis options for rows `idx` of a batch of n: each noisy layer's seed is drawn once (in
+   * the first round, where a single round draws it) and its noise made for the whole batch.
+   */
+  #noise(n: number): (idx: Int32Array | null) => SynthesisOptions {
+    const seeds: number[] = [];
+    return (idx) => {
+      let layer = 0;
+      return {
+        noiseMode: 'random',
+        noise: (res) => {
+          const seed = (seeds[layer] ??= this.rng.uint32());
+          layer += 1;
+          return rows(tf.randomNormal([n, res, res, 1], 0, 1, 'float32', seed) as tf.Tensor4D, idx);
+        },
+      };
+    };
   }
 
-  #augmented(img: tf.Tensor4D): tf.Tensor4D {
-    const p = this.counters.augmentP;
-    if (p <= 0) return img;
-    return applyAugment(img, planAugment(this.rng, img.shape[0], this.config.resolution, p));
+  /** The augmentation of rows `idx`, from a plan drawn for the whole batch of n on first use. */
+  #augment(n: number): (img: tf.Tensor4D, idx: Int32Array | null) => tf.Tensor4D {
+    let plan: AugmentPlan | null = null;
+    return (img, idx) => {
+      const p = this.counters.augmentP;
+      if (p <= 0) return img;
+      plan ??= planAugment(this.rng, n, this.config.resolution, p);
+      return applyAugment(img, planRows(plan, this.config.resolution, idx));
+    };
+  }
+
+  /** Rounds for a batch of n that D sees (whole minibatch-stddev groups each). */
+  #dRounds(n: number): Rounds {
+    return roundIndices(n, Math.min(n, this.perRound), this.config.mbstdGroupSize);
   }
 
   /** w_avg ← lerp(mean w of the batch, w_avg, β), after every phase that ran the mapping for training. */
@@ -320,43 +389,91 @@ export class GanTrainer {
 
   #gMain(): void {
     const n = this.localBatch;
-    let fake: tf.Tensor | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = discriminate(this.D, this.config, this.#augmented(this.#synthesis(this.#runMapping(n)))); // [n,1]
-      fake = tf.keep(tf.mean(logits));
-      return generatorLoss(logits);
-    }, this.G.trainable());
-    const reduced = this.#reduce(this.G.trainable(), grads, [value, fake!]);
+    const draws = this.#mappingDraws(n);
+    const noise = this.#noise(n);
+    const augment = this.#augment(n);
+    const sums = new RoundSums();
+    for (const idx of this.#dRounds(n) ?? [null]) {
+      const share = (idx?.length ?? n) / n;
+      let fake: tf.Tensor | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const img = synthesis(this.G, this.config, this.#mapRound(draws, idx), noise(idx));
+        const logits = discriminate(this.D, this.config, augment(img, idx)); // [m,1]
+        fake = tf.keep(scaled(tf.mean(logits), share));
+        return scaled(generatorLoss(logits), share);
+      }, this.G.trainable());
+      sums.add(grads, [value, fake!]);
+    }
+    const reduced = this.#reduce(this.G.trainable(), sums.grads, sums.scalars);
     this.optG.apply(reduced.grads);
     this.#updateWAvg();
     const [lossG, scoreFake] = reduced.scalars as [tf.Scalar, tf.Scalar];
     this.#addStat('lossG', lossG);
     this.#addStat('scoreFake', scoreFake);
-    tf.dispose([value, fake!, ...reduced.scalars, ...Object.values(reduced.grads)]);
+    tf.dispose([...sums.scalars, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
+  /**
+   * Path-length regularisation. In rounds, the penalty's batch mean (the lerped pl_mean, not
+   * detached) couples every sample, so a first pass measures every path length and the second
+   * differentiates Σ wⱼ·lⱼ with each sample's exact weight in the batch's gradient:
+   * wⱼ = K/n·(2(lⱼ − m) − 2d·mean(l − m)), m = pl_mean after the lerp, K = weight·interval.
+   */
   #gReg(): void {
     const c = this.config;
     const n = Math.max(1, Math.floor(this.localBatch / c.plBatchShrink));
-    let penaltyMean: tf.Tensor | null = null;
-    let lengthMean: tf.Tensor | null = null;
-    const { grads, value } = tf.variableGrads(() => {
-      const ws = this.#runMapping(n);
-      // pl_noise has the image's shape; scaled so the penalty does not depend on resolution.
-      const noise: tf.Tensor4D = tf.div(
-        tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', this.rng.uint32()),
-        c.resolution,
+    const draws = this.#mappingDraws(n);
+    const plSeed = this.rng.uint32();
+    const noise = this.#noise(n);
+    // pl_noise has the image's shape; scaled so the penalty does not depend on resolution.
+    const plNoise = (idx: Int32Array | null): tf.Tensor4D =>
+      rows(
+        tf.div(tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', plSeed), c.resolution),
+        idx,
       );
-      const lengths = pathLengths((w) => this.#synthesis(w), ws, noise); // [n]
-      const batchMean = tf.mean(lengths);
-      // lerp, not detached
-      const plMean = tf.add(this.#plMean!, tf.mul(tf.sub(batchMean, this.#plMean!), c.plDecay));
-      lengthMean = tf.keep(batchMean);
-      const penalty = tf.square(tf.sub(lengths, plMean)); // [n]
-      penaltyMean = tf.keep(tf.mean(penalty));
-      return tf.mul(tf.mean(tf.mul(penalty, c.plWeight)), c.plInterval); // gain = interval (lazy regularisation)
-    }, this.G.trainable());
-    const reduced = this.#reduce(this.G.trainable(), grads, [lengthMean!, penaltyMean!]);
+    const lengthsOf = (idx: Int32Array | null, trackMean: boolean): tf.Tensor1D =>
+      pathLengths((w) => synthesis(this.G, c, w, noise(idx)), this.#mapRound(draws, idx, trackMean), plNoise(idx));
+    const gain = c.plWeight * c.plInterval; // gain = interval (lazy regularisation)
+    const rounds = roundIndices(n, largestDivisor(n, this.perRound), 0);
+    let lengthMean: tf.Scalar;
+    let penaltyMean: tf.Scalar;
+    const sums = new RoundSums();
+    if (!rounds) {
+      let lm: tf.Scalar | null = null;
+      let pm: tf.Scalar | null = null;
+      const { grads, value } = tf.variableGrads(() => {
+        const lengths = lengthsOf(null, true); // [n]
+        const batchMean = tf.mean(lengths);
+        // lerp, not detached
+        const plMean = tf.add(this.#plMean!, tf.mul(tf.sub(batchMean, this.#plMean!), c.plDecay));
+        lm = tf.keep(batchMean) as tf.Scalar;
+        const penalty = tf.square(tf.sub(lengths, plMean)); // [n]
+        pm = tf.keep(tf.mean(penalty)) as tf.Scalar;
+        return tf.mul(tf.mean(tf.mul(penalty, c.plWeight)), c.plInterval);
+      }, this.G.trainable());
+      value.dispose();
+      sums.add(grads, []);
+      [lengthMean, penaltyMean] = [lm!, pm!];
+    } else {
+      const lengths = tf.tidy(() => tf.concat(rounds.map((idx) => lengthsOf(idx, false)))); // pass 1, round order
+      const m = tf.tidy(() => tf.add(this.#plMean!, tf.mul(tf.sub(tf.mean(lengths), this.#plMean!), c.plDecay)));
+      const weights = tf.tidy(() => {
+        const dev = tf.sub(lengths, m);
+        return tf.mul(tf.sub(tf.mul(dev, 2), tf.mul(tf.mean(dev), 2 * c.plDecay)), gain / n);
+      });
+      rounds.forEach((idx, r) => {
+        const { grads, value } = tf.variableGrads(() => {
+          const w = tf.slice(weights, [r * idx.length], [idx.length]);
+          return tf.sum(tf.mul(w, lengthsOf(idx, true)));
+        }, this.G.trainable());
+        value.dispose();
+        sums.add(grads, []);
+      });
+      lengthMean = tf.mean(lengths);
+      penaltyMean = tf.tidy(() => tf.mean(tf.square(tf.sub(lengths, m))));
+      tf.dispose([lengths, m, weights]);
+    }
+    const reduced = this.#reduce(this.G.trainable(), sums.grads, [lengthMean, penaltyMean]);
     this.optG.apply(reduced.grads);
     this.#updateWAvg();
     const [batchLength, penalty] = reduced.scalars as [tf.Scalar, tf.Scalar];
@@ -364,52 +481,77 @@ export class GanTrainer {
     this.#plMean = tf.keep(tf.tidy(() => tf.add(old, tf.mul(tf.sub(batchLength, old), c.plDecay)) as tf.Scalar));
     old.dispose();
     this.#addStat('plPenalty', penalty);
-    tf.dispose([value, lengthMean!, penaltyMean!, ...reduced.scalars, ...Object.values(reduced.grads)]);
+    tf.dispose([lengthMean, penaltyMean, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
   #dMain(reals: tf.Tensor4D, reportFake: boolean): void {
     const n = this.localBatch;
-    const fakes = tf.tidy(() => this.#synthesis(this.#runMapping(n))); // no gradient to G
-    let fakeMean: tf.Tensor | null = null;
-    let realLogits: tf.Tensor | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const fakeLogits = discriminate(this.D, this.config, this.#augmented(fakes));
-      const real = discriminate(this.D, this.config, this.#augmented(reals));
-      fakeMean = tf.keep(tf.mean(fakeLogits));
-      realLogits = tf.keep(real);
-      return discriminatorLoss(fakeLogits, real); // the reference accumulates both halves, then steps once
-    }, this.D.trainable());
-    const signs = signStats(realLogits!);
-    const reduced = this.#reduce(this.D.trainable(), grads, [value, fakeMean!, ...signs]);
+    const draws = this.#mappingDraws(n);
+    const noise = this.#noise(n);
+    const augmentFakes = this.#augment(n);
+    const augmentReals = this.#augment(n);
+    const sums = new RoundSums();
+    for (const idx of this.#dRounds(n) ?? [null]) {
+      const share = (idx?.length ?? n) / n;
+      // No gradient to G: the fakes are made outside D's tape.
+      const fakes = tf.tidy(() => synthesis(this.G, this.config, this.#mapRound(draws, idx), noise(idx)));
+      const realRows = tf.tidy(() => rows(reals, idx));
+      let fakeMean: tf.Tensor | null = null;
+      let realLogits: tf.Tensor | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const fakeLogits = discriminate(this.D, this.config, augmentFakes(fakes, idx));
+        const real = discriminate(this.D, this.config, augmentReals(realRows, idx));
+        fakeMean = tf.keep(scaled(tf.mean(fakeLogits), share));
+        realLogits = tf.keep(real);
+        // The reference accumulates both halves, then steps once.
+        return scaled(discriminatorLoss(fakeLogits, real), share);
+      }, this.D.trainable());
+      const [signSum, realMean] = signStats(realLogits!);
+      sums.add(grads, [value, fakeMean!, signSum, scaled(realMean, share)]);
+      if (share !== 1) realMean.dispose();
+      tf.dispose(realRows === reals ? [fakes, realLogits!] : [fakes, realRows, realLogits!]);
+    }
+    const reduced = this.#reduce(this.D.trainable(), sums.grads, sums.scalars);
     this.optD.apply(reduced.grads);
     this.#updateWAvg(); // after the reduce: every replica moves w_avg by the whole batch's mean w
     const [lossD, fakeScore, signSum, realScore] = reduced.scalars as [tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar];
     this.#addStat('lossD', lossD);
     if (reportFake) this.#addStat('scoreFake', fakeScore);
-    this.#collectSigns(signSum, realLogits!.size, realScore, true);
-    tf.dispose([fakes, value, fakeMean!, realLogits!, ...signs, ...reduced.scalars, ...Object.values(reduced.grads)]);
+    this.#collectSigns(signSum, n, realScore, true);
+    tf.dispose([...sums.scalars, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
   #dReg(reals: tf.Tensor4D, reportReal: boolean): void {
     const c = this.config;
-    let realLogits: tf.Tensor | null = null;
-    let penaltyMean: tf.Tensor | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const penalty = r1Penalty(
-        (x) => discriminate(this.D, c, this.#augmented(x)),
-        reals,
-        (logits) => (realLogits = tf.keep(logits)),
-      ); // [n]
-      penaltyMean = tf.keep(tf.mean(penalty));
-      return tf.mul(tf.mean(tf.mul(penalty, c.r1Gamma / 2)), c.r1Interval); // gain = interval
-    }, this.D.trainable());
-    const signs = signStats(realLogits!);
-    const reduced = this.#reduce(this.D.trainable(), grads, [penaltyMean!, ...signs]);
+    const n = this.localBatch;
+    const augment = this.#augment(n);
+    const sums = new RoundSums();
+    for (const idx of this.#dRounds(n) ?? [null]) {
+      const share = (idx?.length ?? n) / n;
+      const realRows = tf.tidy(() => rows(reals, idx));
+      let realLogits: tf.Tensor | null = null;
+      let penaltyMean: tf.Tensor | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const penalty = r1Penalty(
+          (x) => discriminate(this.D, c, augment(x, idx)),
+          realRows,
+          (logits) => (realLogits = tf.keep(logits)),
+        ); // [m]
+        penaltyMean = tf.keep(scaled(tf.mean(penalty), share));
+        return scaled(tf.mul(tf.mean(tf.mul(penalty, c.r1Gamma / 2)), c.r1Interval), share); // gain = interval
+      }, this.D.trainable());
+      value.dispose();
+      const [signSum, realMean] = signStats(realLogits!);
+      sums.add(grads, [penaltyMean!, signSum, scaled(realMean, share)]);
+      if (share !== 1) realMean.dispose();
+      tf.dispose(realRows === reals ? [realLogits!] : [realRows, realLogits!]);
+    }
+    const reduced = this.#reduce(this.D.trainable(), sums.grads, sums.scalars);
     this.optD.apply(reduced.grads);
     const [r1, signSum, realScore] = reduced.scalars as [tf.Scalar, tf.Scalar, tf.Scalar];
     this.#addStat('r1Penalty', r1);
-    this.#collectSigns(signSum, realLogits!.size, realScore, reportReal);
-    tf.dispose([value, realLogits!, penaltyMean!, ...signs, ...reduced.scalars, ...Object.values(reduced.grads)]);
+    this.#collectSigns(signSum, n, realScore, reportReal);
+    tf.dispose([...sums.scalars, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
   /**

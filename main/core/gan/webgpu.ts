@@ -26,26 +26,8 @@ const SOFTWARE = /software|cpu|llvmpipe|lavapipe|swiftshader|warp|microsoft basi
  */
 export async function openWebGpu(): Promise<AdapterInfo> {
   if (adapterInfo) return adapterInfo;
-  let mod: { create(flags: string[]): DawnGpu; globals: object };
-  try {
-    mod = (await import('webgpu')) as unknown as typeof mod;
-  } catch (err) {
-    throw new Error(`the webgpu package (Dawn) did not load: ${(err as Error).message.split('\n')[0]}`);
-  }
-  gpu ??= mod.create([]);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter)
-    throw new Error('no WebGPU adapter: no GPU driver with Vulkan (Linux), Metal (macOS) or Direct3D 12 (Windows)');
-  const i = adapter.info;
-  adapterInfo = {
-    vendor: i.vendor,
-    architecture: i.architecture,
-    device: i.device,
-    description: i.description,
-    software: Boolean(i.isFallbackAdapter) || SOFTWARE.test(`${i.architecture} ${i.device} ${i.description}`),
-    maxBufferSize: adapter.limits.maxBufferSize,
-    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-  };
+  const { mod, info } = await findAdapter();
+  adapterInfo = info;
   // GPUBufferUsage and friends are globals in a browser; tfjs-backend-webgpu uses them as such.
   Object.assign(globalThis, mod.globals);
   Object.defineProperty(globalThis, 'navigator', {
@@ -55,6 +37,40 @@ export async function openWebGpu(): Promise<AdapterInfo> {
   });
   await import('@tensorflow/tfjs-backend-webgpu');
   return adapterInfo;
+}
+
+type DawnModule = { create(flags: string[]): DawnGpu; globals: object };
+
+/**
+ * The adapter alone: Dawn is loaded and asked, no device is made and tfjs is not loaded (the
+ * app uses this to judge which presets fit; an adapter without a device does not keep Node up).
+ */
+export async function probeAdapter(): Promise<AdapterInfo> {
+  return adapterInfo ?? (await findAdapter()).info;
+}
+
+async function findAdapter(): Promise<{ mod: DawnModule; info: AdapterInfo }> {
+  let mod: DawnModule;
+  try {
+    mod = (await import('webgpu')) as unknown as DawnModule;
+  } catch (err) {
+    throw new Error(`the webgpu package (Dawn) did not load: ${(err as Error).message.split('\n')[0]}`);
+  }
+  gpu ??= mod.create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter)
+    throw new Error('no WebGPU adapter: no GPU driver with Vulkan (Linux), Metal (macOS) or Direct3D 12 (Windows)');
+  const i = adapter.info;
+  const info: AdapterInfo = {
+    vendor: i.vendor,
+    architecture: i.architecture,
+    device: i.device,
+    description: i.description,
+    software: Boolean(i.isFallbackAdapter) || SOFTWARE.test(`${i.architecture} ${i.device} ${i.description}`),
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+  };
+  return { mod, info };
 }
 
 /** The adapter found, if `openWebGpu` has run (also when the automatic choice passed it over). */

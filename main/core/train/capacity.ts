@@ -5,7 +5,10 @@
  */
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
-import type { BackendName } from '../gan/backend-info.js';
+import { adapterUsable, disabledBackends, type BackendName } from '../gan/backend-info.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { AdapterInfo } from '../gan/backend-info.js';
 import { blockResolutions, channelsAt, presetConfig, type GanConfig, type PresetName } from '../gan/config.js';
 
 /** A wasm instance addresses at most 4 GiB (32-bit memory). */
@@ -56,10 +59,49 @@ const resolvable = (name: string): boolean => {
 };
 
 /**
- * The backend a trainer started now would pick, judged by which packages are installed (the
- * trainer confirms it when its backend is up). Loading tfjs here would cost the app seconds.
+ * The backend a trainer started now would pick, judged by which packages are installed and,
+ * once `predictWithAdapter()` has asked Dawn, whether a WebGPU adapter the trainer would use
+ * exists (the trainer confirms it when its backend is up). Loading tfjs here would cost the app
+ * seconds; asking Dawn for its adapter costs milliseconds and makes no device.
  */
 let predicted: BackendName | undefined;
+let withAdapter: Promise<BackendName> | undefined;
+
+export function predictWithAdapter(): Promise<BackendName> {
+  withAdapter ??= (async () => {
+    const byPackages = predictBackend();
+    if (byPackages === 'cuda' || disabledBackends().includes('webgpu')) return byPackages;
+    const adapter = await adapterInChild();
+    if (adapter && adapterUsable(adapter)) predicted = 'webgpu';
+    return predictBackend();
+  })();
+  return withAdapter;
+}
+
+const PROBE = fileURLToPath(new URL('../gan/probe-adapter.js', import.meta.url));
+
+/**
+ * Asks Dawn for its adapter in a child process (under Electron too, as plain Node), so a GPU
+ * driver's trouble can never take the app down; null where there is none or it failed.
+ */
+function adapterInChild(): Promise<AdapterInfo | null> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [PROBE],
+      { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 20_000 },
+      (err, stdout) => {
+        if (err) return resolve(null);
+        try {
+          resolve((JSON.parse(stdout.trim().split('\n').pop()!) as { adapter?: AdapterInfo }).adapter ?? null);
+        } catch {
+          resolve(null);
+        }
+      },
+    );
+  });
+}
+
 export function predictBackend(): BackendName {
   predicted ??= resolvable('@tensorflow/tfjs-node-gpu')
     ? 'cuda'

@@ -26,7 +26,8 @@ import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { downsampleTicks } from './tick-history.js';
 import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
-import { backendLimitMB, predictBackend, presetFit } from './capacity.js';
+import type { BackendName } from '../gan/backend-info.js';
+import { backendLimitMB, predictBackend, predictWithAdapter, presetFit } from './capacity.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {
@@ -159,6 +160,11 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     if (run.cannot_resume) return run.cannot_resume;
     const asked = (JSON.parse(run.config) as GanConfig).backend;
     return presetFit(run.preset as Preset, asked ?? predictBackend()).reason;
+  }
+
+  /** Resolves once the predicted backend accounts for a WebGPU adapter (asked once per process). */
+  backendKnown(): Promise<BackendName> {
+    return predictWithAdapter();
   }
 
   /** The backend a run would train on here, and which presets fit it (for the Training form). */
