@@ -3,16 +3,19 @@
  *   ingest [--folder F] [--resolution N]   Plumage's ingest vs a naive decode-crop-resize-save loop
  *   train [--preset P] [--repeats N]       ms per training phase, images/s, s/kimg, GFLOP/s, RSS
  *   run [--preset P] [--kimg K]            a whole supervised run: s/kimg, overhead share, checkpoint time, RSS
+ *   generate [--resolutions 64,256,512]   ms per gallery image, one at a time and batched
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
 import { benchRun } from './run.js';
+import { benchGenerate } from './generate.js';
 
 const [name, ...rest] = process.argv.slice(2);
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
   ingest: benchIngest,
   train: benchTrain,
   run: benchRun,
+  generate: benchGenerate,
 };
 const bench = name ? benches[name] : undefined;
 if (!bench) {
