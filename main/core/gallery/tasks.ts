@@ -13,7 +13,14 @@ import {
   writeStrip,
   type AnimationFormat,
 } from './output.js';
-import { interpolationFrames, renderBird, type BirdSpec, type Generator, type LatentSpace } from './render.js';
+import {
+  BATCH_SIZE,
+  interpolationFrames,
+  renderBirds,
+  type BirdSpec,
+  type Generator,
+  type LatentSpace,
+} from './render.js';
 
 export type GalleryTask =
   | { kind: 'birds'; file: string; specs: BirdSpec[]; out: string[] }
@@ -78,12 +85,18 @@ export async function runTask(
   const side = gen.config.resolution;
   const written: string[] = [];
   if (task.kind === 'birds') {
-    for (const [index, spec] of task.specs.entries()) {
+    for (let first = 0; first < task.specs.length; first += BATCH_SIZE) {
       if (cancelled()) break;
       const t0 = performance.now();
-      await writePng(await renderBird(gen, spec), side, task.out[index]!);
-      written.push(task.out[index]!);
-      onFile({ index, file: task.out[index]!, ms: performance.now() - t0 });
+      const chunk = task.specs.slice(first, first + BATCH_SIZE);
+      const pixels = await renderBirds(gen, chunk);
+      const ms = (performance.now() - t0) / chunk.length;
+      for (const [k, px] of pixels.entries()) {
+        const index = first + k;
+        await writePng(px, side, task.out[index]!);
+        written.push(task.out[index]!);
+        onFile({ index, file: task.out[index]!, ms });
+      }
     }
     return written;
   }
