@@ -20,7 +20,7 @@ import { cacheFileFor } from '../dataset/ingest.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
-import { ExistsError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
+import { ExistsError, ExportInputError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
 import { ExportJob } from './job.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
 import type { PrintSource } from './types.js';
@@ -29,9 +29,6 @@ const ENDED_JOBS_KEPT = 16;
 
 export class ExportNotFoundError extends Error {
   readonly code = 'not-found';
-}
-export class ExportInputError extends RangeError {
-  readonly code = 'invalid-input';
 }
 
 export interface ExportServiceDeps {
@@ -145,7 +142,8 @@ export class ExportService {
 
   async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<ExportStart> {
     return orExisting(async () => {
-      const { exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
+      const { checkFps, exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
+      checkFps(p.fps);
       const run = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?').get(p.runId);
       if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);
       const grids = this.#deps.db
