@@ -115,6 +115,7 @@ export class ExportState {
   async #run(start: (overwrite: boolean) => Promise<ExportStart>): Promise<void> {
     this.error = null;
     this.pending = null;
+    this.progress = null; // a new attempt: the last job's result would only confuse it
     const first = await start(false).catch((err: Error) => this.#fail(err));
     if (first?.existing) this.pending = { files: first.existing, retry: () => start(true) };
     else this.#started(first);
