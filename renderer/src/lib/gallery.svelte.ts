@@ -9,6 +9,8 @@ import type {
 /** Birds asked for per request: a screenful or so; the next page is asked for as the grid scrolls. */
 export const PAGE_SIZE = 24;
 export const DEFAULT_PSI = 0.7;
+/** Birds one grid holds at most (each is an <img>): beyond, the user jumps to a seed instead. */
+export const MAX_CELLS = 2400;
 
 export interface Cell {
   seed: number;

@@ -1,0 +1,153 @@
+/// <reference lib="dom" />
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
+import { CLI, tempDir } from '../helpers/paths.js';
+
+const skip = chromiumMissing();
+let tmp: ReturnType<typeof tempDir>;
+let app: ServedApp;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let page: Page;
+let gen: string;
+
+before(async () => {
+  if (skip) return;
+  tmp = tempDir('browser-gallery');
+  gen = join(tmp.dir, 'tiny.safetensors');
+  await promisify(execFile)(process.execPath, [CLI, 'init', '--preset', 'tiny', '--seed', '4', '--out', gen]);
+  app = await serveApp(join(tmp.dir, 'home'));
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  await page.goto(app.url);
+});
+
+after(async () => {
+  if (skip) return;
+  await browser.close();
+  await app.stop();
+  tmp.cleanup();
+});
+
+/** Birds in the grid whose image has loaded. */
+const loadedBirds = (p: Page, atLeast: number) =>
+  p.waitForFunction(
+    (n) =>
+      Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="bird-grid"] img')).filter(
+        (i) => i.complete && i.naturalWidth > 0,
+      ).length >= n,
+    atLeast,
+    { timeout: 90_000 },
+  );
+
+test(
+  'Gallery: open a generator file, birds stream in and page on, a bird is kept and style-mixed',
+  { skip },
+  async () => {
+    await page.getByRole('button', { name: 'Gallery' }).click();
+    await page.getByPlaceholder('/path/to/generator.safetensors').fill(gen);
+    await page.getByRole('button', { name: 'Open file' }).click();
+    await loadedBirds(page, 24);
+    assert.match(await page.getByTestId('gallery-source').innerText(), /tiny\.safetensors · 32²/);
+    await page.screenshot({ path: artifactPath('gallery-grid.png') });
+
+    // The grid fills the screen, then scrolling to its end asks for the next page.
+    const cells = () => page.locator('[data-testid="bird-grid"] .bird').count();
+    await page.waitForTimeout(500);
+    const filled = await cells();
+    await page.getByTestId('bird-grid').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="bird-grid"] .bird').length > n, filled, {
+      timeout: 30_000,
+    });
+    await loadedBirds(page, filled + 1);
+
+    await page.getByLabel('Jump to seed').fill('1000');
+    await page.getByRole('button', { name: 'Go' }).click();
+    await page.locator('[data-testid="bird-grid"] .bird').first().filter({ hasText: '1000' }).waitFor();
+    await loadedBirds(page, 4);
+
+    await page.locator('[data-testid="bird-grid"] .bird').first().click();
+    const detail = page.getByTestId('bird-detail');
+    await detail.waitFor();
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLInputElement>('[data-testid="fav-name"]')?.value ?? '') !== '',
+    );
+    const suggested = await page.getByTestId('fav-name').inputValue();
+    assert.match(suggested, /^[A-Z][a-z]+ [a-z]+$/, 'a Latin binomial');
+    await detail.getByLabel('Note').fill('first bird');
+    await page.getByTestId('favourite').click();
+    await page.getByTestId('saved').filter({ hasText: suggested }).waitFor();
+
+    await page.getByTestId('mix-seed').fill('1003');
+    await page.getByTestId('mix-layers').selectOption('coarse');
+    await detail.getByRole('button', { name: 'Mix' }).click();
+    await page.waitForFunction(
+      () => {
+        const imgs = document.querySelectorAll<HTMLImageElement>('[data-testid="bird-detail"] img.large');
+        return imgs.length === 2 && imgs[1]!.complete && imgs[1]!.naturalWidth > 0;
+      },
+      undefined,
+      { timeout: 60_000 },
+    );
+    await detail.getByLabel('Note').fill('a mix');
+    await page.getByTestId('favourite').filter({ hasText: 'the mix' }).click();
+    await page.getByTestId('saved').filter({ hasText: '#2' }).waitFor();
+    await page.screenshot({ path: artifactPath('gallery-detail.png') });
+    await detail.getByRole('button', { name: 'Close' }).click();
+  },
+);
+
+test('Favourites: listed with pictures, filtered, interpolated (preview, play, export GIF)', { skip }, async () => {
+  await page.getByRole('button', { name: 'Favourites' }).click();
+  const list = page.getByTestId('favourite-list');
+  await page.waitForFunction(
+    () =>
+      Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="favourite-list"] img')).filter(
+        (i) => i.complete && i.naturalWidth > 0,
+      ).length === 2,
+    undefined,
+    { timeout: 60_000 },
+  );
+  assert.match(await list.innerText(), /seed 1000 × 1003 \(4-8\)/);
+  await page.getByPlaceholder('name or note').fill('first bird');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="favourite-list"] li').length === 1);
+  await page.getByPlaceholder('name or note').fill('');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="favourite-list"] li').length === 2);
+
+  for (const box of await list.getByLabel('select').all()) await box.check();
+  const form = page.getByTestId('interpolate');
+  await form.getByLabel('Frames').fill('8');
+  await form.getByRole('button', { name: 'Preview' }).click();
+  await page.waitForFunction(
+    () => {
+      const img = document.querySelector<HTMLImageElement>('[data-testid="strip"]');
+      return img?.complete && img.naturalWidth === 8 * 128;
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
+  await form.getByRole('button', { name: 'Play' }).click();
+  const positions = new Set<string>();
+  for (let i = 0; i < 6; i++) {
+    positions.add(await page.getByTestId('player').evaluate((el) => getComputedStyle(el).backgroundPosition));
+    await page.waitForTimeout(120);
+  }
+  assert.ok(positions.size > 1, 'playing moves through the frames');
+  const outDir = join(tmp.dir, 'exports');
+  await form.getByLabel('Export as').selectOption('gif');
+  await form.getByLabel('Folder').fill(outDir);
+  await form.getByRole('button', { name: 'Export' }).click();
+  await page.getByTestId('exported').waitFor({ timeout: 60_000 });
+  // Newest first, so the boxes were ticked #2 then #1: that is the path's order.
+  const file = join(outDir, 'interpolation-2-1-w.gif');
+  assert.equal(await page.getByTestId('exported').innerText(), `Wrote ${file}`);
+  assert.ok(existsSync(file));
+  assert.equal((await sharp(file).metadata()).pages, 8);
+  await page.screenshot({ path: artifactPath('favourites.png') });
+});
