@@ -128,6 +128,23 @@ test('bad export requests are refused before anything starts', async () => {
     ['cancelExport', { jobId: 12345 }, /no export job with id 12345/],
   ];
   for (const [method, params, message] of cases) await assert.rejects(call(method, params), message, method);
+  // A favourite whose generator file is gone: named, nothing started.
+  const lost = studio.gallery.favourites.add({
+    run_id: null,
+    checkpoint_id: null,
+    generator_path: join(tmp.dir, 'gone.safetensors'),
+    psi: 0.7,
+    kimg: null,
+    seed: 4,
+    noise_mode: 'const',
+    mix_seed: null,
+    mix_layers: null,
+    name: 'Gone',
+  });
+  assert.deepEqual(await call('exportPrints', { favourites: [1, lost.id], options, folder: out }), {
+    missing: [{ favouriteId: lost.id, name: 'Gone', generatorPath: join(tmp.dir, 'gone.safetensors') }],
+  });
+  studio.gallery.favourites.remove(lost.id);
   const upscalers = (await call('describeUpscalers', undefined)) as Record<string, string>;
   assert.match(upscalers.esrgan!, /invents plausible fine detail/);
   assert.match(upscalers.lanczos!, /adds no detail/);

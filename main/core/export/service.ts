@@ -11,6 +11,7 @@ import type {
   ExportProgress,
   ExportStart,
   FavouriteSelection,
+  MissingGenerator,
   RequestParams,
   Upscaler,
 } from '../../../preload/contract.js';
@@ -66,9 +67,8 @@ export class ExportService {
     if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
     const gone = rows.filter((r) => !existsSync(r.generator_path));
     if (gone.length > 0)
-      throw new ExportNotFoundError(
-        gone.map((r) => `favourite ${r.id} (${r.name}): its generator file ${r.generator_path} is gone`).join('; ') +
-          ' — remove it (plumage favourite remove ID) or restore the file',
+      throw new MissingGeneratorsError(
+        gone.map((r) => ({ favouriteId: r.id, name: r.name, generatorPath: r.generator_path })),
       );
     const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
     return rows.map((r) => ({
@@ -212,14 +212,31 @@ export class ExportService {
   }
 }
 
-/** Files in the way become an answer (the caller asks the user), not an error. */
+/** Files in the way and favourites that cannot be drawn become answers (the caller asks the user), not errors. */
 async function orExisting(work: () => Promise<ExportStart>): Promise<ExportStart> {
   try {
     return await work();
   } catch (err) {
     if (err instanceof ExistsError) return { existing: err.files };
+    if (err instanceof MissingGeneratorsError) return { missing: err.missing };
     throw err;
   }
+}
+
+/** Favourites whose generator file is gone: said by name, with how to remove them. */
+export class MissingGeneratorsError extends Error {
+  readonly code = 'not-found';
+  constructor(readonly missing: MissingGenerator[]) {
+    super(describeMissing(missing));
+  }
+}
+
+export function describeMissing(missing: MissingGenerator[]): string {
+  return (
+    missing
+      .map((m) => `favourite ${m.favouriteId} (${m.name}): its generator file ${m.generatorPath} is gone`)
+      .join('; ') + ' — remove it (plumage favourite remove ID) or restore the file'
+  );
 }
 
 /** One generator loaded at a time: favourites of one checkpoint share it; it is freed when the next differs. */
