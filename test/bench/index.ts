@@ -4,11 +4,13 @@
  *   train [--preset P] [--repeats N]       ms per training phase, images/s, s/kimg, GFLOP/s, RSS
  *   run [--preset P] [--kimg K]            a whole supervised run: s/kimg, overhead share, checkpoint time, RSS
  *   export [--prints N] [--upscaler U]     ESRGAN ×4 at 256²/512², an A4 300-DPI PDF of N upscaled prints
+ *   generate [--resolutions 64,256,512]   ms per gallery image, one at a time and batched
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
 import { benchRun } from './run.js';
 import { benchExport } from './export.js';
+import { benchGenerate } from './generate.js';
 
 const [name, ...rest] = process.argv.slice(2);
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
@@ -16,6 +18,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   train: benchTrain,
   run: benchRun,
   export: benchExport,
+  generate: benchGenerate,
 };
 const bench = name ? benches[name] : undefined;
 if (!bench) {
