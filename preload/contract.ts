@@ -581,9 +581,19 @@ export type FavouriteSelection = 'all' | number[];
 /**
  * An export either starts (its first progress; `exportProgress` events follow) or, when files it
  * would write exist and overwriting was not allowed, starts nothing and lists them: ask the user,
- * then send the same request with `overwrite: true`.
+ * then send the same request with `overwrite: true`. Favourites it cannot draw are listed too.
  */
-export type ExportStart = { job: ExportProgress; existing?: never } | { existing: string[]; job?: never };
+export type ExportStart =
+  | { job: ExportProgress; existing?: never; missing?: never }
+  | { existing: string[]; job?: never; missing?: never }
+  /** Favourites whose generator file is gone: nothing started; offer to remove them (removeFavourite). */
+  | { missing: MissingGenerator[]; job?: never; existing?: never };
+
+export interface MissingGenerator {
+  favouriteId: number;
+  name: string;
+  generatorPath: string;
+}
 
 export interface ExportRequests {
   /** One file per favourite in `folder`, named from its plate number and name. */

@@ -19,6 +19,7 @@ import {
   type PaperName,
   type PrintOptions,
 } from '../../preload/contract.js';
+import { describeMissing } from '../core/export/service.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
@@ -137,6 +138,11 @@ async function withStudio(
   process.on('SIGINT', onSigint);
   try {
     const started = await start(studio, folder);
+    if (started.missing) {
+      if (values.json) console.log(JSON.stringify({ missing: started.missing }));
+      else console.error(`plumage: nothing written: ${describeMissing(started.missing)}`);
+      return 1;
+    }
     if (started.existing) {
       const message = `nothing written: ${started.existing.length} file(s) would be replaced (use --overwrite):`;
       if (values.json) console.log(JSON.stringify({ existing: started.existing }));

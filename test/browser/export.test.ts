@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
@@ -45,6 +45,23 @@ before(async () => {
       home,
     ]);
   }
+  // A third favourite whose generator file is then lost.
+  const lost = join(tmp.dir, 'lost.safetensors');
+  await run(process.execPath, [CLI, 'init', '--preset', 'tiny', '--seed', '4', '--out', lost]);
+  await run(process.execPath, [
+    CLI,
+    'favourite',
+    'add',
+    '--checkpoint',
+    lost,
+    '--seed',
+    '1',
+    '--name',
+    'Lost bird',
+    '--home',
+    home,
+  ]);
+  rmSync(lost);
   app = await serveApp(home);
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -69,7 +86,8 @@ test(
     await page.getByText(/invents plausible fine detail/).waitFor();
     await page.getByText(/adds no detail/).waitFor();
 
-    await page.getByRole('checkbox', { name: /All \(2\)/ }).check();
+    await list.getByRole('checkbox', { name: /Avis fictitia/ }).check();
+    await list.getByRole('checkbox', { name: /Pica imaginaria/ }).check();
     await page.getByLabel('Paper', { exact: true }).selectOption('A5');
     await page.getByLabel('DPI', { exact: true }).selectOption('150');
     await page.getByLabel('Format', { exact: true }).selectOption('png');
@@ -105,5 +123,21 @@ test(
       .getByText(/export folder not found/)
       .waitFor();
     await page.screenshot({ path: artifactPath('export-error.png') });
+
+    // A favourite whose generator file is gone is named, and removed only when the user says so.
+    await page.getByLabel('Export folder').fill(out);
+    await list.getByRole('checkbox', { name: /Lost bird/ }).check();
+    await page.getByRole('button', { name: 'Export 3 prints' }).click();
+    const gone = page.getByRole('alertdialog', { name: 'Generator files gone' });
+    await gone.getByText(/lost\.safetensors/).waitFor();
+    await page.screenshot({ path: artifactPath('export-missing.png') });
+    await gone.getByRole('button', { name: 'Remove it' }).click();
+    await list.getByText('Lost bird').waitFor({ state: 'detached' });
+    assert.equal(await list.getByRole('checkbox').count(), 2);
+    assert.deepEqual(readdirSync(out).sort(), [
+      'contact-sheet.pdf',
+      'plate-001-avis-fictitia.png',
+      'plate-002-pica-imaginaria.png',
+    ]);
   },
 );

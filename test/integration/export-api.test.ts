@@ -1,13 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { ExportProgress, ExportStart } from '../../preload/contract.js';
 import { handleRequest } from '../../main/core/api/handler.js';
 import { Studio } from '../../main/core/studio.js';
+import { RunStore } from '../../main/core/store/runs.js';
 import { CLI, REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
 
 // The exports as both shells reach them: through the shared request handler (validated), with
@@ -127,7 +128,69 @@ test('bad export requests are refused before anything starts', async () => {
     ['cancelExport', { jobId: 12345 }, /no export job with id 12345/],
   ];
   for (const [method, params, message] of cases) await assert.rejects(call(method, params), message, method);
+  // A favourite whose generator file is gone: named, nothing started.
+  const lost = studio.gallery.favourites.add({
+    run_id: null,
+    checkpoint_id: null,
+    generator_path: join(tmp.dir, 'gone.safetensors'),
+    psi: 0.7,
+    kimg: null,
+    seed: 4,
+    noise_mode: 'const',
+    mix_seed: null,
+    mix_layers: null,
+    name: 'Gone',
+  });
+  assert.deepEqual(await call('exportPrints', { favourites: [1, lost.id], options, folder: out }), {
+    missing: [{ favouriteId: lost.id, name: 'Gone', generatorPath: join(tmp.dir, 'gone.safetensors') }],
+  });
+  studio.gallery.favourites.remove(lost.id);
   const upscalers = (await call('describeUpscalers', undefined)) as Record<string, string>;
   assert.match(upscalers.esrgan!, /invents plausible fine detail/);
   assert.match(upscalers.lanczos!, /adds no detail/);
+});
+
+test('exportTimelapse: the snapshot grids of a run, in step order, as an animated GIF', async () => {
+  const ds = studio.datasets.ensureDataset(join(tmp.dir, 'plates'), 64, 'centre', '#ffffff');
+  const run = new RunStore(studio.db).createRun({
+    dataset_id: ds.id,
+    parent_run_id: null,
+    parent_checkpoint_id: null,
+    init_from: null,
+    name: 'Run of birds',
+    preset: 'tiny',
+    config: '{}',
+    seed: 1,
+    sample_seeds: '[]',
+    target_kimg: 1,
+    snapshot_kimg: 1,
+    checkpoint_kimg: 1,
+    checkpoint_minutes: 10,
+  });
+  const dir = join(studio.home, 'samples', `run-${run.id}`);
+  mkdirSync(dir, { recursive: true });
+  const store = new RunStore(studio.db);
+  for (const step of [300, 100, 200]) {
+    const grid = `grid-${String(step).padStart(8, '0')}.png`;
+    const shade = step / 2;
+    const png = await sharp({ create: { width: 40, height: 20, channels: 3, background: { r: shade, g: 0, b: 0 } } })
+      .png()
+      .toBuffer();
+    writeFileSync(join(dir, grid), png);
+    store.insertSnapshot(run.id, step / 1000, step, `samples/run-${run.id}/${grid}`);
+  }
+  const start = (await call('exportTimelapse', { runId: run.id, folder: out, format: 'gif', fps: 5 })) as ExportStart;
+  const end = await waitFor(() => events.find((e) => e.jobId === start.job!.jobId && e.state !== 'running'), 30_000);
+  assert.equal(end.state, 'done', end.error ?? '');
+  assert.deepEqual(end.written, [join(out, 'run-of-birds-timelapse.gif')]);
+  const frames = await sharp(end.written[0]!, { animated: true }).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(frames.info.pages, 3);
+  // Frame k's red channel follows the steps 100, 200, 300 (GIF palettes may shift a level).
+  const reds = [0, 1, 2].map((k) => frames.data[k * 40 * 20 * frames.info.channels]!);
+  assert.ok(reds[0]! < reds[1]! && reds[1]! < reds[2]!, `reds ${reds.join(', ')}`);
+  await assert.rejects(call('exportTimelapse', { runId: run.id, folder: out, format: 'gif', fps: 0 }), (err: Error) => {
+    assert.match(err.message, /fps must be above 0/);
+    assert.equal((err as Error & { code: string }).code, 'invalid-input');
+    return true;
+  });
 });

@@ -5,15 +5,26 @@
  * Greek and Cyrillic; a name with a character it has no glyph for is refused before anything
  * is written, naming the character, rather than printed as an empty box.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import fontkit from '@pdf-lib/fontkit';
 import type { PrintItem } from './types.js';
 
 const require = createRequire(import.meta.url);
-export const CAPTION_FONT_FILE = require.resolve('@expo-google-fonts/noto-serif/400Regular/NotoSerif_400Regular.ttf');
-export const CAPTION_ITALIC_FILE =
-  require.resolve('@expo-google-fonts/noto-serif/400Regular_Italic/NotoSerif_400Regular_Italic.ttf');
+/**
+ * Pango opens the font by path with its own file access, which cannot see inside Electron's asar
+ * archive: in a packaged app the font is unpacked beside it (electron-builder.yml), so use that copy.
+ */
+const outsideAsar = (path: string): string => {
+  const unpacked = path.replace(/\.asar([\\/])/, '.asar.unpacked$1');
+  return unpacked !== path && existsSync(unpacked) ? unpacked : path;
+};
+export const CAPTION_FONT_FILE = outsideAsar(
+  require.resolve('@expo-google-fonts/noto-serif/400Regular/NotoSerif_400Regular.ttf'),
+);
+export const CAPTION_ITALIC_FILE = outsideAsar(
+  require.resolve('@expo-google-fonts/noto-serif/400Regular_Italic/NotoSerif_400Regular_Italic.ttf'),
+);
 /** The family name Pango knows the font file by. */
 export const CAPTION_FONT_FAMILY = 'Noto Serif';
 

@@ -4,7 +4,7 @@
  */
 import type { PrintOptions } from '../../../preload/contract.js';
 import { checkCaptionText } from './caption.js';
-import { refuseOverwrite, writeExport } from './files.js';
+import { ExportInputError, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 import { PAPER_TONE_HEX, mmToPt, trimSize } from './paper.js';
 import { drawCentredRuns, drawPicture, newPrintDocument } from './render.js';
@@ -43,7 +43,7 @@ export async function exportContactSheet(
   overwrite: boolean,
   job: ExportJob,
 ): Promise<void> {
-  if (sources.length === 0) throw new RangeError('choose at least one favourite for the contact sheet');
+  if (sources.length === 0) throw new ExportInputError('choose at least one favourite for the contact sheet');
   const trim = trimSize(opts);
   for (const s of sources) checkCaptionText(`${s.name} ${opts.title}`);
   await refuseOverwrite([path], overwrite);

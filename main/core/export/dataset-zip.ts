@@ -10,7 +10,7 @@ import { open, unlink } from 'node:fs/promises';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import sharp from 'sharp';
 import { writeFully } from '../util/atomic.js';
-import { moveInPlace, tempPathFor } from './files.js';
+import { ExportInputError, moveInPlace, tempPathFor } from './files.js';
 import type { ExportJob } from './job.js';
 
 export interface DatasetExportInput {
@@ -33,7 +33,7 @@ export async function exportDatasetZip(
   overwrite: boolean,
   job: ExportJob,
 ): Promise<void> {
-  if (input.slots.length === 0) throw new RangeError('the dataset has no accepted images to export');
+  if (input.slots.length === 0) throw new ExportInputError('the dataset has no accepted images to export');
   const slotBytes = input.resolution * input.resolution * 3;
   const cache = await open(input.cacheFile, 'r');
   const tmp = tempPathFor(path);

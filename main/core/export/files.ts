@@ -9,6 +9,10 @@ import { writeFully } from '../util/atomic.js';
 export class ExportPathError extends RangeError {
   readonly code = 'invalid-input';
 }
+/** A request that cannot be carried out as asked (reported to the user as invalid input). */
+export class ExportInputError extends RangeError {
+  readonly code = 'invalid-input';
+}
 /** Files that exist already; the caller asks the user, then repeats with overwrite. */
 export class ExistsError extends Error {
   readonly code = 'invalid-input';

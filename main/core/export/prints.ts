@@ -6,7 +6,7 @@
  */
 import type { PrintOptions } from '../../../preload/contract.js';
 import { captionText, checkCaptionText, type CaptionText } from './caption.js';
-import { checkFolder, outputPath, printFileName, refuseOverwrite, writeExport } from './files.js';
+import { checkFolder, ExportInputError, outputPath, printFileName, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 import { layoutPrint, type PrintLayout } from './paper.js';
 import { addPrintPage, newPrintDocument, renderPageRaster } from './render.js';
@@ -26,7 +26,7 @@ export async function planPrints(
   folder: string,
   overwrite: boolean,
 ): Promise<PrintPlan> {
-  if (sources.length === 0) throw new RangeError('choose at least one favourite to print');
+  if (sources.length === 0) throw new ExportInputError('choose at least one favourite to print');
   const layout = layoutPrint(options);
   const root = await checkFolder(folder);
   const prints = sources.map((source) => {
@@ -36,7 +36,7 @@ export async function planPrints(
   });
   const seen = new Set<string>();
   for (const p of prints) {
-    if (seen.has(p.path)) throw new RangeError(`two prints would both be written to ${p.path}`);
+    if (seen.has(p.path)) throw new ExportInputError(`two prints would both be written to ${p.path}`);
     seen.add(p.path);
   }
   await refuseOverwrite(

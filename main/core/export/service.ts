@@ -11,6 +11,7 @@ import type {
   ExportProgress,
   ExportStart,
   FavouriteSelection,
+  MissingGenerator,
   RequestParams,
   Upscaler,
 } from '../../../preload/contract.js';
@@ -20,7 +21,7 @@ import { cacheFileFor } from '../dataset/ingest.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
-import { ExistsError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
+import { ExistsError, ExportInputError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
 import { ExportJob } from './job.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
 import type { PrintSource } from './types.js';
@@ -29,9 +30,6 @@ const ENDED_JOBS_KEPT = 16;
 
 export class ExportNotFoundError extends Error {
   readonly code = 'not-found';
-}
-export class ExportInputError extends RangeError {
-  readonly code = 'invalid-input';
 }
 
 export interface ExportServiceDeps {
@@ -69,9 +67,8 @@ export class ExportService {
     if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
     const gone = rows.filter((r) => !existsSync(r.generator_path));
     if (gone.length > 0)
-      throw new ExportNotFoundError(
-        gone.map((r) => `favourite ${r.id} (${r.name}): its generator file ${r.generator_path} is gone`).join('; ') +
-          ' — remove it (plumage favourite remove ID) or restore the file',
+      throw new MissingGeneratorsError(
+        gone.map((r) => ({ favouriteId: r.id, name: r.name, generatorPath: r.generator_path })),
       );
     const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
     return rows.map((r) => ({
@@ -145,7 +142,8 @@ export class ExportService {
 
   async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<ExportStart> {
     return orExisting(async () => {
-      const { exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
+      const { checkFps, exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
+      checkFps(p.fps);
       const run = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?').get(p.runId);
       if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);
       const grids = this.#deps.db
@@ -214,14 +212,31 @@ export class ExportService {
   }
 }
 
-/** Files in the way become an answer (the caller asks the user), not an error. */
+/** Files in the way and favourites that cannot be drawn become answers (the caller asks the user), not errors. */
 async function orExisting(work: () => Promise<ExportStart>): Promise<ExportStart> {
   try {
     return await work();
   } catch (err) {
     if (err instanceof ExistsError) return { existing: err.files };
+    if (err instanceof MissingGeneratorsError) return { missing: err.missing };
     throw err;
   }
+}
+
+/** Favourites whose generator file is gone: said by name, with how to remove them. */
+export class MissingGeneratorsError extends Error {
+  readonly code = 'not-found';
+  constructor(readonly missing: MissingGenerator[]) {
+    super(describeMissing(missing));
+  }
+}
+
+export function describeMissing(missing: MissingGenerator[]): string {
+  return (
+    missing
+      .map((m) => `favourite ${m.favouriteId} (${m.name}): its generator file ${m.generatorPath} is gone`)
+      .join('; ') + ' — remove it (plumage favourite remove ID) or restore the file'
+  );
 }
 
 /** One generator loaded at a time: favourites of one checkpoint share it; it is freed when the next differs. */

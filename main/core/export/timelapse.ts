@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { TimelapseFormat } from '../../../preload/contract.js';
 import { MAX_ANIMATION_BYTES, MAX_FPS, MAX_FRAMES, sequenceName } from '../gallery/output.js';
-import { outputPath, refuseOverwrite, writeExport } from './files.js';
+import { ExportInputError, outputPath, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 
 /** How many frames of width × height an animation may hold (a PNG sequence streams: MAX_FRAMES). */
@@ -29,6 +29,11 @@ export function timelapseFiles(folder: string, baseName: string, format: Timelap
   return Array.from({ length: frames }, (_, i) => outputPath(folder, sequenceName(baseName, i, frames)));
 }
 
+export function checkFps(fps: number): void {
+  if (!Number.isFinite(fps) || fps <= 0 || fps > MAX_FPS)
+    throw new ExportInputError(`fps must be above 0 and at most ${MAX_FPS} (got ${String(fps)})`);
+}
+
 /** The grids a time-lapse will show, thinned to what the format can hold. */
 export async function timelapseFrames(gridFiles: string[], format: TimelapseFormat): Promise<string[]> {
   const { width, height } = await sharp(gridFiles[0]!).metadata();
@@ -40,9 +45,8 @@ export async function exportTimelapse(
   opts: { folder: string; baseName: string; format: TimelapseFormat; fps: number; overwrite: boolean },
   job: ExportJob,
 ): Promise<string[]> {
-  if (!Number.isFinite(opts.fps) || opts.fps <= 0 || opts.fps > MAX_FPS)
-    throw new RangeError(`fps must be above 0 and at most ${MAX_FPS} (got ${String(opts.fps)})`);
-  if (gridFiles.length === 0) throw new RangeError('the run has no snapshot grids yet');
+  checkFps(opts.fps);
+  if (gridFiles.length === 0) throw new ExportInputError('the run has no snapshot grids yet');
   const frames = await timelapseFrames(gridFiles, opts.format);
   const files = timelapseFiles(opts.folder, opts.baseName, opts.format, frames.length);
   await refuseOverwrite(files, opts.overwrite);

@@ -3,6 +3,7 @@ import type {
   ExportProgress,
   ExportStart,
   Favourite,
+  MissingGenerator,
   PlumageApi,
   PrintOptions,
   RunSummary,
@@ -25,6 +26,8 @@ export class ExportState {
   upscalers = $state.raw<Record<Upscaler, string> | null>(null);
   progress = $state.raw<ExportProgress | null>(null);
   pending = $state.raw<Pending | null>(null);
+  /** Favourites an export could not draw (their generator file is gone), until removed or kept. */
+  missing = $state.raw<MissingGenerator[]>([]);
   error = $state<string | null>(null);
   readonly #api: PlumageApi;
   readonly #off: () => void;
@@ -100,6 +103,23 @@ export class ExportState {
     if (p) this.#started(await p.retry().catch((err: Error) => this.#fail(err)));
   }
 
+  /** Removes the favourites whose generator file is gone (the user chose to), and unselects them. */
+  async removeMissing(): Promise<void> {
+    const ids = this.missing.map((m) => m.favouriteId);
+    this.missing = [];
+    try {
+      for (const id of ids) await this.#api.removeFavourite({ id });
+    } catch (err) {
+      this.error = (err as Error).message;
+    }
+    this.selected = this.selected.filter((id) => !ids.includes(id));
+    await this.load();
+  }
+
+  keepMissing(): void {
+    this.missing = [];
+  }
+
   keep(): void {
     this.pending = null;
   }
@@ -115,8 +135,11 @@ export class ExportState {
   async #run(start: (overwrite: boolean) => Promise<ExportStart>): Promise<void> {
     this.error = null;
     this.pending = null;
+    this.progress = null; // a new attempt: the last job's result would only confuse it
+    this.missing = [];
     const first = await start(false).catch((err: Error) => this.#fail(err));
-    if (first?.existing) this.pending = { files: first.existing, retry: () => start(true) };
+    if (first?.missing) this.missing = first.missing;
+    else if (first?.existing) this.pending = { files: first.existing, retry: () => start(true) };
     else this.#started(first);
   }
 
