@@ -354,7 +354,8 @@ export const ipcEventChannel = (name: EventName): string => `plumage:evt:${name}
 
 /** Error shape that crosses the boundary (Error objects do not survive structured clone intact). */
 export interface ApiError {
-  code: 'invalid-input' | 'not-found' | 'unsupported' | 'failed';
+  /** 'disconnected': the page's socket to the headless server is down (the request never reached it). */
+  code: 'invalid-input' | 'not-found' | 'unsupported' | 'failed' | 'disconnected';
   message: string;
 }
 

@@ -140,7 +140,7 @@ async function socketApi(status: ClientStatus): Promise<PlumageApi> {
         if (!opened) return resolve(false);
         socket = null;
         status.setConnected(false);
-        const lost = new PlumageError({ code: 'failed', message: 'the connection to the Plumage server closed' });
+        const lost = new PlumageError({ code: 'disconnected', message: 'the connection to the Plumage server closed' });
         for (const p of pending.values()) p.reject(new PlumageError(lost.error, p.name));
         pending.clear();
         void reconnect();
@@ -155,7 +155,7 @@ async function socketApi(status: ClientStatus): Promise<PlumageApi> {
     new Promise((resolve, reject) => {
       if (!socket || socket.readyState !== WebSocket.OPEN) {
         const message = 'not connected to the Plumage server (reconnecting…)';
-        reject(new PlumageError({ code: 'failed', message }, name));
+        reject(new PlumageError({ code: 'disconnected', message }, name));
         return;
       }
       const id = nextId++;

@@ -7,6 +7,7 @@ import type {
   SourceItem,
   SourceStatus,
 } from '../../../preload/contract';
+import { PlumageError } from './api';
 import { shownDataset } from './shown-dataset.svelte';
 
 /** The dataset the Dataset view shows: its summary, live ingest progress, and change ticks. */
@@ -80,11 +81,14 @@ export class DatasetState {
       this.#show(await this.#api.openDataset({ folder: folder.trim(), resolution, crop }));
     } catch (err) {
       this.error = (err as Error).message;
-      // The error is about the folder just asked for: the old dataset's "Watching …" line must not
-      // stand above it as if that folder were the one being watched.
-      this.summary = null;
-      this.progress = null;
-      shownDataset.id = null;
+      // An error about the folder just asked for: the old dataset's "Watching …" line must not
+      // stand above it as if that folder were the one being watched. A lost connection says
+      // nothing about the folder, and the shown dataset comes back with it.
+      if (!(err instanceof PlumageError && err.error.code === 'disconnected')) {
+        this.summary = null;
+        this.progress = null;
+        shownDataset.id = null;
+      }
     } finally {
       this.busy = false;
     }
