@@ -81,6 +81,11 @@ export class GeneratorClient {
     await this.submit({ kind: 'warm-up' }).done;
   }
 
+  /** The generator process's pid, while one runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   get pending(): number {
     return this.#queue.length + (this.#running ? 1 : 0);
   }
