@@ -23,6 +23,7 @@ export async function serveMain(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  void studio.gallery.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
   let server;
   try {
     server = await startServer(studio, {

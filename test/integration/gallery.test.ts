@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { GalleryEvents, GenerateResult } from '../../preload/contract.js';
 import { binomialName } from '../../main/core/gallery/names.js';
+import { GeneratorClient } from '../../main/core/gallery/generator-client.js';
 import { STRIP_SIDE } from '../../main/core/gallery/output.js';
 import { Studio } from '../../main/core/studio.js';
 import { CLI, REPO_ROOT, tempDir } from '../helpers/paths.js';
@@ -258,4 +259,22 @@ test('CLI: favourite add / list --json / render, and interpolate, in a home of t
   );
   await assert.rejects(run(process.execPath, [CLI, 'generate', '--run', '99', '--home', h]), /no run with id 99/);
   assert.ok(!existsSync(join(h, 'gallery', 'strips')));
+});
+
+test('a generator process that dies fails its job with the cause; the next job gets a fresh process', async () => {
+  const client = new GeneratorClient();
+  try {
+    const out = Array.from({ length: 40 }, (_, i) => join(tmp.dir, 'crash', `s${i}.png`));
+    const specs = out.map((_, seed) => ({ seed, psi: 0.7, noiseMode: 'random' as const })); // one at a time
+    let killed = 0;
+    const job = client.submit({ kind: 'birds', file: gen, specs, out }, () => {
+      if (killed === 0) process.kill((killed = client.pid!), 'SIGKILL');
+    });
+    await assert.rejects(job.done, /the generator process ended \(SIGKILL\)/);
+    const next = client.submit({ kind: 'birds', file: gen, specs: specs.slice(0, 2), out: out.slice(0, 2) });
+    assert.deepEqual((await next.done).files, out.slice(0, 2));
+    assert.ok(client.pid !== undefined && client.pid !== killed, 'a new process');
+  } finally {
+    await client.close();
+  }
 });

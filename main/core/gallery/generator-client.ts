@@ -75,6 +75,17 @@ export class GeneratorClient {
     return false;
   }
 
+  /** Starts the process and its backend now; resolves once it could draw. */
+  async warmUp(): Promise<void> {
+    if (this.#closed) return;
+    await this.submit({ kind: 'warm-up' }).done;
+  }
+
+  /** The generator process's pid, while one runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   get pending(): number {
     return this.#queue.length + (this.#running ? 1 : 0);
   }

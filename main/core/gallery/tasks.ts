@@ -23,6 +23,7 @@ import {
 } from './render.js';
 
 export type GalleryTask =
+  | { kind: 'warm-up' }
   | { kind: 'birds'; file: string; specs: BirdSpec[]; out: string[] }
   | {
       kind: 'interpolate';
@@ -81,6 +82,7 @@ export async function runTask(
   onFile: (f: TaskFile) => void = () => {},
   cancelled: () => boolean = () => false,
 ): Promise<string[]> {
+  if (task.kind === 'warm-up') return []; // the process and its backend are up: that was the task
   const gen = await cache.get(task.file);
   const side = gen.config.resolution;
   const written: string[] = [];
