@@ -402,6 +402,9 @@ export interface GeneratorInfo {
   resolution: number;
 }
 
+/** Birds the Gallery asks for at a time (a screenful or so; it pages on as the grid scrolls). */
+export const GALLERY_PAGE_SIZE = 24;
+
 /** One look at the model: the same ψ, noise and (optional) style mix for every seed. */
 export interface GenerateParams {
   generator: GeneratorRef;

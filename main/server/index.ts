@@ -18,6 +18,7 @@ export async function serveMain(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be 0–65535 (0 = any free port), got ${values.port}`);
   const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server' });
+  void studio.gallery.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
   let server;
   try {
     server = await startServer(studio, {

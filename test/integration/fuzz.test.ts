@@ -107,7 +107,20 @@ function makeHostile(r: () => number, { ipc }: { ipc: boolean }): () => { method
       case 'stopRun':
       case 'snapshotRun':
       case 'deleteRun':
+      case 'previewDeleteRun':
         return { runId: absent };
+      case 'generate':
+        return { generator: { runId: absent }, seeds: [0, 1], psi: 0.7, noiseMode: 'const' };
+      case 'openGenerator':
+        return { file: pick(BAD_FOLDERS) };
+      case 'addFavourite':
+        return { generator: { file: pick(BAD_FOLDERS) }, seed: 1, psi: 0.7, noiseMode: 'const', name: 'x' };
+      case 'renderFavourite':
+      case 'removeFavourite':
+      case 'updateFavourite':
+        return { id: absent };
+      case 'interpolate':
+        return { favouriteIds: [absent, absent + 1], space: 'w', frames: 5, fps: 5, format: 'gif' };
       default:
         return undefined;
     }

@@ -17,6 +17,8 @@ let studio: Studio;
 let home: string;
 let gen: string;
 const images: GalleryEvents['galleryImage'][] = [];
+/** The grid's seeds 0–3 at ψ 0.7, const noise (drawn as one batch). */
+let grid: Buffer[] = [];
 
 before(async () => {
   tmp = tempDir('gallery');
@@ -46,6 +48,7 @@ test('the gallery streams birds from any generator file, the same bytes as `plum
   assert.ok(r.jobId > 0);
   assert.ok(r.birds.every((b) => !b.ready));
   const ours = await drawn(r);
+  grid = ours;
   assert.deepEqual(
     images.filter((e) => e.jobId === r.jobId).map((e) => e.index),
     [0, 1, 2, 3],
@@ -73,6 +76,7 @@ test('a favourite keeps everything to redraw it bit-identically, and a suggested
   assert.equal(fav.name, binomialName(2));
   assert.equal(fav.generatorPath, gen);
   const first = await drawn(await studio.renderFavourite({ id: fav.id }));
+  assert.ok(first[0]!.equals(grid[2]!), 'drawn alone, it is the same bytes as in the batched grid');
   rmSync(join(home, 'gallery'), { recursive: true, force: true }); // nothing cached: drawn afresh
   const r = await studio.renderFavourite({ id: fav.id });
   assert.ok(r.jobId > 0, 'drawn again, not served from the cache');

@@ -71,6 +71,11 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     await this.#runner.close();
   }
 
+  /** Starts the generator process ahead of the first look (the app and `serve` do, at start-up). */
+  async warmUp(): Promise<void> {
+    await this.#runner.warmUp();
+  }
+
   async openGenerator(ref: GeneratorRef): Promise<GeneratorInfo> {
     const { tag: _tag, ...info } = await this.#resolve(ref);
     return info;

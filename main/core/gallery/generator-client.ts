@@ -75,6 +75,12 @@ export class GeneratorClient {
     return false;
   }
 
+  /** Starts the process and its backend now; resolves once it could draw. */
+  async warmUp(): Promise<void> {
+    if (this.#closed) return;
+    await this.submit({ kind: 'warm-up' }).done;
+  }
+
   get pending(): number {
     return this.#queue.length + (this.#running ? 1 : 0);
   }

@@ -9,6 +9,8 @@ export interface TaskRunner {
     onFile?: (f: TaskFile) => void,
   ): { id: number; done: Promise<{ files: string[]; cancelled: boolean }> };
   cancel(id: number): boolean;
+  /** Starts whatever drawing needs (process, backend) ahead of the first task. */
+  warmUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,10 @@ export class InProcessRunner implements TaskRunner {
   cancel(id: number): boolean {
     this.#cancelled.add(id);
     return true;
+  }
+
+  async warmUp(): Promise<void> {
+    await initBackend(undefined, () => {});
   }
 
   async close(): Promise<void> {

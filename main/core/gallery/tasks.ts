@@ -13,9 +13,17 @@ import {
   writeStrip,
   type AnimationFormat,
 } from './output.js';
-import { interpolationFrames, renderBird, type BirdSpec, type Generator, type LatentSpace } from './render.js';
+import {
+  BATCH_SIZE,
+  interpolationFrames,
+  renderBirds,
+  type BirdSpec,
+  type Generator,
+  type LatentSpace,
+} from './render.js';
 
 export type GalleryTask =
+  | { kind: 'warm-up' }
   | { kind: 'birds'; file: string; specs: BirdSpec[]; out: string[] }
   | {
       kind: 'interpolate';
@@ -74,16 +82,23 @@ export async function runTask(
   onFile: (f: TaskFile) => void = () => {},
   cancelled: () => boolean = () => false,
 ): Promise<string[]> {
+  if (task.kind === 'warm-up') return []; // the process and its backend are up: that was the task
   const gen = await cache.get(task.file);
   const side = gen.config.resolution;
   const written: string[] = [];
   if (task.kind === 'birds') {
-    for (const [index, spec] of task.specs.entries()) {
+    for (let first = 0; first < task.specs.length; first += BATCH_SIZE) {
       if (cancelled()) break;
       const t0 = performance.now();
-      await writePng(await renderBird(gen, spec), side, task.out[index]!);
-      written.push(task.out[index]!);
-      onFile({ index, file: task.out[index]!, ms: performance.now() - t0 });
+      const chunk = task.specs.slice(first, first + BATCH_SIZE);
+      const pixels = await renderBirds(gen, chunk);
+      const ms = (performance.now() - t0) / chunk.length;
+      for (const [k, px] of pixels.entries()) {
+        const index = first + k;
+        await writePng(px, side, task.out[index]!);
+        written.push(task.out[index]!);
+        onFile({ index, file: task.out[index]!, ms });
+      }
     }
     return written;
   }

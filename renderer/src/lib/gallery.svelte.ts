@@ -1,13 +1,12 @@
-import type {
-  GalleryNoiseMode,
-  GeneratedBird,
-  GeneratorInfo,
-  GeneratorRef,
-  PlumageApi,
+import {
+  GALLERY_PAGE_SIZE as PAGE_SIZE,
+  type GalleryNoiseMode,
+  type GeneratedBird,
+  type GeneratorInfo,
+  type GeneratorRef,
+  type PlumageApi,
 } from '../../../preload/contract';
 
-/** Birds asked for per request: a screenful or so; the next page is asked for as the grid scrolls. */
-export const PAGE_SIZE = 24;
 export const DEFAULT_PSI = 0.7;
 /** Birds one grid holds at most (each is an <img>): beyond, the user jumps to a seed instead. */
 export const MAX_CELLS = 2400;
