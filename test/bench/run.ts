@@ -30,14 +30,21 @@ export async function benchRun(argv: string[]): Promise<void> {
       await studio.ingestOnce(SAMPLE_PLATES, resolution, 'centre');
       const ds = studio.datasets.listDatasets()[0]!;
       const kimg = Number(values.kimg ?? (preset === 'tiny' ? 0.6 : 0.064));
-      const run = studio.training.createRun({
-        datasetId: ds.id,
-        preset,
-        targetKimg: kimg,
-        snapshotKimg: kimg / 4,
-        checkpointKimg: kimg / 3,
-        seed: 1,
-      });
+      let run;
+      try {
+        run = studio.training.createRun({
+          datasetId: ds.id,
+          preset,
+          targetKimg: kimg,
+          snapshotKimg: kimg / 4,
+          checkpointKimg: kimg / 3,
+          seed: 1,
+        });
+      } catch (err) {
+        // A preset this backend cannot hold is refused before it starts: report it, do not crash.
+        console.log(JSON.stringify({ bench: 'run', preset, refused: (err as Error).message }));
+        continue;
+      }
       let step = 0;
       let wall = 0;
       const checkpointMs: number[] = [];
