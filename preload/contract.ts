@@ -481,7 +481,10 @@ export interface AddFavouriteParams {
 
 export const LATENT_SPACES = ['w', 'z'] as const;
 export type LatentSpace = (typeof LATENT_SPACES)[number];
-export const INTERPOLATION_FORMATS = ['strip', 'webp', 'gif', 'png'] as const;
+/** An animation (an interpolation, a time-lapse) is written as animated WebP or GIF, or numbered PNGs. */
+export const ANIMATION_FORMATS = ['webp', 'gif', 'png'] as const;
+export type AnimationFormat = (typeof ANIMATION_FORMATS)[number];
+export const INTERPOLATION_FORMATS = ['strip', ...ANIMATION_FORMATS] as const;
 export type InterpolationFormat = (typeof INTERPOLATION_FORMATS)[number];
 
 export interface InterpolateParams {
@@ -576,7 +579,7 @@ export interface ExportProgress {
 }
 
 /** The time-lapse of a run's snapshot grids: an animation or a numbered PNG sequence. */
-export const TIMELAPSE_FORMATS = ['webp', 'gif', 'png'] as const;
+export const TIMELAPSE_FORMATS = ANIMATION_FORMATS;
 export type TimelapseFormat = (typeof TIMELAPSE_FORMATS)[number];
 
 /** Which favourites: every one, or these ids in this order. */

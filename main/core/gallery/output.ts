@@ -5,10 +5,10 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import type { AnimationFormat } from '../../../preload/contract.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
-export const ANIMATION_FORMATS = ['webp', 'gif', 'png'] as const;
-export type AnimationFormat = (typeof ANIMATION_FORMATS)[number];
+export { ANIMATION_FORMATS, type AnimationFormat } from '../../../preload/contract.js';
 
 /** Frames an animation holds in memory at once are bounded by bytes, not count (512² frames are 768 KiB each). */
 export const MAX_ANIMATION_BYTES = 256 * 2 ** 20;
