@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { framePositions, lerp, slerp } from '../../main/core/gallery/interpolate.js';
 import { mixIndices, mixRange } from '../../main/core/gallery/mixing.js';
 import { binomialName, whyBadName } from '../../main/core/gallery/names.js';
+import { batchSizeFor } from '../../main/core/gallery/render.js';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 const close = (a: Float32Array, b: number[], what: string) => {
@@ -82,4 +83,11 @@ test('binomial names: deterministic per seed, varied, Latin-shaped, genders agre
   assert.match(whyBadName('  ')!, /needs a name/);
   assert.match(whyBadName('a\nb')!, /control characters/);
   assert.match(whyBadName('x'.repeat(201))!, /at most 200/);
+});
+
+test('a grid page is drawn in batches bounded by pixels: 8 birds at 32² and 64², 2 at 128², 1 from 256²', () => {
+  assert.deepEqual(
+    [32, 64, 128, 256, 512, 1024].map((r) => batchSizeFor(r)),
+    [8, 8, 2, 1, 1, 1],
+  );
 });

@@ -41,6 +41,14 @@ export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8A
 
 /** Birds drawn in one pass at most: small, so a running trainer waits for no long job. */
 export const BATCH_SIZE = 8;
+/**
+ * And a pass holds at most this many pixels: memory grows with the batch, and on wasm (4 GB) a
+ * 256² batch of 4 measured 3.3 GB of RSS, so 8 of them aborted ("table index is out of bounds").
+ * 32² and 64² birds go 8 at a time, 128² two, 256² and up one by one.
+ */
+const BATCH_PIXELS = BATCH_SIZE * 64 * 64;
+export const batchSizeFor = (resolution: number): number =>
+  Math.max(1, Math.min(BATCH_SIZE, Math.floor(BATCH_PIXELS / (resolution * resolution))));
 
 /**
  * Several birds. Those with const noise, no mix and one ψ share one pass through the networks

@@ -14,7 +14,7 @@ import {
   type AnimationFormat,
 } from './output.js';
 import {
-  BATCH_SIZE,
+  batchSizeFor,
   interpolationFrames,
   renderBirds,
   type BirdSpec,
@@ -87,10 +87,11 @@ export async function runTask(
   const side = gen.config.resolution;
   const written: string[] = [];
   if (task.kind === 'birds') {
-    for (let first = 0; first < task.specs.length; first += BATCH_SIZE) {
+    const batch = batchSizeFor(side);
+    for (let first = 0; first < task.specs.length; first += batch) {
       if (cancelled()) break;
       const t0 = performance.now();
-      const chunk = task.specs.slice(first, first + BATCH_SIZE);
+      const chunk = task.specs.slice(first, first + batch);
       const pixels = await renderBirds(gen, chunk);
       const ms = (performance.now() - t0) / chunk.length;
       for (const [k, px] of pixels.entries()) {
