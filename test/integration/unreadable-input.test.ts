@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Studio } from '../../main/core/studio.js';
@@ -62,7 +62,9 @@ test('reads are capped by the bytes that come back, not by the size stat reports
 });
 
 test('unreadable files and folders are rejected with a reason; the watched pass carries on', async () => {
-  // Permissions do not bind root, so the ingest runs as `nobody` when the tests run as root.
+  // Permissions do not bind root: as root, the ingest runs in a child without the capabilities that
+  // override them (util-linux's setpriv drops them from the bounding set). It stays root, so it can
+  // still read a checkout under a private folder (CI's may be mode 0700, which `nobody` could not).
   const asRoot = process.getuid?.() === 0;
   const folder = join(tmp.dir, 'plates');
   mkdirSync(join(folder, 'locked'), { recursive: true });
@@ -72,9 +74,6 @@ test('unreadable files and folders are rejected with a reason; the watched pass 
   writeFileSync(join(folder, 'secret.png'), 'not readable by anyone but its owner');
   const home = join(tmp.dir, 'home-nobody');
   mkdirSync(home);
-  if (asRoot)
-    for (const p of [tmp.dir, folder, join(folder, 'locked'), join(folder, 'ok.jpg'), home]) chownSync(p, 65534, 65534);
-  if (asRoot) chownSync(join(folder, 'secret.png'), 65534, 65534);
   chmodSync(join(folder, 'secret.png'), 0);
   chmodSync(join(folder, 'locked'), 0);
   // The app's way: open the folder (watched) and wait for the pass to settle.
@@ -90,10 +89,9 @@ test('unreadable files and folders are rejected with a reason; the watched pass 
     console.log(JSON.stringify({ phase, rejected: rejected.items, accepted: accepted.items.map((i) => i.file) }));
     await s.close();
   `;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-    ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    timeout: 30_000,
-  });
+  const node = [process.execPath, '--input-type=module', '-e', script];
+  const [command, ...args] = asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', ...node] : node;
+  const { stdout } = await promisify(execFile)(command!, args, { timeout: 30_000 });
   const out = JSON.parse(stdout) as { phase: string; rejected: { file: string; reason: string }[]; accepted: string[] };
   assert.equal(out.phase, 'watching');
   assert.deepEqual(out.accepted, ['ok.jpg']);
