@@ -10,6 +10,7 @@ import { handleRequest } from '../../main/core/api/handler.js';
 import { Studio } from '../../main/core/studio.js';
 import { RunStore } from '../../main/core/store/runs.js';
 import { CLI, REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
+import { newRunRow } from '../helpers/runs.js';
 
 // The exports as both shells reach them: through the shared request handler (validated), with
 // progress as `exportProgress` events and cancel as a request.
@@ -152,21 +153,7 @@ test('bad export requests are refused before anything starts', async () => {
 
 test('exportTimelapse: the snapshot grids of a run, in step order, as an animated GIF', async () => {
   const ds = studio.datasets.ensureDataset(join(tmp.dir, 'plates'), 64, 'centre', '#ffffff');
-  const run = new RunStore(studio.db).createRun({
-    dataset_id: ds.id,
-    parent_run_id: null,
-    parent_checkpoint_id: null,
-    init_from: null,
-    name: 'Run of birds',
-    preset: 'tiny',
-    config: '{}',
-    seed: 1,
-    sample_seeds: '[]',
-    target_kimg: 1,
-    snapshot_kimg: 1,
-    checkpoint_kimg: 1,
-    checkpoint_minutes: 10,
-  });
+  const run = new RunStore(studio.db).createRun(newRunRow(ds.id, { name: 'Run of birds' }));
   const dir = join(studio.home, 'samples', `run-${run.id}`);
   mkdirSync(dir, { recursive: true });
   const store = new RunStore(studio.db);

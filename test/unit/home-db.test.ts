@@ -19,6 +19,7 @@ import { RunStore, type NewRun } from '../../main/core/store/runs.js';
 import { DatasetStore } from '../../main/core/store/datasets.js';
 import { Studio } from '../../main/core/studio.js';
 import { REPO_ROOT, SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
+import { newRunRow } from '../helpers/runs.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let n = 0;
@@ -33,21 +34,7 @@ const home = (): string => {
   return dir;
 };
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const newRun = (datasetId: number): NewRun => ({
-  dataset_id: datasetId,
-  parent_run_id: null,
-  parent_checkpoint_id: null,
-  init_from: null,
-  name: 'r',
-  preset: 'tiny',
-  config: '{}',
-  seed: 1,
-  sample_seeds: '[]',
-  target_kimg: 1,
-  snapshot_kimg: 1,
-  checkpoint_kimg: 1,
-  checkpoint_minutes: 10,
-});
+const newRun = (datasetId: number): NewRun => newRunRow(datasetId);
 
 /** A home whose database holds a few hundred datasets (several pages), checkpointed into the main file. */
 function homeWithData(): string {

@@ -6,22 +6,9 @@ import { MIGRATIONS } from '../../main/core/store/migrations/index.js';
 import { RunStore } from '../../main/core/store/runs.js';
 import { writeAdvice } from '../../main/core/train/failure.js';
 import { WASM_LIMIT_MB, presetFit, presetNeed } from '../../main/core/train/capacity.js';
+import { newRunRow } from '../helpers/runs.js';
 
-const newRun = {
-  dataset_id: 1,
-  parent_run_id: null,
-  parent_checkpoint_id: null,
-  init_from: null,
-  name: 'r',
-  preset: 'tiny',
-  config: '{}',
-  seed: 1,
-  sample_seeds: '[]',
-  target_kimg: 1,
-  snapshot_kimg: 1,
-  checkpoint_kimg: 1,
-  checkpoint_minutes: 10,
-};
+const newRun = newRunRow(1);
 const ckpt = (step: number) => ({ kimg: step / 1000, step, path: `/c/${step}`, sha256: 'x', bytes: 1 });
 
 test('migration 3 on a version-2 database: a real foreign key from a fork to its checkpoint, one row per grid', () => {

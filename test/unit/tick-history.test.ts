@@ -8,6 +8,7 @@ import { openDatabase } from '../../main/core/store/db.js';
 import { DatasetStore } from '../../main/core/store/datasets.js';
 import { RunManager } from '../../main/core/train/run-manager.js';
 import { CHARTED, downsampleTicks } from '../../main/core/train/tick-history.js';
+import { newRunRow } from '../helpers/runs.js';
 
 const N = 12_000; // over the old 5,000-tick cap (~2.8 h of ticks), so the tail used to be cut off
 
@@ -18,21 +19,7 @@ function storeWithLongRun(): { manager: RunManager; runId: number; cleanup: () =
   const datasets = new DatasetStore(db);
   const ds = datasets.ensureDataset('/plates', 64, 'centre', '#f5f1e6');
   const manager = new RunManager(db, datasets, { home });
-  const run = manager.runs.createRun({
-    dataset_id: ds.id,
-    parent_run_id: null,
-    parent_checkpoint_id: null,
-    init_from: null,
-    name: 'long',
-    preset: 'tiny',
-    config: '{}',
-    seed: 1,
-    sample_seeds: '[]',
-    target_kimg: 1000,
-    snapshot_kimg: 1,
-    checkpoint_kimg: 1,
-    checkpoint_minutes: 10,
-  });
+  const run = manager.runs.createRun(newRunRow(ds.id, { name: 'long', target_kimg: 1000 }));
   db.transaction(() => {
     for (let i = 0; i < N; i++) {
       manager.runs.insertTick(run.id, {
