@@ -8,30 +8,21 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
+import { artifactPath, chromiumMissing, openStudioPage, type StudioPage } from '../helpers/browser.js';
+import { SAMPLE_PLATES } from '../helpers/paths.js';
 
 const skip = chromiumMissing();
-let tmp: ReturnType<typeof tempDir>;
-let app: ServedApp;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let studio: StudioPage;
 let page: Page;
 
 before(async () => {
   if (skip) return;
-  tmp = tempDir('browser-first-hour');
-  app = await serveApp(join(tmp.dir, 'home'));
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-  await page.goto(app.url);
-  await page.getByTestId('count-accepted').filter({ hasText: '24' }).waitFor({ timeout: 60_000 });
+  studio = await openStudioPage('browser-first-hour');
+  ({ page } = studio);
 });
 
 after(async () => {
-  if (skip) return;
-  await browser.close();
-  await app.stop();
-  tmp.cleanup();
+  if (!skip) await studio.close();
 });
 
 const shot = (name: string): Promise<Buffer> => page.screenshot({ path: artifactPath(`first-hour-${name}.png`) });
@@ -40,7 +31,7 @@ const gridKimg = (): Promise<number> =>
   page.getByTestId('grid').evaluate((img) => Number((img as HTMLImageElement).dataset.kimg));
 
 test('a folder that is not there: the error stands alone, not under the old "Watching …" line', { skip }, async () => {
-  await page.getByLabel('Folder of images').fill(join(tmp.dir, 'no such plates'));
+  await page.getByLabel('Folder of images').fill(join(studio.dir, 'no such plates'));
   await page.getByRole('button', { name: 'Use this folder' }).click();
   await page
     .getByRole('alert')

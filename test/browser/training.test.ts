@@ -2,30 +2,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { tempDir } from '../helpers/paths.js';
+import { artifactPath, chromiumMissing, openStudioPage, type StudioPage } from '../helpers/browser.js';
 
 const skip = chromiumMissing();
-let tmp: ReturnType<typeof tempDir>;
-let app: ServedApp;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let studio: StudioPage;
 let page: Page;
 
 before(async () => {
   if (skip) return;
-  tmp = tempDir('browser-training');
-  app = await serveApp(tmp.dir);
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-  await page.goto(app.url);
-  await page.getByTestId('count-accepted').filter({ hasText: '24' }).waitFor({ timeout: 60_000 });
+  studio = await openStudioPage('browser-training');
+  ({ page } = studio);
 });
 
 after(async () => {
-  if (skip) return;
-  await browser.close();
-  await app.stop();
-  tmp.cleanup();
+  if (!skip) await studio.close();
 });
 
 const runState = (): Promise<string> => page.getByTestId('run-state').innerText();

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ARTIFACTS, CLI, tempDir } from './paths.js';
 
 export const CHROMIUM = process.env.PLUMAGE_CHROMIUM ?? '/usr/bin/chromium';
@@ -75,4 +75,31 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
 export function artifactPath(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return join(ARTIFACTS, name);
+}
+
+/** A served studio on a fresh home, a browser, and a page that has seen the 24 sample plates ingested. */
+export interface StudioPage {
+  dir: string;
+  app: ServedApp;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function openStudioPage(prefix: string): Promise<StudioPage> {
+  const tmp = tempDir(prefix);
+  const app = await serveApp(join(tmp.dir, 'home'));
+  const browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  await page.goto(app.url);
+  await page.getByTestId('count-accepted').filter({ hasText: '24' }).waitFor({ timeout: 60_000 });
+  return {
+    dir: tmp.dir,
+    app,
+    page,
+    close: async () => {
+      await browser.close();
+      await app.stop();
+      tmp.cleanup();
+    },
+  };
 }

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import type { NewRun } from '../../main/core/store/runs.js';
+import { Studio, type StudioOptions } from '../../main/core/studio.js';
+import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir } from './paths.js';
 
 /** A run row for store-level tests: tiny, 1 kimg, every interval 1; `over` changes what a test cares about. */
 export const newRunRow = (datasetId: number, over: Partial<NewRun> = {}): NewRun => ({
@@ -17,3 +20,64 @@ export const newRunRow = (datasetId: number, over: Partial<NewRun> = {}): NewRun
   checkpoint_minutes: 10,
   ...over,
 });
+
+/** A studio over a fresh home with the sample plates ingested at 64², for tests that train runs. */
+export interface TrainingStudio {
+  dir: string;
+  home: string;
+  studio: Studio;
+  datasetId: number;
+  close: () => Promise<void>;
+}
+
+/**
+ * Opens it with fast ticks and restarts (`training` overrides them); `close` stops every trainer
+ * and removes the folder.
+ */
+export async function trainingStudio(
+  prefix: string,
+  training: StudioOptions['training'] = {},
+): Promise<TrainingStudio> {
+  const tmp = tempDir(prefix);
+  const home = join(tmp.dir, 'home');
+  const studio = Studio.open({
+    home,
+    resourcesDir: join(REPO_ROOT, 'resources'),
+    shell: 'server',
+    watch: false,
+    training: { tickSeconds: 0.2, backoffMs: 100, maxRestarts: 3, ...training },
+  });
+  await studio.ingestOnce(SAMPLE_PLATES, 64, 'centre');
+  return {
+    dir: tmp.dir,
+    home,
+    studio,
+    datasetId: studio.datasets.listDatasets()[0]!.id,
+    close: async () => {
+      await studio.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+/**
+ * `plumage train` on the sample plates with the tiny preset, as a terminal would type it:
+ * JSON lines, 100 kimg, snapshots every 50 kimg; checkpoints every `checkpointKimg`.
+ */
+export const trainArgs = (home: string, checkpointKimg: number): string[] => [
+  CLI,
+  'train',
+  '--dataset',
+  SAMPLE_PLATES,
+  '--preset',
+  'tiny',
+  '--kimg',
+  '100',
+  '--home',
+  home,
+  '--json',
+  '--snapshot-kimg',
+  '50',
+  '--checkpoint-kimg',
+  String(checkpointKimg),
+];

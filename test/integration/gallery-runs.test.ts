@@ -5,31 +5,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Studio } from '../../main/core/studio.js';
-import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { CLI, waitFor } from '../helpers/paths.js';
+import { trainingStudio, type TrainingStudio } from '../helpers/runs.js';
 
 const run = promisify(execFile);
-let tmp: ReturnType<typeof tempDir>;
+let ctx: TrainingStudio;
 let studio: Studio;
 let home: string;
 const STEP_KIMG = 0.008; // the tiny preset's batch of 8
 
 before(async () => {
-  tmp = tempDir('gallery-runs');
-  home = join(tmp.dir, 'home');
-  studio = Studio.open({
-    home,
-    resourcesDir: join(REPO_ROOT, 'resources'),
-    shell: 'server',
-    watch: false,
-    training: { tickSeconds: 0.2, backoffMs: 100, maxRestarts: 3 },
-  });
-  await studio.ingestOnce(SAMPLE_PLATES, 64, 'centre');
+  ctx = await trainingStudio('gallery-runs');
+  ({ studio, home } = ctx);
 });
 
-after(async () => {
-  await studio.close();
-  tmp.cleanup();
-});
+after(() => ctx.close());
 
 test('a favourite of a run: drawn like `generate --run --kimg`, kept by retention, and deleting the run asks first', async () => {
   const datasetId = studio.datasets.listDatasets()[0]!.id;
@@ -61,7 +51,7 @@ test('a favourite of a run: drawn like `generate --run --kimg`, kept by retentio
   const drawn = await studio.renderFavourite({ id: fav.id });
   await studio.gallery.settle(drawn);
   // `generate --run` reads the home without its lock, so it works while the app (here: the studio) holds it.
-  const out = join(tmp.dir, 'by-run');
+  const out = join(ctx.dir, 'by-run');
   await run(process.execPath, [CLI, 'generate', '--run', String(r.id), '--kimg', String(first.kimg), '--seeds', '7', '--out', out, '--home', home]); // prettier-ignore
   assert.ok(readFileSync(join(out, 'seed0007.png')).equals(readFileSync(join(home, drawn.birds[0]!.media))));
   await assert.rejects(

@@ -14,6 +14,7 @@ import { openDatabase } from '../../main/core/store/db.js';
 import { DB_FILE } from '../../main/core/home.js';
 import { LOCK_FILE } from '../../main/core/home-lock.js';
 import { CLI, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { trainArgs } from '../helpers/runs.js';
 import { serveApp } from '../helpers/browser.js';
 
 const run = promisify(execFile);
@@ -45,27 +46,7 @@ interface Train {
 
 /** `plumage train` in its own process group, as a terminal would run it; its JSON lines collected. */
 function train(home: string): Train {
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'train',
-      '--dataset',
-      SAMPLE_PLATES,
-      '--preset',
-      'tiny',
-      '--kimg',
-      '100',
-      '--home',
-      home,
-      '--json',
-      '--snapshot-kimg',
-      '50',
-      '--checkpoint-kimg',
-      '0.04',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
+  const child = spawn(process.execPath, trainArgs(home, 0.04), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.push(child);
   const events: Record<string, unknown>[] = [];
   createInterface({ input: child.stdout! }).on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import type { ServerFrame } from '../../preload/contract.js';
 import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { trainArgs } from '../helpers/runs.js';
 import { serveApp } from '../helpers/browser.js';
 
 const run = promisify(execFile);
@@ -50,23 +51,7 @@ const onDisk = (home: string): { state: string; error: string | null; kimg: numb
 
 test('plumage train: Ctrl-C to the whole process group (as a terminal sends it) pauses with a fresh checkpoint; the same command resumes from exactly there', async () => {
   const home = join(tmp.dir, 'cli-home');
-  const args = [
-    CLI,
-    'train',
-    '--dataset',
-    SAMPLE_PLATES,
-    '--preset',
-    'tiny',
-    '--kimg',
-    '100',
-    '--home',
-    home,
-    '--json',
-    '--snapshot-kimg',
-    '50',
-    '--checkpoint-kimg',
-    '50',
-  ];
+  const args = trainArgs(home, 50);
   const trainOnce = async (
     expect: 'created' | 'resume',
   ): Promise<{ code: number | null; events: Record<string, unknown>[] }> => {

@@ -14,9 +14,10 @@ import { Studio } from '../../main/core/studio.js';
 import { predictBackend } from '../../main/core/train/capacity.js';
 import { RunSupervisor, forkTrainer } from '../../main/core/train/supervisor.js';
 import type { RunSummary } from '../../preload/contract.js';
-import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { waitFor } from '../helpers/paths.js';
+import { trainingStudio, type TrainingStudio } from '../helpers/runs.js';
 
-let tmp: ReturnType<typeof tempDir>;
+let ctx: TrainingStudio;
 let studio: Studio;
 let home: string;
 let datasetId: number;
@@ -26,32 +27,19 @@ let fakeTrainer: string | null = null;
 let spawned = 0;
 
 before(async () => {
-  tmp = tempDir('reliability');
-  home = join(tmp.dir, 'home');
-  studio = Studio.open({
-    home,
-    resourcesDir: join(REPO_ROOT, 'resources'),
-    shell: 'server',
-    watch: false,
-    training: {
-      tickSeconds: 0.2,
-      backoffMs: 50,
-      maxRestarts: 5,
-      answerTimeoutMs: 1500,
-      spawn: (script) => {
-        spawned++;
-        return forkTrainer(fakeTrainer ?? script);
-      },
+  ctx = await trainingStudio('reliability', {
+    backoffMs: 50,
+    maxRestarts: 5,
+    answerTimeoutMs: 1500,
+    spawn: (script) => {
+      spawned++;
+      return forkTrainer(fakeTrainer ?? script);
     },
   });
-  await studio.ingestOnce(SAMPLE_PLATES, 64, 'centre');
-  datasetId = studio.datasets.listDatasets()[0]!.id;
+  ({ studio, home, datasetId } = ctx);
 });
 
-after(async () => {
-  await studio.close();
-  tmp.cleanup();
-});
+after(() => ctx.close());
 
 const runs = () => studio.training.runs;
 const state = (runId: number): string => runs().getRun(runId)!.state;
@@ -258,7 +246,7 @@ test('a full database (real SQLITE_FULL) pauses the run with the reason; the pro
 
 test('a deterministic failure is not retried five times; the first restart says why; Resume is not offered', async () => {
   const script = (body: string): string => {
-    const file = join(tmp.dir, `fake-${Math.random().toString(36).slice(2)}.cjs`);
+    const file = join(ctx.dir, `fake-${Math.random().toString(36).slice(2)}.cjs`);
     writeFileSync(
       file,
       `process.on('message', (m) => { if (m.type !== 'start') return; ${body}; setTimeout(() => process.exit(1), 20); });`,

@@ -5,32 +5,21 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { readSafetensors } from '../../main/core/gan/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
-import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { waitFor } from '../helpers/paths.js';
+import { trainingStudio, type TrainingStudio } from '../helpers/runs.js';
 
-let tmp: ReturnType<typeof tempDir>;
+let ctx: TrainingStudio;
 let studio: Studio;
 let home: string;
 let datasetId: number;
 const STEP_KIMG = 0.008; // the tiny preset's batch of 8
 
 before(async () => {
-  tmp = tempDir('runs');
-  home = join(tmp.dir, 'home');
-  studio = Studio.open({
-    home,
-    resourcesDir: join(REPO_ROOT, 'resources'),
-    shell: 'server',
-    watch: false,
-    training: { tickSeconds: 0.2, backoffMs: 100, maxRestarts: 3 },
-  });
-  await studio.ingestOnce(SAMPLE_PLATES, 64, 'centre');
-  datasetId = studio.datasets.listDatasets()[0]!.id;
+  ctx = await trainingStudio('runs');
+  ({ studio, home, datasetId } = ctx);
 });
 
-after(async () => {
-  await studio.close();
-  tmp.cleanup();
-});
+after(() => ctx.close());
 
 const state = (runId: number): string => studio.training.runs.getRun(runId)!.state;
 const untilState = (runId: number, wanted: string[], ms = 120_000): Promise<string> =>
