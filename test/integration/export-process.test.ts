@@ -101,3 +101,42 @@ test('an ESRGAN print does not stall the studio: the loop stays live, and a fail
   assert.match(end.failed[0]!.name, /Plate 2 Broken/);
   assert.deepEqual(readdirSync(folder), ['plate-001-large.png']);
 });
+
+test('print jobs take turns: a second waits for the first, and one cancelled while it waits never starts', async () => {
+  const folder = join(tmp.dir, 'turns');
+  mkdirSync(folder);
+  const options = {
+    paper: 'A5',
+    orientation: 'portrait',
+    dpi: 150,
+    marginMm: 10,
+    bleed: false,
+    tone: 'white',
+    caption: false,
+    format: 'pdf',
+    upscaler: 'lanczos',
+  } as const;
+  const start = async (fileName: string | null): Promise<number> => {
+    const reply = fileName
+      ? await handleRequest(studio, 'exportContactSheet', { favourites: [1], options: { paper: 'A5', orientation: 'portrait', tone: 'white' }, folder, fileName }) // prettier-ignore
+      : await handleRequest(studio, 'exportPrints', { favourites: [1], options, folder });
+    assert.ok(reply.ok, JSON.stringify(reply));
+    return (reply.result as ExportStart).job!.jobId;
+  };
+  const first = await start(null);
+  const second = await start('sheet.pdf');
+  const third = await start('never.pdf');
+  assert.ok((await handleRequest(studio, 'cancelExport', { jobId: third })).ok);
+  const endOf = (id: number) =>
+    waitFor(() => events.find((e) => e.p.jobId === id && e.p.state !== 'running'), 180_000, `job ${id}'s end`);
+  const [a, b, c] = [await endOf(first), await endOf(second), await endOf(third)];
+  assert.deepEqual([a.p.state, b.p.state, c.p.state], ['done', 'done', 'cancelled']);
+  const secondStarted = events.find((e) => e.p.jobId === second && e.p.current !== null)!;
+  assert.ok(secondStarted.at >= a.at, 'the second job started drawing only after the first had ended');
+  assert.equal(
+    events.some((e) => e.p.jobId === third && e.p.current !== null),
+    false,
+    'the cancelled job never started',
+  );
+  assert.deepEqual(readdirSync(folder).sort(), ['plate-001-large.pdf', 'sheet.pdf']);
+});

@@ -25,6 +25,7 @@ import { ExportJob } from './job.js';
 import { planPrints } from './print-plan.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
 import type { FavouriteSource } from './types.js';
+import type { ExportWork } from './worker-protocol.js';
 
 const ENDED_JOBS_KEPT = 16;
 
@@ -45,6 +46,8 @@ export class ExportService {
   readonly #jobs = new Map<number, ExportJob>();
   readonly #ended = new Map<number, ExportJob>();
   #nextJob = 1;
+  /** The last print or contact-sheet job's turn: they take turns, one export process at a time. */
+  #heavy: Promise<void> = Promise.resolve();
 
   constructor(deps: ExportServiceDeps) {
     this.#deps = deps;
@@ -96,7 +99,7 @@ export class ExportService {
       const sources = this.favouriteSources(p.favourites);
       const plan = await planPrints(sources, p.options, p.folder, overwrite);
       return this.#start('prints', sources.length, (job) =>
-        runInExportProcess({ kind: 'prints', plan, options: p.options, overwrite }, job),
+        this.#inTurn(job, { kind: 'prints', plan, options: p.options, overwrite }),
       );
     });
   }
@@ -110,7 +113,7 @@ export class ExportService {
       await refuseOverwrite([path], overwrite);
       const options = { ...p.options, title: 'Plumage — favourites' };
       return this.#start('contact-sheet', sources.length, (job) =>
-        runInExportProcess({ kind: 'contact-sheet', sources, options, path, overwrite }, job),
+        this.#inTurn(job, { kind: 'contact-sheet', sources, options, path, overwrite }),
       );
     });
   }
@@ -191,6 +194,20 @@ export class ExportService {
     const running = [...this.#jobs.values()];
     for (const job of running) job.cancel();
     await Promise.all(running.map((j) => j.whenDone));
+  }
+
+  /**
+   * Runs `work` in an export process once the jobs before it have ended, so however many exports
+   * are asked for, one process (tfjs, a generator, ESRGAN's activations) is alive at a time. A job
+   * cancelled while it waits ends at its turn without starting one.
+   */
+  #inTurn(job: ExportJob, work: ExportWork): Promise<void> {
+    const turn = this.#heavy.then(() => {
+      job.signal.throwIfAborted();
+      return runInExportProcess(work, job);
+    });
+    this.#heavy = turn.catch(() => undefined);
+    return turn;
   }
 
   #start(kind: ExportKind, total: number, work: (job: ExportJob) => Promise<void>): ExportStart {
