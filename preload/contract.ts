@@ -387,6 +387,8 @@ export interface PreloadBridge {
 
 /** Noise inputs of a generated image: 'const' (the learned constant) or 'random' (drawn from the seed). */
 export const GALLERY_NOISE_MODES = ['const', 'random'] as const;
+/** Truncation ψ runs from 0 (the average bird) to this (past the untruncated 1: wilder birds). */
+export const MAX_PSI = 1.2;
 export type GalleryNoiseMode = (typeof GALLERY_NOISE_MODES)[number];
 
 /** A kept bird: everything needed to regenerate it bit-identically, plus its name and note. */
@@ -542,11 +544,14 @@ export type PrintFormat = (typeof PRINT_FORMATS)[number];
 export const UPSCALERS = ['esrgan', 'lanczos'] as const;
 export type Upscaler = (typeof UPSCALERS)[number];
 
+export const ORIENTATIONS = ['portrait', 'landscape'] as const;
+export type Orientation = (typeof ORIENTATIONS)[number];
+
 export interface PrintOptions {
   paper: PaperName;
   /** Trim size for paper 'custom', in mm. */
   customMm?: { width: number; height: number };
-  orientation: 'portrait' | 'landscape';
+  orientation: Orientation;
   dpi: number;
   /** White space between the trim edge and the picture (and caption), in mm. */
   marginMm: number;

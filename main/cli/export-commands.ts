@@ -7,23 +7,21 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  PAPER_NAMES,
-  PAPER_TONES,
-  PRINT_FORMATS,
-  TIMELAPSE_FORMATS,
-  UPSCALERS,
-  type ExportProgress,
-  type ExportStart,
-  type FavouriteSelection,
-  type PaperName,
-  type PrintOptions,
-} from '../../preload/contract.js';
+import type { ExportProgress, ExportStart, FavouriteSelection, PrintOptions } from '../../preload/contract.js';
+import { OPEN_DATASET_FIELDS } from '../core/api/validate.js';
+import { EXPORT_FIELDS } from '../core/api/validate-export.js';
+import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { describeMissing } from '../core/export/service.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
-import { UsageError } from './usage.js';
+import { UsageError, checkFlag, choiceFlag, numberFlag, required } from './usage.js';
+
+const F = EXPORT_FIELDS;
+/** On the command line a custom paper is its size ("100x150"), so the paper names exclude `custom`. */
+const NAMED_PAPER = F.paper.exclude(['custom'], {
+  error: `must be one of ${F.paper.options.filter((n) => n !== 'custom').join(', ')} or WxH in mm`,
+});
 
 export type ExportCommand = 'export' | 'export-dataset' | 'export-timelapse';
 
@@ -54,17 +52,18 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
           'contact-sheet': { type: 'boolean', default: false },
         },
       });
+      // Every value is checked by the field the app's exportPrints request checks it with.
       const favourites = parseFavourites(values.favourites);
       const options: PrintOptions = {
         ...parsePaper(values.paper!),
-        orientation: oneOf('--orientation', values.orientation!, ['portrait', 'landscape'] as const),
-        dpi: number('--dpi', values.dpi!),
-        marginMm: number('--margin', values.margin!),
+        orientation: choiceFlag(values, 'orientation', F.orientation)!,
+        dpi: numberFlag(values, 'dpi', F.dpi)!,
+        marginMm: numberFlag(values, 'margin', F.marginMm)!,
         bleed: values.bleed!,
-        tone: oneOf('--tone', values.tone!, PAPER_TONES),
+        tone: choiceFlag(values, 'tone', F.tone)!,
         caption: !values['no-caption'],
-        format: oneOf('--format', values.format!, PRINT_FORMATS),
-        upscaler: oneOf('--upscaler', values.upscaler!, UPSCALERS),
+        format: choiceFlag(values, 'format', F.format)!,
+        upscaler: choiceFlag(values, 'upscaler', F.upscaler)!,
       };
       return withStudio(values, (studio, folder) =>
         values['contact-sheet']
@@ -78,8 +77,9 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
         options: { ...common, dataset: { type: 'string' }, resolution: { type: 'string' }, name: { type: 'string' } },
       });
       if (!values.dataset) throw new UsageError('--dataset ID or --dataset FOLDER is required');
+      const resolution = numberFlag(values, 'resolution', OPEN_DATASET_FIELDS.resolution);
       return withStudio(values, (studio, folder) => {
-        const datasetId = findDataset(studio, values.dataset!, values.resolution);
+        const datasetId = findDataset(studio, values.dataset!, resolution);
         return studio.exports.exportDataset({
           datasetId,
           folder,
@@ -98,9 +98,9 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
           fps: { type: 'string', default: '12' },
         },
       });
-      const runId = number('--run', values.run ?? '');
-      const format = oneOf('--format', values.format!, TIMELAPSE_FORMATS);
-      const fps = number('--fps', values.fps!);
+      const runId = required(numberFlag(values, 'run', GALLERY_FIELDS.id), 'run', 'R');
+      const format = choiceFlag(values, 'format', F.timelapseFormat)!;
+      const fps = numberFlag(values, 'fps', F.fps)!;
       return withStudio(values, (studio, folder) =>
         studio.exports.exportTimelapse({ runId, folder, format, fps, overwrite: values.overwrite! }),
       );
@@ -176,42 +176,30 @@ function describe(p: ExportProgress): string {
 function parseFavourites(spec: string | undefined): FavouriteSelection {
   if (!spec) throw new UsageError('--favourites all or --favourites ID,ID,… is required');
   if (spec === 'all') return 'all';
-  const ids = spec.split(',').map((s) => Number(s.trim()));
-  if (ids.some((n) => !Number.isSafeInteger(n) || n <= 0))
+  const ids = spec.split(',').map((s) => (/^\s*\d+\s*$/.test(s) ? Number(s) : NaN));
+  if (ids.some((n) => !Number.isFinite(n)))
     throw new UsageError(`--favourites must be all or ids like 1,4,7 (got ${JSON.stringify(spec)})`);
-  return ids;
+  return checkFlag('favourites', spec, ids, F.favourites.options[1]);
 }
 
-/** A paper name, or a custom size "WxH" in mm ("100x150"). */
+/** A paper name (any case), or a custom size "WxH" in mm ("100x150"). */
 function parsePaper(spec: string): Pick<PrintOptions, 'paper' | 'customMm'> {
   const custom = /^(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)(?:mm)?$/i.exec(spec);
-  if (custom) return { paper: 'custom', customMm: { width: Number(custom[1]), height: Number(custom[2]) } };
-  const name = PAPER_NAMES.find((n) => n.toLowerCase() === spec.toLowerCase() && n !== 'custom');
-  if (!name)
-    throw new UsageError(`--paper must be one of ${PAPER_NAMES.filter((n) => n !== 'custom').join(', ')} or WxH in mm`);
-  return { paper: name as PaperName };
-}
-
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T))
-    throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got ${value})`);
-  return value as T;
-}
-
-function number(flag: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n))
-    throw new UsageError(`${flag} must be a number (got ${value || 'nothing'})`);
-  return n;
+  if (custom) {
+    const size = { width: Number(custom[1]), height: Number(custom[2]) };
+    return { paper: 'custom', customMm: checkFlag('paper', spec, size, F.customMm) };
+  }
+  const name = F.paper.options.find((n) => n.toLowerCase() === spec.toLowerCase()) ?? spec;
+  return { paper: checkFlag('paper', spec, name, NAMED_PAPER) };
 }
 
 /** A dataset by id, or by its folder (with --resolution when it was ingested at several). */
-function findDataset(studio: Studio, spec: string, resolution: string | undefined): number {
+function findDataset(studio: Studio, spec: string, resolution: number | undefined): number {
   if (/^\d+$/.test(spec)) return Number(spec);
   const folder = resolve(spec);
   const rows = studio.datasets
     .listDatasets()
-    .filter((r) => r.folder === folder && (resolution === undefined || r.resolution === Number(resolution)));
+    .filter((r) => r.folder === folder && (resolution === undefined || r.resolution === resolution));
   if (rows.length === 0)
     throw new UsageError(`no dataset for ${folder}${resolution ? ` at ${resolution}²` : ''}: ingest it first`);
   if (rows.length > 1)

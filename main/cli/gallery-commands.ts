@@ -6,20 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  FAVOURITE_SORTS,
-  GALLERY_NOISE_MODES,
-  INTERPOLATION_FORMATS,
-  LATENT_SPACES,
-  type BackendChoice,
-  type Favourite,
-  type FavouriteSort,
-  type GalleryNoiseMode,
-  type GeneratorRef,
-  type InterpolationFormat,
-  type LatentSpace,
-} from '../../preload/contract.js';
+import type { BackendChoice, Favourite, GeneratorRef } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
+import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { fileProblem } from '../core/folders.js';
 import { initBackend } from '../core/gan/backend.js';
 import { parseSeeds } from '../core/gan/sample.js';
@@ -29,7 +18,14 @@ import { GeneratorCache, runTask } from '../core/gallery/tasks.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
-import { UsageError } from './usage.js';
+import { UsageError, checkFlag, choiceFlag, numberFlag, required } from './usage.js';
+
+/** Every flag is checked by the field the app's gallery requests check the same value with. */
+const F = GALLERY_FIELDS;
+/** A strip is the app's preview; on the command line an interpolation is an animation or frames. */
+const FILE_FORMAT = F.format.exclude(['strip'], {
+  error: `must be one of ${F.format.options.filter((f) => f !== 'strip').join(', ')}`,
+});
 
 export { GALLERY_USAGE } from './gallery-usage.js';
 
@@ -81,30 +77,37 @@ function modelRef(v: { run?: string; checkpoint?: string; kimg?: string }): Gene
     if (v.checkpoint === undefined) throw new UsageError('give --run R or --checkpoint FILE');
     return { file: resolve(v.checkpoint) };
   }
-  const runId = positiveInt(v.run, '--run');
+  const runId = numberFlag(v, 'run', F.id)!;
   if (v.checkpoint !== undefined && v.kimg !== undefined) throw new UsageError('give --checkpoint or --kimg, not both');
-  if (v.checkpoint !== undefined)
-    return { runId, checkpointId: positiveInt(v.checkpoint, '--checkpoint (with --run)') };
-  if (v.kimg !== undefined) {
-    const kimg = Number(v.kimg);
-    if (!Number.isFinite(kimg) || kimg < 0) throw new UsageError('--kimg must be a number ≥ 0');
-    return { runId, kimg };
-  }
+  if (v.checkpoint !== undefined) return { runId, checkpointId: numberFlag(v, 'checkpoint', F.id)! };
+  if (v.kimg !== undefined) return { runId, kimg: numberFlag(v, 'kimg', F.kimg)! };
   return { runId };
 }
 
 function bird(v: { psi?: string; noise?: string; 'mix-seed'?: string; layers?: string }) {
-  const psi = Number(v.psi);
-  if (!Number.isFinite(psi) || psi < 0 || psi > 1.2) throw new UsageError('--psi must be a number from 0 to 1.2');
-  if (!GALLERY_NOISE_MODES.includes(v.noise as GalleryNoiseMode))
-    throw new UsageError(`--noise must be ${GALLERY_NOISE_MODES.join(' or ')}`);
+  const psi = numberFlag(v, 'psi', F.psi)!;
+  const noiseMode = choiceFlag(v, 'noise', F.noiseMode)!;
   if ((v['mix-seed'] === undefined) !== (v.layers === undefined))
     throw new UsageError('a style mix needs both --mix-seed and --layers');
   return {
     psi,
-    noiseMode: v.noise as GalleryNoiseMode,
-    ...(v['mix-seed'] !== undefined ? { mixSeed: seedOf(v['mix-seed'], '--mix-seed'), mixLayers: v.layers! } : {}),
+    noiseMode,
+    ...(v['mix-seed'] !== undefined
+      ? { mixSeed: numberFlag(v, 'mix-seed', F.seed)!, mixLayers: choiceFlag(v, 'layers', F.mixLayers)! }
+      : {}),
   };
+}
+
+/** `--seeds 0-7,12`: the syntax is parseSeeds', and every seed is checked by the request's seed field. */
+function seedsFlag(spec: string): number[] {
+  let seeds: number[];
+  try {
+    seeds = parseSeeds(spec);
+  } catch (err) {
+    throw new UsageError(`--seeds ${(err as Error).message.replace(/^seeds /, '')}`);
+  }
+  for (const seed of seeds) checkFlag('seeds', spec, seed, F.seed);
+  return seeds;
 }
 
 async function generate(argv: string[]): Promise<number> {
@@ -121,12 +124,7 @@ async function generate(argv: string[]): Promise<number> {
   const backend = values.backend === undefined ? undefined : backendOf(values.backend);
   const ref = modelRef(values);
   const params = bird(values);
-  let seeds: number[];
-  try {
-    seeds = parseSeeds(values.seeds!);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const seeds = seedsFlag(values.seeds!);
   const out = resolve(values.out ?? 'generated');
   if ('file' in ref) {
     const problem = await fileProblem(ref.file, 'checkpoint');
@@ -175,17 +173,16 @@ async function favouriteAdd(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (values.seed === undefined) throw new UsageError('--seed S is required');
+  const seed = required(numberFlag(values, 'seed', F.seed), 'seed', 'S');
   const ref = modelRef(values);
-  const seed = seedOf(values.seed, '--seed');
   const studio = openStudio(values.home, false);
   try {
     const fav = await studio.gallery.addFavourite({
       generator: ref,
       seed,
       ...bird(values),
-      ...(values.name !== undefined ? { name: values.name } : {}),
-      ...(values.note !== undefined ? { note: values.note } : {}),
+      ...(values.name !== undefined ? { name: choiceFlag(values, 'name', F.name)! } : {}),
+      ...(values.note !== undefined ? { note: choiceFlag(values, 'note', F.note)! } : {}),
     });
     console.log(values.json ? JSON.stringify(fav) : `★ #${fav.id} ${describe(fav)}`);
     return 0;
@@ -205,12 +202,11 @@ async function favouriteList(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (!FAVOURITE_SORTS.includes(values.sort as FavouriteSort))
-    throw new UsageError(`--sort must be one of ${FAVOURITE_SORTS.join(', ')}`);
+  const sort = choiceFlag(values, 'sort', F.sort)!;
   const studio = openStudio(values.home, true);
   try {
     const favs = studio.gallery.listFavourites({
-      sort: values.sort as FavouriteSort,
+      sort,
       descending: values.desc,
       ...(values.filter !== undefined ? { text: values.filter } : {}),
     });
@@ -230,7 +226,7 @@ async function favouriteRemove(argv: string[]): Promise<number> {
     options: { home: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('favourite remove takes one id');
-  const id = positiveInt(positionals[0], 'the favourite id');
+  const id = favouriteId(positionals[0]!);
   const studio = openStudio(values.home, false);
   try {
     const fav = studio.gallery.getFavourite(id);
@@ -249,7 +245,7 @@ async function favouriteRender(argv: string[]): Promise<number> {
     options: { home: { type: 'string' }, out: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('favourite render takes one id');
-  const id = positiveInt(positionals[0], 'the favourite id');
+  const id = favouriteId(positionals[0]!);
   const studio = openStudio(values.home, true);
   try {
     const r = await studio.gallery.renderFavourite(id);
@@ -282,22 +278,22 @@ async function interpolate(argv: string[]): Promise<number> {
     },
   });
   if (!values.favourites) throw new UsageError('--favourites ID,ID[,…] is required (two or more)');
-  const ids = values.favourites.split(',').map((s) => positiveInt(s.trim(), '--favourites'));
+  const ids = values.favourites
+    .split(',')
+    .map((s) => checkFlag('favourites', values.favourites!, /^\s*\d+\s*$/.test(s) ? Number(s) : NaN, F.id));
   if (ids.length < 2) throw new UsageError('--favourites needs at least two ids');
-  if (!LATENT_SPACES.includes(values.space as LatentSpace)) throw new UsageError('--space must be w or z');
-  const formats = INTERPOLATION_FORMATS.filter((f) => f !== 'strip');
-  if (!(formats as readonly string[]).includes(values.format!))
-    throw new UsageError(`--format must be one of ${formats.join(', ')}`);
-  const frames = Number(values.frames);
-  const fps = Number(values.fps);
+  const space = choiceFlag(values, 'space', F.space)!;
+  const format = choiceFlag(values, 'format', FILE_FORMAT)!;
+  const frames = numberFlag(values, 'frames', F.frames)!;
+  const fps = numberFlag(values, 'fps', F.fps)!;
   const studio = openStudio(values.home, true);
   try {
     const r = await studio.gallery.interpolate({
       favouriteIds: ids,
-      space: values.space as LatentSpace,
+      space,
       frames,
       fps,
-      format: values.format as InterpolationFormat,
+      format,
       outDir: resolve(values.out ?? '.'),
       ...(values.name !== undefined ? { name: values.name } : {}),
     });
@@ -324,14 +320,9 @@ function backendOf(v: string): BackendChoice {
   return r.data;
 }
 
-function positiveInt(v: string | undefined, what: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${what} must be a positive whole number (got ${v})`);
-  return n;
-}
-
-function seedOf(v: string, what: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 0xffffffff) throw new UsageError(`${what} must be a whole number in 0..4294967295`);
-  return n;
+/** A favourite's id, given as the sub-command's argument. */
+function favouriteId(raw: string): number {
+  const r = F.id.safeParse(/^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN);
+  if (!r.success) throw new UsageError(`the favourite id ${r.error.issues[0]?.message} (got ${raw})`);
+  return r.data;
 }

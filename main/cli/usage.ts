@@ -119,8 +119,11 @@ export async function runCommand(cmd: CommandDef, argv: string[]): Promise<numbe
   return cmd.run(values, positionals, argv);
 }
 
-/** The first issue zod finds, as a sentence about the flag. */
-function check<T>(flag: string, raw: string, value: unknown, schema: z.ZodType<T, unknown>): T {
+/**
+ * `value` (made from the flag's text `raw`) checked by a request field: the first issue zod
+ * finds, as a sentence about the flag.
+ */
+export function checkFlag<T>(flag: string, raw: string, value: unknown, schema: z.ZodType<T, unknown>): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw new UsageError(`--${flag} ${result.error.issues[0]?.message ?? 'is not valid'} (got ${raw})`);
@@ -137,7 +140,7 @@ export function numberFlag<T extends number | undefined>(
   if (typeof raw !== 'string') throw new UsageError(`--${flag} needs a value`);
   const n = raw.trim() === '' ? NaN : Number(raw);
   if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be a number (got ${JSON.stringify(raw)})`);
-  return check(flag, raw, n, schema);
+  return checkFlag(flag, raw, n, schema);
 }
 
 /** A string flag (an enum such as --crop), checked by its request field; undefined when not given. */
@@ -145,7 +148,7 @@ export function choiceFlag<T>(values: FlagValues, flag: string, schema: z.ZodTyp
   const raw = values[flag];
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string') throw new UsageError(`--${flag} needs a value`);
-  return check(flag, raw, raw, schema);
+  return checkFlag(flag, raw, raw, schema);
 }
 
 /** A flag the command cannot do without. */

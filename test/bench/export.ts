@@ -12,7 +12,8 @@ import sharp from 'sharp';
 import type { PrintOptions, Upscaler } from '../../preload/contract.js';
 import { initBackend } from '../../main/core/gan/backend.js';
 import { ExportJob } from '../../main/core/export/job.js';
-import { planPrints, runPrints } from '../../main/core/export/prints.js';
+import { planPrints } from '../../main/core/export/print-plan.js';
+import { runPrints } from '../../main/core/export/prints.js';
 import { esrganUpscale } from '../../main/core/export/upscale.js';
 import { SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
 

@@ -2,13 +2,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
 import { CLI, tempDir } from '../helpers/paths.js';
+import { writePlates } from '../helpers/plates.js';
 
 const skip = chromiumMissing();
 let tmp: ReturnType<typeof tempDir>;
@@ -151,3 +152,70 @@ test('Favourites: listed with pictures, filtered, interpolated (preview, play, e
   assert.equal((await sharp(file).metadata()).pages, 8);
   await page.screenshot({ path: artifactPath('favourites.png') });
 });
+
+test(
+  'Evolution: one seed through every checkpoint of a run, a picture per checkpoint with its kimg',
+  { skip },
+  async () => {
+    // A run of its own, trained by the CLI before a server owns its home: a checkpoint every step
+    // (the tiny preset's batch of 8 is 0.008 kimg), two steps.
+    const home = join(tmp.dir, 'evolution-home');
+    const plates = join(tmp.dir, 'evolution-plates');
+    mkdirSync(plates);
+    writePlates(plates, 8);
+    await promisify(execFile)(process.execPath, [CLI, 'train', '--dataset', plates, '--preset', 'tiny', '--kimg', '0.016', '--checkpoint-kimg', '0.008', '--snapshot-kimg', '0.016', '--home', home]); // prettier-ignore
+    const files = readdirSync(join(home, 'checkpoints', 'run-1')).filter((f) => f.endsWith('.safetensors'));
+    assert.ok(files.length >= 2, `the run wrote ${files.length} checkpoints`);
+
+    const served = await serveApp(home);
+    const p = await browser.context.newPage();
+    try {
+      await p.goto(served.url);
+      await p.getByRole('button', { name: 'Gallery' }).click();
+      // The run opens at its latest checkpoint by itself.
+      await loadedBirds(p, 4);
+      const listed = await p.getByLabel('Checkpoint').locator('option').allInnerTexts();
+      assert.equal(listed.length, files.length, 'every checkpoint on disk is offered');
+      const kimgs = listed.map((t) => Number.parseFloat(t));
+
+      await p.locator('[data-testid="bird-grid"] .bird').first().click();
+      const detail = p.getByTestId('bird-detail');
+      await detail.getByRole('button', { name: `Evolution through ${files.length} checkpoints` }).click();
+      const row = p.getByTestId('evolution');
+      await p.waitForFunction(
+        (n) =>
+          Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="evolution"] img')).filter(
+            (i) => i.complete && i.naturalWidth > 0,
+          ).length === n,
+        files.length,
+        { timeout: 90_000 },
+      );
+      await detail.getByRole('button', { name: `Evolution through ${files.length} checkpoints` }).waitFor();
+      await p.screenshot({ path: artifactPath('gallery-evolution.png') });
+
+      // One picture per checkpoint, in order, each labelled with its checkpoint's kimg.
+      const captions = await row.locator('figcaption').allInnerTexts();
+      assert.deepEqual(
+        captions.map((c) => Number.parseFloat(c)),
+        kimgs,
+      );
+      for (const c of captions) assert.match(c, /^[\d.]+ kimg$/);
+      // And the bird changes as the run trains: no two checkpoints draw the same pixels.
+      const pixels = await row.locator('img').evaluateAll((imgs) =>
+        (imgs as HTMLImageElement[]).map((img) => {
+          const canvas = document.createElement('canvas');
+          canvas.width = img.naturalWidth;
+          canvas.height = img.naturalHeight;
+          const ctx = canvas.getContext('2d')!;
+          ctx.drawImage(img, 0, 0);
+          return Array.from(ctx.getImageData(0, 0, canvas.width, canvas.height).data).join(',');
+        }),
+      );
+      assert.equal(pixels.length, files.length);
+      assert.equal(new Set(pixels).size, pixels.length, 'each checkpoint draws a different bird');
+    } finally {
+      await p.close();
+      await served.stop();
+    }
+  },
+);

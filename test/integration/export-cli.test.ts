@@ -85,10 +85,11 @@ test('export refuses bad input with a clear error and writes nothing', async () 
   const sub = join(out, 'bad');
   mkdirSync(sub);
   const cases: [string[], RegExp, number][] = [
-    [['--favourites', '1', '--dpi', '0'], /DPI must be a whole number from 1 to 1200 \(got 0\)/, 1],
-    [['--favourites', '1', '--dpi', '1300'], /1 to 1200/, 1],
-    [['--favourites', '1', '--paper', '0x100'], /custom paper width must be 20–1500 mm/, 1],
+    [['--favourites', '1', '--dpi', '0'], /--dpi must be a whole number from 1 to 1200 \(got 0\)/, 2],
+    [['--favourites', '1', '--dpi', '1300'], /1 to 1200/, 2],
+    [['--favourites', '1', '--paper', '0x100'], /--paper custom paper width must be 20–1500 mm/, 2],
     [['--favourites', '1', '--paper', 'B7'], /--paper must be one of/, 2],
+    [['--favourites', '1', '--upscaler', 'bicubic'], /--upscaler must be one of esrgan, lanczos \(got bicubic\)/, 2],
     [['--favourites', '99'], /no favourite with id 99/, 1],
     [['--favourites', 'x'], /--favourites must be all or ids/, 2],
     [['--favourites', '1', '--format', 'jpeg'], /--format must be one of pdf, png, tiff/, 2],
@@ -97,6 +98,8 @@ test('export refuses bad input with a clear error and writes nothing', async () 
     const r = await plumage(['export', '--out', sub, ...extra]);
     assert.equal(r.code, code, `${extra.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
+    // A usage mistake is one line that points at --help.
+    if (code === 2) assert.match(r.stderr, /^plumage export: [^\n]+ \(see plumage export --help\)\n$/, extra.join(' '));
   }
   const missing = await plumage(['export', '--favourites', 'all', '--out', join(out, 'nope')]);
   assert.match(missing.stderr, /export folder not found/);

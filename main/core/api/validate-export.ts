@@ -1,6 +1,7 @@
 /** Input schemas of the export requests (see validate.ts; typed against the contract the same way). */
 import { z } from 'zod';
 import {
+  ORIENTATIONS,
   PAPER_NAMES,
   PAPER_TONES,
   PRINT_FORMATS,
@@ -9,18 +10,55 @@ import {
   type ExportRequests,
   type RequestParams,
 } from '../../../preload/contract.js';
+import { CUSTOM_MM_RANGE, MAX_DPI } from '../export/paper.js';
+import { MAX_FPS } from '../gallery/limits.js';
+import { GALLERY_FIELDS } from './validate-gallery.js';
 
-const id = z.number().int().positive();
+/** Ids say what is wrong with them the same way in every request. */
+const id = GALLERY_FIELDS.id;
 const folder = z.string().min(1, 'choose a folder').max(4096);
 const fileName = z.string().min(1).max(255);
-/** Paper sizes, DPI and margins are checked for meaning (and named in the error) by export/paper.ts. */
-const paper = {
-  paper: z.enum(PAPER_NAMES),
-  customMm: z.strictObject({ width: z.number(), height: z.number() }).optional(),
-  orientation: z.enum(['portrait', 'landscape']),
-  tone: z.enum(PAPER_TONES),
+const oneOf = (values: readonly string[]) => ({ error: `must be one of ${values.join(', ')}` });
+const customSide = (side: string) =>
+  z
+    .number()
+    .min(CUSTOM_MM_RANGE.min, `custom paper ${side} must be ${CUSTOM_MM_RANGE.min}–${CUSTOM_MM_RANGE.max} mm`)
+    .max(CUSTOM_MM_RANGE.max, `custom paper ${side} must be ${CUSTOM_MM_RANGE.min}–${CUSTOM_MM_RANGE.max} mm`);
+
+/**
+ * The exports' fields, exported so the CLI checks its flags with exactly these (`--dpi` is dpi,
+ * `--paper` paper, …). Messages read after the flag's name: "--dpi must be …". export/paper.ts
+ * checks the same ranges again for the engine's direct callers, and what only the whole layout
+ * can say (margins that leave no room, a page too large to render).
+ */
+export const EXPORT_FIELDS = {
+  paper: z.enum(PAPER_NAMES, oneOf(PAPER_NAMES)),
+  customMm: z.strictObject({ width: customSide('width'), height: customSide('height') }),
+  orientation: z.enum(ORIENTATIONS, oneOf(ORIENTATIONS)),
+  tone: z.enum(PAPER_TONES, oneOf(PAPER_TONES)),
+  dpi: z
+    .number()
+    .int(`must be a whole number from 1 to ${MAX_DPI}`)
+    .min(1, `must be a whole number from 1 to ${MAX_DPI}`)
+    .max(MAX_DPI, `must be a whole number from 1 to ${MAX_DPI}`),
+  marginMm: z.number().min(0, 'must be 0 mm or more'),
+  format: z.enum(PRINT_FORMATS, oneOf(PRINT_FORMATS)),
+  upscaler: z.enum(UPSCALERS, oneOf(UPSCALERS)),
+  favourites: z.union([z.literal('all'), z.array(id).min(1, 'must name at least one favourite').max(10_000)]),
+  timelapseFormat: z.enum(TIMELAPSE_FORMATS, oneOf(TIMELAPSE_FORMATS)),
+  fps: z
+    .number()
+    .positive(`must be above 0 and at most ${MAX_FPS}`)
+    .max(MAX_FPS, `must be above 0 and at most ${MAX_FPS}`),
 };
-const favourites = z.union([z.literal('all'), z.array(id).min(1).max(10_000)]);
+const F = EXPORT_FIELDS;
+const paper = {
+  paper: F.paper,
+  customMm: F.customMm.optional(),
+  orientation: F.orientation,
+  tone: F.tone,
+};
+const favourites = F.favourites;
 
 type Schemas = { [K in keyof ExportRequests]: z.ZodType<RequestParams<K>, unknown> };
 
@@ -29,12 +67,12 @@ export const EXPORT_SCHEMAS: Schemas = {
     favourites,
     options: z.strictObject({
       ...paper,
-      dpi: z.number(),
-      marginMm: z.number(),
+      dpi: F.dpi,
+      marginMm: F.marginMm,
       bleed: z.boolean(),
       caption: z.boolean(),
-      format: z.enum(PRINT_FORMATS),
-      upscaler: z.enum(UPSCALERS),
+      format: F.format,
+      upscaler: F.upscaler,
     }),
     folder,
     overwrite: z.boolean().optional(),
@@ -55,8 +93,8 @@ export const EXPORT_SCHEMAS: Schemas = {
   exportTimelapse: z.strictObject({
     runId: id,
     folder,
-    format: z.enum(TIMELAPSE_FORMATS),
-    fps: z.number(),
+    format: F.timelapseFormat,
+    fps: F.fps,
     overwrite: z.boolean().optional(),
   }),
   cancelExport: z.strictObject({ jobId: id }),

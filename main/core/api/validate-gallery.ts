@@ -5,19 +5,60 @@ import {
   GALLERY_NOISE_MODES,
   INTERPOLATION_FORMATS,
   LATENT_SPACES,
+  MAX_PSI,
   type GalleryRequests,
   type RequestParams,
 } from '../../../preload/contract.js';
+import { MAX_FPS, MAX_FRAMES } from '../gallery/limits.js';
 
-const id = z.number().int().positive();
-const seed = z.number().int().min(0).max(0xffffffff);
-const psi = z.number().min(0).max(1.2);
 const path = z.string().min(1).max(4096);
-/** Style mixes: a preset or "lo-hi"; checked against the generator's resolution by the gallery. */
-const mixLayers = z.string().min(1).max(32);
+const MAX_SEED = 0xffffffff;
+const MAX_KIMG = 1e6;
+const between = (lo: number, hi: number) => `must be a number from ${lo} to ${hi}`;
+const oneOf = (values: readonly string[]) => ({ error: `must be one of ${values.join(', ')}` });
+
+/**
+ * The gallery's fields, exported so the CLI checks its flags with exactly these (`--psi` is psi,
+ * `--seed` a seed, …). Messages read after the flag's name: "--psi must be …".
+ */
+export const GALLERY_FIELDS = {
+  id: z
+    .number({ error: 'must be a positive whole number' })
+    .int('must be a positive whole number')
+    .positive('must be a positive whole number'),
+  seed: z
+    .number({ error: `must be a whole number in 0..${MAX_SEED}` })
+    .int('must be a whole number')
+    .min(0, `must be a whole number in 0..${MAX_SEED}`)
+    .max(MAX_SEED, `must be a whole number in 0..${MAX_SEED}`),
+  psi: z.number().min(0, between(0, MAX_PSI)).max(MAX_PSI, between(0, MAX_PSI)),
+  noiseMode: z.enum(GALLERY_NOISE_MODES, { error: `must be ${GALLERY_NOISE_MODES.join(' or ')}` }),
+  /** Style mixes: a preset or "lo-hi"; checked against the generator's resolution by the gallery. */
+  mixLayers: z.string().min(1, 'must name layers').max(32, 'is too long'),
+  kimg: z.number().min(0, between(0, MAX_KIMG)).max(MAX_KIMG, between(0, MAX_KIMG)),
+  name: z.string().max(1000, 'must be at most 1000 characters'),
+  note: z.string().max(20_000, 'must be at most 20000 characters'),
+  sort: z.enum(FAVOURITE_SORTS, oneOf(FAVOURITE_SORTS)),
+  space: z.enum(LATENT_SPACES, { error: `must be ${LATENT_SPACES.join(' or ')}` }),
+  frames: z
+    .number()
+    .int('must be a whole number')
+    .min(2, between(2, MAX_FRAMES))
+    .max(MAX_FRAMES, between(2, MAX_FRAMES)),
+  fps: z
+    .number()
+    .positive(`must be above 0 and at most ${MAX_FPS}`)
+    .max(MAX_FPS, `must be above 0 and at most ${MAX_FPS}`),
+  format: z.enum(INTERPOLATION_FORMATS, oneOf(INTERPOLATION_FORMATS)),
+};
+const F = GALLERY_FIELDS;
+const id = F.id;
+const seed = F.seed;
+const psi = F.psi;
+const mixLayers = F.mixLayers;
 
 const generatorRef = z.union([
-  z.strictObject({ runId: id, checkpointId: id.optional(), kimg: z.number().min(0).max(1e6).optional() }),
+  z.strictObject({ runId: id, checkpointId: id.optional(), kimg: F.kimg.optional() }),
   z.strictObject({ file: path }),
 ]);
 
@@ -32,7 +73,7 @@ export const GALLERY_SCHEMAS: Schemas = {
     generator: generatorRef,
     seeds: z.array(seed).min(1).max(MAX_SEEDS_PER_REQUEST),
     psi,
-    noiseMode: z.enum(GALLERY_NOISE_MODES),
+    noiseMode: F.noiseMode,
     mixSeed: seed.optional(),
     mixLayers: mixLayers.optional(),
   }),
@@ -41,32 +82,32 @@ export const GALLERY_SCHEMAS: Schemas = {
     generator: generatorRef,
     seed,
     psi,
-    noiseMode: z.enum(GALLERY_NOISE_MODES),
+    noiseMode: F.noiseMode,
     mixSeed: seed.optional(),
     mixLayers: mixLayers.optional(),
-    name: z.string().max(1000).optional(),
-    note: z.string().max(20_000).optional(),
+    name: F.name.optional(),
+    note: F.note.optional(),
   }),
   listFavourites: z.strictObject({
     text: z.string().max(200).optional(),
     runId: id.optional(),
-    sort: z.enum(FAVOURITE_SORTS).optional(),
+    sort: F.sort.optional(),
     descending: z.boolean().optional(),
   }),
   updateFavourite: z.strictObject({
     id,
-    name: z.string().max(1000).optional(),
-    note: z.string().max(20_000).optional(),
+    name: F.name.optional(),
+    note: F.note.optional(),
   }),
   removeFavourite: z.strictObject({ id }),
   renderFavourite: z.strictObject({ id }),
   suggestName: z.strictObject({ seed, mixSeed: seed.optional() }),
   interpolate: z.strictObject({
     favouriteIds: z.array(id).min(2).max(64),
-    space: z.enum(LATENT_SPACES),
-    frames: z.number().int().min(2).max(1000),
-    fps: z.number().positive().max(60),
-    format: z.enum(INTERPOLATION_FORMATS),
+    space: F.space,
+    frames: F.frames,
+    fps: F.fps,
+    format: F.format,
     outDir: path.optional(),
     name: z.string().min(1).max(200).optional(),
   }),

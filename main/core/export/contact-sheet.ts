@@ -36,9 +36,11 @@ export function contactSheetLayout(page: { width: number; height: number }): Con
   return { columns, rows, cellMm, perPage: columns * rows };
 }
 
+export type ContactSheetOptions = Pick<PrintOptions, 'paper' | 'customMm' | 'orientation' | 'tone'> & { title: string };
+
 export async function exportContactSheet(
   sources: PrintSource[],
-  opts: Pick<PrintOptions, 'paper' | 'customMm' | 'orientation' | 'tone'> & { title: string },
+  opts: ContactSheetOptions,
   path: string,
   overwrite: boolean,
   job: ExportJob,

@@ -61,6 +61,19 @@ export class ExportJob {
     this.itemDone();
   }
 
+  /**
+   * Takes over what the export process's own job reports (items done, the step, files written or
+   * failed) and announces it; the state stays this job's to decide. It never throws, even once
+   * cancelled: files the process finishes after a cancel are still recorded.
+   */
+  mirror(p: ExportProgress): void {
+    this.progress.done = p.done;
+    this.progress.current = p.current;
+    this.progress.written = [...p.written];
+    this.progress.failed = [...p.failed];
+    this.#send();
+  }
+
   finish(err?: unknown): ExportProgress {
     this.progress.current = null;
     if (err === undefined) this.progress.state = 'done';

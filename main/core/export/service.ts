@@ -15,16 +15,17 @@ import type {
   RequestParams,
   Upscaler,
 } from '../../../preload/contract.js';
-import { loadGenerator } from '../gan/checkpoint.js';
-import { renderBird, type Generator } from '../gallery/render.js';
 import { cacheFileFor } from '../dataset/ingest.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
-import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
+import { FavouriteStore } from '../store/favourites.js';
 import { ExistsError, ExportInputError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
+import { runInExportProcess } from './export-process.js';
 import { ExportJob } from './job.js';
+import { planPrints } from './print-plan.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
-import type { PrintSource } from './types.js';
+import type { FavouriteSource } from './types.js';
+import type { ExportWork } from './worker-protocol.js';
 
 const ENDED_JOBS_KEPT = 16;
 
@@ -45,17 +46,16 @@ export class ExportService {
   readonly #jobs = new Map<number, ExportJob>();
   readonly #ended = new Map<number, ExportJob>();
   #nextJob = 1;
+  /** The last print or contact-sheet job's turn: they take turns, one export process at a time. */
+  #heavy: Promise<void> = Promise.resolve();
 
   constructor(deps: ExportServiceDeps) {
     this.#deps = deps;
     this.#favourites = new FavouriteStore(deps.db);
   }
 
-  /**
-   * Print sources for favourites, refusing unknown ids and favourites whose generator file is gone.
-   * Their pictures are generated on demand through `generators` (dispose it when done).
-   */
-  favouriteSources(selection: FavouriteSelection, generators: GeneratorCache): PrintSource[] {
+  /** Print sources for favourites, refusing unknown ids and favourites whose generator file is gone. */
+  favouriteSources(selection: FavouriteSelection): FavouriteSource[] {
     const rows =
       selection === 'all'
         ? this.#favourites.list({ sort: 'created' })
@@ -79,40 +79,41 @@ export class ExportService {
       ...(r.run_id !== null ? { run: runName.get(r.run_id)?.name ?? `run ${r.run_id}` } : {}),
       ...(r.kimg !== null ? { kimg: r.kimg } : {}),
       date: new Date(r.created_at).toISOString().slice(0, 10),
-      picture: () => generators.picture(r),
+      generatorPath: r.generator_path,
+      bird: {
+        seed: r.seed,
+        psi: r.psi,
+        noiseMode: r.noise_mode,
+        mix: r.mix_seed !== null && r.mix_layers !== null ? { seed: r.mix_seed, layers: r.mix_layers } : null,
+      },
     }));
   }
 
-  /** Prints of favourites into `folder`, one file each. */
+  /**
+   * Prints of favourites into `folder`, one file each. Checked here; drawn, upscaled and written
+   * in an export process of its own (export-process.ts), so tfjs and pdf-lib never load here.
+   */
   async exportPrints(p: RequestParams<'exportPrints'>): Promise<ExportStart> {
     return orExisting(async () => {
-      // Loaded on first use: tfjs with its layers API (ESRGAN) and pdf-lib stay out of every other command.
-      const { planPrints, runPrints } = await import('./prints.js');
-      const generators = new GeneratorCache();
-      const sources = this.favouriteSources(p.favourites, generators);
-      const plan = await planPrints(sources, p.options, p.folder, p.overwrite ?? false);
+      const overwrite = p.overwrite ?? false;
+      const sources = this.favouriteSources(p.favourites);
+      const plan = await planPrints(sources, p.options, p.folder, overwrite);
       return this.#start('prints', sources.length, (job) =>
-        runPrints(plan, p.options, p.overwrite ?? false, job).finally(() => generators.dispose()),
+        this.#inTurn(job, { kind: 'prints', plan, options: p.options, overwrite }),
       );
     });
   }
 
   async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<ExportStart> {
     return orExisting(async () => {
-      const { exportContactSheet } = await import('./contact-sheet.js');
-      const generators = new GeneratorCache();
-      const sources = this.favouriteSources(p.favourites, generators);
+      const overwrite = p.overwrite ?? false;
+      const sources = this.favouriteSources(p.favourites);
       const path = outputPath(await checkFolder(p.folder), p.fileName ?? 'contact-sheet.pdf');
       if (!path.toLowerCase().endsWith('.pdf')) throw new ExportInputError('a contact sheet is a PDF: name it ….pdf');
-      await refuseOverwrite([path], p.overwrite ?? false);
+      await refuseOverwrite([path], overwrite);
+      const options = { ...p.options, title: 'Plumage — favourites' };
       return this.#start('contact-sheet', sources.length, (job) =>
-        exportContactSheet(
-          sources,
-          { ...p.options, title: 'Plumage — favourites' },
-          path,
-          p.overwrite ?? false,
-          job,
-        ).finally(() => generators.dispose()),
+        this.#inTurn(job, { kind: 'contact-sheet', sources, options, path, overwrite }),
       );
     });
   }
@@ -195,6 +196,20 @@ export class ExportService {
     await Promise.all(running.map((j) => j.whenDone));
   }
 
+  /**
+   * Runs `work` in an export process once the jobs before it have ended, so however many exports
+   * are asked for, one process (tfjs, a generator, ESRGAN's activations) is alive at a time. A job
+   * cancelled while it waits ends at its turn without starting one.
+   */
+  #inTurn(job: ExportJob, work: ExportWork): Promise<void> {
+    const turn = this.#heavy.then(() => {
+      job.signal.throwIfAborted();
+      return runInExportProcess(work, job);
+    });
+    this.#heavy = turn.catch(() => undefined);
+    return turn;
+  }
+
   #start(kind: ExportKind, total: number, work: (job: ExportJob) => Promise<void>): ExportStart {
     const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit);
     this.#jobs.set(job.progress.jobId, job);
@@ -237,36 +252,4 @@ export function describeMissing(missing: MissingGenerator[]): string {
       .map((m) => `favourite ${m.favouriteId} (${m.name}): its generator file ${m.generatorPath} is gone`)
       .join('; ') + ' — remove it (plumage favourite remove ID) or restore the file'
   );
-}
-
-/** One generator loaded at a time: favourites of one checkpoint share it; it is freed when the next differs. */
-export class GeneratorCache {
-  #path: string | null = null;
-  #gen: Generator | null = null;
-
-  async picture(r: FavouriteRow): Promise<{ rgb: Uint8Array; size: number }> {
-    if (this.#path !== r.generator_path) {
-      this.#gen?.G.dispose();
-      this.#gen = null;
-      this.#path = null;
-      const { initBackend } = await import('../gan/backend.js');
-      await initBackend();
-      this.#gen = await loadGenerator(r.generator_path);
-      this.#path = r.generator_path;
-    }
-    // The gallery's own renderer: a favourite prints exactly as it was kept, style mixes included.
-    const rgb = await renderBird(this.#gen!, {
-      seed: r.seed,
-      psi: r.psi,
-      noiseMode: r.noise_mode,
-      mix: r.mix_seed !== null && r.mix_layers !== null ? { seed: r.mix_seed, layers: r.mix_layers } : null,
-    });
-    return { rgb, size: this.#gen!.config.resolution };
-  }
-
-  dispose(): void {
-    this.#gen?.G.dispose();
-    this.#gen = null;
-    this.#path = null;
-  }
 }

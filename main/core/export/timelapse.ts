@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { TimelapseFormat } from '../../../preload/contract.js';
-import { MAX_ANIMATION_BYTES, MAX_FPS, MAX_FRAMES, sequenceName } from '../gallery/output.js';
+import { MAX_FPS, MAX_FRAMES } from '../gallery/limits.js';
+import { MAX_ANIMATION_BYTES, sequenceName } from '../gallery/output.js';
 import { ExportInputError, outputPath, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 

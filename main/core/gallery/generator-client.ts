@@ -15,7 +15,7 @@ export const GENERATOR_SCRIPT = fileURLToPath(new URL('./generator-worker.js', i
 /** Jobs waiting at once; more is a UI asking faster than any CPU can draw, and is refused. */
 export const MAX_QUEUED_JOBS = 64;
 /** Niceness of the generator process (higher = lower priority than the trainer). */
-const GENERATOR_NICE = 10;
+export const GENERATOR_NICE = 10;
 
 export class GalleryBusyError extends Error {
   readonly code = 'failed';

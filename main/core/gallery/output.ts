@@ -7,13 +7,12 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { AnimationFormat } from '../../../preload/contract.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { MAX_FPS, MAX_FRAMES } from './limits.js';
 
 export { ANIMATION_FORMATS, type AnimationFormat } from '../../../preload/contract.js';
 
 /** Frames an animation holds in memory at once are bounded by bytes, not count (512² frames are 768 KiB each). */
 export const MAX_ANIMATION_BYTES = 256 * 2 ** 20;
-export const MAX_FRAMES = 1000;
-export const MAX_FPS = 60;
 
 /** Side of each frame in a preview strip: small enough to load at once, big enough to judge. */
 export const STRIP_SIDE = 128;

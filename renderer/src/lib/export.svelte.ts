@@ -34,8 +34,10 @@ export class ExportState {
   /** Events can overtake the reply that names their job: the latest is kept to catch up with. */
   #lastEvent: ExportProgress | null = null;
 
-  constructor(api: PlumageApi) {
+  /** `selected`: favourites chosen elsewhere (the Favourites view's Export…), ticked from the start. */
+  constructor(api: PlumageApi, selected: number[] = []) {
     this.#api = api;
+    this.selected = [...selected];
     this.#off = api.on('exportProgress', (p) => {
       this.#lastEvent = p;
       if (p.jobId === this.progress?.jobId) this.progress = p;

@@ -1,0 +1,46 @@
+/**
+ * An export process: draws, upscales, composes and writes one job's prints or contact sheet,
+ * away from the studio's event loop (one ESRGAN tile holds its thread for up to a second on
+ * wasm). It reports its job's progress to the studio as it goes, stops at the next step or tile
+ * when told to cancel, and ends when the studio disconnects.
+ */
+import { GeneratorCache, drawnSources } from './birds.js';
+import { ExportJob } from './job.js';
+import type { ExportReply, ExportRequest } from './worker-protocol.js';
+
+const send = (m: ExportReply): void => {
+  if (process.connected) process.send!(m);
+};
+
+let job: ExportJob | null = null;
+
+async function run(m: Extract<ExportRequest, { type: 'start' }>): Promise<void> {
+  const own = new ExportJob(m.jobId, m.kind, m.total, (progress) => send({ type: 'progress', progress }));
+  job = own;
+  const generators = new GeneratorCache();
+  try {
+    const { work } = m;
+    if (work.kind === 'prints') {
+      const { runPrints } = await import('./prints.js');
+      const prints = drawnSources(
+        work.plan.prints.map((p) => p.source),
+        generators,
+      ).map((source, i) => ({ ...work.plan.prints[i]!, source }));
+      await runPrints({ ...work.plan, prints }, work.options, work.overwrite, own);
+    } else {
+      const { exportContactSheet } = await import('./contact-sheet.js');
+      await exportContactSheet(drawnSources(work.sources, generators), work.options, work.path, work.overwrite, own);
+    }
+    send({ type: 'end', progress: own.progress, error: null });
+  } catch (err) {
+    send({ type: 'end', progress: own.progress, error: err instanceof Error ? err.message : String(err) });
+  } finally {
+    generators.dispose();
+  }
+}
+
+process.on('message', (m: ExportRequest) => {
+  if (m.type === 'cancel') job?.cancel();
+  else if (!job) void run(m);
+});
+process.on('disconnect', () => process.exit(0));
