@@ -545,6 +545,8 @@ export const UPSCALERS = ['esrgan', 'lanczos'] as const;
 export type Upscaler = (typeof UPSCALERS)[number];
 
 export const ORIENTATIONS = ['portrait', 'landscape'] as const;
+/** Custom paper sides: 20 mm (a stamp) to 1500 mm (beyond A0's long side). */
+export const CUSTOM_MM_RANGE = { min: 20, max: 1500 } as const;
 export type Orientation = (typeof ORIENTATIONS)[number];
 
 export interface PrintOptions {

@@ -1,6 +1,7 @@
 /** Input schemas of the export requests (see validate.ts; typed against the contract the same way). */
 import { z } from 'zod';
 import {
+  CUSTOM_MM_RANGE,
   ORIENTATIONS,
   PAPER_NAMES,
   PAPER_TONES,
@@ -10,7 +11,7 @@ import {
   type ExportRequests,
   type RequestParams,
 } from '../../../preload/contract.js';
-import { CUSTOM_MM_RANGE, MAX_DPI } from '../export/paper.js';
+import { MAX_DPI } from '../export/paper.js';
 import { MAX_FPS } from '../gallery/limits.js';
 import { GALLERY_FIELDS } from './validate-gallery.js';
 

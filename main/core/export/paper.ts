@@ -6,7 +6,7 @@
  * page is the same page in points (595.28 × 841.89 pt): every box below is measured from the
  * page's top-left corner, bleed included.
  */
-import type { PaperName, PaperTone, PrintOptions } from '../../../preload/contract.js';
+import { CUSTOM_MM_RANGE, type PaperName, type PaperTone, type PrintOptions } from '../../../preload/contract.js';
 import { DEFAULT_PAPER } from '../paper-colour.js';
 
 const MM_PER_INCH = 25.4;
@@ -31,8 +31,6 @@ export const PAPER_TONE_HEX: Record<PaperTone, string> = {
 
 export const BLEED_MM = 3;
 export const MAX_DPI = 1200;
-/** Custom paper sides: 20 mm (a stamp) to 1500 mm (beyond A0's long side). */
-export const CUSTOM_MM_RANGE = { min: 20, max: 1500 } as const;
 /** A page raster beyond this many pixels is refused (sharp's own limit is 268 Mpx; RGB at 150 Mpx is 450 MB). */
 export const MAX_PAGE_PIXELS = 150e6;
 /** Below this the picture is too small to be worth printing: margins and caption ate the page. */
