@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PRESETS, type Preset } from '../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../../main/core/gan/config.js';
@@ -6,6 +7,21 @@ import { DEFAULT_RESOURCES_DIR } from '../../main/core/version.js';
 import { SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
 
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * CPU seconds (user + system, every thread) a process has used, from /proc (Linux; null
+ * elsewhere). On a busy machine wall time says little about replicas; CPU time per image says
+ * what they cost in work, which is what two idle cores would turn into speed.
+ */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Networks the benchmark can put in place of a preset's: `128ch` is the 32² network of
@@ -109,9 +125,11 @@ async function oneRun(
       if (t.stepSeconds !== undefined) timing.push({ step: t.stepSeconds, wall: t.wallSeconds! });
       if (t.checkpointMs !== undefined) checkpointMs.push(t.checkpointMs);
     });
+    const tickCpu: (number | null)[] = [];
     sup.on('tick', (t) => {
       rss.push(t.rss_mb ?? 0);
       tickKimg.push(t.kimg);
+      tickCpu.push(cpuSeconds(sup.pid));
     });
     await new Promise<void>((resolve) => sup.on('changed', (r) => r.state !== 'running' && resolve()));
     const final = studio.training.runs.getRun(run.id)!;
@@ -121,6 +139,8 @@ async function oneRun(
     const step = steady.reduce((a, t) => a + t.step, 0);
     const images = tickKimg.length > 1 ? (tickKimg.at(-1)! - tickKimg[0]!) * 1000 : 0;
     const imagesPerSec = wall > 0 && images > 0 ? images / wall : null;
+    const [cpu0, cpu1] = [tickCpu[0], tickCpu.at(-1)];
+    const cpuPerImage = images > 0 && cpu0 != null && cpu1 != null ? (cpu1 - cpu0) / images : null;
     return {
       replicas: JSON.parse(final.config).replicas ?? 1,
       state: final.state,
@@ -131,6 +151,8 @@ async function oneRun(
       imagesPerSec: imagesPerSec === null ? null : round(imagesPerSec, 3),
       secPerKimg: imagesPerSec === null ? null : round(1000 / imagesPerSec, 1),
       outsideStepShare: wall > 0 ? round(1 - step / wall, 4) : null,
+      cpuSecondsPerKimg: cpuPerImage === null ? null : round(cpuPerImage * 1000, 1),
+      cores: wall > 0 && cpu0 != null && cpu1 != null ? round((cpu1 - cpu0) / wall, 2) : null,
       checkpointWriteMs: checkpointMs.map((m) => round(m, 0)),
       checkpointBytes: studio.training.runs.latestCheckpoint(run.id)?.bytes ?? null,
       rssMBStart: rss[0] ?? null,

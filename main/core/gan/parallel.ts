@@ -41,7 +41,8 @@ export type ReplicaReply =
   | { type: 'saved'; bytes: number; sha256: string }
   | { type: 'digest'; digest: string }
   | { type: 'closed' }
-  | { type: 'error'; name: string; message: string };
+  /** `code`: a Node errno code (ENOSPC…), which decides what a failed checkpoint write advises. */
+  | { type: 'error'; name: string; message: string; code?: string };
 
 /** What a replica worker is started with. */
 export interface ReplicaInit {
@@ -55,9 +56,14 @@ type Of<T extends ReplicaReply['type']> = Extract<ReplicaReply, { type: T }>;
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** A replica's failure as an error of the same kind (a RangeError stays one: a bad request, not a damaged file). */
+/**
+ * A replica's failure as an error of the same kind: a RangeError stays one (a bad request, not a
+ * damaged file), and an errno code stays on it (a full disk is advised as one).
+ */
 function replicaError(r: Of<'error'>): Error {
-  return r.name === 'RangeError' ? new RangeError(r.message) : new Error(r.message);
+  const err = r.name === 'RangeError' ? new RangeError(r.message) : new Error(r.message);
+  if (r.code !== undefined) Object.assign(err, { code: r.code });
+  return err;
 }
 
 export class ParallelTrainer implements TrainingEngine {

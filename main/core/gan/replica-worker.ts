@@ -21,10 +21,11 @@ const held = (): { tensors: number; bytes: number } => ({
   tensors: tf.memory().numTensors,
   bytes: tf.memory().numBytes,
 });
-const failed = (err: unknown): ReplicaReply =>
-  err instanceof Error
-    ? { type: 'error', name: err.name, message: err.message }
-    : { type: 'error', name: 'Error', message: String(err) };
+function failed(err: unknown): ReplicaReply {
+  if (!(err instanceof Error)) return { type: 'error', name: 'Error', message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return { type: 'error', name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+}
 
 async function start(): Promise<GanTrainer | null> {
   try {
