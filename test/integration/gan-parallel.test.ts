@@ -138,14 +138,20 @@ test('checkpoints hold every replica RNG; resume with two replicas is bit-exact;
   assert.equal(resumed.step, 2);
   for (const b of batches.slice(2)) await resumed.trainStep(b.slice());
   assert.deepEqual(await resumed.digests(), digests, 'weights after resume');
+  const seeds = [0, 1, 2, 3, 4];
+  const grid = await resumed.sample(seeds, 0.7); // each replica draws a share of the seeds
   const resumedFile = join(tmp.dir, 'resumed.st');
   await resumed.save(resumedFile, {});
   await resumed.close();
   const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
   assert.equal(sha(resumedFile), sha(straightFile), 'the whole checkpoint, RNG states included');
 
-  // One replica from a two-replica checkpoint: replica 0's stream goes on.
   await backendReady;
+  const local = new LocalEngine(await loadCheckpoint(resumedFile));
+  assert.deepEqual(grid, await local.sample(seeds, 0.7), 'the replicas draw what one G_ema draws');
+  await local.close();
+
+  // One replica from a two-replica checkpoint: replica 0's stream goes on.
   const single = await loadCheckpoint(half);
   assert.deepEqual(single.rng.snapshot(), rngs[0]);
   const singleFile = join(tmp.dir, 'single.st');

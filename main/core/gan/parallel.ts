@@ -187,8 +187,13 @@ export class ParallelTrainer implements TrainingEngine {
     return replies[0]!.stats;
   }
 
+  /** Every replica holds the same G_ema, so each draws its share of the seeds (a grid takes 1/N the time). */
   async sample(seeds: number[], psi: number): Promise<Uint8Array[]> {
-    return ((await this.#ask([0], () => ({ type: 'sample', seeds, psi }))) as Of<'images'>[])[0]!.images;
+    const per = Math.ceil(seeds.length / this.#workers.length);
+    const shares = this.#workers.map((_, i) => seeds.slice(i * per, (i + 1) * per));
+    const busy = shares.flatMap((s, i) => (s.length > 0 ? [i] : []));
+    const replies = (await this.#ask(busy, (i) => ({ type: 'sample', seeds: shares[i]!, psi }))) as Of<'images'>[];
+    return replies.flatMap((r) => r.images);
   }
 
   /** Replica 0 writes the weights (every replica holds the same) with every replica's RNG state. */
