@@ -133,6 +133,8 @@ export const PRESETS = ['tiny', '64', '128', '256', '512', '1024'] as const;
 /** Training backends, fastest first (main/core/gan/backend-info.ts keeps the same list). */
 export const BACKENDS = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
+/** The most worker-thread replicas a run may ask for (each a thread and a wasm instance). */
+export const MAX_REPLICAS = 16;
 export type Preset = (typeof PRESETS)[number];
 export const RUN_STATES = ['created', 'running', 'paused', 'stopped', 'crashed', 'done'] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -188,6 +190,8 @@ export interface RunSummary {
   preset: Preset;
   resolution: number;
   batchSize: number;
+  /** Worker-thread replicas the run trains with on a single-threaded CPU backend (1 elsewhere). */
+  replicas: number;
   r1Gamma: number;
   adaTarget: number;
   state: RunState;
@@ -238,6 +242,11 @@ export interface CreateRunParams {
   seed?: number;
   /** Train on this backend instead of the best one present (it fails with the reason if it cannot start). */
   backend?: BackendChoice;
+  /**
+   * Split each batch over this many worker-thread replicas, one CPU core each (wasm and cpu
+   * backends only; default: one per core, at most 4, as the batch allows). Kept on resume.
+   */
+  replicas?: number;
 }
 
 export interface RunRef {

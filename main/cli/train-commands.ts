@@ -67,6 +67,8 @@ export const trainCommand: CommandDef = {
   --snapshot-kimg K       a sample grid every K kimg       --checkpoint-kimg K   a checkpoint every K kimg
   --checkpoint-minutes M  and at least every M minutes     --seed S              the run's seed
   --backend B             cuda, webgpu, cpu-native, wasm or cpu (default: the best one present); kept on resume
+  --replicas N            split each batch over N worker threads, one core each (wasm and cpu only;
+                          default: one per core, at most 4, as the batch allows); kept on resume
   --json                  JSON lines: dataset, created/resume, state, tick, snapshot
 Exit code 0 when the run finished or paused, 1 when it crashed or could not start, 2 for a usage error.
 A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C does.`,
@@ -83,6 +85,7 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
     'checkpoint-kimg': { type: 'string' },
     'checkpoint-minutes': { type: 'string' },
     backend: { type: 'string' },
+    replicas: { type: 'string' },
   },
   async run(values) {
     if (values.dataset === undefined) throw new UsageError('--dataset <folder> is required');
@@ -95,6 +98,7 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
     const resolution = numberFlag(values, 'resolution', OPEN_DATASET_FIELDS.resolution);
     const crop = choiceFlag(values, 'crop', OPEN_DATASET_FIELDS.crop);
     const backend = choiceFlag(values, 'backend', CREATE_RUN_FIELDS.backend);
+    const replicas = numberFlag(values, 'replicas', CREATE_RUN_FIELDS.replicas);
     const trainsAt = presetConfig(preset).resolution;
     if (resolution !== undefined && resolution % trainsAt !== 0)
       throw new UsageError(
@@ -115,6 +119,7 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
       resolution,
       crop,
       backend,
+      replicas,
     });
   },
 };

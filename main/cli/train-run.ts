@@ -23,6 +23,7 @@ export interface TrainArgs {
   resolution?: Resolution | undefined;
   crop?: CropMode | undefined;
   backend?: BackendChoice | undefined;
+  replicas?: number | undefined;
 }
 
 /**
@@ -120,6 +121,7 @@ export async function train(a: TrainArgs): Promise<number> {
         ...(a.checkpointMinutes !== undefined ? { checkpointMinutes: a.checkpointMinutes } : {}),
         ...(a.seed !== undefined ? { seed: a.seed } : {}),
         ...(a.backend !== undefined ? { backend: a.backend } : {}),
+        ...(a.replicas !== undefined ? { replicas: a.replicas } : {}),
       });
       say(
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },

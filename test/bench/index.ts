@@ -2,7 +2,9 @@
  * `npm run bench -- <name> [options]`: benchmarks that print JSON lines (never timed tests).
  *   ingest [--folder F] [--resolution N]   Plumage's ingest vs a naive decode-crop-resize-save loop
  *   train [--preset P] [--repeats N] [--backend B[,B…]]   ms per phase, images/s, s/kimg, GFLOP/s, RSS
- *   run [--preset P] [--kimg K]            a whole supervised run: s/kimg, overhead share, checkpoint time, RSS
+ *   run [--preset P] [--kimg K] [--replicas 1,2] [--network 128ch]
+ *                                          a whole supervised run per replica count: s/kimg, images/s,
+ *                                          overhead share, checkpoint time, RSS
  *   export [--prints N] [--upscaler U]     ESRGAN ×4 at 256²/512², an A4 300-DPI PDF of N upscaled prints
  *   generate [--resolutions 64,256,512]   ms per gallery image, one at a time and batched
  */

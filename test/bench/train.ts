@@ -120,6 +120,7 @@ async function measureParallel(
     singleMs += performance.now() - t;
     t = performance.now();
     await parallel.trainStep(reals);
+    await parallel.takeStats(); // as the single side does: both read their statistics every step
     parallelMs += performance.now() - t;
   }
   single.dispose();

@@ -25,11 +25,13 @@ test('create a tiny run on the sample plates, start it, and watch the grid and c
   await page.getByLabel('Length (kimg)').fill('100');
   await page.getByLabel('Snapshot every (kimg)').fill('0.016');
   await page.getByLabel('Checkpoint every (kimg)').fill('0.032');
+  await page.getByText('Advanced').click();
+  await page.getByLabel(/CPU replicas/).fill('2'); // both cores, whatever this machine has
   await page.getByRole('button', { name: 'Create run' }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Ready' }).waitFor();
   assert.match(
     await page.getByTestId('run-config').innerText(),
-    /tiny preset · 32² · batch 8 · R1 γ 0\.0256 · ADA target 0\.6/,
+    /tiny preset · 32² · batch 8 over 2 replicas · R1 γ 0\.0256 · ADA target 0\.6/,
   );
   await page.getByRole('button', { name: 'Start' }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor();
@@ -37,6 +39,9 @@ test('create a tiny run on the sample plates, start it, and watch the grid and c
     .getByTestId('backend')
     .filter({ hasText: /Running on (CPU|CUDA)/ })
     .waitFor({ timeout: 60_000 });
+  // On a CPU backend the trainer runs the two replicas and says so.
+  if (/Running on CPU/.test(await page.getByTestId('backend').innerText()))
+    assert.match(await page.getByTestId('backend').innerText(), /× 2 replicas/);
   // Grids arrive at every snapshot, curves at every tick.
   await page.waitForFunction(
     () => {

@@ -64,6 +64,8 @@ test('a usage error prints one line naming the problem and pointing at --help (e
     [[...d, '--checkpoint-kimg', 'NaN'], /--checkpoint-kimg must be a number/],
     [[...d, '--seed', '-1'], /--seed must be between 0 and 2147483647 \(got -1\)/],
     [[...d, '--seed', '1.5'], /--seed must be a whole number/],
+    [[...d, '--replicas', '0'], /--replicas must be between 1 and 16 \(got 0\)/],
+    [[...d, '--replicas', '2.5'], /--replicas must be a whole number/],
     [[...d, '--checkpoint-minutes', '0'], /--checkpoint-minutes must be at least 0\.05/],
     [[...d, '--preset', 'huge'], /--preset must be one of tiny, 64, 128, 256, 512, 1024 \(got huge\)/],
     [[...d, '--crop', 'zoom'], /--crop must be one of centre, subject, pad/],

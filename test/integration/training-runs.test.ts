@@ -29,39 +29,49 @@ const untilState = (runId: number, wanted: string[], ms = 120_000): Promise<stri
     `run ${runId} to be ${wanted.join(' or ')} (is ${state(runId)})`,
   );
 
-test('bit-exact resume across processes: N steps straight equal N/2, checkpoint, new trainer process, N/2', async () => {
-  const common = { datasetId, preset: 'tiny' as const, snapshotKimg: 1, checkpointKimg: 1, seed: 77 };
-  const straight = await studio.createRun({ ...common, targetKimg: 8 * STEP_KIMG });
-  studio.training.startRun(straight.id);
-  await untilState(straight.id, ['done']);
+for (const replicas of [1, 2]) {
+  test(`bit-exact resume across processes, ${replicas} replica(s): N steps straight equal N/2, checkpoint, new trainer process, N/2`, async () => {
+    const common = { datasetId, preset: 'tiny' as const, snapshotKimg: 1, checkpointKimg: 1, seed: 77, replicas };
+    const straight = await studio.createRun({ ...common, targetKimg: 8 * STEP_KIMG });
+    studio.training.startRun(straight.id);
+    await untilState(straight.id, ['done']);
 
-  const split = await studio.createRun({ ...common, targetKimg: 4 * STEP_KIMG });
-  studio.training.startRun(split.id);
-  await untilState(split.id, ['done']); // the trainer wrote a checkpoint at step 4 and exited
-  studio.training.extendRun(split.id, 8 * STEP_KIMG);
-  studio.training.startRun(split.id); // a new process, resumed from that checkpoint
-  await untilState(split.id, ['done']);
+    const split = await studio.createRun({ ...common, targetKimg: 4 * STEP_KIMG });
+    studio.training.startRun(split.id);
+    await untilState(split.id, ['done']); // the trainer wrote a checkpoint at step 4 and exited
+    studio.training.extendRun(split.id, 8 * STEP_KIMG);
+    studio.training.startRun(split.id); // a new process, resumed from that checkpoint
+    await untilState(split.id, ['done']);
 
-  const a = studio.training.runs.latestCheckpoint(straight.id)!;
-  const b = studio.training.runs.latestCheckpoint(split.id)!;
-  assert.equal(a.step, 8);
-  assert.equal(b.step, 8);
-  // Weights, Adam moments, counters, ADA state, RNG and data-sampling state: the files are identical.
-  assert.equal(b.sha256, a.sha256);
-});
+    const a = studio.training.runs.latestCheckpoint(straight.id)!;
+    const b = studio.training.runs.latestCheckpoint(split.id)!;
+    assert.equal(a.step, 8);
+    assert.equal(b.step, 8);
+    // Weights, Adam moments, counters, ADA state, every replica's RNG and data-sampling state: the files are identical.
+    assert.equal(b.sha256, a.sha256);
+    const rngs = (await readSafetensors(b.path, { requireChecksum: true })).metadata['plumage.rngs'];
+    assert.equal((JSON.parse(rngs!) as unknown[]).length, replicas, 'one RNG state per replica');
+  });
+}
 
-test('pause finishes the step, writes a checkpoint and frees the process; resume continues from it', async () => {
+test('pause finishes the step, writes a checkpoint and frees the process; resume continues from it (2 replicas)', async () => {
   const run = await studio.createRun({
     datasetId,
     preset: 'tiny',
     targetKimg: 100,
     snapshotKimg: 0.05,
     checkpointKimg: 50,
+    replicas: 2,
   });
+  assert.equal(run.replicas, 2);
   const started: number[] = [];
+  const replicasStarted: number[] = [];
   studio.training.startRun(run.id);
   const sup = studio.training.supervisorOf(run.id)!;
-  sup.on('started', () => started.push(studio.training.runs.getRun(run.id)!.kimg));
+  sup.on('started', (m) => {
+    started.push(studio.training.runs.getRun(run.id)!.kimg);
+    replicasStarted.push(m.replicas);
+  });
   await waitFor(() => studio.training.runs.listTicks(run.id).length >= 2, 60_000, 'ticks');
   const paused = await studio.pauseRun({ runId: run.id });
   assert.equal(paused.state, 'paused');
@@ -72,6 +82,9 @@ test('pause finishes the step, writes a checkpoint and frees the process; resume
   studio.training.startRun(run.id);
   await waitFor(() => started.length === 2, 60_000, 'resumed');
   assert.equal(started[1], ckpt.kimg, 'resumed exactly where it paused');
+  // Both starts ran two worker-thread replicas (each answered ready), and the run says so.
+  assert.deepEqual(replicasStarted, [2, 2]);
+  assert.match(studio.training.runs.getRun(run.id)!.backend ?? '', /× 2 replicas/);
   await studio.stopRun({ runId: run.id });
   assert.equal(state(run.id), 'stopped');
 });

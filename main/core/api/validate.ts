@@ -4,6 +4,7 @@ import { EXPORT_SCHEMAS } from './validate-export.js';
 import {
   BACKENDS,
   CROP_MODES,
+  MAX_REPLICAS,
   PRESETS,
   RESOLUTIONS,
   type RequestName,
@@ -59,6 +60,12 @@ export const CREATE_RUN_FIELDS = {
     .max(2 ** 31 - 1, `must be between 0 and ${2 ** 31 - 1}`)
     .optional(),
   backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }).optional(),
+  replicas: z
+    .number()
+    .int('must be a whole number')
+    .min(1, `must be between 1 and ${MAX_REPLICAS}`)
+    .max(MAX_REPLICAS, `must be between 1 and ${MAX_REPLICAS}`)
+    .optional(),
 };
 
 type Schemas = { [K in RequestName]: z.ZodType<RequestParams<K>, unknown> };

@@ -18,7 +18,7 @@ import { resampleFilter2d } from './ops.js';
 import { ParamSet, initialValues, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
 import { RandomState, type RandomStateSnapshot } from './rng.js';
 import { CorruptCheckpointError, readSafetensors, writeSafetensors, type TensorEntry } from './safetensors.js';
-import { GanTrainer, type TrainerCounters } from './training.js';
+import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
 
@@ -50,10 +50,19 @@ function momentEntries(
   );
 }
 
+/** Metadata keys of the RNG states: replica 0's (what a single process draws), and every replica's. */
+export const RNG_KEY = 'plumage.rng';
+export const REPLICA_RNGS_KEY = 'plumage.rngs';
+
+/**
+ * Writes a checkpoint (atomically, with its checksum). `replicaRngs`: every replica's RNG state
+ * when replicas trained it (this trainer is one of them; their weights are identical).
+ */
 export async function saveCheckpoint(
   trainer: GanTrainer,
   file: string,
   extraMetadata: Record<string, string> = {},
+  replicaRngs: RandomStateSnapshot[] = [trainer.rng.snapshot()],
 ): Promise<{ bytes: number; sha256: string }> {
   await trainer.syncCounters(); // the path-length mean and ADA's sign sum live on the device
   const tensors = [
@@ -69,7 +78,8 @@ export async function saveCheckpoint(
     'plumage.format': FORMAT,
     'plumage.config': JSON.stringify(config),
     'plumage.counters': JSON.stringify(trainer.counters),
-    'plumage.rng': JSON.stringify(trainer.rng.snapshot()),
+    [RNG_KEY]: JSON.stringify(replicaRngs[0]),
+    [REPLICA_RNGS_KEY]: JSON.stringify(replicaRngs),
     ...extraMetadata,
   });
 }
@@ -87,8 +97,17 @@ function parseJson<T>(file: string, meta: Record<string, string>, key: string): 
 /**
  * Loads a full training checkpoint into a new trainer: weights, moments, counters, RNG. With
  * `override` (a fork), training goes on under that config; its architecture must be the same.
+ * As `replica` (one of several worker-thread replicas) it takes that replica's RNG state. When
+ * the checkpoint was written by fewer replicas (one, or a checkpoint from before replicas), a
+ * replica it has no state for starts the stream a fresh run with `seed` would give it; states of
+ * replicas beyond the count now are dropped. Weights, optimiser and counters carry over either way.
  */
-export async function loadCheckpoint(file: string, override?: GanConfig): Promise<GanTrainer> {
+export async function loadCheckpoint(
+  file: string,
+  override?: GanConfig,
+  replica: ReplicaOptions | null = null,
+  seed = 0,
+): Promise<GanTrainer> {
   const st = await readSafetensors(file, { requireChecksum: true });
   if (st.metadata['plumage.format'] !== FORMAT)
     throw new CorruptCheckpointError(file, `unknown format ${st.metadata['plumage.format'] ?? '(none)'}`);
@@ -103,8 +122,11 @@ export async function loadCheckpoint(file: string, override?: GanConfig): Promis
   }
   const config = override ?? stored;
   const counters = parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters');
-  const rng = parseJson<RandomStateSnapshot>(file, st.metadata, 'plumage.rng');
-  const trainer = new GanTrainer(config, 0);
+  const rngs = st.metadata[REPLICA_RNGS_KEY]
+    ? parseJson<RandomStateSnapshot[]>(file, st.metadata, REPLICA_RNGS_KEY)
+    : [parseJson<RandomStateSnapshot>(file, st.metadata, RNG_KEY)];
+  const rng = rngs[replica?.index ?? 0];
+  const trainer = new GanTrainer(config, seed, replica);
   try {
     const lookup = (name: string, spec: ParamSpec): Float32Array => {
       const shape = st.shape(name);
@@ -131,7 +153,7 @@ export async function loadCheckpoint(file: string, override?: GanConfig): Promis
     trainer.optG.step = counters.adamStepG;
     trainer.optD.step = counters.adamStepD;
     trainer.counters = { ...counters };
-    trainer.rng = RandomState.restore(rng);
+    if (rng) trainer.rng = RandomState.restore(rng);
     return trainer;
   } catch (err) {
     trainer.dispose();
@@ -181,6 +203,7 @@ export async function trainerFromGenerator(
   file: string,
   seed: number,
   overrides: Partial<GanConfig> = {},
+  replica: ReplicaOptions | null = null,
 ): Promise<GanTrainer> {
   const { config, G } = await loadGenerator(file);
   const arch = ['resolution', 'imgChannels', 'zDim', 'wDim', 'mappingLayers', 'channelBase', 'channelMax'] as const;
@@ -192,7 +215,7 @@ export async function trainerFromGenerator(
       );
     }
   }
-  const trainer = new GanTrainer({ ...config, ...overrides }, seed);
+  const trainer = new GanTrainer({ ...config, ...overrides }, seed, replica);
   trainer.G.copyFrom(G);
   trainer.G_ema.copyFrom(G);
   G.dispose();

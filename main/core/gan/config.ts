@@ -38,6 +38,8 @@ export interface GanConfig {
   ada: AdaConfig;
   /** The backend the run asked for (`--backend`, the form); absent: the best one present. */
   backend?: BackendName;
+  /** Worker-thread replicas on a single-threaded CPU backend (gan/replicas.ts); absent: one. */
+  replicas?: number;
 }
 
 export interface AdaConfig {

@@ -1,62 +1,86 @@
 /**
  * One data-parallel replica in a worker thread: its own tfjs (wasm) instance and a full
  * GanTrainer that runs each step on its share of the batch and averages gradients with the
- * other replicas through shared memory. Driven by ParallelTrainer (parallel.ts).
+ * other replicas through shared memory. Driven by ParallelTrainer (parallel.ts), one reply per request.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { createHash } from 'node:crypto';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { makeAllReduce, type SharedReduceBuffers } from './all-reduce.js';
-import { initBackend, type BackendName } from './backend.js';
-import type { GanConfig } from './config.js';
-import { GanTrainer, type PhaseName } from './training.js';
+import { makeAllReduce } from './all-reduce.js';
+import { initBackend } from './backend.js';
+import { saveCheckpoint } from './checkpoint.js';
+import { buildTrainer } from './engine.js';
+import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './parallel.js';
+import { sampleSeeds } from './sample.js';
+import type { GanTrainer } from './training.js';
 
-interface Init {
-  config: GanConfig;
-  seed: number;
-  index: number;
-  backend?: BackendName;
-  buffers: SharedReduceBuffers;
-}
-export type ReplicaRequest =
-  { type: 'step'; reals: Float32Array; only?: PhaseName[] } | { type: 'digest' } | { type: 'close' };
-
-const init = workerData as Init;
+const { init, index, backend, buffers } = workerData as ReplicaInit;
 const port = parentPort!;
-const info = await initBackend(init.backend);
-const trainer = new GanTrainer(init.config, init.seed, {
-  index: init.index,
-  count: init.buffers.count,
-  allReduce: makeAllReduce(init.buffers, init.index),
+const reply = (r: ReplicaReply): void => port.postMessage(r);
+const held = (): { tensors: number; bytes: number } => ({
+  tensors: tf.memory().numTensors,
+  bytes: tf.memory().numBytes,
 });
-port.postMessage({ type: 'ready', backend: info.kind });
+function failed(err: unknown): ReplicaReply {
+  if (!(err instanceof Error)) return { type: 'error', name: 'Error', message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return { type: 'error', name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+}
 
-port.on('message', async (msg: ReplicaRequest) => {
+async function start(): Promise<GanTrainer | null> {
   try {
-    if (msg.type === 'step') {
+    const info = await initBackend(backend);
+    const trainer = await buildTrainer(init, { index, count: buffers.count, allReduce: makeAllReduce(buffers, index) });
+    const { step, imagesSeen } = trainer.counters;
+    reply({ type: 'ready', backend: info.kind, config: trainer.config, step, imagesSeen, threadId, ...held() });
+    return trainer;
+  } catch (err) {
+    reply(failed(err));
+    port.close(); // nothing else keeps this thread alive: it ends
+    return null;
+  }
+}
+
+async function answer(trainer: GanTrainer, msg: ReplicaRequest): Promise<ReplicaReply> {
+  switch (msg.type) {
+    case 'step': {
       const c = trainer.config;
       const reals = tf.tensor4d(msg.reals, [trainer.localBatch, c.resolution, c.resolution, c.imgChannels]);
-      let report;
       try {
-        report = await trainer.trainStep(reals, msg.only);
+        return { type: 'report', report: await trainer.trainStep(reals, msg.only), ...held() };
       } finally {
         reals.dispose();
       }
-      // Replicas run on wasm: reading the step's statistics at once costs nothing there.
-      const stats = await trainer.takeStats();
-      port.postMessage({ type: 'report', report: { ...report, ...stats }, tensors: tf.memory().numTensors });
-    } else if (msg.type === 'digest') {
+    }
+    case 'stats':
+      return { type: 'stats', stats: await trainer.takeStats() };
+    case 'sample':
+      return { type: 'images', images: await sampleSeeds(trainer.G_ema, trainer.config, msg.seeds, msg.psi, 'const') };
+    case 'rng':
+      return { type: 'rng', rng: trainer.rng.snapshot() };
+    case 'save':
+      return { type: 'saved', ...(await saveCheckpoint(trainer, msg.path, msg.extraMetadata, msg.rngs)) };
+    case 'digest': {
       // A fingerprint of every weight, to prove the replicas stay identical.
-      const { createHash } = await import('node:crypto');
       const hash = createHash('sha256');
       for (const set of [trainer.G, trainer.G_ema, trainer.D])
         for (const spec of set.specs) hash.update(set.variable(spec.name).dataSync() as Float32Array);
-      port.postMessage({ type: 'digest', digest: hash.digest('hex') });
-    } else {
-      trainer.dispose();
-      port.postMessage({ type: 'closed' });
-      port.close();
+      return { type: 'digest', digest: hash.digest('hex') };
     }
-  } catch (err) {
-    port.postMessage({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    case 'close':
+      trainer.dispose();
+      return { type: 'closed' };
   }
-});
+}
+
+const trainer = await start();
+if (trainer)
+  port.on('message', (msg: ReplicaRequest) => {
+    answer(trainer, msg).then(
+      (r) => {
+        reply(r);
+        if (r.type === 'closed') port.close();
+      },
+      (err: unknown) => reply(failed(err)),
+    );
+  });

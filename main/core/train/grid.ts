@@ -3,22 +3,26 @@
  * side by side, as one PNG.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import type { GanConfig } from '../gan/config.js';
-import type { ParamSet } from '../gan/params.js';
-import { sampleSeeds } from '../gan/sample.js';
 import { DEFAULT_PAPER } from '../paper-colour.js';
 
 export const GRID_PSIS = [1, 0.7] as const;
 const GAP = 8;
 
-export async function renderGrid(G: ParamSet, config: GanConfig, seeds: number[]): Promise<Buffer> {
-  const res = config.resolution;
+/**
+ * `sample` draws G_ema's images ([res,res,3] uint8 each) for seeds at a truncation ψ with
+ * constant noise: in this thread, or in a training replica that holds G_ema.
+ */
+export async function renderGrid(
+  sample: (seeds: number[], psi: number) => Promise<Uint8Array[]>,
+  res: number,
+  seeds: number[],
+): Promise<Buffer> {
   const cols = Math.min(4, seeds.length);
   const rows = Math.ceil(seeds.length / cols);
   const panelWidth = cols * res;
   const composites: OverlayOptions[] = [];
   for (const [panel, psi] of GRID_PSIS.entries()) {
-    const images = await sampleSeeds(G, config, seeds, psi, 'const');
+    const images = await sample(seeds, psi);
     images.forEach((pixels, i) => {
       composites.push({
         input: Buffer.from(pixels),

@@ -60,6 +60,8 @@ export type TrainerMessage =
       backend: string;
       description: string;
       hint: string | null;
+      /** Worker-thread replicas that answered ready (1: one GanTrainer in the trainer's own thread). */
+      replicas: number;
       kimg: number;
       step: number;
       /** The checkpoint it resumed from (null: a fresh start or fine-tune). */

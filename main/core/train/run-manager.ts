@@ -4,6 +4,7 @@
  * RunSupervisor, every change written to SQLite and announced as an event.
  */
 import { randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import {
   type TrainingCapacity,
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
+import { chooseReplicas } from '../gan/replicas.js';
 import { cacheFileFor } from '../dataset/ingest.js';
 import { runIdsOnDisk } from '../home.js';
 import type { DatasetStore } from '../store/datasets.js';
@@ -135,6 +137,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       preset: run.preset as Preset,
       resolution: config.resolution,
       batchSize: config.batchSize,
+      replicas: config.replicas ?? 1,
       r1Gamma: config.r1Gamma,
       adaTarget: config.ada.target,
       state: run.state,
@@ -208,6 +211,12 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       ada: { ...base.ada, ...(p.adaTarget !== undefined ? { target: p.adaTarget } : {}) },
       ...(p.backend !== undefined ? { backend: p.backend } : {}),
     });
+    // Decided once, here, and stored with the run: a resume trains with the same replicas.
+    try {
+      config.replicas = chooseReplicas(config, p.replicas, p.backend ?? predictBackend(), availableParallelism());
+    } catch (err) {
+      throw new RunError((err as Error).message);
+    }
     if (ds.resolution % config.resolution !== 0) {
       throw new RunError(
         `the ${p.preset} preset trains at ${config.resolution}²; the dataset was prepared at ${ds.resolution}² — ingest it at ${Math.max(64, config.resolution)}`,

@@ -82,7 +82,7 @@ export interface SupervisorEvents {
   timing: [{ stepSeconds?: number; wallSeconds?: number; checkpointMs?: number }];
   snapshot: [SnapshotRow];
   checkpoint: [CheckpointRow];
-  started: [{ backend: string; description: string; hint: string | null }];
+  started: [{ backend: string; description: string; hint: string | null; replicas: number }];
 }
 
 export class RunSupervisor extends EventEmitter<SupervisorEvents> {

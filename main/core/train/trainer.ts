@@ -7,14 +7,15 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../gan/backend.js';
-import { loadCheckpoint, saveCheckpoint, trainerFromGenerator } from '../gan/checkpoint.js';
+import type { BackendName } from '../gan/backend-info.js';
+import { openEngine, type TrainingEngine } from '../gan/engine.js';
+import { effectiveReplicas } from '../gan/replicas.js';
 import { RandomState } from '../gan/rng.js';
 import { readSafetensors } from '../gan/safetensors.js';
 import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
-import { GanTrainer, type StepReport, type StepStats } from '../gan/training.js';
+import type { StepReport, StepStats } from '../gan/training.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { renderGrid } from './grid.js';
 import type { SupervisorMessage, TickMetrics, TrainerMessage, TrainerStart } from './protocol.js';
@@ -57,12 +58,15 @@ let stepNow = -1;
 async function resume(
   channel: Channel,
   start: TrainerStart,
-): Promise<{ trainer: GanTrainer; from: TrainerStart['resumeFrom'][number]; sampler: RandomState | null } | null> {
+  replicas: number,
+  backend: BackendName,
+): Promise<{ trainer: TrainingEngine; from: TrainerStart['resumeFrom'][number]; sampler: RandomState | null } | null> {
   const damaged: string[] = [];
   for (const c of start.resumeFrom) {
     try {
-      const trainer = await loadCheckpoint(c.path, c.fork ? start.config : undefined);
       const meta = (await readSafetensors(c.path, { requireChecksum: true })).metadata[SAMPLER_KEY];
+      const init = { kind: 'checkpoint', path: c.path, config: start.config, fork: c.fork, seed: start.seed } as const;
+      const trainer = await openEngine(init, replicas, backend);
       return { trainer, from: c, sampler: meta ? RandomState.restore(JSON.parse(meta)) : null };
     } catch (err) {
       // A fork whose config does not fit its parent is a bad request, not a damaged file.
@@ -108,27 +112,32 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   // Before a single tensor is made: a preset this backend cannot hold fails now, with the reason.
   const fit = presetFit(start.config.preset, info.kind);
   if (!fit.fits) throw new FatalError(fit.reason!, 'unsupported');
-  let trainer: GanTrainer;
+  // Replicas (worker threads, each its own wasm instance) where the backend is single-threaded.
+  const { replicas, note } = effectiveReplicas(start.config.replicas ?? 1, info.kind);
+  let trainer: TrainingEngine;
   let samplerRng = new RandomState((start.seed + 0x5eed) >>> 0);
-  const resumed = await resume(channel, start);
+  const resumed = await resume(channel, start, replicas, info.kind);
   if (resumed) {
     trainer = resumed.trainer;
     if (resumed.sampler) samplerRng = resumed.sampler;
   } else if (start.initFrom) {
-    trainer = await trainerFromGenerator(start.initFrom, start.seed, start.config);
+    const init = { kind: 'generator', path: start.initFrom, config: start.config, seed: start.seed } as const;
+    trainer = await openEngine(init, replicas, info.kind);
   } else {
-    trainer = new GanTrainer(start.config, start.seed);
+    trainer = await openEngine({ kind: 'fresh', config: start.config, seed: start.seed }, replicas, info.kind);
   }
   const config = trainer.config;
   sampler = new DatasetSampler(start.cacheFile, start.cacheResolution, config.resolution, start.slots, samplerRng);
-  const kimgNow = (): number => trainer.counters.imagesSeen / 1000;
+  const kimgNow = (): number => trainer.imagesSeen / 1000;
+  const shape = trainer.replicas > 1 ? ` × ${trainer.replicas} replicas` : note ? ` (${note})` : '';
   channel.send({
     type: 'started',
     backend: info.kind,
-    description: info.description,
+    description: info.description + shape,
     hint: info.hint,
+    replicas: trainer.replicas,
     kimg: kimgNow(),
-    step: trainer.counters.step,
+    step: trainer.step,
     resumedFrom: resumed?.from.id ?? null,
   });
 
@@ -136,7 +145,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   let nextSnapshot = next(start.snapshotKimg);
   let nextCheckpoint = next(start.checkpointKimg);
   // A fork has no checkpoint of its own yet: its first one is written even at the parent's step.
-  let lastCheckpointStep = resumed && !resumed.from.fork ? trainer.counters.step : -1;
+  let lastCheckpointStep = resumed && !resumed.from.fork ? trainer.step : -1;
   let lastCheckpointAt = performance.now();
 
   /** A write failed: the run pauses with the cause and what to do (first failure wins). */
@@ -155,10 +164,10 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   let lastSnapshotStep = -1;
   /** Renders and writes the grid; false (and a 'failed' message) when it cannot be written. */
   const snapshot = async (): Promise<boolean> => {
-    if (lastSnapshotStep === trainer.counters.step) return true;
-    lastSnapshotStep = trainer.counters.step;
-    const name = `grid-${String(trainer.counters.step).padStart(8, '0')}.png`;
-    const png = await renderGrid(trainer.G_ema, config, start.sampleSeeds);
+    if (lastSnapshotStep === trainer.step) return true;
+    lastSnapshotStep = trainer.step;
+    const name = `grid-${String(trainer.step).padStart(8, '0')}.png`;
+    const png = await renderGrid((seeds, psi) => trainer.sample(seeds, psi), config.resolution, start.sampleSeeds);
     try {
       mkdirSync(start.snapshotDir, { recursive: true });
       await writeFileAtomic(join(start.snapshotDir, name), png, false);
@@ -169,7 +178,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     channel.send({
       type: 'snapshot',
       kimg: kimgNow(),
-      step: trainer.counters.step,
+      step: trainer.step,
       grid: `${start.snapshotKeyPrefix}/${name}`,
     });
     return true;
@@ -177,19 +186,17 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   /** Writes a checkpoint; false (and a 'failed' message) when the disk refuses it. */
   const checkpoint = async (): Promise<boolean> => {
     lastCheckpointAt = performance.now();
-    if (lastCheckpointStep === trainer.counters.step) return true;
-    const path = join(start.checkpointDir, `ckpt-${String(trainer.counters.step).padStart(8, '0')}.safetensors`);
+    if (lastCheckpointStep === trainer.step) return true;
+    const path = join(start.checkpointDir, `ckpt-${String(trainer.step).padStart(8, '0')}.safetensors`);
     try {
       const t0 = performance.now();
       mkdirSync(start.checkpointDir, { recursive: true });
-      const { sha256, bytes } = await saveCheckpoint(trainer, path, {
-        [SAMPLER_KEY]: JSON.stringify(sampler.snapshot()),
-      });
-      lastCheckpointStep = trainer.counters.step;
+      const { sha256, bytes } = await trainer.save(path, { [SAMPLER_KEY]: JSON.stringify(sampler.snapshot()) });
+      lastCheckpointStep = trainer.step;
       channel.send({
         type: 'checkpoint',
         kimg: kimgNow(),
-        step: trainer.counters.step,
+        step: trainer.step,
         path,
         sha256,
         bytes,
@@ -202,7 +209,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     }
   };
   const finish = async (type: 'paused' | 'stopped' | 'done'): Promise<void> => {
-    if (await checkpoint()) channel.send({ type, kimg: kimgNow(), step: trainer.counters.step });
+    if (await checkpoint()) channel.send({ type, kimg: kimgNow(), step: trainer.step });
   };
   /** A grid could not be written: keep the progress (a checkpoint, if the disk allows), then stop. */
   const afterGridFailure = async (): Promise<void> => {
@@ -210,7 +217,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   };
 
   // The first grid: what an untrained G dreams.
-  if (trainer.counters.step === 0 && !(await snapshot())) return afterGridFailure();
+  if (trainer.step === 0 && !(await snapshot())) return afterGridFailure();
 
   // ── train ──
   let tick: StepReport[] = [];
@@ -224,19 +231,10 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       if (!(await snapshot())) return afterGridFailure();
       return finish('done');
     }
-    stepNow = trainer.counters.step;
-    const reals = tf.tensor4d(sampler.next(config.batchSize), [
-      config.batchSize,
-      config.resolution,
-      config.resolution,
-      config.imgChannels,
-    ]);
+    stepNow = trainer.step;
+    const reals = sampler.next(config.batchSize);
     const t0 = performance.now();
-    try {
-      tick.push(await trainer.trainStep(reals));
-    } finally {
-      reals.dispose();
-    }
+    tick.push(await trainer.trainStep(reals));
     stepSeconds += (performance.now() - t0) / 1000;
 
     // ── once per tick: metrics (the one read of the losses from the device) ──
@@ -247,7 +245,10 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       const elapsed = (performance.now() - tickStarted) / 1000;
       channel.send({
         type: 'tick',
-        tick: { ...summarise(tick, stats, elapsed, config.batchSize, stepSeconds), datasetImages: sampler.size },
+        tick: {
+          ...summarise(tick, stats, elapsed, config.batchSize, stepSeconds, trainer.memory()),
+          datasetImages: sampler.size,
+        },
       });
       tick = [];
       stepSeconds = 0;
@@ -278,6 +279,7 @@ function summarise(
   seconds: number,
   batch: number,
   stepSeconds: number,
+  held: { tensors: number; bytes: number },
 ): Omit<TickMetrics, 'datasetImages'> {
   const last = reports[reports.length - 1]!;
   const imagesPerSec = (reports.length * batch) / seconds;
@@ -293,8 +295,8 @@ function summarise(
     augmentP: last.augmentP,
     imagesPerSec,
     secPerKimg: 1000 / imagesPerSec,
-    tensors: tf.memory().numTensors,
-    tensorMB: Math.round((tf.memory().numBytes / 2 ** 20) * 10) / 10,
+    tensors: held.tensors,
+    tensorMB: Math.round((held.bytes / 2 ** 20) * 10) / 10,
     rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
     stepSeconds,
     wallSeconds: seconds,
