@@ -199,6 +199,8 @@ export interface RunSummary {
   checkpointMinutes: number;
   /** e.g. "CUDA via tfjs-node-gpu" or "CPU (wasm) — slow: install the GPU build"; null before the first start. */
   backend: string | null;
+  /** Which backend that was; null before the first start. */
+  backendKind?: BackendChoice | null;
   /** When a faster backend could be had on this machine, what to do for it (from the trainer's last start). */
   backendHint?: string | null;
   /** Why it last stopped or restarted, when not by request. */
