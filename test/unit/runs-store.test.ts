@@ -94,13 +94,20 @@ test('write failures get advice for their cause', () => {
   assert.match(writeAdvice(new Error('odd')), /odd \(error\)/);
 });
 
-test('preset memory needs against backend limits: only tiny fits a wasm instance', () => {
-  assert.ok(presetNeed('tiny').mb < WASM_LIMIT_MB);
-  assert.equal(presetFit('tiny', 'wasm').fits, true);
-  for (const p of ['64', '128', '256', '512', '1024'] as const) {
+test('preset memory needs against backend limits: tiny and 64² fit a wasm instance in rounds, the rest do not', () => {
+  assert.deepEqual(presetFit('tiny', 'wasm').rounds, { perRound: 8, plPerRound: 4 }, 'tiny: the whole batch at once');
+  const fit64 = presetFit('64', 'wasm');
+  assert.equal(fit64.fits, true);
+  assert.deepEqual(fit64.rounds, { perRound: 4, plPerRound: 2 }, '64²: rounds of one minibatch-stddev group');
+  assert.ok(fit64.needMB < WASM_LIMIT_MB);
+  for (const p of ['128', '256', '512', '1024'] as const) {
     const fit = presetFit(p, 'wasm');
     assert.equal(fit.fits, false, p);
-    assert.match(fit.reason!, /needs more than \d+ GB to train and a wasm backend has at most 4 GB/);
+    assert.equal(fit.rounds, null);
+    assert.match(
+      fit.reason!,
+      /needs \d+\.\d GB to train even in the smallest rounds, and a wasm backend has at most 4 GB/,
+    );
     assert.ok(presetNeed(p).mb > WASM_LIMIT_MB);
     assert.equal(presetFit(p, 'cuda').fits, true, 'a GPU cannot be sized from here: not refused');
   }

@@ -105,7 +105,8 @@ export function installFrugalGradients(): void {
       for (let i = tape.length - 1; i >= 0; i--) {
         const node = tape[i]!;
         const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
-        if (!node.gradient) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+        if (!node.gradient)
+          throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
         const inputGrads = node.gradient(dys);
         for (const [name, x] of Object.entries(node.inputs)) {
           if (!(name in inputGrads))
