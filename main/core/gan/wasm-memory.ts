@@ -44,7 +44,7 @@ export function shareIdentityOnWasm(): void {
 
 /**
  * Bytes of the wasm instance's linear memory: what the 4 GiB bound applies to. It never shrinks,
- * so read after a phase it is that phase's peak (with allocator slack). Null on other backends.
+ * so it is the peak so far (with the allocator's slack). Null on other backends.
  */
 export function wasmHeapBytes(): number | null {
   if (tf.getBackend() !== 'wasm') return null;
