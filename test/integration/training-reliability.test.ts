@@ -347,6 +347,12 @@ test('a preset that cannot fit this backend is refused before it starts, and the
   });
   assert.match(studio.training.summary(row).cannotResume ?? '', /wasm backend has at most 4 GB/);
   await assert.rejects(studio.startRun({ runId: row.id }), /cannot start: the 128² preset needs \d+\.\d GB/);
+  // `train --backend wasm` on it (the CLI's resume path) is refused with the same reason, and changes nothing.
+  assert.throws(
+    () => studio.training.setRunBackend(row.id, 'wasm'),
+    /run \d+ cannot train on wasm: the 128² preset needs \d+\.\d GB/,
+  );
+  assert.equal((JSON.parse(runs().getRun(row.id)!.config) as { backend?: string }).backend, undefined);
   // Past that check (the packages misjudged), the trainer refuses as soon as its backend is up.
   const sup = new RunSupervisor(runs(), row.id, {
     home,
