@@ -110,7 +110,14 @@ export interface TrainingCapacity {
   backend: string;
   /** The most memory that backend gives one trainer (MB); null where it cannot be known (a GPU). */
   memoryLimitMB: number | null;
-  presets: { preset: Preset; needMB: number; fits: boolean; reason: string | null }[];
+  presets: {
+    preset: Preset;
+    needMB: number;
+    fits: boolean;
+    /** On wasm: images per round of G, D and R1, and of path length (gradient accumulation); else null. */
+    rounds?: { perRound: number; plPerRound: number } | null;
+    reason: string | null;
+  }[];
 }
 
 export interface OpenDatasetParams {

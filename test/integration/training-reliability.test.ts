@@ -329,6 +329,7 @@ test('a preset that cannot fit this backend is refused before it starts, and the
     info.training.presets.filter((p) => p.fits).map((p) => p.preset),
     ['tiny', '64'],
   );
+  assert.deepEqual(info.training.presets.find((p) => p.preset === '64')!.rounds, { perRound: 4, plPerRound: 2 });
   // A run made where it fitted (a GPU box, same home): not offered, and refused with the reason.
   const row = runs().createRun({
     dataset_id: ds128.id,

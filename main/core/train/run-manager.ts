@@ -176,7 +176,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       memoryLimitMB: backendLimitMB(backend),
       presets: PRESETS.map((preset) => {
         const fit = presetFit(preset, backend);
-        return { preset, needMB: fit.needMB, fits: fit.fits, reason: fit.reason };
+        return { preset, needMB: fit.needMB, fits: fit.fits, rounds: fit.rounds, reason: fit.reason };
       }),
     };
   }
