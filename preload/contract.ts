@@ -110,7 +110,14 @@ export interface TrainingCapacity {
   backend: string;
   /** The most memory that backend gives one trainer (MB); null where it cannot be known (a GPU). */
   memoryLimitMB: number | null;
-  presets: { preset: Preset; needMB: number; fits: boolean; reason: string | null }[];
+  presets: {
+    preset: Preset;
+    needMB: number;
+    fits: boolean;
+    /** On wasm: images per round of G, D and R1, and of path length (gradient accumulation); else null. */
+    rounds?: { perRound: number; plPerRound: number } | null;
+    reason: string | null;
+  }[];
 }
 
 export interface OpenDatasetParams {
@@ -203,6 +210,8 @@ export interface RunSummary {
   checkpointMinutes: number;
   /** e.g. "CUDA via tfjs-node-gpu" or "CPU (wasm) — slow: install the GPU build"; null before the first start. */
   backend: string | null;
+  /** Which backend that was; null before the first start. */
+  backendKind?: BackendChoice | null;
   /** When a faster backend could be had on this machine, what to do for it (from the trainer's last start). */
   backendHint?: string | null;
   /** Why it last stopped or restarted, when not by request. */

@@ -105,6 +105,8 @@ export async function train(a: TrainArgs): Promise<number> {
       .find((r) => r.datasetId === ds.id && r.preset === a.preset && r.state !== 'running');
     if (existing && (existing.state !== 'done' || (a.kimg !== undefined && a.kimg > existing.kimg))) {
       if (a.kimg !== undefined) studio.training.extendRun(existing.id, a.kimg);
+      // Asked for a backend: this resume trains on it (the trainer reports it and the run records it).
+      if (a.backend !== undefined) studio.training.setRunBackend(existing.id, a.backend);
       run = existing;
       // Where it truly resumes: its last checkpoint (what was trained after that is done again).
       const from = studio.training.resumePoint(run.id);

@@ -13,6 +13,7 @@ import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './child.js';
 import { ParallelTrainer } from '../../main/core/gan/parallel.js';
+import { wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PHASES: PhaseName[] = ['Gmain', 'Greg', 'Dmain', 'Dreg'];
@@ -25,6 +26,9 @@ interface PhaseTimes {
   batch: number;
   msPerPhase: Record<PhaseName, number>;
   peakRssMB: number;
+  /** wasm: the instance's heap after every phase ran (it only grows: the peak), and the rounds it trained in. */
+  wasmHeapMB: number | null;
+  rounds: { perRound: number; plPerRound: number };
 }
 
 /** Times each phase (median of `repeats` after a warm-up) in this process. */
@@ -54,12 +58,17 @@ async function measure(
       const t0 = performance.now();
       await trainer.trainStep(reals, [phase]);
       await trainer.takeStats();
-      if (i > 0) times.push(performance.now() - t0); // the first call pays for kernel set-up
+      // The first call pays for kernel set-up; --repeats 0 times it alone (a big preset on a CPU).
+      if (i > 0 || repeats === 0) times.push(performance.now() - t0);
     }
     ms[phase] = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
   }
+  const heap = wasmHeapBytes();
+  const rounds = { perRound: trainer.perRound, plPerRound: trainer.plPerRound };
   trainer.dispose();
   return {
+    wasmHeapMB: heap === null ? null : Math.round(heap / 2 ** 20),
+    rounds,
     backend: info.backend,
     description: info.description,
     batch: config.batchSize,
@@ -93,6 +102,8 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
     gflopPerStep: round(stepFlops / 1e9, 2),
     achievedGflops: round(stepFlops / 1e6 / stepMs, 2),
     peakRssMB: t.peakRssMB,
+    peakWasmHeapMB: t.wasmHeapMB,
+    rounds: t.rounds,
   };
 }
 
@@ -147,7 +158,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
       batch: { type: 'string' },
       worker: { type: 'boolean', default: false },
       'no-compare': { type: 'boolean', default: false },
-      replicas: { type: 'string', default: '2' },
+      replicas: { type: 'string' },
       'parallel-worker': { type: 'boolean', default: false },
     },
   });
@@ -156,7 +167,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
   const repeats = Number(values.repeats);
   const batch = values.batch ? Number(values.batch) : undefined;
   if (values['parallel-worker']) {
-    console.log(JSON.stringify(await measureParallel(preset, Number(values.replicas), repeats, batch)));
+    console.log(JSON.stringify(await measureParallel(preset, Number(values.replicas ?? 2), repeats, batch)));
     return;
   }
   if (values.worker) {
@@ -223,7 +234,8 @@ export async function benchTrain(argv: string[]): Promise<void> {
     };
     line.speedupOverCpuBackend = round((line.imagesPerSec as number) / (cpuSummary.imagesPerSec as number), 1);
   }
-  const replicas = Number(values.replicas);
+  // Replicas by default on tiny only: on a bigger preset the comparison alone would take hours on a CPU.
+  const replicas = Number(values.replicas ?? (preset === 'tiny' ? 2 : 1));
   if (replicas > 1 && best.result.backend === 'wasm') {
     // Both cores: worker-thread replicas splitting the batch, against one process, full steps alternating.
     const par = await runChild<{ single: number; parallel: number }>(SELF.replace(/train\.js$/, 'index.js'), [

@@ -109,9 +109,9 @@ test('presets that cannot fit are greyed out; deleting a run leaves no error beh
   const problems: string[] = [];
   page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
   page.on('pageerror', (e) => problems.push(e.message));
-  const option64 = page.locator('select[name="preset"] option[value="64"]');
+  const option128 = page.locator('select[name="preset"] option[value="128"]'); // 64² fits wasm, in rounds
   if ((await page.getByTestId('preset-fit').count()) > 0) {
-    assert.equal(await option64.isDisabled(), true);
+    assert.equal(await option128.isDisabled(), true);
     assert.match(await page.getByTestId('preset-fit').innerText(), /presets that cannot fit are greyed out/);
   }
   page.once('dialog', (d) => void d.accept());

@@ -290,12 +290,23 @@ test('a deterministic failure is not retried five times; the first restart says 
 
 test('a preset that cannot fit this backend is refused before it starts, and the form is told', async (t) => {
   if (predictBackend() !== 'wasm') return t.skip(`trains on ${predictBackend()} here, not wasm`);
-  const ds64 = studio.datasets.listDatasets()[0]!;
+  // 64² now trains on wasm in rounds; 128² needs more than 4 GB even in the smallest ones.
+  await studio.ingestOnce(SAMPLE_PLATES, 128, 'centre');
+  const ds128 = studio.datasets.listDatasets().find((d) => d.resolution === 128)!;
   await assert.rejects(
-    studio.handle('createRun', { datasetId: ds64.id, preset: '64', targetKimg: 1, snapshotKimg: 1, checkpointKimg: 1 }),
+    studio.handle('createRun', {
+      datasetId: ds128.id,
+      preset: '128',
+      targetKimg: 1,
+      snapshotKimg: 1,
+      checkpointKimg: 1,
+    }),
     (e: Error & { code?: string }) => {
       assert.equal(e.code, 'unsupported');
-      assert.match(e.message, /64² preset needs more than 4 GB to train and a wasm backend has at most 4 GB/);
+      assert.match(
+        e.message,
+        /128² preset needs \d+\.\d GB to train even in the smallest rounds, and a wasm backend has at most 4 GB/,
+      );
       return true;
     },
   );
@@ -304,17 +315,18 @@ test('a preset that cannot fit this backend is refused before it starts, and the
   assert.equal(info.training.memoryLimitMB, 4096);
   assert.deepEqual(
     info.training.presets.filter((p) => p.fits).map((p) => p.preset),
-    ['tiny'],
+    ['tiny', '64'],
   );
+  assert.deepEqual(info.training.presets.find((p) => p.preset === '64')!.rounds, { perRound: 4, plPerRound: 2 });
   // A run made where it fitted (a GPU box, same home): not offered, and refused with the reason.
   const row = runs().createRun({
-    dataset_id: ds64.id,
+    dataset_id: ds128.id,
     parent_run_id: null,
     parent_checkpoint_id: null,
     init_from: null,
     name: 'from a GPU box',
-    preset: '64',
-    config: JSON.stringify((await import('../../main/core/gan/config.js')).presetConfig('64')),
+    preset: '128',
+    config: JSON.stringify((await import('../../main/core/gan/config.js')).presetConfig('128')),
     seed: 1,
     sample_seeds: '[1]',
     target_kimg: 1,
@@ -323,17 +335,23 @@ test('a preset that cannot fit this backend is refused before it starts, and the
     checkpoint_minutes: 10,
   });
   assert.match(studio.training.summary(row).cannotResume ?? '', /wasm backend has at most 4 GB/);
-  await assert.rejects(studio.startRun({ runId: row.id }), /cannot start: the 64² preset needs more than 4 GB/);
+  await assert.rejects(studio.startRun({ runId: row.id }), /cannot start: the 128² preset needs \d+\.\d GB/);
+  // `train --backend wasm` on it (the CLI's resume path) is refused with the same reason, and changes nothing.
+  assert.throws(
+    () => studio.training.setRunBackend(row.id, 'wasm'),
+    /run \d+ cannot train on wasm: the 128² preset needs \d+\.\d GB/,
+  );
+  assert.equal((JSON.parse(runs().getRun(row.id)!.config) as { backend?: string }).backend, undefined);
   // Past that check (the packages misjudged), the trainer refuses as soon as its backend is up.
   const sup = new RunSupervisor(runs(), row.id, {
     home,
-    dataset: () => ({ cacheFile: cacheFileFor(home, ds64), cacheResolution: 64, slots: [0, 1] }),
+    dataset: () => ({ cacheFile: cacheFileFor(home, ds128), cacheResolution: 128, slots: [0, 1] }),
   });
   const t0 = performance.now();
   sup.start();
   await untilState(row.id, ['crashed', 'paused'], 60_000);
   assert.ok(performance.now() - t0 < 60_000);
-  assert.match(runs().getRun(row.id)!.error ?? '', /64² preset needs more than 4 GB .* wasm backend has at most 4 GB/);
+  assert.match(runs().getRun(row.id)!.error ?? '', /128² preset needs \d+\.\d GB .* wasm backend has at most 4 GB/);
   assert.equal(runs().getRun(row.id)!.restarts, 0, 'not retried');
   await studio.deleteRun({ runId: row.id });
 });

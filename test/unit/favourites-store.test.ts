@@ -30,7 +30,7 @@ const fav = (over: Partial<NewFavourite> = {}): NewFavourite => ({
 
 test('migration 4 from empty: the favourites table with restricting foreign keys', () => {
   const db = openDatabase(':memory:');
-  assert.equal(db.pragma('user_version', { simple: true }), 4);
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   const fks = db.pragma('foreign_key_list(favourites)') as { table: string; from: string; on_delete: string }[];
   assert.deepEqual(fks.map((f) => [f.table, f.from, f.on_delete]).sort(), [
     ['checkpoints', 'checkpoint_id', 'RESTRICT'],
@@ -45,7 +45,7 @@ test('migration 4 on a version-3 database keeps everything and protects checkpoi
   migrate(db, MIGRATIONS.slice(0, 3));
   db.exec(SEED_ROWS);
   migrate(db, MIGRATIONS);
-  assert.equal(db.pragma('user_version', { simple: true }), 4);
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   const runs = new RunStore(db);
   assert.equal(runs.listCheckpoints(1).length, 2, 'existing rows survive');
   const favs = new FavouriteStore(db);

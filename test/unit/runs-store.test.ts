@@ -94,14 +94,47 @@ test('write failures get advice for their cause', () => {
   assert.match(writeAdvice(new Error('odd')), /odd \(error\)/);
 });
 
-test('preset memory needs against backend limits: only tiny fits a wasm instance', () => {
-  assert.ok(presetNeed('tiny').mb < WASM_LIMIT_MB);
-  assert.equal(presetFit('tiny', 'wasm').fits, true);
-  for (const p of ['64', '128', '256', '512', '1024'] as const) {
+test('preset memory needs against backend limits: tiny and 64² fit a wasm instance in rounds, the rest do not', () => {
+  assert.deepEqual(presetFit('tiny', 'wasm').rounds, { perRound: 8, plPerRound: 4 }, 'tiny: the whole batch at once');
+  const fit64 = presetFit('64', 'wasm');
+  assert.equal(fit64.fits, true);
+  assert.deepEqual(fit64.rounds, { perRound: 4, plPerRound: 2 }, '64²: rounds of one minibatch-stddev group');
+  assert.ok(fit64.needMB < WASM_LIMIT_MB);
+  for (const p of ['128', '256', '512', '1024'] as const) {
     const fit = presetFit(p, 'wasm');
     assert.equal(fit.fits, false, p);
-    assert.match(fit.reason!, /needs more than \d+ GB to train and a wasm backend has at most 4 GB/);
+    assert.equal(fit.rounds, null);
+    assert.match(
+      fit.reason!,
+      /needs \d+\.\d GB to train even in the smallest rounds, and a wasm backend has at most 4 GB/,
+    );
     assert.ok(presetNeed(p).mb > WASM_LIMIT_MB);
     assert.equal(presetFit(p, 'cuda').fits, true, 'a GPU cannot be sized from here: not refused');
   }
+});
+
+test('migration 5: a run keeps the backend it last started on and the hint, from a version-4 database too', () => {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 4));
+  db.exec(`
+    INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0);
+    INSERT INTO runs (id, dataset_id, name, preset, config, seed, sample_seeds, target_kimg, snapshot_kimg,
+      checkpoint_kimg, state, backend, created_at, updated_at)
+      VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, 'paused', 'CPU (WebAssembly)', 0, 0);
+  `);
+  migrate(db, MIGRATIONS);
+  const store = new RunStore(db);
+  const old = store.getRun(1)!;
+  assert.equal(old.backend, 'CPU (WebAssembly)', 'the description it had stays');
+  assert.equal(old.backend_kind, null);
+  assert.equal(old.backend_hint, null);
+  store.updateRun(1, { backend: 'WebGPU on llvmpipe', backend_kind: 'webgpu', backend_hint: 'install a driver' });
+  const fresh = store.createRun(newRun);
+  assert.equal(fresh.backend_kind, null, 'a new run has none until it starts');
+  assert.deepEqual(
+    (({ backend, backend_kind, backend_hint }) => ({ backend, backend_kind, backend_hint }))(store.getRun(1)!),
+    { backend: 'WebGPU on llvmpipe', backend_kind: 'webgpu', backend_hint: 'install a driver' },
+  );
+  db.close();
 });

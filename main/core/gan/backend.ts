@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerPlumageGradients } from './grads.js';
+import { installFrugalGradients } from './tape.js';
 import {
   DISABLE_ENV,
   adapterUsable,
@@ -18,6 +19,7 @@ import {
   type BackendName,
 } from './backend-info.js';
 import { openWebGpu, closeWebGpu, webGpuAdapter } from './webgpu.js';
+import { shareIdentityOnWasm } from './wasm-memory.js';
 
 export {
   BACKEND_NAMES,
@@ -61,6 +63,7 @@ export const currentBackend = (): BackendInfo | null => chosen;
 
 async function chooseBackend(prefer?: BackendName): Promise<BackendInfo> {
   registerPlumageGradients();
+  installFrugalGradients();
   const order = prefer ? [prefer] : AUTO_ORDER;
   const unavailable: BackendInfo['unavailable'] = [];
   for (const kind of order) {
@@ -141,6 +144,7 @@ async function tryBackend(kind: BackendName, automatic: boolean): Promise<Adapte
       return null;
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
+      shareIdentityOnWasm();
       await setExactly('wasm');
       return null;
     case 'cpu':

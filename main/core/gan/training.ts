@@ -24,6 +24,7 @@ import {
   type Rounds,
 } from './rounds.js';
 import { resampleFilter2d } from './ops.js';
+import { wasmRoundPlan } from './wasm-memory.js';
 import { ParamSet, initialValues } from './params.js';
 import { RandomState } from './rng.js';
 
@@ -96,10 +97,13 @@ export class GanTrainer {
   /** Images this trainer processes per step (the batch, or its share of it). */
   readonly localBatch: number;
   /**
-   * Images per round of gradient accumulation: the config's batchGpu, else what the GPU's largest
-   * storage binding holds (WebGPU), else the whole local batch.
+   * Images per round of gradient accumulation: the config's batchGpu, else what one wasm
+   * instance's memory holds, else what the GPU's largest storage binding holds (WebGPU), else
+   * the whole local batch.
    */
   readonly perRound: number;
+  /** The same for path length, whose rounds need more memory per image (on wasm). */
+  readonly plPerRound: number;
   readonly G: ParamSet;
   readonly G_ema: ParamSet;
   readonly D: ParamSet;
@@ -123,8 +127,11 @@ export class GanTrainer {
     if (config.batchSize % count !== 0)
       throw new RangeError(`batch ${config.batchSize} does not split over ${count} replicas`);
     this.localBatch = config.batchSize / count;
-    const binding = currentBackend()?.adapter?.maxStorageBufferBindingSize ?? null;
-    this.perRound = config.batchGpu ?? autoRoundSize(config, this.localBatch, binding);
+    const backend = currentBackend();
+    const binding = backend?.adapter?.maxStorageBufferBindingSize ?? null;
+    const plan = backend?.kind === 'wasm' ? wasmRoundPlan(config, this.localBatch) : null;
+    this.perRound = config.batchGpu ?? plan?.perRound ?? autoRoundSize(config, this.localBatch, binding);
+    this.plPerRound = config.batchGpu ?? plan?.plPerRound ?? this.perRound;
     const init = new RandomState(seed);
     const filter = resampleFilter2d();
     this.G = new ParamSet('G', generatorSpecs(config), (s) => initialValues(s, init, filter));
@@ -434,7 +441,7 @@ export class GanTrainer {
     const lengthsOf = (idx: Int32Array | null, trackMean: boolean): tf.Tensor1D =>
       pathLengths((w) => synthesis(this.G, c, w, noise(idx)), this.#mapRound(draws, idx, trackMean), plNoise(idx));
     const gain = c.plWeight * c.plInterval; // gain = interval (lazy regularisation)
-    const rounds = roundIndices(n, largestDivisor(n, this.perRound), 0);
+    const rounds = roundIndices(n, largestDivisor(n, this.plPerRound), 0);
     let lengthMean: tf.Scalar;
     let penaltyMean: tf.Scalar;
     const sums = new RoundSums();

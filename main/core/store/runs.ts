@@ -20,7 +20,12 @@ export interface RunRow {
   /** A checkpoint is written at least this often in wall time, as well as every checkpoint_kimg. */
   checkpoint_minutes: number;
   state: RunState;
+  /** The backend's description at the trainer's last start (adapter included); null before it. */
   backend: string | null;
+  /** Which backend that was (a BackendName); null before the first start. */
+  backend_kind: string | null;
+  /** The trainer's hint at its last start: how a faster backend could be had on this machine. */
+  backend_hint: string | null;
   error: string | null;
   kimg: number;
   restarts: number;
@@ -75,7 +80,17 @@ export interface CheckpointRow {
 
 export type NewRun = Omit<
   RunRow,
-  'id' | 'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'cannot_resume' | 'created_at' | 'updated_at'
+  | 'id'
+  | 'state'
+  | 'backend'
+  | 'backend_kind'
+  | 'backend_hint'
+  | 'error'
+  | 'kimg'
+  | 'restarts'
+  | 'cannot_resume'
+  | 'created_at'
+  | 'updated_at'
 >;
 
 /**
@@ -139,7 +154,17 @@ export class RunStore {
     fields: Partial<
       Pick<
         RunRow,
-        'state' | 'backend' | 'error' | 'kimg' | 'restarts' | 'target_kimg' | 'cannot_resume' | 'parent_checkpoint_id'
+        | 'state'
+        | 'backend'
+        | 'backend_kind'
+        | 'backend_hint'
+        | 'config'
+        | 'error'
+        | 'kimg'
+        | 'restarts'
+        | 'target_kimg'
+        | 'cannot_resume'
+        | 'parent_checkpoint_id'
       >
     >,
   ): void {

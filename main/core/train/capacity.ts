@@ -9,35 +9,35 @@ import { adapterUsable, disabledBackends, type BackendName } from '../gan/backen
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AdapterInfo } from '../gan/backend-info.js';
-import { blockResolutions, channelsAt, presetConfig, type GanConfig, type PresetName } from '../gan/config.js';
+import { presetConfig, type PresetName } from '../gan/config.js';
+import { WASM_LIMIT_BYTES, trainingBytes, wasmRoundPlan } from '../gan/wasm-memory.js';
 
 /** A wasm instance addresses at most 4 GiB (32-bit memory). */
-export const WASM_LIMIT_MB = 4096;
-
-/**
- * Memory one training phase holds at its peak. Measured on wasm (the instance's heap, which
- * only grows, after G+PL and D+R1 steps): tiny 120 MB; the 64² preset aborts at the 4 GB
- * limit in its path-length step, so 4 GB is a lower bound for it.
- */
-const MEASURED_MB = { tiny: 120, '64': WASM_LIMIT_MB + 1 } as const;
-
-/** Activation elements of one batch through G and D: what the memory need scales with. */
-function activations(c: GanConfig): number {
-  let sum = 0;
-  for (const r of blockResolutions(c.resolution)) sum += 2 * r * r * channelsAt(c, r); // G and D at r²
-  return c.batchSize * sum;
-}
+export const WASM_LIMIT_MB = WASM_LIMIT_BYTES / 2 ** 20;
 
 export interface PresetNeed {
+  /** Memory training takes, in MB: in the plan's rounds, or (no plan) in the smallest rounds possible. */
   mb: number;
-  /** 'measured', or 'lower bound' (the 64² measurement scaled by activation size). */
-  basis: 'measured' | 'lower bound';
+  /** Images per round of G main, D main and R1, and of path length, on a wasm backend; null where none fits. */
+  rounds: { perRound: number; plPerRound: number } | null;
 }
 
-export function presetNeed(preset: PresetName): PresetNeed {
-  if (preset === 'tiny') return { mb: MEASURED_MB.tiny, basis: 'measured' };
-  const scale = activations(presetConfig(preset)) / activations(presetConfig('64'));
-  return { mb: Math.ceil(MEASURED_MB['64'] * Math.max(1, scale)), basis: 'lower bound' };
+/**
+ * What a preset needs on `backend`. A wasm instance trains in rounds sized to its 4 GiB (gradient
+ * accumulation); the other CPU backends take the whole batch in one round.
+ */
+export function presetNeed(preset: PresetName, backend: BackendName = 'wasm'): PresetNeed {
+  const c = presetConfig(preset);
+  const mb = (bytes: number): number => Math.ceil(bytes / 2 ** 20);
+  if (backend === 'wasm') {
+    const plan = wasmRoundPlan(c, c.batchSize);
+    if (plan) return { mb: mb(plan.bytes), rounds: { perRound: plan.perRound, plPerRound: plan.plPerRound } };
+    return { mb: mb(trainingBytes(c, Math.min(c.mbstdGroupSize, c.batchSize), 1)), rounds: null };
+  }
+  return {
+    mb: mb(trainingBytes(c, c.batchSize, Math.max(1, Math.floor(c.batchSize / c.plBatchShrink)))),
+    rounds: null,
+  };
 }
 
 /** The most memory a backend can give one trainer, in MB; null where it cannot be known (GPU). */
@@ -117,25 +117,27 @@ export interface PresetFit {
   fits: boolean;
   needMB: number;
   limitMB: number | null;
+  /** On wasm: the rounds it trains in (images per round; path length's), chosen from the 4 GiB. */
+  rounds: { perRound: number; plPerRound: number } | null;
   /** Why it does not fit, in a sentence the form and the error can show; null when it fits. */
   reason: string | null;
 }
 
 export function presetFit(preset: PresetName, backend: BackendName): PresetFit {
-  const need = presetNeed(preset);
+  const need = presetNeed(preset, backend);
   const limitMB = backendLimitMB(backend);
-  const fits = limitMB === null || need.mb <= limitMB;
-  const amount =
-    need.basis === 'lower bound' ? `more than ${Math.floor(need.mb / 1024)} GB` : `${(need.mb / 1024).toFixed(1)} GB`;
+  const fits = limitMB === null || (backend === 'wasm' ? need.rounds !== null : need.mb <= limitMB);
   const where =
     backend === 'wasm' ? 'a wasm backend has at most 4 GB' : `this machine has ${(limitMB! / 1024).toFixed(1)} GB`;
   return {
     fits,
     needMB: need.mb,
     limitMB,
+    rounds: need.rounds,
     reason: fits
       ? null
-      : `the ${preset === 'tiny' ? 'tiny' : `${preset}²`} preset needs ${amount} to train and ${where}: ` +
-        'train the tiny preset here, or on a GPU (WebGPU needs only a current GPU driver; see plumage backend)',
+      : `the ${preset === 'tiny' ? 'tiny' : `${preset}²`} preset needs ${(need.mb / 1024).toFixed(1)} GB to train` +
+        `${backend === 'wasm' ? ' even in the smallest rounds' : ''}, and ${where}: ` +
+        'train a smaller preset here, or on a GPU (WebGPU needs only a current GPU driver; see plumage backend)',
   };
 }

@@ -147,7 +147,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       checkpointKimg: run.checkpoint_kimg,
       checkpointMinutes: run.checkpoint_minutes,
       backend: run.backend,
-      backendHint: this.#supervisors.get(run.id)?.backendHint ?? null,
+      backendKind: run.backend_kind as BackendName | null,
+      backendHint: run.backend_hint,
       error: run.error,
       restarts: run.restarts,
       cannotResume: this.#cannotStart(run),
@@ -178,7 +179,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       memoryLimitMB: backendLimitMB(backend),
       presets: PRESETS.map((preset) => {
         const fit = presetFit(preset, backend);
-        return { preset, needMB: fit.needMB, fits: fit.fits, reason: fit.reason };
+        return { preset, needMB: fit.needMB, fits: fit.fits, rounds: fit.rounds, reason: fit.reason };
       }),
     };
   }
@@ -295,6 +296,22 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   extendRun(runId: number, targetKimg: number): void {
     this.#row(runId);
     this.runs.updateRun(runId, { target_kimg: targetKimg });
+  }
+
+  /**
+   * Trains the run on `backend` from its next start (the CLI's `train --backend` on an existing
+   * run): the config the trainer starts from names it, so the trainer uses it and the run's row
+   * records it at start. Refused while the run trains, or where its preset cannot fit that backend.
+   */
+  setRunBackend(runId: number, backend: BackendName): void {
+    const run = this.#row(runId);
+    if (this.#supervisors.get(runId)?.running)
+      throw new RunError(`run ${runId} is training: pause it before changing its backend`);
+    const fit = presetFit(run.preset as Preset, backend);
+    if (!fit.fits) throw new RunError(`run ${runId} cannot train on ${backend}: ${fit.reason!}`, 'unsupported');
+    const config = JSON.parse(run.config) as GanConfig;
+    if (config.backend === backend) return;
+    this.runs.updateRun(runId, { config: JSON.stringify({ ...config, backend }) });
   }
 
   /**

@@ -90,8 +90,6 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   readonly #store: RunStore;
   readonly #opts: Required<Omit<SupervisorOptions, 'dataset'>> & Pick<SupervisorOptions, 'dataset'>;
   #child: TrainerProcess | null = null;
-  /** The trainer's hint at its last start: how a faster backend could be had on this machine. */
-  backendHint: string | null = null;
   /** What the child last said it is doing, so an exit can be told apart from a crash. */
   #ending: 'paused' | 'stopped' | 'done' | 'failed' | null = null;
   #failure: string | null = null;
@@ -260,8 +258,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         // What came after the checkpoint it resumed from is recorded again: never a step twice.
         const dropped = this.#store.truncateAfter(this.runId, m.step);
         for (const grid of dropped) void rm(join(this.#opts.home, grid), { force: true });
-        this.backendHint = m.hint;
-        this.#update({ backend: m.description, kimg: m.kimg });
+        this.#update({ backend: m.description, backend_kind: m.backend, backend_hint: m.hint, kimg: m.kimg });
         this.emit('started', m);
         break;
       }

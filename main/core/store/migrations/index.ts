@@ -3,6 +3,13 @@ import { migration0001 } from './0001-init.js';
 import { migration0002 } from './0002-runs.js';
 import { migration0003 } from './0003-run-reliability.js';
 import { migration0004 } from './0004-favourites.js';
+import { migration0005 } from './0005-run-backend.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
-export const MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];
+export const MIGRATIONS: readonly Migration[] = [
+  migration0001,
+  migration0002,
+  migration0003,
+  migration0004,
+  migration0005,
+];
