@@ -14,7 +14,7 @@ import { Studio } from '../../main/core/studio.js';
 import { predictBackend } from '../../main/core/train/capacity.js';
 import { RunSupervisor, forkTrainer } from '../../main/core/train/supervisor.js';
 import type { RunSummary } from '../../preload/contract.js';
-import { waitFor } from '../helpers/paths.js';
+import { SAMPLE_PLATES, waitFor } from '../helpers/paths.js';
 import { trainingStudio, type TrainingStudio } from '../helpers/runs.js';
 
 let ctx: TrainingStudio;

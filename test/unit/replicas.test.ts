@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidInputError, validateRequest } from '../../main/core/api/validate.js';
 import { presetConfig } from '../../main/core/gan/config.js';
-import { chooseReplicas, defaultReplicas, effectiveReplicas, replicaProblem } from '../../main/core/gan/replicas.js';
+import {
+  chooseReplicas,
+  defaultReplicas,
+  effectiveReplicas,
+  machineReplicas,
+  replicaProblem,
+} from '../../main/core/gan/replicas.js';
 
 const tiny = presetConfig('tiny'); // batch 8, minibatch-stddev groups of 4
 const p64 = presetConfig('64'); // batch 32
@@ -53,4 +59,11 @@ test('the contract checks replicas like the other train flags', () => {
       (err: unknown) => err instanceof InvalidInputError && pattern.test(err.message),
       String(bad),
     );
+});
+
+test('the default never holds more replicas than half the machine memory can hold', () => {
+  assert.equal(machineReplicas(2, 100, 16_384), 2, 'cores bound a small network');
+  assert.equal(machineReplicas(8, 3_200, 16_384), 2, '64² on 16 GB: two instances of 3.2 GB in 8 GB');
+  assert.equal(machineReplicas(8, 3_200, 8_192), 1, 'on 8 GB one');
+  assert.equal(machineReplicas(8, 3_200, 4_096), 1, 'never fewer than one');
 });

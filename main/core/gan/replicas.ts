@@ -37,6 +37,13 @@ export function replicaProblem(config: Pick<GanConfig, 'batchSize' | 'mbstdGroup
 }
 
 /**
+ * Replicas this machine can hold by default: its cores, and no more than half its memory can
+ * hold at `perReplicaMB` each (every replica is a whole wasm instance: at 64² about 3 GB).
+ */
+export const machineReplicas = (cores: number, perReplicaMB: number, totalMB: number): number =>
+  Math.max(1, Math.min(cores, Math.floor(totalMB / 2 / perReplicaMB)));
+
+/**
  * The default: as many replicas as cores (at most DEFAULT_MAX_REPLICAS) that the batch splits
  * into; 1 on a backend that is not single-threaded.
  */

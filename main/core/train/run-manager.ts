@@ -4,7 +4,7 @@
  * RunSupervisor, every change written to SQLite and announced as an event.
  */
 import { randomInt } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import {
   type TrainingCapacity,
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
-import { chooseReplicas } from '../gan/replicas.js';
+import { chooseReplicas, machineReplicas } from '../gan/replicas.js';
 import { cacheFileFor } from '../dataset/ingest.js';
 import { runIdsOnDisk } from '../home.js';
 import type { DatasetStore } from '../store/datasets.js';
@@ -29,7 +29,7 @@ import type { Db } from '../store/db.js';
 import { downsampleTicks } from './tick-history.js';
 import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
 import type { BackendName } from '../gan/backend-info.js';
-import { backendLimitMB, predictBackend, predictWithAdapter, presetFit } from './capacity.js';
+import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNeed } from './capacity.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {
@@ -214,7 +214,9 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     });
     // Decided once, here, and stored with the run: a resume trains with the same replicas.
     try {
-      config.replicas = chooseReplicas(config, p.replicas, p.backend ?? predictBackend(), availableParallelism());
+      const backend = p.backend ?? predictBackend();
+      const room = machineReplicas(availableParallelism(), presetNeed(p.preset, backend).mb, totalmem() / 2 ** 20);
+      config.replicas = chooseReplicas(config, p.replicas, backend, room);
     } catch (err) {
       throw new RunError((err as Error).message);
     }
