@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { loadGenerator } from '../gan/checkpoint.js';
+import { WeightConstants } from '../gan/ops.js';
 import {
   checkAnimation,
   refuseExisting,
@@ -60,12 +61,13 @@ export class GeneratorCache {
     const key = `${file}\0${st.size}\0${st.mtimeMs}`;
     if (this.#gen && key === this.#key) return this.#gen;
     this.dispose();
-    this.#gen = await loadGenerator(file);
+    this.#gen = { ...(await loadGenerator(file)), constants: new WeightConstants() };
     this.#key = key;
     return this.#gen;
   }
 
   dispose(): void {
+    this.#gen?.constants?.dispose();
     this.#gen?.G.dispose();
     this.#gen = null;
     this.#key = '';
