@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { loadGenerator } from '../gan/checkpoint.js';
 import { WeightConstants } from '../gan/ops.js';
+import { generatorResolution } from './header.js';
 import {
   checkAnimation,
   refuseExisting,
@@ -75,36 +76,35 @@ export class GeneratorCache {
 }
 
 /**
- * Runs a task. `cancelled` is asked between images, so a page of birds nobody looks at any more
- * stops after the image in flight. Resolves with the files written.
+ * Where a page's batches are drawn: here, one after another (`lanes` 1), or on the generator
+ * process's worker threads, several at once.
+ */
+export interface BirdDrawer {
+  lanes: number;
+  draw(file: string, specs: BirdSpec[]): Promise<Uint8Array[]>;
+}
+
+export const drawHere = (cache: GeneratorCache): BirdDrawer => ({
+  lanes: 1,
+  draw: async (file, specs) => renderBirds(await cache.get(file), specs),
+});
+
+/**
+ * Runs a task. `cancelled` is asked between batches, so a page of birds nobody looks at any
+ * more stops after the batches in flight. Resolves with the files written.
  */
 export async function runTask(
   task: GalleryTask,
   cache: GeneratorCache,
   onFile: (f: TaskFile) => void = () => {},
   cancelled: () => boolean = () => false,
+  drawer: BirdDrawer = drawHere(cache),
 ): Promise<string[]> {
   if (task.kind === 'warm-up') return []; // the process and its backend are up: that was the task
+  if (task.kind === 'birds') return drawBirds(task, drawer, onFile, cancelled);
   const gen = await cache.get(task.file);
   const side = gen.config.resolution;
   const written: string[] = [];
-  if (task.kind === 'birds') {
-    const batch = batchSizeFor(side);
-    for (let first = 0; first < task.specs.length; first += batch) {
-      if (cancelled()) break;
-      const t0 = performance.now();
-      const chunk = task.specs.slice(first, first + batch);
-      const pixels = await renderBirds(gen, chunk);
-      const ms = (performance.now() - t0) / chunk.length;
-      for (const [k, px] of pixels.entries()) {
-        const index = first + k;
-        await writePng(px, side, task.out[index]!);
-        written.push(task.out[index]!);
-        onFile({ index, file: task.out[index]!, ms });
-      }
-    }
-    return written;
-  }
   if (task.format !== 'strip') checkAnimation(task.frames, task.fps, side, task.format);
   if (task.format !== 'png') await refuseExisting(task.out);
   const frames: Uint8Array[] = [];
@@ -129,4 +129,44 @@ export async function runTask(
     onFile({ index: 0, file: task.out, ms: performance.now() - t0 });
   }
   return written;
+}
+
+/**
+ * A page of birds in batches, `drawer.lanes` batches at a time, each bird's PNG written and
+ * reported as soon as its batch is done. A failure stops the other lanes after their batch.
+ */
+async function drawBirds(
+  task: Extract<GalleryTask, { kind: 'birds' }>,
+  drawer: BirdDrawer,
+  onFile: (f: TaskFile) => void,
+  cancelled: () => boolean,
+): Promise<string[]> {
+  const side = await generatorResolution(task.file);
+  const batch = batchSizeFor(side);
+  const written: { index: number; file: string }[] = [];
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (next < task.specs.length && !failed && !cancelled()) {
+      const first = next;
+      next += batch;
+      const t0 = performance.now();
+      const chunk = task.specs.slice(first, first + batch);
+      const pixels = await drawer.draw(task.file, chunk).catch((err: unknown) => {
+        failed = true;
+        throw err;
+      });
+      const ms = (performance.now() - t0) / chunk.length;
+      for (const [k, px] of pixels.entries()) {
+        const index = first + k;
+        await writePng(px, side, task.out[index]!);
+        written.push({ index, file: task.out[index]! });
+        onFile({ index, file: task.out[index]!, ms });
+      }
+    }
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, drawer.lanes) }, lane));
+  const failure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  if (failure) throw failure.reason;
+  return written.sort((a, b) => a.index - b.index).map((w) => w.file);
 }
