@@ -9,7 +9,7 @@
  * screenful through a Studio and its generator process, cold and warm. JSON lines.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -128,6 +128,7 @@ export async function benchGenerate(argv: string[]): Promise<void> {
         ...(batched.length > 0 ? { batch, msPerImageBatched: round(median(batched)) } : {}),
         repeats,
         rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+        loadAverage: round(loadavg()[0]!), // other work on the machine makes every figure slower
       }),
     );
   }
@@ -223,6 +224,7 @@ async function screenful(preset: PresetName): Promise<void> {
           warmMs: round(warm.ms),
           warmFirstBirdMs: round(warm.firstBirdMs),
           warmMsPerBird: round(warm.ms / PAGE_SIZE),
+          loadAverage: round(loadavg()[0]!),
         }),
       );
     } finally {

@@ -4,9 +4,10 @@
  * tfjs runs one thread per instance in Node, so a second core needs a second instance.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initBackend, type BackendName } from '../gan/backend.js';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../gan/backend-info.js';
+import { GeneratorCache } from './generator-cache.js';
 import { renderBirds, type BirdSpec } from './render.js';
-import { GeneratorCache } from './tasks.js';
 
 export type ThreadRequest = { id: number; file: string; specs: BirdSpec[] };
 export type ThreadReply =
@@ -16,7 +17,17 @@ export type ThreadReply =
 
 const port = parentPort!;
 const cache = new GeneratorCache();
-const started = await initBackend(workerData as BackendName, () => {}).catch((err: Error) => err);
+/**
+ * tfjs-core and the one backend the process chose, not backend.ts's probe: that imports all of
+ * @tensorflow/tfjs (about a second more, per lane, at a cold start) to try the GPUs first.
+ */
+async function startBackend(kind: BackendName): Promise<void> {
+  if (kind === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  else await (await import('../gan/backend.js')).initBackend(kind, () => {});
+  if (!(await tf.setBackend(kind)) || tf.getBackend() !== kind) throw new Error(`tfjs could not start ${kind}`);
+}
+
+const started = await startBackend(workerData as BackendName).catch((err: Error) => err);
 port.postMessage(started instanceof Error ? { type: 'failed', id: 0, error: started.message } : { type: 'ready' });
 
 port.on('message', (m: ThreadRequest) => {

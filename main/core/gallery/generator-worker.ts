@@ -29,13 +29,23 @@ async function drawer(lanes: number): Promise<BirdDrawer> {
 async function drain(): Promise<void> {
   if (busy) return;
   busy = true;
+  // The lanes start beside the backend probe, which takes seconds at a cold start (it imports all
+  // of tfjs and tries the GPUs first): wasm is what most machines end on. Where the probe picks
+  // another backend they are ended, having cost a second of CPU once per process.
+  const speculative = threads ? null : new BirdThreads('wasm');
+  const lanesUp = speculative?.resize(queue[0]?.lanes ?? 1).catch(() => {});
   const info = await initBackend(undefined, () => {}).catch((err: Error) => err);
+  await lanesUp;
+  if (speculative) {
+    if (!(info instanceof Error) && info.kind === 'wasm') threads = speculative;
+    else await speculative.close();
+  }
   if (info instanceof Error) {
     for (const m of queue.splice(0)) send({ type: 'failed', id: m.id, error: info.message });
     busy = false;
     return;
   }
-  if (!threads && (info.kind === 'wasm' || info.kind === 'cpu')) threads = new BirdThreads(info.kind);
+  if (!threads && info.kind === 'cpu') threads = new BirdThreads(info.kind);
   while (queue.length > 0) {
     const m = queue.shift()!;
     if (cancelled.delete(m.id)) {

@@ -2,9 +2,7 @@
  * The work a generator process does, as plain data in and files out, so the same code runs in
  * the gallery's child process (the app, `serve`) and in-process (the one-shot CLI, tests).
  */
-import { stat } from 'node:fs/promises';
-import { loadGenerator } from '../gan/checkpoint.js';
-import { WeightConstants } from '../gan/ops.js';
+import { GeneratorCache } from './generator-cache.js';
 import { generatorResolution } from './header.js';
 import {
   checkAnimation,
@@ -20,9 +18,10 @@ import {
   interpolationFrames,
   renderBirds,
   type BirdSpec,
-  type Generator,
   type LatentSpace,
 } from './render.js';
+
+export { GeneratorCache };
 
 export type GalleryTask =
   | { kind: 'warm-up' }
@@ -46,33 +45,6 @@ export interface TaskFile {
   index: number;
   file: string;
   ms: number;
-}
-
-/**
- * One loaded generator at a time: a gallery looks at one model; switching frees the last one's
- * tensors. Keyed by path, size and mtime, so a file replaced on disk is read again.
- */
-export class GeneratorCache {
-  #key = '';
-  #gen: Generator | null = null;
-
-  async get(file: string): Promise<Generator> {
-    const st = await stat(file).catch(() => null);
-    if (!st) throw Object.assign(new Error(`cannot open checkpoint ${file}: no such file`), { code: 'not-found' });
-    const key = `${file}\0${st.size}\0${st.mtimeMs}`;
-    if (this.#gen && key === this.#key) return this.#gen;
-    this.dispose();
-    this.#gen = { ...(await loadGenerator(file)), constants: new WeightConstants() };
-    this.#key = key;
-    return this.#gen;
-  }
-
-  dispose(): void {
-    this.#gen?.constants?.dispose();
-    this.#gen?.G.dispose();
-    this.#gen = null;
-    this.#key = '';
-  }
 }
 
 /**
