@@ -1,9 +1,9 @@
 /**
  * `npm run bench -- generate [--resolutions tiny,64,256] [--repeats 3] [--batch 8] [--backend B]
  * [--screenful tiny,256]`:
- * per preset, the arithmetic (FLOPs per bird; the GFLOP/s this backend reaches on the preset's
- * biggest convolutions alone, and so the floor: the fewest ms a bird can take here on one core,
- * and per bird with two birds at once on two cores), then ms per bird as the gallery draws it
+ * per preset, the arithmetic (FLOPs per bird; the GFLOP/s this backend's convolutions reach in a
+ * real forward pass, and so the floor: the fewest ms a bird can take here on one core, and per
+ * bird with two birds at once on two cores), then ms per bird as the gallery draws it
  * (the generator's weight-derived tensors kept) beside the path it took before (the training
  * forward, rebuilding them per bird), one at a time and batched; then the gallery's first
  * screenful through a Studio and its generator process, cold and warm. JSON lines.
@@ -17,8 +17,6 @@ import { GALLERY_PAGE_SIZE as PAGE_SIZE } from '../../preload/contract.js';
 import { initBackend, type BackendName } from '../../main/core/gan/backend.js';
 import {
   PRESET_NAMES,
-  blockResolutions,
-  channelsAt,
   presetConfig,
   referenceArgs,
   type GanConfig,
@@ -37,12 +35,6 @@ import { Studio } from '../../main/core/studio.js';
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function timed(f: () => unknown): number {
-  const t0 = performance.now();
-  f();
-  return performance.now() - t0;
-}
 
 async function timedAsync(f: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
@@ -79,8 +71,6 @@ export async function benchGenerate(argv: string[]): Promise<void> {
     const bird = (seed: number, k?: WeightConstants): Promise<Uint8Array> =>
       renderBird({ ...gen, constants: k }, { seed, psi: 0.7, noiseMode: 'const' });
     const flops = 2 * sampleMacs(config);
-    const conv = convGflops(config);
-    const floorMs = (flops / 1e9 / conv.best) * 1000;
     // Before: the training forward, which rebuilds the weight-derived tensors for every bird.
     await bird(0);
     const before: number[] = [];
@@ -96,6 +86,8 @@ export async function benchGenerate(argv: string[]): Promise<void> {
       await pngBytes(px, config.resolution);
       withPng.push(performance.now() - a);
     }
+    const profile = await profileBird({ ...gen, constants });
+    const floorMs = (flops / 1e9 / profile.convGflops) * 1000; // every FLOP at the convolutions' rate
     const batched: number[] = [];
     if (config.resolution <= 64) {
       const specs = Array.from({ length: batch }, (_, k) => ({ seed: 100 + k, psi: 0.7, noiseMode: 'const' as const }));
@@ -116,8 +108,8 @@ export async function benchGenerate(argv: string[]): Promise<void> {
         resolution: config.resolution,
         gflopPerImage: round(flops / 1e9, 2),
         gflopPerImageTrainingPath: round((2 * generatorMacs(config)) / 1e9, 2),
-        convGflops: round(conv.best),
-        convGflopsByLayer: conv.byLayer,
+        convGflops: round(profile.convGflops),
+        msByKernel: profile.ms,
         floorMsOneCore: round(floorMs, 0),
         floorMsPerBirdTwoCores: round(floorMs / 2, 0),
         msPerImageBefore: round(median(before)),
@@ -143,25 +135,26 @@ function randomGenerator(config: GanConfig): Generator {
 }
 
 /**
- * GFLOP/s of each block's 3×3 convolution alone (batch 1, best of three), for the blocks at 16²
- * and up: what this backend reaches on the bulk of a bird's arithmetic.
+ * One bird under tf.profile: milliseconds by kernel kind (convolutions, the depthwise FIR
+ * filters, the rest), and the GFLOP/s the convolutions reach inside a real forward pass (their
+ * multiply-adds from each kernel's shapes over their time): the rate the floor is drawn from.
  */
-function convGflops(c: GanConfig): { best: number; byLayer: Record<string, number> } {
-  const byLayer: Record<string, number> = {};
-  let best = 0;
-  for (const r of blockResolutions(c.resolution).filter((r) => r >= 16)) {
-    const ch = channelsAt(c, r);
-    const x = tf.randomNormal([1, r, r, ch], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const w = tf.randomNormal([3, 3, ch, ch], 0, 1, 'float32', 2) as tf.Tensor4D;
-    const run = (): void => void tf.tidy(() => tf.conv2d(x, w, 1, 'same').dataSync());
-    run();
-    const ms = Math.min(timed(run), timed(run), timed(run));
-    const gflops = (2 * r * r * 9 * ch * ch) / 1e9 / (ms / 1000);
-    byLayer[`${r}²×${ch}`] = round(gflops);
-    best = Math.max(best, gflops);
-    tf.dispose([x, w]);
+async function profileBird(gen: Generator): Promise<{ convGflops: number; ms: Record<string, number> }> {
+  const info = await tf.profile(() => renderBird(gen, { seed: 7, psi: 0.7, noiseMode: 'const' }));
+  const ms: Record<string, number> = { conv: 0, fir: 0, other: 0 };
+  let convFlops = 0;
+  for (const k of info.kernels) {
+    const t = Number(await k.kernelTimeMs) || 0;
+    if (k.name === 'Conv2D') {
+      const out = k.outputShapes[0]!;
+      const [kh, kw, cin] = k.inputShapes[1]!;
+      convFlops += 2 * out.reduce((a, b) => a * b, 1) * kh! * kw! * cin!;
+      ms.conv! += t;
+    } else if (k.name === 'DepthwiseConv2dNative') ms.fir! += t;
+    else ms.other! += t;
   }
-  return { best, byLayer };
+  for (const key of Object.keys(ms)) ms[key] = round(ms[key]!, 0);
+  return { convGflops: convFlops / 1e9 / (ms.conv! / 1000), ms };
 }
 
 /** The generator alone, as a reference export is: G_ema's tensors and the config. */

@@ -76,3 +76,17 @@ test("a lane's failure fails the task with its cause; the lanes draw again after
   assert.equal(threads.size, 1);
   assert.equal((await threads.draw(gen, specs(1)))[0]!.length, 32 * 32 * 3);
 });
+
+test('a warm-up with a file draws one full batch on every lane, so the first page finds it loaded', async () => {
+  await threads.resize(2);
+  const asked: number[] = [];
+  await runTask({ kind: 'warm-up', file: gen }, cache, undefined, undefined, {
+    lanes: threads.size,
+    draw: async (file, s) => {
+      asked.push(s.length);
+      return threads.draw(file, s);
+    },
+  });
+  assert.deepEqual(asked, [8, 8], 'a 32² page draws batches of 8');
+  await assert.rejects(runTask({ kind: 'warm-up', file: join(tmp.dir, 'gone.safetensors') }, cache), /no such file/);
+});

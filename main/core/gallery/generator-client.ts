@@ -94,10 +94,10 @@ export class GeneratorClient {
     return false;
   }
 
-  /** Starts the process and its backend now; resolves once it could draw. */
-  async warmUp(): Promise<void> {
+  /** Starts the process and its backend now (and loads `file`, drawing once); resolves once it could draw. */
+  async warmUp(file?: string): Promise<void> {
     if (this.#closed) return;
-    await this.submit({ kind: 'warm-up' }).done;
+    await this.submit(file ? { kind: 'warm-up', file } : { kind: 'warm-up' }).done;
   }
 
   /** The generator process's pid, while one runs. */

@@ -13,18 +13,13 @@ import {
   writeStrip,
   type AnimationFormat,
 } from './output.js';
-import {
-  batchSizeFor,
-  interpolationFrames,
-  renderBirds,
-  type BirdSpec,
-  type LatentSpace,
-} from './render.js';
+import { batchSizeFor, interpolationFrames, renderBirds, type BirdSpec, type LatentSpace } from './render.js';
 
 export { GeneratorCache };
 
 export type GalleryTask =
-  | { kind: 'warm-up' }
+  /** Starts the backend (and lanes); with `file`, loads it and draws a batch on each lane to compile. */
+  | { kind: 'warm-up'; file?: string }
   | { kind: 'birds'; file: string; specs: BirdSpec[]; out: string[] }
   | {
       kind: 'interpolate';
@@ -72,7 +67,11 @@ export async function runTask(
   cancelled: () => boolean = () => false,
   drawer: BirdDrawer = drawHere(cache),
 ): Promise<string[]> {
-  if (task.kind === 'warm-up') return []; // the process and its backend are up: that was the task
+  if (task.kind === 'warm-up') {
+    // The process and its backend are up: that was the task, unless a model is worth preloading.
+    if (task.file) await preload(task.file, drawer);
+    return [];
+  }
   if (task.kind === 'birds') return drawBirds(task, drawer, onFile, cancelled);
   const gen = await cache.get(task.file);
   const side = gen.config.resolution;
@@ -141,4 +140,14 @@ async function drawBirds(
   const failure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
   if (failure) throw failure.reason;
   return written.sort((a, b) => a.index - b.index).map((w) => w.file);
+}
+
+/**
+ * One batch on every lane (each busy until its batch is done, so each gets one): the generator
+ * loaded and the kernels of a page's batch size compiled before the page is asked for.
+ */
+async function preload(file: string, drawer: BirdDrawer): Promise<void> {
+  const batch = batchSizeFor(await generatorResolution(file));
+  const specs = Array.from({ length: batch }, (_, seed): BirdSpec => ({ seed, psi: 1, noiseMode: 'const' }));
+  await Promise.all(Array.from({ length: Math.max(1, drawer.lanes) }, () => drawer.draw(file, specs)));
 }
