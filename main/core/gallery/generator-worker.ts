@@ -15,6 +15,8 @@ const cancelled = new Set<number>();
 const queue: Extract<WorkerRequest, { type: 'task' }>[] = [];
 let threads: BirdThreads | null = null;
 let busy = false;
+/** The backend was chosen (the lanes are started, or not wanted) by an earlier drain. */
+let probed = false;
 
 const send = (m: WorkerReply): void => {
   if (process.connected) process.send!(m);
@@ -32,7 +34,8 @@ async function drain(): Promise<void> {
   // The lanes start beside the backend probe, which takes seconds at a cold start (it imports all
   // of tfjs and tries the GPUs first): wasm is what most machines end on. Where the probe picks
   // another backend they are ended, having cost a second of CPU once per process.
-  const speculative = threads ? null : new BirdThreads('wasm');
+  const speculative = probed ? null : new BirdThreads('wasm');
+  probed = true;
   const lanesUp = speculative?.resize(queue[0]?.lanes ?? 1).catch(() => {});
   const info = await initBackend(undefined, () => {}).catch((err: Error) => err);
   await lanesUp;

@@ -103,8 +103,8 @@ export async function runTask(
 }
 
 /**
- * A page of birds in batches, `drawer.lanes` batches at a time, each bird's PNG written and
- * reported as soon as its batch is done. A failure stops the other lanes after their batch.
+ * A page of birds in batches, `drawer.lanes` batches at a time, each bird's PNG written as soon
+ * as its batch is done and reported in order. A failure stops the other lanes after their batch.
  */
 async function drawBirds(
   task: Extract<GalleryTask, { kind: 'birds' }>,
@@ -113,8 +113,16 @@ async function drawBirds(
   cancelled: () => boolean,
 ): Promise<string[]> {
   const side = await generatorResolution(task.file);
-  const batch = batchSizeFor(side);
+  // As many batches as keep every lane equally busy: 24 birds, batches of up to 8, on two lanes
+  // go 6 at a time, two batches a lane (8 at a time would leave one lane a batch behind).
+  const lanes = Math.max(1, drawer.lanes);
+  const batches = lanes * Math.ceil(task.specs.length / (lanes * batchSizeFor(side)));
+  const batch = Math.ceil(task.specs.length / Math.max(1, batches));
   const written: { index: number; file: string }[] = [];
+  // Birds are reported in seed order (the grid fills from the top): a batch that finishes
+  // before an earlier one waits, written, until that one is reported.
+  const finished = new Map<number, TaskFile[]>();
+  let reported = 0;
   let next = 0;
   let failed = false;
   const lane = async (): Promise<void> => {
@@ -128,16 +136,23 @@ async function drawBirds(
         throw err;
       });
       const ms = (performance.now() - t0) / chunk.length;
+      const files: TaskFile[] = [];
       for (const [k, px] of pixels.entries()) {
         const index = first + k;
         await writePng(px, side, task.out[index]!);
         written.push({ index, file: task.out[index]! });
-        onFile({ index, file: task.out[index]!, ms });
+        files.push({ index, file: task.out[index]!, ms });
+      }
+      finished.set(first, files);
+      for (let f = finished.get(reported); f; f = finished.get(reported)) {
+        finished.delete(reported);
+        f.forEach(onFile);
+        reported += f.length;
       }
     }
   };
-  const lanes = await Promise.allSettled(Array.from({ length: Math.max(1, drawer.lanes) }, lane));
-  const failure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+  const ended = await Promise.allSettled(Array.from({ length: lanes }, lane));
+  const failure = ended.find((l): l is PromiseRejectedResult => l.status === 'rejected');
   if (failure) throw failure.reason;
   return written.sort((a, b) => a.index - b.index).map((w) => w.file);
 }
