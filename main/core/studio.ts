@@ -27,7 +27,7 @@ import { PACKAGE_VERSION } from './version.js';
 import { DEFAULT_PAPER } from './paper-colour.js';
 import { RunManager, type RunManagerOptions } from './train/run-manager.js';
 import { Gallery } from './gallery/gallery.js';
-import { GeneratorClient } from './gallery/generator-client.js';
+import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
 
@@ -105,7 +105,9 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.training.on('runChanged', (r) => this.emit('runChanged', r));
     this.training.on('runTick', (t) => this.emit('runTick', t));
     this.training.on('runSnapshot', (s) => this.emit('runSnapshot', s));
-    const runner = opts.galleryInProcess ? new InProcessRunner() : new GeneratorClient();
+    // While a run trains, the gallery draws on one core and leaves the trainer the rest.
+    const lanes = (): number => (this.training.runs.listRuns().some((r) => r.state === 'running') ? 1 : defaultLanes());
+    const runner = opts.galleryInProcess ? new InProcessRunner() : new GeneratorClient({ lanes });
     this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));

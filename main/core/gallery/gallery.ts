@@ -33,6 +33,8 @@ import type { TaskRunner } from './runner.js';
 
 /** Folder of drawn birds and strips in the home (media keys start with it). */
 export const GALLERY_CACHE = 'gallery';
+/** The default model is loaded at warm-up up to this resolution (see warmUp). */
+export const PRELOAD_MAX_RESOLUTION = 64;
 /** Drawn images kept on disk; past this the oldest of this session go (the cache starts empty each session). */
 export const MAX_CACHED_IMAGES = 4000;
 
@@ -71,9 +73,22 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     await this.#runner.close();
   }
 
-  /** Starts the generator process ahead of the first look (the app and `serve` do, at start-up). */
+  /**
+   * Starts the generator process ahead of the first look (the app and `serve` do, at start-up),
+   * and preloads the newest run's latest checkpoint (the Gallery's first model) when it is
+   * small enough that holding it costs little: a larger one would pin its lanes' memory
+   * (~1.6 GB each at 256²) for a session that may never open the Gallery.
+   */
   async warmUp(): Promise<void> {
-    await this.#runner.warmUp();
+    await this.#runner.warmUp(this.#preloadable());
+  }
+
+  #preloadable(): string | undefined {
+    const run = this.#runs.listRuns()[0]; // newest first, as the Gallery view picks it
+    const ckpt = run ? this.#runs.latestCheckpoint(run.id) : undefined;
+    if (!run || !ckpt || ckpt.damaged) return undefined;
+    const { resolution } = JSON.parse(run.config) as { resolution: number };
+    return resolution <= PRELOAD_MAX_RESOLUTION ? ckpt.path : undefined;
   }
 
   async openGenerator(ref: GeneratorRef): Promise<GeneratorInfo> {

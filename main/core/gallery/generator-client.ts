@@ -2,10 +2,12 @@
  * The gallery's side of its generator process: a queue of tasks sent one at a time, so the
  * child never holds more than one job's memory and a running trainer only ever competes with
  * one small job. The child runs at a lower CPU priority (nice 10) for the same reason: the
- * trainer's steps come first. A child that dies fails its job and is started afresh for the next.
+ * trainer's steps come first. Each task says how many batches the child may draw at once
+ * (`lanes`: a CPU backend draws one per core, on worker threads), asked of the owner when the
+ * task is sent. A child that dies fails its job and is started afresh for the next.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import type { GalleryTask, TaskFile } from './tasks.js';
@@ -16,6 +18,18 @@ export const GENERATOR_SCRIPT = fileURLToPath(new URL('./generator-worker.js', i
 export const MAX_QUEUED_JOBS = 64;
 /** Niceness of the generator process (higher = lower priority than the trainer). */
 export const GENERATOR_NICE = 10;
+/**
+ * Batches drawn at once at most: each lane is a wasm instance holding the generator and its
+ * activations (~1.6 GB at 256²), so more lanes than two cost more memory than most machines
+ * spare for a gallery; two use the cores of the machine Plumage is measured on.
+ */
+export const MAX_GENERATOR_LANES = 2;
+export const defaultLanes = (): number => Math.min(MAX_GENERATOR_LANES, availableParallelism());
+
+export interface GeneratorClientOptions {
+  /** Lanes for the next task (asked as each task is sent): the owner lowers it while a run trains. */
+  lanes?: () => number;
+}
 
 export class GalleryBusyError extends Error {
   readonly code = 'failed';
@@ -44,6 +58,11 @@ export class GeneratorClient {
   #running: Job | null = null;
   #nextId = 1;
   #closed = false;
+  readonly #lanes: () => number;
+
+  constructor(opts: GeneratorClientOptions = {}) {
+    this.#lanes = opts.lanes ?? defaultLanes;
+  }
 
   /** Queues a task; `files` resolve when it is done (or cancelled: the files written before then). */
   submit(
@@ -75,10 +94,10 @@ export class GeneratorClient {
     return false;
   }
 
-  /** Starts the process and its backend now; resolves once it could draw. */
-  async warmUp(): Promise<void> {
+  /** Starts the process and its backend now (and loads `file`, drawing once); resolves once it could draw. */
+  async warmUp(file?: string): Promise<void> {
     if (this.#closed) return;
-    await this.submit({ kind: 'warm-up' }).done;
+    await this.submit(file ? { kind: 'warm-up', file } : { kind: 'warm-up' }).done;
   }
 
   /** The generator process's pid, while one runs. */
@@ -107,7 +126,7 @@ export class GeneratorClient {
     if (this.#running || this.#queue.length === 0) return;
     const job = this.#queue.shift()!;
     this.#running = job;
-    this.#send({ type: 'task', id: job.id, task: job.task });
+    this.#send({ type: 'task', id: job.id, task: job.task, lanes: this.#lanes() });
   }
 
   #send(m: WorkerRequest): void {

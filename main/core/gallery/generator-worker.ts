@@ -1,43 +1,68 @@
 /**
  * The gallery's generator process: takes tasks one at a time from its parent over IPC, writes
  * the files, and reports each as it lands. It keeps tfjs and its memory out of the UI's (or the
- * server's) process. It ends when its parent goes (the IPC channel closes).
+ * server's) process. On a CPU backend a page of birds is drawn on worker threads, as many at
+ * once as the task's `lanes` (one per core); on a GPU one lane here is the right shape. It ends
+ * when its parent goes (the IPC channel closes).
  */
 import { initBackend } from '../gan/backend.js';
+import { BirdThreads } from './bird-threads.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
-import { GeneratorCache, runTask } from './tasks.js';
+import { GeneratorCache, drawHere, runTask, type BirdDrawer } from './tasks.js';
 
 const cache = new GeneratorCache();
 const cancelled = new Set<number>();
-const queue: WorkerRequest[] = [];
+const queue: Extract<WorkerRequest, { type: 'task' }>[] = [];
+let threads: BirdThreads | null = null;
 let busy = false;
+/** The backend was chosen (the lanes are started, or not wanted) by an earlier drain. */
+let probed = false;
 
 const send = (m: WorkerReply): void => {
   if (process.connected) process.send!(m);
 };
 
+async function drawer(lanes: number): Promise<BirdDrawer> {
+  if (!threads) return drawHere(cache);
+  await threads.resize(lanes);
+  return { lanes: threads.size, draw: (file, specs) => threads!.draw(file, specs) };
+}
+
 async function drain(): Promise<void> {
   if (busy) return;
   busy = true;
+  // The lanes start beside the backend probe, which takes seconds at a cold start (it imports all
+  // of tfjs and tries the GPUs first): wasm is what most machines end on. Where the probe picks
+  // another backend they are ended, having cost a second of CPU once per process.
+  const speculative = probed ? null : new BirdThreads('wasm');
+  probed = true;
+  const lanesUp = speculative?.resize(queue[0]?.lanes ?? 1).catch(() => {});
   const info = await initBackend(undefined, () => {}).catch((err: Error) => err);
+  await lanesUp;
+  if (speculative) {
+    if (!(info instanceof Error) && info.kind === 'wasm') threads = speculative;
+    else await speculative.close();
+  }
   if (info instanceof Error) {
-    for (const m of queue.splice(0)) if (m.type === 'task') send({ type: 'failed', id: m.id, error: info.message });
+    for (const m of queue.splice(0)) send({ type: 'failed', id: m.id, error: info.message });
     busy = false;
     return;
   }
+  if (!threads && info.kind === 'cpu') threads = new BirdThreads(info.kind);
   while (queue.length > 0) {
     const m = queue.shift()!;
-    if (m.type !== 'task') continue;
     if (cancelled.delete(m.id)) {
       send({ type: 'done', id: m.id, files: [], cancelled: true });
       continue;
     }
     try {
+      const lanes = await drawer(m.lanes); // a warm-up starts the lanes too
       const files = await runTask(
         m.task,
         cache,
         (f) => send({ type: 'file', id: m.id, ...f }),
         () => cancelled.has(m.id),
+        lanes,
       );
       send({ type: 'done', id: m.id, files, cancelled: cancelled.delete(m.id) });
     } catch (err) {

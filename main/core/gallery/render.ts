@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GalleryNoiseMode } from '../../../preload/contract.js';
 import { numWs, type GanConfig } from '../gan/config.js';
 import { generate, mapping, synthesis, truncate } from '../gan/generator.js';
+import type { WeightConstants } from '../gan/ops.js';
 import type { ParamSet } from '../gan/params.js';
 import { RandomState, seedToZ } from '../gan/rng.js';
 import { sampleSeeds, toUint8 } from '../gan/sample.js';
@@ -24,6 +25,8 @@ export interface BirdSpec {
 export interface Generator {
   config: GanConfig;
   G: ParamSet;
+  /** Its weight-derived tensors, kept while it is loaded (same bytes, several times faster). */
+  constants?: WeightConstants;
 }
 
 export type LatentSpace = 'w' | 'z';
@@ -32,7 +35,7 @@ export type LatentSpace = 'w' | 'z';
 export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
   if (!spec.mix) {
     // `await`: sampling may become asynchronous (WebGPU); awaiting a plain value is harmless.
-    const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode);
+    const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode, gen.constants);
     return pixels!;
   }
   const ws = birdWs(gen, spec);
@@ -63,11 +66,14 @@ export async function renderBirds(gen: Generator, specs: BirdSpec[]): Promise<Ui
     for (const s of specs) out.push(await renderBird(gen, s));
     return out;
   }
-  const { config: c, G } = gen;
+  const { config: c, G, constants } = gen;
   const zs = new Float32Array(specs.length * c.zDim);
   specs.forEach((s, k) => zs.set(seedToZ(s.seed, c.zDim), k * c.zDim));
   const all = tf.tidy(() => {
-    const img = generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, { noiseMode: 'const' });
+    const img = generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, {
+      noiseMode: 'const',
+      constants,
+    });
     return toUint8(img.dataSync() as Float32Array);
   });
   const n = c.resolution * c.resolution * c.imgChannels;
@@ -76,10 +82,10 @@ export async function renderBirds(gen: Generator, specs: BirdSpec[]): Promise<Ui
 
 /** The bird's per-layer w, flattened [numWs × wDim]: truncated, with the mix's layers swapped in. */
 export function birdWs(gen: Generator, spec: BirdSpec): Float32Array {
-  const { config: c, G } = gen;
+  const c = gen.config;
   const n = numWs(c.resolution);
-  const w1 = wOf(G, c, seedToZ(spec.seed, c.zDim), spec.psi);
-  const w2 = spec.mix ? wOf(G, c, seedToZ(spec.mix.seed, c.zDim), spec.psi) : null;
+  const w1 = wOf(gen, seedToZ(spec.seed, c.zDim), spec.psi);
+  const w2 = spec.mix ? wOf(gen, seedToZ(spec.mix.seed, c.zDim), spec.psi) : null;
   const swapped = new Set(spec.mix ? mixIndices(spec.mix.layers, c.resolution) : []);
   const out = new Float32Array(n * c.wDim);
   for (let i = 0; i < n; i++) out.set(swapped.has(i) ? w2! : w1, i * c.wDim);
@@ -87,20 +93,20 @@ export function birdWs(gen: Generator, spec: BirdSpec): Float32Array {
 }
 
 /** w of one z after truncation. */
-function wOf(G: ParamSet, c: GanConfig, z: Float32Array, psi: number): Float32Array {
+function wOf({ G, config: c, constants }: Generator, z: Float32Array, psi: number): Float32Array {
   return tf.tidy(() => {
-    const w = truncate(G, mapping(G, c, tf.tensor2d(z, [1, c.zDim])), psi);
+    const w = truncate(G, mapping(G, c, tf.tensor2d(z, [1, c.zDim]), constants), psi);
     return w.dataSync() as Float32Array;
   });
 }
 
 /** Synthesis from per-layer ws; 'random' noise is drawn from `noiseSeed` as sampleSeeds draws it. */
 function synthesise(gen: Generator, ws: Float32Array, noiseMode: GalleryNoiseMode, noiseSeed: number): Uint8Array {
-  const { config: c, G } = gen;
+  const { config: c, G, constants } = gen;
   return tf.tidy(() => {
     const noiseRng = new RandomState(noiseSeed);
     const t = tf.tensor3d(ws, [1, numWs(c.resolution), c.wDim]);
-    const img = synthesis(G, c, t, { noiseMode, noiseSeed: () => noiseRng.uint32() });
+    const img = synthesis(G, c, t, { noiseMode, noiseSeed: () => noiseRng.uint32(), constants });
     return toUint8(img.dataSync() as Float32Array);
   });
 }
@@ -133,7 +139,7 @@ export async function* interpolationFrames(
   const zs = keys.map((k) => seedToZ(k.seed, c.zDim));
   for (const { segment, t } of positions) {
     const psi = keys[segment]!.psi + t * (keys[segment + 1]!.psi - keys[segment]!.psi);
-    const w = wOf(gen.G, c, slerp(zs[segment]!, zs[segment + 1]!, t), psi);
+    const w = wOf(gen, slerp(zs[segment]!, zs[segment + 1]!, t), psi);
     const ws = new Float32Array(numWs(c.resolution) * c.wDim);
     for (let i = 0; i < numWs(c.resolution); i++) ws.set(w, i * c.wDim);
     yield synthesise(gen, ws, 'const', 0);

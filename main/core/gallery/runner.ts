@@ -9,8 +9,8 @@ export interface TaskRunner {
     onFile?: (f: TaskFile) => void,
   ): { id: number; done: Promise<{ files: string[]; cancelled: boolean }> };
   cancel(id: number): boolean;
-  /** Starts whatever drawing needs (process, backend) ahead of the first task. */
-  warmUp(): Promise<void>;
+  /** Starts whatever drawing needs (process, backend) ahead of the first task; with `file`, loads it too. */
+  warmUp(file?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,8 +38,9 @@ export class InProcessRunner implements TaskRunner {
     return true;
   }
 
-  async warmUp(): Promise<void> {
+  async warmUp(file?: string): Promise<void> {
     await initBackend(undefined, () => {});
+    if (file) await runTask({ kind: 'warm-up', file }, this.#cache);
   }
 
   async close(): Promise<void> {

@@ -48,3 +48,24 @@ export function phaseFlops(c: GanConfig, batch: number): { Gmain: number; Greg: 
     Dreg: batch * 6 * d,
   };
 }
+
+/**
+ * Multiply-accumulates of one image as the gallery draws it (`WeightConstants`): the up-sampling
+ * conv's phases apart (9 taps per output quad, not the polyphase kernel's 16), and the FIR
+ * filters counted too (16 taps per output value: after each up-sampling conv and on the image).
+ */
+export function sampleMacs(c: GanConfig): number {
+  const ch = (r: number): number => channelsAt(c, r);
+  let macs = c.zDim * c.wDim + (c.mappingLayers - 1) * c.wDim * c.wDim;
+  for (const r of blockResolutions(c.resolution)) {
+    const cout = ch(r);
+    if (r > 4) {
+      const cin = ch(r / 2);
+      macs += (r / 2 + 1) ** 2 * 9 * cin * cout + c.wDim * cin; // conv0's four phases, and its affine
+      macs += r * r * 16 * (cout + c.imgChannels); // FIR after conv0, and the image's up-sampling
+    }
+    macs += r * r * 9 * cout * cout + c.wDim * cout; // conv1
+    macs += r * r * cout * c.imgChannels + c.wDim * cout; // toRGB
+  }
+  return macs;
+}

@@ -5,7 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { blockResolutions, channelsAt, numWs, type GanConfig } from './config.js';
-import { biasLrelu, fullyConnected, modulatedConv2d, normalize2ndMoment, upsample2d } from './ops.js';
+import {
+  biasLrelu,
+  derived,
+  fullyConnected,
+  modulatedConv2d,
+  normalize2ndMoment,
+  upsample2d,
+  type WeightConstants,
+} from './ops.js';
 import type { ParamSpec, ParamSet } from './params.js';
 
 export type NoiseMode = 'random' | 'const' | 'none';
@@ -63,12 +71,13 @@ export function generatorSpecs(c: GanConfig): ParamSpec[] {
 }
 
 /** Mapping network: z [N,zDim] → w [N,wDim] (normalised z, then `mappingLayers` lrelu FC layers, lr × 0.01). */
-export function mapping(G: ParamSet, c: GanConfig, z: tf.Tensor2D): tf.Tensor2D {
+export function mapping(G: ParamSet, c: GanConfig, z: tf.Tensor2D, constants?: WeightConstants): tf.Tensor2D {
   let x = normalize2ndMoment(z);
   for (let i = 0; i < c.mappingLayers; i++) {
     x = fullyConnected(x, G.get(`mapping.fc${i}.weight`), G.get(`mapping.fc${i}.bias`), {
       lrMultiplier: c.mappingLrMultiplier,
       activation: 'lrelu',
+      constants,
     });
   }
   return x;
@@ -92,6 +101,8 @@ export interface SynthesisOptions {
   noiseSeed?: () => number;
   /** 'random' noise made by the caller instead, one call per noisy layer in order ([N,res,res,1]). */
   noise?: (res: number) => tf.Tensor4D;
+  /** A frozen generator's weight-derived tensors (the gallery's): the same values, computed once. */
+  constants?: WeightConstants;
 }
 
 /** SynthesisLayer: modulated 3×3 conv (up-sampling in conv0), noise, bias, lrelu. [N,H,W,in] → [N,res,res,out] */
@@ -104,26 +115,33 @@ function synthesisLayer(
   up: 1 | 2,
   o: SynthesisOptions,
 ): tf.Tensor4D {
-  const styles = fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear' }); // [N,in]
-  let y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: true, up }); // [N,res,res,out]
+  const styles = fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), {
+    activation: 'linear',
+    constants: o.constants,
+  }); // [N,in]
+  let y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: true, up, constants: o.constants }); // [N,res,res,out]
   const strength = G.get<tf.Scalar>(`${p}.noise_strength`);
   if (o.noiseMode === 'random') {
     const noise = o.noise ? o.noise(res) : tf.randomNormal([x.shape[0], res, res, 1], 0, 1, 'float32', o.noiseSeed?.());
     y = tf.add(y, tf.mul(noise, strength));
   } else if (o.noiseMode === 'const') {
-    y = tf.add(y, tf.mul(tf.reshape(G.get(`${p}.noise_const`), [1, res, res, 1]), strength));
+    const noiseConst = G.get(`${p}.noise_const`);
+    y = tf.add(
+      y,
+      derived(o.constants, noiseConst, 'scaled', () => tf.mul(tf.reshape(noiseConst, [1, res, res, 1]), strength)),
+    );
   }
   return biasLrelu(y, G.get(`${p}.bias`));
 }
 
 /** ToRGBLayer: 1×1 modulated conv without demodulation, styles scaled by 1/√in, linear. → [N,res,res,3] */
-function toRgb(G: ParamSet, p: string, x: tf.Tensor4D, w: tf.Tensor2D): tf.Tensor4D {
+function toRgb(G: ParamSet, p: string, x: tf.Tensor4D, w: tf.Tensor2D, constants?: WeightConstants): tf.Tensor4D {
   const cin = x.shape[3];
   const styles = tf.mul(
-    fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear' }),
+    fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear', constants }),
     1 / Math.sqrt(cin),
   ) as tf.Tensor2D;
-  const y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: false, up: 1 });
+  const y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: false, up: 1, constants });
   return tf.add(y, G.get<tf.Tensor1D>(`${p}.bias`));
 }
 
@@ -152,7 +170,7 @@ function synthesisBlock(
     x = synthesisLayer(G, `${b}.conv0`, x!, ws[2 * k - 1]!, res, 2, o); // [N,res,res,C]
     x = synthesisLayer(G, `${b}.conv1`, x, ws[2 * k]!, res, 1, o);
   }
-  const rgb = toRgb(G, `${b}.torgb`, x, ws[2 * k + 1]!); // [N,res,res,3]
+  const rgb = toRgb(G, `${b}.torgb`, x, ws[2 * k + 1]!, o.constants); // [N,res,res,3]
   const out = img ? tf.add(upsample2d(img), rgb) : rgb;
   assertShape(out, [n, res, res, c.imgChannels], `${b} image`);
   return { x, img: out as tf.Tensor4D };
@@ -172,7 +190,7 @@ export function synthesis(G: ParamSet, c: GanConfig, ws: tf.Tensor3D, o: Synthes
 
 /** Full generator for sampling: z → image (G_ema, truncation ψ). */
 export function generate(G: ParamSet, c: GanConfig, z: tf.Tensor2D, psi: number, o: SynthesisOptions): tf.Tensor4D {
-  return synthesis(G, c, broadcastWs(c, truncate(G, mapping(G, c, z), psi)), o);
+  return synthesis(G, c, broadcastWs(c, truncate(G, mapping(G, c, z, o.constants), psi)), o);
 }
 
 export function assertShape(t: tf.Tensor, shape: number[], what: string): void {

@@ -28,6 +28,41 @@ export function biasLrelu<T extends tf.Tensor>(x: T, bias: tf.Tensor | null, gai
   return tf.mul(tf.leakyRelu(z, LRELU_ALPHA), LRELU_GAIN * gain) as T;
 }
 
+/**
+ * Tensors computed from a weight alone (the up-sampling conv's polyphase kernel, the
+ * demodulation sums, an FC layer's scaled weight), kept for the life of a generator whose
+ * weights no longer change: the gallery's loaded G_ema. Made by the very ops the uncached path
+ * runs, so every value is the same to the bit; on wasm they also keep XNNPACK's packed weights
+ * (cached per filter tensor), which a kernel rebuilt each call would pack again. Training
+ * passes none: its weights change every step and the forward must stay on the gradient tape.
+ */
+export class WeightConstants {
+  readonly #kept = new Map<string, tf.Tensor>();
+
+  of<T extends tf.Tensor>(weight: tf.Tensor, kind: string, make: () => T): T {
+    const key = `${weight.id}:${kind}`;
+    let t = this.#kept.get(key) as T | undefined;
+    if (!t) {
+      t = tf.keep(make());
+      this.#kept.set(key, t);
+    }
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.#kept.values()) t.dispose();
+    this.#kept.clear();
+  }
+}
+
+/** `make()`, kept in `constants` under (weight, kind) when there are constants. */
+export const derived = <T extends tf.Tensor>(
+  constants: WeightConstants | undefined,
+  weight: tf.Tensor,
+  kind: string,
+  make: () => T,
+): T => (constants ? constants.of(weight, kind, make) : make());
+
 const firKernels = new Map<string, tf.Tensor4D>();
 
 /**
@@ -99,33 +134,10 @@ export function downsample2d(x: tf.Tensor4D): tf.Tensor4D {
  * are the zero padding the FIR needs. `weight` is [3,3,in,out] as tfjs stores it.
  * [N,H,W,in] → [N,2H,2W,out]
  */
-export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
-  const [n, h, w, cin] = x.shape;
-  const [kh, kw, , cout] = weight.shape;
-  if (kh !== 3 || kw !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
-  const tap = (a: number, b: number): tf.Tensor2D =>
-    tf.reshape(tf.slice(weight, [a, b, 0, 0], [1, 1, cin, cout]), [cin, cout]);
-  const zero = tf.zeros([cin, cout]) as tf.Tensor2D;
-  // Which weight row (column) feeds window offset t for output parity r: even ← [2, 0], odd ← [none, 1].
-  const source: (number | null)[][] = [
-    [2, 0],
-    [null, 1],
-  ];
-  const blocks: tf.Tensor2D[] = [];
-  for (let t = 0; t < 2; t++) {
-    for (let u = 0; u < 2; u++) {
-      const phases: tf.Tensor2D[] = [];
-      for (let r = 0; r < 2; r++) {
-        for (let s = 0; s < 2; s++) {
-          const a = source[r]![t]!;
-          const b = source[s]![u]!;
-          phases.push(a === null || b === null ? zero : tap(a, b));
-        }
-      }
-      blocks.push(tf.concat(phases, 1)); // [in, 4·out], phase blocks in (r, s) order
-    }
-  }
-  const kernel = tf.reshape(tf.stack(blocks), [2, 2, cin, 4 * cout]) as tf.Tensor4D;
+export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D, constants?: WeightConstants): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  const cout = weight.shape[3];
+  if (constants) return fir2d(phasesApart(x, weight, constants), 1, 0, 4);
   const phases = tf.conv2d(
     tf.pad(x, [
       [0, 0],
@@ -133,7 +145,7 @@ export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
       [1, 1],
       [0, 0],
     ]),
-    kernel,
+    polyphaseKernel(weight),
     1,
     'valid',
   ); // [N,H+1,W+1,4·out]
@@ -143,6 +155,82 @@ export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
   const byRow = tf.transpose(tf.reshape(phases, [n * (h + 1), w + 1, 2, 2 * cout]), [0, 2, 1, 3]);
   const interleaved = tf.reshape(byRow, [n, 2 * h + 2, 2 * w + 2, cout]) as tf.Tensor4D; // ct + a zero row and column
   return fir2d(interleaved, 1, 0, 4); // = FIR of ct padded [1, 1]: [N,2H,2W,out]
+}
+
+/**
+ * The same interleaved phases as conv2dUp2's single convolution, for a frozen generator: each
+ * phase convolved with only its own taps (2×2, 2×1, 1×2 and 1×1: 9 per output quad instead of
+ * 16, the other 7 being zero blocks). XNNPACK sums the taps in window order, one after another,
+ * and a zero block only adds exact zeros, so the values are the same to the bit (tested); the
+ * zero rows and columns come from the convolution's own padding. Training keeps the single
+ * convolution, whose gradients are the ones tested. → [N,2H+2,2W+2,out], ct plus a zero row and column.
+ */
+function phasesApart(x: tf.Tensor4D, weight: tf.Tensor4D, constants: WeightConstants): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  const cout = weight.shape[3];
+  const phase = (r: number, s: number): tf.Tensor4D =>
+    tf.conv2d(
+      x,
+      constants.of(weight, `up2-phase${r}${s}`, () => phaseKernel(weight, r, s)),
+      1,
+      [
+        [0, 0],
+        [1 - r, 1],
+        [1 - s, 1],
+        [0, 0],
+      ],
+    ); // [N,H+1,W+1,out]
+  // Columns: (s, o) side by side is the interleaved row; rows: row r = 0 then r = 1 per i.
+  const row = (r: number): tf.Tensor4D =>
+    tf.reshape(tf.concat([phase(r, 0), phase(r, 1)], 3), [n, h + 1, 2 * w + 2, cout]);
+  return tf.reshape(tf.concat([row(0), row(1)], 2), [n, 2 * h + 2, 2 * w + 2, cout]);
+}
+
+/** Which weight row (column) feeds window offset t for output parity r: even ← [2, 0], odd ← [none, 1]. */
+const PHASE_SOURCE: (number | null)[][] = [
+  [2, 0],
+  [null, 1],
+];
+
+/** Phase (r, s)'s own taps of a 3×3 weight, in window order: [2|1, 2|1, in, out]. */
+function phaseKernel(weight: tf.Tensor4D, r: number, s: number): tf.Tensor4D {
+  const rows = PHASE_SOURCE[r]!.filter((a): a is number => a !== null);
+  const cols = PHASE_SOURCE[s]!.filter((b): b is number => b !== null);
+  const [, , cin, cout] = weight.shape;
+  const tap = (a: number, b: number): tf.Tensor4D => tf.slice(weight, [a, b, 0, 0], [1, 1, cin, cout]);
+  return tf.concat(
+    rows.map((a) =>
+      tf.concat(
+        cols.map((b) => tap(a, b)),
+        1,
+      ),
+    ),
+    0,
+  );
+}
+
+/** conv2dUp2's 2×2 kernel [2,2,in,4·out]: the 3×3 weight's taps placed in the four phase blocks. */
+function polyphaseKernel(weight: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, cin, cout] = weight.shape;
+  if (kh !== 3 || kw !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
+  const tap = (a: number, b: number): tf.Tensor2D =>
+    tf.reshape(tf.slice(weight, [a, b, 0, 0], [1, 1, cin, cout]), [cin, cout]);
+  const zero = tf.zeros([cin, cout]) as tf.Tensor2D;
+  const blocks: tf.Tensor2D[] = [];
+  for (let t = 0; t < 2; t++) {
+    for (let u = 0; u < 2; u++) {
+      const phases: tf.Tensor2D[] = [];
+      for (let r = 0; r < 2; r++) {
+        for (let s = 0; s < 2; s++) {
+          const a = PHASE_SOURCE[r]![t]!;
+          const b = PHASE_SOURCE[s]![u]!;
+          phases.push(a === null || b === null ? zero : tap(a, b));
+        }
+      }
+      blocks.push(tf.concat(phases, 1)); // [in, 4·out], phase blocks in (r, s) order
+    }
+  }
+  return tf.reshape(tf.stack(blocks), [2, 2, cin, 4 * cout]) as tf.Tensor4D;
 }
 
 /**
@@ -169,19 +257,19 @@ export function modulatedConv2d(
   x: tf.Tensor4D,
   weight: tf.Tensor4D,
   styles: tf.Tensor2D,
-  opts: { demodulate: boolean; up: 1 | 2 },
+  opts: { demodulate: boolean; up: 1 | 2; constants?: WeightConstants },
 ): tf.Tensor4D {
   const [n, , , cin] = x.shape;
   const cout = weight.shape[3];
   const scaled = tf.mul(x, tf.reshape(styles, [n, 1, 1, cin])) as tf.Tensor4D;
   let y =
     opts.up === 2
-      ? conv2dUp2(scaled, weight)
+      ? conv2dUp2(scaled, weight, opts.constants)
       : weight.shape[0] === 1
         ? tf.conv2d(scaled, weight, 1, 'valid')
         : conv2dSame(scaled, weight);
   if (opts.demodulate) {
-    const wsq = tf.sum(tf.square(weight), [0, 1]) as tf.Tensor2D; // [in,out]
+    const wsq = derived(opts.constants, weight, 'wsq', () => tf.sum(tf.square(weight), [0, 1]) as tf.Tensor2D); // [in,out]
     const dcoefs = tf.rsqrt(tf.add(tf.matMul(tf.square(styles), wsq), 1e-8)); // [N,out]
     y = tf.mul(y, tf.reshape(dcoefs, [n, 1, 1, cout])) as tf.Tensor4D;
   }
@@ -193,12 +281,13 @@ export function fullyConnected(
   x: tf.Tensor2D,
   weight: tf.Tensor2D,
   bias: tf.Tensor | null,
-  opts: { lrMultiplier?: number; activation: 'lrelu' | 'linear' },
+  opts: { lrMultiplier?: number; activation: 'lrelu' | 'linear'; constants?: WeightConstants },
 ): tf.Tensor2D {
   const lr = opts.lrMultiplier ?? 1;
   const gain = lr / Math.sqrt(weight.shape[0]);
-  const y = tf.matMul(x, tf.mul(weight, gain) as tf.Tensor2D) as tf.Tensor2D;
-  const b = bias ? (lr === 1 ? bias : tf.mul(bias, lr)) : null;
+  const scaledWeight = derived(opts.constants, weight, `fc×${gain}`, () => tf.mul(weight, gain) as tf.Tensor2D);
+  const y = tf.matMul(x, scaledWeight) as tf.Tensor2D;
+  const b = bias ? (lr === 1 ? bias : derived(opts.constants, bias, `×${lr}`, () => tf.mul(bias, lr))) : null;
   if (opts.activation === 'lrelu') return biasLrelu(y, b);
   return b ? (tf.add(y, b) as tf.Tensor2D) : y;
 }

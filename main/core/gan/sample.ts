@@ -6,11 +6,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GanConfig } from './config.js';
 import { generate, type NoiseMode } from './generator.js';
+import type { WeightConstants } from './ops.js';
 import type { ParamSet } from './params.js';
 import { RandomState, seedToZ } from './rng.js';
 
 /**
- * One image per seed: [res,res,3] uint8, row-major RGB. Asynchronous because a GPU backend
+ * One image per seed: [res,res,3] uint8, row-major RGB; `constants` for a frozen generator
+ * (the gallery's), the same bytes faster. Asynchronous because a GPU backend
  * (WebGPU in Node) can only read its results back that way.
  */
 export async function sampleSeeds(
@@ -19,13 +21,14 @@ export async function sampleSeeds(
   seeds: number[],
   psi: number,
   noiseMode: NoiseMode,
+  constants?: WeightConstants,
 ): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for (const seed of seeds) {
     const img = tf.tidy(() => {
       const z = tf.tensor2d(seedToZ(seed, config.zDim), [1, config.zDim]);
       const noiseRng = new RandomState(seed); // 'random' noise is drawn per seed, so a seed stays one image
-      return generate(G, config, z, psi, { noiseMode, noiseSeed: () => noiseRng.uint32() }); // [1,res,res,3]
+      return generate(G, config, z, psi, { noiseMode, noiseSeed: () => noiseRng.uint32(), constants }); // [1,res,res,3]
     });
     try {
       out.push(toUint8((await img.data()) as Float32Array));

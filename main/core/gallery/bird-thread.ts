@@ -1,0 +1,54 @@
+/**
+ * One drawing lane of the generator process: a worker thread with its own tfjs (wasm) instance
+ * and its own loaded generator, drawing the batches BirdThreads hands it. On a CPU backend
+ * tfjs runs one thread per instance in Node, so a second core needs a second instance.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../gan/backend-info.js';
+import { GeneratorCache } from './generator-cache.js';
+import { renderBirds, type BirdSpec } from './render.js';
+
+export type ThreadRequest = { id: number; file: string; specs: BirdSpec[] };
+export type ThreadReply =
+  | { type: 'ready' }
+  | { type: 'pixels'; id: number; pixels: Uint8Array[] }
+  | { type: 'failed'; id: number; error: string; code?: string };
+
+const port = parentPort!;
+const cache = new GeneratorCache();
+/**
+ * tfjs-core and the one backend the process chose, not backend.ts's probe: that imports all of
+ * @tensorflow/tfjs (about a second more, per lane, at a cold start) to try the GPUs first.
+ */
+async function startBackend(kind: BackendName): Promise<void> {
+  if (kind === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  else await (await import('../gan/backend.js')).initBackend(kind, () => {});
+  if (!(await tf.setBackend(kind)) || tf.getBackend() !== kind) throw new Error(`tfjs could not start ${kind}`);
+}
+
+const started = await startBackend(workerData as BackendName).catch((err: Error) => err);
+port.postMessage(started instanceof Error ? { type: 'failed', id: 0, error: started.message } : { type: 'ready' });
+
+port.on('message', (m: ThreadRequest) => {
+  void (async () => {
+    try {
+      if (started instanceof Error) throw started;
+      const pixels = await renderBirds(await cache.get(m.file), m.specs);
+      // Copies: a batch's birds are views of one buffer, and transferring needs whole buffers.
+      const own = pixels.map((p) => p.slice());
+      port.postMessage(
+        { type: 'pixels', id: m.id, pixels: own } satisfies ThreadReply,
+        own.map((p) => p.buffer),
+      );
+    } catch (err) {
+      const e = err as { message?: string; code?: string };
+      port.postMessage({
+        type: 'failed',
+        id: m.id,
+        error: e.message ?? String(err),
+        ...(e.code ? { code: e.code } : {}),
+      } satisfies ThreadReply);
+    }
+  })();
+});

@@ -1,0 +1,122 @@
+/**
+ * The generator process's drawing lanes on a CPU backend: worker threads (bird-thread.ts), each
+ * a wasm instance with the generator loaded, so a page of birds uses every lane at once. Every
+ * lane runs the same code on the same backend, so a bird's bytes do not depend on which lane
+ * drew it. Lanes beyond what a task may use are ended, which frees their memory (a 256²
+ * generator and its activations hold ~1.6 GB per lane).
+ */
+import { Worker } from 'node:worker_threads';
+import type { BackendName } from '../gan/backend.js';
+import type { ThreadReply, ThreadRequest } from './bird-thread.js';
+import type { BirdSpec } from './render.js';
+
+interface Lane {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, { resolve: (p: Uint8Array[]) => void; reject: (e: Error) => void }>;
+}
+
+export class BirdThreads {
+  readonly #backend: BackendName;
+  readonly #idle: Lane[] = [];
+  readonly #all = new Set<Lane>();
+  readonly #waiting: ((lane: Lane) => void)[] = [];
+  #size = 0;
+  #nextId = 1;
+
+  constructor(backend: BackendName) {
+    this.#backend = backend;
+  }
+
+  /** Keeps `n` lanes: starts the missing ones (resolves once they can draw), ends idle extras. */
+  async resize(n: number): Promise<void> {
+    this.#size = Math.max(1, n);
+    while (this.#all.size > this.#size && this.#idle.length > 0) this.#end(this.#idle.pop()!);
+    const starting: Promise<void>[] = [];
+    while (this.#all.size < this.#size) {
+      const lane = this.#start();
+      starting.push(lane.ready);
+      this.#release(lane);
+    }
+    await Promise.all(starting);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Draws one batch on the next free lane. */
+  async draw(file: string, specs: BirdSpec[]): Promise<Uint8Array[]> {
+    const lane = await this.#take();
+    try {
+      await lane.ready;
+      const id = this.#nextId++;
+      return await new Promise<Uint8Array[]>((resolve, reject) => {
+        lane.pending.set(id, { resolve, reject });
+        lane.worker.postMessage({ id, file, specs } satisfies ThreadRequest);
+      });
+    } finally {
+      if (this.#all.has(lane)) this.#release(lane);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#all].map((lane) => this.#end(lane)));
+  }
+
+  #start(): Lane {
+    const worker = new Worker(new URL('./bird-thread.js', import.meta.url), { workerData: this.#backend });
+    const pending: Lane['pending'] = new Map();
+    let started!: () => void;
+    let failed!: (e: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => ((started = resolve), (failed = reject)));
+    ready.catch(() => {}); // a lane that cannot start fails the draws that wait on it
+    const lane: Lane = { worker, ready, pending };
+    const fail = (err: Error): void => {
+      failed(err);
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+      this.#forget(lane);
+    };
+    worker.on('message', (m: ThreadReply) => {
+      if (m.type === 'ready') return started();
+      const p = pending.get(m.id);
+      if (m.id === 0) return fail(new Error(m.type === 'failed' ? m.error : 'a drawing thread did not start'));
+      if (!p) return;
+      pending.delete(m.id);
+      if (m.type === 'pixels') p.resolve(m.pixels);
+      else p.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
+    });
+    worker.on('error', (err) => fail(new Error(`a drawing thread failed: ${err.message}`)));
+    worker.on('exit', (code) => fail(new Error(`a drawing thread ended (exit code ${code})`)));
+    this.#all.add(lane);
+    return lane;
+  }
+
+  #take(): Promise<Lane> {
+    const lane = this.#idle.pop();
+    if (lane) return Promise.resolve(lane);
+    if (this.#all.size < this.#size) return Promise.resolve(this.#start());
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(lane: Lane): void {
+    const next = this.#waiting.shift();
+    if (next) next(lane);
+    else if (this.#all.size > this.#size) void this.#end(lane);
+    else this.#idle.push(lane);
+  }
+
+  #forget(lane: Lane): void {
+    this.#all.delete(lane);
+    const i = this.#idle.indexOf(lane);
+    if (i >= 0) this.#idle.splice(i, 1);
+    // A waiting draw gets a fresh lane in its place.
+    if (this.#waiting.length > 0 && this.#all.size < this.#size) this.#waiting.shift()!(this.#start());
+  }
+
+  async #end(lane: Lane): Promise<void> {
+    this.#forget(lane);
+    await lane.worker.terminate();
+  }
+}
