@@ -440,10 +440,19 @@ export class Studio extends EventEmitter<StudioEvents> {
       datasetId,
       setTimeout(() => {
         this.#changeTimers.delete(datasetId);
-        const row = this.datasets.getDataset(datasetId);
-        if (row && this.db.open) {
+        if (!this.db.open) return;
+        try {
+          const row = this.datasets.getDataset(datasetId);
+          if (!row) return;
           this.emit('datasetChanged', this.#summary(row));
           this.training.datasetChanged(datasetId);
+        } catch (err) {
+          // A timer has no caller to throw to: a database that fails under it (damaged, full)
+          // is reported as the dataset's error instead of ending the process.
+          const ingestor = this.#ingestors.get(datasetId);
+          if (ingestor)
+            this.emit('ingestProgress', { ...ingestor.progress, phase: 'error', error: (err as Error).message });
+          else console.error(`plumage: dataset ${datasetId} changed, and reading it failed: ${(err as Error).message}`);
         }
       }, CHANGE_THROTTLE_MS),
     );
