@@ -10,6 +10,7 @@ import { handleRequest } from '../../main/core/api/handler.js';
 import { Studio } from '../../main/core/studio.js';
 import { RunStore } from '../../main/core/store/runs.js';
 import { CLI, REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
+import { A5_PRINT } from '../helpers/prints.js';
 import { newRunRow } from '../helpers/runs.js';
 
 // The exports as both shells reach them: through the shared request handler (validated), with
@@ -61,17 +62,7 @@ after(async () => {
   tmp.cleanup();
 });
 
-const options = {
-  paper: 'A5',
-  orientation: 'portrait',
-  dpi: 150,
-  marginMm: 10,
-  bleed: false,
-  tone: 'white',
-  caption: true,
-  format: 'png',
-  upscaler: 'esrgan',
-} as const;
+const options = A5_PRINT;
 
 async function call(method: string, params: unknown): Promise<unknown> {
   const reply = await handleRequest(studio, method, params);

@@ -9,6 +9,7 @@ import { GanTrainer } from '../../main/core/gan/training.js';
 import { Studio } from '../../main/core/studio.js';
 import { backendReady, micro } from '../helpers/gan.js';
 import { REPO_ROOT, tempDir, waitFor } from '../helpers/paths.js';
+import { A5_PRINT } from '../helpers/prints.js';
 
 // Prints are drawn, upscaled and written in an export process, so the studio's event loop (the
 // one that answers the WebSocket and IPC) never waits for an ESRGAN tile.
@@ -50,17 +51,7 @@ test('an ESRGAN print does not stall the studio: the loop stays live, and a fail
   mkdirSync(folder);
   const reply = await handleRequest(studio, 'exportPrints', {
     favourites: 'all',
-    options: {
-      paper: 'A5',
-      orientation: 'portrait',
-      dpi: 150,
-      marginMm: 10,
-      bleed: false,
-      tone: 'white',
-      caption: true,
-      format: 'png',
-      upscaler: 'esrgan',
-    },
+    options: A5_PRINT,
     folder,
   });
   assert.ok(reply.ok, JSON.stringify(reply));
@@ -105,17 +96,7 @@ test('an ESRGAN print does not stall the studio: the loop stays live, and a fail
 test('print jobs take turns: a second waits for the first, and one cancelled while it waits never starts', async () => {
   const folder = join(tmp.dir, 'turns');
   mkdirSync(folder);
-  const options = {
-    paper: 'A5',
-    orientation: 'portrait',
-    dpi: 150,
-    marginMm: 10,
-    bleed: false,
-    tone: 'white',
-    caption: false,
-    format: 'pdf',
-    upscaler: 'lanczos',
-  } as const;
+  const options = { ...A5_PRINT, caption: false, format: 'pdf', upscaler: 'lanczos' } as const;
   const start = async (fileName: string | null): Promise<number> => {
     const reply = fileName
       ? await handleRequest(studio, 'exportContactSheet', { favourites: [1], options: { paper: 'A5', orientation: 'portrait', tone: 'white' }, folder, fileName }) // prettier-ignore
