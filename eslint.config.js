@@ -5,6 +5,17 @@ import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
+/**
+ * Synchronous tensor reads cannot run on WebGPU in Node (tfjs reads through OffscreenCanvas,
+ * which Node lacks): read with `await t.data()` or main/core/gan/read.ts. Where a CPU backend
+ * is certain, a line may allow itself with an eslint-disable comment that says why.
+ */
+const syncRead = (property) => ({
+  property,
+  message: `${property}() fails on WebGPU in Node: use await t.data() (main/core/gan/read.ts).`,
+});
+const noSyncReads = ['error', syncRead('dataSync'), syncRead('arraySync'), syncRead('bufferSync')];
+
 const noElectron = { name: 'electron', message: 'Only main/app may import electron: the core stays Electron-free.' };
 
 export default tseslint.config(
@@ -18,6 +29,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
       'no-constant-condition': ['error', { checkLoops: false }],
+      'no-restricted-properties': noSyncReads,
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       'max-len': [
         'error',

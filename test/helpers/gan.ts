@@ -1,5 +1,7 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendInfo } from '../../main/core/gan/backend.js';
 import { presetConfig, type GanConfig } from '../../main/core/gan/config.js';
+import { readAndDispose } from '../../main/core/gan/read.js';
 
 /** The backend tests run on: the best one present here (wasm on the dev machine and CI). */
 export const backendReady: Promise<BackendInfo> = initBackend(process.env.PLUMAGE_TEST_BACKEND as never);
@@ -23,3 +25,8 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/** A scalar's value (read asynchronously, so the test runs on WebGPU too); the tensor is disposed. */
+export const valueOf = async (t: tf.Tensor): Promise<number> => (await readAndDispose(t))[0]!;
+
+export { readAndDispose };

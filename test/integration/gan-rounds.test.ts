@@ -10,7 +10,7 @@ import { RandomState } from '../../main/core/gan/rng.js';
 import { autoRoundSize, largestActivationBytes, roundIndices } from '../../main/core/gan/rounds.js';
 import { presetConfig } from '../../main/core/gan/config.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
-import { backendReady, micro } from '../helpers/gan.js';
+import { backendReady, micro, readAndDispose } from '../helpers/gan.js';
 
 before(() => backendReady);
 
@@ -35,14 +35,21 @@ test('rounds hold whole minibatch-stddev groups, in the batch grouping', () => {
 
 /** Runs one phase with Adam's update replaced by a capture of the gradients it was given. */
 async function phaseResult(trainer: GanTrainer, phase: PhaseName, reals: tf.Tensor4D) {
-  const captured = new Map<string, Float32Array>();
+  // apply runs inside the step, synchronously: keep copies, read once the step is done.
+  const kept = new Map<string, tf.Tensor>();
   for (const opt of [trainer.optG, trainer.optD]) {
     opt.apply = (grads: tf.NamedTensorMap) => {
-      for (const [k, g] of Object.entries(grads)) captured.set(k.replace(/^[^/]*\//, ''), g.dataSync() as Float32Array);
+      for (const [k, g] of Object.entries(grads)) {
+        const name = k.replace(/^[^/]*\//, '');
+        kept.get(name)?.dispose();
+        kept.set(name, tf.keep(tf.clone(g)));
+      }
     };
   }
   trainer.counters.step = 0; // every phase is due at step 0
   await trainer.trainStep(reals, [phase]);
+  const captured = new Map<string, Float32Array>();
+  for (const [k, g] of kept) captured.set(k, await readAndDispose(g));
   const stats = await trainer.takeStats();
   const wAvg = (await trainer.G.variable('mapping.w_avg').data()) as Float32Array;
   return { grads: captured, stats, wAvg, rng: trainer.rng.snapshot(), counters: await trainer.syncCounters() };

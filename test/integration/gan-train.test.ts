@@ -14,7 +14,7 @@ import { CorruptCheckpointError, writeSafetensors } from '../../main/core/gan/sa
 import { sampleSeeds } from '../../main/core/gan/sample.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { CLI, tempDir } from '../helpers/paths.js';
-import { backendReady, micro } from '../helpers/gan.js';
+import { backendReady, micro, readAndDispose, valueOf } from '../helpers/gan.js';
 
 const run = promisify(execFile);
 let tmp: ReturnType<typeof tempDir>;
@@ -40,31 +40,32 @@ function flatBatch(rng: RandomState, n: number): tf.Tensor4D {
 }
 
 /** How far G_ema's samples are from the data: mean distance of each pixel to the nearest data colour. */
-function distanceToData(trainer: GanTrainer): number {
-  return tf.tidy(() => {
-    const z = tf.tensor2d(new RandomState(777).randnF32(16 * trainer.config.zDim), [16, trainer.config.zDim]);
-    const img = generate(trainer.G_ema, trainer.config, z, 1, { noiseMode: 'const' });
-    const dists = COLOURS.map((col) => tf.sqrt(tf.sum(tf.square(tf.sub(img, tf.tensor1d(col))), 3)));
-    return tf.mean(tf.minimum(dists[0]!, dists[1]!)).dataSync()[0]!;
-  });
+function distanceToData(trainer: GanTrainer): Promise<number> {
+  return valueOf(
+    tf.tidy(() => {
+      const z = tf.tensor2d(new RandomState(777).randnF32(16 * trainer.config.zDim), [16, trainer.config.zDim]);
+      const img = generate(trainer.G_ema, trainer.config, z, 1, { noiseMode: 'const' });
+      const dists = COLOURS.map((col) => tf.sqrt(tf.sum(tf.square(tf.sub(img, tf.tensor1d(col))), 3)));
+      return tf.mean(tf.minimum(dists[0]!, dists[1]!));
+    }),
+  );
 }
 
 /** D's accuracy: reals scored > 0 and fakes < 0, on a fresh batch of each. */
-function discriminatorAccuracy(trainer: GanTrainer, rng: RandomState): number {
-  return tf.tidy(() => {
-    const n = trainer.config.batchSize;
-    const real = discriminate(trainer.D, trainer.config, flatBatch(rng, n)).dataSync();
-    const z = tf.tensor2d(rng.randnF32(n * trainer.config.zDim), [n, trainer.config.zDim]);
-    const fake = discriminate(
-      trainer.D,
-      trainer.config,
-      generate(trainer.G, trainer.config, z, 1, { noiseMode: 'random', noiseSeed: () => rng.uint32() }),
-    ).dataSync();
-    let right = 0;
-    for (const v of real) if (v > 0) right++;
-    for (const v of fake) if (v < 0) right++;
-    return right / (2 * n);
-  });
+async function discriminatorAccuracy(trainer: GanTrainer, rng: RandomState): Promise<number> {
+  const n = trainer.config.batchSize;
+  const real = await readAndDispose(tf.tidy(() => discriminate(trainer.D, trainer.config, flatBatch(rng, n))));
+  const fake = await readAndDispose(
+    tf.tidy(() => {
+      const z = tf.tensor2d(rng.randnF32(n * trainer.config.zDim), [n, trainer.config.zDim]);
+      const img = generate(trainer.G, trainer.config, z, 1, { noiseMode: 'random', noiseSeed: () => rng.uint32() });
+      return discriminate(trainer.D, trainer.config, img);
+    }),
+  );
+  let right = 0;
+  for (const v of real) if (v > 0) right++;
+  for (const v of fake) if (v < 0) right++;
+  return right / (2 * n);
 }
 
 test('no step type leaks tensors (augmentation and style mixing on)', async () => {
@@ -95,8 +96,8 @@ test('learning happens: on two flat colours, G moves toward the data and D learn
   const trainer = new GanTrainer(micro({ batchSize: 8 }), 11);
   const rng = new RandomState(5);
   const accRng = new RandomState(6);
-  const startDistance = distanceToData(trainer);
-  const startAccuracy = discriminatorAccuracy(trainer, accRng);
+  const startDistance = await distanceToData(trainer);
+  const startAccuracy = await discriminatorAccuracy(trainer, accRng);
   let sawR1 = false;
   let sawPl = false;
   for (let i = 0; i < 250; i++) {
@@ -110,9 +111,9 @@ test('learning happens: on two flat colours, G moves toward the data and D learn
       sawPl ||= r.plPenalty !== null;
     }
   }
-  const endDistance = distanceToData(trainer);
+  const endDistance = await distanceToData(trainer);
   let accuracy = 0;
-  for (let k = 0; k < 4; k++) accuracy += discriminatorAccuracy(trainer, accRng) / 4;
+  for (let k = 0; k < 4; k++) accuracy += (await discriminatorAccuracy(trainer, accRng)) / 4;
   console.log(
     `learning: distance to data ${startDistance.toFixed(3)} → ${endDistance.toFixed(3)}, D accuracy ${startAccuracy.toFixed(2)} → ${accuracy.toFixed(2)}`,
   );
@@ -135,7 +136,7 @@ async function allValues(t: GanTrainer): Promise<Map<string, Float32Array>> {
     ['D', t.optD],
   ] as const) {
     for (const kind of ['m', 'v'] as const)
-      opt[kind].forEach((v, i) => out.set(`${label}.${kind}.${i}`, v.dataSync() as Float32Array));
+      for (const [i, v] of opt[kind].entries()) out.set(`${label}.${kind}.${i}`, (await v.data()) as Float32Array);
   }
   return out;
 }

@@ -7,11 +7,11 @@ import { backendReady, maxAbsDiff } from '../helpers/gan.js';
 
 before(() => backendReady);
 
-test('p = 0 leaves every image untouched', () => {
+test('p = 0 leaves every image untouched', async () => {
   const plan = planAugment(new RandomState(1), 4, 16, 0);
   assert.ok(!plan.geometric && !plan.coloured);
   const x = tf.randomNormal([4, 16, 16, 3]) as tf.Tensor4D;
-  assert.deepEqual(applyAugment(x, plan).dataSync(), x.dataSync());
+  assert.deepEqual(await applyAugment(x, plan).data(), await x.data());
 });
 
 test('interpolation matrices are a partition of unity (mirror padding never loses light)', () => {
@@ -24,11 +24,11 @@ test('interpolation matrices are a partition of unity (mirror padding never lose
   }
 });
 
-test('geometry cannot change a flat image; colour changes are one affine colour per image', () => {
+test('geometry cannot change a flat image; colour changes are one affine colour per image', async () => {
   const plan = planAugment(new RandomState(3), 8, 16, 1);
   assert.ok(plan.geometric && plan.coloured, 'with p = 1 every transform is drawn');
   const flat = tf.mul(tf.ones([8, 16, 16, 3]), tf.tensor1d([0.3, -0.2, 0.5])) as tf.Tensor4D;
-  const y = applyAugment(flat, plan).arraySync() as number[][][][];
+  const y = (await applyAugment(flat, plan).array()) as number[][][][];
   for (let k = 0; k < 8; k++) {
     const first = y[k]![0]![0]!;
     for (const row of y[k]!) for (const px of row) assert.ok(maxAbsDiff(px, first) < 1e-4, `image ${k} stays flat`);
@@ -42,7 +42,7 @@ test('geometry cannot change a flat image; colour changes are one affine colour 
   }
 });
 
-test('flips, quarter turns and integer translations move pixels exactly (a permutation with mirrored borders)', () => {
+test('flips, quarter turns and integer translations move pixels exactly (a permutation with mirrored borders)', async () => {
   // Scaling off (std 0), colour off: only exact pixel moves remain, so the values are a
   // re-arrangement of the input's values (up to mirrored duplicates at the border).
   const plan = planAugment(new RandomState(4), 6, 8, 1, {
@@ -61,19 +61,19 @@ test('flips, quarter turns and integer translations move pixels exactly (a permu
     Float32Array.from({ length: 6 * 8 * 8 * 3 }, (_, i) => i),
     [6, 8, 8, 3],
   );
-  const y = applyAugment(x, plan).dataSync();
-  const inputs = new Set(x.dataSync());
+  const y = await applyAugment(x, plan).data();
+  const inputs = new Set(await x.data());
   for (const v of y) assert.ok(inputs.has(v), `${v} is one of the input values`);
 });
 
-test('augmentation is differentiable: its gradient matches finite differences (it is linear in the image)', () => {
+test('augmentation is differentiable: its gradient matches finite differences (it is linear in the image)', async () => {
   const plan = planAugment(new RandomState(5), 2, 8, 1);
   const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const r = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 2);
   const f = (v: tf.Tensor): tf.Scalar => tf.sum(tf.mul(applyAugment(v as tf.Tensor4D, plan), r));
   const g = tf.grad(f)(x);
   const u = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 3);
-  const numeric = (f(tf.add(x, u)).dataSync()[0]! - f(tf.sub(x, u)).dataSync()[0]!) / 2;
-  const analytic = tf.sum(tf.mul(g, u)).dataSync()[0]!;
+  const numeric = ((await f(tf.add(x, u)).data())[0]! - (await f(tf.sub(x, u)).data())[0]!) / 2;
+  const analytic = (await tf.sum(tf.mul(g, u)).data())[0]!;
   assert.ok(Math.abs(numeric - analytic) < 1e-3 * Math.max(1, Math.abs(analytic)), `${analytic} vs ${numeric}`);
 });

@@ -6,7 +6,7 @@ import { generate, generatorSpecs, type NoiseMode } from '../../main/core/gan/ge
 import { WeightConstants, conv2dUp2, resampleFilter2d } from '../../main/core/gan/ops.js';
 import { ParamSet, initialValues } from '../../main/core/gan/params.js';
 import { RandomState, seedToZ } from '../../main/core/gan/rng.js';
-import { backendReady } from '../helpers/gan.js';
+import { backendReady, readAndDispose } from '../helpers/gan.js';
 
 before(() => backendReady);
 
@@ -20,7 +20,7 @@ function bitDifferences(a: Float32Array, b: Float32Array): number {
   return n;
 }
 
-test('the up-sampling conv with its phases apart equals the single polyphase conv to the bit (H ≠ W)', () => {
+test('the up-sampling conv with its phases apart equals the single polyphase conv to the bit (H ≠ W)', async () => {
   const rng = new RandomState(3);
   const x = tf.tensor4d(rng.randnF32(2 * 5 * 7 * 12), [2, 5, 7, 12]);
   const w = tf.tensor4d(rng.randnF32(9 * 12 * 10), [3, 3, 12, 10]);
@@ -29,7 +29,7 @@ test('the up-sampling conv with its phases apart equals the single polyphase con
     const plain = conv2dUp2(x, w);
     const apart = conv2dUp2(x, w, constants);
     assert.deepEqual(apart.shape, [2, 10, 14, 10]);
-    assert.equal(bitDifferences(plain.dataSync() as Float32Array, apart.dataSync() as Float32Array), 0);
+    assert.equal(bitDifferences((await plain.data()) as Float32Array, (await apart.data()) as Float32Array), 0);
     tf.dispose([plain, apart]);
   } finally {
     constants.dispose();
@@ -37,7 +37,7 @@ test('the up-sampling conv with its phases apart equals the single polyphase con
   }
 });
 
-test("a frozen generator's constants give the same floats as the training path, alone and batched, and are made once", () => {
+test("a frozen generator's constants give the same floats as the training path, alone and batched, and are made once", async () => {
   const c = presetConfig('tiny'); // 32², 64 → 16 channels: up-sampling convs with in ≠ out
   const filter = resampleFilter2d();
   const G = new ParamSet('G_ema', generatorSpecs(c), (s) => initialValues(s, new RandomState(7), filter));
@@ -50,23 +50,25 @@ test("a frozen generator's constants give the same floats as the training path, 
     s.forEach((seed, k) => out.set(seedToZ(seed, c.zDim), k * c.zDim));
     return tf.tensor2d(out, [s.length, c.zDim]);
   };
-  const draw = (s: number[], noiseMode: NoiseMode, k?: WeightConstants): Float32Array =>
-    tf.tidy(() => {
-      const noiseRng = new RandomState(11);
-      const o = { noiseMode, noiseSeed: () => noiseRng.uint32(), constants: k };
-      return generate(G, c, zs(s), 0.7, o).dataSync() as Float32Array;
-    });
+  const draw = (s: number[], noiseMode: NoiseMode, k?: WeightConstants): Promise<Float32Array> =>
+    readAndDispose(
+      tf.tidy(() => {
+        const noiseRng = new RandomState(11);
+        const o = { noiseMode, noiseSeed: () => noiseRng.uint32(), constants: k };
+        return generate(G, c, zs(s), 0.7, o);
+      }),
+    );
   try {
     for (const mode of ['const', 'random'] as const) {
-      assert.equal(bitDifferences(draw(seeds, mode), draw(seeds, mode, constants)), 0, `${mode} noise, batch of 3`);
+      const [plain, frozen] = [await draw(seeds, mode), await draw(seeds, mode, constants)];
+      assert.equal(bitDifferences(plain, frozen), 0, `${mode} noise, batch of 3`);
     }
-    const batched = draw(seeds, 'const', constants);
+    const batched = await draw(seeds, 'const', constants);
     const per = batched.length / seeds.length;
-    seeds.forEach((seed, k) =>
-      assert.equal(bitDifferences(batched.subarray(k * per, (k + 1) * per), draw([seed], 'const', constants)), 0),
-    );
+    for (const [k, seed] of seeds.entries())
+      assert.equal(bitDifferences(batched.subarray(k * per, (k + 1) * per), await draw([seed], 'const', constants)), 0);
     const before = tf.memory().numTensors;
-    draw(seeds, 'const', constants);
+    await draw(seeds, 'const', constants);
     assert.equal(tf.memory().numTensors, before, 'a warm draw adds no kept tensors');
     constants.dispose();
     assert.ok(tf.memory().numTensors < before, 'dispose frees the constants');

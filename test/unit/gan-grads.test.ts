@@ -8,7 +8,7 @@ import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from '../../
 import { resampleFilter2d } from '../../main/core/gan/ops.js';
 import { ParamSet, initialValues } from '../../main/core/gan/params.js';
 import { RandomState } from '../../main/core/gan/rng.js';
-import { backendReady, micro } from '../helpers/gan.js';
+import { backendReady, micro, valueOf } from '../helpers/gan.js';
 
 before(() => backendReady);
 
@@ -44,27 +44,27 @@ const generateFixed = (zz: tf.Tensor2D): tf.Tensor4D =>
  * activation masks), so a step that flips a mask ruins that ε's estimate, and float32 rounding
  * ruins the smallest ones: the gradient must agree with at least one ε to within `tol`.
  */
-function checkDirectional(
+async function checkDirectional(
   loss: () => tf.Scalar,
   vars: tf.Variable[],
   what: string,
   steps = [1e-3, 1e-4, 3e-5, 1e-5],
   tol = 0.02,
-): void {
+): Promise<void> {
   const { grads, value } = tf.variableGrads(loss, vars);
   value.dispose();
   const dir = new RandomState(99);
   const directions = vars.map((v) => tf.tensor(dir.randnF32(v.size), v.shape));
-  const analytic = vars.reduce(
-    (acc, v, i) => acc + (grads[v.name] ? tf.sum(tf.mul(grads[v.name]!, directions[i]!)).dataSync()[0]! : 0),
-    0,
-  );
+  let analytic = 0;
+  for (const [i, v] of vars.entries())
+    if (grads[v.name]) analytic += await valueOf(tf.sum(tf.mul(grads[v.name]!, directions[i]!)));
   const originals = vars.map((v) => tf.clone(v));
-  const at = (step: number): number => {
+  const at = (step: number): Promise<number> => {
     vars.forEach((v, i) => tf.tidy(() => v.assign(tf.add(originals[i]!, tf.mul(directions[i]!, step)))));
-    return tf.tidy(() => loss().dataSync()[0]!);
+    return valueOf(tf.tidy(() => loss()));
   };
-  const numeric = steps.map((eps) => (at(eps) - at(-eps)) / (2 * eps));
+  const numeric: number[] = [];
+  for (const eps of steps) numeric.push(((await at(eps)) - (await at(-eps))) / (2 * eps));
   vars.forEach((v, i) => v.assign(originals[i]!));
   tf.dispose([...directions, ...originals, ...Object.values(grads)]);
   const relErr = numeric.map((n) => Math.abs(analytic - n) / Math.max(Math.abs(n), Math.abs(analytic), 1e-9));
@@ -74,56 +74,62 @@ function checkDirectional(
   );
 }
 
-test('G loss gradient matches finite differences (all of G, and the up-sampling conv alone)', () => {
+test('G loss gradient matches finite differences (all of G, and the up-sampling conv alone)', async () => {
   const lossG = (): tf.Scalar => generatorLoss(discriminate(D, c, generateFixed(z)));
-  checkDirectional(lossG, G.trainable(), 'G loss, all parameters');
-  checkDirectional(lossG, [G.variable('synthesis.b8.conv0.weight')], 'G loss, b8.conv0.weight');
-  checkDirectional(
+  await checkDirectional(lossG, G.trainable(), 'G loss, all parameters');
+  await checkDirectional(lossG, [G.variable('synthesis.b8.conv0.weight')], 'G loss, b8.conv0.weight');
+  await checkDirectional(
     lossG,
     [G.variable('mapping.fc0.weight'), G.variable('synthesis.b16.conv1.noise_strength')],
     'G loss, mapping and noise strength',
   );
 });
 
-test('D loss gradient matches finite differences (all of D, and the stride-2 conv alone)', () => {
+test('D loss gradient matches finite differences (all of D, and the stride-2 conv alone)', async () => {
   const fakes = tf.tidy(() => generateFixed(z));
   const lossD = (): tf.Scalar => discriminatorLoss(discriminate(D, c, fakes), discriminate(D, c, reals));
-  checkDirectional(lossD, D.trainable(), 'D loss, all parameters');
-  checkDirectional(lossD, [D.variable('b16.conv1.weight')], 'D loss, b16.conv1.weight');
-  checkDirectional(lossD, [D.variable('b4.fc.weight'), D.variable('b16.skip.weight')], 'D loss, fc and skip');
+  await checkDirectional(lossD, D.trainable(), 'D loss, all parameters');
+  await checkDirectional(lossD, [D.variable('b16.conv1.weight')], 'D loss, b16.conv1.weight');
+  await checkDirectional(lossD, [D.variable('b4.fc.weight'), D.variable('b16.skip.weight')], 'D loss, fc and skip');
 });
 
-test("R1 (a gradient of a gradient) matches finite differences for D's weights", () => {
+test("R1 (a gradient of a gradient) matches finite differences for D's weights", async () => {
   const r1 = (): tf.Scalar => tf.mean(r1Penalty((x) => discriminate(D, c, x), reals));
-  checkDirectional(r1, D.trainable(), 'R1, all parameters');
-  checkDirectional(r1, [D.variable('b8.conv1.weight')], 'R1, b8.conv1.weight');
+  await checkDirectional(r1, D.trainable(), 'R1, all parameters');
+  await checkDirectional(r1, [D.variable('b8.conv1.weight')], 'R1, b8.conv1.weight');
   // After the last nonlinearity R1 is an exact quadratic: every step size must agree, tightly.
-  checkDirectional(r1, [D.variable('b4.out.weight')], 'R1, b4.out.weight (smooth)', [1e-2], 0.002);
+  await checkDirectional(r1, [D.variable('b4.out.weight')], 'R1, b4.out.weight (smooth)', [1e-2], 0.002);
 });
 
-test("path-length penalty (a gradient of a gradient) matches finite differences for G's weights", () => {
+test("path-length penalty (a gradient of a gradient) matches finite differences for G's weights", async () => {
   const ws = (): tf.Tensor3D => broadcastWs(c, mapping(G, c, tf.slice(z, [0, 0], [2, c.zDim])));
   const pl = (): tf.Scalar => tf.mean(pathLengths((w) => synthesis(G, c, w, { noiseMode: 'const' }), ws(), plNoise));
-  checkDirectional(pl, G.trainable(), 'path length, all parameters');
-  checkDirectional(
+  await checkDirectional(pl, G.trainable(), 'path length, all parameters');
+  await checkDirectional(
     pl,
     [G.variable('synthesis.b16.conv0.weight'), G.variable('synthesis.b8.conv1.affine.weight')],
     'path length, conv and affine',
   );
   // The last toRGB is linear in its weight: the penalty is smooth there, every step size must agree.
-  checkDirectional(pl, [G.variable('synthesis.b16.torgb.weight')], 'path length, last toRGB (smooth)', [1e-2], 0.005);
+  await checkDirectional(
+    pl,
+    [G.variable('synthesis.b16.torgb.weight')],
+    'path length, last toRGB (smooth)',
+    [1e-2],
+    0.005,
+  );
   assert.equal(numWs(c.resolution), 6);
 });
 
-test('the R1 gradient with respect to the input matches finite differences', () => {
+test('the R1 gradient with respect to the input matches finite differences', async () => {
   const f = (x: tf.Tensor4D): tf.Scalar => tf.sum(discriminate(D, c, x));
   const g = tf.grad((x: tf.Tensor) => f(x as tf.Tensor4D))(reals);
   const u = tf.tensor4d(new RandomState(5).randnF32(reals.size), reals.shape);
   const eps = 2e-3;
   const numeric =
-    (f(tf.add(reals, tf.mul(u, eps)) as tf.Tensor4D).dataSync()[0]! -
-      f(tf.sub(reals, tf.mul(u, eps)) as tf.Tensor4D).dataSync()[0]!) /
+    ((await valueOf(f(tf.add(reals, tf.mul(u, eps)) as tf.Tensor4D))) -
+      (await valueOf(f(tf.sub(reals, tf.mul(u, eps)) as tf.Tensor4D)))) /
     (2 * eps);
-  const analytic = tf.sum(tf.mul(g, u)).dataSync()[0]!;
+  const analytic = await valueOf(tf.sum(tf.mul(g, u)));
   assert.ok(Math.abs(analytic - numeric) / Math.abs(numeric) < 0.03, `${analytic} vs ${numeric}`);
 });

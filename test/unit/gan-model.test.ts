@@ -17,7 +17,7 @@ import { resampleFilter2d } from '../../main/core/gan/ops.js';
 import { ParamSet, initialValues, refToTfjs, tfjsToRef, type ParamSpec } from '../../main/core/gan/params.js';
 import { RandomState } from '../../main/core/gan/rng.js';
 import { FIXTURES } from '../helpers/paths.js';
-import { backendReady } from '../helpers/gan.js';
+import { backendReady, valueOf } from '../helpers/gan.js';
 
 before(() => backendReady);
 
@@ -89,7 +89,7 @@ test('layout conversions are exact inverses for every parameter kind', () => {
   }
 });
 
-test('the D fc weight maps NCHW flattening to NHWC: same logits as a reference-order computation', () => {
+test('the D fc weight maps NCHW flattening to NHWC: same logits as a reference-order computation', async () => {
   // One fc output over a [C=2,H=4,W=4] map: ref weight index c·16 + h·4 + w.
   const spec: ParamSpec = {
     name: 'fc',
@@ -105,11 +105,11 @@ test('the D fc weight maps NCHW flattening to NHWC: same logits as a reference-o
   for (let ch = 0; ch < 2; ch++)
     for (let h = 0; h < 4; h++)
       for (let w = 0; w < 4; w++) expected += ref[ch * 16 + h * 4 + w]! * nhwc[(h * 4 + w) * 2 + ch]!;
-  const got = tf.matMul(tf.tensor2d(nhwc, [1, 32]), tf.tensor2d(refToTfjs(spec, ref), [32, 1])).dataSync()[0];
+  const got = await valueOf(tf.matMul(tf.tensor2d(nhwc, [1, 32]), tf.tensor2d(refToTfjs(spec, ref), [32, 1])));
   assert.equal(got, expected);
 });
 
-test('G and D produce the shapes the config promises; G_ema sampling is deterministic for const noise', () => {
+test('G and D produce the shapes the config promises; G_ema sampling is deterministic for const noise', async () => {
   const c = presetConfig('tiny');
   const rng = new RandomState(1);
   const filt = resampleFilter2d();
@@ -119,7 +119,7 @@ test('G and D produce the shapes the config promises; G_ema sampling is determin
   const a = generate(G, c, z, 0.7, { noiseMode: 'const' });
   const b = generate(G, c, z, 0.7, { noiseMode: 'const' });
   assert.deepEqual(a.shape, [3, 32, 32, 3]);
-  assert.deepEqual(a.dataSync(), b.dataSync());
+  assert.deepEqual(await a.data(), await b.data());
   const logits = discriminate(D, { ...c, mbstdGroupSize: 4 }, tf.concat([a, b, a, b]) as tf.Tensor4D);
   assert.deepEqual(logits.shape, [12, 1]);
   G.dispose();

@@ -9,6 +9,7 @@ import { numWs, type GanConfig } from '../gan/config.js';
 import { generate, mapping, synthesis, truncate } from '../gan/generator.js';
 import type { WeightConstants } from '../gan/ops.js';
 import type { ParamSet } from '../gan/params.js';
+import { readAndDispose } from '../gan/read.js';
 import { RandomState, seedToZ } from '../gan/rng.js';
 import { sampleSeeds, toUint8 } from '../gan/sample.js';
 import { lerp, slerp, framePositions } from './interpolate.js';
@@ -34,12 +35,10 @@ export type LatentSpace = 'w' | 'z';
 /** [res,res,3] uint8 RGB of one bird. */
 export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
   if (!spec.mix) {
-    // `await`: sampling may become asynchronous (WebGPU); awaiting a plain value is harmless.
     const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode, gen.constants);
     return pixels!;
   }
-  const ws = birdWs(gen, spec);
-  return synthesise(gen, ws, spec.noiseMode, spec.seed);
+  return synthesise(gen, await birdWs(gen, spec), spec.noiseMode, spec.seed);
 }
 
 /** Birds drawn in one pass at most: small, so a running trainer waits for no long job. */
@@ -69,23 +68,20 @@ export async function renderBirds(gen: Generator, specs: BirdSpec[]): Promise<Ui
   const { config: c, G, constants } = gen;
   const zs = new Float32Array(specs.length * c.zDim);
   specs.forEach((s, k) => zs.set(seedToZ(s.seed, c.zDim), k * c.zDim));
-  const all = tf.tidy(() => {
-    const img = generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, {
-      noiseMode: 'const',
-      constants,
-    });
-    return toUint8(img.dataSync() as Float32Array);
-  });
+  const img = tf.tidy(() =>
+    generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, { noiseMode: 'const', constants }),
+  ); // [N,res,res,3]
+  const all = toUint8(await readAndDispose(img));
   const n = c.resolution * c.resolution * c.imgChannels;
   return specs.map((_, k) => all.subarray(k * n, (k + 1) * n));
 }
 
 /** The bird's per-layer w, flattened [numWs × wDim]: truncated, with the mix's layers swapped in. */
-export function birdWs(gen: Generator, spec: BirdSpec): Float32Array {
+export async function birdWs(gen: Generator, spec: BirdSpec): Promise<Float32Array> {
   const c = gen.config;
   const n = numWs(c.resolution);
-  const w1 = wOf(gen, seedToZ(spec.seed, c.zDim), spec.psi);
-  const w2 = spec.mix ? wOf(gen, seedToZ(spec.mix.seed, c.zDim), spec.psi) : null;
+  const w1 = await wOf(gen, seedToZ(spec.seed, c.zDim), spec.psi);
+  const w2 = spec.mix ? await wOf(gen, seedToZ(spec.mix.seed, c.zDim), spec.psi) : null;
   const swapped = new Set(spec.mix ? mixIndices(spec.mix.layers, c.resolution) : []);
   const out = new Float32Array(n * c.wDim);
   for (let i = 0; i < n; i++) out.set(swapped.has(i) ? w2! : w1, i * c.wDim);
@@ -93,22 +89,25 @@ export function birdWs(gen: Generator, spec: BirdSpec): Float32Array {
 }
 
 /** w of one z after truncation. */
-function wOf({ G, config: c, constants }: Generator, z: Float32Array, psi: number): Float32Array {
-  return tf.tidy(() => {
-    const w = truncate(G, mapping(G, c, tf.tensor2d(z, [1, c.zDim]), constants), psi);
-    return w.dataSync() as Float32Array;
-  });
+function wOf({ G, config: c, constants }: Generator, z: Float32Array, psi: number): Promise<Float32Array> {
+  const w = tf.tidy(() => truncate(G, mapping(G, c, tf.tensor2d(z, [1, c.zDim]), constants), psi)); // [1,wDim]
+  return readAndDispose(w);
 }
 
 /** Synthesis from per-layer ws; 'random' noise is drawn from `noiseSeed` as sampleSeeds draws it. */
-function synthesise(gen: Generator, ws: Float32Array, noiseMode: GalleryNoiseMode, noiseSeed: number): Uint8Array {
+async function synthesise(
+  gen: Generator,
+  ws: Float32Array,
+  noiseMode: GalleryNoiseMode,
+  noiseSeed: number,
+): Promise<Uint8Array> {
   const { config: c, G, constants } = gen;
-  return tf.tidy(() => {
+  const img = tf.tidy(() => {
     const noiseRng = new RandomState(noiseSeed);
     const t = tf.tensor3d(ws, [1, numWs(c.resolution), c.wDim]);
-    const img = synthesis(G, c, t, { noiseMode, noiseSeed: () => noiseRng.uint32(), constants });
-    return toUint8(img.dataSync() as Float32Array);
+    return synthesis(G, c, t, { noiseMode, noiseSeed: () => noiseRng.uint32(), constants }); // [1,res,res,3]
   });
+  return toUint8(await readAndDispose(img));
 }
 
 export class InterpolationError extends Error {
@@ -130,8 +129,10 @@ export async function* interpolationFrames(
   const c = gen.config;
   const positions = framePositions(keys.length, frames);
   if (space === 'w') {
-    const ws = keys.map((k) => birdWs(gen, k));
-    for (const { segment, t } of positions) yield synthesise(gen, lerp(ws[segment]!, ws[segment + 1]!, t), 'const', 0);
+    const ws: Float32Array[] = [];
+    for (const k of keys) ws.push(await birdWs(gen, k));
+    for (const { segment, t } of positions)
+      yield await synthesise(gen, lerp(ws[segment]!, ws[segment + 1]!, t), 'const', 0);
     return;
   }
   if (keys.some((k) => k.mix))
@@ -139,9 +140,9 @@ export async function* interpolationFrames(
   const zs = keys.map((k) => seedToZ(k.seed, c.zDim));
   for (const { segment, t } of positions) {
     const psi = keys[segment]!.psi + t * (keys[segment + 1]!.psi - keys[segment]!.psi);
-    const w = wOf(gen, slerp(zs[segment]!, zs[segment + 1]!, t), psi);
+    const w = await wOf(gen, slerp(zs[segment]!, zs[segment + 1]!, t), psi);
     const ws = new Float32Array(numWs(c.resolution) * c.wDim);
     for (let i = 0; i < numWs(c.resolution); i++) ws.set(w, i * c.wDim);
-    yield synthesise(gen, ws, 'const', 0);
+    yield await synthesise(gen, ws, 'const', 0);
   }
 }

@@ -64,7 +64,7 @@ async function answer(trainer: GanTrainer, msg: ReplicaRequest): Promise<Replica
       // A fingerprint of every weight, to prove the replicas stay identical.
       const hash = createHash('sha256');
       for (const set of [trainer.G, trainer.G_ema, trainer.D])
-        for (const spec of set.specs) hash.update(set.variable(spec.name).dataSync() as Float32Array);
+        for (const spec of set.specs) hash.update((await set.variable(spec.name).data()) as Float32Array);
       return { type: 'digest', digest: hash.digest('hex') };
     }
     case 'close':

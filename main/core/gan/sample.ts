@@ -8,6 +8,7 @@ import type { GanConfig } from './config.js';
 import { generate, type NoiseMode } from './generator.js';
 import type { WeightConstants } from './ops.js';
 import type { ParamSet } from './params.js';
+import { readAndDispose } from './read.js';
 import { RandomState, seedToZ } from './rng.js';
 
 /**
@@ -30,11 +31,7 @@ export async function sampleSeeds(
       const noiseRng = new RandomState(seed); // 'random' noise is drawn per seed, so a seed stays one image
       return generate(G, config, z, psi, { noiseMode, noiseSeed: () => noiseRng.uint32(), constants }); // [1,res,res,3]
     });
-    try {
-      out.push(toUint8((await img.data()) as Float32Array));
-    } finally {
-      img.dispose();
-    }
+    out.push(toUint8(await readAndDispose(img)));
   }
   return out;
 }

@@ -364,7 +364,10 @@ export class GanTrainer {
     scalarTensors: tf.Tensor[],
   ): { grads: tf.NamedTensorMap; scalars: tf.Scalar[] } {
     if (!this.replica) return { grads, scalars: scalarTensors.map((t) => tf.clone(t) as tf.Scalar) };
-    // Replicas run on wasm (one per CPU core), where a synchronous read costs nothing.
+    // Synchronous reads are safe here: replicas run only on the single-threaded CPU backends
+    // (REPLICA_BACKENDS, wasm and cpu: effectiveReplicas gives every other backend one process),
+    // where a synchronous read costs nothing, and allReduce is synchronous (Atomics.wait).
+    // eslint-disable-next-line no-restricted-properties -- replicas run on wasm/cpu only (replicas.ts)
     const scalars = scalarTensors.map((t) => t.dataSync()[0]!);
     const wMeanSize = this.#wMean?.size ?? 0;
     const total = vars.reduce((a, v) => a + v.size, 0) + wMeanSize + scalars.length;
@@ -372,9 +375,11 @@ export class GanTrainer {
     let at = 0;
     for (const v of vars) {
       const g = grads[v.name];
+      // eslint-disable-next-line no-restricted-properties -- replicas run on wasm/cpu only (see above)
       if (g) payload.set(g.dataSync() as Float32Array, at);
       at += v.size;
     }
+    // eslint-disable-next-line no-restricted-properties -- replicas run on wasm/cpu only (see above)
     if (this.#wMean) payload.set(this.#wMean.dataSync() as Float32Array, at);
     at += wMeanSize;
     payload.set(scalars, at);
