@@ -11,9 +11,14 @@
 import { utilityProcess } from 'electron';
 import type { SpawnTrainer } from '../core/train/supervisor.js';
 import type { TrainerMessage } from '../core/train/protocol.js';
+import { forwardStderr } from '../core/util/child-stderr.js';
 
 export const spawnUtilityTrainer: SpawnTrainer = (script) => {
-  const child = utilityProcess.fork(script, [], { serviceName: 'Plumage trainer', stdio: 'inherit' });
+  const child = utilityProcess.fork(script, [], {
+    serviceName: 'Plumage trainer',
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  forwardStderr(child.stderr, 'trainer'); // without Dawn's native chatter
   let exited = false;
   child.once('exit', () => (exited = true));
   return {

@@ -7,8 +7,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExportProgress, ExportStart, FavouriteSelection, PrintOptions } from '../../preload/contract.js';
-import { OPEN_DATASET_FIELDS } from '../core/api/validate.js';
+import type {
+  BackendChoice,
+  ExportProgress,
+  ExportStart,
+  FavouriteSelection,
+  PrintOptions,
+} from '../../preload/contract.js';
+import { CREATE_RUN_FIELDS, OPEN_DATASET_FIELDS } from '../core/api/validate.js';
 import { EXPORT_FIELDS } from '../core/api/validate-export.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { describeMissing } from '../core/export/service.js';
@@ -50,8 +56,10 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
           format: { type: 'string', default: 'pdf' },
           upscaler: { type: 'string', default: 'esrgan' },
           'contact-sheet': { type: 'boolean', default: false },
+          backend: { type: 'string' },
         },
       });
+      const backend = choiceFlag(values, 'backend', CREATE_RUN_FIELDS.backend);
       // Every value is checked by the field the app's exportPrints request checks it with.
       const favourites = parseFavourites(values.favourites);
       const options: PrintOptions = {
@@ -65,7 +73,7 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
         format: choiceFlag(values, 'format', F.format)!,
         upscaler: choiceFlag(values, 'upscaler', F.upscaler)!,
       };
-      return withStudio(values, (studio, folder) =>
+      return withStudio({ ...values, backend }, (studio, folder) =>
         values['contact-sheet']
           ? studio.exports.exportContactSheet({ favourites, options, folder, overwrite: values.overwrite! })
           : studio.exports.exportPrints({ favourites, options, folder, overwrite: values.overwrite! }),
@@ -110,7 +118,12 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
 
 /** Opens the home, starts the export, shows its progress, and waits for it to end. */
 async function withStudio(
-  values: { home?: string | undefined; out?: string | undefined; json?: boolean | undefined },
+  values: {
+    home?: string | undefined;
+    out?: string | undefined;
+    json?: boolean | undefined;
+    backend?: BackendChoice | undefined;
+  },
   start: (studio: Studio, folder: string) => Promise<ExportStart>,
 ): Promise<number> {
   const home = resolveHome(values.home);
@@ -119,7 +132,7 @@ async function withStudio(
     resourcesDir: DEFAULT_RESOURCES_DIR,
     shell: 'server',
     watch: false,
-    galleryInProcess: true,
+    backend: values.backend,
   });
   let folder: string;
   if (values.out) folder = resolve(values.out);

@@ -1,7 +1,8 @@
 /**
  * The gallery from a terminal: `generate` (from a run or any generator file), `favourite`
- * (add, list, remove, render) and `interpolate`. Drawing runs in this process: a one-shot
- * command has no UI to keep responsive.
+ * (add, list, remove, render) and `interpolate`. Drawing runs in the generator process, as in
+ * the app: on a GPU, Dawn's native log lines go to that process's stderr, which the gallery
+ * reads and keeps from the terminal (core/util/child-stderr.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,11 +11,10 @@ import type { BackendChoice, Favourite, GeneratorRef } from '../../preload/contr
 import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { fileProblem } from '../core/folders.js';
-import { initBackend } from '../core/gan/backend.js';
 import { parseSeeds } from '../core/gan/sample.js';
+import { GeneratorClient } from '../core/gallery/generator-client.js';
 import { generatorResolution } from '../core/gallery/header.js';
 import { mixRange } from '../core/gallery/mixing.js';
-import { GeneratorCache, runTask } from '../core/gallery/tasks.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
@@ -60,14 +60,14 @@ const birdOptions = {
   layers: { type: 'string' },
 } as const;
 
-function openStudio(home: string | undefined, readOnly: boolean): Studio {
+function openStudio(home: string | undefined, readOnly: boolean, backend?: string): Studio {
   return Studio.open({
     home: resolveHome(home),
     resourcesDir: DEFAULT_RESOURCES_DIR,
     shell: 'server',
     watch: false,
     readOnly,
-    galleryInProcess: true,
+    backend: backend === undefined ? undefined : backendOf(backend),
   });
 }
 
@@ -139,20 +139,19 @@ async function generate(argv: string[]): Promise<number> {
     const resolution = info.resolution || (await generatorResolution(info.file));
     const mix =
       params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
-    await initBackend(backend, () => {});
     mkdirSync(out, { recursive: true });
-    const cache = new GeneratorCache();
     const names = seeds.map((s) => join(out, `seed${String(s).padStart(4, '0')}${mix ? `-mix${mix.seed}` : ''}.png`));
-    await runTask(
-      {
+    const generator = new GeneratorClient({ backend });
+    try {
+      await generator.submit({
         kind: 'birds',
         file: info.file,
         specs: seeds.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix })),
         out: names,
-      },
-      cache,
-    );
-    cache.dispose();
+      }).done;
+    } finally {
+      await generator.close();
+    }
     const from = info.runId !== null ? `run #${info.runId} at ${info.kimg} kimg (${info.file})` : info.file;
     console.log(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${out}`);
     return 0;
@@ -242,11 +241,11 @@ async function favouriteRender(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { home: { type: 'string' }, out: { type: 'string' } },
+    options: { home: { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('favourite render takes one id');
   const id = favouriteId(positionals[0]!);
-  const studio = openStudio(values.home, true);
+  const studio = openStudio(values.home, true, values.backend);
   try {
     const r = await studio.gallery.renderFavourite(id);
     await studio.gallery.settle(r);
@@ -275,6 +274,7 @@ async function interpolate(argv: string[]): Promise<number> {
       out: { type: 'string' },
       name: { type: 'string' },
       home: { type: 'string' },
+      backend: { type: 'string' },
     },
   });
   if (!values.favourites) throw new UsageError('--favourites ID,ID[,…] is required (two or more)');
@@ -286,7 +286,7 @@ async function interpolate(argv: string[]): Promise<number> {
   const format = choiceFlag(values, 'format', FILE_FORMAT)!;
   const frames = numberFlag(values, 'frames', F.frames)!;
   const fps = numberFlag(values, 'fps', F.fps)!;
-  const studio = openStudio(values.home, true);
+  const studio = openStudio(values.home, true, values.backend);
   try {
     const r = await studio.gallery.interpolate({
       favouriteIds: ids,

@@ -7,6 +7,6 @@ export const GALLERY_USAGE = `
                    [--mix-seed S --layers L] [--name N] [--note T] [--home DIR] [--json]
   plumage favourite list [--filter TEXT] [--sort created|name|seed|kimg] [--desc] [--home DIR] [--json]
   plumage favourite remove ID [--home DIR]
-  plumage favourite render ID [--out DIR] [--home DIR]       draw it again (the same bytes every time)
+  plumage favourite render ID [--out DIR] [--backend B] [--home DIR]   draw it again (the same bytes every time)
   plumage interpolate --favourites ID,ID[,…] [--space w|z] [--frames 48] [--fps 24] [--format webp|gif|png]
-                   [--out DIR] [--name N] [--home DIR]`;
+                   [--out DIR] [--name N] [--backend B] [--home DIR]`;

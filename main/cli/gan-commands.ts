@@ -30,7 +30,9 @@ export const initCommand: CommandDef = {
     const { initBackend, releaseBackend } = await import('../core/gan/backend.js');
     const { saveCheckpoint } = await import('../core/gan/checkpoint.js');
     const { GanTrainer } = await import('../core/gan/training.js');
-    const info = await initBackend();
+    // init draws nothing: its weights come from the seed, drawn on the CPU, the same bytes whatever
+    // the backend. So it never starts a GPU (a device, and what Dawn prints about it, for nothing).
+    const info = await initBackend('wasm', () => {}).catch(() => initBackend('cpu', () => {}));
     const trainer = new GanTrainer(presetConfig(preset as PresetName), seed);
     const { bytes, sha256 } = await saveCheckpoint(trainer, out, { 'plumage.backend': info.kind }).finally(() => {
       trainer.dispose();

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { join, resolve } from 'node:path';
 import type {
   AppInfo,
+  BackendChoice,
   CropMode,
   DatasetSummary,
   EventName,
@@ -58,9 +59,14 @@ export interface StudioOptions {
    * and recovers nothing. Everything else owns the home while it is open (see home-lock.ts).
    */
   readOnly?: boolean;
-  /** Where the gallery draws: a generator child process (default), or this process (one-shot CLI). */
+  /** Where the gallery draws: a generator child process (default), or this process (tests). */
   galleryInProcess?: boolean;
+  /** The backend the gallery and the exports draw on (the CLI's `--backend`); by default the best one present. */
+  backend?: BackendChoice | undefined;
 }
+
+/** Options with no default. */
+type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend';
 
 export { DEFAULT_PAPER };
 const CHANGE_THROTTLE_MS = 250;
@@ -89,8 +95,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly training: RunManager;
   readonly gallery: Gallery;
   readonly exports: ExportService;
-  readonly #opts: Required<Omit<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>> &
-    Pick<StudioOptions, 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode'>;
+  readonly #opts: Required<Omit<StudioOptions, OptionalOption>> & Pick<StudioOptions, OptionalOption>;
   readonly #lock: HomeLock | null;
   readonly #ingestors = new Map<number, DatasetIngestor>();
   readonly #changeTimers = new Map<number, NodeJS.Timeout>();
@@ -107,7 +112,9 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.training.on('runSnapshot', (s) => this.emit('runSnapshot', s));
     // While a run trains, the gallery draws on one core and leaves the trainer the rest.
     const lanes = (): number => (this.training.runs.listRuns().some((r) => r.state === 'running') ? 1 : defaultLanes());
-    const runner = opts.galleryInProcess ? new InProcessRunner() : new GeneratorClient({ lanes });
+    const runner = opts.galleryInProcess
+      ? new InProcessRunner(opts.backend)
+      : new GeneratorClient({ lanes, backend: opts.backend });
     this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
@@ -116,6 +123,7 @@ export class Studio extends EventEmitter<StudioEvents> {
       home: opts.home,
       datasets: this.datasets,
       emit: (p) => this.emit('exportProgress', p),
+      backend: opts.backend,
     });
   }
 

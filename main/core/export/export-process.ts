@@ -7,7 +7,9 @@
 import { fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { BackendName } from '../gan/backend-info.js';
 import { GENERATOR_NICE } from '../gallery/generator-client.js';
+import { forwardStderr } from '../util/child-stderr.js';
 import type { ExportJob } from './job.js';
 import type { ExportReply, ExportRequest, ExportWork } from './worker-protocol.js';
 
@@ -15,10 +17,14 @@ export const EXPORT_SCRIPT = fileURLToPath(new URL('./export-worker.js', import.
 /** A cancelled process stops at its next tile or step; one that has not ended by then is killed. */
 const CANCEL_GRACE_MS = 15_000;
 
-/** Runs `work` for `job` in its own process; resolves when it has finished, rejects if it failed or was cancelled. */
-export function runInExportProcess(work: ExportWork, job: ExportJob): Promise<void> {
+/**
+ * Runs `work` for `job` in its own process, drawing and upscaling on `backend` (by default the
+ * best one present); resolves when it has finished, rejects if it failed or was cancelled.
+ */
+export function runInExportProcess(work: ExportWork, job: ExportJob, backend?: BackendName): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const child = fork(EXPORT_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(EXPORT_SCRIPT, backend ? [backend] : [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    forwardStderr(child.stderr, 'export'); // without Dawn's native chatter
     try {
       if (child.pid !== undefined) setPriority(child.pid, GENERATOR_NICE);
     } catch {

@@ -4,6 +4,9 @@
  * wasm). It reports its job's progress to the studio as it goes, stops at the next step or tile
  * when told to cancel, and ends when the studio disconnects.
  */
+import { initBackend, isBackendName } from '../gan/backend.js';
+import { tolerateClosedStderr } from '../util/child-stderr.js';
+import { debug } from '../util/debug.js';
 import { GeneratorCache, drawnSources } from './birds.js';
 import { ExportJob } from './job.js';
 import type { ExportReply, ExportRequest } from './worker-protocol.js';
@@ -13,12 +16,19 @@ const send = (m: ExportReply): void => {
 };
 
 let job: ExportJob | null = null;
+/** The backend its parent asked for (the CLI's `--backend`), else the best one present. */
+const asked = isBackendName(process.argv[2]) ? process.argv[2] : undefined;
+tolerateClosedStderr();
 
 async function run(m: Extract<ExportRequest, { type: 'start' }>): Promise<void> {
   const own = new ExportJob(m.jobId, m.kind, m.total, (progress) => send({ type: 'progress', progress }));
   job = own;
   const generators = new GeneratorCache();
   try {
+    // The birds and the ESRGAN upscaler both run on this one backend (upscale.ts and birds.ts
+    // ask initBackend, which keeps the first choice of the process).
+    const info = await initBackend(asked, () => {});
+    debug(`the export process draws and upscales on ${info.kind}: ${info.description}`);
     const { work } = m;
     if (work.kind === 'prints') {
       const { runPrints } = await import('./prints.js');

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
+  BackendChoice,
   ExportKind,
   ExportProgress,
   ExportStart,
@@ -38,6 +39,8 @@ export interface ExportServiceDeps {
   home: string;
   datasets: DatasetStore;
   emit: (p: ExportProgress) => void;
+  /** The backend prints are drawn and upscaled on (the CLI's `--backend`); by default the best one present. */
+  backend?: BackendChoice | undefined;
 }
 
 export class ExportService {
@@ -204,7 +207,7 @@ export class ExportService {
   #inTurn(job: ExportJob, work: ExportWork): Promise<void> {
     const turn = this.#heavy.then(() => {
       job.signal.throwIfAborted();
-      return runInExportProcess(work, job);
+      return runInExportProcess(work, job, this.#deps.backend);
     });
     this.#heavy = turn.catch(() => undefined);
     return turn;

@@ -9,6 +9,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { BackendName } from '../gan/backend-info.js';
+import { forwardStderr } from '../util/child-stderr.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import type { GalleryTask, TaskFile } from './tasks.js';
 
@@ -29,6 +31,8 @@ export const defaultLanes = (): number => Math.min(MAX_GENERATOR_LANES, availabl
 export interface GeneratorClientOptions {
   /** Lanes for the next task (asked as each task is sent): the owner lowers it while a run trains. */
   lanes?: () => number;
+  /** The backend to draw on (the CLI's `--backend`); by default the process picks the best one present. */
+  backend?: BackendName | undefined;
 }
 
 export class GalleryBusyError extends Error {
@@ -59,9 +63,11 @@ export class GeneratorClient {
   #nextId = 1;
   #closed = false;
   readonly #lanes: () => number;
+  readonly #backend: BackendName | undefined;
 
   constructor(opts: GeneratorClientOptions = {}) {
     this.#lanes = opts.lanes ?? defaultLanes;
+    this.#backend = opts.backend;
   }
 
   /** Queues a task; `files` resolve when it is done (or cancelled: the files written before then). */
@@ -135,7 +141,10 @@ export class GeneratorClient {
   }
 
   #spawn(): ChildProcess {
-    const child = fork(GENERATOR_SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(GENERATOR_SCRIPT, this.#backend ? [this.#backend] : [], {
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    forwardStderr(child.stderr, 'generator'); // without Dawn's native chatter
     try {
       if (child.pid !== undefined) setPriority(child.pid, GENERATOR_NICE);
     } catch {

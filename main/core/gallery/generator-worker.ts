@@ -5,12 +5,17 @@
  * once as the task's `lanes` (one per core); on a GPU one lane here is the right shape. It ends
  * when its parent goes (the IPC channel closes).
  */
-import { initBackend } from '../gan/backend.js';
+import { initBackend, isBackendName } from '../gan/backend.js';
+import { tolerateClosedStderr } from '../util/child-stderr.js';
+import { debug } from '../util/debug.js';
 import { BirdThreads } from './bird-threads.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import { GeneratorCache, drawHere, runTask, type BirdDrawer } from './tasks.js';
 
+/** The backend its parent asked for (the CLI's `--backend`), else the best one present. */
+const asked = isBackendName(process.argv[2]) ? process.argv[2] : undefined;
 const cache = new GeneratorCache();
+tolerateClosedStderr();
 const cancelled = new Set<number>();
 const queue: Extract<WorkerRequest, { type: 'task' }>[] = [];
 let threads: BirdThreads | null = null;
@@ -34,10 +39,12 @@ async function drain(): Promise<void> {
   // The lanes start beside the backend probe, which takes seconds at a cold start (it imports all
   // of tfjs and tries the GPUs first): wasm is what most machines end on. Where the probe picks
   // another backend they are ended, having cost a second of CPU once per process.
-  const speculative = probed ? null : new BirdThreads('wasm');
+  const first = !probed;
+  const speculative = probed || (asked && asked !== 'wasm') ? null : new BirdThreads('wasm');
   probed = true;
   const lanesUp = speculative?.resize(queue[0]?.lanes ?? 1).catch(() => {});
-  const info = await initBackend(undefined, () => {}).catch((err: Error) => err);
+  const info = await initBackend(asked, () => {}).catch((err: Error) => err);
+  if (first && !(info instanceof Error)) debug(`the generator process draws on ${info.kind}: ${info.description}`);
   await lanesUp;
   if (speculative) {
     if (!(info instanceof Error) && info.kind === 'wasm') threads = speculative;

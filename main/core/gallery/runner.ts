@@ -1,5 +1,5 @@
 /** Where gallery tasks run: the generator process (app, server) or this process (one-shot CLI, tests). */
-import { initBackend } from '../gan/backend.js';
+import { initBackend, type BackendName } from '../gan/backend.js';
 import type { GalleryTask, TaskFile } from './tasks.js';
 import { GeneratorCache, runTask } from './tasks.js';
 
@@ -21,11 +21,14 @@ export class InProcessRunner implements TaskRunner {
   #tail: Promise<unknown> = Promise.resolve();
   #nextId = 1;
 
+  /** `backend`: the one to draw on; by default the automatic choice, as the generator process makes it. */
+  constructor(readonly backend?: BackendName) {}
+
   submit(task: GalleryTask, onFile: (f: TaskFile) => void = () => {}) {
     const id = this.#nextId++;
     const done = this.#tail.then(async () => {
       if (this.#cancelled.has(id)) return { files: [], cancelled: true };
-      await initBackend(undefined, () => {}); // the same backend choice as the generator process
+      await initBackend(this.backend, () => {});
       const files = await runTask(task, this.#cache, onFile, () => this.#cancelled.has(id));
       return { files, cancelled: this.#cancelled.delete(id) };
     });
@@ -39,7 +42,7 @@ export class InProcessRunner implements TaskRunner {
   }
 
   async warmUp(file?: string): Promise<void> {
-    await initBackend(undefined, () => {});
+    await initBackend(this.backend, () => {});
     if (file) await runTask({ kind: 'warm-up', file }, this.#cache);
   }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GanConfig } from '../gan/config.js';
 import type { RunRow, RunStore, SnapshotRow, TickRow, CheckpointRow } from '../store/runs.js';
+import { forwardStderr } from '../util/child-stderr.js';
 import { firstLine, writeAdvice } from './failure.js';
 import type { SupervisorMessage, TrainerMessage, TrainerStart } from './protocol.js';
 
@@ -37,10 +38,11 @@ export const TRAINER_SCRIPT = fileURLToPath(new URL('./trainer.js', import.meta.
  */
 export const forkTrainer: SpawnTrainer = (script) => {
   const child = fork(script, [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     serialization: 'advanced',
     detached: true,
   });
+  forwardStderr(child.stderr, 'trainer'); // without Dawn's native chatter
   return {
     get pid() {
       return child.pid;

@@ -17,6 +17,7 @@ import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
 import type { StepReport, StepStats } from '../gan/training.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { renderGrid } from './grid.js';
 import type { SupervisorMessage, TickMetrics, TrainerMessage, TrainerStart } from './protocol.js';
 import { DatasetSampler } from './sampler.js';
@@ -307,6 +308,7 @@ function summarise(
 // when this process stops (it asks for a pause, which writes a checkpoint first); where it
 // could not be given a process group of its own (Electron's utilityProcess), ignore the signal.
 process.on('SIGINT', () => {});
+tolerateClosedStderr(); // a pipe read by the supervisor (child-stderr.ts), gone if it died
 
 // Entry: wait for the start message on whichever channel exists.
 const parentPort = (process as unknown as { parentPort?: Parameters<typeof electronChannel>[0] }).parentPort;
