@@ -143,9 +143,10 @@ function difference(a: Flow['pictures'] extends Map<string, infer P> ? P : never
 /**
  * An ESRGAN print carries its bird's own differences (1/255 at a few pixels, the GPU summing in
  * another order) through a learned network whose local gain exceeds 1, so a print's pixels near
- * them may move by a little more: 3/255 at 73 of 222,784 values on lavapipe (the style mix).
- * ESRGAN's own parity, on one picture fed to both backends, is 1/255 (gan-webgpu.test.ts). A
- * broken kernel moves a print by tens of levels.
+ * them may move by a little more. Measured on lavapipe: 0/255 for these favourites; 3/255 at 73
+ * of 222,784 values for a style mix of another generator (init seed 0), whose bird differed by
+ * 1/255 at a few pixels. ESRGAN's own parity, one picture fed to both backends, is tested to
+ * 1/255 in gan-webgpu.test.ts. A broken kernel moves a print by tens of levels.
  */
 const ESRGAN_PRINT_TOLERANCE = 4;
 

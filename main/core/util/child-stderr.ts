@@ -13,7 +13,7 @@
  * in child processes, and their parents read the child's stderr through here: Dawn's lines are
  * kept (once each, at debug level), everything else is passed on as it comes.
  */
-import { debug } from './debug.js';
+import { debug, debugEnabled } from './debug.js';
 
 /** Dawn's log line format (`dawn::WarningLog`): severity, colon, message. Only warnings go to stderr. */
 const DAWN_PREFIX = 'Warning: ';
@@ -69,7 +69,7 @@ export function forwardStderr(
 }
 
 function logDawn(line: string, child: string): void {
-  if (logged.has(line)) return;
+  if (!debugEnabled() || logged.has(line)) return;
   logged.add(line);
   debug(`Dawn (in the ${child} process): ${line}`);
 }
