@@ -1,5 +1,27 @@
 /** `plumage backend [--json]`: every training backend, whether it can run here, and why not. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { BackendInfo, BackendProbe } from '../core/gan/backend-info.js';
+import { forwardStderr } from '../core/util/child-stderr.js';
 import type { CommandDef } from './usage.js';
+
+const PROBE = fileURLToPath(new URL('../core/gan/probe-backends.js', import.meta.url));
+
+/** The probe runs in a child: Dawn's native warnings go to its stderr, which is read without them. */
+function probe(): Promise<{ chosen: BackendInfo; all: BackendProbe[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PROBE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    forwardStderr(child.stderr, 'backend probe');
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as { chosen: BackendInfo; all: BackendProbe[] });
+      else reject(new Error(`the backend probe ended (${signal ?? `exit code ${code}`}) without a listing`));
+    });
+  });
+}
 
 export const backendCommand: CommandDef = {
   name: 'backend',
@@ -9,9 +31,7 @@ export const backendCommand: CommandDef = {
 Backends, fastest first: cuda, webgpu, cpu-native, wasm, cpu.`,
   options: { json: { type: 'boolean', default: false } },
   async run(values) {
-    const { probeBackends, releaseBackend } = await import('../core/gan/backend.js');
-    const { chosen, all } = await probeBackends(() => {});
-    releaseBackend(); // a live GPU device would keep the process from exiting
+    const { chosen, all } = await probe();
     if (values.json) {
       console.log(
         JSON.stringify({ chosen: chosen.kind, description: chosen.description, hint: chosen.hint, backends: all }),
