@@ -20,11 +20,20 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-/** Starts `plumage serve --port 0` (or `port`) as a real child process and reads the URL line it prints. */
-export async function serveApp(home: string, port = 0): Promise<ServedApp> {
+/**
+ * Starts `plumage serve --port 0` (or `port`) as a real child process and reads the URL line it
+ * prints. `env` adds to its environment; with `onStderr` its log goes there instead of ours.
+ */
+export async function serveApp(
+  home: string,
+  port = 0,
+  opts: { env?: Record<string, string>; onStderr?: (text: string) => void } = {},
+): Promise<ServedApp> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--home', home], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', opts.onStderr ? 'pipe' : 'inherit'],
+    env: { ...process.env, ...opts.env },
   });
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => opts.onStderr?.(t));
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server printed no URL within 20 s')), 20_000);
