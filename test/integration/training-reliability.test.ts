@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheFileFor } from '../../main/core/dataset/ingest.js';
+import { datasetCacheFile } from '../../main/core/home-layout.js';
 import { readSafetensors } from '../../main/core/gan/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { predictBackend } from '../../main/core/train/capacity.js';
@@ -345,7 +345,7 @@ test('a preset that cannot fit this backend is refused before it starts, and the
   // Past that check (the packages misjudged), the trainer refuses as soon as its backend is up.
   const sup = new RunSupervisor(runs(), row.id, {
     home,
-    dataset: () => ({ cacheFile: cacheFileFor(home, ds128), cacheResolution: 128, slots: [0, 1] }),
+    dataset: () => ({ cacheFile: datasetCacheFile(home, ds128), cacheResolution: 128, slots: [0, 1] }),
   });
   const t0 = performance.now();
   sup.start();
