@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { Studio } from '../../main/core/studio.js';
@@ -224,6 +224,27 @@ test('a checkpoint found missing comes back when its file is there again', async
   } finally {
     await studio.close();
   }
+});
+
+test('a copy whose run folder links into the original does not train into it, and says why', async () => {
+  const K = join(tmp.dir, 'K');
+  cpSync(H, K, { recursive: true });
+  const dir = join(K, 'checkpoints', `run-${runA}`);
+  rmSync(dir, { recursive: true });
+  symlinkSync(join(H, 'checkpoints', `run-${runA}`), dir); // as `cp -r` keeps a link the user made
+  const original = hashTree(H);
+  const studio = open(K);
+  try {
+    studio.training.extendRun(runA, 7 * STEP_KIMG);
+    assert.throws(
+      () => studio.training.startRun(runA),
+      new RegExp(`run ${runA} cannot start: Plumage will not write to .*: checkpoints/run-${runA} is a link to ${H}`),
+    );
+    assert.equal(studio.training.runs.getRun(runA)!.state, 'done', 'nothing started');
+  } finally {
+    await studio.close();
+  }
+  assertSameTree(H, original, 'the original home');
 });
 
 test('a home restored from a backup to a new place, the original gone, trains on; the backup is untouched', async () => {
