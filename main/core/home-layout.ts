@@ -69,19 +69,13 @@ function idsIn(folder: string, pattern: RegExp): number[] {
 
 /** Run ids that still have files in the home (`checkpoints/run-N`, `samples/run-N`): never handed out again. */
 export function runIdsOnDisk(home: string): number[] {
-  const ids = [
-    ...idsIn(join(home, CHECKPOINTS_DIR), /^run-(\d+)$/),
-    ...idsIn(join(home, SAMPLES_DIR), /^run-(\d+)$/),
-  ];
+  const ids = [...idsIn(join(home, CHECKPOINTS_DIR), /^run-(\d+)$/), ...idsIn(join(home, SAMPLES_DIR), /^run-(\d+)$/)];
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 
 /** Dataset ids that still have files in the home (`cache/dataset-N-R.u8`, `thumbs/N`). */
 export function datasetIdsOnDisk(home: string): number[] {
-  const ids = [
-    ...idsIn(join(home, CACHE_DIR), /^dataset-(\d+)-\d+\.u8$/),
-    ...idsIn(join(home, THUMBS_DIR), /^(\d+)$/),
-  ];
+  const ids = [...idsIn(join(home, CACHE_DIR), /^dataset-(\d+)-\d+\.u8$/), ...idsIn(join(home, THUMBS_DIR), /^(\d+)$/)];
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 

@@ -38,7 +38,10 @@ export class FavouriteStore {
     this.#home = home;
   }
 
-  readonly #out = (r: FavouriteRow): FavouriteRow => ({ ...r, generator_path: fromStored(this.#home, r.generator_path) });
+  readonly #out = (r: FavouriteRow): FavouriteRow => ({
+    ...r,
+    generator_path: fromStored(this.#home, r.generator_path),
+  });
 
   add(f: NewFavourite): FavouriteRow {
     const row = this.#db
@@ -49,7 +52,12 @@ export class FavouriteStore {
            @name, @note, @kimg, @created_at)
          RETURNING *`,
       )
-      .get({ ...f, generator_path: toStored(this.#home, f.generator_path), note: f.note ?? '', created_at: Date.now() });
+      .get({
+        ...f,
+        generator_path: toStored(this.#home, f.generator_path),
+        note: f.note ?? '',
+        created_at: Date.now(),
+      });
     return this.#out(row!);
   }
 

@@ -21,7 +21,14 @@ import {
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
 import { chooseReplicas, machineReplicas } from '../gan/replicas.js';
-import { OutsideHomeError, checkpointDir, datasetCacheFile, removeInHome, runIdsOnDisk, samplesDir } from '../home-layout.js';
+import {
+  OutsideHomeError,
+  checkpointDir,
+  datasetCacheFile,
+  removeInHome,
+  runIdsOnDisk,
+  samplesDir,
+} from '../home-layout.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { downsampleTicks } from './tick-history.js';

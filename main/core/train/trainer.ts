@@ -19,7 +19,13 @@ import type { StepReport, StepStats } from '../gan/training.js';
 import { checkpointName, gridName } from '../home-layout.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { renderGrid } from './grid.js';
-import { FILE_MISSING, type SupervisorMessage, type TickMetrics, type TrainerMessage, type TrainerStart } from './protocol.js';
+import {
+  FILE_MISSING,
+  type SupervisorMessage,
+  type TickMetrics,
+  type TrainerMessage,
+  type TrainerStart,
+} from './protocol.js';
 import { DatasetSampler } from './sampler.js';
 
 /** Messages reach this process through whichever channel its parent gave it. */
