@@ -109,14 +109,16 @@ export const fromStored = (home: string, stored: string): string =>
   isAbsolute(stored) ? stored : join(resolve(home), ...stored.split('/'));
 
 /**
- * The place in a home's layout an absolute checkpoint path names (`…/checkpoints/run-3/ckpt-….safetensors`
- * → `checkpoints/run-3/ckpt-….safetensors`), or null when it is not such a path.
+ * The place in a home's layout an absolute checkpoint path names, in whatever home, and its run
+ * (`/old/H/checkpoints/run-3/ckpt-….safetensors` → run 3, `checkpoints/run-3/ckpt-….safetensors`);
+ * null when it is not such a path.
  */
-export function checkpointPlace(path: string): string | null {
+export function checkpointPlace(path: string): { runId: number; place: string } | null {
   const parts = path.split(/[\\/]/);
   const [folder, run, name] = parts.slice(-3);
-  if (parts.length < 4 || folder !== CHECKPOINTS_DIR || !/^run-\d+$/.test(run ?? '') || !name) return null;
-  return `${folder}/${run}/${name}`;
+  const id = /^run-(\d+)$/.exec(run ?? '');
+  if (parts.length < 4 || folder !== CHECKPOINTS_DIR || !id || !name) return null;
+  return { runId: Number(id[1]), place: `${folder}/${run}/${name}` };
 }
 
 export class OutsideHomeError extends Error {

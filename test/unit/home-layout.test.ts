@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import {
   OutsideHomeError,
   assertWritableInHome,
@@ -12,7 +12,7 @@ import {
   removeInHomeSync,
   toStored,
 } from '../../main/core/home-layout.js';
-import { tempDir } from '../helpers/paths.js';
+import { REPO_ROOT, tempDir } from '../helpers/paths.js';
 
 let tmp: ReturnType<typeof tempDir>;
 let home: string;
@@ -52,14 +52,17 @@ test('a path inside the home is stored relative to it, one outside absolute; bot
 });
 
 test('the layout place of a checkpoint path in any home', () => {
-  assert.equal(
-    checkpointPlace('/old/H/checkpoints/run-12/ckpt-1.safetensors'),
-    'checkpoints/run-12/ckpt-1.safetensors',
-  );
-  assert.equal(checkpointPlace('C:\\H\\checkpoints\\run-2\\c.safetensors'), 'checkpoints/run-2/c.safetensors');
+  assert.deepEqual(checkpointPlace('/old/H/checkpoints/run-12/ckpt-1.safetensors'), {
+    runId: 12,
+    place: 'checkpoints/run-12/ckpt-1.safetensors',
+  });
+  assert.deepEqual(checkpointPlace('C:\\H\\checkpoints\\run-2\\c.safetensors'), {
+    runId: 2,
+    place: 'checkpoints/run-2/c.safetensors',
+  });
   assert.equal(checkpointPlace('/old/H/exports/run-12/ckpt-1.safetensors'), null);
   assert.equal(checkpointPlace('/old/H/checkpoints/run-x/ckpt-1.safetensors'), null);
-  assert.equal(checkpointPlace('checkpoints/run-1/c'), null, 'an absolute path only');
+  assert.equal(checkpointPlace('checkpoints/run-1/c'), null, 'a place needs a home above it');
 });
 
 test('deleting inside the home works; a path that leads out (`..`, a link on the way) is refused and left alone', async () => {
@@ -89,4 +92,27 @@ test('deleting inside the home works; a path that leads out (`..`, a link on the
   await removeInHome(home, join(home, 'checkpoints'), { recursive: true });
   assert.equal(existsSync(join(home, 'checkpoints')), false);
   assert.ok(existsSync(theirs), 'what the links pointed to is untouched');
+});
+
+test('the layout is spelled in one module: no other source names a folder of the home', () => {
+  // A folder name as a string ('checkpoints', `samples/…`) or a run folder built by hand (run-${…}).
+  const spelled = /(['"`])(checkpoints|samples|thumbs|cache|gallery|exports)(\1|\/)|run-\$\{/;
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.ts') && e.name !== 'home-layout.ts') {
+        readFileSync(path, 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            const code = line.trim();
+            if (code.startsWith('*') || code.startsWith('//') || code.startsWith('/*')) return; // prose
+            if (spelled.test(code)) offenders.push(`${relative(REPO_ROOT, path)}:${i + 1}: ${code}`);
+          });
+      }
+    }
+  };
+  walk(join(REPO_ROOT, 'main'));
+  assert.deepEqual(offenders, [], 'home-layout.ts owns these names');
 });

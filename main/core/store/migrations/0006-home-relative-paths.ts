@@ -49,7 +49,7 @@ function relativePaths(db: Db, home: string): void {
   const setPath = db.prepare<[string, number]>('UPDATE checkpoints SET path = ? WHERE id = ?');
   for (const c of checkpoints.all()) {
     const place = checkpointPlace(c.path);
-    const stored = place?.startsWith(`checkpoints/run-${c.run_id}/`) ? place : toStored(home, c.path);
+    const stored = place?.runId === c.run_id ? place.place : toStored(home, c.path);
     moved.set(c.path, stored);
     if (stored !== c.path) setPath.run(stored, c.id);
   }
