@@ -301,7 +301,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     if ('file' in ref) {
       const file = resolve(ref.file);
       // A run's checkpoint opened by path is still that checkpoint: its favourites protect it.
-      return this.#info(file, this.#checkpointAt(file));
+      return this.#info(file, this.#runs.checkpointAt(file));
     }
     const run = this.#runs.getRun(ref.runId);
     if (!run) throw new GalleryError(`no run with id ${ref.runId}`, 'not-found');
@@ -331,10 +331,6 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     }
     if (ckpt.damaged) throw new GalleryError(`checkpoint ${ckpt.path} is damaged (${ckpt.damaged})`);
     return this.#info(ckpt.path, ckpt);
-  }
-
-  #checkpointAt(file: string): CheckpointRow | undefined {
-    return this.#runs.checkpointAt(file);
   }
 
   /** The run's newest intact checkpoint whose file is there (one moved away is passed over, not an error). */
