@@ -5,7 +5,7 @@
  * were in the way without --overwrite, 2 for a usage error.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type {
   BackendChoice,
@@ -19,6 +19,7 @@ import { EXPORT_FIELDS } from '../core/api/validate-export.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { describeMissing } from '../core/export/service.js';
 import { resolveHome } from '../core/home.js';
+import { exportsDir } from '../core/home-layout.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { UsageError, checkFlag, choiceFlag, numberFlag, required } from './usage.js';
@@ -137,7 +138,7 @@ async function withStudio(
   let folder: string;
   if (values.out) folder = resolve(values.out);
   else {
-    folder = join(home, 'exports');
+    folder = exportsDir(home);
     mkdirSync(folder, { recursive: true });
   }
   const tty = process.stderr.isTTY && !values.json;

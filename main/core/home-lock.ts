@@ -7,13 +7,15 @@
  * The lock file is created with O_EXCL and holds JSON (pid, command, start time, host, and on
  * Linux the holder's kernel start time). A lock whose process is gone is stale and is taken
  * over: after a crash or a kill -9, the next start needs no manual clean-up. A reused pid is
- * told apart by its start time in /proc, where there is one.
+ * told apart by its start time in /proc, where there is one. The lock also names the home folder
+ * it was taken in (its inode): one that came along with a copy or a backup restored elsewhere
+ * locks nothing there, while a home renamed under a live process stays locked.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { lockFile } from './home-layout.js';
 
-export const LOCK_FILE = 'plumage.lock';
+export { LOCK_FILE } from './home-layout.js';
 /** A lock file that is still empty or half-written after this long was left by a process that died writing it. */
 const UNWRITTEN_STALE_MS = 2_000;
 /** The breaker file is held for microseconds; one older than this was left by a process that died holding it. */
@@ -30,6 +32,8 @@ export interface LockOwner {
   host: string;
   /** Linux: the process's start time in clock ticks since boot (/proc/PID/stat field 22); null elsewhere. */
   procStart: string | null;
+  /** The inode of the home folder the lock was taken in; null in a lock an earlier version wrote. */
+  homeId: string | null;
 }
 
 export class HomeLockedError extends Error {
@@ -105,13 +109,15 @@ export class HomeLock {
 
 /** Takes the home's lock, taking over a stale one; throws HomeLockedError while a live process holds it. */
 export function acquireHomeLock(home: string, command = describeThisProcess()): HomeLock {
-  const file = join(home, LOCK_FILE);
+  const file = lockFile(home);
+  const here = folderId(home);
   const owner: LockOwner = {
     pid: process.pid,
     command,
     startedAt: new Date().toISOString(),
     host: hostname(),
     procStart: processStartTime(process.pid),
+    homeId: here,
   };
   const raw = `${JSON.stringify(owner)}\n`;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -120,7 +126,8 @@ export function acquireHomeLock(home: string, command = describeThisProcess()): 
     if (seen === null) continue; // released in between: try again
     const holder = parseOwner(seen);
     if (holder) {
-      if (isLockOwnerAlive(holder)) throw new HomeLockedError(home, holder);
+      const copied = holder.homeId !== null && here !== null && holder.homeId !== here;
+      if (!copied && isLockOwnerAlive(holder)) throw new HomeLockedError(home, holder);
     } else if (Date.now() - (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) < UNWRITTEN_STALE_MS) {
       sleep(RETRY_MS); // being written right now by a process that just created it
       continue;
@@ -180,7 +187,20 @@ function parseOwner(raw: string): LockOwner | null {
       startedAt: typeof o.startedAt === 'string' ? o.startedAt : 'an unknown time',
       host: typeof o.host === 'string' ? o.host : hostname(),
       procStart: typeof o.procStart === 'string' ? o.procStart : null,
+      homeId: typeof o.homeId === 'string' ? o.homeId : null,
     };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The home folder's inode, as a string (bigint: NTFS file ids overflow a double). The same on
+ * every host that mounts a shared home, so a live lock from another machine still holds.
+ */
+function folderId(home: string): string | null {
+  try {
+    return statSync(home, { bigint: true }).ino.toString();
   } catch {
     return null;
   }

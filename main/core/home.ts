@@ -1,10 +1,10 @@
 import envPaths from 'env-paths';
-import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { databaseFile, datasetIdsOnDisk, runIdsOnDisk } from './home-layout.js';
 import { DatabaseDamagedError, openDatabase, type Db } from './store/db.js';
 
-/** The home's database file. */
-export const DB_FILE = 'plumage.db';
+export { DB_FILE, datasetIdsOnDisk, runIdsOnDisk } from './home-layout.js';
 
 /**
  * Where Plumage keeps its database, caches, checkpoints and exports:
@@ -49,39 +49,13 @@ function makeFolders(path: string): void {
   if (!statSync(path).isDirectory()) throw Object.assign(new Error(`${path} is not a folder`), { code: 'ENOTDIR' });
 }
 
-/** Ids of the `NAME-N` entries in a folder of the home (`checkpoints/run-3` → 3); none if it is missing. */
-function idsIn(folder: string, pattern: RegExp): number[] {
-  let names: string[];
-  try {
-    names = readdirSync(folder);
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) => {
-    const m = pattern.exec(n);
-    return m ? [Number(m[1])] : [];
-  });
-}
-
-/** Run ids that still have files in the home (`checkpoints/run-N`, `samples/run-N`): never handed out again. */
-export function runIdsOnDisk(home: string): number[] {
-  const ids = [...idsIn(join(home, 'checkpoints'), /^run-(\d+)$/), ...idsIn(join(home, 'samples'), /^run-(\d+)$/)];
-  return [...new Set(ids)].sort((a, b) => a - b);
-}
-
-/** Dataset ids that still have files in the home (`cache/dataset-N-R.u8`, `thumbs/N`). */
-export function datasetIdsOnDisk(home: string): number[] {
-  const ids = [...idsIn(join(home, 'cache'), /^dataset-(\d+)-\d+\.u8$/), ...idsIn(join(home, 'thumbs'), /^(\d+)$/)];
-  return [...new Set(ids)].sort((a, b) => a - b);
-}
-
 /**
  * Opens the home's database. A zero-byte database beside the files of runs or datasets is a
  * damaged one (a truncated copy, a full disk), not a fresh home: opening it would start empty
  * and hand out the ids of runs whose files are still there.
  */
 export function openHomeDatabase(home: string): Db {
-  const file = join(home, DB_FILE);
+  const file = databaseFile(home);
   if (statSync(file, { throwIfNoEntry: false })?.size === 0) {
     const runs = runIdsOnDisk(home);
     const datasets = datasetIdsOnDisk(home);

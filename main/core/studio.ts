@@ -15,14 +15,15 @@ import type {
   SourcePreview,
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
-import { DatasetIngestor, cacheFileFor } from './dataset/ingest.js';
+import { DatasetIngestor } from './dataset/ingest.js';
 import { whyNotDatasetFolder } from './dataset/scan.js';
 import { forgetDatasetFiles } from './dataset/forget.js';
 import { previewSource } from './dataset/preview.js';
 import { folderProblem } from './folders.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import type { Db } from './store/db.js';
-import { datasetIdsOnDisk, openHomeDatabase, prepareHome } from './home.js';
+import { openHomeDatabase, prepareHome } from './home.js';
+import { datasetCacheFile, datasetIdsOnDisk } from './home-layout.js';
 import { acquireHomeLock, type HomeLock } from './home-lock.js';
 import { PACKAGE_VERSION } from './version.js';
 import { DEFAULT_PAPER } from './paper-colour.js';
@@ -415,7 +416,7 @@ export class Studio extends EventEmitter<StudioEvents> {
       crop: row.crop,
       counts: this.datasets.countSources(row.id),
       progress,
-      cacheFile: cacheFileFor(this.home, row),
+      cacheFile: datasetCacheFile(this.home, row),
     };
   }
 

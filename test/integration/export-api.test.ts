@@ -148,10 +148,10 @@ test('bad export requests are refused before anything starts', async () => {
 
 test('exportTimelapse: the snapshot grids of a run, in step order, as an animated GIF', async () => {
   const ds = studio.datasets.ensureDataset(join(tmp.dir, 'plates'), 64, 'centre', '#ffffff');
-  const run = new RunStore(studio.db).createRun(newRunRow(ds.id, { name: 'Run of birds' }));
+  const run = new RunStore(studio.db, studio.home).createRun(newRunRow(ds.id, { name: 'Run of birds' }));
   const dir = join(studio.home, 'samples', `run-${run.id}`);
   mkdirSync(dir, { recursive: true });
-  const store = new RunStore(studio.db);
+  const store = new RunStore(studio.db, studio.home);
   for (const step of [300, 100, 200]) {
     const grid = `grid-${String(step).padStart(8, '0')}.png`;
     const shade = step / 2;

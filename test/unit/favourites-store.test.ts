@@ -46,9 +46,9 @@ test('migration 4 on a version-3 database keeps everything and protects checkpoi
   db.exec(SEED_ROWS);
   migrate(db, MIGRATIONS);
   assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
-  const runs = new RunStore(db);
+  const runs = new RunStore(db, '/plumage-home');
   assert.equal(runs.listCheckpoints(1).length, 2, 'existing rows survive');
-  const favs = new FavouriteStore(db);
+  const favs = new FavouriteStore(db, '/plumage-home');
   favs.add(fav());
   assert.equal(runs.deleteCheckpoint(7), false, 'a checkpoint a favourite points to is refused, not deleted');
   assert.ok(runs.getCheckpoint(7));
@@ -63,7 +63,7 @@ test('migration 4 on a version-3 database keeps everything and protects checkpoi
 test('favourites: add, get, update, remove; the table refuses rows that could not regenerate', () => {
   const db = openDatabase(':memory:');
   db.exec(SEED_ROWS);
-  const favs = new FavouriteStore(db);
+  const favs = new FavouriteStore(db, '/plumage-home');
   const a = favs.add(fav({ note: 'a fine crest' }));
   assert.equal(a.seed, 42);
   assert.equal(a.note, 'a fine crest');
@@ -91,7 +91,7 @@ test('favourites: add, get, update, remove; the table refuses rows that could no
 test('favourites: list filters by text and run and sorts each way, ties in id order', () => {
   const db = openDatabase(':memory:');
   db.exec(SEED_ROWS);
-  const favs = new FavouriteStore(db);
+  const favs = new FavouriteStore(db, '/plumage-home');
   const ids = [
     favs.add(fav({ name: 'Corvus umbrosus', seed: 5, kimg: 0.1 })).id,
     favs.add(fav({ name: 'avis alba', seed: 1, checkpoint_id: 8, kimg: 0.2, note: 'for Grandma, 100%_sure' })).id,

@@ -136,14 +136,14 @@ test('ids of runs and datasets whose files are still on disk are never handed ou
   rmSync(join(dir, 'samples', 'run-3'), { recursive: true });
   // With the files gone, ids continue above the table as before.
   const db = openHomeDatabase(dir);
-  assert.equal(new RunStore(db, () => (runIdsOnDisk(dir).at(-1) ?? 0) + 1).createRun(newRun(3)).id, 2);
+  assert.equal(new RunStore(db, dir, () => (runIdsOnDisk(dir).at(-1) ?? 0) + 1).createRun(newRun(3)).id, 2);
   db.close();
 });
 
 test('a write that fails half-way leaves nothing behind (ticks, checkpoints: row and run kimg together)', () => {
   const db = openDatabase(':memory:');
   const ds = new DatasetStore(db).ensureDataset('/plates', 64, 'centre', '#fff');
-  const runs = new RunStore(db);
+  const runs = new RunStore(db, '/plumage-home');
   const run = runs.createRun(newRun(ds.id));
   // The second statement of each write (the run's kimg) fails, as a full disk would make it.
   db.exec("CREATE TRIGGER kimg_fails BEFORE UPDATE OF kimg ON runs BEGIN SELECT RAISE(ABORT, 'disk full'); END");
@@ -181,7 +181,7 @@ test('a write that fails half-way leaves nothing behind (ticks, checkpoints: row
 test('recovering interrupted runs pauses them at the kimg of their last checkpoint', () => {
   const db = openDatabase(':memory:');
   const ds = new DatasetStore(db).ensureDataset('/plates', 64, 'centre', '#fff');
-  const runs = new RunStore(db);
+  const runs = new RunStore(db, '/plumage-home');
   const a = runs.createRun(newRun(ds.id));
   const b = runs.createRun(newRun(ds.id));
   runs.recordCheckpoint(a.id, { kimg: 0.3, step: 6, path: '/a.safetensors', sha256: 'ab', bytes: 1 });

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -100,4 +100,19 @@ test('a lock held on another host is not second-guessed', () => {
   const dir = home();
   writeLock(dir, { pid: deadPid(), host: `not-${hostname()}`, procStart: null });
   assert.throws(() => acquireHomeLock(dir, 'plumage train'), /on not-/);
+});
+
+test('a lock copied along with its home locks nothing in the copy; a home renamed under its owner stays locked', () => {
+  const dir = home();
+  const lock = acquireHomeLock(dir, 'plumage serve');
+  const copy = `${dir}-copy`;
+  cpSync(dir, copy, { recursive: true }); // the user copies the home while the app runs
+  const inCopy = acquireHomeLock(copy, 'plumage train');
+  assert.equal((JSON.parse(readFileSync(join(copy, LOCK_FILE), 'utf8')) as LockOwner).command, 'plumage train');
+  inCopy.release();
+  const moved = `${dir}-moved`;
+  renameSync(dir, moved);
+  assert.throws(() => acquireHomeLock(moved, 'plumage train'), HomeLockedError, 'the live owner still holds it');
+  renameSync(moved, dir);
+  lock.release();
 });

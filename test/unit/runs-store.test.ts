@@ -35,7 +35,7 @@ test('migration 3 on a version-2 database: a real foreign key from a fork to its
     fks.find((f) => f.table === 'checkpoints'),
     { ...fks.find((f) => f.table === 'checkpoints'), from: 'parent_checkpoint_id', on_delete: 'RESTRICT' },
   );
-  const store = new RunStore(db);
+  const store = new RunStore(db, '/plumage-home');
   assert.equal(store.getRun(2)!.parent_checkpoint_id, 7, 'the link survives the migration');
   assert.equal(store.getRun(3)!.parent_checkpoint_id, null, 'a link to a checkpoint long gone is dropped');
   assert.equal(store.getRun(2)!.checkpoint_minutes, 10);
@@ -54,7 +54,7 @@ test('grids are recorded once per file; a resume truncates ticks and grids past 
   db.exec(
     "INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0)",
   );
-  const store = new RunStore(db);
+  const store = new RunStore(db, '/plumage-home');
   const run = store.createRun(newRun);
   store.insertSnapshot(run.id, 0, 0, 'samples/run-1/grid-00000000.png');
   store.insertSnapshot(run.id, 0, 0, 'samples/run-1/grid-00000000.png'); // a restart at step 0
@@ -124,7 +124,7 @@ test('migration 5: a run keeps the backend it last started on and the hint, from
       VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, 'paused', 'CPU (WebAssembly)', 0, 0);
   `);
   migrate(db, MIGRATIONS);
-  const store = new RunStore(db);
+  const store = new RunStore(db, '/plumage-home');
   const old = store.getRun(1)!;
   assert.equal(old.backend, 'CPU (WebAssembly)', 'the description it had stays');
   assert.equal(old.backend_kind, null);

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { tokenFile } from '../home-layout.js';
 
 /** The headless server's token file in the home (owner-only, like the database beside it). */
-export const TOKEN_FILE = 'server-token';
+export { TOKEN_FILE } from '../home-layout.js';
 const TOKEN = /^[A-Za-z0-9_-]{32,128}$/;
 
 /**
@@ -11,7 +11,7 @@ const TOKEN = /^[A-Za-z0-9_-]{32,128}$/;
  * reconnects by itself after the server restarts. Delete the file to revoke every open page.
  */
 export function serverToken(home: string): string {
-  const file = join(home, TOKEN_FILE);
+  const file = tokenFile(home);
   try {
     const kept = readFileSync(file, 'utf8').trim();
     if (TOKEN.test(kept)) return kept;

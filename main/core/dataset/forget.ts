@@ -1,11 +1,11 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { datasetCacheFile, removeInHome, thumbsDir } from '../home-layout.js';
 import type { DatasetRow } from '../store/datasets.js';
-import { cacheFileFor, type DatasetIngestor } from './ingest.js';
+import type { DatasetIngestor } from './ingest.js';
 
 /**
  * What forgetting a dataset removes from the home: its watcher, its packed training cache and its
- * thumbnails. Only files Plumage made under the home; the user's folder is never touched.
+ * thumbnails. Only files Plumage made under the home (a link out of it is refused); the user's
+ * folder is never touched.
  */
 export async function forgetDatasetFiles(
   home: string,
@@ -13,6 +13,6 @@ export async function forgetDatasetFiles(
   ingestor: DatasetIngestor | undefined,
 ): Promise<void> {
   await ingestor?.close();
-  await rm(cacheFileFor(home, ds), { force: true });
-  await rm(join(home, 'thumbs', String(ds.id)), { recursive: true, force: true });
+  await removeInHome(home, datasetCacheFile(home, ds));
+  await removeInHome(home, thumbsDir(home, ds.id), { recursive: true });
 }

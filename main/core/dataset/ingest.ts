@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { realpath, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { IngestPhase, IngestProgress } from '../../../preload/contract.js';
+import { assertWritableInHome, datasetCacheFile, removeInHome, thumbsDir, thumbsKey } from '../home-layout.js';
 import type { DatasetRow, DatasetStore, SourceRow } from '../store/datasets.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { WorkPool } from '../util/pool.js';
@@ -33,9 +34,6 @@ export interface IngestorEvents {
   /** Counts or the file list changed. */
   changed: [];
 }
-
-export const cacheFileFor = (home: string, ds: Pick<DatasetRow, 'id' | 'resolution'>): string =>
-  join(home, 'cache', `dataset-${ds.id}-${ds.resolution}.u8`);
 
 /**
  * Keeps one dataset in step with its folder: a full pass on start (only new or changed files
@@ -76,7 +74,7 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     this.#progressIntervalMs = opts.progressIntervalMs ?? 100;
     this.#settleMs = opts.settleMs ?? 400;
     this.#afterDecode = opts.afterDecode;
-    this.cache = new PackedCache(cacheFileFor(opts.home, ds), ds.resolution);
+    this.cache = new PackedCache(datasetCacheFile(opts.home, ds), ds.resolution);
     this.#slots = new SlotAllocator(store.usedSlots(ds.id));
   }
 
@@ -128,6 +126,9 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
     const rootReal = await realpath(folder);
     if (generation !== this.#generation) return;
     this.#rootReal = rootReal;
+    // A copy of a home whose cache/ or thumbs/ links into the original must not write there.
+    assertWritableInHome(this.#home, dirname(this.cache.file));
+    assertWritableInHome(this.#home, this.#thumbDir);
     mkdirSync(this.#thumbDir, { recursive: true });
     this.#error = undefined;
     this.#setPhase('scanning');
@@ -191,7 +192,7 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
   }
 
   get #thumbDir(): string {
-    return join(this.#home, 'thumbs', String(this.#ds.id));
+    return thumbsDir(this.#home, this.#ds.id);
   }
 
   async #unchanged(rel: string, row: SourceRow): Promise<boolean> {
@@ -370,10 +371,10 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
         return;
       }
       const slot = existing?.slot ?? this.#slots.take();
-      const thumb = `thumbs/${dsId}/${seen.hash.slice(0, 20)}.png`;
+      const thumb = `${thumbsKey(dsId)}/${seen.hash.slice(0, 20)}.png`;
       await this.cache.writeSlot(slot, square.pixels);
       await writeFileAtomic(join(this.#home, thumb), await renderThumbnail(square.pixels, this.#ds.resolution), false);
-      if (existing?.thumb && existing.thumb !== thumb) await rm(join(this.#home, existing.thumb), { force: true });
+      if (existing?.thumb && existing.thumb !== thumb) await removeInHome(this.#home, join(this.#home, existing.thumb));
       this.#write({ ...base, status: 'accepted', reason: null, duplicate_of: null, ...dims, slot, thumb });
     } finally {
       this.#claims.delete(seen.hash);
@@ -409,7 +410,7 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
   async #release(row: SourceRow | undefined, generation: number): Promise<void> {
     if (!row || row.status !== 'accepted') return;
     if (row.slot !== null) this.#slots.release(row.slot);
-    if (row.thumb) await rm(join(this.#home, row.thumb), { force: true });
+    if (row.thumb) await removeInHome(this.#home, join(this.#home, row.thumb));
     this.#store.upsertSource({ ...row, status: 'rejected', reason: 'changed', slot: null, thumb: null });
     this.#requeueDuplicatesOf(row.path, generation);
   }

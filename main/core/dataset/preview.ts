@@ -3,6 +3,7 @@ import { mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import type { SourcePreview } from '../../../preload/contract.js';
+import { thumbsDir, thumbsKey } from '../home-layout.js';
 import type { DatasetRow, SourceRow } from '../store/datasets.js';
 import { parseHexColour } from './geometry.js';
 import { inspectFile } from './inspect.js';
@@ -26,7 +27,7 @@ export async function previewSource(home: string, ds: DatasetRow, src: SourceRow
   if (found.kind === 'gone') return { ...base, preview: null, why: 'the file is no longer in the folder' };
   if (found.kind === 'ignored') return { ...base, preview: null, why: 'not a picture' };
   if (found.kind === 'rejected') return { ...base, preview: null, why: found.reason };
-  const key = `thumbs/${ds.id}/preview-${found.hash.slice(0, 20)}-${PREVIEW_SIDE}.png`;
+  const key = `${thumbsKey(ds.id)}/preview-${found.hash.slice(0, 20)}-${PREVIEW_SIDE}.png`;
   const out = join(home, key);
   if (existsSync(out)) return { ...base, preview: key, why: null };
   const tmp = `${out}.${process.pid}.tmp`;
@@ -39,7 +40,7 @@ export async function previewSource(home: string, ds: DatasetRow, src: SourceRow
       // failOn 'none': a cut-off file still shows the part that arrived.
       image = sharp(found.bytes, { limitInputPixels: PIXEL_LIMIT, failOn: 'none', animated: false }).rotate();
     }
-    await mkdir(join(home, 'thumbs', String(ds.id)), { recursive: true });
+    await mkdir(thumbsDir(home, ds.id), { recursive: true });
     await image
       .flatten({ background: parseHexColour(ds.paper) })
       .resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'inside', withoutEnlargement: true })

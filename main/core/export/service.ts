@@ -16,7 +16,7 @@ import type {
   RequestParams,
   Upscaler,
 } from '../../../preload/contract.js';
-import { cacheFileFor } from '../dataset/ingest.js';
+import { datasetCacheFile } from '../home-layout.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore } from '../store/favourites.js';
@@ -54,7 +54,7 @@ export class ExportService {
 
   constructor(deps: ExportServiceDeps) {
     this.#deps = deps;
-    this.#favourites = new FavouriteStore(deps.db);
+    this.#favourites = new FavouriteStore(deps.db, deps.home);
   }
 
   /** Print sources for favourites, refusing unknown ids and favourites whose generator file is gone. */
@@ -131,7 +131,7 @@ export class ExportService {
       await refuseOverwrite([path], p.overwrite ?? false);
       const slots = this.#deps.datasets.acceptedSlots(row.id).map((s) => s.slot);
       if (slots.length === 0) throw new ExportInputError(`dataset ${row.id} has no accepted images to export`);
-      const input = { cacheFile: cacheFileFor(this.#deps.home, row), resolution: row.resolution, slots };
+      const input = { cacheFile: datasetCacheFile(this.#deps.home, row), resolution: row.resolution, slots };
       if (!existsSync(input.cacheFile))
         throw new ExportNotFoundError(
           `dataset ${row.id} has no training cache yet (${input.cacheFile}): ingest it first`,

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   AddFavouriteParams,
@@ -22,6 +22,7 @@ import type {
   InterpolateParams,
   InterpolateResult,
 } from '../../../preload/contract.js';
+import { GALLERY_DIR, exportsDir, galleryDir, removeInHome, removeInHomeSync } from '../home-layout.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
 import { RunStore, type CheckpointRow } from '../store/runs.js';
@@ -31,8 +32,6 @@ import { binomialName, MAX_NOTE_LENGTH, whyBadName } from './names.js';
 import type { BirdSpec } from './render.js';
 import type { TaskRunner } from './runner.js';
 
-/** Folder of drawn birds and strips in the home (media keys start with it). */
-export const GALLERY_CACHE = 'gallery';
 /** The default model is loaded at warm-up up to this resolution (see warmUp). */
 export const PRELOAD_MAX_RESOLUTION = 64;
 /** Drawn images kept on disk; past this the oldest of this session go (the cache starts empty each session). */
@@ -54,19 +53,17 @@ interface ResolvedGenerator extends GeneratorInfo {
 export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [GalleryEvents[E]] }> {
   readonly favourites: FavouriteStore;
   readonly #runs: RunStore;
-  readonly #db: Db;
   readonly #home: string;
   readonly #runner: TaskRunner;
   readonly #cached: string[] = [];
 
   constructor(db: Db, home: string, runner: TaskRunner, opts: { clearCache?: boolean } = {}) {
     super();
-    this.favourites = new FavouriteStore(db);
-    this.#runs = new RunStore(db);
-    this.#db = db;
+    this.favourites = new FavouriteStore(db, home);
+    this.#runs = new RunStore(db, home);
     this.#home = home;
     this.#runner = runner;
-    if (opts.clearCache) rmSync(join(home, GALLERY_CACHE), { recursive: true, force: true });
+    if (opts.clearCache) removeInHomeSync(home, galleryDir(home), { recursive: true });
   }
 
   async close(): Promise<void> {
@@ -85,8 +82,8 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   #preloadable(): string | undefined {
     const run = this.#runs.listRuns()[0]; // newest first, as the Gallery view picks it
-    const ckpt = run ? this.#runs.latestCheckpoint(run.id) : undefined;
-    if (!run || !ckpt || ckpt.damaged) return undefined;
+    const ckpt = run ? this.#newestOnDisk(run.id) : undefined;
+    if (!run || !ckpt) return undefined;
     const { resolution } = JSON.parse(run.config) as { resolution: number };
     return resolution <= PRELOAD_MAX_RESOLUTION ? ckpt.path : undefined;
   }
@@ -180,9 +177,9 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
         .update(JSON.stringify([gen.tag, keys, p.space, p.frames]))
         .digest('hex')
         .slice(0, 20);
-      const media = `${GALLERY_CACHE}/strips/${hash}.png`;
+      const media = `${GALLERY_DIR}/strips/${hash}.png`;
       const out = join(this.#home, media);
-      await rm(out, { force: true });
+      await removeInHome(this.#home, out);
       await this.#run({
         kind: 'interpolate',
         file: gen.file,
@@ -195,7 +192,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       });
       return { files: [out], media };
     }
-    const dir = resolve(p.outDir ?? join(this.#home, 'exports'));
+    const dir = resolve(p.outDir ?? exportsDir(this.#home));
     const out = p.format === 'png' ? dir : join(dir, `${name}.${p.format}`);
     const files2 = await this.#run({
       kind: 'interpolate',
@@ -268,7 +265,8 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   #remember(file: string): void {
     this.#cached.push(file);
-    if (this.#cached.length > MAX_CACHED_IMAGES) void rm(this.#cached.shift()!, { force: true });
+    // A drawn bird that cannot be evicted stays on disk until the next session clears the cache.
+    if (this.#cached.length > MAX_CACHED_IMAGES) removeInHome(this.#home, this.#cached.shift()!).catch(() => {});
   }
 
   #mix(seed: number | undefined, layers: string | undefined, resolution: number): BirdSpec['mix'] {
@@ -303,7 +301,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     if ('file' in ref) {
       const file = resolve(ref.file);
       // A run's checkpoint opened by path is still that checkpoint: its favourites protect it.
-      return this.#info(file, this.#checkpointAt(file));
+      return this.#info(file, this.#runs.checkpointAt(file));
     }
     const run = this.#runs.getRun(ref.runId);
     if (!run) throw new GalleryError(`no run with id ${ref.runId}`, 'not-found');
@@ -327,7 +325,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
           'not-found',
         );
     } else {
-      ckpt = this.#runs.latestCheckpoint(run.id);
+      ckpt = this.#newestOnDisk(run.id) ?? this.#runs.latestCheckpoint(run.id);
       if (!ckpt)
         throw new GalleryError(`run #${run.id} has no checkpoint yet: train it until it writes one`, 'not-found');
     }
@@ -335,10 +333,9 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     return this.#info(ckpt.path, ckpt);
   }
 
-  #checkpointAt(file: string): CheckpointRow | undefined {
-    return this.#db
-      .prepare<[string], CheckpointRow>('SELECT * FROM checkpoints WHERE path = ? ORDER BY id DESC LIMIT 1')
-      .get(file);
+  /** The run's newest intact checkpoint whose file is there (one moved away is passed over, not an error). */
+  #newestOnDisk(runId: number): CheckpointRow | undefined {
+    return this.#runs.goodCheckpoints(runId).find((c) => existsSync(c.path));
   }
 
   async #info(file: string, ckpt: CheckpointRow | undefined): Promise<ResolvedGenerator> {
@@ -371,7 +368,7 @@ function specOf(row: FavouriteRow): BirdSpec {
 export function mediaKey(tag: string, s: BirdSpec): string {
   const psi = String(s.psi).replace('.', '_');
   const mix = s.mix ? `-m${s.mix.seed}-${s.mix.layers}` : '';
-  return `${GALLERY_CACHE}/${tag}/s${s.seed}-p${psi}-${s.noiseMode}${mix}.png`;
+  return `${GALLERY_DIR}/${tag}/s${s.seed}-p${psi}-${s.noiseMode}${mix}.png`;
 }
 
 function checkName(name: string): void {

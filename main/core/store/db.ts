@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { MIGRATIONS } from './migrations/index.js';
 
 export type Db = Database.Database;
@@ -8,8 +8,11 @@ export type Db = Database.Database;
 export interface Migration {
   version: number;
   name: string;
-  /** SQL run inside the runner's transaction. */
-  up: string;
+  /**
+   * SQL run inside the runner's transaction, or a function for a change SQL cannot say alone;
+   * it gets the home the database lives in (its folder; null for `:memory:`).
+   */
+  up: string | ((db: Db, home: string | null) => void);
 }
 
 export class DatabaseTooNewError extends Error {
@@ -103,7 +106,8 @@ export function migrate(db: Db, migrations: readonly Migration[], file = ':memor
   for (const m of migrations) {
     if (m.version <= current) continue;
     db.transaction(() => {
-      db.exec(m.up);
+      if (typeof m.up === 'string') db.exec(m.up);
+      else m.up(db, file === ':memory:' ? null : dirname(resolve(file)));
       db.pragma(`user_version = ${m.version}`);
     })();
   }

@@ -1,10 +1,12 @@
 import type { FavouriteFilter, FavouriteSort, GalleryNoiseMode } from '../../../preload/contract.js';
+import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
 
 export interface FavouriteRow {
   id: number;
   run_id: number | null;
   checkpoint_id: number | null;
+  /** Absolute here; stored relative when inside the home, absolute when outside (see home-layout.ts). */
   generator_path: string;
   seed: number;
   psi: number;
@@ -30,9 +32,16 @@ const ORDER: Record<FavouriteSort, string> = {
 /** Queries for favourites. Checks of meaning (the checkpoint exists, the name is sane) live with the callers. */
 export class FavouriteStore {
   readonly #db: Db;
-  constructor(db: Db) {
+  readonly #home: string;
+  constructor(db: Db, home: string) {
     this.#db = db;
+    this.#home = home;
   }
+
+  readonly #out = (r: FavouriteRow): FavouriteRow => ({
+    ...r,
+    generator_path: fromStored(this.#home, r.generator_path),
+  });
 
   add(f: NewFavourite): FavouriteRow {
     const row = this.#db
@@ -43,12 +52,18 @@ export class FavouriteStore {
            @name, @note, @kimg, @created_at)
          RETURNING *`,
       )
-      .get({ ...f, note: f.note ?? '', created_at: Date.now() });
-    return row!;
+      .get({
+        ...f,
+        generator_path: toStored(this.#home, f.generator_path),
+        note: f.note ?? '',
+        created_at: Date.now(),
+      });
+    return this.#out(row!);
   }
 
   get(id: number): FavouriteRow | undefined {
-    return this.#db.prepare<[number], FavouriteRow>('SELECT * FROM favourites WHERE id = ?').get(id);
+    const row = this.#db.prepare<[number], FavouriteRow>('SELECT * FROM favourites WHERE id = ?').get(id);
+    return row && this.#out(row);
   }
 
   list(filter: FavouriteFilter = {}): FavouriteRow[] {
@@ -68,18 +83,19 @@ export class FavouriteStore {
     const sql =
       `SELECT * FROM favourites ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
       `ORDER BY ${order} ${dir}, id ${dir}`;
-    return this.#db.prepare<Record<string, unknown>, FavouriteRow>(sql).all(params);
+    return this.#db.prepare<Record<string, unknown>, FavouriteRow>(sql).all(params).map(this.#out);
   }
 
   /** Renames and/or re-notes; undefined when there is no such favourite. */
   update(id: number, fields: { name?: string; note?: string }): FavouriteRow | undefined {
     const row = this.get(id);
     if (!row) return undefined;
-    return this.#db
+    const updated = this.#db
       .prepare<[string, string, number], FavouriteRow>(
         'UPDATE favourites SET name = ?, note = ? WHERE id = ? RETURNING *',
       )
       .get(fields.name ?? row.name, fields.note ?? row.note, id);
+    return updated && this.#out(updated);
   }
 
   /** True when it existed. */
@@ -94,7 +110,8 @@ export class FavouriteStore {
         `SELECT * FROM favourites
          WHERE run_id = ? OR checkpoint_id IN (SELECT id FROM checkpoints WHERE run_id = ?) ORDER BY id`,
       )
-      .all(runId, runId);
+      .all(runId, runId)
+      .map(this.#out);
   }
 
   /** Removes a run's favourites (after the user confirmed); returns how many went. */

@@ -1,4 +1,5 @@
 import type { RunState } from '../../../preload/contract.js';
+import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
 
 export type { RunState };
@@ -8,6 +9,7 @@ export interface RunRow {
   dataset_id: number;
   parent_run_id: number | null;
   parent_checkpoint_id: number | null;
+  /** The generator file a fine-tune starts from (absolute here; stored relative when inside the home). */
   init_from: string | null;
   name: string;
   preset: string;
@@ -70,6 +72,7 @@ export interface CheckpointRow {
   run_id: number;
   kimg: number;
   step: number;
+  /** Absolute here; stored relative to the home (see home-layout.ts). */
   path: string;
   sha256: string;
   bytes: number;
@@ -106,15 +109,24 @@ export const isForeignKeyError = (err: unknown): boolean => {
   );
 };
 
-/** Queries for runs and what they produce. */
+/**
+ * Queries for runs and what they produce. Paths cross it absolute and are kept relative to the
+ * home where they lie inside it: a copied or moved home finds its own files, never the original's.
+ */
 export class RunStore {
   readonly #db: Db;
+  readonly #home: string;
   /** The lowest id a new run may take (one above the run folders on disk, where there is a home). */
   readonly #minId: () => number;
-  constructor(db: Db, minId: () => number = () => 1) {
+  constructor(db: Db, home: string, minId: () => number = () => 1) {
     this.#db = db;
+    this.#home = home;
     this.#minId = minId;
   }
+
+  readonly #run = (r: RunRow): RunRow =>
+    r.init_from === null ? r : { ...r, init_from: fromStored(this.#home, r.init_from) };
+  readonly #checkpoint = (c: CheckpointRow): CheckpointRow => ({ ...c, path: fromStored(this.#home, c.path) });
 
   /**
    * Inserts a run. Its id is above every id in the table and at least the store's `minId`, so the
@@ -135,18 +147,19 @@ export class RunStore {
              @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
              ${now})`,
         )
-        .run({ ...r, id: next });
+        .run({ ...r, id: next, init_from: r.init_from === null ? null : toStored(this.#home, r.init_from) });
       return next;
     })();
     return this.getRun(id)!;
   }
 
   getRun(id: number): RunRow | undefined {
-    return this.#db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?').get(id);
+    const row = this.#db.prepare<[number], RunRow>('SELECT * FROM runs WHERE id = ?').get(id);
+    return row && this.#run(row);
   }
 
   listRuns(): RunRow[] {
-    return this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC').all();
+    return this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC').all().map(this.#run);
   }
 
   updateRun(
@@ -260,7 +273,7 @@ export class RunStore {
     const at = Date.now();
     const info = this.#db
       .prepare('INSERT INTO checkpoints (run_id, kimg, step, path, sha256, bytes, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(runId, c.kimg, c.step, c.path, c.sha256, c.bytes, at);
+      .run(runId, c.kimg, c.step, toStored(this.#home, c.path), c.sha256, c.bytes, at);
     return { ...c, id: Number(info.lastInsertRowid), run_id: runId, at, damaged: null };
   }
 
@@ -276,20 +289,34 @@ export class RunStore {
   listCheckpoints(runId: number): CheckpointRow[] {
     return this.#db
       .prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step, id')
-      .all(runId);
+      .all(runId)
+      .map(this.#checkpoint);
   }
 
   getCheckpoint(id: number): CheckpointRow | undefined {
-    return this.#db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?').get(id);
+    const row = this.#db.prepare<[number], CheckpointRow>('SELECT * FROM checkpoints WHERE id = ?').get(id);
+    return row && this.#checkpoint(row);
   }
 
-  /** The newest checkpoint not marked damaged. */
+  /** The newest checkpoint listed at this file (a run's checkpoint opened by its path), if any. */
+  checkpointAt(file: string): CheckpointRow | undefined {
+    const row = this.#db
+      .prepare<[string], CheckpointRow>('SELECT * FROM checkpoints WHERE path = ? ORDER BY id DESC LIMIT 1')
+      .get(toStored(this.#home, file));
+    return row && this.#checkpoint(row);
+  }
+
+  /**
+   * The newest checkpoint not marked damaged (its file may be missing: a missing file is found
+   * when it is read, and found again when it is back).
+   */
   latestCheckpoint(runId: number): CheckpointRow | undefined {
-    return this.#db
+    const row = this.#db
       .prepare<[number], CheckpointRow>(
         'SELECT * FROM checkpoints WHERE run_id = ? AND damaged IS NULL ORDER BY step DESC, id DESC LIMIT 1',
       )
       .get(runId);
+    return row && this.#checkpoint(row);
   }
 
   /** Resume candidates, newest first, damaged ones left out. */
@@ -298,7 +325,8 @@ export class RunStore {
       .prepare<[number], CheckpointRow>(
         'SELECT * FROM checkpoints WHERE run_id = ? AND damaged IS NULL ORDER BY step DESC, id DESC',
       )
-      .all(runId);
+      .all(runId)
+      .map(this.#checkpoint);
   }
 
   markCheckpointDamaged(id: number, why: string): void {
@@ -325,7 +353,8 @@ export class RunStore {
       .prepare<[number], RunRow>(
         'SELECT * FROM runs WHERE parent_checkpoint_id IN (SELECT id FROM checkpoints WHERE run_id = ?)',
       )
-      .all(runId);
+      .all(runId)
+      .map(this.#run);
   }
 
   /**

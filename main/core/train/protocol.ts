@@ -6,6 +6,9 @@ import type { TickInfo } from '../../../preload/contract.js';
 import type { BackendName } from '../gan/backend.js';
 import type { GanConfig } from '../gan/config.js';
 
+/** What a checkpoint whose file is not there shows instead of a damage (found afresh each time: it may come back). */
+export const FILE_MISSING = 'the file is missing';
+
 export interface TrainerStart {
   type: 'start';
   runId: number;
@@ -67,8 +70,11 @@ export type TrainerMessage =
       /** The checkpoint it resumed from (null: a fresh start or fine-tune). */
       resumedFrom: number | null;
     }
-  /** A resume candidate failed verification; the trainer tries the next older one. */
-  | { type: 'checkpointDamaged'; id: number; path: string; reason: string }
+  /**
+   * A resume candidate failed verification, or its file is not there (`missing`); the trainer
+   * tries the next older one.
+   */
+  | { type: 'checkpointDamaged'; id: number; path: string; reason: string; missing: boolean }
   | { type: 'tick'; tick: TickMetrics }
   | { type: 'snapshot'; kimg: number; step: number; grid: string }
   | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number; ms: number }
@@ -78,8 +84,10 @@ export type TrainerMessage =
    * with this error and resumes once fixed. 'fatal' (no checkpoint is intact): retrying cannot
    * help, the run is marked crashed and cannot resume. 'unsupported' (the preset cannot fit this
    * backend): crashed at once, and startable again where it fits (another backend installed).
+   * 'missing' (no checkpoint to resume from is intact, and some are not there): crashed, and
+   * resumable once the files are back.
    */
-  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' }
+  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' | 'missing' }
   /**
    * An unexpected error, sent just before the process exits non-zero (a crash with its cause),
    * with the step it happened at (-1: before training began) and whether it ran out of memory.

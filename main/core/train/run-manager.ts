@@ -6,8 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { availableParallelism, totalmem } from 'node:os';
 import { EventEmitter } from 'node:events';
-import { statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   PRESETS,
@@ -22,14 +21,21 @@ import {
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
 import { chooseReplicas, machineReplicas } from '../gan/replicas.js';
-import { cacheFileFor } from '../dataset/ingest.js';
-import { runIdsOnDisk } from '../home.js';
+import {
+  OutsideHomeError,
+  checkpointDir,
+  datasetCacheFile,
+  removeInHome,
+  runIdsOnDisk,
+  samplesDir,
+} from '../home-layout.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { downsampleTicks } from './tick-history.js';
 import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
 import type { BackendName } from '../gan/backend-info.js';
 import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNeed } from './capacity.js';
+import { FILE_MISSING } from './protocol.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {
@@ -63,6 +69,7 @@ export interface RunManagerEvents {
 
 const SAMPLE_SEEDS = 8;
 
+/** A checkpoint as the user sees it: a file that is not there shows as such, for as long as it is not. */
 export const toCheckpointInfo = (c: CheckpointRow): CheckpointInfo => ({
   id: c.id,
   kimg: c.kimg,
@@ -71,7 +78,7 @@ export const toCheckpointInfo = (c: CheckpointRow): CheckpointInfo => ({
   bytes: c.bytes,
   sha256: c.sha256,
   at: c.at,
-  damaged: c.damaged,
+  damaged: c.damaged ?? (existsSync(c.path) ? null : FILE_MISSING),
 });
 const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({
   id: s.id,
@@ -109,7 +116,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   constructor(db: Db, datasets: DatasetStore, opts: RunManagerOptions) {
     super();
     // New run ids start above the run folders on disk, whatever the database remembers.
-    this.runs = new RunStore(db, () => (runIdsOnDisk(opts.home).at(-1) ?? 0) + 1);
+    this.runs = new RunStore(db, opts.home, () => (runIdsOnDisk(opts.home).at(-1) ?? 0) + 1);
     this.#datasets = datasets;
     this.#opts = opts;
   }
@@ -273,7 +280,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       dataset: () => {
         const ds = this.#datasets.getDataset(run.dataset_id)!;
         return {
-          cacheFile: cacheFileFor(this.#opts.home, ds),
+          cacheFile: datasetCacheFile(this.#opts.home, ds),
           cacheResolution: ds.resolution,
           slots: this.#datasets.acceptedSlots(ds.id).map((s) => s.slot),
         };
@@ -317,12 +324,12 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   }
 
   /**
-   * The kimg a start would resume from: the newest intact checkpoint (the trainer falls back
-   * further if it turns out damaged), a fork's parent checkpoint, or 0.
+   * The kimg a start would resume from: the newest intact checkpoint on disk (the trainer falls
+   * back further if it turns out damaged), a fork's parent checkpoint, or 0.
    */
   resumePoint(runId: number): number {
     const run = this.#row(runId);
-    const own = this.runs.latestCheckpoint(runId);
+    const own = this.runs.goodCheckpoints(runId).find((c) => existsSync(c.path));
     if (own) return own.kimg;
     const parent = run.parent_checkpoint_id !== null ? this.runs.getCheckpoint(run.parent_checkpoint_id) : undefined;
     return parent?.kimg ?? 0;
@@ -337,7 +344,12 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     const why = this.#cannotStart(run);
     if (why)
       throw new RunError(`run ${runId} cannot ${run.state === 'created' ? 'start' : 'resume'}: ${why}`, 'unsupported');
-    this.#supervisor(run).start();
+    try {
+      this.#supervisor(run).start();
+    } catch (err) {
+      if (err instanceof OutsideHomeError) throw new RunError(`run ${runId} cannot start: ${err.message}`);
+      throw err;
+    }
     return this.summary(this.#row(runId));
   }
 
@@ -383,8 +395,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     this.#supervisors.delete(runId);
     beforeDelete();
     this.runs.deleteRun(runId);
-    await rm(join(this.#opts.home, 'checkpoints', `run-${runId}`), { recursive: true, force: true });
-    await rm(join(this.#opts.home, 'samples', `run-${runId}`), { recursive: true, force: true });
+    await removeInHome(this.#opts.home, checkpointDir(this.#opts.home, runId), { recursive: true });
+    await removeInHome(this.#opts.home, samplesDir(this.#opts.home, runId), { recursive: true });
     return this.listRuns();
   }
 

@@ -6,11 +6,18 @@
  */
 import { fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readdirSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GanConfig } from '../gan/config.js';
+import {
+  assertWritableInHome,
+  checkpointDir,
+  removeInHome,
+  removeInHomeSync,
+  samplesDir,
+  samplesKey,
+} from '../home-layout.js';
 import type { RunRow, RunStore, SnapshotRow, TickRow, CheckpointRow } from '../store/runs.js';
 import { forwardStderr } from '../util/child-stderr.js';
 import { firstLine, writeAdvice } from './failure.js';
@@ -106,7 +113,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   #writeFailure: string | null = null;
   /** The trainer did not answer a pause or stop in time and was killed. */
   #unanswered: string | null = null;
-  #fatal: 'fatal' | 'unsupported' | null = null;
+  #fatal: 'fatal' | 'unsupported' | 'missing' | null = null;
   #slowestStepMs = 0;
   #slowestCheckpointMs = 0;
   #lastTickStep: number | null = null;
@@ -160,28 +167,28 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
 
   /** Temp files a killed write left behind (a whole checkpoint's size each): never read, so removed. */
   #removeLeftovers(run: RunRow): void {
-    for (const dir of [this.#checkpointDir(run.id), join(this.#opts.home, 'samples', `run-${run.id}`)]) {
+    for (const dir of [checkpointDir(this.#opts.home, run.id), samplesDir(this.#opts.home, run.id)]) {
       let names: string[];
       try {
         names = readdirSync(dir);
       } catch {
         continue; // not there yet
       }
-      for (const name of names) if (name.endsWith('.tmp')) rmSync(join(dir, name), { force: true });
+      for (const name of names) if (name.endsWith('.tmp')) removeInHomeSync(this.#opts.home, join(dir, name));
     }
-  }
-
-  #checkpointDir(runId: number): string {
-    return join(this.#opts.home, 'checkpoints', `run-${runId}`);
   }
 
   /**
    * Starts (or resumes from its last checkpoint) the trainer. An automatic restart keeps the
-   * crash's reason on show.
+   * crash's reason on show. Throws OutsideHomeError, and starts nothing, where the run's folders
+   * lead out of the home (a copy whose `checkpoints/` links into the original's).
    */
   start(automatic = false): void {
     if (this.#child) return;
     const run = this.#run();
+    const home = this.#opts.home;
+    assertWritableInHome(home, checkpointDir(home, run.id));
+    assertWritableInHome(home, samplesDir(home, run.id));
     this.#removeLeftovers(run);
     const dataset = this.#opts.dataset();
     // Newest first; the trainer resumes from the first that verifies. A fork continues from its
@@ -204,9 +211,9 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       snapshotKimg: run.snapshot_kimg,
       checkpointKimg: run.checkpoint_kimg,
       checkpointSeconds: run.checkpoint_minutes * 60,
-      checkpointDir: this.#checkpointDir(run.id),
-      snapshotDir: join(this.#opts.home, 'samples', `run-${run.id}`),
-      snapshotKeyPrefix: `samples/run-${run.id}`,
+      checkpointDir: checkpointDir(home, run.id),
+      snapshotDir: samplesDir(home, run.id),
+      snapshotKeyPrefix: samplesKey(run.id),
       resumeFrom: candidates,
       initFrom: run.init_from,
       tickSeconds: this.#opts.tickSeconds,
@@ -259,18 +266,21 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       case 'started': {
         // What came after the checkpoint it resumed from is recorded again: never a step twice.
         const dropped = this.#store.truncateAfter(this.runId, m.step);
-        for (const grid of dropped) void rm(join(this.#opts.home, grid), { force: true });
+        // A stale grid that cannot be removed is only a picture the history no longer lists.
+        for (const grid of dropped) removeInHome(this.#opts.home, join(this.#opts.home, grid)).catch(() => {});
         this.#update({ backend: m.description, backend_kind: m.backend, backend_hint: m.hint, kimg: m.kimg });
         this.emit('started', m);
         break;
       }
       case 'checkpointDamaged': {
-        this.#store.markCheckpointDamaged(m.id, m.reason);
+        // A missing file is not marked: it is looked for again at every start, and may be back.
+        if (!m.missing) this.#store.markCheckpointDamaged(m.id, m.reason);
         const row = this.#store.getCheckpoint(m.id);
+        const at = `the checkpoint at ${row ? row.kimg.toFixed(3) : '?'} kimg`;
         this.#update({
-          error:
-            `the checkpoint at ${row ? row.kimg.toFixed(3) : '?'} kimg is damaged (${m.reason}); ` +
-            'resuming from the newest intact one',
+          error: m.missing
+            ? `${at} is missing (${m.path}); resuming from the newest one on disk`
+            : `${at} is damaged (${m.reason}); resuming from the newest intact one`,
         });
         break;
       }
@@ -362,7 +372,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       this.#update(
         this.#fatal === 'fatal'
           ? { state: 'crashed', error: this.#failure, cannot_resume: this.#failure }
-          : this.#fatal === 'unsupported'
+          : this.#fatal === 'unsupported' || this.#fatal === 'missing'
             ? { state: 'crashed', error: this.#failure }
             : { state: 'paused', error: this.#failure },
       );
@@ -412,14 +422,19 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     });
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = null;
-      this.start(true);
+      try {
+        this.start(true);
+      } catch (err) {
+        this.#update({ state: 'crashed', error: firstLine(err) });
+      }
     }, delay);
   }
 
   /**
    * Deletes all but the newest `keepCheckpoints` intact checkpoints (damaged ones go too): the
    * row first, then the file. A checkpoint a fork (or a favourite) points to is kept: its
-   * foreign key refuses the delete.
+   * foreign key refuses the delete. A file is deleted only inside the home, and only when no row
+   * still lists it (a run that resumed before a missing or damaged checkpoint rewrites its name).
    */
   async #applyRetention(): Promise<void> {
     const keep = new Set(
@@ -429,8 +444,12 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         .map((c) => c.id),
     );
     for (const old of this.#store.listCheckpoints(this.runId)) {
-      if (keep.has(old.id)) continue;
-      if (this.#store.deleteCheckpoint(old.id)) await rm(old.path, { force: true });
+      if (keep.has(old.id) || !this.#store.deleteCheckpoint(old.id)) continue;
+      if (this.#store.checkpointAt(old.path)) continue;
+      // A row that named a file outside the home (an old database's) is forgotten; the file is not ours.
+      await removeInHome(this.#opts.home, old.path).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'outside-home') throw err;
+      });
     }
   }
 

@@ -6,7 +6,7 @@
  *   request (finish the step in flight, write a checkpoint, exit, freeing the GPU).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { initBackend } from '../gan/backend.js';
 import type { BackendName } from '../gan/backend-info.js';
 import { openEngine, type TrainingEngine } from '../gan/engine.js';
@@ -16,10 +16,17 @@ import { readSafetensors } from '../gan/safetensors.js';
 import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
 import type { StepReport, StepStats } from '../gan/training.js';
+import { checkpointName, gridName } from '../home-layout.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { renderGrid } from './grid.js';
-import type { SupervisorMessage, TickMetrics, TrainerMessage, TrainerStart } from './protocol.js';
+import {
+  FILE_MISSING,
+  type SupervisorMessage,
+  type TickMetrics,
+  type TrainerMessage,
+  type TrainerStart,
+} from './protocol.js';
 import { DatasetSampler } from './sampler.js';
 
 /** Messages reach this process through whichever channel its parent gave it. */
@@ -63,6 +70,7 @@ async function resume(
   backend: BackendName,
 ): Promise<{ trainer: TrainingEngine; from: TrainerStart['resumeFrom'][number]; sampler: RandomState | null } | null> {
   const damaged: string[] = [];
+  const missing: string[] = [];
   for (const c of start.resumeFrom) {
     try {
       const meta = (await readSafetensors(c.path, { requireChecksum: true })).metadata[SAMPLER_KEY];
@@ -72,12 +80,22 @@ async function resume(
     } catch (err) {
       // A fork whose config does not fit its parent is a bad request, not a damaged file.
       if (err instanceof RangeError) throw err;
-      const reason = existsSync(c.path) ? firstLine(err) : 'the file is missing';
+      const gone = !existsSync(c.path);
+      const reason = gone ? FILE_MISSING : firstLine(err);
       damaged.push(`${c.kimg.toFixed(3)} kimg: ${reason}`);
-      channel.send({ type: 'checkpointDamaged', id: c.id, path: c.path, reason });
+      if (gone) missing.push(c.path);
+      channel.send({ type: 'checkpointDamaged', id: c.id, path: c.path, reason, missing: gone });
     }
   }
   if (start.resumeFrom.length === 0) return null;
+  // A file that is not there may come back (a home copied in part, a folder moved aside): not a verdict.
+  if (missing.length > 0) {
+    const folders = [...new Set(missing.map((p) => dirname(p)))].join(', ');
+    throw new FatalError(
+      `no intact checkpoint to resume from (${damaged.join('; ')}): put the missing files back in ${folders} and resume`,
+      'missing',
+    );
+  }
   throw new FatalError(`no intact checkpoint to resume from (${damaged.join('; ')})`);
 }
 
@@ -85,7 +103,7 @@ async function resume(
 class FatalError extends Error {
   constructor(
     message: string,
-    readonly kind: 'fatal' | 'unsupported' = 'fatal',
+    readonly kind: 'fatal' | 'unsupported' | 'missing' = 'fatal',
   ) {
     super(message);
   }
@@ -167,7 +185,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   const snapshot = async (): Promise<boolean> => {
     if (lastSnapshotStep === trainer.step) return true;
     lastSnapshotStep = trainer.step;
-    const name = `grid-${String(trainer.step).padStart(8, '0')}.png`;
+    const name = gridName(trainer.step);
     const png = await renderGrid((seeds, psi) => trainer.sample(seeds, psi), config.resolution, start.sampleSeeds);
     try {
       mkdirSync(start.snapshotDir, { recursive: true });
@@ -188,7 +206,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   const checkpoint = async (): Promise<boolean> => {
     lastCheckpointAt = performance.now();
     if (lastCheckpointStep === trainer.step) return true;
-    const path = join(start.checkpointDir, `ckpt-${String(trainer.step).padStart(8, '0')}.safetensors`);
+    const path = join(start.checkpointDir, checkpointName(trainer.step));
     try {
       const t0 = performance.now();
       mkdirSync(start.checkpointDir, { recursive: true });

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** Every entry under `root` (files by sha256, links by target, folders by name), keyed by its relative path. */
+export function hashTree(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      const key = relative(root, path);
+      if (e.isSymbolicLink()) out.set(key, `link → ${readlinkSync(path)}`);
+      else if (e.isDirectory()) {
+        out.set(key, 'folder');
+        walk(path);
+      } else out.set(key, createHash('sha256').update(readFileSync(path)).digest('hex'));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** The tree under `root` is what `before` recorded, byte for byte: nothing added, changed or removed. */
+export function assertSameTree(root: string, before: Map<string, string>, what: string): void {
+  const now = hashTree(root);
+  const changed = [...new Set([...before.keys(), ...now.keys()])].filter((k) => before.get(k) !== now.get(k));
+  assert.deepEqual(changed, [], `${what} is byte-identical afterwards (changed: ${changed.join(', ')})`);
+}
+
+/**
+ * Makes the database of `home` (a copy of `original`) look as an earlier Plumage (schema 5) wrote
+ * it in place: every path inside the home absolute, spelled with `home`. Such a database is what
+ * users have today, and what the issue copied and moved.
+ */
+export function asWrittenBySchema5(home: string, original: string): void {
+  const db = new Database(join(home, 'plumage.db'));
+  const abs = (col: string): string =>
+    `CASE WHEN substr(${col}, 1, 1) <> '/' THEN @home || '/' || ${col}
+          WHEN substr(${col}, 1, length(@original) + 1) = @original || '/' THEN @home || substr(${col}, length(@original) + 1)
+          ELSE ${col} END`;
+  const names = { home, original };
+  db.prepare(`UPDATE checkpoints SET path = ${abs('path')}`).run(names);
+  db.prepare(`UPDATE favourites SET generator_path = ${abs('generator_path')}`).run(names);
+  db.prepare(`UPDATE runs SET init_from = ${abs('init_from')} WHERE init_from IS NOT NULL`).run(names);
+  db.pragma('user_version = 5');
+  db.close();
+}
