@@ -21,6 +21,7 @@ the reported statistics and, per parameter, the gradient's L2 norm, sum and a fe
 import argparse
 import json
 import math
+import re
 import sys
 
 import numpy as np
@@ -92,6 +93,7 @@ def summary(t):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ref', required=True, help='path of a stylegan2-ada-pytorch checkout')
+    ap.add_argument('--commit', default='unknown', help="the checkout's commit, recorded in the output")
     args = ap.parse_args()
     sys.path.insert(0, args.ref)
     import torch
@@ -157,8 +159,8 @@ def main():
     loss.pl_mean = torch.tensor(c['pl_mean_before'], dtype=torch.float32)
 
     num_ws = G.num_ws
-    out = {'about': __doc__.strip().split('\n')[0], 'config': c, 'num_ws': num_ws, 'torch': torch.__version__,
-           'phases': {}}
+    out = {'about': __doc__.strip().split('\n')[0], 'reference_commit': args.commit, 'torch': torch.__version__,
+           'config': c, 'num_ws': num_ws, 'phases': {}}
     intervals = {'Gmain': 1, 'Greg': c['pl_interval'], 'Dmain': 1, 'Dreg': c['r1_interval']}
     for phase in PHASES:
         module, prefix = (G, 'G') if phase[0] == 'G' else (D, 'D')
@@ -188,8 +190,11 @@ def main():
             entry['pl_lengths'] = [float(x) for x in pl_grads.double().square().sum(2).mean(1).sqrt()]
             entry['pl_mean_after'] = float(loss.pl_mean)
         out['phases'][phase] = entry
-    json.dump(out, sys.stdout, indent=1)
-    sys.stdout.write('\n')
+    text = json.dumps(out, indent=1)
+    # One line per list of numbers, and per gradient's list of [index, value] entries.
+    text = re.sub(r'\[\s+([^\[\]{}]*?)\s+\]', lambda m: '[' + ' '.join(m.group(1).split()) + ']', text)
+    text = re.sub(r'\[\s+((?:\[[^\[\]]*\],?\s*)+)\]', lambda m: '[' + ' '.join(m.group(1).split()) + ']', text)
+    sys.stdout.write(text + '\n')
 
 
 if __name__ == '__main__':

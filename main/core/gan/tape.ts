@@ -83,10 +83,12 @@ function engineInternals(): EngineInternals {
   const missing: string[] = ['scopedRun', 'startTape', 'endTape', 'tidy', 'gradients'].filter(
     (k) => typeof engine[k as keyof EngineInternals] !== 'function',
   );
-  if (!engine.state || !('activeTape' in engine.state) || typeof engine.state.gradientDepth !== 'number')
-    missing.push('state.activeTape', 'state.gradientDepth');
+  // state.activeTape exists only once a tape has started; gradientDepth from the start.
+  if (typeof engine.state?.gradientDepth !== 'number') missing.push('state.gradientDepth');
   if (missing.length)
-    throw new Error(`gan/tape.ts: tfjs-core's engine no longer has ${missing.join(', ')}; the backward pass cannot install`);
+    throw new Error(
+      `gan/tape.ts: tfjs-core's engine no longer has ${missing.join(', ')}; the backward pass cannot install`,
+    );
   return engine as EngineInternals;
 }
 
