@@ -6,6 +6,7 @@
  * per-phase stream in the reference's order. The phases run through GanTrainer itself; only
  * what it draws at random is replaced.
  */
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,9 +29,17 @@ export interface GradSummary {
 export interface ReferencePhase {
   cutoff: number; // style-mixing cutoff; num_ws where the reference drew "no mixing"
   stats: Record<string, number[]>; // what the reference's loss reported, per sample
-  grads: Record<string, GradSummary>;
+  grads: Record<string, GradSummary>; // (not in a run's steps)
   pl_lengths?: number[];
   pl_mean_after?: number;
+}
+
+/** A fresh run of a few steps: each step's phases (stats as above, no gradients) and pl_mean after it. */
+export interface ReferenceRun {
+  config: { steps: number; lr: number; betas: [number, number]; eps: number; ema_kimg: number; ema_rampup: number };
+  steps: { phases: Partial<Record<PhaseName, ReferencePhase>>; pl_mean: number }[];
+  /** What the run changed in G, D and G_ema (from the weights G started with), buffers too, reference layout. */
+  changes: Record<string, GradSummary>;
 }
 
 export interface ReferenceFixture {
@@ -55,6 +64,7 @@ export interface ReferenceFixture {
   };
   num_ws: number;
   phases: Record<PhaseName, ReferencePhase>;
+  run: ReferenceRun;
 }
 
 export const referenceFixture = (): ReferenceFixture =>
@@ -108,10 +118,18 @@ export function heldConfig(f: ReferenceFixture, overrides: Partial<GanConfig> = 
   });
 }
 
+/** What one phase draws: its latents' name, its stream's name and the reference's mixing cutoff. */
+interface PhaseDraws {
+  z: string;
+  stream: string;
+  cutoff: number;
+}
+
 /** GanTrainer with the fixture's draws in place of its RNG's. */
 export class HeldTrainer extends GanTrainer {
   readonly fixture: ReferenceFixture;
-  phase: PhaseName = 'Gmain';
+  /** The draws of the phases still to run that use the mapping, in order (Dreg draws none). */
+  pending: PhaseDraws[] = [];
   #stream: RandomState | null = null;
 
   constructor(fixture: ReferenceFixture, overrides: Partial<GanConfig> = {}) {
@@ -121,11 +139,12 @@ export class HeldTrainer extends GanTrainer {
 
   protected override drawMapping(n: number): MappingDraws {
     const c = this.config;
-    const z = fixtureValues('input.z', c.batchSize * c.zDim).slice(0, n * c.zDim); // Greg: the first n
-    this.#stream = new RandomState(fnv1a(`input.${this.phase}`));
+    const draws = this.pending.shift();
+    if (!draws) throw new Error('HeldTrainer: a phase drew latents that the test did not plan');
+    const z = fixtureValues(draws.z, c.batchSize * c.zDim).slice(0, n * c.zDim); // Greg: the first n
+    this.#stream = new RandomState(fnv1a(draws.stream));
     const z2 = this.#stream.randnF32(n * c.zDim);
-    const cutoff = this.fixture.phases[this.phase].cutoff;
-    return { n, z, cutoff, mix: cutoff < numWs(c.resolution), z2 };
+    return { n, z, cutoff: draws.cutoff, mix: draws.cutoff < numWs(c.resolution), z2 };
   }
 
   protected override drawNoise(): (idx: Int32Array | null) => SynthesisOptions {
@@ -152,14 +171,14 @@ export class HeldTrainer extends GanTrainer {
     this.D.importRef(lookup);
   }
 
-  /** The fixture's real images, [N,res,res,C]. */
-  reals(): tf.Tensor4D {
+  /** The fixture's real images (`input.reals`, or a run's `input.step<k>.reals`), [N,res,res,C]. */
+  reals(name = 'input.reals'): tf.Tensor4D {
     const c = this.config;
     const shape = [c.batchSize, c.imgChannels, c.resolution, c.resolution];
     return nhwc(
       fixtureValues(
-        'input.reals',
-        shape.reduce((a, b) => a * b),
+        name,
+        shape.reduce((a, b) => a * b, 1),
       ),
       shape,
     );
@@ -177,7 +196,7 @@ export interface HeldPhase {
 export async function heldPhase(trainer: HeldTrainer, phase: PhaseName, reals: tf.Tensor4D): Promise<HeldPhase> {
   trainer.loadWeights();
   trainer.counters = { ...trainer.counters, augmentP: 0, plMean: trainer.fixture.config.pl_mean_before };
-  trainer.phase = phase;
+  trainer.pending = [{ z: 'input.z', stream: `input.${phase}`, cutoff: trainer.fixture.phases[phase].cutoff }];
   const [net, opt] = phase.startsWith('G') ? [trainer.G, trainer.optG] : [trainer.D, trainer.optD];
   const apply = opt.apply;
   let kept: tf.NamedTensorMap = {};
@@ -204,4 +223,44 @@ async function refGrads(net: ParamSet, grads: tf.NamedTensorMap): Promise<Map<st
     if (g) out.set(`${net.prefix}.${spec.name}`, tfjsToRef(spec, (await g.data()) as Float32Array));
   }
   return out;
+}
+
+export interface HeldRunStep {
+  stats: StepStats;
+  plMean: number;
+}
+
+/**
+ * The fixture's fresh run: its steps through `trainStep` (every phase the step's number calls for),
+ * from the fixture's weights, with Adam, w_avg and G_ema as they run in training. ADA stays off.
+ */
+export async function heldRun(fixture: ReferenceFixture): Promise<{ steps: HeldRunStep[]; trainer: HeldTrainer }> {
+  const r = fixture.run.config;
+  const trainer = new HeldTrainer(fixture, {
+    lr: r.lr,
+    betas: r.betas,
+    eps: r.eps,
+    emaKimg: r.ema_kimg,
+    emaRampup: r.ema_rampup,
+    ada: { target: 0.6, interval: Number.MAX_SAFE_INTEGER, kimg: 500, initialP: 0 },
+  });
+  trainer.loadWeights();
+  trainer.G_ema.copyFrom(trainer.G);
+  const steps: HeldRunStep[] = [];
+  for (let k = 0; k < r.steps; k++) {
+    const ref = fixture.run.steps[k]!;
+    const phases = trainer.phasesAt(k);
+    assert.deepEqual(phases, Object.keys(ref.phases), `step ${k} runs the reference's phases`);
+    trainer.pending = phases
+      .filter((p) => p !== 'Dreg')
+      .map((p) => ({ z: `input.step${k}.z.${p}`, stream: `input.step${k}.${p}`, cutoff: ref.phases[p]!.cutoff }));
+    const reals = trainer.reals(`input.step${k}.reals`);
+    try {
+      await trainer.trainStep(reals);
+    } finally {
+      reals.dispose();
+    }
+    steps.push({ stats: await trainer.takeStats(), plMean: (await trainer.syncCounters()).plMean });
+  }
+  return { steps, trainer };
 }

@@ -10,13 +10,15 @@ import { backendReady } from '../helpers/gan.js';
 import {
   HeldTrainer,
   PHASES,
+  fixtureValues,
   heldPhase,
+  heldRun,
   referenceFixture,
+  type GradSummary,
   type HeldPhase,
   type ReferencePhase,
 } from '../helpers/reference-step.js';
-import type { StatName } from '../../main/core/gan/training.js';
-import type { PhaseName } from '../../main/core/gan/training.js';
+import type { PhaseName, StatName } from '../../main/core/gan/training.js';
 
 before(async () => {
   await backendReady;
@@ -118,5 +120,67 @@ test('in rounds (D in rounds of 4, path length in two passes over rounds of 2) t
       reals.dispose();
       trainer.dispose();
     }
+  }
+});
+
+/** Relative differences of two runs' per-tensor change norms, from the reference's run summaries. */
+function changeErrors(want: Record<string, GradSummary>, got: Map<string, Float32Array>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, w] of Object.entries(want)) {
+    const d = got.get(name);
+    assert.ok(d, `the run has no ${name}`);
+    let sq = 0;
+    for (const v of d) sq += v * v;
+    const norm = Math.sqrt(sq);
+    if (w.norm === 0) assert.equal(norm, 0, `${name} changed in our run, not in the reference's`);
+    else out.set(name, Math.abs(norm - w.norm) / w.norm);
+  }
+  return out;
+}
+
+test('a fresh run of 8 steps follows the reference: losses, pl_mean, and what Adam, w_avg and G_ema changed', async (t) => {
+  const fixture = referenceFixture();
+  const { steps, trainer } = await heldRun(fixture);
+  try {
+    // Tolerances from the reference against itself with every weight scaled by 1 + 1e-7·N(0,1)
+    // (step_fixture.py --perturb): Adam's first steps follow the signs of small gradient entries,
+    // so rounding alone moves step 7's losses by 0.4%, pl_mean by 0.1%, a change's norm by 0.2%
+    // (median over tensors; G_ema's 2e-4) and up to 5% (the noise strengths). A wrong learning
+    // rate, decay or half-life moves them by its own size.
+    steps.forEach((ours, k) => {
+      const ref = fixture.run.steps[k]!;
+      for (const [phase, r] of Object.entries(ref.phases)) {
+        for (const [name, want] of Object.entries(referenceStats(r))) {
+          if (want === null || name.startsWith('score')) continue; // scores: one phase's, not the step's
+          const got = ours.stats[name as StatName];
+          assert.ok(got !== null && Math.abs(got - want) <= 2e-2 * Math.abs(want), `step ${k} ${phase}: ${name}`);
+        }
+      }
+      assert.ok(Math.abs(ours.plMean - ref.pl_mean) <= 1e-2 * ref.pl_mean, `step ${k}: pl_mean`);
+    });
+    const changes = new Map<string, Float32Array>();
+    for (const net of [trainer.G, trainer.D, trainer.G_ema])
+      for (const [name, { spec, data }] of await net.exportRef()) {
+        if (spec.init === 'filter') continue;
+        const start = fixtureValues(name.replace(/^G_ema\./, 'G.'), data.length);
+        changes.set(
+          name,
+          data.map((v, i) => v - start[i]!),
+        );
+      }
+    const errors = changeErrors(fixture.run.changes, changes);
+    for (const net of ['G.', 'D.', 'G_ema.']) {
+      const rel = [...errors].filter(([name]) => name.startsWith(net)).map(([, e]) => e);
+      rel.sort((a, b) => a - b);
+      const median = rel[Math.floor(rel.length / 2)]!;
+      t.diagnostic(`${net} changes: median ${median.toExponential(1)}, largest ${rel.at(-1)!.toExponential(1)}`);
+      // G_ema averages the steps, and the reference's rounding moves it by 2e-4 (median): a half-life
+      // 10% off moves it by 3e-3.
+      const bound = net === 'G_ema.' ? 1e-3 : 1e-2;
+      assert.ok(median <= bound, `${net} the median change differs by ${median}`);
+    }
+    for (const [name, e] of errors) assert.ok(e <= 0.2, `${name} changed by ${e} more or less than the reference`);
+  } finally {
+    trainer.dispose();
   }
 });
