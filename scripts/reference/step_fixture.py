@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 """Computes one training step's losses and gradients with the reference networks, as numbers.
 
-Run with the reference checkout (NVlabs/stylegan2-ada-pytorch, not part of this repository) on
-the command line:
+Run with a checkout of the reference (NVlabs/stylegan2-ada-pytorch, not part of this repository;
+PyTorch on the CPU is enough: its custom ops fall back to their reference implementations):
 
-    python3 scripts/reference/step_fixture.py --ref /tmp/ref > test/fixtures/reference-step.json
+    python3 scripts/reference/step_fixture.py --ref /tmp/ref --commit <its commit> \
+        > test/fixtures/reference-step.json
 
 Everything the step consumes is fixed and can be rebuilt in TypeScript without this script
-(test/unit/gan-reference.test.ts does): weights and inputs come from numpy's legacy
-RandomState, seeded per tensor by the FNV-1a hash of its name (see `draw`), noise is 'const',
-augmentation off, and the random draws inside the reference's loss (the style-mixing partner
-latents and pl_noise, both `torch.randn_like`) are taken from per-phase RandomState streams.
-The style-mixing cutoff is the reference's own draw from a seeded torch generator, written into
-the output so the other side can use it.
+(test/helpers/reference-step.ts does, for test/integration/gan-reference.test.ts): weights and
+inputs come from numpy's legacy RandomState, seeded per tensor by the FNV-1a hash of its name
+(see `draw`), noise is 'const', augmentation off, and the random draws inside the reference's
+loss (the style-mixing partner latents and pl_noise, both `torch.randn_like`) are taken from
+named RandomState streams. The style-mixing cutoff is the reference's own draw from a seeded
+torch generator, written into the output so the other side can use it.
 
-Each phase (Gmain, Greg, Dmain, Dreg) runs the reference's own `StyleGAN2Loss.accumulate_gradients`
-on the same weights, with the gain its training loop passes (the phase's interval), and prints
-the reported statistics and, per parameter, the gradient's L2 norm, sum and a few entries.
+Two parts. Each phase (Gmain, Greg, Dmain, Dreg) runs the reference's own
+`StyleGAN2Loss.accumulate_gradients` on the same weights, with the gain its training loop passes
+(the phase's interval): the reported statistics and, per parameter, the gradient's L2 norm, sum
+and a few entries. Then a fresh run of RUN['steps'] steps from the same weights, the phases in
+the training loop's order with Adam, lazy regularisation, w_avg and G_ema: each step's statistics
+and pl_mean, and a summary of what the run changed in every tensor.
 """
 import argparse
 import copy
@@ -53,7 +57,7 @@ RUN = {  # a short fresh run: the phases in the training loop's order, Adam, w_a
     'betas': [0.0, 0.99],
     'eps': 1e-8,
     # Not the tiny preset's 0.5 / 0.05, which make G_ema a copy of G for hundreds of steps: here the
-    # half-life ramps up over steps 1-4 (nimg · 8 images) and is held at 300 images from step 5 on.
+    # half-life ramps up over steps 1-4 (8 × images seen) and is held at 300 images from step 5 on.
     'ema_kimg': 0.3,
     'ema_rampup': 8,
 }
