@@ -42,6 +42,14 @@ async function stockTfjs<T>(f: () => Promise<T>): Promise<T> {
 }
 
 test('every phase, whole-batch and in rounds: the patched gradients equal stock tfjs’s bit for bit', async () => {
+  // Both patches are in place here (installed by the backend chain), and the switch swaps them.
+  const gradients = (): unknown => (tf.engine() as unknown as { gradients: unknown }).gradients;
+  const identity = (): unknown => tf.getKernel(tf.Identity, 'wasm')?.kernelFunc;
+  const patched = [gradients(), identity()];
+  const stock = await stockTfjs(async () => [gradients(), identity()]);
+  assert.notEqual(stock[0], patched[0], 'the frugal backward pass is installed');
+  if (tf.getBackend() === 'wasm') assert.notEqual(stock[1], patched[1], 'the shared Identity is installed');
+  assert.deepEqual([gradients(), identity()], patched);
   const fixture = referenceFixture();
   for (const [phases, batchGpu] of [
     [PHASES, undefined],
