@@ -1,0 +1,73 @@
+/**
+ * `readNetworkPickle(path)`: NVIDIA's StyleGAN2 network pickles (stylegan2-ada-pytorch and
+ * stylegan3 snapshots; the TensorFlow StyleGAN2 / StyleGAN2-ADA tuples), read without running
+ * anything inside them. The file is read once into memory (its size checked first); tensors stay
+ * views of it until read.
+ */
+import { open } from 'node:fs/promises';
+import { constants } from 'node:buffer';
+import { basename } from 'node:path';
+import { NetworkFileError } from './errors.js';
+import type { NetworkPickle } from './network.js';
+import { readPytorchSnapshot } from './pytorch.js';
+import { isTfTuple, readTfNetworks } from './tensorflow.js';
+import { unpickle } from './unpickler.js';
+import { PyDict, describe } from './values.js';
+
+export { NetworkFileError } from './errors.js';
+export type { NetworkName, NetworkPickle, TensorSource } from './network.js';
+
+/** Larger than any StyleGAN2 snapshot (a 1024² G, D and G_ema in float32 is about 360 MB). */
+export const MAX_PICKLE_BYTES = Math.min(4 * 2 ** 30, constants.MAX_LENGTH);
+
+/** A pickle of protocol 2–5 starts with PROTO; a safetensors header's first bytes never are 0x80 0x02–0x05 then '{'. */
+export function looksLikePickle(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5 && head[8] !== 0x7b;
+}
+
+export async function readNetworkPickle(file: string): Promise<NetworkPickle> {
+  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw Object.assign(new Error(`cannot open ${file}: ${err.code === 'ENOENT' ? 'no such file' : (err.code ?? err.message)}`), {
+      code: err.code === 'ENOENT' ? 'not-found' : 'invalid-input',
+    });
+  });
+  let buf: Buffer;
+  try {
+    const { size } = await fh.stat();
+    if (size > MAX_PICKLE_BYTES)
+      throw new NetworkFileError(file, `is ${(size / 2 ** 30).toFixed(1)} GiB, larger than any StyleGAN2 network pickle`);
+    buf = Buffer.allocUnsafe(size);
+    let at = 0;
+    while (at < size) {
+      const { bytesRead } = await fh.read(buf, at, size - at, at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    if (at < size) buf = buf.subarray(0, at); // shrank while we read: the parser will find it truncated
+  } finally {
+    await fh.close();
+  }
+  return parseNetworkPickle(buf, file);
+}
+
+/** The same from bytes already in memory (named `file` in messages). */
+export function parseNetworkPickle(buf: Buffer, file: string): NetworkPickle {
+  if (buf.length >= 4 && buf.readUInt32LE(0) === 0x04034b50)
+    throw new NetworkFileError(file, 'is a zip archive (a torch.save checkpoint?), not a network pickle');
+  if (buf.length < 2 || buf[0] !== 0x80)
+    throw new NetworkFileError(file, buf.length === 0 ? 'is empty' : 'is not a pickle (nor a safetensors file)');
+  const { value } = unpickle(buf, 0, { file });
+  if (value instanceof PyDict && (value.map.has('G_ema') || value.map.has('G'))) return readPytorchSnapshot(file, value);
+  if (isTfTuple(value)) return readTfNetworks(file, value);
+  throw new NetworkFileError(file, `holds no StyleGAN2 networks (it is ${describe(value)})`);
+}
+
+/** One line for the user: what the file is and what Plumage took from it. */
+export function summary(p: NetworkPickle): string {
+  const kind = p.kind === 'stylegan2-tf' ? 'TensorFlow StyleGAN2' : 'StyleGAN2-ADA (PyTorch)';
+  const extra = [p.kimg !== null ? `${p.kimg} kimg` : null, p.augmentP !== null ? `ADA p ${p.augmentP.toFixed(3)}` : null];
+  return `${basename(p.file)}: ${kind} network, ${p.config.resolution}², ${p.networks.join(', ')}${extra
+    .filter(Boolean)
+    .map((e) => `, ${e}`)
+    .join('')}${p.notes.length ? ` (${p.notes.join('; ')})` : ''}`;
+}
