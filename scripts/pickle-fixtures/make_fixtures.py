@@ -140,7 +140,7 @@ def synthesis_layer(cin, cout, w_dim, res, k=3):
 def torgb(cin, cout, w_dim):
     m = Persistent('ToRGBLayer', dict(in_channels=cin, out_channels=cout, w_dim=w_dim))
     m.affine = fc(w_dim, cin, bias_init=1)
-    m.weight = param(torch.randn([cout, cin, 1, 1]))
+    m.weight = param(0.25 * torch.randn([cout, cin, 1, 1]))  # keeps most pixels off the clamp
     m.bias = param(0.1 * torch.randn([cout]))
     return m
 
@@ -157,6 +157,7 @@ def generator(a):
                                      img_resolution=a['res'], img_channels=3))
     G.z_dim, G.c_dim, G.w_dim, G.img_resolution, G.img_channels = a['z_dim'], a['c_dim'], a['w_dim'], a['res'], 3
     S = Persistent('SynthesisNetwork', dict(w_dim=a['w_dim'], img_resolution=a['res'], img_channels=3))
+    S.block_resolutions = [2 ** i for i in range(2, int(np.log2(a['res'])) + 1)]  # lists, as the reference keeps
     res = 4
     while res <= a['res']:
         b = Persistent('SynthesisBlock', dict(resolution=res))
