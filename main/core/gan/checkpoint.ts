@@ -19,6 +19,8 @@ import { ParamSet, initialValues, refToTfjs, tfjsShape, tfjsToRef, type ParamSpe
 import { RandomState, type RandomStateSnapshot } from './rng.js';
 import { CorruptCheckpointError, readSafetensors, writeSafetensors, type TensorEntry } from './safetensors.js';
 import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
+import { isNetworkPickle } from '../netfile/generator-file.js';
+import { readNetworkPickle } from '../netfile/pickle/index.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
 
@@ -162,21 +164,28 @@ export async function loadCheckpoint(
 }
 
 /**
- * A generator for sampling or fine-tuning, from a Plumage checkpoint or a generator exported
- * from the reference (`G_ema.*`, else `G.*`, else bare names). Without Plumage metadata the
- * architecture is read off the tensor shapes.
+ * A generator for sampling or fine-tuning, from a Plumage checkpoint, a generator exported
+ * from the reference (`G_ema.*`, else `G.*`, else bare names), or one of NVIDIA's network
+ * pickles (read by the restricted reader, its architecture from the pickle). Without Plumage
+ * metadata the architecture of a safetensors file is read off the tensor shapes.
  */
 export async function loadGenerator(file: string): Promise<{ config: GanConfig; G: ParamSet }> {
-  const st = await readSafetensors(file, { requireChecksum: false });
+  // h-pickle: a network pickle offers its G_ema under the same names as a checkpoint.
+  const pkl = (await isNetworkPickle(file)) ? await readNetworkPickle(file) : null;
+  const st = pkl
+    ? { names: pkl.names, shape: pkl.shape, read: pkl.read, metadata: {} as Record<string, string> }
+    : await readSafetensors(file, { requireChecksum: false });
   const prefix = ['G_ema.', 'G.', ''].find((p) => st.names.includes(`${p}mapping.fc0.weight`));
   if (prefix === undefined)
     throw new CorruptCheckpointError(
       file,
       'it holds no generator (no mapping.fc0.weight under G_ema., G. or bare names)',
     );
-  const stored = st.metadata['plumage.config']
-    ? parseJson<StoredConfig>(file, st.metadata, 'plumage.config').plumage
-    : inferConfig(file, st, prefix);
+  const stored = pkl
+    ? pkl.config
+    : st.metadata['plumage.config']
+      ? parseJson<StoredConfig>(file, st.metadata, 'plumage.config').plumage
+      : inferConfig(file, st, prefix);
   const filter = resampleFilter2d();
   const G = new ParamSet('G_ema', generatorSpecs(stored), (s) => initialValues(s, new RandomState(0), filter));
   try {

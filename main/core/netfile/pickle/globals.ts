@@ -56,7 +56,8 @@ export const TORCH_STORAGES: Record<string, StorageDtype> = {
   BoolStorage: 'bool',
 };
 
-export type StorageDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+export type StorageDtype =
+  'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 export const ELEMENT_BYTES: Record<StorageDtype, number> = {
   float32: 4,

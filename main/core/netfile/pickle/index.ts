@@ -27,15 +27,21 @@ export function looksLikePickle(head: Uint8Array): boolean {
 
 export async function readNetworkPickle(file: string): Promise<NetworkPickle> {
   const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw Object.assign(new Error(`cannot open ${file}: ${err.code === 'ENOENT' ? 'no such file' : (err.code ?? err.message)}`), {
-      code: err.code === 'ENOENT' ? 'not-found' : 'invalid-input',
-    });
+    throw Object.assign(
+      new Error(`cannot open ${file}: ${err.code === 'ENOENT' ? 'no such file' : (err.code ?? err.message)}`),
+      {
+        code: err.code === 'ENOENT' ? 'not-found' : 'invalid-input',
+      },
+    );
   });
   let buf: Buffer;
   try {
     const { size } = await fh.stat();
     if (size > MAX_PICKLE_BYTES)
-      throw new NetworkFileError(file, `is ${(size / 2 ** 30).toFixed(1)} GiB, larger than any StyleGAN2 network pickle`);
+      throw new NetworkFileError(
+        file,
+        `is ${(size / 2 ** 30).toFixed(1)} GiB, larger than any StyleGAN2 network pickle`,
+      );
     buf = Buffer.allocUnsafe(size);
     let at = 0;
     while (at < size) {
@@ -54,10 +60,11 @@ export async function readNetworkPickle(file: string): Promise<NetworkPickle> {
 export function parseNetworkPickle(buf: Buffer, file: string): NetworkPickle {
   if (buf.length >= 4 && buf.readUInt32LE(0) === 0x04034b50)
     throw new NetworkFileError(file, 'is a zip archive (a torch.save checkpoint?), not a network pickle');
-  if (buf.length < 2 || buf[0] !== 0x80)
-    throw new NetworkFileError(file, buf.length === 0 ? 'is empty' : 'is not a pickle (nor a safetensors file)');
+  if (buf.length === 0) throw new NetworkFileError(file, 'is empty');
+  if (buf[0] !== 0x80) throw new NetworkFileError(file, 'is not a pickle (nor a safetensors file)');
   const { value } = unpickle(buf, 0, { file });
-  if (value instanceof PyDict && (value.map.has('G_ema') || value.map.has('G'))) return readPytorchSnapshot(file, value);
+  if (value instanceof PyDict && (value.map.has('G_ema') || value.map.has('G')))
+    return readPytorchSnapshot(file, value);
   if (isTfTuple(value)) return readTfNetworks(file, value);
   throw new NetworkFileError(file, `holds no StyleGAN2 networks (it is ${describe(value)})`);
 }
@@ -65,7 +72,10 @@ export function parseNetworkPickle(buf: Buffer, file: string): NetworkPickle {
 /** One line for the user: what the file is and what Plumage took from it. */
 export function summary(p: NetworkPickle): string {
   const kind = p.kind === 'stylegan2-tf' ? 'TensorFlow StyleGAN2' : 'StyleGAN2-ADA (PyTorch)';
-  const extra = [p.kimg !== null ? `${p.kimg} kimg` : null, p.augmentP !== null ? `ADA p ${p.augmentP.toFixed(3)}` : null];
+  const extra = [
+    p.kimg !== null ? `${p.kimg} kimg` : null,
+    p.augmentP !== null ? `ADA p ${p.augmentP.toFixed(3)}` : null,
+  ];
   return `${basename(p.file)}: ${kind} network, ${p.config.resolution}², ${p.networks.join(', ')}${extra
     .filter(Boolean)
     .map((e) => `, ${e}`)

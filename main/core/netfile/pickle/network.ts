@@ -56,7 +56,11 @@ export function configFor(file: string, a: ReferenceArch): GanConfig {
 }
 
 /** Which of `want`'s tensors are missing or misshapen, as one phrase (null when all match). */
-export function mismatch(src: Pick<TensorSource, 'shape'> & { has(n: string): boolean }, config: GanConfig, net: NetworkName): string | null {
+export function mismatch(
+  src: Pick<TensorSource, 'shape'> & { has(n: string): boolean },
+  config: GanConfig,
+  net: NetworkName,
+): string | null {
   const specs = net === 'D' ? discriminatorSpecs(config) : generatorSpecs(config);
   for (const spec of specs) {
     const name = `${net}.${spec.name}`;

@@ -67,7 +67,8 @@ function kw<T>(d: PyValue | undefined, key: string, fallback: T): T | PyValue {
 }
 
 function num(file: string, where: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new NetworkFileError(file, `is damaged: ${where} is not a number`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new NetworkFileError(file, `is damaged: ${where} is not a number`);
   return v;
 }
 
@@ -85,7 +86,8 @@ export function readPytorchSnapshot(file: string, root: PyDict): NetworkPickle {
   }
   const G = nets.G_ema ?? nets.G;
   if (!G) throw new NetworkFileError(file, `holds no generator (it is ${describe(root)})`);
-  if (G.className !== 'Generator') throw new NetworkFileError(file, `holds a ${G.className}, not a StyleGAN2 generator`);
+  if (G.className !== 'Generator')
+    throw new NetworkFileError(file, `holds a ${G.className}, not a StyleGAN2 generator`);
 
   const tensors = new Map<string, TensorRef>();
   for (const [key, p] of Object.entries(nets)) collect(file, p, key, tensors);
@@ -97,7 +99,10 @@ export function readPytorchSnapshot(file: string, root: PyDict): NetworkPickle {
   const synthesisModules = G.state.get('_modules');
   const synthesis = synthesisModules instanceof PyDict ? persistentOf(synthesisModules.get('synthesis')) : null;
   const synthesisChildren = synthesis?.state.get('_modules');
-  if (synthesisChildren instanceof PyDict && [...synthesisChildren.map.keys()].some((k) => k === 'input' || /^L\d+_/.test(String(k)))) {
+  if (
+    synthesisChildren instanceof PyDict &&
+    [...synthesisChildren.map.keys()].some((k) => k === 'input' || /^L\d+_/.test(String(k)))
+  ) {
     const radial = kw(sk, 'use_radial_filters', false) === true || kw(sk, 'conv_kernel', 3) === 1;
     throw new NetworkFileError(
       file,

@@ -186,7 +186,8 @@ function convert(op: Op, a: NdArray): Float32Array {
 function kwNum(file: string, kwargs: PyDict, key: string, fallback: number): number {
   const raw = kwargs.get(key);
   const v = raw === undefined || raw === null ? fallback : (numpyScalar(raw) ?? raw);
-  if (typeof v !== 'number') throw new NetworkFileError(file, `is damaged: its TensorFlow option ${key} is not a number`);
+  if (typeof v !== 'number')
+    throw new NetworkFileError(file, `is damaged: its TensorFlow option ${key} is not a number`);
   return v;
 }
 
@@ -229,7 +230,11 @@ export function readTfNetworks(file: string, tuple: PyTuple): NetworkPickle {
     if ((k.get(key) ?? 'lrelu') !== 'lrelu') refuse('an activation other than lrelu');
   if ((k.get('use_noise') ?? true) !== true) refuse('no noise inputs');
   const rk = k.get('resample_kernel');
-  if (rk !== undefined && rk !== null && !((rk instanceof PyList || rk instanceof PyTuple) && rk.items.join() === '1,3,3,1'))
+  if (
+    rk !== undefined &&
+    rk !== null &&
+    !((rk instanceof PyList || rk instanceof PyTuple) && rk.items.join() === '1,3,3,1')
+  )
     refuse('a resampling filter other than [1,3,3,1]');
 
   const wDim = kwNum(file, k, 'dlatent_size', 512);
@@ -283,7 +288,8 @@ export function readTfNetworks(file: string, tuple: PyTuple): NetworkPickle {
     networks.splice(networks.indexOf('D'), 1);
     notes.push("its D does not use the 'resnet' architecture");
   }
-  for (const name of [...table.keys()]) if (!networks.includes(name.slice(0, name.indexOf('.')) as NetworkName)) table.delete(name);
+  for (const name of [...table.keys()])
+    if (!networks.includes(name.slice(0, name.indexOf('.')) as NetworkName)) table.delete(name);
   const lookup = (n: string): { shape: number[]; read: () => Float32Array } => {
     const t = table.get(n);
     if (!t) throw new NetworkFileError(file, `has no tensor ${n}`);
@@ -303,4 +309,5 @@ export function readTfNetworks(file: string, tuple: PyTuple): NetworkPickle {
   };
 }
 
-export const isTfTuple = (v: PyValue): v is PyTuple => v instanceof PyTuple && v.items.length === 3 && v.items.every(isTfNetwork);
+export const isTfTuple = (v: PyValue): v is PyTuple =>
+  v instanceof PyTuple && v.items.length === 3 && v.items.every(isTfNetwork);

@@ -38,10 +38,10 @@ interface StorageId {
 
 /** ('storage', torch.FloatStorage, key, location, numel[, view_metadata]) */
 function storageId(pid: PyValue, fail: (why: string) => never): StorageId {
-  if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage') return fail('holds a torch object that is not a storage');
+  if (!(pid instanceof PyTuple) || pid.items[0] !== 'storage')
+    return fail('holds a torch object that is not a storage');
   const [, type, key, , numel, view] = pid.items;
-  if (!(type instanceof PyGlobal) || !(type.name in TORCH_STORAGES))
-    return fail('holds a storage of an unknown type');
+  if (!(type instanceof PyGlobal) || !(type.name in TORCH_STORAGES)) return fail('holds a storage of an unknown type');
   if (typeof key !== 'string' || typeof numel !== 'number' || !Number.isInteger(numel) || numel < 0)
     return fail('holds a storage with a malformed id');
   if (view !== undefined && view !== null) return fail('holds a storage view, which network files never contain');
@@ -90,12 +90,7 @@ export function loadFromBytes(blob: Buffer, file: string, limits?: Partial<Limit
   return storage ?? fail('has no data');
 }
 
-function loadZip(
-  blob: Buffer,
-  file: string,
-  fail: (why: string) => never,
-  limits?: Partial<Limits>,
-): Storage {
+function loadZip(blob: Buffer, file: string, fail: (why: string) => never, limits?: Partial<Limits>): Storage {
   const entries = readZip(blob, fail);
   const pkl = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pkl) return fail('is a zip without data.pkl');

@@ -23,7 +23,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   maxStack: 1_000_000,
   maxMarks: 1_000,
-  maxMemo: 4_000_000,
+  maxMemo: 1_000_000, // a 1024² snapshot memoizes about 50 000 values
   maxLongBytes: 64,
 };
 
@@ -61,7 +61,8 @@ export function unpickle(buf: Buffer, start: number, opts: UnpickleOptions): { v
     need(8);
     const v = buf.readBigUInt64LE(pos);
     pos += 8;
-    if (v > BigInt(buf.length)) fail(`is damaged: it declares ${v} bytes at offset ${pos - 8}, more than the file holds`);
+    if (v > BigInt(buf.length - pos))
+      fail(`is truncated or damaged: it declares ${v} bytes at offset ${pos - 8} where ${buf.length - pos} remain`);
     return Number(v);
   };
   const take = (n: number): Buffer => {
