@@ -7,12 +7,13 @@
 import { elementReader } from './torch.js';
 import type { StorageDtype } from './globals.js';
 import { ELEMENT_BYTES } from './globals.js';
-import { PyCall, PyTuple, type PyValue } from './values.js';
+import { FileRange, type Bytes } from './source.js';
+import { PyCall, PyTuple, describe, type PyValue } from './values.js';
 
 export interface NdArray {
   dtype: StorageDtype;
   shape: number[];
-  data: Buffer;
+  data: Bytes;
   fortran: boolean;
 }
 
@@ -66,8 +67,8 @@ function checked(
     return why('a numpy array with a malformed shape');
   const dims = shape.items as number[];
   const bytes = dims.reduce((a, b) => a * b, 1) * ELEMENT_BYTES[dtype];
-  if (!Buffer.isBuffer(raw) || raw.length !== bytes)
-    return why(`a numpy array of shape [${dims}] with ${Buffer.isBuffer(raw) ? raw.length : 0} bytes for ${bytes}`);
+  if (!(Buffer.isBuffer(raw) || raw instanceof FileRange) || raw.length !== bytes)
+    return why(`a numpy array of shape [${dims}] with ${describe(raw)} for ${bytes} bytes`);
   return { dtype, shape: dims, data: raw, fortran };
 }
 
@@ -83,11 +84,15 @@ export function numpyScalar(v: PyValue | undefined): number | null {
 /** An array's values as float32 in C order. */
 export function readArray(a: NdArray): Float32Array {
   const count = a.shape.reduce((x, y) => x * y, 1);
-  const get = elementReader(a.dtype, a.data);
   const out = new Float32Array(count);
+  if ((!a.fortran || a.shape.length < 2) && a.dtype === 'float32') {
+    if (a.data instanceof FileRange) a.data.readInto(new Uint8Array(out.buffer));
+    else new Uint8Array(out.buffer).set(a.data);
+    return out;
+  }
+  const get = elementReader(a.dtype, a.data instanceof FileRange ? a.data.read() : a.data);
   if (!a.fortran || a.shape.length < 2) {
-    if (a.dtype === 'float32') Buffer.from(out.buffer).set(a.data);
-    else for (let i = 0; i < count; i++) out[i] = get(i);
+    for (let i = 0; i < count; i++) out[i] = get(i);
     return out;
   }
   // Fortran order: the first index varies fastest in the data

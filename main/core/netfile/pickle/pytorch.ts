@@ -9,7 +9,7 @@
 import { NetworkFileError } from './errors.js';
 import { configFor, kimgFromName, mismatch, type NetworkName, type NetworkPickle } from './network.js';
 import { numpyScalar } from './numpy.js';
-import { readTensor, tensorOf, type TensorRef } from './torch.js';
+import { readTensor, tensorOf, type ParseContext, type TensorRef } from './torch.js';
 import { PyCall, PyDict, PyList, PyTuple, describe, type PyValue } from './values.js';
 
 const MAX_MODULES = 100_000; // a 1024² G, D and G_ema have under 1000
@@ -32,7 +32,8 @@ function persistentOf(v: PyValue | undefined): Persistent | null {
 }
 
 /** Every tensor under a module, by dotted name; a budget keeps a hostile graph from exploding. */
-function collect(file: string, root: Persistent, prefix: string, out: Map<string, TensorRef>): void {
+function collect(ctx: ParseContext, root: Persistent, prefix: string, out: Map<string, TensorRef>): void {
+  const file = ctx.file;
   let visited = 0;
   const walk = (m: Persistent, path: string, depth: number): void => {
     if (++visited > MAX_MODULES || depth > MAX_DEPTH)
@@ -42,7 +43,7 @@ function collect(file: string, root: Persistent, prefix: string, out: Map<string
       if (!(d instanceof PyDict)) continue;
       for (const [name, value] of d.map) {
         if (typeof name !== 'string' || value === null) continue;
-        const t = tensorOf(value, file);
+        const t = tensorOf(value, ctx);
         if (!t) throw new NetworkFileError(file, `is damaged: ${path}${name} is ${describe(value)}, not a tensor`);
         out.set(`${path}${name}`, t);
       }
@@ -75,7 +76,8 @@ function num(file: string, where: string, v: unknown): number {
 const isFilter1331 = (v: unknown): boolean =>
   (v instanceof PyList || v instanceof PyTuple) && v.items.join() === '1,3,3,1';
 
-export function readPytorchSnapshot(file: string, root: PyDict): NetworkPickle {
+export function readPytorchSnapshot(ctx: ParseContext, root: PyDict): NetworkPickle {
+  const file = ctx.file;
   const nets: Partial<Record<NetworkName, Persistent>> = {};
   for (const key of ['G', 'D', 'G_ema'] as const) {
     const v = root.get(key);
@@ -90,7 +92,7 @@ export function readPytorchSnapshot(file: string, root: PyDict): NetworkPickle {
     throw new NetworkFileError(file, `holds a ${G.className}, not a StyleGAN2 generator`);
 
   const tensors = new Map<string, TensorRef>();
-  for (const [key, p] of Object.entries(nets)) collect(file, p, key, tensors);
+  for (const [key, p] of Object.entries(nets)) collect(ctx, p, key, tensors);
 
   // ── the architecture: constructor arguments with the reference's defaults ──
   const g = G.state.get('_init_kwargs');
@@ -173,7 +175,7 @@ export function readPytorchSnapshot(file: string, root: PyDict): NetworkPickle {
 
   const augment = persistentOf(root.get('augment_pipe'));
   const pBuf = augment?.state.get('_buffers');
-  const pRef = pBuf instanceof PyDict ? tensorOf(pBuf.get('p'), file) : null;
+  const pRef = pBuf instanceof PyDict ? tensorOf(pBuf.get('p'), ctx) : null;
   const augmentP = pRef && pRef.shape.length === 0 ? readTensor(pRef)[0]! : null;
 
   // Only the usable networks' tensors are offered, with G standing in for a missing G_ema.

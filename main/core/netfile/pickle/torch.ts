@@ -11,13 +11,14 @@ import { NetworkFileError } from './errors.js';
 import { ELEMENT_BYTES, TORCH_STORAGES, type StorageDtype } from './globals.js';
 import { unpickle, type Limits } from './unpickler.js';
 import { readZip } from './zip.js';
+import { FileRange, sourceOf, type ByteSource, type Bytes } from './source.js';
 import { PyCall, PyDict, PyGlobal, PyList, PyPersistent, PyTuple, type PyValue } from './values.js';
 
 export interface Storage {
   dtype: StorageDtype;
   numel: number;
-  /** Exactly numel × element-size bytes, a view of the file. */
-  data: Buffer;
+  /** Exactly numel × element-size bytes (large ones still in the file). */
+  data: Bytes;
 }
 
 export interface TensorRef {
@@ -48,12 +49,22 @@ function storageId(pid: PyValue, fail: (why: string) => never): StorageId {
   return { dtype: TORCH_STORAGES[type.name]!, key, numel };
 }
 
+/** Where a parse happens: the file (for messages) and its descriptor while it is open. */
+export interface ParseContext {
+  file: string;
+  fd: number | null;
+  limits?: Partial<Limits>;
+  lazyBytes?: number;
+}
+
 /** Parses `_load_from_bytes`' blob into its one storage. */
-export function loadFromBytes(blob: Buffer, file: string, limits?: Partial<Limits>): Storage {
+export function loadFromBytes(bytes: Bytes, ctx: ParseContext): Storage {
+  const { file, limits } = ctx;
   const fail = (why: string): never => {
     throw new NetworkFileError(file, `is damaged or not a network pickle: a tensor storage ${why}`);
   };
-  if (blob.length >= 4 && blob.readUInt32LE(0) === 0x04034b50) return loadZip(blob, file, fail, limits);
+  const blob = sourceOf(bytes, ctx.fd, ctx.lazyBytes);
+  if (blob.length >= 4 && blob.view(0, 4).readUInt32LE(0) === 0x04034b50) return loadZip(blob, file, fail, limits);
   const opts = { file, ...(limits ? { limits } : {}) };
   let at = 0;
   const next = (persistentLoad?: (pid: PyValue) => unknown): PyValue => {
@@ -78,24 +89,25 @@ export function loadFromBytes(blob: Buffer, file: string, limits?: Partial<Limit
     const id = typeof key === 'string' ? ids.get(key) : undefined;
     if (!id) return fail(`lists an unknown key`);
     if (at + 8 > blob.length) return fail('is truncated');
-    const count = blob.readBigInt64LE(at);
+    const count = blob.view(at, 8).readBigInt64LE(0);
     at += 8;
     const bytes = BigInt(id.numel) * BigInt(ELEMENT_BYTES[id.dtype]);
     if (count !== BigInt(id.numel) || bytes > BigInt(blob.length - at))
       return fail(`declares ${count} elements (${bytes} bytes) where ${blob.length - at} bytes remain`);
-    found.set(id.key, { dtype: id.dtype, numel: id.numel, data: blob.subarray(at, at + Number(bytes)) });
+    found.set(id.key, { dtype: id.dtype, numel: id.numel, data: blob.payload(at, Number(bytes)) });
     at += Number(bytes);
   }
   const storage = found.get((root.value as StorageId).key);
   return storage ?? fail('has no data');
 }
 
-function loadZip(blob: Buffer, file: string, fail: (why: string) => never, limits?: Partial<Limits>): Storage {
+function loadZip(blob: ByteSource, file: string, fail: (why: string) => never, limits?: Partial<Limits>): Storage {
   const entries = readZip(blob, fail);
   const pkl = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pkl) return fail('is a zip without data.pkl');
   const dir = pkl.slice(0, -'data.pkl'.length);
-  const root = unpickle(entries.get(pkl)!, 0, {
+  const pklBytes = entries.get(pkl)!;
+  const root = unpickle(blob.slice(pklBytes.at, pklBytes.length), 0, {
     file,
     ...(limits ? { limits } : {}),
     persistentLoad: (pid) => {
@@ -104,7 +116,7 @@ function loadZip(blob: Buffer, file: string, fail: (why: string) => never, limit
       const bytes = id.numel * ELEMENT_BYTES[id.dtype];
       if (!data || data.length < bytes)
         return fail(`declares ${id.numel} elements (${bytes} bytes) where ${data?.length ?? 0} bytes are stored`);
-      return { dtype: id.dtype, numel: id.numel, data: data.subarray(0, bytes) } satisfies Storage;
+      return { dtype: id.dtype, numel: id.numel, data: blob.payload(data.at, bytes) } satisfies Storage;
     },
   }).value;
   if (!(root instanceof PyPersistent)) return fail('is not a single storage');
@@ -117,21 +129,27 @@ const storages = new WeakMap<PyCall, Storage>();
  * The tensor a value records (a parameter, a buffer), or null for anything else. Shared
  * storages are parsed once.
  */
-export function tensorOf(v: PyValue | undefined, file: string): TensorRef | null {
+export function tensorOf(v: PyValue | undefined, ctx: ParseContext): TensorRef | null {
+  const file = ctx.file;
   if (!(v instanceof PyCall)) return null;
   const fn = v.fn.qualified;
   if (fn === 'torch._utils._rebuild_parameter' || fn === 'torch._utils._rebuild_parameter_with_state')
-    return tensorOf(v.args[0], file);
+    return tensorOf(v.args[0], ctx);
   if (fn !== 'torch._utils._rebuild_tensor_v2' && fn !== 'torch._utils._rebuild_tensor') return null;
   const fail = (why: string): never => {
     throw new NetworkFileError(file, `is damaged or not a network pickle: a tensor ${why}`);
   };
   const [s, offset, size, stride] = v.args;
-  if (!(s instanceof PyCall) || s.fn.qualified !== 'torch.storage._load_from_bytes' || !Buffer.isBuffer(s.args[0]))
+  const blob = s instanceof PyCall ? s.args[0] : undefined;
+  if (
+    !(s instanceof PyCall) ||
+    s.fn.qualified !== 'torch.storage._load_from_bytes' ||
+    !(Buffer.isBuffer(blob) || blob instanceof FileRange)
+  )
     return fail('is not over a storage');
   let storage = storages.get(s);
   if (!storage) {
-    storage = loadFromBytes(s.args[0], file);
+    storage = loadFromBytes(blob, ctx);
     storages.set(s, storage);
   }
   const ints = (t: PyValue | undefined): number[] | null =>
@@ -149,16 +167,19 @@ export function tensorOf(v: PyValue | undefined, file: string): TensorRef | null
   return { storage, offset, shape, stride: strides };
 }
 
-/** A tensor's values as float32, in C order. */
+/** A tensor's values as float32, in C order: contiguous float32 data is read from the file straight into it. */
 export function readTensor(t: TensorRef): Float32Array {
   const count = t.shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(count);
-  const { dtype, data } = t.storage;
+  const { dtype } = t.storage;
   const contiguous = t.shape.every((_, i) => t.stride[i] === t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
   if (contiguous && dtype === 'float32') {
-    Buffer.from(out.buffer).set(data.subarray(t.offset * 4, (t.offset + count) * 4));
+    const into = new Uint8Array(out.buffer);
+    if (t.storage.data instanceof FileRange) t.storage.data.readInto(into, t.offset * 4, count * 4);
+    else into.set(t.storage.data.subarray(t.offset * 4, (t.offset + count) * 4));
     return out;
   }
+  const data = t.storage.data instanceof FileRange ? t.storage.data.read() : t.storage.data;
   const get = elementReader(dtype, data);
   const idx = new Array<number>(t.shape.length).fill(0);
   for (let i = 0; i < count; i++) {

@@ -6,11 +6,12 @@
  * Bounded: every opcode consumes at least one byte of a buffer whose size was checked when the
  * file was read, and does constant work per stack item it pushes or pops, so time is linear in
  * the file; the stack, the mark nesting, the memo and integer sizes have limits of their own.
- * Bytes are views of the buffer, not copies. It can read several pickles in a row (a legacy
+ * Large bytes stay in the file (source.ts) until read. It can read several pickles in a row (a legacy
  * `torch.save` stream) through `end`.
  */
 import { NetworkFileError } from './errors.js';
 import { FOREIGN_NETWORKS, globalKind } from './globals.js';
+import { BufferSource, type ByteSource, type Bytes } from './source.js';
 import { PyCall, PyDict, PyGlobal, PyList, PyPersistent, PySet, PyTuple, type PyValue } from './values.js';
 
 export interface Limits {
@@ -38,7 +39,12 @@ export interface UnpickleOptions {
 const utf8 = new TextDecoder('utf-8');
 
 /** Reads one pickle starting at `start`; returns its value and the offset just after STOP. */
-export function unpickle(buf: Buffer, start: number, opts: UnpickleOptions): { value: PyValue; end: number } {
+export function unpickle(
+  input: Buffer | ByteSource,
+  start: number,
+  opts: UnpickleOptions,
+): { value: PyValue; end: number } {
+  const src = Buffer.isBuffer(input) ? new BufferSource(input) : input;
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const file = opts.file;
   const fail = (why: string): never => {
@@ -51,30 +57,39 @@ export function unpickle(buf: Buffer, start: number, opts: UnpickleOptions): { v
   const memo = new Map<number, PyValue>();
 
   const need = (n: number): void => {
-    if (n < 0 || pos + n > buf.length) fail(`is truncated (a pickle needs ${n} more bytes at offset ${pos})`);
+    if (n < 0 || pos + n > src.length) fail(`is truncated (a pickle needs ${n} more bytes at offset ${pos})`);
   };
-  const u8 = (): number => (need(1), buf[pos++]!);
-  const u16 = (): number => (need(2), (pos += 2), buf.readUInt16LE(pos - 2));
-  const u32 = (): number => (need(4), (pos += 4), buf.readUInt32LE(pos - 4));
-  const i32 = (): number => (need(4), (pos += 4), buf.readInt32LE(pos - 4));
+  const bytes = (n: number): Buffer => {
+    need(n);
+    const v = src.view(pos, n);
+    pos += n;
+    return v;
+  };
+  const u8 = (): number => bytes(1)[0]!;
+  const u16 = (): number => bytes(2).readUInt16LE(0);
+  const u32 = (): number => bytes(4).readUInt32LE(0);
+  const i32 = (): number => bytes(4).readInt32LE(0);
   const u64 = (): number => {
-    need(8);
-    const v = buf.readBigUInt64LE(pos);
-    pos += 8;
-    if (v > BigInt(buf.length - pos))
-      fail(`is truncated or damaged: it declares ${v} bytes at offset ${pos - 8} where ${buf.length - pos} remain`);
+    const v = bytes(8).readBigUInt64LE(0);
+    if (v > BigInt(src.length - pos))
+      fail(`is truncated or damaged: it declares ${v} bytes at offset ${pos - 8} where ${src.length - pos} remain`);
     return Number(v);
   };
-  const take = (n: number): Buffer => {
+  /** bytes / bytearray payloads: kept (large ones stay in the file). */
+  const take = (n: number): Bytes => {
     need(n);
+    const v = src.payload(pos, n);
     pos += n;
-    return buf.subarray(pos - n, pos);
+    return v;
   };
+  const text = (n: number, enc: 'utf8' | 'latin1'): string =>
+    enc === 'utf8' ? utf8.decode(bytes(n)) : bytes(n).toString('latin1');
   const line = (): string => {
-    const nl = buf.indexOf(0x0a, pos);
-    if (nl < 0 || nl - pos > 4096) fail(`is truncated (a text line at offset ${pos} never ends)`);
-    const s = buf.toString('latin1', pos, nl);
-    pos = nl + 1;
+    const v = src.view(pos, Math.min(4097, src.length - pos));
+    const nl = v.indexOf(0x0a);
+    if (nl < 0) fail(`is truncated (a text line at offset ${pos} never ends)`);
+    const s = v.toString('latin1', 0, nl);
+    pos += nl + 1;
     return s;
   };
 
@@ -109,12 +124,14 @@ export function unpickle(buf: Buffer, start: number, opts: UnpickleOptions): { v
     if (!memo.has(i)) damaged(`memo entry ${i} is read before it is written`);
     return memo.get(i)!;
   };
-  const long = (bytes: Buffer): number | bigint => {
-    if (bytes.length > limits.maxLongBytes) fail(`is refused: a ${bytes.length}-byte integer`);
-    if (bytes.length === 0) return 0;
+  const long = (n: number): number | bigint => {
+    if (n > limits.maxLongBytes) fail(`is refused: a ${n}-byte integer`);
+    if (n < 0) damaged(`a negative length at offset ${pos}`);
+    if (n === 0) return 0;
+    const b = bytes(n);
     let v = 0n;
-    for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
-    if (bytes[bytes.length - 1]! & 0x80) v -= 1n << BigInt(bytes.length * 8);
+    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    if (b[n - 1]! & 0x80) v -= 1n << BigInt(n * 8);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
   const findGlobal = (module: string, name: string): PyGlobal => {
@@ -211,10 +228,10 @@ export function unpickle(buf: Buffer, start: number, opts: UnpickleOptions): { v
         push(u16());
         break;
       case 0x8a: // LONG1
-        push(long(take(u8())));
+        push(long(u8()));
         break;
       case 0x8b: // LONG4
-        push(long(take(i32())));
+        push(long(i32()));
         break;
       case 0x49: {
         // INT (text); protocol 0/1 spell booleans I00 / I01
@@ -227,9 +244,7 @@ export function unpickle(buf: Buffer, start: number, opts: UnpickleOptions): { v
         push(textInt(line().replace(/L$/, ''), damaged));
         break;
       case 0x47: // BINFLOAT (big-endian double)
-        need(8);
-        push(buf.readDoubleBE(pos));
-        pos += 8;
+        push(bytes(8).readDoubleBE(0));
         break;
       case 0x46: {
         // FLOAT (text)
@@ -240,19 +255,19 @@ export function unpickle(buf: Buffer, start: number, opts: UnpickleOptions): { v
       }
       // ── strings and bytes ──
       case 0x58: // BINUNICODE
-        push(utf8.decode(take(u32())));
+        push(text(u32(), 'utf8'));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        push(utf8.decode(take(u8())));
+        push(text(u8(), 'utf8'));
         break;
       case 0x8d: // BINUNICODE8
-        push(utf8.decode(take(u64())));
+        push(text(u64(), 'utf8'));
         break;
       case 0x55: // SHORT_BINSTRING (Python 2 str: read as latin-1 text)
-        push(take(u8()).toString('latin1'));
+        push(text(u8(), 'latin1'));
         break;
       case 0x54: // BINSTRING
-        push(take(i32()).toString('latin1'));
+        push(text(i32(), 'latin1'));
         break;
       case 0x43: // SHORT_BINBYTES
         push(take(u8()));

@@ -3,13 +3,16 @@
  * a "call" is only the name of a known global and its arguments, for typed code to interpret.
  */
 
+import { FileRange } from './source.js';
+
 export type PyValue =
   | null
   | boolean
   | number
   | bigint
   | string
-  | Buffer // bytes / bytearray: a view of the file, never a copy
+  | Buffer // bytes / bytearray (small ones)
+  | FileRange // large bytes (tensor data): still in the file
   | PyTuple
   | PyList
   | PyDict
@@ -76,7 +79,7 @@ export function describe(v: PyValue | undefined, depth = 0): string {
   if (typeof v === 'string') return depth > 0 ? JSON.stringify(v.slice(0, 40)) : 'a string';
   if (typeof v === 'number' || typeof v === 'bigint') return 'a number';
   if (typeof v === 'boolean') return 'a boolean';
-  if (Buffer.isBuffer(v)) return `${v.length} bytes`;
+  if (Buffer.isBuffer(v) || v instanceof FileRange) return `${v.length} bytes`;
   if (v instanceof PyTuple) return `a tuple of ${v.items.length}`;
   if (v instanceof PyList) return `a list of ${v.items.length}`;
   if (v instanceof PySet) return `a set of ${v.items.length}`;
