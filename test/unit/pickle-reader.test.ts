@@ -79,7 +79,8 @@ test('truncated, damaged and foreign files are refused, naming the file', async 
       /^NetworkFileError: cut\.pkl is (truncated|damaged)/,
     );
   const damaged = Buffer.from(whole);
-  damaged.fill(0xff, 20, 84); // in the opcodes (damage inside raw tensor bytes cannot be told: pickles carry no checksum)
+  // in the opcodes (damage inside raw tensor bytes cannot be told: pickles carry no checksum)
+  damaged.fill(0xff, 20, 84);
   assert.throws(() => parseNetworkPickle(damaged, 'bad.pkl'), /bad\.pkl is (damaged|truncated)/);
   assert.throws(
     () => parseNetworkPickle(pickle({ list: [1, 2, 3] }), 'list.pkl'),
