@@ -24,6 +24,9 @@ export interface TrainArgs {
   crop?: CropMode | undefined;
   backend?: BackendChoice | undefined;
   replicas?: number | undefined;
+  /** A network file a new run starts from, and Freeze-D's layer count. */
+  from?: string | undefined;
+  freezeD?: number | undefined;
 }
 
 /**
@@ -124,6 +127,8 @@ export async function train(a: TrainArgs): Promise<number> {
         ...(a.seed !== undefined ? { seed: a.seed } : {}),
         ...(a.backend !== undefined ? { backend: a.backend } : {}),
         ...(a.replicas !== undefined ? { replicas: a.replicas } : {}),
+        ...(a.from !== undefined ? { initFrom: a.from } : {}),
+        ...(a.freezeD !== undefined ? { freezeD: a.freezeD } : {}),
       });
       say(
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },
