@@ -134,6 +134,12 @@ export async function train(a: TrainArgs): Promise<number> {
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },
         `created run #${run.id} (${a.preset}, ${target} kimg)`,
       );
+      if (a.from !== undefined) {
+        // What the trainer will keep of the file, said before it starts (the same plan it follows).
+        const { describeTransfer, transferReport } = await import('../core/gan/transfer.js');
+        const report = await transferReport(a.from, { resolution: presetConfig(a.preset).resolution });
+        say({ event: 'transfer', runId: run.id, ...report }, describeTransfer(report));
+      }
     }
     const runId = run.id;
     studio.on('runTick', ({ runId: id, tick }) => {
