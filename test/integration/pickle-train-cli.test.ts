@@ -45,6 +45,12 @@ test('train --from a pickle --freeze-d 3: the run starts from its networks and k
     events.some((e) => e.event === 'state' && e.state === 'done'),
     stdout,
   );
+  const transfer = events.find((e) => e.event === 'transfer');
+  assert.deepEqual(
+    [transfer?.networks, transfer?.copied === transfer?.total, transfer?.augmentP, transfer?.kimg],
+    [['G', 'G_ema', 'D'], true, 0.125, 120],
+    'it says what it kept before it trains',
+  );
 
   const db = new Database(join(home, 'plumage.db'), { readonly: true });
   const runRow = db.prepare('SELECT init_from, config FROM runs ORDER BY id DESC LIMIT 1').get() as {
