@@ -100,3 +100,23 @@ test('a run started from a pickle resumes bit-exactly', async () => {
     trainer.dispose();
   }
 });
+
+test('a converted TensorFlow pickle starts a run too, and it trains (the reference itself stumbles here)', async () => {
+  const { trainer, report } = await trainerFromNetworkFile(join(PICKLES, 'stylegan2-tf.pkl'), 2, { batchSize: 4 });
+  const reals = tf.tensor4d(new RandomState(3).randnF32(4 * 32 * 32 * 3), [4, 32, 32, 3]);
+  try {
+    assert.deepEqual(
+      [report.networks, report.copied === report.total, report.augmentP],
+      [['G', 'G_ema', 'D'], true, null],
+    );
+    const want = expectedTensors();
+    for (const set of [trainer.G, trainer.G_ema, trainer.D])
+      for (const [name, { data }] of await set.exportRef()) assert.deepEqual(data, want.get(name)!.data, name);
+    for (let i = 0; i < 2; i++) await trainer.trainStep(reals);
+    const stats = await trainer.takeStats();
+    assert.ok(Number.isFinite(stats.lossG) && Number.isFinite(stats.lossD), JSON.stringify(stats));
+  } finally {
+    reals.dispose();
+    trainer.dispose();
+  }
+});
