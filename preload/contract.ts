@@ -245,8 +245,13 @@ export interface CreateRunParams {
   name?: string;
   /** Fork: continue from this checkpoint of an earlier run, with this run's config. */
   fromCheckpointId?: number;
-  /** Transfer learning: start G from this generator file (a Plumage checkpoint or a reference export). */
+  /**
+   * Transfer learning: start from this network file (a Plumage checkpoint, a reference export or
+   * an NVIDIA .pkl): G, G_ema and D where it has them, its architecture, the run's resolution.
+   */
   initFrom?: string;
+  /** Freeze-D: D's first this many layers keep their weights (the reference's --freezed). */
+  freezeD?: number;
   /** Weight-initialisation seed (random when left out); with the same seed and data a run is reproducible. */
   seed?: number;
   /** Train on this backend instead of the best one present (it fails with the reason if it cannot start). */

@@ -6,7 +6,7 @@
  */
 import { PACKAGE_VERSION } from '../core/version.js';
 import { backendCommand } from './backend-command.js';
-import { initCommand } from './gan-commands.js';
+import { exportReferenceCommand, initCommand } from './gan-commands.js';
 import {
   exportCommand,
   exportDatasetCommand,
@@ -26,6 +26,7 @@ const COMMANDS: CommandDef[] = [
   trainCommand,
   runsCommand,
   initCommand,
+  exportReferenceCommand,
   generateCommand,
   favouriteCommand,
   interpolateCommand,

@@ -24,6 +24,9 @@ export interface TrainArgs {
   crop?: CropMode | undefined;
   backend?: BackendChoice | undefined;
   replicas?: number | undefined;
+  /** A network file a new run starts from, and Freeze-D's layer count. */
+  from?: string | undefined;
+  freezeD?: number | undefined;
 }
 
 /**
@@ -124,11 +127,19 @@ export async function train(a: TrainArgs): Promise<number> {
         ...(a.seed !== undefined ? { seed: a.seed } : {}),
         ...(a.backend !== undefined ? { backend: a.backend } : {}),
         ...(a.replicas !== undefined ? { replicas: a.replicas } : {}),
+        ...(a.from !== undefined ? { initFrom: a.from } : {}),
+        ...(a.freezeD !== undefined ? { freezeD: a.freezeD } : {}),
       });
       say(
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },
         `created run #${run.id} (${a.preset}, ${target} kimg)`,
       );
+      if (a.from !== undefined) {
+        // What the trainer will keep of the file, said before it starts (the same plan it follows).
+        const { describeTransfer, transferReport } = await import('../core/gan/transfer.js');
+        const report = await transferReport(a.from, { resolution: presetConfig(a.preset).resolution });
+        say({ event: 'transfer', runId: run.id, ...report }, describeTransfer(report));
+      }
     }
     const runId = run.id;
     studio.on('runTick', ({ runId: id, tick }) => {

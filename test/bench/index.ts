@@ -7,12 +7,14 @@
  *                                          overhead share, checkpoint time, RSS
  *   export [--prints N] [--upscaler U]     ESRGAN ×4 at 256²/512², an A4 300-DPI PDF of N upscaled prints
  *   generate [--resolutions 64,256,512]   ms per gallery image, one at a time and batched
+ *   pickle [--resolution 512]            opening a network pickle vs reading it twice; peak memory vs tensors
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
 import { benchRun } from './run.js';
 import { benchExport } from './export.js';
 import { benchGenerate } from './generate.js';
+import { benchPickle } from './pickle.js';
 
 const [name, ...rest] = process.argv.slice(2);
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
@@ -21,6 +23,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   run: benchRun,
   export: benchExport,
   generate: benchGenerate,
+  pickle: benchPickle,
 };
 const bench = name ? benches[name] : undefined;
 if (!bench) {

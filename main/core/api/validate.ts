@@ -53,6 +53,12 @@ export const CREATE_RUN_FIELDS = {
   name: z.string().min(1).max(200).optional(),
   fromCheckpointId: id.optional(),
   initFrom: z.string().min(1).max(4096).optional(),
+  freezeD: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more')
+    .max(64, 'must be at most 64')
+    .optional(),
   seed: z
     .number()
     .int('must be a whole number')

@@ -1,5 +1,6 @@
 /** A generator file's resolution from its safetensors header alone (the UI needs it before any pixels). */
 import { open } from 'node:fs/promises';
+import { isNetworkPickle, pickleResolution } from '../netfile/generator-file.js';
 
 /** Headers above this are not ones Plumage or the reference write; refusing them bounds the read. */
 const MAX_HEADER_BYTES = 16 * 2 ** 20;
@@ -20,6 +21,7 @@ export async function generatorResolution(file: string): Promise<number> {
     );
   });
   try {
+    if (await isNetworkPickle(file)) return await pickleResolution(file); // h-pickle: NVIDIA's .pkl files
     const len = Buffer.alloc(8);
     if ((await fh.read(len, 0, 8, 0)).bytesRead < 8) throw new GeneratorFileError(`${file} is not a safetensors file`);
     const n = Number(len.readBigUInt64LE(0));

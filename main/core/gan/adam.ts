@@ -24,6 +24,8 @@ export class Adam {
   readonly #params: tf.Variable[];
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];
+  /** Parameters (by variable name) this optimiser leaves untouched, moments included: Freeze-D. */
+  frozen: ReadonlySet<string> = new Set();
 
   constructor(params: tf.Variable[], settings: AdamSettings, label: string) {
     this.settings = settings;
@@ -43,6 +45,7 @@ export class Adam {
     const bc1 = 1 - b1 ** this.step;
     const bc2 = 1 - b2 ** this.step;
     this.#params.forEach((p, i) => {
+      if (this.frozen.has(p.name)) return;
       tf.tidy(() => {
         const g = grads[p.name] ?? tf.zerosLike(p);
         const m = tf.add(tf.mul(this.m[i]!, b1), tf.mul(g, 1 - b1));

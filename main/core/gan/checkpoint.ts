@@ -19,6 +19,8 @@ import { ParamSet, initialValues, refToTfjs, tfjsShape, tfjsToRef, type ParamSpe
 import { RandomState, type RandomStateSnapshot } from './rng.js';
 import { CorruptCheckpointError, readSafetensors, writeSafetensors, type TensorEntry } from './safetensors.js';
 import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
+import { isNetworkPickle } from '../netfile/generator-file.js';
+import { readNetworkPickle } from '../netfile/pickle/index.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
 
@@ -161,12 +163,32 @@ export async function loadCheckpoint(
   }
 }
 
+/** A generator file opened: its architecture and its tensors by name, G/G_ema/D prefixed or bare. */
+export interface GeneratorFile {
+  config: GanConfig;
+  /** Where the generator's tensors are: `G_ema.`, `G.` or '' (bare names). */
+  prefix: string;
+  names: string[];
+  shape(name: string): number[];
+  read(name: string): Float32Array;
+  /** ADA's p the file was trained to (a pickle's augment_pipe, a checkpoint's counters). */
+  augmentP: number | null;
+  /** A snapshot's kimg (a pickle's file name, a checkpoint's counters). */
+  kimg: number | null;
+}
+
 /**
- * A generator for sampling or fine-tuning, from a Plumage checkpoint or a generator exported
- * from the reference (`G_ema.*`, else `G.*`, else bare names). Without Plumage metadata the
- * architecture is read off the tensor shapes.
+ * A Plumage checkpoint, a generator exported from the reference (`G_ema.*`, else `G.*`, else
+ * bare names), or one of NVIDIA's network pickles (read by the restricted reader, its
+ * architecture from the pickle). Without Plumage metadata the architecture of a safetensors
+ * file is read off the tensor shapes.
  */
-export async function loadGenerator(file: string): Promise<{ config: GanConfig; G: ParamSet }> {
+export async function openGeneratorFile(file: string): Promise<GeneratorFile> {
+  // h-pickle: a network pickle offers its networks under the same names as a checkpoint.
+  if (await isNetworkPickle(file)) {
+    const p = await readNetworkPickle(file);
+    return { ...p, read: p.read, shape: p.shape, prefix: 'G_ema.', augmentP: p.augmentP, kimg: p.kimg };
+  }
   const st = await readSafetensors(file, { requireChecksum: false });
   const prefix = ['G_ema.', 'G.', ''].find((p) => st.names.includes(`${p}mapping.fc0.weight`));
   if (prefix === undefined)
@@ -174,14 +196,32 @@ export async function loadGenerator(file: string): Promise<{ config: GanConfig; 
       file,
       'it holds no generator (no mapping.fc0.weight under G_ema., G. or bare names)',
     );
-  const stored = st.metadata['plumage.config']
+  const config = st.metadata['plumage.config']
     ? parseJson<StoredConfig>(file, st.metadata, 'plumage.config').plumage
     : inferConfig(file, st, prefix);
+  const counters = st.metadata['plumage.counters']
+    ? parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters')
+    : null;
+  return {
+    config,
+    prefix,
+    names: st.names,
+    shape: st.shape,
+    read: st.read,
+    augmentP: counters?.augmentP ?? null,
+    kimg: counters ? counters.imagesSeen / 1000 : null,
+  };
+}
+
+/** A generator for sampling: G_ema (else G) of a generator file. */
+export async function loadGenerator(file: string): Promise<{ config: GanConfig; G: ParamSet }> {
+  const st = await openGeneratorFile(file);
   const filter = resampleFilter2d();
-  const G = new ParamSet('G_ema', generatorSpecs(stored), (s) => initialValues(s, new RandomState(0), filter));
+  const G = new ParamSet('G_ema', generatorSpecs(st.config), (s) => initialValues(s, new RandomState(0), filter));
   try {
     G.importRef((_full, spec) => {
-      const name = `${prefix}${spec.name}`;
+      const name = `${st.prefix}${spec.name}`;
+      if (!st.names.includes(name)) throw new CorruptCheckpointError(file, `missing tensor ${name}`);
       const shape = st.shape(name);
       if (shape.join() !== spec.refShape.join())
         throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
@@ -191,35 +231,7 @@ export async function loadGenerator(file: string): Promise<{ config: GanConfig; 
     G.dispose();
     throw err;
   }
-  return { config: stored, G };
-}
-
-/**
- * Transfer learning: a new trainer whose G and G_ema start from a generator file (a Plumage
- * checkpoint or a reference export); D, the optimisers and the counters start fresh. The
- * architecture comes from the file; training settings from `overrides`.
- */
-export async function trainerFromGenerator(
-  file: string,
-  seed: number,
-  overrides: Partial<GanConfig> = {},
-  replica: ReplicaOptions | null = null,
-): Promise<GanTrainer> {
-  const { config, G } = await loadGenerator(file);
-  const arch = ['resolution', 'imgChannels', 'zDim', 'wDim', 'mappingLayers', 'channelBase', 'channelMax'] as const;
-  for (const k of arch) {
-    if (overrides[k] !== undefined && overrides[k] !== config[k]) {
-      G.dispose();
-      throw new Error(
-        `${k} comes from the generator file (${config[k]}); it cannot be changed to ${overrides[k]} when fine-tuning`,
-      );
-    }
-  }
-  const trainer = new GanTrainer({ ...config, ...overrides }, seed, replica);
-  trainer.G.copyFrom(G);
-  trainer.G_ema.copyFrom(G);
-  G.dispose();
-  return trainer;
+  return { config: st.config, G };
 }
 
 /** Reads the architecture off a reference generator's tensor shapes. */

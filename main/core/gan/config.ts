@@ -36,6 +36,8 @@ export interface GanConfig {
   emaKimg: number; // G_ema half-life in thousands of images
   emaRampup: number; // EMA half-life ≤ images seen × this (early in training)
   ada: AdaConfig;
+  /** Freeze-D: D's first this many layers keep their weights (the reference's --freezed; absent: 0). */
+  freezeD?: number;
   /** The backend the run asked for (`--backend`, the form); absent: the best one present. */
   backend?: BackendName;
   /** Worker-thread replicas on a single-threaded CPU backend (gan/replicas.ts); absent: one. */
@@ -135,6 +137,8 @@ export function validateConfig(c: GanConfig): void {
   if (c.batchGpu !== undefined && (!Number.isInteger(c.batchGpu) || c.batchGpu < 1 || c.batchSize % c.batchGpu !== 0))
     throw new RangeError(`batchGpu must be a positive integer that divides the batch (${c.batchSize})`);
   if (c.mappingLayers < 1) throw new RangeError('mappingLayers must be ≥ 1');
+  if (c.freezeD !== undefined && !(Number.isInteger(c.freezeD) && c.freezeD >= 0))
+    throw new RangeError(`freezeD must be a whole number ≥ 0, got ${c.freezeD}`);
 }
 
 /** Channels of the feature maps at resolution `res`. */

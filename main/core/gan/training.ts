@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam, lazyRegularised } from './adam.js';
 import { applyAugment, planAugment, type AugmentPlan } from './augment.js';
 import { numWs, type GanConfig } from './config.js';
-import { discriminate, discriminatorSpecs } from './discriminator.js';
+import { discriminate, discriminatorSpecs, frozenDParams } from './discriminator.js';
 import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from './losses.js';
 import { broadcastWs, generatorSpecs, mapping, synthesis, type SynthesisOptions } from './generator.js';
 import { currentBackend } from './backend.js';
@@ -141,6 +141,7 @@ export class GanTrainer {
     const base = { lr: config.lr, betas: config.betas, eps: config.eps };
     this.optG = new Adam(this.G.trainable(), lazyRegularised(base, config.plInterval), 'G');
     this.optD = new Adam(this.D.trainable(), lazyRegularised(base, config.r1Interval), 'D');
+    this.optD.frozen = new Set(frozenDParams(config, config.freezeD ?? 0).map((n) => this.D.variable(n).name));
     // Replica 0 draws what a single process would; the others draw their own latents, noise and augmentations.
     this.rng = new RandomState((seed + 1 + (replica?.index ?? 0) * 0x9e3779b9) >>> 0);
     this.counters = {

@@ -218,6 +218,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       ...(p.r1Gamma !== undefined ? { r1Gamma: p.r1Gamma } : {}),
       ada: { ...base.ada, ...(p.adaTarget !== undefined ? { target: p.adaTarget } : {}) },
       ...(p.backend !== undefined ? { backend: p.backend } : {}),
+      ...(p.freezeD !== undefined ? { freezeD: p.freezeD } : {}),
     });
     // Decided once, here, and stored with the run: a resume trains with the same replicas.
     try {
