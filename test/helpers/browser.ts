@@ -20,9 +20,12 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-/** Starts `plumage serve --port 0` (or `port`) as a real child process and reads the URL line it prints. */
-export async function serveApp(home: string, port = 0): Promise<ServedApp> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--home', home], {
+/**
+ * Starts `plumage serve --port 0` (or `port`) as a real child process and reads the URL line it
+ * prints; `cli` runs another checkout's build (see scratchCheckout).
+ */
+export async function serveApp(home: string, port = 0, cli = CLI): Promise<ServedApp> {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--home', home], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

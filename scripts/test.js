@@ -1,0 +1,242 @@
+// Runs the compiled test files (dist/test/…) several at a time, each in its own process group with
+// a time limit, and says as soon as a file fails what failed; at the end, the slowest files and
+// one line of totals. `npm test` runs the fast suite, `npm run test:slow` the slow one.
+//
+//   node scripts/test.js [fast|slow|all] [--jobs N] [--timeout SECONDS] [--verbose] [FILE…]
+//
+// Files run concurrently because none shares anything with another: each test makes its own home
+// in a fresh temporary folder and its servers listen on port 0. A file that needs the machine to
+// itself (it measures memory) says so in FILES below, which also holds the slow suite and the
+// files allowed more than the default time. A file that runs past its time is killed with its
+// whole process group, and the tests it had begun and not finished are named.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PREFIX } from './test-progress.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DIST_TEST = join(ROOT, 'dist', 'test');
+const FOLDERS = ['unit', 'integration', 'browser'];
+/** Seconds a file may take, unless FILES allows it more: several times its time on a busy 2-core machine. */
+const DEFAULT_TIMEOUT_S = { unit: 120, integration: 300, browser: 300 };
+/** Where each run's times per file are kept, to start the longest files first next time. */
+const TIMES = join(ROOT, 'test', 'artifacts', 'test-times.json');
+
+/**
+ * The files that are not plain fast ones: `slow` puts a file in `npm run test:slow`; `alone` runs
+ * it with nothing beside it; `timeoutS` allows it more than the default; `seconds` is about how
+ * long it takes on a quiet 2-core machine (the order files start in, until a run has measured it).
+ */
+const FILES = {};
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    jobs: { type: 'string', default: String(Math.max(2, availableParallelism())) },
+    verbose: { type: 'boolean', default: false },
+    timeout: { type: 'string' },
+  },
+});
+const suite = ['fast', 'slow', 'all'].includes(positionals[0]) ? positionals.shift() : 'all';
+const jobs = Number(values.jobs);
+if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs must be a whole number ≥ 1 (got ${values.jobs})`);
+
+/** Every test file of the suite, or the ones named (paths or names relative to dist/test). */
+function testFiles() {
+  if (!existsSync(DIST_TEST)) fail('dist/test is missing: run `npm run build` first');
+  const all = FOLDERS.flatMap((folder) =>
+    existsSync(join(DIST_TEST, folder))
+      ? readdirSync(join(DIST_TEST, folder))
+          .filter((n) => n.endsWith('.test.js'))
+          .map((n) => `${folder}/${n}`)
+      : [],
+  );
+  for (const name of Object.keys(FILES))
+    if (!all.includes(name)) fail(`scripts/test.js names ${name}, which is not a test file (renamed?)`);
+  if (positionals.length > 0)
+    return positionals.map((p) => {
+      const name = relative(DIST_TEST, resolve(p.endsWith('.js') ? p : join(DIST_TEST, `${p}.test.js`)));
+      if (!all.includes(name)) fail(`no test file ${p} (looked for dist/test/${name})`);
+      return name;
+    });
+  return all.filter((name) => suite === 'all' || (FILES[name]?.slow ? 'slow' : 'fast') === suite);
+}
+
+function fail(message) {
+  console.error(`test: ${message}`);
+  process.exit(2);
+}
+
+function previousTimes() {
+  try {
+    return JSON.parse(readFileSync(TIMES, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const indent = (text) => text.replace(/^(?=.)/gm, '    ');
+
+/** The counts node's spec reporter prints at the end of a file (ℹ pass 3 …). */
+function counts(output) {
+  const get = (name) => Number(new RegExp(`^ℹ ${name} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
+  return {
+    pass: get('pass'),
+    fail: get('fail'),
+    cancelled: get('cancelled'),
+    skipped: get('skipped'),
+    todo: get('todo'),
+  };
+}
+
+/** Runs one file; resolves with what happened. */
+function runFile(name) {
+  const timeoutS = Number(values.timeout ?? FILES[name]?.timeoutS ?? DEFAULT_TIMEOUT_S[name.split('/')[0]]);
+  const args = [
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${join(ROOT, 'scripts', 'test-progress.js')}`,
+    '--test-reporter-destination=stderr',
+    join(DIST_TEST, name),
+  ];
+  const started = performance.now();
+  // Its own process group, so a timeout ends the file and everything it started.
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+  });
+  running.add(child);
+  let output = '';
+  let stderr = '';
+  const underWay = new Map(); // test name → how many of that name have begun and not ended
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child);
+  }, timeoutS * 1000);
+  return new Promise((done) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const other = [];
+      for (const line of stderr.split('\n')) {
+        const m = new RegExp(`^${PREFIX} (begin|end) (.*)$`).exec(line);
+        if (!m) {
+          if (line) other.push(line);
+          continue;
+        }
+        const test = JSON.parse(m[2]);
+        underWay.set(test, (underWay.get(test) ?? 0) + (m[1] === 'begin' ? 1 : -1));
+      }
+      const file = join(DIST_TEST, name);
+      const hung = [...underWay].filter(([test, n]) => n > 0 && resolve(ROOT, test) !== file).map(([test]) => test);
+      const ms = performance.now() - started;
+      const c = counts(output);
+      const ok = !timedOut && code === 0 && signal === null;
+      done({ name, ms, ok, timedOut, timeoutS, hung, code, signal, counts: c, output, stderr: other.join('\n') });
+    });
+  });
+}
+
+const running = new Set();
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.on(signal, () => {
+    for (const child of running) killGroup(child);
+    process.exit(130);
+  });
+
+function report(r) {
+  const what = r.counts.pass + r.counts.fail + r.counts.cancelled;
+  if (r.ok) {
+    const skipped = r.counts.skipped ? `, ${r.counts.skipped} skipped` : '';
+    console.log(`✔ ${r.name}  ${seconds(r.ms)}  (${what} tests${skipped})`);
+    if (values.verbose) console.log(indent(r.output));
+    return;
+  }
+  const why = r.timedOut
+    ? `timed out after ${r.timeoutS} s and was killed` +
+      (r.hung.length ? `; still running: ${r.hung.map((t) => `“${t}”`).join(', ')}` : '')
+    : r.counts.fail || r.counts.cancelled
+      ? `${r.counts.fail + r.counts.cancelled} of ${what} tests failed`
+      : `exited with ${r.signal ?? `code ${r.code}`}`;
+  console.log(`✖ ${r.name}  ${seconds(r.ms)}  ${why}`);
+  console.log(indent(r.output.trimEnd()));
+  if (r.stderr.trim()) console.log(indent(`stderr:\n${r.stderr.trimEnd()}`));
+}
+
+const files = testFiles();
+const before = previousTimes();
+const expected = (name) => before[name] ?? FILES[name]?.seconds ?? 0;
+// Files that must run alone first, then the rest longest first, so the last to finish are short.
+const queue = [...files].sort(
+  (a, b) => Number(!!FILES[b]?.alone) - Number(!!FILES[a]?.alone) || expected(b) - expected(a),
+);
+console.log(`▶ ${suite}: ${files.length} files, ${jobs} at a time (load ${load()})`);
+const t0 = performance.now();
+const results = [];
+await new Promise((finished) => {
+  let active = 0;
+  let aloneActive = false;
+  const next = () => {
+    while (queue.length > 0 && active < jobs && !aloneActive) {
+      const alone = !!FILES[queue[0]]?.alone;
+      if (alone && active > 0) break; // wait for the others to finish
+      const name = queue.shift();
+      active++;
+      aloneActive = alone;
+      void runFile(name).then((r) => {
+        active--;
+        aloneActive = false;
+        results.push(r);
+        report(r);
+        next();
+      });
+    }
+    if (active === 0 && queue.length === 0) finished();
+  };
+  next();
+});
+
+mkdirSync(join(ROOT, 'test', 'artifacts'), { recursive: true });
+writeFileSync(
+  TIMES,
+  `${JSON.stringify({ ...before, ...Object.fromEntries(results.map((r) => [r.name, Math.round(r.ms / 100) / 10])) }, null, 1)}\n`,
+);
+const failed = results.filter((r) => !r.ok);
+const total = results.reduce(
+  (t, r) => ({
+    pass: t.pass + r.counts.pass,
+    fail: t.fail + r.counts.fail + r.counts.cancelled,
+    skipped: t.skipped + r.counts.skipped,
+  }),
+  { pass: 0, fail: 0, skipped: 0 },
+);
+// A file that failed without a failing test (it crashed, or timed out) counts as one failure.
+total.fail += failed.filter((r) => r.counts.fail + r.counts.cancelled === 0).length;
+const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 8);
+console.log(`\nslowest: ${slowest.map((r) => `${r.name} ${seconds(r.ms)}`).join(', ')}`);
+if (failed.length) console.log(`failed: ${failed.map((r) => r.name).join(', ')}`);
+console.log(
+  `${suite}: ${results.length} files in ${seconds(performance.now() - t0)}, ${jobs} at a time (load ${load()})`,
+);
+console.log(`${total.pass} passed, ${total.fail} failed, ${total.skipped} skipped`);
+process.exit(failed.length ? 1 : 0);
