@@ -257,7 +257,8 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       case 'started': {
         // What came after the checkpoint it resumed from is recorded again: never a step twice.
         const dropped = this.#store.truncateAfter(this.runId, m.step);
-        for (const grid of dropped) void rm(join(this.#opts.home, grid), { force: true });
+        // A grid that cannot be removed stays behind, unlisted; training goes on.
+        for (const grid of dropped) void rm(join(this.#opts.home, grid), { force: true }).catch(() => {});
         this.#update({ backend: m.description, backend_kind: m.backend, backend_hint: m.hint, kimg: m.kimg });
         this.emit('started', m);
         break;
@@ -318,7 +319,10 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         this.#lastCrash = null;
         this.emit('checkpoint', row);
         this.emit('timing', { checkpointMs: m.ms });
-        void this.#applyRetention();
+        // Housekeeping: a checkpoint that cannot be deleted costs disk space, never the run.
+        void this.#applyRetention().catch((err: unknown) =>
+          console.error(`plumage: run ${this.runId}: could not delete an old checkpoint: ${firstLine(err)}`),
+        );
         break;
       }
       case 'paused':
