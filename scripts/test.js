@@ -18,9 +18,9 @@ import { PREFIX } from './test-progress.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DIST_TEST = join(ROOT, 'dist', 'test');
-const FOLDERS = ['unit', 'integration', 'browser'];
+const FOLDERS = ['unit', 'svelte', 'integration', 'browser'];
 /** Seconds a file may take, unless FILES allows it more: several times its time on a busy 2-core machine. */
-const DEFAULT_TIMEOUT_S = { unit: 120, integration: 300, browser: 300 };
+const DEFAULT_TIMEOUT_S = { unit: 120, svelte: 60, integration: 300, browser: 300 };
 /** Where each run's times per file are kept, to start the longest files first next time. */
 const TIMES = join(ROOT, 'test', 'artifacts', 'test-times.json');
 
