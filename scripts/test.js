@@ -23,6 +23,8 @@ const FOLDERS = ['unit', 'svelte', 'integration', 'browser'];
 const DEFAULT_TIMEOUT_S = { unit: 120, svelte: 60, integration: 300, browser: 300 };
 /** Where each run's times per file are kept, to start the longest files first next time. */
 const TIMES = join(ROOT, 'test', 'artifacts', 'test-times.json');
+/** Each suite's totals, for .ci/run's last line. */
+const summaryFile = (suite) => join(ROOT, 'test', 'artifacts', `test-summary-${suite}.json`);
 
 /**
  * The files that are not plain fast ones: `slow` puts a file in `npm run test:slow`; `alone` runs
@@ -238,5 +240,9 @@ if (failed.length) console.log(`failed: ${failed.map((r) => r.name).join(', ')}`
 console.log(
   `${suite}: ${results.length} files in ${seconds(performance.now() - t0)}, ${jobs} at a time (load ${load()})`,
 );
+if (positionals.length === 0) {
+  const elapsedS = Math.round((performance.now() - t0) / 1000);
+  writeFileSync(summaryFile(suite), `${JSON.stringify({ ...total, files: results.length, seconds: elapsedS })}\n`);
+}
 console.log(`${total.pass} passed, ${total.fail} failed, ${total.skipped} skipped`);
 process.exit(failed.length ? 1 : 0);
