@@ -268,7 +268,8 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   #remember(file: string): void {
     this.#cached.push(file);
-    if (this.#cached.length > MAX_CACHED_IMAGES) void rm(this.#cached.shift()!, { force: true });
+    // An image that cannot be removed only costs disk space: it must not end the process.
+    if (this.#cached.length > MAX_CACHED_IMAGES) void rm(this.#cached.shift()!, { force: true }).catch(() => {});
   }
 
   #mix(seed: number | undefined, layers: string | undefined, resolution: number): BirdSpec['mix'] {
