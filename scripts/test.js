@@ -31,7 +31,26 @@ const summaryFile = (suite) => join(ROOT, 'test', 'artifacts', `test-summary-${s
  * it with nothing beside it; `timeoutS` allows it more than the default; `seconds` is about how
  * long it takes on a quiet 2-core machine (the order files start in, until a run has measured it).
  */
-const FILES = {};
+const FILES = {
+  // The slow suite. It measures the 64² networks' memory on wasm, so nothing runs beside it.
+  'integration/gan-memory-64.test.js': { slow: true, alone: true, timeoutS: 1200, seconds: 160 },
+  'integration/bench-bundle.test.js': { slow: true, seconds: 15 }, // bundles the trainer, runs the bundle
+  // The long walks through the UI: the first hour, the gallery and favourites, the exports.
+  'browser/first-hour.test.js': { slow: true, timeoutS: 600, seconds: 90 },
+  'browser/gallery.test.js': { slow: true, timeoutS: 600, seconds: 90 },
+  'browser/export.test.js': { slow: true, timeoutS: 600, seconds: 90 },
+  // The fast suite's longest files: more time, and started first.
+  'integration/gan-train.test.js': { timeoutS: 900, seconds: 170 },
+  'integration/gan-parallel.test.js': { timeoutS: 600, seconds: 60 },
+  'integration/cli-messages.test.js': { timeoutS: 600, seconds: 60 },
+  'integration/export-cli.test.js': { timeoutS: 600, seconds: 60 },
+  'integration/gallery.test.js': { timeoutS: 600, seconds: 50 },
+  'integration/gan-webgpu.test.js': { seconds: 35 },
+  'integration/export-process.test.js': { seconds: 30 },
+  'integration/training-reliability.test.js': { timeoutS: 600, seconds: 60 },
+  'integration/training-runs.test.js': { timeoutS: 600, seconds: 60 },
+  'integration/training-processes.test.js': { seconds: 40 },
+};
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
