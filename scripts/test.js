@@ -12,8 +12,8 @@
 // files allowed more than the default time. A file that runs past its time is killed with its
 // whole process group, and the tests it had begun and not finished are named.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PREFIX } from './test-progress.js';
@@ -108,6 +108,7 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const cpuNote = (r) => (r.cpu === null ? '' : ` (cpu ${r.cpu.toFixed(1)} s)`);
 const indent = (text) => text.replace(/^(?=.)/gm, '    ');
 
 /** The counts node's spec reporter prints at the end of a file (ℹ pass 3 …). */
@@ -134,8 +135,13 @@ function runFile(name) {
     join(DIST_TEST, name),
   ];
   const started = performance.now();
+  // CPU seconds, where GNU time is installed: on a busy machine the wall time says little.
+  const cpuFile = TIME ? join(tmpdir(), `plumage-test-cpu-${process.pid}-${++cpuFiles}`) : null;
+  const [command, argv] = cpuFile
+    ? [TIME, ['-f', '%U %S', '-o', cpuFile, process.execPath, ...args]]
+    : [process.execPath, args];
   // Its own process group, so a timeout ends the file and everything it started.
-  const child = spawn(process.execPath, args, {
+  const child = spawn(command, argv, {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -171,9 +177,26 @@ function runFile(name) {
       const ms = performance.now() - started;
       const c = counts(output);
       const ok = !timedOut && code === 0 && signal === null;
-      done({ name, ms, ok, timedOut, timeoutS, hung, code, signal, counts: c, output, stderr: other.join('\n') });
+      const cpu = cpuSeconds(cpuFile);
+      done({ name, ms, cpu, ok, timedOut, timeoutS, hung, code, signal, counts: c, output, stderr: other.join('\n') });
     });
   });
+}
+
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+let cpuFiles = 0;
+/** User + system seconds of a file's processes (those its processes waited for), or null. */
+function cpuSeconds(file) {
+  if (!file) return null;
+  try {
+    const last = readFileSync(file, 'utf8').trim().split('\n').at(-1);
+    const [user, sys] = last.split(' ').map(Number);
+    return Number.isFinite(user + sys) ? user + sys : null;
+  } catch {
+    return null; // killed before it could write
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 const running = new Set();
@@ -198,7 +221,7 @@ function report(r) {
   const what = r.counts.pass + r.counts.fail + r.counts.cancelled;
   if (r.ok) {
     const skipped = r.counts.skipped ? `, ${r.counts.skipped} skipped` : '';
-    console.log(`✔ ${r.name}  ${seconds(r.ms)}  (${what} tests${skipped})`);
+    console.log(`✔ ${r.name}  ${seconds(r.ms)}${cpuNote(r)}  (${what} tests${skipped})`);
     if (values.verbose) console.log(indent(r.output));
     return;
   }
@@ -208,7 +231,7 @@ function report(r) {
     : r.counts.fail || r.counts.cancelled
       ? `${r.counts.fail + r.counts.cancelled} of ${what} tests failed`
       : `exited with ${r.signal ?? `code ${r.code}`}`;
-  console.log(`✖ ${r.name}  ${seconds(r.ms)}  ${why}`);
+  console.log(`✖ ${r.name}  ${seconds(r.ms)}${cpuNote(r)}  ${why}`);
   console.log(indent(r.output.trimEnd()));
   if (r.stderr.trim()) console.log(indent(`stderr:\n${r.stderr.trimEnd()}`));
 }
@@ -264,10 +287,13 @@ const total = results.reduce(
 // A file that failed without a failing test (it crashed, or timed out) counts as one failure.
 total.fail += failed.filter((r) => r.counts.fail + r.counts.cancelled === 0).length;
 const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 8);
-console.log(`\nslowest: ${slowest.map((r) => `${r.name} ${seconds(r.ms)}`).join(', ')}`);
+console.log(`\nslowest: ${slowest.map((r) => `${r.name} ${seconds(r.ms)}${cpuNote(r)}`).join(', ')}`);
 if (failed.length) console.log(`failed: ${failed.map((r) => r.name).join(', ')}`);
+const cpu = results.every((r) => r.cpu !== null)
+  ? `, cpu ${seconds(results.reduce((t, r) => t + r.cpu, 0) * 1000)}`
+  : '';
 console.log(
-  `${suite}: ${results.length} files in ${seconds(performance.now() - t0)}, ${jobs} at a time (load ${load()})`,
+  `${suite}: ${results.length} files in ${seconds(performance.now() - t0)}${cpu}, ${jobs} at a time (load ${load()})`,
 );
 if (keep && positionals.length === 0) {
   const elapsedS = Math.round((performance.now() - t0) / 1000);
