@@ -273,7 +273,7 @@ if (keep) mkdirSync(join(ROOT, 'test', 'artifacts'), { recursive: true });
 if (keep)
   writeFileSync(
     TIMES,
-    `${JSON.stringify({ ...before, ...Object.fromEntries(results.map((r) => [r.name, Math.round(r.ms / 100) / 10])) }, null, 1)}\n`,
+    `${JSON.stringify({ ...previousTimes(), ...Object.fromEntries(results.map((r) => [r.name, Math.round(r.ms / 100) / 10])) }, null, 1)}\n`,
   );
 const failed = results.filter((r) => !r.ok);
 const total = results.reduce(
