@@ -31,7 +31,7 @@ export class BirdThreads {
   /** Keeps `n` lanes: starts the missing ones (resolves once they can draw), ends idle extras. */
   async resize(n: number): Promise<void> {
     this.#size = Math.max(1, n);
-    while (this.#all.size > this.#size && this.#idle.length > 0) this.#end(this.#idle.pop()!);
+    while (this.#all.size > this.#size && this.#idle.length > 0) void this.#end(this.#idle.pop()!);
     const starting: Promise<void>[] = [];
     while (this.#all.size < this.#size) {
       const lane = this.#start();

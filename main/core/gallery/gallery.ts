@@ -266,7 +266,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   #remember(file: string): void {
     this.#cached.push(file);
     // A drawn bird that cannot be evicted stays on disk until the next session clears the cache.
-    if (this.#cached.length > MAX_CACHED_IMAGES) removeInHome(this.#home, this.#cached.shift()!).catch(() => {});
+    if (this.#cached.length > MAX_CACHED_IMAGES) void removeInHome(this.#home, this.#cached.shift()!).catch(() => {});
   }
 
   #mix(seed: number | undefined, layers: string | undefined, resolution: number): BirdSpec['mix'] {
