@@ -112,7 +112,7 @@ function harness(t: TestContext, scripts: TrainerScript[], over: Partial<Supervi
   db.exec(
     "INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0)",
   );
-  const store = new RunStore(db);
+  const store = new RunStore(db, tmp.dir);
   const runId = store.createRun(newRunRow(1)).id;
   const { spawn, trainers } = scriptedSpawn(...scripts);
   const sup = new RunSupervisor(store, runId, {
