@@ -22,12 +22,16 @@ import type {
   InterpolateParams,
   InterpolateResult,
 } from '../../../preload/contract.js';
+import { existing, outputPath } from '../export/files.js';
+import { checkExportFolder, makeExportFolder, removeCreated } from '../export/folder.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
 import { RunStore, type CheckpointRow } from '../store/runs.js';
+import { whyBadFileName } from '../util/text.js';
 import { generatorResolution } from './header.js';
 import { mixRange } from './mixing.js';
-import { binomialName, MAX_NOTE_LENGTH, whyBadName } from './names.js';
+import { binomialName, whyBadName, whyBadNote } from './names.js';
+import { checkAnimation, sequenceName } from './output.js';
 import type { BirdSpec } from './render.js';
 import type { TaskRunner } from './runner.js';
 
@@ -118,7 +122,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     const name = (p.name ?? binomialName(p.seed, p.mixSeed ?? null)).trim();
     checkName(name);
     const note = p.note ?? '';
-    if (note.length > MAX_NOTE_LENGTH) throw new GalleryError(`a note is at most ${MAX_NOTE_LENGTH} characters`);
+    checkNote(note);
     const row = this.favourites.add({
       run_id: gen.runId,
       checkpoint_id: gen.checkpointId,
@@ -147,8 +151,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     this.#favourite(id);
     const name = fields.name?.trim();
     if (name !== undefined) checkName(name);
-    if (fields.note !== undefined && fields.note.length > MAX_NOTE_LENGTH)
-      throw new GalleryError(`a note is at most ${MAX_NOTE_LENGTH} characters`);
+    if (fields.note !== undefined) checkNote(fields.note);
     return toFavourite(this.favourites.update(id, { ...(name !== undefined ? { name } : {}), note: fields.note })!);
   }
 
@@ -172,9 +175,8 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
         `these favourites come from ${files.size} different generator files; an interpolation needs one`,
       );
     const gen = await this.#fileOf(rows[0]!);
+    if (p.name !== undefined) checkFileName(p.name);
     const keys = rows.map(specOf);
-    const name = p.name ?? `interpolation-${p.favouriteIds.join('-')}-${p.space}`;
-    checkFileName(name);
     if (p.format === 'strip') {
       const hash = createHash('sha256')
         .update(JSON.stringify([gen.tag, keys, p.space, p.frames]))
@@ -195,20 +197,40 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       });
       return { files: [out], media };
     }
-    const dir = resolve(p.outDir ?? join(this.#home, 'exports'));
-    const out = p.format === 'png' ? dir : join(dir, `${name}.${p.format}`);
-    const files2 = await this.#run({
-      kind: 'interpolate',
-      file: gen.file,
-      keys,
-      space: p.space,
-      frames: p.frames,
-      fps: p.fps,
-      format: p.format,
-      out,
-      prefix: name,
-    });
-    return { files: files2, media: null };
+    // An export: the folder by the one rule (export/folder.ts), every file name checked and
+    // nothing in the way before a frame is drawn; the folder is made last, and unmade on failure.
+    const dir = await checkExportFolder(p.outDir, this.#home);
+    const name = p.name ?? interpolationName(p.favouriteIds, p.space);
+    const names =
+      p.format === 'png'
+        ? Array.from({ length: p.frames }, (_, i) => sequenceName(name, i, p.frames))
+        : [`${name}.${p.format}`];
+    const paths = names.map((n) => outputPath(dir, n));
+    checkAnimation(p.frames, p.fps, gen.resolution, p.format);
+    const inTheWay = await existing(paths);
+    if (inTheWay.length > 0)
+      throw new GalleryError(
+        `${inTheWay.length === 1 ? `${inTheWay[0]} already exists` : `${inTheWay.length} of its files already exist (${inTheWay[0]}, …)`}` +
+          ': choose another name or folder (nothing was written)',
+      );
+    const made = await makeExportFolder(dir);
+    try {
+      const files = await this.#run({
+        kind: 'interpolate',
+        file: gen.file,
+        keys,
+        space: p.space,
+        frames: p.frames,
+        fps: p.fps,
+        format: p.format,
+        out: p.format === 'png' ? dir : paths[0]!,
+        prefix: name,
+      });
+      return { files, media: null };
+    } catch (err) {
+      await removeCreated(made);
+      throw err;
+    }
   }
 
   /** The favourites deleting this run would remove. */
@@ -379,12 +401,24 @@ function checkName(name: string): void {
   if (why) throw new GalleryError(why);
 }
 
-/** A file name the user chose: no folders, nothing hidden, nothing the OS treats specially. */
+function checkNote(note: string): void {
+  const why = whyBadNote(note);
+  if (why) throw new GalleryError(why);
+}
+
+/** A file name the user chose (see whyBadFileName). */
 function checkFileName(name: string): void {
-  if (/[/\\]/.test(name)) throw new GalleryError(`a file name cannot hold / or \\: ${JSON.stringify(name)}`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f<>:"|?*]/.test(name) || name.startsWith('.') || name.trim() !== name)
-    throw new GalleryError(`not a usable file name: ${JSON.stringify(name)}`);
+  const why = whyBadFileName(name);
+  if (why) throw new GalleryError(why);
+}
+
+/**
+ * The name an interpolation gets when none is chosen: its favourites and space, shortened to
+ * the first and last where many ids would not fit a file name.
+ */
+export function interpolationName(ids: number[], space: string): string {
+  const all = `interpolation-${ids.join('-')}-${space}`;
+  return all.length <= 100 ? all : `interpolation-${ids[0]}-to-${ids.at(-1)}-${ids.length}-birds-${space}`;
 }
 
 export function toFavourite(r: FavouriteRow): Favourite {
