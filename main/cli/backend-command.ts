@@ -1,5 +1,6 @@
 /** `plumage backend [--json]`: every training backend, whether it can run here, and why not. */
 import type { CommandDef } from './usage.js';
+import { say, sayJson } from './terminal.js';
 
 export const backendCommand: CommandDef = {
   name: 'backend',
@@ -13,18 +14,16 @@ Backends, fastest first: cuda, webgpu, cpu-native, wasm, cpu.`,
     const { chosen, all } = await probeBackends(() => {});
     releaseBackend(); // a live GPU device would keep the process from exiting
     if (values.json) {
-      console.log(
-        JSON.stringify({ chosen: chosen.kind, description: chosen.description, hint: chosen.hint, backends: all }),
-      );
+      sayJson({ chosen: chosen.kind, description: chosen.description, hint: chosen.hint, backends: all });
       return 0;
     }
     for (const b of all) {
       const mark = b.kind === chosen.kind ? '→' : b.available ? '✓' : '✗';
-      console.log(`${mark} ${b.kind.padEnd(10)} ${b.available ? b.description : b.reason}`);
-      if (b.adapter && !b.available) console.log(`  ${b.description}`);
+      say(`${mark} ${b.kind.padEnd(10)} ${b.available ? b.description : b.reason}`);
+      if (b.adapter && !b.available) say(`  ${b.description}`);
     }
-    console.log(`training here runs on ${chosen.kind}: ${chosen.description}`);
-    if (chosen.hint) console.log(chosen.hint);
+    say(`training here runs on ${chosen.kind}: ${chosen.description}`);
+    if (chosen.hint) say(chosen.hint);
     return 0;
   },
 };

@@ -30,7 +30,10 @@ test('forgetting a dataset removes its cache, thumbnails and rows, never the fol
       snapshotKimg: 1,
       checkpointKimg: 1,
     });
-    await assert.rejects(studio.handle('forgetDataset', { datasetId: b.id }), /run #\d+ train from this dataset/);
+    await assert.rejects(
+      studio.handle('forgetDataset', { datasetId: b.id }),
+      /run #\d+ \(created\) was trained on this dataset, .* delete that run first/,
+    );
 
     const left = await studio.handle('forgetDataset', { datasetId: a.id });
     assert.deepEqual(

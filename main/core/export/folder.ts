@@ -73,7 +73,9 @@ export async function checkExportFolder(requested: string | undefined, home: str
   }
   const existing = await nearestExisting(folder);
   if (await onPseudoFilesystem(existing))
-    throw new ExportFolderError(`${folder} is on a kernel pseudo-filesystem (like /proc or /sys): choose another folder`);
+    throw new ExportFolderError(
+      `${folder} is on a kernel pseudo-filesystem (like /proc or /sys): choose another folder`,
+    );
   await checkOutsideHome(folder, real, home);
   return folder;
 }
@@ -125,7 +127,9 @@ const notAFolder = (at: string, folder: string): ExportFolderError =>
 
 function checkLengths(folder: string): void {
   if (utf8Length(folder) > MAX_PATH_BYTES)
-    throw new ExportFolderError(`the export folder's path is ${utf8Length(folder)} bytes; at most ${MAX_PATH_BYTES} fit`);
+    throw new ExportFolderError(
+      `the export folder's path is ${utf8Length(folder)} bytes; at most ${MAX_PATH_BYTES} fit`,
+    );
   for (let at = folder; dirname(at) !== at; at = dirname(at)) {
     const name = basename(at);
     if (utf8Length(name) > MAX_FILE_NAME_BYTES)
@@ -148,7 +152,8 @@ async function checkOutsideHome(folder: string, real: string, home: string): Pro
   const homeAbs = resolve(home);
   const homeReal = await realpath(homeAbs).catch(() => homeAbs);
   const exportsReal = await realpath(homeExportsFolder(homeReal)).catch(() => homeExportsFolder(homeReal));
-  const inside = (isWithin(homeAbs, folder) && !isWithin(homeExportsFolder(homeAbs), folder)) ||
+  const inside =
+    (isWithin(homeAbs, folder) && !isWithin(homeExportsFolder(homeAbs), folder)) ||
     (isWithin(homeReal, real) && !isWithin(exportsReal, real));
   if (inside)
     throw new ExportFolderError(

@@ -51,11 +51,9 @@ export class DrawStoppedError extends Error {
 }
 
 /** A check that throws DrawStoppedError once `stopped()` says so (between birds, and between a pass's blocks). */
-const stopper =
-  (stopped?: () => boolean) =>
-  (): void => {
-    if (stopped?.()) throw new DrawStoppedError();
-  };
+const stopper = (stopped?: () => boolean) => (): void => {
+  if (stopped?.()) throw new DrawStoppedError();
+};
 
 /** Birds drawn in one pass at most: small, so a running trainer waits for no long job. */
 export const BATCH_SIZE = 8;
@@ -76,11 +74,7 @@ export const batchSizeFor = (resolution: number): number =>
  * `stopped` is asked between birds and between a shared pass's blocks: a cancelled job's batch
  * ends within a block (DrawStoppedError) instead of drawing its birds for nobody.
  */
-export async function renderBirds(
-  gen: Generator,
-  specs: BirdSpec[],
-  stopped?: () => boolean,
-): Promise<Uint8Array[]> {
+export async function renderBirds(gen: Generator, specs: BirdSpec[], stopped?: () => boolean): Promise<Uint8Array[]> {
   const check = stopper(stopped);
   const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && s.psi === specs[0]!.psi);
   if (specs.length < 2 || !shared) {

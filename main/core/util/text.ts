@@ -50,7 +50,8 @@ export function whyBadFileName(name: string): string | null {
   const unsafe = whyUnsafeText(name);
   if (unsafe) return `a file name ${unsafe}`;
   if (/[<>:"|?*]/.test(name)) return `a file name cannot hold any of < > : " | ? * (got ${JSON.stringify(name)})`;
-  if (name.startsWith('.')) return `a file name cannot start with a dot: it would be hidden (got ${JSON.stringify(name)})`;
+  if (name.startsWith('.'))
+    return `a file name cannot start with a dot: it would be hidden (got ${JSON.stringify(name)})`;
   if (/[ .]$/.test(name) || name.trim() !== name)
     return `a file name cannot start or end with a space, or end with a dot (got ${JSON.stringify(name)})`;
   const bytes = utf8Length(name);
@@ -78,8 +79,5 @@ export function forTerminal(s: string, keepLines = false): string {
 
 /** JSON.stringify, with what JSON leaves raw and a terminal acts on (DEL, C1, overrides) written as \u escapes. */
 export function jsonForTerminal(value: unknown): string {
-  return JSON.stringify(value).replace(
-    TERMINAL_UNSAFE,
-    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(value).replace(TERMINAL_UNSAFE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }
