@@ -29,12 +29,12 @@ export function reasonFor(err: unknown): string {
 }
 
 const ADVICE: Record<string, string> = {
-  ENOSPC: 'free some space, or choose a folder on another disk, then export again',
-  EDQUOT: 'free some space, or choose a folder on another disk, then export again',
-  EROFS: 'choose a folder on a writable disk',
-  EACCES: 'choose a folder you can write to',
-  EPERM: 'choose a folder you can write to',
-  ENAMETOOLONG: 'choose a shorter name or folder',
+  ENOSPC: 'Free some space, or choose a folder on another disk, then export again',
+  EDQUOT: 'Free some space, or choose a folder on another disk, then export again',
+  EROFS: 'Choose a folder on a writable disk',
+  EACCES: 'Choose a folder you can write to',
+  EPERM: 'Choose a folder you can write to',
+  ENAMETOOLONG: 'Choose a shorter name or folder',
 };
 
 export class ExportWriteError extends Error {

@@ -46,7 +46,7 @@ export function whyUnsafeText(text: string, multiline = false): string | null {
  */
 export function whyBadFileName(name: string): string | null {
   if (name === '' || name === '.' || name === '..') return `${JSON.stringify(name)} is not a file name`;
-  if (/[/\\]/.test(name)) return `a file name cannot hold / or \\ (got ${JSON.stringify(name)})`;
+  if (/[/\\]/.test(name)) return `a file name cannot hold / or \\ (a path separator): got ${JSON.stringify(name)}`;
   const unsafe = whyUnsafeText(name);
   if (unsafe) return `a file name ${unsafe}`;
   if (/[<>:"|?*]/.test(name)) return `a file name cannot hold any of < > : " | ? * (got ${JSON.stringify(name)})`;
