@@ -188,7 +188,7 @@ test('time-lapse: one frame per grid as WebP and GIF, or a numbered PNG sequence
         { folder, baseName: 'x', format: 'gif', fps: 0, overwrite: false },
         new ExportJob(4, 'timelapse', 1),
       ),
-      /fps must be above 0/,
+      /fps must be from 0.016 to 60/,
     );
   } finally {
     cleanup();
