@@ -101,8 +101,10 @@ test('export refuses bad input with a clear error and writes nothing', async () 
     // A usage mistake is one line that points at --help.
     if (code === 2) assert.match(r.stderr, /^plumage export: [^\n]+ \(see plumage export --help\)\n$/, extra.join(' '));
   }
-  const missing = await plumage(['export', '--favourites', 'all', '--out', join(out, 'nope')]);
-  assert.match(missing.stderr, /export folder not found/);
+  // The home's own folders are not export folders (export/folder.ts): refused, nothing made.
+  const inHome = await plumage(['export', '--favourites', 'all', '--out', join(home, 'checkpoints', 'prints')]);
+  assert.equal(inHome.code, 1);
+  assert.match(inHome.stderr, /is inside the Plumage home .*: export into .*exports or a folder outside the home/);
   assert.deepEqual(readdirSync(sub), []);
 
   // A favourite whose generator file is gone is named, with what to do.

@@ -126,7 +126,7 @@ test('a finished run’s dataset is refused by name and state; a dataset is kept
     assert.equal(viaProc.folder, realpathSync(folder));
     const viaLink = await studio.openDataset({ folder: join(tmp.dir, 'a-link'), resolution: 64, crop: 'centre' });
     assert.equal(viaLink.id, viaProc.id, 'a link to the same folder is the same dataset');
-    await studio.ingestor(viaProc.id)?.whenIdle();
+    await waitFor(() => studio.datasets.countSources(viaProc.id).accepted === 2, 30_000, 'both plates ingested');
 
     const run = await studio.createRun({
       datasetId: viaProc.id,
