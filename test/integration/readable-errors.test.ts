@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { handleRequest } from '../../main/core/api/handler.js';
-import { interpolationName } from '../../main/core/gallery/gallery.js';
+import { interpolationName } from '../../main/core/gallery/interpolation-files.js';
 import { Studio } from '../../main/core/studio.js';
 import { utf8Length } from '../../main/core/util/text.js';
 import { CLI, REPO_ROOT, tempDir } from '../helpers/paths.js';

@@ -22,16 +22,14 @@ import type {
   InterpolateParams,
   InterpolateResult,
 } from '../../../preload/contract.js';
-import { existing, outputPath } from '../export/files.js';
-import { checkExportFolder, makeExportFolder, removeCreated } from '../export/folder.js';
+import { makeExportFolder, removeCreated } from '../export/folder.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
 import { RunStore, type CheckpointRow } from '../store/runs.js';
-import { whyBadFileName } from '../util/text.js';
 import { generatorResolution } from './header.js';
 import { mixRange } from './mixing.js';
 import { binomialName, whyBadName, whyBadNote } from './names.js';
-import { checkAnimation, sequenceName } from './output.js';
+import { planInterpolationFiles } from './interpolation-files.js';
 import type { BirdSpec } from './render.js';
 import type { TaskRunner } from './runner.js';
 
@@ -175,7 +173,6 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
         `these favourites come from ${files.size} different generator files; an interpolation needs one`,
       );
     const gen = await this.#fileOf(rows[0]!);
-    if (p.name !== undefined) checkFileName(p.name);
     const keys = rows.map(specOf);
     if (p.format === 'strip') {
       const hash = createHash('sha256')
@@ -197,22 +194,12 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       });
       return { files: [out], media };
     }
-    // An export: the folder by the one rule (export/folder.ts), every file name checked and
-    // nothing in the way before a frame is drawn; the folder is made last, and unmade on failure.
-    const dir = await checkExportFolder(p.outDir, this.#home);
-    const name = p.name ?? interpolationName(p.favouriteIds, p.space);
-    const names =
-      p.format === 'png'
-        ? Array.from({ length: p.frames }, (_, i) => sequenceName(name, i, p.frames))
-        : [`${name}.${p.format}`];
-    const paths = names.map((n) => outputPath(dir, n));
-    checkAnimation(p.frames, p.fps, gen.resolution, p.format);
-    const inTheWay = await existing(paths);
-    if (inTheWay.length > 0)
-      throw new GalleryError(
-        `${inTheWay.length === 1 ? `${inTheWay[0]} already exists` : `${inTheWay.length} of its files already exist (${inTheWay[0]}, …)`}` +
-          ': choose another name or folder (nothing was written)',
-      );
+    // An export: checked whole first; the folder is made last, and unmade if it fails.
+    const {
+      folder: dir,
+      name,
+      paths,
+    } = await planInterpolationFiles({ ...p, format: p.format }, this.#home, gen.resolution);
     const made = await makeExportFolder(dir);
     try {
       const files = await this.#run({
@@ -404,21 +391,6 @@ function checkName(name: string): void {
 function checkNote(note: string): void {
   const why = whyBadNote(note);
   if (why) throw new GalleryError(why);
-}
-
-/** A file name the user chose (see whyBadFileName). */
-function checkFileName(name: string): void {
-  const why = whyBadFileName(name);
-  if (why) throw new GalleryError(why);
-}
-
-/**
- * The name an interpolation gets when none is chosen: its favourites and space, shortened to
- * the first and last where many ids would not fit a file name.
- */
-export function interpolationName(ids: number[], space: string): string {
-  const all = `interpolation-${ids.join('-')}-${space}`;
-  return all.length <= 100 ? all : `interpolation-${ids[0]}-to-${ids.at(-1)}-${ids.length}-birds-${space}`;
 }
 
 export function toFavourite(r: FavouriteRow): Favourite {
