@@ -119,7 +119,8 @@ test('bad export requests are refused before anything starts', async () => {
     ],
     ['exportPrints', { favourites: [99], options, folder: out }, /no favourite with id 99/],
     ['exportContactSheet', { favourites: 'all', options, folder: out }, /unrecognized key/i],
-    ['exportDataset', { datasetId: 1, folder: out, fileName: '../../x.zip' }, /no dataset with id 1/],
+    ['exportDataset', { datasetId: 1, folder: out, fileName: '../../x.zip' }, /fileName: cannot hold \/ or/],
+    ['exportDataset', { datasetId: 1, folder: out }, /no dataset with id 1/],
     ['exportTimelapse', { runId: 5, folder: out, format: 'mp4', fps: 12 }, /format/],
     ['cancelExport', { jobId: 12345 }, /no export job with id 12345/],
   ];

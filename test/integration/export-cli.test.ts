@@ -136,7 +136,7 @@ test('export-dataset: the reference format, read back image by image', async () 
 
   const bad = await plumage(['export-dataset', '--dataset', SAMPLE_PLATES, '--out', out, '--name', '../x.zip']);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /cannot contain a path separator/);
+  assert.match(bad.stderr, /a file name cannot hold \/ or \\ \(a path separator\)/);
   const again = await plumage(['export-dataset', '--dataset', SAMPLE_PLATES, '--out', out, '--name', 'plates.zip']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /would be replaced/);

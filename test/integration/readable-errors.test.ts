@@ -108,6 +108,10 @@ test('file names are measured in bytes: 200 CJK characters are refused with the 
     f.message,
     /the folder name "é{40}…" in the export folder is 300 bytes long; a name can have at most 255/,
   );
+  // Fewer frames than favourites is the request's mistake, said as one.
+  const few = await refusal('interpolate', walk({ favouriteIds: [...ids, ids[0]], frames: 2 }));
+  assert.equal(few.code, 'invalid-input');
+  assert.match(few.message, /frames must be at least the number of favourites \(3\)/);
   // The name an interpolation of many favourites gets by default fits, however many there are.
   const many = Array.from({ length: 64 }, (_, i) => 1_000_000 + i);
   assert.ok(utf8Length(`${interpolationName(many, 'w')}-0000.png`) < 255);

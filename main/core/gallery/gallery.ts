@@ -172,6 +172,10 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       throw new GalleryError(
         `these favourites come from ${files.size} different generator files; an interpolation needs one`,
       );
+    if (p.frames < rows.length)
+      throw new GalleryError(
+        `frames must be at least the number of favourites (${rows.length}): each of them is a frame`,
+      );
     const gen = await this.#fileOf(rows[0]!);
     const keys = rows.map(specOf);
     if (p.format === 'strip') {
