@@ -80,6 +80,7 @@ export async function runTask(
   const side = gen.config.resolution;
   if (task.format !== 'strip') checkAnimation(task.frames, task.fps, side, task.format);
   // A PNG sequence is staged and moved in whole: a failure or a cancel leaves no frames behind.
+  // (Drawn here, on this thread: a cancel is seen between frames, when writing one yields.)
   const names = Array.from({ length: task.frames }, (_, i) => sequenceName(task.prefix ?? 'frame', i, task.frames));
   const staged = task.format === 'png' ? await StagedSet.open(task.out, names, false) : null;
   try {
@@ -148,6 +149,7 @@ async function drawBirds(
       const ms = (performance.now() - t0) / chunk.length;
       const files: TaskFile[] = [];
       for (const [k, px] of pixels.entries()) {
+        if (cancelled()) return; // nothing is written once the job is cancelled
         const index = first + k;
         await writePng(px, side, task.out[index]!);
         written.push({ index, file: task.out[index]! });
