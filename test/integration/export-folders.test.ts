@@ -80,6 +80,7 @@ test('every export refuses a relative folder, a system folder and the home’s o
     ['/usr/local/share/plumage-x', /system folder \/usr/],
     ['/proc/self/plumage', /system folder \/proc/],
     ['/', /the root of the filesystem/],
+    [`/plumage-new-${process.pid}/deep`, /would be made in the root of the filesystem/], // root may, nobody should
   ];
   for (const [folder, why] of refused) {
     const requests: [string, unknown][] = [
@@ -99,6 +100,7 @@ test('every export refuses a relative folder, a system folder and the home’s o
   assert.equal(existsSync(resolve('rel-out')), false, 'nothing in the server’s working folder');
   assert.equal(existsSync(join(home, 'checkpoints', 'x')), false);
   assert.equal(existsSync(etc), false);
+  assert.equal(existsSync(`/plumage-new-${process.pid}`), false);
   assert.deepEqual(exportsUnder(home), [], 'nothing written in the home');
 });
 

@@ -31,14 +31,22 @@ export class ExistsError extends Error {
   }
 }
 
-/** "Avis fictitia / Ærø" → "avis-fictitia-ærø": letters and digits of any script, dashes between. */
+/** Bytes a slug may take: room is left for what names add to it (`plate-001-…`, `-timelapse-0000.png`). */
+const MAX_SLUG_BYTES = 180;
+
+/**
+ * "Avis fictitia / Ærø" → "avis-fictitia-ærø": letters and digits of any script, dashes between,
+ * at most `maxLength` characters and MAX_SLUG_BYTES (sixty 4-byte CJK letters would not fit a name).
+ */
 export function slug(name: string, maxLength = 60): string {
   const s = name
     .normalize('NFC')
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, '-')
     .replace(/^-+|-+$/g, '');
-  return [...s].slice(0, maxLength).join('').replace(/-+$/, '') || 'untitled';
+  const chars = [...s].slice(0, maxLength);
+  while (utf8Length(chars.join('')) > MAX_SLUG_BYTES) chars.pop();
+  return chars.join('').replace(/-+$/, '') || 'untitled';
 }
 
 export function printFileName(plate: number, name: string, ext: string): string {

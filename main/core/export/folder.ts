@@ -72,6 +72,10 @@ export async function checkExportFolder(requested: string | undefined, home: str
     if (why) throw new ExportFolderError(why);
   }
   const existing = await nearestExisting(folder);
+  if (parse(existing).root === existing)
+    throw new ExportFolderError(
+      `${folder} would be made in the root of the filesystem: choose a folder of your own (or make it first)`,
+    );
   if (await onPseudoFilesystem(existing))
     throw new ExportFolderError(
       `${folder} is on a kernel pseudo-filesystem (like /proc or /sys): choose another folder`,
