@@ -4,8 +4,8 @@
  * `favourite render`), checked before anything is drawn.
  *
  * - Absolute only. A relative folder would land in whatever the serving process's working
- *   folder is; the app and the CLI resolve a relative one against the user's current folder
- *   before sending it.
+ *   folder is; the CLI resolves a relative `--out` against the user's current folder before
+ *   sending it, and the app asks for an absolute one.
  * - Created if missing (`--out prints/` for a folder that does not exist yet), one level at a
  *   time, and removed again when the export fails before writing anything into it.
  * - Never inside the Plumage home except its `exports/` folder: `checkpoints/`, `gallery/` and
@@ -15,7 +15,7 @@
  * Symlinks are followed for the home and system checks, so a link into the home is no way round.
  */
 import { mkdir, realpath, rmdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, parse, relative, resolve, sep } from 'node:path';
 import { onPseudoFilesystem } from '../dataset/scan.js';
 import { reasonFor } from './write-errors.js';
@@ -47,8 +47,23 @@ function systemFolders(): string[] {
   return [...posix, ...more];
 }
 
-/** Inside the machine's temporary folder (macOS keeps it under /private/var/folders): never a system folder. */
-const TEMPORARY = ['/tmp', '/var/tmp', '/private/tmp', '/private/var/tmp', '/private/var/folders', '/var/folders'];
+/**
+ * Folders of the user's inside the system ones: temporary folders (macOS keeps them under
+ * /private/var/folders), removable disks (/run/media/USER on Fedora and Arch), and homes that
+ * image-based systems keep under /var (Fedora Silverblue: /home → /var/home).
+ */
+const USERS_OWN = [
+  '/tmp',
+  '/var/tmp',
+  '/private/tmp',
+  '/private/var/tmp',
+  '/private/var/folders',
+  '/var/folders',
+  '/run/media',
+  '/var/home',
+  '/var/roothome',
+  '/var/mnt',
+];
 
 /**
  * The folder an export will write into, checked (not created: see makeExportFolder). Without
@@ -56,13 +71,12 @@ const TEMPORARY = ['/tmp', '/var/tmp', '/private/tmp', '/private/var/tmp', '/pri
  */
 export async function checkExportFolder(requested: string | undefined, home: string): Promise<string> {
   if (requested === undefined) return homeExportsFolder(resolve(home));
-  if (requested.includes('\0')) throw new ExportFolderError('the export folder cannot hold a NUL character');
   const unsafe = whyUnsafeText(requested);
   if (unsafe) throw new ExportFolderError(`the export folder ${JSON.stringify(requested)} ${unsafe}`);
   if (!isAbsolute(requested))
     throw new ExportFolderError(
-      `the export folder must be an absolute path, got ${JSON.stringify(requested)} ` +
-        '(the app and the CLI turn a relative folder into one from your current folder)',
+      `the export folder must be an absolute path, got ${JSON.stringify(requested)}: a relative one would ` +
+        'land wherever the studio happens to run (the CLI resolves --out against your current folder)',
     );
   const folder = resolve(requested);
   checkLengths(folder);
@@ -146,8 +160,8 @@ function checkLengths(folder: string): void {
 
 function whySystemFolder(path: string): string | null {
   if (parse(path).root === path) return `${path} is the root of the filesystem: choose a folder of your own`;
-  const temporary = [...TEMPORARY, resolve(tmpdir())].filter((t) => parse(t).root !== t);
-  if (temporary.some((t) => isWithin(t, path))) return null;
+  const own = [...USERS_OWN, resolve(tmpdir()), resolve(homedir())].filter((t) => parse(t).root !== t);
+  if (own.some((t) => isWithin(t, path))) return null;
   const system = systemFolders().find((s) => isWithin(s, path));
   return system ? `${path} is inside the system folder ${system}: choose a folder of your own` : null;
 }
