@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 /**
@@ -14,6 +14,16 @@ export async function folderProblem(folder: string): Promise<string | null> {
     return `cannot open folder ${abs}: ${st.code ?? st.message}`;
   }
   return st.isDirectory() ? null : `${abs} is a file, not a folder`;
+}
+
+/**
+ * The path a dataset folder is kept under: absolute, with its links resolved. `/proc/self/cwd`
+ * names a different folder in every process that reads it, and `~/plates → /mnt/b/plates`
+ * stays one dataset whichever name it is opened by. A folder that does not exist stays as given.
+ */
+export async function datasetFolder(folder: string): Promise<string> {
+  const abs = resolve(folder);
+  return realpath(abs).catch(() => abs);
 }
 
 /** Why a path cannot be read as a file (a checkpoint, a generator), or null when it is one. */

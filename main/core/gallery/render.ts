@@ -41,6 +41,19 @@ export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8A
   return synthesise(gen, await birdWs(gen, spec), spec.noiseMode, spec.seed);
 }
 
+/** Thrown out of a pass whose job was cancelled: the birds of that pass are not drawn. */
+export class DrawStoppedError extends Error {
+  readonly code = 'cancelled';
+  constructor() {
+    super('drawing stopped: the job was cancelled');
+  }
+}
+
+/** A check that throws DrawStoppedError once `stopped()` says so (between birds, and between a pass's blocks). */
+const stopper = (stopped?: () => boolean) => (): void => {
+  if (stopped?.()) throw new DrawStoppedError();
+};
+
 /** Birds drawn in one pass at most: small, so a running trainer waits for no long job. */
 export const BATCH_SIZE = 8;
 /**
@@ -57,19 +70,30 @@ export const batchSizeFor = (resolution: number): number =>
  * (5–6× faster per bird on wasm); every sample of a batch is computed as it is alone (the
  * convolutions share their weights, the batch only adds rows), so the bytes equal renderBird's
  * (tested against sampleSeeds). Random noise is drawn per seed, so those birds go one by one.
+ * `stopped` is asked between birds and between a shared pass's blocks: a cancelled job's batch
+ * ends within a block (DrawStoppedError) instead of drawing its birds for nobody.
  */
-export async function renderBirds(gen: Generator, specs: BirdSpec[]): Promise<Uint8Array[]> {
+export async function renderBirds(gen: Generator, specs: BirdSpec[], stopped?: () => boolean): Promise<Uint8Array[]> {
+  const check = stopper(stopped);
   const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && s.psi === specs[0]!.psi);
   if (specs.length < 2 || !shared) {
     const out: Uint8Array[] = [];
-    for (const s of specs) out.push(await renderBird(gen, s));
+    for (const s of specs) {
+      check();
+      out.push(await renderBird(gen, s));
+    }
     return out;
   }
+  check();
   const { config: c, G, constants } = gen;
   const zs = new Float32Array(specs.length * c.zDim);
   specs.forEach((s, k) => zs.set(seedToZ(s.seed, c.zDim), k * c.zDim));
   const img = tf.tidy(() =>
-    generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, { noiseMode: 'const', constants }),
+    generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, {
+      noiseMode: 'const',
+      constants,
+      afterBlock: check,
+    }),
   ); // [N,res,res,3]
   const all = toUint8(await readAndDispose(img));
   const n = c.resolution * c.resolution * c.imgChannels;
