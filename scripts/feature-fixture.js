@@ -29,8 +29,14 @@ const shifted = new Uint8Array(pixels.length);
 shifted.set(pixels.subarray(3)); // one pixel left
 const [g] = [await net.features([shifted], 64)];
 const stats = (v) => {
-  let min = Infinity, max = -Infinity, sum = 0;
-  for (const x of v) { min = Math.min(min, x); max = Math.max(max, x); sum += x; }
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0;
+  for (const x of v) {
+    min = Math.min(min, x);
+    max = Math.max(max, x);
+    sum += x;
+  }
   return { min, max, mean: sum / v.length };
 };
 let shift = 0;
@@ -38,5 +44,9 @@ for (let i = 0; i < f.length; i++) shift = Math.max(shift, Math.abs(f[i] - g[i])
 console.log(JSON.stringify({ backend: info.kind, ...stats(f), maxChangeFromOnePixelShift: shift }));
 writeFileSync(
   join(DIR, 'plate-64.json'),
-  JSON.stringify({ image: 'plate-64.png', backend: info.kind, features: Array.from(f, (x) => Number(x.toPrecision(7))) }) + '\n',
+  JSON.stringify({
+    image: 'plate-64.png',
+    backend: info.kind,
+    features: Array.from(f, (x) => Number(x.toPrecision(7))),
+  }) + '\n',
 );

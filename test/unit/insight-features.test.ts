@@ -17,15 +17,19 @@ const plate = async (): Promise<Uint8Array> =>
 /** Backends differ in float summation order; a one-pixel shift moves some feature by ~0.05. */
 const TOLERANCE = 2e-3;
 
-test('the features of the fixture plate equal the stored vector (weights and resize unchanged)', { timeout: 120_000 }, async () => {
-  await backendReady;
-  const net = await featureNetwork();
-  const f = await net.features([await plate()], 64);
-  assert.equal(f.length, FEATURE_DIM);
-  let worst = 0;
-  for (let i = 0; i < FEATURE_DIM; i++) worst = Math.max(worst, Math.abs(f[i]! - expected.features[i]!));
-  assert.ok(worst < TOLERANCE, `largest difference from the fixture: ${worst}`);
-});
+test(
+  'the features of the fixture plate equal the stored vector (weights and resize unchanged)',
+  { timeout: 120_000 },
+  async () => {
+    await backendReady;
+    const net = await featureNetwork();
+    const f = await net.features([await plate()], 64);
+    assert.equal(f.length, FEATURE_DIM);
+    let worst = 0;
+    for (let i = 0; i < FEATURE_DIM; i++) worst = Math.max(worst, Math.abs(f[i]! - expected.features[i]!));
+    assert.ok(worst < TOLERANCE, `largest difference from the fixture: ${worst}`);
+  },
+);
 
 test('a different resize is caught by the fixture', { timeout: 120_000 }, async () => {
   await backendReady;
@@ -59,7 +63,8 @@ test('the Lanczos matrices: rows sum to 1, a same-size resize is the identity, a
     }
   }
   const same = lanczosMatrix(8, 8);
-  for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) assert.ok(Math.abs(same[i * 8 + j]! - (i === j ? 1 : 0)) < 1e-6);
+  for (let i = 0; i < 8; i++)
+    for (let j = 0; j < 8; j++) assert.ok(Math.abs(same[i * 8 + j]! - (i === j ? 1 : 0)) < 1e-6);
   const out = tf.tidy(() => resizeSquare(tf.fill([1, 16, 16, 3], 0.25) as tf.Tensor4D, 40));
   const data = await out.data();
   out.dispose();

@@ -88,7 +88,9 @@ export function mixed5Artifacts(): tf.io.ModelArtifacts {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Buffer[] = [];
   for (const group of json.weightsManifest) {
-    const data = Buffer.concat(group.paths.map((p) => Buffer.from(loadModule<string>(join(dir, `${p}.min.js`)), 'base64')));
+    const data = Buffer.concat(
+      group.paths.map((p) => Buffer.from(loadModule<string>(join(dir, `${p}.min.js`)), 'base64')),
+    );
     let offset = 0;
     for (const w of group.weights) {
       const bytes = w.shape.reduce((a, b) => a * b, 1) * bytesPerValue(w);

@@ -80,7 +80,8 @@ export function boxDown(pixels: Uint8Array, from: number, to: number): Uint8Arra
     for (let x = 0; x < to; x++)
       for (let c = 0; c < 3; c++) {
         let sum = 0;
-        for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) sum += pixels[((y * f + dy) * from + x * f + dx) * 3 + c]!;
+        for (let dy = 0; dy < f; dy++)
+          for (let dx = 0; dx < f; dx++) sum += pixels[((y * f + dy) * from + x * f + dx) * 3 + c]!;
         out[(y * to + x) * 3 + c] = Math.round(sum / (f * f));
       }
   return out;
