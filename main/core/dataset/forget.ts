@@ -1,11 +1,12 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { forgetDatasetFeatures } from '../insight/feature-files.js';
 import type { DatasetRow } from '../store/datasets.js';
 import { cacheFileFor, type DatasetIngestor } from './ingest.js';
 
 /**
- * What forgetting a dataset removes from the home: its watcher, its packed training cache and its
- * thumbnails. Only files Plumage made under the home; the user's folder is never touched.
+ * What forgetting a dataset removes from the home: its watcher, its packed training cache, its
+ * thumbnails and its feature caches. Only files Plumage made under the home; the user's folder is never touched.
  */
 export async function forgetDatasetFiles(
   home: string,
@@ -15,4 +16,5 @@ export async function forgetDatasetFiles(
   await ingestor?.close();
   await rm(cacheFileFor(home, ds), { force: true });
   await rm(join(home, 'thumbs', String(ds.id)), { recursive: true, force: true });
+  await forgetDatasetFeatures(home, ds.id);
 }

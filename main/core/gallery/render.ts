@@ -11,6 +11,7 @@ import type { WeightConstants } from '../gan/ops.js';
 import type { ParamSet } from '../gan/params.js';
 import { RandomState, seedToZ } from '../gan/rng.js';
 import { sampleSeeds, toUint8 } from '../gan/sample.js';
+import { applyEdit } from '../insight/directions.js';
 import { lerp, slerp, framePositions } from './interpolate.js';
 import { mixIndices } from './mixing.js';
 
@@ -20,6 +21,8 @@ export interface BirdSpec {
   noiseMode: GalleryNoiseMode;
   /** Style mix: ws at the resolutions `layers` ("4-8") come from `seed`'s w (same ψ). */
   mix?: { seed: number; layers: string } | null;
+  /** A move along a direction in w (insight/directions.ts) on the layers `layers` ("lo-hi"). */
+  edit?: { vector: number[]; layers: string; amount: number } | null;
 }
 
 export interface Generator {
@@ -33,6 +36,10 @@ export type LatentSpace = 'w' | 'z';
 
 /** [res,res,3] uint8 RGB of one bird. */
 export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
+  if (spec.edit) {
+    const { vector, layers, amount } = spec.edit;
+    return synthesise(gen, applyEdit(birdWs(gen, spec), gen.config.resolution, vector, layers, amount), spec.noiseMode, spec.seed);
+  }
   if (!spec.mix) {
     // `await`: sampling may become asynchronous (WebGPU); awaiting a plain value is harmless.
     const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode, gen.constants);
@@ -60,7 +67,7 @@ export const batchSizeFor = (resolution: number): number =>
  * (tested against sampleSeeds). Random noise is drawn per seed, so those birds go one by one.
  */
 export async function renderBirds(gen: Generator, specs: BirdSpec[]): Promise<Uint8Array[]> {
-  const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && s.psi === specs[0]!.psi);
+  const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && !s.edit && s.psi === specs[0]!.psi);
   if (specs.length < 2 || !shared) {
     const out: Uint8Array[] = [];
     for (const s of specs) out.push(await renderBird(gen, s));

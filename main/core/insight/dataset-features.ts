@@ -5,10 +5,11 @@
  * through the network and the removed ones dropped; a change of the network, the resize, the
  * dataset's resolution, crop or paper colour (all in the file's header) makes it start afresh.
  */
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FEATURE_DIM, FEATURE_NET_ID, type FeatureNetwork } from './feature-net.js';
+import { FEATURES_DIR, featureCacheFor } from './feature-files.js';
 import { boxDown } from './resize.js';
 
 /** What the features of a dataset depend on, and where its squares are. Plain data (crosses to a child process). */
@@ -22,11 +23,6 @@ export interface DatasetImages {
   /** Accepted sources: path relative to the dataset folder, content hash, cache slot. */
   sources: { file: string; hash: string; slot: number }[];
 }
-
-/** Folder of the feature caches inside the home. */
-export const FEATURES_DIR = 'features';
-export const featureCacheFor = (home: string, datasetId: number, side: number): string =>
-  join(home, FEATURES_DIR, `dataset-${datasetId}-${side}.f32`);
 
 interface Header {
   net: string;
@@ -129,12 +125,4 @@ export async function datasetFeatures(
     await writeCache(file, { ...want, hashes }, rowsOut);
   }
   return { files: sources.map((s) => s.file), features, computed: missing.length };
-}
-
-/** Removes a dataset's feature caches, at every side (forgetting the dataset). */
-export async function forgetDatasetFeatures(home: string, datasetId: number): Promise<void> {
-  const dir = join(home, FEATURES_DIR);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const mine = new RegExp(`^dataset-${datasetId}-\\d+\\.f32$`);
-  await Promise.all(names.filter((n) => mine.test(n)).map((n) => rm(join(dir, n), { force: true })));
 }
