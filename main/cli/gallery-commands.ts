@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { BackendChoice, Favourite, GeneratorRef } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
+import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { fileProblem } from '../core/folders.js';
 import { initBackend } from '../core/gan/backend.js';
 import { parseSeeds } from '../core/gan/sample.js';
@@ -119,19 +120,25 @@ async function generate(argv: string[]): Promise<number> {
       seeds: { type: 'string', default: '0-7' },
       out: { type: 'string' },
       backend: { type: 'string' },
+      direction: { type: 'string' },
+      amount: { type: 'string' },
+      method: { type: 'string', default: 'sefa' },
+      'direction-layers': { type: 'string', default: 'all' },
     },
   });
   const backend = values.backend === undefined ? undefined : backendOf(values.backend);
   const ref = modelRef(values);
   const params = bird(values);
   const seeds = seedsFlag(values.seeds!);
+  const move = directionFlags(values);
   const out = resolve(values.out ?? 'generated');
   if ('file' in ref) {
     const problem = await fileProblem(ref.file, 'checkpoint');
     if (problem) throw new Error(problem);
   }
-  // A loose file needs no home; a run is looked up read-only, so this works beside a running `train`.
-  const studio = 'file' in ref ? null : openStudio(values.home, true);
+  // A loose file needs no home (but for its directions' cache); a run is looked up read-only, so
+  // this works beside a running `train`.
+  const studio = 'file' in ref && !move ? null : openStudio(values.home, true);
   try {
     const info = studio
       ? await studio.gallery.openGenerator(ref)
@@ -140,14 +147,16 @@ async function generate(argv: string[]): Promise<number> {
     const mix =
       params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
     await initBackend(backend, () => {});
+    const edit = move ? await directionEdit(studio!, ref, move) : null;
     mkdirSync(out, { recursive: true });
     const cache = new GeneratorCache();
-    const names = seeds.map((s) => join(out, `seed${String(s).padStart(4, '0')}${mix ? `-mix${mix.seed}` : ''}.png`));
+    const tail = `${mix ? `-mix${mix.seed}` : ''}${move ? `-dir${move.direction}${move.amount >= 0 ? '+' : ''}${move.amount}` : ''}`;
+    const names = seeds.map((s) => join(out, `seed${String(s).padStart(4, '0')}${tail}.png`));
     await runTask(
       {
         kind: 'birds',
         file: info.file,
-        specs: seeds.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix })),
+        specs: seeds.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix, edit })),
         out: names,
       },
       cache,
@@ -159,6 +168,37 @@ async function generate(argv: string[]): Promise<number> {
   } finally {
     await studio?.close();
   }
+}
+
+interface DirectionMove {
+  direction: number;
+  amount: number;
+  method: 'sefa' | 'ganspace';
+  layers: string;
+}
+
+/** `--direction K --amount A [--method M] [--direction-layers L]`, checked by the insight fields. */
+function directionFlags(v: Record<string, string | boolean | undefined>): DirectionMove | null {
+  if (v.direction === undefined) {
+    if (v.amount !== undefined) throw new UsageError('--amount goes with --direction K');
+    return null;
+  }
+  const I = INSIGHT_FIELDS;
+  return {
+    direction: numberFlag(v, 'direction', I.direction)!,
+    amount: required(numberFlag(v, 'amount', I.amount), 'amount', 'A'),
+    method: choiceFlag(v, 'method', I.method)!,
+    layers: choiceFlag(v, 'direction-layers', I.layers)!,
+  };
+}
+
+/** The move as the renderer takes it: direction K's unit vector (computed once per generator, cached). */
+async function directionEdit(studio: Studio, ref: GeneratorRef, m: DirectionMove) {
+  const d = await studio.insight.directions({ generator: ref, method: m.method, layers: m.layers });
+  const vector = d.vectors[m.direction];
+  if (!vector)
+    throw new UsageError(`--direction must be below ${d.vectors.length} (${m.method} gives ${d.vectors.length} directions)`);
+  return { vector, layers: d.layers, amount: m.amount };
 }
 
 async function favouriteAdd(argv: string[]): Promise<number> {
