@@ -197,7 +197,9 @@ async function directionEdit(studio: Studio, ref: GeneratorRef, m: DirectionMove
   const d = await studio.insight.directions({ generator: ref, method: m.method, layers: m.layers });
   const vector = d.vectors[m.direction];
   if (!vector)
-    throw new UsageError(`--direction must be below ${d.vectors.length} (${m.method} gives ${d.vectors.length} directions)`);
+    throw new UsageError(
+      `--direction must be below ${d.vectors.length} (${m.method} gives ${d.vectors.length} directions)`,
+    );
   return { vector, layers: d.layers, amount: m.amount };
 }
 

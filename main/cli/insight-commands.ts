@@ -59,10 +59,10 @@ export const metricsCommand: CommandDef = {
     '[--home DIR] [--json]',
   summary: 'Plumage KID (InceptionV3 mixed5) and the memorisation rate of a checkpoint against a dataset.',
   details: [
-    '  --dataset DIR  an ingested folder (default: the run\'s own dataset)',
+    "  --dataset DIR  an ingested folder (default: the run's own dataset)",
     `  --images N     generated birds, seeds 0…N−1 at ψ 1 (default ${DEFAULT_METRIC_IMAGES})`,
     '  --json         {kid, kidStd, images, memorisation, reals, subsetSize, label}',
-    '  KID is Plumage\'s own score (unbiased; with its spread over subsets): lower is closer to the',
+    "  KID is Plumage's own score (unbiased; with its spread over subsets): lower is closer to the",
     '  dataset. It is not comparable with published FIDs. The memorisation rate is the share of birds',
     '  nearer a training image than training images are to each other.',
   ].join('\n'),
@@ -109,7 +109,7 @@ export const nearestCommand: CommandDef = {
   synopsis:
     'nearest (--image FILE | --checkpoint FILE --seed S [--psi 0.7] [--noise const|random]) --dataset DIR [--k 5] ' +
     '[--home DIR] [--json]',
-  summary: 'The training images nearest to an image or a bird, in the feature network\'s space.',
+  summary: "The training images nearest to an image or a bird, in the feature network's space.",
   details: [
     '  Distances are Euclidean between InceptionV3 mixed5 features (0: the same image).',
     '  --json   {neighbours: [{file, distance}], side}, nearest first',
@@ -132,7 +132,8 @@ export const nearestCommand: CommandDef = {
     const dataset = required(v.dataset as string | undefined, 'dataset', 'DIR');
     const k = numberFlag(v, 'k', F.k) ?? DEFAULT_NEIGHBOURS;
     const seed = v.checkpoint !== undefined ? required(numberFlag(v, 'seed', G.seed), 'seed', 'S') : undefined;
-    if (v.image !== undefined && v.seed !== undefined) throw new UsageError('--seed goes with --checkpoint, not --image');
+    if (v.image !== undefined && v.seed !== undefined)
+      throw new UsageError('--seed goes with --checkpoint, not --image');
     let image: string | undefined;
     if (v.image !== undefined) {
       image = resolve(v.image as string);
@@ -160,7 +161,12 @@ export const nearestCommand: CommandDef = {
             },
       );
       if (v.json)
-        console.log(JSON.stringify({ neighbours: r.neighbours.map((n) => ({ file: n.file, distance: n.distance })), side: r.side }));
+        console.log(
+          JSON.stringify({
+            neighbours: r.neighbours.map((n) => ({ file: n.file, distance: n.distance })),
+            side: r.side,
+          }),
+        );
       else r.neighbours.forEach((n, i) => console.log(`${i + 1}. ${n.distance.toFixed(4)}  ${n.file}`));
       return 0;
     } finally {
@@ -176,9 +182,9 @@ export const directionsCommand: CommandDef = {
     '[--layers all|coarse|middle|fine|LO-HI] [--home DIR] [--json]',
   summary: 'Meaningful directions in w (SeFa or GANSpace), strongest first; draw along one with generate --direction.',
   details: [
-    '  SeFa: eigenvectors of the chosen layers\' style weights (no sampling). GANSpace: principal',
-    '  components of 10,000 sampled w\'s. Computed once per generator and cached in the home.',
-    '  --json   {method, layers, strengths}: direction K is strengths[K]\'s',
+    "  SeFa: eigenvectors of the chosen layers' style weights (no sampling). GANSpace: principal",
+    "  components of 10,000 sampled w's. Computed once per generator and cached in the home.",
+    "  --json   {method, layers, strengths}: direction K is strengths[K]'s",
   ].join('\n'),
   options: {
     run: { type: 'string' },

@@ -38,7 +38,12 @@ export type LatentSpace = 'w' | 'z';
 export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
   if (spec.edit) {
     const { vector, layers, amount } = spec.edit;
-    return synthesise(gen, applyEdit(birdWs(gen, spec), gen.config.resolution, vector, layers, amount), spec.noiseMode, spec.seed);
+    return synthesise(
+      gen,
+      applyEdit(birdWs(gen, spec), gen.config.resolution, vector, layers, amount),
+      spec.noiseMode,
+      spec.seed,
+    );
   }
   if (!spec.mix) {
     // `await`: sampling may become asynchronous (WebGPU); awaiting a plain value is harmless.

@@ -108,8 +108,7 @@ async function ganspaceMatrix(gen: Generator, samples: number): Promise<Float64A
   }
   const cov = new Float64Array(d * d);
   for (let i = 0; i < d; i++)
-    for (let j = 0; j < d; j++)
-      cov[i * d + j] = (outer[i * d + j]! - (sum[i]! * sum[j]!) / samples) / (samples - 1);
+    for (let j = 0; j < d; j++) cov[i * d + j] = (outer[i * d + j]! - (sum[i]! * sum[j]!) / samples) / (samples - 1);
   return cov;
 }
 
@@ -133,7 +132,13 @@ export async function computeDirections(
 }
 
 /** ws [numWs × wDim] moved by `amount` along `vector` on the layers `layers` (a new array). */
-export function applyEdit(ws: Float32Array, resolution: number, vector: ArrayLike<number>, layers: string, amount: number): Float32Array {
+export function applyEdit(
+  ws: Float32Array,
+  resolution: number,
+  vector: ArrayLike<number>,
+  layers: string,
+  amount: number,
+): Float32Array {
   const d = vector.length;
   const out = Float32Array.from(ws);
   if (amount === 0) return out;

@@ -18,7 +18,8 @@ export function symmetricEigen(matrix: ArrayLike<number>, n: number): Eigen {
     for (let j = 0; j < i; j++) {
       const x = matrix[i * n + j]!;
       const y = matrix[j * n + i]!;
-      if (Math.abs(x - y) > 1e-9 * (Math.abs(x) + Math.abs(y) + 1e-300)) throw new RangeError('the matrix is not symmetric');
+      if (Math.abs(x - y) > 1e-9 * (Math.abs(x) + Math.abs(y) + 1e-300))
+        throw new RangeError('the matrix is not symmetric');
     }
   const V = Array.from({ length: n }, (_, i) => Float64Array.from({ length: n }, (_, j) => matrix[i * n + j]!));
   const d = new Float64Array(n);

@@ -34,7 +34,6 @@ export const DEFAULT_NEIGHBOURS = 5;
 /** Where results are written by the runner and read back (then removed). */
 const RESULTS_DIR = 'insight';
 
-
 /** 'all' (or the whole range) for every layer, else what style mixing accepts: coarse, middle, fine, "lo-hi". */
 export function directionLayers(spec: string, resolution: number): string {
   if (spec === 'all' || spec === `4-${resolution}`) return `4-${resolution}`;
@@ -65,7 +64,8 @@ export class Insight {
     let datasetId = p.datasetId;
     if (datasetId === undefined) {
       const run = generator.runId !== null ? this.#runs.getRun(generator.runId) : undefined;
-      if (!run) throw new InsightInputError('a generator file is compared with a dataset: name one (datasetId, --dataset)');
+      if (!run)
+        throw new InsightInputError('a generator file is compared with a dataset: name one (datasetId, --dataset)');
       datasetId = run.dataset_id;
     }
     const ds = this.#datasetImages(this.#dataset(datasetId), generator.resolution);
@@ -130,10 +130,14 @@ export class Insight {
     const abs = resolve(folder);
     const rows = this.#datasets.listDatasets().filter((r) => r.folder === abs);
     if (rows.length === 0)
-      throw new InsightNotFoundError(`${abs} is not a dataset in this home: ingest it first (plumage ingest ${abs} --resolution R)`);
+      throw new InsightNotFoundError(
+        `${abs} is not a dataset in this home: ingest it first (plumage ingest ${abs} --resolution R)`,
+      );
     const fits = rows
       .filter((r) => side === null || r.resolution % side === 0)
-      .sort((a, b) => (side !== null && a.resolution === side ? -1 : b.resolution === side ? 1 : b.resolution - a.resolution));
+      .sort((a, b) =>
+        side !== null && a.resolution === side ? -1 : b.resolution === side ? 1 : b.resolution - a.resolution,
+      );
     if (fits.length === 0)
       throw new InsightInputError(
         `${abs} is ingested at ${rows.map((r) => `${r.resolution}²`).join(', ')}, none of which a ${side}² generator ` +
@@ -157,7 +161,8 @@ export class Insight {
       .listAllSources(row.id)
       .filter((s) => s.status === 'accepted' && s.slot !== null)
       .map((s) => ({ file: s.path, hash: s.hash ?? `${s.path}\0${s.size}\0${s.mtime_ms}`, slot: s.slot! }));
-    if (sources.length === 0) throw new InsightInputError(`dataset ${row.id} (${row.folder}) has no accepted images yet`);
+    if (sources.length === 0)
+      throw new InsightInputError(`dataset ${row.id} (${row.folder}) has no accepted images yet`);
     return {
       datasetId: row.id,
       cacheFile: cacheFileFor(this.#home, row),

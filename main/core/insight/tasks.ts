@@ -31,7 +31,6 @@ export type InsightTask =
 /** Folder of cached directions inside the home. */
 export const DIRECTIONS_DIR = 'directions';
 
-
 /** Runs one task; `cancelled` is polled, and stops it between batches. */
 export async function runInsightTask(
   task: InsightTask,
@@ -72,7 +71,9 @@ async function queryPixels(
   }
   // A file is made into the dataset's own square, exactly as ingest makes its training images.
   const input = await readFile(task.query.path).catch((err: NodeJS.ErrnoException) => {
-    throw new InsightInputError(`cannot read ${task.query.kind === 'image' ? task.query.path : ''}: ${err.code ?? err.message}`);
+    throw new InsightInputError(
+      `cannot read ${task.query.kind === 'image' ? task.query.path : ''}: ${err.code ?? err.message}`,
+    );
   });
   const square = await renderSquare(input, { resolution: ds.resolution, crop: ds.crop as never, paper: ds.paper });
   if (!square.ok) throw new InsightInputError(`${task.query.path}: ${square.reason}`);
