@@ -39,7 +39,7 @@ test('a different resize is caught by the fixture', { timeout: 120_000 }, async 
   const f = tf.tidy(() => {
     const x = tf.sub(tf.div(tf.tensor4d(pixels, [1, 64, 64, 3], 'float32'), 127.5), 1) as tf.Tensor4D;
     const nearest = tf.image.resizeNearestNeighbor(x, [299, 299]);
-    return tf.mean(net.model.apply(nearest) as tf.Tensor4D, [1, 2]);
+    return tf.mean(net.maps(nearest), [1, 2]);
   });
   const v = (await f.data()) as Float32Array;
   f.dispose();

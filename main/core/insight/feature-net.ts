@@ -111,25 +111,103 @@ export function mixed5Artifacts(): tf.io.ModelArtifacts {
   };
 }
 
-/** The network, loaded once per process and backend. */
+interface LayerConfig {
+  strides?: [number, number];
+  pool_size?: [number, number];
+  padding?: 'valid' | 'same';
+  activation?: string;
+  use_bias?: boolean;
+  epsilon?: number;
+  axis?: number;
+}
+
+/** One layer of the cut network as plain tfjs ops (kept tensors hold its weights). */
+type Step =
+  | { name: string; kind: 'input' }
+  | {
+      name: string;
+      kind: 'conv';
+      from: string;
+      kernel: tf.Tensor4D;
+      strides: [number, number];
+      padding: 'valid' | 'same';
+    }
+  | { name: string; kind: 'affine'; from: string; scale: tf.Tensor1D; shift: tf.Tensor1D }
+  | { name: string; kind: 'relu'; from: string }
+  | {
+      name: string;
+      kind: 'maxPool' | 'avgPool';
+      from: string;
+      size: [number, number];
+      strides: [number, number];
+      padding: 'valid' | 'same';
+    }
+  | { name: string; kind: 'concat'; from: string[] };
+
+/**
+ * The network, loaded once per process and backend. tfjs decodes the package's weights (a
+ * LayersModel); the forward pass is then run as plain ops over them, with each batch
+ * normalisation as the affine map it is at inference (x·γ' + β'). That is differentiable all the
+ * way (tfjs 4.22 cannot take gradients through its BatchNormalization layer without a learned
+ * scale, which these layers have none of) and a little faster.
+ */
 export class FeatureNetwork {
-  private constructor(readonly model: tf.LayersModel) {}
+  private constructor(readonly steps: Step[]) {}
 
   static async load(): Promise<FeatureNetwork> {
-    const model = await tf.loadLayersModel(tf.io.fromMemory(mixed5Artifacts()));
-    const out = model.outputs[0]!.shape;
-    if (out.join() !== [null, 17, 17, FEATURE_DIM].join())
-      throw new Error(`InceptionV3 cut at ${FEATURE_LAYER} gives [${out}], expected [null,17,17,${FEATURE_DIM}]`);
-    return new FeatureNetwork(model);
+    const artifacts = mixed5Artifacts();
+    const model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    try {
+      const out = model.outputs[0]!.shape;
+      if (out.join() !== [null, 17, 17, FEATURE_DIM].join())
+        throw new Error(`InceptionV3 cut at ${FEATURE_LAYER} gives [${out}], expected [null,17,17,${FEATURE_DIM}]`);
+      const layers = (artifacts.modelTopology as ModelJson['modelTopology']).model_config.config.layers;
+      return new FeatureNetwork(layers.map((l) => step(l, model)));
+    } finally {
+      model.dispose();
+    }
+  }
+
+  /** [N,S,S,3] in [-1, 1], already at the side wanted (≥ 75) → mixed5's maps [N,h,w,768]; differentiable. */
+  maps(x: tf.Tensor4D): tf.Tensor4D {
+    const values = new Map<string, tf.Tensor4D>();
+    for (const s of this.steps) {
+      const at = (name: string) => values.get(name)!;
+      let y: tf.Tensor4D;
+      switch (s.kind) {
+        case 'input':
+          y = x;
+          break;
+        case 'conv':
+          y = tf.conv2d(at(s.from), s.kernel, s.strides, s.padding);
+          break;
+        case 'affine':
+          y = tf.add(tf.mul(at(s.from), s.scale), s.shift);
+          break;
+        case 'relu':
+          y = tf.relu(at(s.from));
+          break;
+        case 'maxPool':
+          y = tf.maxPool(at(s.from), s.size, s.strides, s.padding);
+          break;
+        case 'avgPool':
+          y = tf.avgPool(at(s.from), s.size, s.strides, s.padding);
+          break;
+        case 'concat':
+          y = tf.concat(s.from.map(at), 3);
+          break;
+      }
+      values.set(s.name, y);
+    }
+    return values.get(FEATURE_LAYER)!;
   }
 
   /**
-   * [N,S,S,3] in [-1, 1] → [N,768], differentiable (projection takes gradients through it):
-   * the Lanczos resize to 299², the network up to mixed5, the spatial mean.
+   * [N,S,S,3] in [-1, 1] → [N,768], differentiable: the Lanczos resize to 299², the network up
+   * to mixed5, the spatial mean.
    */
   embed(images: tf.Tensor4D): tf.Tensor2D {
-    const x = resizeSquare(images, FEATURE_INPUT); // [N,299,299,3]
-    const maps = this.model.apply(x, { training: false }) as tf.Tensor4D; // [N,17,17,768]
+    const maps = this.maps(resizeSquare(images, FEATURE_INPUT)); // [N,17,17,768]
     return tf.mean(maps, [1, 2]) as tf.Tensor2D; // [N,768]
   }
 
@@ -161,7 +239,66 @@ export class FeatureNetwork {
   }
 
   dispose(): void {
-    this.model.dispose();
+    for (const s of this.steps) {
+      if (s.kind === 'conv') s.kernel.dispose();
+      if (s.kind === 'affine') {
+        s.scale.dispose();
+        s.shift.dispose();
+      }
+    }
+  }
+}
+
+/** The op of one Keras layer, with its weights copied out of the LayersModel. */
+function step(l: LayerJson & { config?: LayerConfig }, model: tf.LayersModel): Step {
+  const cfg = (l as { config: LayerConfig }).config;
+  const from = l.inbound_nodes[0]?.map(([name]) => name) ?? [];
+  const weights = l.class_name === 'InputLayer' ? [] : model.getLayer(l.name).getWeights();
+  switch (l.class_name) {
+    case 'InputLayer':
+      return { name: l.name, kind: 'input' };
+    case 'Conv2D':
+      if (cfg.use_bias || cfg.activation !== 'linear') throw new Error(`${l.name}: unexpected bias or activation`);
+      return {
+        name: l.name,
+        kind: 'conv',
+        from: from[0]!,
+        kernel: tf.keep(weights[0]!.clone()) as tf.Tensor4D,
+        strides: cfg.strides!,
+        padding: cfg.padding!,
+      };
+    case 'BatchNormalization': {
+      // No γ (scale: false): the weights are β, the moving mean and the moving variance.
+      const byName = new Map(
+        weights.map((w, i) => [model.getLayer(l.name).weights[i]!.originalName.split('/').pop()!, w]),
+      );
+      const beta = byName.get('beta')!;
+      const mean = byName.get('moving_mean')!;
+      const variance = byName.get('moving_variance')!;
+      const gamma = byName.get('gamma');
+      return tf.tidy(() => {
+        const scale = tf.mul(tf.rsqrt(tf.add(variance, cfg.epsilon ?? 1e-3)), gamma ?? 1) as tf.Tensor1D;
+        const shift = tf.sub(beta, tf.mul(mean, scale)) as tf.Tensor1D;
+        return { name: l.name, kind: 'affine' as const, from: from[0]!, scale: tf.keep(scale), shift: tf.keep(shift) };
+      });
+    }
+    case 'Activation':
+      if (cfg.activation !== 'relu') throw new Error(`${l.name}: unexpected activation ${cfg.activation}`);
+      return { name: l.name, kind: 'relu', from: from[0]! };
+    case 'MaxPooling2D':
+    case 'AveragePooling2D':
+      return {
+        name: l.name,
+        kind: l.class_name === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+        from: from[0]!,
+        size: cfg.pool_size!,
+        strides: cfg.strides!,
+        padding: cfg.padding!,
+      };
+    case 'Concatenate':
+      return { name: l.name, kind: 'concat', from };
+    default:
+      throw new Error(`InceptionV3 layer ${l.name}: ${l.class_name} is not supported`);
   }
 }
 
