@@ -296,7 +296,7 @@ export interface PlumageRequests extends GalleryRequests, ExportRequests, Insigh
 }
 
 /** Events: main → renderer. */
-export interface PlumageEvents extends GalleryEvents, ExportEvents {
+export interface PlumageEvents extends GalleryEvents, ExportEvents, InsightEvents {
   ingestProgress: IngestProgress;
   datasetChanged: DatasetSummary;
   runChanged: RunSummary;
@@ -352,6 +352,8 @@ export const REQUEST_CHANNELS = [
   'computeMetrics',
   'findNearest',
   'computeDirections',
+  'projectImage',
+  'cancelProjection',
 ] as const satisfies readonly RequestName[];
 export const EVENT_CHANNELS = [
   'ingestProgress',
@@ -362,6 +364,7 @@ export const EVENT_CHANNELS = [
   'galleryImage',
   'galleryJob',
   'exportProgress',
+  'projectProgress',
 ] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -736,8 +739,52 @@ export interface DirectionsResult {
   strengths: number[];
 }
 
+/** Optimisation steps a projection may take. */
+export const MAX_PROJECT_STEPS = 5000;
+
+export interface ProjectParams {
+  generator: GeneratorRef;
+  /** The image file to project (made into a centre square of the generator's side). */
+  image: string;
+  /** Default 500. */
+  steps?: number;
+  /** One w per synthesis input (W+) instead of one w. */
+  wPlus?: boolean;
+  /** Folder for `<name>-projected.png` and `<name>-latent.json` (default: the home's exports/). */
+  outDir?: string;
+  /** File name start (no folders); default from the image's name. */
+  name?: string;
+}
+
+export interface ProjectResult {
+  /** Feature distance of the result to the target, and its PSNR (dB). */
+  distance: number;
+  psnr: number;
+  steps: number;
+  /** The files written (only once the projection finished). */
+  image: string;
+  latent: string;
+}
+
+export interface ProjectProgressEvent {
+  jobId: number;
+  step: number;
+  steps: number;
+  distance: number;
+  psnr: number;
+  etaSeconds: number | null;
+}
+
 export interface InsightRequests {
   computeMetrics: (p: MetricsParams) => MetricsResult;
   findNearest: (p: NearestParams) => NearestResult;
   computeDirections: (p: DirectionsParams) => DirectionsResult;
+  /** Resolves when the projection is done; `projectProgress` events (with its jobId) come meanwhile. */
+  projectImage: (p: ProjectParams) => ProjectResult;
+  /** Stops a projection between steps; it then writes nothing and its request fails as cancelled. */
+  cancelProjection: (p: { jobId: number }) => boolean;
+}
+
+export interface InsightEvents {
+  projectProgress: ProjectProgressEvent;
 }

@@ -324,6 +324,12 @@ export class Studio extends EventEmitter<StudioEvents> {
   async computeDirections(p: RequestParams<'computeDirections'>): Promise<RequestResult<'computeDirections'>> {
     return this.insight.computeDirections(p);
   }
+  async projectImage(p: RequestParams<'projectImage'>): Promise<RequestResult<'projectImage'>> {
+    return this.insight.projectImage(p, (e) => this.emit('projectProgress', e));
+  }
+  async cancelProjection({ jobId }: RequestParams<'cancelProjection'>): Promise<boolean> {
+    return this.insight.cancelProjection(jobId);
+  }
 
   // ── exports (ExportService does the work) ──
 

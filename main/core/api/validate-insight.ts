@@ -4,6 +4,7 @@ import {
   DIRECTION_METHODS,
   MAX_METRIC_IMAGES,
   MAX_NEIGHBOURS,
+  MAX_PROJECT_STEPS,
   type InsightRequests,
   type RequestParams,
 } from '../../../preload/contract.js';
@@ -27,6 +28,8 @@ export const INSIGHT_FIELDS = {
   direction: whole(0, 511),
   amount: z.number().min(-100, 'must be a number from -100 to 100').max(100, 'must be a number from -100 to 100'),
   path: z.string().min(1, 'must name a file').max(4096),
+  steps: whole(1, MAX_PROJECT_STEPS),
+  name: z.string().min(1).max(200),
 };
 const F = INSIGHT_FIELDS;
 
@@ -48,4 +51,13 @@ export const INSIGHT_SCHEMAS: Schemas = {
     z.strictObject({ datasetId: G.id, k: F.k.optional(), bird }),
   ]),
   computeDirections: z.strictObject({ generator: generatorRef, method: F.method, layers: F.layers }),
+  projectImage: z.strictObject({
+    generator: generatorRef,
+    image: F.path,
+    steps: F.steps.optional(),
+    wPlus: z.boolean().optional(),
+    outDir: F.path.optional(),
+    name: F.name.optional(),
+  }),
+  cancelProjection: z.strictObject({ jobId: G.id }),
 };

@@ -32,9 +32,12 @@ export interface MetricsResult {
 }
 
 export interface Progress {
-  phase: 'reals' | 'birds' | 'scoring';
+  phase: 'reals' | 'birds' | 'scoring' | 'project';
   done: number;
   total: number;
+  /** A projection's current feature distance and PSNR against the target. */
+  distance?: number;
+  psnr?: number;
 }
 
 /**

@@ -27,6 +27,7 @@ export interface ProjectOptions {
   lrRampdownLength: number; // share of the steps (at the end) the learning rate cosine-decays over
   lrRampupLength: number; // share of the steps (at the start) it ramps up over
   regularizeNoiseWeight: number; // weight of the noise maps' autocorrelation penalty
+  featureWeight: number; // weight of the feature network's distance (0: pixels only)
   pixelWeight: number; // weight of the mean squared pixel difference (images in [-1, 1])
   featureSide: number; // side the images are resized to for the feature network (≥ 75)
   /** Report every this many steps (and on the last). */
@@ -43,6 +44,7 @@ export const PROJECT_DEFAULTS: ProjectOptions = {
   lrRampdownLength: 0.25,
   lrRampupLength: 0.05,
   regularizeNoiseWeight: 1e5,
+  featureWeight: 1,
   pixelWeight: 1,
   // The network is convolutional up to mixed5: 139² (7×7 maps) costs a fifth of 299² per step,
   // and a loss needs no fixed geometry the way a score does.
@@ -140,7 +142,7 @@ export async function project(
   );
   const targetT = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(target, [1, res, res, 3], 'float32'), 127.5), 1));
   const features = (img: tf.Tensor4D): tf.Tensor4D => unitFeatures(net.maps(resizeSquare(img, o.featureSide)));
-  const targetFeatures = tf.tidy(() => features(targetT as tf.Tensor4D));
+  const targetFeatures = tf.tidy(() => (o.featureWeight > 0 ? features(targetT as tf.Tensor4D) : tf.zeros([1])));
   const adam = new Adam([w, ...noise], { lr: o.initialLr, betas: [0.9, 0.999], eps: 1e-8 }, 'project');
   const draw = (wsIn: tf.Tensor2D): tf.Tensor4D => {
     let k = 0;
@@ -151,11 +153,12 @@ export async function project(
       constants: gen.constants,
     });
   };
-  const distanceOf = (img: tf.Tensor4D): tf.Scalar =>
-    tf.add(
-      tf.mean(tf.sum(tf.square(tf.sub(features(img), targetFeatures)), 3)),
-      tf.mul(tf.mean(tf.square(tf.sub(img, targetT))), o.pixelWeight),
-    ) as tf.Scalar;
+  const distanceOf = (img: tf.Tensor4D): tf.Scalar => {
+    const pixels = tf.mul(tf.mean(tf.square(tf.sub(img, targetT))), o.pixelWeight);
+    if (o.featureWeight === 0) return pixels as tf.Scalar;
+    const feat = tf.mean(tf.sum(tf.square(tf.sub(features(img), targetFeatures)), 3));
+    return tf.add(tf.mul(feat, o.featureWeight), pixels) as tf.Scalar;
+  };
   const report = async (step: number): Promise<{ pixels: Uint8Array; distance: number; psnr: number }> => {
     const [img, dist] = tf.tidy(() => {
       const im = draw(w);

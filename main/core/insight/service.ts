@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type {
   DirectionsParams,
   DirectionsResult,
@@ -14,7 +14,11 @@ import type {
   MetricsResult,
   NearestParams,
   NearestResult,
+  ProjectParams,
+  ProjectProgressEvent,
+  ProjectResult,
 } from '../../../preload/contract.js';
+import { DEFAULT_PAPER } from '../paper-colour.js';
 import { cacheFileFor } from '../dataset/ingest.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { mixRange } from '../gallery/mixing.js';
@@ -31,6 +35,7 @@ import type { InsightTask } from './tasks.js';
 
 export const DEFAULT_METRIC_IMAGES = 1000;
 export const DEFAULT_NEIGHBOURS = 5;
+export const DEFAULT_PROJECT_STEPS = 500;
 /** Where results are written by the runner and read back (then removed). */
 const RESULTS_DIR = 'insight';
 
@@ -50,6 +55,7 @@ export class Insight {
   readonly #datasets: DatasetStore;
   readonly #gallery: Gallery;
   readonly #runs: RunStore;
+  readonly #projections = new Set<number>();
 
   constructor(db: Db, home: string, runner: TaskRunner, datasets: DatasetStore, gallery: Gallery) {
     this.#home = home;
@@ -125,6 +131,54 @@ export class Insight {
     return { ...d, file: gen.file, resolution: gen.resolution };
   }
 
+  /**
+   * Projects an image into a generator (see insight/project.ts); `onProgress` gets its jobId (for
+   * cancelProjection), the step, the distance and an ETA every few steps.
+   */
+  async projectImage(p: ProjectParams, onProgress?: (e: ProjectProgressEvent) => void): Promise<ProjectResult> {
+    const gen = await this.#gallery.openGenerator(p.generator);
+    const image = resolve(p.image);
+    const name = p.name ?? basename(image).replace(/\.[^.]*$/, '');
+    if (/[/\\]/.test(name) || name.startsWith('.') || name.trim() === '')
+      throw new InsightInputError(`not a usable file name: ${JSON.stringify(name)}`);
+    const steps = p.steps ?? DEFAULT_PROJECT_STEPS;
+    const t0 = performance.now();
+    let jobId = 0;
+    return this.#run<ProjectResult>(
+      {
+        op: 'project',
+        file: gen.file,
+        target: image,
+        paper: DEFAULT_PAPER,
+        steps,
+        wPlus: p.wPlus ?? false,
+        outDir: resolve(p.outDir ?? join(this.#home, 'exports')),
+        name,
+      },
+      (pr) => {
+        const s = (performance.now() - t0) / 1000;
+        onProgress?.({
+          jobId,
+          step: pr.done,
+          steps: pr.total,
+          distance: pr.distance ?? NaN,
+          psnr: pr.psnr ?? NaN,
+          etaSeconds: pr.done > 0 ? Math.round((s / pr.done) * (pr.total - pr.done)) : null,
+        });
+      },
+      (id) => {
+        jobId = id;
+        this.#projections.add(id);
+      },
+    ).finally(() => this.#projections.delete(jobId));
+  }
+
+  /** Stops a running projection (between steps); true when there was one. */
+  cancelProjection(jobId: number): boolean {
+    if (!this.#projections.has(jobId)) return false;
+    return this.#runner.cancel(jobId);
+  }
+
   /** The dataset a folder was ingested as, at a resolution a `side`² generator can be compared at. */
   datasetForFolder(folder: string, side: number | null): DatasetRow {
     const abs = resolve(folder);
@@ -173,13 +227,14 @@ export class Insight {
     };
   }
 
-  async #run<T>(task: InsightTask, onProgress?: (p: Progress) => void): Promise<T> {
+  async #run<T>(task: InsightTask, onProgress?: (p: Progress) => void, onStart?: (jobId: number) => void): Promise<T> {
     const dir = join(this.#home, RESULTS_DIR);
     mkdirSync(dir, { recursive: true });
     const out = join(dir, `${randomUUID()}.json`);
-    const { done } = this.#runner.submit({ kind: 'insight', task, out }, (f: TaskFile) => {
+    const { id, done } = this.#runner.submit({ kind: 'insight', task, out }, (f: TaskFile) => {
       if (f.progress) onProgress?.(f.progress as Progress);
     });
+    onStart?.(id);
     const r = await done;
     try {
       if (r.cancelled || r.files.length === 0) throw new InsightInputError('cancelled');
