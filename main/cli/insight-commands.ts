@@ -227,9 +227,9 @@ export const projectCommand: CommandDef = {
     '[--home DIR] [--json]',
   summary: 'Finds the w whose bird looks most like an image (a plate, a photo), and writes it with its latent.',
   details: [
-    '  The image is made into a centre square of the generator\'s side, then w is optimised from w_avg',
+    "  The image is made into a centre square of the generator's side, then w is optimised from w_avg",
     '  (Adam, decaying noise on w, regularised noise maps) on a feature-network distance plus a pixel term.',
-    '  Writes <name>-projected.png and <name>-latent.json in --out (default the home\'s exports/) only once',
+    "  Writes <name>-projected.png and <name>-latent.json in --out (default the home's exports/) only once",
     '  it has finished; Ctrl-C stops it and writes nothing.',
     '  --json   {distance, psnr, steps, image, latent}; psnr is against the target square (dB)',
   ].join('\n'),
@@ -280,7 +280,10 @@ export const projectCommand: CommandDef = {
         },
       );
       if (v.json) console.log(JSON.stringify(r));
-      else console.log(`\nwrote ${r.image} and ${r.latent} (distance ${r.distance.toFixed(4)}, PSNR ${r.psnr.toFixed(2)} dB)`);
+      else
+        console.log(
+          `\nwrote ${r.image} and ${r.latent} (distance ${r.distance.toFixed(4)}, PSNR ${r.psnr.toFixed(2)} dB)`,
+        );
       return 0;
     } catch (err) {
       if ((err as Error).message === 'cancelled') {

@@ -160,7 +160,9 @@ async function projectTask(
     psnr: r.psnr,
   };
   await writeFileAtomic(latent, Buffer.from(JSON.stringify(file)));
-  const png = await sharp(r.pixels, { raw: { width: side, height: side, channels: 3 } }).png().toBuffer();
+  const png = await sharp(r.pixels, { raw: { width: side, height: side, channels: 3 } })
+    .png()
+    .toBuffer();
   await writeFileAtomic(image, png);
   return { distance: r.distance, psnr: r.psnr, steps: r.steps, image, latent };
 }
