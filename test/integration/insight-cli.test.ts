@@ -151,6 +151,9 @@ test("insight flags are checked like the app's requests: one line, exit 2", asyn
   assert.match(noData.stderr, /--dataset DIR is required/);
   const method = await cliFails('directions', '--checkpoint', gen, '--method', 'pca');
   assert.match(method.stderr, /--method must be sefa or ganspace/);
+  const device = await cliFails('nearest', '--image', '/dev/zero', '--dataset', SAMPLE_PLATES);
+  assert.equal(device.code, 1);
+  assert.match(device.stderr, /the image \/dev\/zero is not a regular file/);
   const notIngested = await cliFails('nearest', '--image', gen, '--dataset', tmp.dir);
   assert.equal(notIngested.code, 1);
   assert.match(notIngested.stderr, /is not a dataset in this home: ingest it first/);

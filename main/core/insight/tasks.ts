@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
+import { MAX_FILE_BYTES } from '../dataset/inspect.js';
 import { renderSquare } from '../dataset/process.js';
+import { readCapped } from '../dataset/scan.js';
 import type { GeneratorCache } from '../gallery/generator-cache.js';
 import { renderBird, type BirdSpec, type Generator } from '../gallery/render.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -128,9 +130,7 @@ async function projectTask(
   signal: AbortSignal,
 ): Promise<{ distance: number; psnr: number; steps: number; image: string; latent: string }> {
   const side = gen.config.resolution;
-  const input = await readFile(task.target).catch((err: NodeJS.ErrnoException) => {
-    throw new InsightInputError(`cannot read ${task.target}: ${err.code ?? err.message}`);
-  });
+  const input = await readImageFile(task.target);
   const square = await renderSquare(input, { resolution: side, crop: 'centre', paper: task.paper });
   if (!square.ok) throw new InsightInputError(`${task.target}: ${square.reason}`);
   const net = await featureNetwork();
@@ -165,4 +165,20 @@ async function projectTask(
     .toBuffer();
   await writeFileAtomic(image, png);
   return { distance: r.distance, psnr: r.psnr, steps: r.steps, image, latent };
+}
+
+/**
+ * An image file's bytes: a regular file, read with a cap (ingest's 1 GB), so a path such as
+ * /dev/zero or a FIFO is refused by name instead of growing this process's memory.
+ */
+async function readImageFile(path: string): Promise<Buffer> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new InsightInputError(`cannot read the image ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code}`);
+  });
+  if (!st.isFile()) throw new InsightInputError(`the image ${path} is not a regular file`);
+  const bytes = await readCapped(path, MAX_FILE_BYTES).catch((err: NodeJS.ErrnoException) => {
+    throw new InsightInputError(`cannot read the image ${path}: ${err.code ?? err.message}`);
+  });
+  if (!bytes) throw new InsightInputError(`the image ${path} is over ${MAX_FILE_BYTES / 2 ** 30} GB`);
+  return bytes;
 }
