@@ -10,6 +10,7 @@ import type { BackendChoice, Favourite, GeneratorRef } from '../../preload/contr
 import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
 import { GALLERY_FIELDS, MAX_SEEDS_PER_REQUEST } from '../core/api/validate-gallery.js';
 import { checkExportFolder, makeExportFolder } from '../core/export/folder.js';
+import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { fileProblem } from '../core/folders.js';
 import { parseSeeds } from '../core/gan/sample.js';
 import { GeneratorClient } from '../core/gallery/generator-client.js';
@@ -120,19 +121,25 @@ async function generate(argv: string[]): Promise<number> {
       seeds: { type: 'string', default: '0-7' },
       out: { type: 'string' },
       backend: { type: 'string' },
+      direction: { type: 'string' },
+      amount: { type: 'string' },
+      method: { type: 'string', default: 'sefa' },
+      'direction-layers': { type: 'string', default: 'all' },
     },
   });
   const backend = values.backend === undefined ? undefined : backendOf(values.backend);
   const ref = modelRef(values);
   const params = bird(values);
   const seeds = seedsFlag(values.seeds!);
+  const move = directionFlags(values);
   const out = await checkExportFolder(resolve(values.out ?? 'generated'), resolveHome(values.home));
   if ('file' in ref) {
     const problem = await fileProblem(ref.file, 'checkpoint');
     if (problem) throw new Error(problem);
   }
-  // A loose file needs no home; a run is looked up read-only, so this works beside a running `train`.
-  const studio = 'file' in ref ? null : openStudio(values.home, true);
+  // A loose file needs no home (but for its directions' cache); a run is looked up read-only, so
+  // this works beside a running `train`.
+  const studio = 'file' in ref && !move ? null : openStudio(values.home, true);
   try {
     const info = studio
       ? await studio.gallery.openGenerator(ref)
@@ -140,16 +147,17 @@ async function generate(argv: string[]): Promise<number> {
     const resolution = info.resolution || (await generatorResolution(info.file));
     const mix =
       params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
+    const edit = move ? await directionEdit(studio!, ref, move) : null;
     await makeExportFolder(out);
-    const name = (s: number): string =>
-      join(out, `seed${String(s).padStart(4, '0')}${mix ? `-mix${mix.seed}` : ''}.png`);
+    const tail = `${mix ? `-mix${mix.seed}` : ''}${move ? `-dir${move.direction}${move.amount >= 0 ? '+' : ''}${move.amount}` : ''}`;
+    const name = (s: number): string => join(out, `seed${String(s).padStart(4, '0')}${tail}.png`);
     const generator = new GeneratorClient({ backend });
     try {
       // In batches of what one request of the app may ask for, with progress between them: a long
       // list is drawn, and shown, a batch at a time.
       for (let i = 0; i < seeds.length; i += MAX_SEEDS_PER_REQUEST) {
         const batch = seeds.slice(i, i + MAX_SEEDS_PER_REQUEST);
-        const specs = batch.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix }));
+        const specs = batch.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix, edit }));
         await generator.submit({ kind: 'birds', file: info.file, specs, out: batch.map(name) }).done;
         if (seeds.length > MAX_SEEDS_PER_REQUEST) progress(`drew ${i + batch.length} of ${seeds.length} birds`);
       }
@@ -163,6 +171,39 @@ async function generate(argv: string[]): Promise<number> {
   } finally {
     await studio?.close();
   }
+}
+
+interface DirectionMove {
+  direction: number;
+  amount: number;
+  method: 'sefa' | 'ganspace';
+  layers: string;
+}
+
+/** `--direction K --amount A [--method M] [--direction-layers L]`, checked by the insight fields. */
+function directionFlags(v: Record<string, string | boolean | undefined>): DirectionMove | null {
+  if (v.direction === undefined) {
+    if (v.amount !== undefined) throw new UsageError('--amount goes with --direction K');
+    return null;
+  }
+  const I = INSIGHT_FIELDS;
+  return {
+    direction: numberFlag(v, 'direction', I.direction)!,
+    amount: required(numberFlag(v, 'amount', I.amount), 'amount', 'A'),
+    method: choiceFlag(v, 'method', I.method)!,
+    layers: choiceFlag(v, 'direction-layers', I.layers)!,
+  };
+}
+
+/** The move as the renderer takes it: direction K's unit vector (computed once per generator, cached). */
+async function directionEdit(studio: Studio, ref: GeneratorRef, m: DirectionMove) {
+  const d = await studio.insight.directions({ generator: ref, method: m.method, layers: m.layers });
+  const vector = d.vectors[m.direction];
+  if (!vector)
+    throw new UsageError(
+      `--direction must be below ${d.vectors.length} (${m.method} gives ${d.vectors.length} directions)`,
+    );
+  return { vector, layers: d.layers, amount: m.amount };
 }
 
 async function favouriteAdd(argv: string[]): Promise<number> {

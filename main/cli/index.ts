@@ -16,6 +16,7 @@ import {
   interpolateCommand,
 } from './gallery-defs.js';
 import { ingestCommand } from './ingest-command.js';
+import { directionsCommand, metricsCommand, nearestCommand, projectCommand } from './insight-commands.js';
 import { serveCommand } from './serve-command.js';
 import { runsCommand, trainCommand } from './train-commands.js';
 import { runCommand, UsageError, usageLine, type CommandDef } from './usage.js';
@@ -34,6 +35,10 @@ const COMMANDS: CommandDef[] = [
   exportCommand,
   exportDatasetCommand,
   exportTimelapseCommand,
+  metricsCommand,
+  nearestCommand,
+  directionsCommand,
+  projectCommand,
   backendCommand,
 ];
 

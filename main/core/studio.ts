@@ -32,6 +32,7 @@ import { Gallery } from './gallery/gallery.js';
 import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
+import { Insight } from './insight/service.js';
 
 export class NotFoundError extends Error {
   readonly code = 'not-found';
@@ -96,6 +97,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly training: RunManager;
   readonly gallery: Gallery;
   readonly exports: ExportService;
+  readonly insight: Insight;
   readonly #opts: Required<Omit<StudioOptions, OptionalOption>> & Pick<StudioOptions, OptionalOption>;
   readonly #lock: HomeLock | null;
   readonly #ingestors = new Map<number, DatasetIngestor>();
@@ -119,6 +121,7 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
+    this.insight = new Insight(db, opts.home, runner, this.datasets, this.gallery);
     this.exports = new ExportService({
       db,
       home: opts.home,
@@ -321,6 +324,24 @@ export class Studio extends EventEmitter<StudioEvents> {
   }
   async previewDeleteRun({ runId }: RequestParams<'previewDeleteRun'>): Promise<RequestResult<'previewDeleteRun'>> {
     return { favourites: this.gallery.favouritesOfRun(runId) };
+  }
+
+  // ── seeing into the model (Insight does the work) ──
+
+  async computeMetrics(p: RequestParams<'computeMetrics'>): Promise<RequestResult<'computeMetrics'>> {
+    return this.insight.computeMetrics(p);
+  }
+  async findNearest(p: RequestParams<'findNearest'>): Promise<RequestResult<'findNearest'>> {
+    return this.insight.findNearest(p);
+  }
+  async computeDirections(p: RequestParams<'computeDirections'>): Promise<RequestResult<'computeDirections'>> {
+    return this.insight.computeDirections(p);
+  }
+  async projectImage(p: RequestParams<'projectImage'>): Promise<RequestResult<'projectImage'>> {
+    return this.insight.projectImage(p, (e) => this.emit('projectProgress', e));
+  }
+  async cancelProjection({ jobId }: RequestParams<'cancelProjection'>): Promise<boolean> {
+    return this.insight.cancelProjection(jobId);
   }
 
   // ── exports (ExportService does the work) ──

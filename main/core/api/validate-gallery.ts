@@ -77,7 +77,8 @@ const seed = F.seed;
 const psi = F.psi;
 const mixLayers = F.mixLayers;
 
-const generatorRef = z.union([
+/** A generator: a run's checkpoint or any file (the insight requests take one too). */
+export const generatorRef = z.union([
   z.strictObject({ runId: id, checkpointId: id.optional(), kimg: F.kimg.optional() }),
   z.strictObject({ file: path }),
 ]);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GALLERY_SCHEMAS, safeText } from './validate-gallery.js';
 import { EXPORT_SCHEMAS } from './validate-export.js';
+import { INSIGHT_SCHEMAS } from './validate-insight.js';
 import {
   BACKENDS,
   CROP_MODES,
@@ -106,6 +107,7 @@ export const REQUEST_SCHEMAS: Schemas = {
   }),
   ...GALLERY_SCHEMAS,
   ...EXPORT_SCHEMAS,
+  ...INSIGHT_SCHEMAS,
 };
 
 export class InvalidInputError extends Error {

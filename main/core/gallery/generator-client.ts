@@ -173,7 +173,7 @@ export class GeneratorClient {
     const job = this.#running;
     if (!job || job.id !== m.id) return;
     if (m.type === 'file') {
-      job.onFile({ index: m.index, file: m.file, ms: m.ms });
+      job.onFile({ index: m.index, file: m.file, ms: m.ms, ...(m.progress ? { progress: m.progress } : {}) });
       return;
     }
     this.#running = null;

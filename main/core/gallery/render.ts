@@ -12,6 +12,7 @@ import type { ParamSet } from '../gan/params.js';
 import { readAndDispose } from '../gan/read.js';
 import { RandomState, seedToZ } from '../gan/rng.js';
 import { sampleSeeds, toUint8 } from '../gan/sample.js';
+import { applyEdit } from '../insight/directions.js';
 import { lerp, slerp, framePositions } from './interpolate.js';
 import { mixIndices } from './mixing.js';
 
@@ -21,6 +22,8 @@ export interface BirdSpec {
   noiseMode: GalleryNoiseMode;
   /** Style mix: ws at the resolutions `layers` ("4-8") come from `seed`'s w (same ψ). */
   mix?: { seed: number; layers: string } | null;
+  /** A move along a direction in w (insight/directions.ts) on the layers `layers` ("lo-hi"). */
+  edit?: { vector: number[]; layers: string; amount: number } | null;
 }
 
 export interface Generator {
@@ -34,6 +37,15 @@ export type LatentSpace = 'w' | 'z';
 
 /** [res,res,3] uint8 RGB of one bird. */
 export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
+  if (spec.edit) {
+    const { vector, layers, amount } = spec.edit;
+    return synthesise(
+      gen,
+      applyEdit(await birdWs(gen, spec), gen.config.resolution, vector, layers, amount),
+      spec.noiseMode,
+      spec.seed,
+    );
+  }
   if (!spec.mix) {
     const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode, gen.constants);
     return pixels!;
@@ -75,7 +87,7 @@ export const batchSizeFor = (resolution: number): number =>
  */
 export async function renderBirds(gen: Generator, specs: BirdSpec[], stopped?: () => boolean): Promise<Uint8Array[]> {
   const check = stopper(stopped);
-  const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && s.psi === specs[0]!.psi);
+  const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && !s.edit && s.psi === specs[0]!.psi);
   if (specs.length < 2 || !shared) {
     const out: Uint8Array[] = [];
     for (const s of specs) {

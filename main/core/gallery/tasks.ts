@@ -14,6 +14,8 @@ import {
   writeStrip,
   type AnimationFormat,
 } from './output.js';
+import type { InsightTask } from '../insight/tasks.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { batchSizeFor, interpolationFrames, renderBirds, type BirdSpec, type LatentSpace } from './render.js';
 
 export { GeneratorCache };
@@ -34,13 +36,17 @@ export type GalleryTask =
       out: string;
       /** Sequence file names start with this. */
       prefix?: string;
-    };
+    }
+  /** An insight operation (insight/tasks.ts); its result is written as JSON to `out`. */
+  | { kind: 'insight'; task: InsightTask; out: string };
 
 /** A file the task has finished (a bird, a frame, the animation), reported as soon as it is written. */
 export interface TaskFile {
   index: number;
   file: string;
   ms: number;
+  /** An insight task's progress (then `index` is -1 and `file` empty). */
+  progress?: { phase: string; done: number; total: number };
 }
 
 /**
@@ -76,6 +82,7 @@ export async function runTask(
     return [];
   }
   if (task.kind === 'birds') return drawBirds(task, drawer, onFile, cancelled);
+  if (task.kind === 'insight') return runInsight(task, cache, onFile, cancelled);
   const gen = await cache.get(task.file);
   const side = gen.config.resolution;
   if (task.format !== 'strip') checkAnimation(task.frames, task.fps, side, task.format);
@@ -177,4 +184,27 @@ async function preload(file: string, drawer: BirdDrawer): Promise<void> {
   const batch = batchSizeFor(await generatorResolution(file));
   const specs = Array.from({ length: batch }, (_, seed): BirdSpec => ({ seed, psi: 1, noiseMode: 'const' }));
   await Promise.all(Array.from({ length: Math.max(1, drawer.lanes) }, () => drawer.draw(file, specs)));
+}
+
+/**
+ * An insight task, loaded on first use (it brings the feature network). Progress is reported as
+ * files with `index` -1 and the progress in `progress`; the result lands whole at `task.out`.
+ */
+async function runInsight(
+  task: Extract<GalleryTask, { kind: 'insight' }>,
+  cache: GeneratorCache,
+  onFile: (f: TaskFile) => void,
+  cancelled: () => boolean,
+): Promise<string[]> {
+  const { runInsightTask } = await import('../insight/tasks.js');
+  const t0 = performance.now();
+  const result = await runInsightTask(
+    task.task,
+    cache,
+    (p) => onFile({ index: -1, file: '', ms: performance.now() - t0, progress: p }),
+    cancelled,
+  );
+  if (cancelled()) return [];
+  await writeFileAtomic(task.out, Buffer.from(JSON.stringify(result)), false);
+  return [task.out];
 }
