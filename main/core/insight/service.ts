@@ -20,6 +20,7 @@ import type {
 } from '../../../preload/contract.js';
 import { DEFAULT_PAPER } from '../paper-colour.js';
 import { datasetCacheFile } from '../home-layout.js';
+import { checkExportFolder, makeExportFolder } from '../export/folder.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { mixRange } from '../gallery/mixing.js';
 import type { TaskFile } from '../gallery/tasks.js';
@@ -142,6 +143,9 @@ export class Insight {
     if (/[/\\]/.test(name) || name.startsWith('.') || name.trim() === '')
       throw new InsightInputError(`not a usable file name: ${JSON.stringify(name)}`);
     const steps = p.steps ?? DEFAULT_PROJECT_STEPS;
+    // One rule for every output folder (export/folder.ts): absolute, made if missing, never the home's own.
+    const outDir = await checkExportFolder(p.outDir, this.#home);
+    await makeExportFolder(outDir);
     const t0 = performance.now();
     let jobId = 0;
     return this.#run<ProjectResult>(
@@ -152,7 +156,7 @@ export class Insight {
         paper: DEFAULT_PAPER,
         steps,
         wPlus: p.wPlus ?? false,
-        outDir: resolve(p.outDir ?? join(this.#home, 'exports')),
+        outDir,
         name,
       },
       (pr) => {
