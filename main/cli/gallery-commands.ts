@@ -12,7 +12,7 @@ import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { fileProblem } from '../core/folders.js';
 import { initBackend } from '../core/gan/backend.js';
 import { parseSeeds } from '../core/gan/sample.js';
-import { generatorResolution } from '../core/gallery/header.js';
+import { describeGenerator } from '../core/gan/generator-file.js';
 import { mixRange } from '../core/gallery/mixing.js';
 import { GeneratorCache, runTask } from '../core/gallery/tasks.js';
 import { resolveHome } from '../core/home.js';
@@ -136,7 +136,7 @@ async function generate(argv: string[]): Promise<number> {
     const info = studio
       ? await studio.gallery.openGenerator(ref)
       : { file: (ref as { file: string }).file, runId: null, kimg: null, resolution: 0 };
-    const resolution = info.resolution || (await generatorResolution(info.file));
+    const resolution = info.resolution || (await describeGenerator(info.file)).config.resolution;
     const mix =
       params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
     await initBackend(backend, () => {});

@@ -16,6 +16,7 @@ import type {
   Upscaler,
 } from '../../../preload/contract.js';
 import { cacheFileFor } from '../dataset/ingest.js';
+import { describeGenerator } from '../gan/generator-file.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore } from '../store/favourites.js';
@@ -54,8 +55,12 @@ export class ExportService {
     this.#favourites = new FavouriteStore(deps.db);
   }
 
-  /** Print sources for favourites, refusing unknown ids and favourites whose generator file is gone. */
-  favouriteSources(selection: FavouriteSelection): FavouriteSource[] {
+  /**
+   * Print sources for favourites, refusing unknown ids, favourites whose generator file is gone,
+   * and those whose file is no longer a generator (replaced by a pipe, a device, another file):
+   * each file is checked as the export process will open it, header and architecture included.
+   */
+  async favouriteSources(selection: FavouriteSelection): Promise<FavouriteSource[]> {
     const rows =
       selection === 'all'
         ? this.#favourites.list({ sort: 'created' })
@@ -65,10 +70,24 @@ export class ExportService {
             return row;
           });
     if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
-    const gone = rows.filter((r) => !existsSync(r.generator_path));
+    const problems = new Map<string, Error | null>();
+    for (const path of new Set(rows.map((r) => r.generator_path)))
+      problems.set(
+        path,
+        await describeGenerator(path).then(
+          () => null,
+          (err: Error) => err,
+        ),
+      );
+    const gone = rows.filter((r) => (problems.get(r.generator_path) as { code?: string } | null)?.code === 'not-found');
     if (gone.length > 0)
       throw new MissingGeneratorsError(
         gone.map((r) => ({ favouriteId: r.id, name: r.name, generatorPath: r.generator_path })),
+      );
+    const unusable = rows.find((r) => problems.get(r.generator_path));
+    if (unusable)
+      throw new ExportInputError(
+        `favourite ${unusable.id} (${unusable.name}) cannot be drawn: ${problems.get(unusable.generator_path)!.message}`,
       );
     const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
     return rows.map((r) => ({
@@ -96,7 +115,7 @@ export class ExportService {
   async exportPrints(p: RequestParams<'exportPrints'>): Promise<ExportStart> {
     return orExisting(async () => {
       const overwrite = p.overwrite ?? false;
-      const sources = this.favouriteSources(p.favourites);
+      const sources = await this.favouriteSources(p.favourites);
       const plan = await planPrints(sources, p.options, p.folder, overwrite);
       return this.#start('prints', sources.length, (job) =>
         this.#inTurn(job, { kind: 'prints', plan, options: p.options, overwrite }),
@@ -107,7 +126,7 @@ export class ExportService {
   async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<ExportStart> {
     return orExisting(async () => {
       const overwrite = p.overwrite ?? false;
-      const sources = this.favouriteSources(p.favourites);
+      const sources = await this.favouriteSources(p.favourites);
       const path = outputPath(await checkFolder(p.folder), p.fileName ?? 'contact-sheet.pdf');
       if (!path.toLowerCase().endsWith('.pdf')) throw new ExportInputError('a contact sheet is a PDF: name it ….pdf');
       await refuseOverwrite([path], overwrite);

@@ -152,6 +152,29 @@ export class ParamSet {
     }
   }
 
+  /**
+   * A set whose values are read one by one (from a file), each checked against its spec's size;
+   * the variables are made only once every value is in, so a failed read allocates none.
+   */
+  static async load(
+    prefix: string,
+    specs: readonly ParamSpec[],
+    read: (spec: ParamSpec) => Promise<Float32Array>,
+  ): Promise<ParamSet> {
+    const values = new Map<ParamSpec, Float32Array>();
+    for (const spec of specs) {
+      const data = await read(spec);
+      if (data.length !== size(spec.refShape))
+        throw new Error(`${prefix}.${spec.name}: expected ${size(spec.refShape)} values, got ${data.length}`);
+      values.set(spec, data);
+    }
+    return new ParamSet(prefix, specs, (spec) => {
+      const data = values.get(spec)!;
+      values.delete(spec); // each array is garbage once its variable holds it
+      return data;
+    });
+  }
+
   get<T extends tf.Tensor>(name: string): T {
     const v = this.#vars.get(name);
     if (!v) throw new Error(`${this.prefix} has no parameter ${name}`);

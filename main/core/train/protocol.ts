@@ -78,8 +78,10 @@ export type TrainerMessage =
    * with this error and resumes once fixed. 'fatal' (no checkpoint is intact): retrying cannot
    * help, the run is marked crashed and cannot resume. 'unsupported' (the preset cannot fit this
    * backend): crashed at once, and startable again where it fits (another backend installed).
+   * 'input' (the generator file to fine-tune from is gone or unusable): the run pauses with this
+   * error, and resumes once the file is back.
    */
-  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' }
+  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' | 'input' }
   /**
    * An unexpected error, sent just before the process exits non-zero (a crash with its cause),
    * with the step it happened at (-1: before training began) and whether it ran out of memory.
