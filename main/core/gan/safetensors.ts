@@ -156,49 +156,51 @@ const bytesText = (n: number): string =>
  */
 export async function openSafetensors(f: UserFile, what = 'checkpoint'): Promise<SafetensorsFile> {
   const bad = (why: string): CorruptCheckpointError => new CorruptCheckpointError(f.path, why, what);
+  /** A header that contradicts itself or the file: nothing to do with it but write or fetch it again. */
+  const lies = (why: string): CorruptCheckpointError => bad(`${why}; write or download the file again`);
   if (f.size < 8) throw bad(`it is only ${f.size} bytes, too short to be a safetensors file`);
   const headerLen = Number((await f.read(0, 8)).readBigUInt64LE(0));
   if (headerLen < 2 || headerLen > MAX_HEADER_BYTES)
     throw bad(`its first 8 bytes give a header of ${headerLen} bytes, so it is not a safetensors file`);
   if (8 + headerLen > f.size)
-    throw bad(`its header should be ${bytesText(headerLen)} but the file is ${bytesText(f.size)} (it is truncated)`);
+    throw lies(`its header should be ${bytesText(headerLen)} but the file is ${bytesText(f.size)} (it is truncated)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse((await f.read(8, headerLen)).toString('utf8'));
   } catch {
-    throw bad('its header is not valid JSON (the file is damaged, or not a safetensors file)');
+    throw lies('its header is not valid JSON (it is damaged, or not a safetensors file)');
   }
-  if (!isRecord(parsed)) throw bad('its header is not a JSON object');
+  if (!isRecord(parsed)) throw lies('its header is not a JSON object');
   const header = parsed;
   const dataStart = 8 + headerLen;
   const dataBytes = f.size - dataStart;
   const rawMeta = header.__metadata__ ?? {};
   if (!isRecord(rawMeta) || Object.values(rawMeta).some((v) => typeof v !== 'string'))
-    throw bad('its __metadata__ is not a map of strings');
+    throw lies('its __metadata__ is not a map of strings');
   const metadata = { ...(rawMeta as Record<string, string>) };
   const entries = new Map<string, Entry>();
   for (const [name, e] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const shown = JSON.stringify(name.slice(0, 200));
     if (!isRecord(e) || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets))
-      throw bad(`tensor ${shown} has no dtype, shape and data_offsets`);
+      throw lies(`tensor ${shown} has no dtype, shape and data_offsets`);
     const shape = e.shape as unknown[];
     if (!shape.every((d): d is number => Number.isSafeInteger(d) && (d as number) >= 0))
-      throw bad(`tensor ${shown} has the shape ${JSON.stringify(shape).slice(0, 100)}, not a list of sizes`);
+      throw lies(`tensor ${shown} has the shape ${JSON.stringify(shape).slice(0, 100)}, not a list of sizes`);
     const [a, b] = e.data_offsets as unknown[];
     if (e.data_offsets.length !== 2 || !Number.isSafeInteger(a) || !Number.isSafeInteger(b) || (a as number) < 0)
-      throw bad(`tensor ${shown} has the data_offsets ${JSON.stringify(e.data_offsets).slice(0, 100)}`);
+      throw lies(`tensor ${shown} has the data_offsets ${JSON.stringify(e.data_offsets).slice(0, 100)}`);
     const [start, end] = [a as number, b as number];
-    if (end < start) throw bad(`tensor ${shown} ends (byte ${end}) before it starts (byte ${start})`);
+    if (end < start) throw lies(`tensor ${shown} ends (byte ${end}) before it starts (byte ${start})`);
     if (end > dataBytes)
-      throw bad(
+      throw lies(
         `tensor ${shown} claims bytes ${start}–${end} of its data, but the file holds ${bytesText(dataBytes)} ` +
           'after its header (it is truncated or its header lies)',
       );
     const per = DTYPE_BYTES[e.dtype];
     const count = shape.reduce((x, y) => x * y, 1);
     if (per !== undefined && count * per !== end - start)
-      throw bad(
+      throw lies(
         `tensor ${shown} is [${shape.join(', ')}] ${e.dtype} (${bytesText(count * per)}) but holds ` +
           `${bytesText(end - start)} (its header lies)`,
       );
