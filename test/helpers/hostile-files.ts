@@ -43,7 +43,8 @@ export function rawSafetensors(
   let offset = 0;
   for (const t of tensors) {
     const bytes = t.bytes ?? t.shape.reduce((a, b) => a * b, 1) * 4;
-    header[t.name] = 'entry' in t ? t.entry : { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    header[t.name] =
+      'entry' in t ? t.entry : { dtype: t.dtype ?? 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   const json = Buffer.from(JSON.stringify(header), 'utf8');

@@ -157,7 +157,10 @@ export class ParamSet {
     const unique = `${prefix}#${++instanceCounter}`;
     for (const spec of specs) {
       const values = refToTfjs(spec, refValues(spec));
-      this.#vars.set(spec.name, variableOf(tf.tensor(values, tfjsShape(spec)), spec.trainable, `${unique}/${spec.name}`));
+      this.#vars.set(
+        spec.name,
+        variableOf(tf.tensor(values, tfjsShape(spec)), spec.trainable, `${unique}/${spec.name}`),
+      );
     }
   }
 
