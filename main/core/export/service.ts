@@ -85,10 +85,10 @@ export class ExportService {
         gone.map((r) => ({ favouriteId: r.id, name: r.name, generatorPath: r.generator_path })),
       );
     const unusable = rows.find((r) => problems.get(r.generator_path));
-    if (unusable)
-      throw new ExportInputError(
-        `favourite ${unusable.id} (${unusable.name}) cannot be drawn: ${problems.get(unusable.generator_path)!.message}`,
-      );
+    if (unusable) {
+      const why = problems.get(unusable.generator_path)!.message;
+      throw new ExportInputError(`favourite ${unusable.id} (${unusable.name}) cannot be drawn: ${why}`);
+    }
     const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
     return rows.map((r) => ({
       plate: r.id,
