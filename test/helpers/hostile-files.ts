@@ -8,6 +8,8 @@ import { closeSync, constants, mkdirSync, openSync, symlinkSync, truncateSync, w
 import { join } from 'node:path';
 import { presetConfig, referenceArgs, type GanConfig } from '../../main/core/gan/config.js';
 import { generatorSpecs } from '../../main/core/gan/generator.js';
+import { RandomState } from '../../main/core/gan/rng.js';
+import { writeSafetensors } from '../../main/core/gan/safetensors.js';
 
 /** A 16² generator with 16 channels: a few hundred KB. */
 export const SMALL: GanConfig = presetConfig('tiny', {
@@ -63,6 +65,26 @@ export const generatorTensors = (config: GanConfig, prefix = 'G_ema.'): RawTenso
 export const configMetadata = (config: object): Record<string, string> => ({
   'plumage.config': JSON.stringify({ reference: referenceArgs(config as unknown as GanConfig), plumage: config }),
 });
+
+/** A true generator of `config` with random weights, as Plumage writes one; resolves to its weights' bytes. */
+export async function randomGenerator(file: string, config: GanConfig, seed: number): Promise<number> {
+  const rng = new RandomState(seed);
+  const specs = generatorSpecs(config);
+  await writeSafetensors(
+    file,
+    specs.map((s) => ({
+      name: `G_ema.${s.name}`,
+      shape: s.refShape,
+      data: () =>
+        rng.randnF32(
+          s.refShape.reduce((a, b) => a * b, 1),
+          0.1,
+        ),
+    })),
+    { format: 'pt', ...configMetadata(config) },
+  );
+  return specs.reduce((a, s) => a + s.refShape.reduce((x, y) => x * y, 1) * 4, 0);
+}
 
 export interface HostileFile {
   name: string;

@@ -3,12 +3,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { presetConfig } from '../../main/core/gan/config.js';
-import { generatorSpecs } from '../../main/core/gan/generator.js';
-import { RandomState } from '../../main/core/gan/rng.js';
-import { writeSafetensors } from '../../main/core/gan/safetensors.js';
 import { GeneratorCache } from '../../main/core/gallery/generator-cache.js';
 import { renderBirds } from '../../main/core/gallery/render.js';
 import { backendReady } from '../helpers/gan.js';
+import { randomGenerator } from '../helpers/hostile-files.js';
 import { tempDir } from '../helpers/paths.js';
 
 // A gallery switching models must give back what the last one held. It did not: each reload
@@ -19,25 +17,6 @@ import { tempDir } from '../helpers/paths.js';
 const config = presetConfig('tiny', { channelBase: 4096, channelMax: 128 });
 const RELOADS = 50;
 
-async function writeGenerator(file: string, seed: number): Promise<number> {
-  const rng = new RandomState(seed);
-  const specs = generatorSpecs(config);
-  await writeSafetensors(
-    file,
-    specs.map((s) => ({
-      name: `G_ema.${s.name}`,
-      shape: s.refShape,
-      data: () =>
-        rng.randnF32(
-          s.refShape.reduce((a, b) => a * b, 1),
-          0.1,
-        ),
-    })),
-    { format: 'pt' },
-  );
-  return specs.reduce((a, s) => a + s.refShape.reduce((x, y) => x * y, 1) * 4, 0);
-}
-
 test(
   `a model loaded and unloaded ${RELOADS} times holds no more tensors or memory than once`,
   { timeout: 300_000 },
@@ -46,8 +25,8 @@ test(
     const tmp = tempDir('reload');
     try {
       const files = [join(tmp.dir, 'a.safetensors'), join(tmp.dir, 'b.safetensors')];
-      const modelBytes = await writeGenerator(files[0]!, 1);
-      await writeGenerator(files[1]!, 2);
+      const modelBytes = await randomGenerator(files[0]!, config, 1);
+      await randomGenerator(files[1]!, config, 2);
       const cache = new GeneratorCache();
       const bird = [{ seed: 3, psi: 0.7, noiseMode: 'const' as const }];
       const held: { tensors: number; bytes: number; rss: number }[] = [];
