@@ -127,8 +127,10 @@ async function trainerFromCheckpoint(
   const file = st.path;
   if (st.metadata['plumage.format'] !== FORMAT)
     throw new CorruptCheckpointError(file, `unknown format ${st.metadata['plumage.format'] ?? '(none)'}`);
-  const { plumage: stored } = parseJson<StoredConfig>(file, st.metadata, 'plumage.config');
-  const why = whyBadArchitecture((stored ?? {}) as unknown as Record<string, unknown>);
+  const stored = parseJson<Partial<StoredConfig> | null>(file, st.metadata, 'plumage.config')?.plumage;
+  if (typeof stored !== 'object' || stored === null)
+    throw new CorruptCheckpointError(file, 'its plumage.config holds no network settings');
+  const why = whyBadArchitecture(stored as unknown as Record<string, unknown>);
   if (why) throw new CorruptCheckpointError(file, why);
   validateConfig(stored);
   if (override) {
@@ -138,7 +140,9 @@ async function trainerFromCheckpoint(
     validateConfig(override);
   }
   const config = override ?? stored;
-  const counters = parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters');
+  const counters = parseJson<TrainerCounters | null>(file, st.metadata, 'plumage.counters');
+  if (typeof counters !== 'object' || counters === null || !Number.isSafeInteger(counters.step))
+    throw new CorruptCheckpointError(file, 'its plumage.counters holds no step counts');
   const rngs = st.metadata[REPLICA_RNGS_KEY]
     ? parseJson<RandomStateSnapshot[]>(file, st.metadata, REPLICA_RNGS_KEY)
     : [parseJson<RandomStateSnapshot>(file, st.metadata, RNG_KEY)];
