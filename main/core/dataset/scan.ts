@@ -75,7 +75,7 @@ export async function whyNotDatasetFolder(folder: string): Promise<string | null
  * Returns null when the file is over the cap.
  */
 export async function readCapped(path: string, maxBytes: number): Promise<Buffer | null> {
-  return withUserFile(path, 'image', (f) => f.readWhole(maxBytes));
+  return withUserFile(path, 'image file', (f) => f.readWhole(maxBytes));
 }
 
 /**

@@ -31,6 +31,9 @@ export function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
+/** "a" or "an", for the noun a caller named the file with. */
+const article = (noun: string): string => (/^[aeiou]/i.test(noun) ? 'an' : 'a');
+
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 /** The error opening or stat-ing `abs` gave, as one sentence. */
@@ -46,7 +49,7 @@ function describeErrno(abs: string, what: string, err: unknown): UserFileError {
     case 'EPERM':
       return says(`cannot read the ${what} ${abs}: permission denied (make it readable for this user)`);
     case 'ELOOP':
-      return says(`${abs} is a symlink loop (the link points back at itself), not a ${what}`);
+      return says(`${abs} is a symlink loop (the link points back at itself), not ${article(what)} ${what}`);
     case 'ENAMETOOLONG':
       return says(`the path of the ${what} is too long for this system: ${abs.slice(0, 200)}…`);
     default:
@@ -74,7 +77,7 @@ export async function checkUserFile(
   const target = link?.isSymbolicLink() ? await realpath(abs).catch(() => null) : null;
   const kind = kindOf(st);
   const named = target ? `${abs} links to ${target}, ${kind},` : `${abs} is ${kind},`;
-  return { ok: false, error: new UserFileError(`${named} not a ${what}`, abs) };
+  return { ok: false, error: new UserFileError(`${named} not ${article(what)} ${what}`, abs) };
 }
 
 /** A regular file, open for reading; reads stay within the size it had when opened. */
@@ -107,7 +110,7 @@ export async function openUserFile(path: string, what: string): Promise<UserFile
   });
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new UserFileError(`${abs} is ${kindOf(st)}, not a ${what}`, abs);
+    if (!st.isFile()) throw new UserFileError(`${abs} is ${kindOf(st)}, not ${article(what)} ${what}`, abs);
     return handleFile(fh, abs, st);
   } catch (err) {
     await fh.close();
