@@ -419,7 +419,7 @@ test(
 );
 
 test(
-  'a favourite whose generator file became a pipe, /dev/zero or a lie: render and export refuse it, by name',
+  'a favourite whose generator file became a pipe, /dev/zero or a lie: render and export refuse it, by name, at once',
   { timeout: 300_000 },
   async () => {
     const file = join(tmp.dir, 'favourite-generator.safetensors');
@@ -447,9 +447,25 @@ test(
       for (const h of swaps) {
         make[h.name]!();
         await assertRefused(h, 'renderFavourite', () => ask('renderFavourite', { id: fav.id }));
-        await assertRefused(h, 'exportPrints', () =>
-          ask('exportPrints', { favourites: [fav.id], options: { ...A5_PRINT, upscaler: 'lanczos' }, folder: prints }),
-        );
+        const exported = () =>
+          ask('exportPrints', { favourites: [fav.id], options: { ...A5_PRINT, upscaler: 'lanczos' }, folder: prints });
+        if (h.name === 'pipe' || h.name === '/dev/zero') {
+          // Not a file: refused before an export process opens it (it would hang it, or fill it).
+          await assertRefused(h, 'exportPrints', exported);
+        } else {
+          // A file whose content lies: the export process refuses it from its header, that print
+          // fails by name, and the job ends at once (other prints of a batch would carry on).
+          const start = await exported();
+          assert.ok(start.ok, start.message);
+          const jobId = (start.result as { job: { jobId: number } }).job.jobId;
+          const end = await bounded(() => studio.exports.whenDone(jobId), 30_000);
+          assert.ifError(end.error);
+          assert.equal(end.value!.failed.length, 1, JSON.stringify(end.value));
+          const why = end.value!.failed[0]!.error;
+          assert.ok(why.includes(file), why);
+          assert.match(why, h.says);
+          assert.doesNotMatch(why, RAW_INTERNALS);
+        }
         releasePipes([file]);
         rmSync(file, { force: true });
       }

@@ -16,7 +16,7 @@ import type {
   Upscaler,
 } from '../../../preload/contract.js';
 import { cacheFileFor } from '../dataset/ingest.js';
-import { describeGenerator } from '../gan/generator-file.js';
+import { checkUserFile, type UserFileError } from '../util/user-file.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore } from '../store/favourites.js';
@@ -57,8 +57,9 @@ export class ExportService {
 
   /**
    * Print sources for favourites, refusing unknown ids, favourites whose generator file is gone,
-   * and those whose file is no longer a generator (replaced by a pipe, a device, another file):
-   * each file is checked as the export process will open it, header and architecture included.
+   * and those whose file is no longer a file (a pipe, a device: opening one would hang the export
+   * process or fill it). A file whose content is wrong fails its own print in the export process,
+   * which checks the header before it loads anything; the other prints carry on.
    */
   async favouriteSources(selection: FavouriteSelection): Promise<FavouriteSource[]> {
     const rows =
@@ -70,16 +71,12 @@ export class ExportService {
             return row;
           });
     if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
-    const problems = new Map<string, Error | null>();
-    for (const path of new Set(rows.map((r) => r.generator_path)))
-      problems.set(
-        path,
-        await describeGenerator(path).then(
-          () => null,
-          (err: Error) => err,
-        ),
-      );
-    const gone = rows.filter((r) => (problems.get(r.generator_path) as { code?: string } | null)?.code === 'not-found');
+    const problems = new Map<string, UserFileError | null>();
+    for (const path of new Set(rows.map((r) => r.generator_path))) {
+      const checked = await checkUserFile(path, 'generator file');
+      problems.set(path, checked.ok ? null : checked.error);
+    }
+    const gone = rows.filter((r) => problems.get(r.generator_path)?.code === 'not-found');
     if (gone.length > 0)
       throw new MissingGeneratorsError(
         gone.map((r) => ({ favouriteId: r.id, name: r.name, generatorPath: r.generator_path })),
