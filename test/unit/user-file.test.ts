@@ -22,7 +22,7 @@ test('what is not a regular file is refused by what it is, naming it', async () 
   const socket = createServer().listen(at('socket'));
   try {
     const cases: [string, RegExp, string][] = [
-      ['missing', /^no such file: .*missing \(the image\)$/, 'not-found'],
+      ['missing', /^no such file: .*missing \(the image file\)$/, 'not-found'],
       ['folder', /folder is a folder, not an image file$/, 'invalid-input'],
       ['pipe', /pipe is a named pipe, not an image file$/, 'invalid-input'],
       ['zero', /zero links to \/dev\/zero, a device, not an image file$/, 'invalid-input'],
