@@ -14,7 +14,7 @@ import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { fileProblem } from '../core/folders.js';
 import { parseSeeds } from '../core/gan/sample.js';
 import { GeneratorClient } from '../core/gallery/generator-client.js';
-import { generatorResolution } from '../core/gallery/header.js';
+import { describeGenerator } from '../core/gan/generator-file.js';
 import { mixRange } from '../core/gallery/mixing.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
@@ -144,7 +144,7 @@ async function generate(argv: string[]): Promise<number> {
     const info = studio
       ? await studio.gallery.openGenerator(ref)
       : { file: (ref as { file: string }).file, runId: null, kimg: null, resolution: 0 };
-    const resolution = info.resolution || (await generatorResolution(info.file));
+    const resolution = info.resolution || (await describeGenerator(info.file)).config.resolution;
     const mix =
       params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
     const edit = move ? await directionEdit(studio!, ref, move) : null;

@@ -119,7 +119,7 @@ export async function train(a: TrainArgs): Promise<number> {
     } else {
       await studio.training.backendKnown(); // which presets fit depends on the GPU adapter too
       const target = a.kimg ?? 1000;
-      run = studio.training.createRun({
+      run = await studio.training.createRun({
         datasetId: ds.id,
         preset: a.preset,
         targetKimg: target,

@@ -17,6 +17,7 @@ import type {
   Upscaler,
 } from '../../../preload/contract.js';
 import { datasetCacheFile } from '../home-layout.js';
+import { checkUserFile, type UserFileError } from '../util/user-file.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore } from '../store/favourites.js';
@@ -58,8 +59,13 @@ export class ExportService {
     this.#favourites = new FavouriteStore(deps.db, deps.home);
   }
 
-  /** Print sources for favourites, refusing unknown ids and favourites whose generator file is gone. */
-  favouriteSources(selection: FavouriteSelection): FavouriteSource[] {
+  /**
+   * Print sources for favourites, refusing unknown ids, favourites whose generator file is gone,
+   * and those whose file is no longer a file (a pipe, a device: opening one would hang the export
+   * process or fill it). A file whose content is wrong fails its own print in the export process,
+   * which checks the header before it loads anything; the other prints carry on.
+   */
+  async favouriteSources(selection: FavouriteSelection): Promise<FavouriteSource[]> {
     const rows =
       selection === 'all'
         ? this.#favourites.list({ sort: 'created' })
@@ -69,11 +75,21 @@ export class ExportService {
             return row;
           });
     if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
-    const gone = rows.filter((r) => !existsSync(r.generator_path));
+    const problems = new Map<string, UserFileError | null>();
+    for (const path of new Set(rows.map((r) => r.generator_path))) {
+      const checked = await checkUserFile(path, 'generator file');
+      problems.set(path, checked.ok ? null : checked.error);
+    }
+    const gone = rows.filter((r) => problems.get(r.generator_path)?.code === 'not-found');
     if (gone.length > 0)
       throw new MissingGeneratorsError(
         gone.map((r) => ({ favouriteId: r.id, name: r.name, generatorPath: r.generator_path })),
       );
+    const unusable = rows.find((r) => problems.get(r.generator_path));
+    if (unusable) {
+      const why = problems.get(unusable.generator_path)!.message;
+      throw new ExportInputError(`favourite ${unusable.id} (${unusable.name}) cannot be drawn: ${why}`);
+    }
     const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
     return rows.map((r) => ({
       plate: r.id,
@@ -101,7 +117,7 @@ export class ExportService {
     return orExisting(async () => {
       const overwrite = p.overwrite ?? false;
       const folder = await checkExportFolder(p.folder, this.#deps.home);
-      const sources = this.favouriteSources(p.favourites);
+      const sources = await this.favouriteSources(p.favourites);
       const plan = await planPrints(sources, p.options, folder, overwrite);
       return this.#start('prints', sources.length, folder, (job) =>
         this.#inTurn(job, { kind: 'prints', plan, options: p.options, overwrite }),
@@ -113,7 +129,7 @@ export class ExportService {
     return orExisting(async () => {
       const overwrite = p.overwrite ?? false;
       const folder = await checkExportFolder(p.folder, this.#deps.home);
-      const sources = this.favouriteSources(p.favourites);
+      const sources = await this.favouriteSources(p.favourites);
       const path = outputPath(folder, p.fileName ?? 'contact-sheet.pdf');
       if (!path.toLowerCase().endsWith('.pdf')) throw new ExportInputError('a contact sheet is a PDF: name it ….pdf');
       await refuseOverwrite([path], overwrite);

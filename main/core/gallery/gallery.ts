@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   AddFavouriteParams,
@@ -27,7 +26,8 @@ import { makeExportFolder, removeCreated } from '../export/folder.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
 import { RunStore, type CheckpointRow } from '../store/runs.js';
-import { generatorResolution } from './header.js';
+import { describeGenerator } from '../gan/generator-file.js';
+import { checkUserFile } from '../util/user-file.js';
 import { mixRange } from './mixing.js';
 import { binomialName, whyBadName, whyBadNote } from './names.js';
 import { planInterpolationFiles } from './interpolation-files.js';
@@ -297,7 +297,10 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   /** The favourite's generator, or a not-found error that names the missing file and offers removal. */
   async #fileOf(row: FavouriteRow): Promise<ResolvedGenerator> {
-    if (!(await stat(row.generator_path).catch(() => null))) {
+    const checked = await checkUserFile(row.generator_path, 'generator file');
+    if (!checked.ok && checked.error.code !== 'not-found')
+      throw new GalleryError(`favourite #${row.id} "${row.name}" cannot be drawn: ${checked.error.message}`);
+    if (!checked.ok) {
       const from = row.run_id !== null ? ` (run #${row.run_id}${row.kimg !== null ? ` at ${row.kimg} kimg` : ''})` : '';
       throw new GalleryError(
         `favourite #${row.id} "${row.name}" cannot be drawn: its generator file ${row.generator_path}${from} is ` +
@@ -352,9 +355,11 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   }
 
   async #info(file: string, ckpt: CheckpointRow | undefined): Promise<ResolvedGenerator> {
-    const st = await stat(file).catch(() => null);
-    if (!st?.isFile()) throw new GalleryError(`cannot open checkpoint ${file}: no such file`, 'not-found');
-    const resolution = await generatorResolution(file);
+    // What it is, then its header and architecture: a file that cannot be drawn is refused here, by name.
+    const checked = await checkUserFile(file, 'generator file');
+    if (!checked.ok) throw checked.error;
+    const st = checked.stat;
+    const { resolution } = (await describeGenerator(file)).config;
     const run = ckpt ? this.#runs.getRun(ckpt.run_id) : undefined;
     return {
       file,

@@ -3,8 +3,8 @@
  * the gallery's child process (the app, `serve`) and in-process (the one-shot CLI, tests).
  */
 import { GeneratorCache } from './generator-cache.js';
-import { generatorResolution } from './header.js';
 import { StagedSet } from '../export/files.js';
+import { describeGenerator } from '../gan/generator-file.js';
 import {
   checkAnimation,
   pngBytes,
@@ -128,7 +128,7 @@ async function drawBirds(
   onFile: (f: TaskFile) => void,
   cancelled: () => boolean,
 ): Promise<string[]> {
-  const side = await generatorResolution(task.file);
+  const side = (await describeGenerator(task.file)).config.resolution;
   // As many batches as keep every lane equally busy: 24 birds, batches of up to 8, on two lanes
   // go 6 at a time, two batches a lane (8 at a time would leave one lane a batch behind).
   const lanes = Math.max(1, drawer.lanes);
@@ -181,7 +181,7 @@ async function drawBirds(
  * loaded and the kernels of a page's batch size compiled before the page is asked for.
  */
 async function preload(file: string, drawer: BirdDrawer): Promise<void> {
-  const batch = batchSizeFor(await generatorResolution(file));
+  const batch = batchSizeFor((await describeGenerator(file)).config.resolution);
   const specs = Array.from({ length: batch }, (_, seed): BirdSpec => ({ seed, psi: 1, noiseMode: 'const' }));
   await Promise.all(Array.from({ length: Math.max(1, drawer.lanes) }, () => drawer.draw(file, specs)));
 }

@@ -4,6 +4,7 @@
  * and the regularisation phases, with lr·c and β^c, c = interval / (interval + 1).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { variableOf } from './params.js';
 
 export interface AdamSettings {
   lr: number;
@@ -30,8 +31,8 @@ export class Adam {
   constructor(params: tf.Variable[], settings: AdamSettings, label: string) {
     this.settings = settings;
     this.#params = params;
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_m/${label}`));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_v/${label}`));
+    this.m = params.map((p) => variableOf(tf.zerosLike(p), false, `${p.name}/adam_m/${label}`));
+    this.v = params.map((p) => variableOf(tf.zerosLike(p), false, `${p.name}/adam_v/${label}`));
   }
 
   /**
