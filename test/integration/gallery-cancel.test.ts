@@ -48,7 +48,7 @@ test('cancelling a 256-seed page: no bird lands after the cancel, and the next p
       if (afterCancel >= 0) afterCancel++;
       else {
         afterCancel = 0;
-        studio.cancelGeneration({ jobId }); // at the first bird, as a user scrolling away would
+        void studio.cancelGeneration({ jobId }); // at the first bird, as a user scrolling away would
       }
     });
     studio.on('galleryJob', (e) => jobs.push(e));
