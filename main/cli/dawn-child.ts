@@ -1,8 +1,8 @@
 /**
  * Commands that draw in their own process (the insight commands: the feature network, a
  * projection) would load Dawn there, and Dawn writes its warnings to fd 2 from native code,
- * which Node cannot filter in-process (core/util/child-stderr.ts). So such a command runs
- * itself once more as a child whose stderr this process reads through the same filter: the
+ * which Node cannot filter in-process (core/util/child-stderr.ts). So such a command, once its
+ * flags are checked, runs itself once more as a child whose stderr this process reads through the same filter: the
  * user sees the command's own words, Dawn's lines go to the debug log.
  */
 import { spawn } from 'node:child_process';

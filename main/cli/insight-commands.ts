@@ -11,6 +11,7 @@ import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { fileProblem } from '../core/folders.js';
 import { initBackend } from '../core/gan/backend.js';
+import { insideFilteredChild, rerunFiltered } from './dawn-child.js';
 import { resolveHome } from '../core/home.js';
 import { DEFAULT_METRIC_IMAGES, DEFAULT_NEIGHBOURS } from '../core/insight/service.js';
 import { Studio } from '../core/studio.js';
@@ -54,7 +55,6 @@ const progressLine = (json: boolean) => (p: { phase: string; done: number; total
 
 export const metricsCommand: CommandDef = {
   name: 'metrics',
-  drawsInProcess: true,
   synopsis:
     'metrics (--run N [--checkpoint C] | --checkpoint FILE) [--dataset DIR] [--images 1000] [--backend B] ' +
     '[--home DIR] [--json]',
@@ -80,6 +80,8 @@ export const metricsCommand: CommandDef = {
     const generator = await generatorFlag(v);
     const images = numberFlag(v, 'images', F.images) ?? DEFAULT_METRIC_IMAGES;
     if ('file' in generator && v.dataset === undefined) throw new UsageError('a --checkpoint FILE needs --dataset DIR');
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('metrics');
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
@@ -107,7 +109,6 @@ export const metricsCommand: CommandDef = {
 
 export const nearestCommand: CommandDef = {
   name: 'nearest',
-  drawsInProcess: true,
   synopsis:
     'nearest (--image FILE | --checkpoint FILE --seed S [--psi 0.7] [--noise const|random]) --dataset DIR [--k 5] ' +
     '[--home DIR] [--json]',
@@ -139,6 +140,8 @@ export const nearestCommand: CommandDef = {
     // The core refuses what is not a readable regular image file, with the path in its words.
     const image = v.image !== undefined ? resolve(v.image as string) : undefined;
     const generator = v.checkpoint !== undefined ? await generatorFlag({ checkpoint: v.checkpoint }) : undefined;
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('nearest');
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
@@ -175,7 +178,6 @@ export const nearestCommand: CommandDef = {
 
 export const directionsCommand: CommandDef = {
   name: 'directions',
-  drawsInProcess: true,
   synopsis:
     'directions (--checkpoint FILE | --run N [--checkpoint C]) [--method sefa|ganspace] ' +
     '[--layers all|coarse|middle|fine|LO-HI] [--home DIR] [--json]',
@@ -198,6 +200,8 @@ export const directionsCommand: CommandDef = {
     const generator = await generatorFlag(v);
     const method = choiceFlag(v, 'method', F.method)!;
     const layers = choiceFlag(v, 'layers', F.layers)!;
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('directions');
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
@@ -221,7 +225,6 @@ function backendFlag(v: FlagValues) {
 
 export const projectCommand: CommandDef = {
   name: 'project',
-  drawsInProcess: true,
   synopsis:
     'project --checkpoint FILE --image FILE [--steps 500] [--w-plus] [--out DIR] [--name N] [--backend B] ' +
     '[--home DIR] [--json]',
@@ -250,6 +253,8 @@ export const projectCommand: CommandDef = {
     const image = resolve(required(v.image as string | undefined, 'image', 'FILE'));
     const steps = numberFlag(v, 'steps', F.steps);
     const name = choiceFlag(v, 'name', F.name);
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('project');
     const studio = openReadOnly(v.home as string | undefined);
     let jobId = 0;
     const stop = () => {
