@@ -17,6 +17,38 @@ const syncRead = (property) => ({
 const noSyncReads = ['error', syncRead('dataSync'), syncRead('arraySync'), syncRead('bufferSync')];
 
 const noElectron = { name: 'electron', message: 'Only main/app may import electron: the core stays Electron-free.' };
+const shellsApart = 'Shells never import each other: share through main/core.';
+const noIpcRenderer = { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' };
+
+/** import('…/cli/…') and the like, with a string or a template literal as the specifier. */
+const dynamicImportsOf = (others) =>
+  others.flatMap((other) => {
+    const path = `/(^|\\/)${other}\\//`;
+    return [
+      { selector: `ImportExpression > Literal.source[value=${path}]`, message: shellsApart },
+      {
+        selector: `ImportExpression > TemplateLiteral.source > TemplateElement[value.raw=${path}]`,
+        message: shellsApart,
+      },
+    ];
+  });
+
+/** main/<shell> may import neither the other shells (statically or dynamically) nor, but for the app, electron. */
+const shellBoundary = (shell, others, syntax = []) => [
+  {
+    files: [`main/${shell}/**`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: shell === 'app' ? [] : [noElectron],
+          patterns: [{ group: others.map((o) => `**/${o}/*`), message: shellsApart }],
+        },
+      ],
+      'no-restricted-syntax': ['error', ...dynamicImportsOf(others), ...syntax],
+    },
+  },
+];
 
 export default tseslint.config(
   { ignores: ['dist/', '.dist-*/', 'release/', 'node_modules/', 'test/artifacts/', 'test/fixtures/'] },
@@ -72,62 +104,23 @@ export default tseslint.config(
   },
   // The process boundary.
   {
-    files: ['main/core/**', 'main/cli/**', 'main/server/**', 'test/**'],
+    files: ['main/core/**', 'main/cli/**', 'main/server/**', 'main/plumage.ts', 'test/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
   },
-  {
-    files: ['main/cli/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [noElectron],
-          patterns: [
-            { group: ['**/server/*', '**/app/*'], message: 'Shells never import each other: share through main/core.' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['main/server/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [noElectron],
-          patterns: [
-            { group: ['**/cli/*', '**/app/*'], message: 'Shells never import each other: share through main/core.' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['main/app/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['**/cli/*', '**/server/*'], message: 'Shells never import each other: share through main/core.' },
-          ],
-        },
-      ],
-      'no-restricted-syntax': [
-        'error',
-        { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' },
-      ],
-    },
-  },
+  // Shells never import each other, statically or through import(): no-restricted-imports sees
+  // only import declarations, so a selector catches import() of another shell's folder too.
+  ...shellBoundary('cli', ['server', 'app']),
+  ...shellBoundary('server', ['cli', 'app']),
+  ...shellBoundary('app', ['cli', 'server'], [noIpcRenderer]),
   {
     files: ['main/app/**'],
     ignores: ['main/app/ipc.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
+        ...dynamicImportsOf(['cli', 'server']),
         { selector: "Identifier[name='ipcMain']", message: 'Only main/app/ipc.ts touches ipcMain.' },
-        { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' },
+        noIpcRenderer,
       ],
     },
   },

@@ -39,6 +39,25 @@ test('shells never import each other', async () => {
   assert.deepEqual(await ruleIds('main/cli/x.ts', "import * as m from '../core/studio.js';\nvoid m;\n"), []);
 });
 
+test('shells never import each other through import() either', async () => {
+  const cases: [string, string][] = [
+    ['main/cli/x.ts', "'../server/index.js'"],
+    ['main/cli/x.ts', '`../server/${name}.js`'],
+    ['main/cli/x.ts', "'../app/main.js'"],
+    ['main/server/x.ts', "'../cli/index.js'"],
+    ['main/app/x.ts', "'../server/index.js'"],
+    ['main/app/ipc.ts', "'../cli/index.js'"],
+  ];
+  for (const [file, spec] of cases) {
+    const ids = await ruleIds(file, `const name = 'index';\nvoid name;\nexport const m = await import(${spec});\n`);
+    assert.ok(ids.includes('no-restricted-syntax'), `${file} → import(${spec}): ${ids.join(', ')}`);
+  }
+  // The core, and the executable above the shells, may load them lazily.
+  const lazy = "export const m = await import('../core/studio.js');\n";
+  assert.deepEqual(await ruleIds('main/cli/x.ts', lazy), []);
+  assert.deepEqual(await ruleIds('main/plumage.ts', "export const m = await import('./server/index.js');\n"), []);
+});
+
 test('only main/app/ipc.ts touches ipcMain, only preload touches ipcRenderer', async () => {
   const text = "import { ipcMain } from 'electron';\nvoid ipcMain;\n";
   assert.deepEqual(await ruleIds('main/app/ipc.ts', text), []);
