@@ -146,7 +146,43 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['*'], message: 'The contract has no runtime dependencies.' }] },
+        {
+          patterns: [
+            {
+              regex: '^(?!\\.\\./main/common/[\\w-]+\\.js$)',
+              message: 'The contract depends on the vocabulary (main/common) alone.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['preload/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/main/*', '**/main/**'],
+              message: 'The preload is the bridge alone: it imports the contract, never main/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/common/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(?!\\./[\\w-]+\\.js$)', message: 'main/common is a leaf: it imports nothing but itself.' },
+          ],
+        },
       ],
     },
   },

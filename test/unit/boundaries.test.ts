@@ -76,3 +76,23 @@ test('the contract module has no runtime dependencies', async () => {
   const ids = await ruleIds('preload/contract.ts', "import { z } from 'zod';\nexport const s = z.string();\n");
   assert.ok(ids.includes('no-restricted-imports'), ids.join(', '));
 });
+
+test('the contract imports the vocabulary alone, which imports nothing', async () => {
+  const vocab = "export * from '../main/common/vocabulary.js';\n";
+  assert.deepEqual(await ruleIds('preload/contract.ts', vocab), []);
+  const core = "import { CSP } from '../main/core/api/security.js';\nexport const c = CSP;\n";
+  assert.ok((await ruleIds('preload/contract.ts', core)).includes('no-restricted-imports'));
+  const up = "import type { ApiError } from '../../preload/contract.js';\nexport type E = ApiError;\n";
+  assert.ok((await ruleIds('main/common/x.ts', up)).includes('no-restricted-imports'));
+  const fs = "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n";
+  assert.ok((await ruleIds('main/common/x.ts', fs)).includes('no-restricted-imports'));
+  const sibling = "export type * from './records.js';\n";
+  assert.deepEqual(await ruleIds('main/common/x.ts', sibling), []);
+});
+
+test('the preload imports the contract, never main/', async () => {
+  const core = "import { MEDIA_SCHEME } from '../main/core/api/security.js';\nvoid MEDIA_SCHEME;\n";
+  assert.ok((await ruleIds('preload/index.ts', core)).includes('no-restricted-imports'));
+  const contract = "import { MEDIA_SCHEME } from './contract.js';\nvoid MEDIA_SCHEME;\n";
+  assert.deepEqual(await ruleIds('preload/index.ts', contract), []);
+});
