@@ -107,6 +107,31 @@ export default tseslint.config(
     files: ['main/core/**', 'main/cli/**', 'main/server/**', 'main/plumage.ts', 'test/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
   },
+  // The core below its API (the store, the dataset pipeline, the GAN, file formats) speaks
+  // main/common's words; only the API's implementers (the studio, api/, the services) import the contract.
+  {
+    files: [
+      'main/core/store/**',
+      'main/core/dataset/**',
+      'main/core/gan/**',
+      'main/core/netfile/**',
+      'main/core/util/**',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              group: ['**/preload/*'],
+              message: 'Below the API the core imports main/common (the vocabulary), not the contract.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Shells never import each other, statically or through import(): no-restricted-imports sees
   // only import declarations, so a selector catches import() of another shell's folder too.
   ...shellBoundary('cli', ['server', 'app']),

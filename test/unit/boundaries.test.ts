@@ -96,3 +96,16 @@ test('the preload imports the contract, never main/', async () => {
   const contract = "import { MEDIA_SCHEME } from './contract.js';\nvoid MEDIA_SCHEME;\n";
   assert.deepEqual(await ruleIds('preload/index.ts', contract), []);
 });
+
+test('below the API the core imports the vocabulary, not the contract', async () => {
+  const contract = "import type { RunState } from '../../../preload/contract.js';\nexport type S = RunState;\n";
+  const vocab = "import type { RunState } from '../../common/vocabulary.js';\nexport type S = RunState;\n";
+  for (const file of ['main/core/store/x.ts', 'main/core/gan/x.ts', 'main/core/dataset/x.ts']) {
+    assert.ok((await ruleIds(file, contract)).includes('no-restricted-imports'), file);
+    assert.deepEqual(await ruleIds(file, vocab), [], file);
+  }
+  assert.deepEqual(await ruleIds('main/core/gallery/gallery.ts', contract), []);
+  // The electron rule still holds there.
+  const electron = "import { app } from 'electron';\nvoid app;\n";
+  assert.ok((await ruleIds('main/core/store/x.ts', electron)).includes('no-restricted-imports'));
+});
