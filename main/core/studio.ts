@@ -1,18 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import type { BackendChoice, CropMode, Resolution } from '../common/vocabulary.js';
+import type { IngestProgress, SourcePreview } from '../common/records.js';
 import type {
   AppInfo,
-  BackendChoice,
-  CropMode,
   DatasetSummary,
   EventName,
-  IngestProgress,
   PlumageEvents,
   RequestName,
   RequestParams,
   RequestResult,
-  Resolution,
-  SourcePreview,
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import { DatasetIngestor } from './dataset/ingest.js';

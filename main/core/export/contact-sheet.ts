@@ -2,7 +2,7 @@
  * A contact sheet of favourites as one PDF: a grid of pictures at their own resolution (no
  * upscaling), each with its plate number, name and seed, as many pages as it takes.
  */
-import type { PrintOptions } from '../../../preload/contract.js';
+import type { PrintOptions } from '../../common/records.js';
 import { checkCaptionText } from './caption.js';
 import { ExportInputError, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';

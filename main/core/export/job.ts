@@ -3,7 +3,8 @@
  * written and what failed. Cancelling aborts its signal; the running step stops at its next
  * check (between ESRGAN tiles, between items) and what was finished stays on disk.
  */
-import type { ExportKind, ExportProgress, ExportStep } from '../../../preload/contract.js';
+import type { ExportKind, ExportStep } from '../../common/vocabulary.js';
+import type { ExportProgress } from '../../common/records.js';
 
 const STEP_EVENT_MS = 100;
 

@@ -6,16 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  BackendChoice,
-  ExportKind,
-  ExportProgress,
-  ExportStart,
-  FavouriteSelection,
-  MissingGenerator,
-  RequestParams,
-  Upscaler,
-} from '../../../preload/contract.js';
+import type { BackendChoice, ExportKind, Upscaler } from '../../common/vocabulary.js';
+import type { ExportProgress } from '../../common/records.js';
+import type { ExportStart, FavouriteSelection, MissingGenerator, RequestParams } from '../../../preload/contract.js';
 import { datasetCacheFile } from '../home-layout.js';
 import { checkUserFile, type UserFileError } from '../util/user-file.js';
 import type { DatasetStore } from '../store/datasets.js';

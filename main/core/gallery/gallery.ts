@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { GalleryNoiseMode } from '../../common/vocabulary.js';
+import type { FavouriteFilter } from '../../common/records.js';
 import type {
   AddFavouriteParams,
   Favourite,
-  FavouriteFilter,
   GalleryEvents,
-  GalleryNoiseMode,
   GenerateParams,
   GenerateResult,
   GeneratorInfo,

@@ -1,4 +1,4 @@
-import type { RunState } from '../../../preload/contract.js';
+import type { RunState } from '../../common/vocabulary.js';
 import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
 

@@ -8,16 +8,15 @@ import { availableParallelism, totalmem } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  PRESETS,
-  type CheckpointInfo,
-  type CreateRunParams,
-  type Preset,
-  type RunDetail,
-  type RunSummary,
-  type SnapshotInfo,
-  type TickInfo,
-  type TrainingCapacity,
+import { PRESETS, type Preset } from '../../common/vocabulary.js';
+import type { TickInfo } from '../../common/records.js';
+import type {
+  CheckpointInfo,
+  CreateRunParams,
+  RunDetail,
+  RunSummary,
+  SnapshotInfo,
+  TrainingCapacity,
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
 import { chooseReplicas, machineReplicas } from '../gan/replicas.js';
