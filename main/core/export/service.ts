@@ -41,6 +41,8 @@ export interface ExportServiceDeps {
   emit: (p: ExportProgress) => void;
   /** The backend prints are drawn and upscaled on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
+  /** A written file's download key (home-layout's exportKey); by default none. */
+  keyOf?: (path: string) => string | null;
 }
 
 export class ExportService {
@@ -214,7 +216,7 @@ export class ExportService {
   }
 
   #start(kind: ExportKind, total: number, work: (job: ExportJob) => Promise<void>): ExportStart {
-    const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit);
+    const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit, this.#deps.keyOf);
     this.#jobs.set(job.progress.jobId, job);
     job.whenDone = work(job).then(
       () => void job.finish(),
