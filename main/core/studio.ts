@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   AppInfo,
@@ -276,6 +276,12 @@ export class Studio extends EventEmitter<StudioEvents> {
     throw new UnsupportedError(`Plumage shows only the files its exports wrote, and ${abs} is not one of them`);
   }
 
+  /** The home's exports/ is made when an export first goes there (the Export view's default folder). */
+  async #madeIfExports(folder: string): Promise<void> {
+    const dir = exportsDir(resolve(this.home));
+    if (resolve(folder) === dir) await mkdir(dir, { recursive: true });
+  }
+
   #remember(paths: string[]): void {
     for (const p of paths) {
       this.#written.delete(p);
@@ -361,15 +367,19 @@ export class Studio extends EventEmitter<StudioEvents> {
   // ── exports (ExportService does the work) ──
 
   async exportPrints(p: RequestParams<'exportPrints'>): Promise<RequestResult<'exportPrints'>> {
+    await this.#madeIfExports(p.folder);
     return this.exports.exportPrints(p);
   }
   async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<RequestResult<'exportContactSheet'>> {
+    await this.#madeIfExports(p.folder);
     return this.exports.exportContactSheet(p);
   }
   async exportDataset(p: RequestParams<'exportDataset'>): Promise<RequestResult<'exportDataset'>> {
+    await this.#madeIfExports(p.folder);
     return this.exports.exportDataset(p);
   }
   async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<RequestResult<'exportTimelapse'>> {
+    await this.#madeIfExports(p.folder);
     return this.exports.exportTimelapse(p);
   }
   async cancelExport({ jobId }: RequestParams<'cancelExport'>): Promise<RequestResult<'cancelExport'>> {

@@ -107,7 +107,7 @@ export async function serveExportZip(req: IncomingMessage, res: ServerResponse, 
 async function pushFile(path: string, size: number, entry: ZipPassThrough, res: ServerResponse): Promise<void> {
   const handle = await open(path, 'r');
   try {
-    for (let left = size; ; ) {
+    for (let left = size; ;) {
       if (res.destroyed) throw new Error('the client went away');
       // A fresh buffer each time: the response may still hold the last one in its queue.
       const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(left, 1)));

@@ -63,7 +63,7 @@ export const exportContentType = (name: string): string =>
  * UTF-8 (`Ærø.pdf`), `filename` an ASCII stand-in for clients that read only that.
  */
 export function attachmentHeader(name: string): string {
-  // eslint-disable-next-line no-control-regex -- anything not printable ASCII becomes _
+  // Anything not printable ASCII becomes _.
   const ascii = name.replace(/[^\u0020-\u007e]|["\\%;]/g, '_');
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;

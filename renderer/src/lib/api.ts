@@ -30,6 +30,8 @@ export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
  */
 export class ClientStatus {
   connected = true;
+  /** When the connection was lost (ms since the epoch); null while connected. */
+  lostAt: number | null = null;
   readonly #listeners = new Set<() => void>();
   readonly #failures = new Set<(err: PlumageError) => void>();
 
@@ -46,6 +48,7 @@ export class ClientStatus {
   setConnected(connected: boolean): void {
     if (connected === this.connected) return;
     this.connected = connected;
+    this.lostAt = connected ? null : Date.now();
     for (const l of this.#listeners) l();
   }
 
@@ -102,7 +105,9 @@ function ipcApi(bridge: PreloadBridge, status: ClientStatus): PlumageApi {
       fileAccess: 'reveal',
       downloadUrl: () => null,
       downloadZip: () =>
-        Promise.reject(new PlumageError({ code: 'unsupported', message: 'the desktop app shows files, not downloads' })),
+        Promise.reject(
+          new PlumageError({ code: 'unsupported', message: 'the desktop app shows files, not downloads' }),
+        ),
     },
     status,
   );
