@@ -42,10 +42,7 @@ export async function serveExportZip(req: IncomingMessage, res: ServerResponse, 
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
     return send(res, 415, 'send the batch as application/json: {"files": ["KEY", …]}');
   const body = await readBody(req, MAX_BATCH_REQUEST_BYTES);
-  if (body === null) {
-    res.setHeader('connection', 'close');
-    return send(res, 413, `a batch request is at most ${MAX_BATCH_REQUEST_BYTES} bytes`);
-  }
+  if (body === null) return send(res, 413, `a batch request is at most ${MAX_BATCH_REQUEST_BYTES} bytes`);
   let asked: { files?: unknown; name?: unknown };
   try {
     asked = JSON.parse(body) as typeof asked;
@@ -124,8 +121,8 @@ async function pushFile(path: string, size: number, entry: ZipPassThrough, res: 
 }
 
 /**
- * The request body as text, or null once it passes `max` bytes: then the rest is read and
- * dropped (never kept) and the connection closes after the reply.
+ * The request body as text, or null once it passes `max` bytes: the rest is then read and
+ * dropped, never kept, so the reply can be read by a client still sending.
  */
 function readBody(req: IncomingMessage, max: number): Promise<string | null> {
   return new Promise((resolve, reject) => {
