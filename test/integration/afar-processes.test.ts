@@ -35,7 +35,18 @@ function job(command: string, args: string[]): Job {
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l));
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  // A process that never exits fails the test with what it said, rather than hanging it.
+  const exited = Promise.race([
+    exit,
+    new Promise<never>((_, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`did not exit within 3 min; stdout:\n${lines.join('\n')}\nstderr:\n${stderr.slice(-2000)}`));
+      }, 180_000);
+      void exit.then(() => clearTimeout(timer));
+    }),
+  ]);
   return {
     child,
     lines,
@@ -125,7 +136,7 @@ test('Ctrl-C on plumage train says which run it pauses, at which kimg, and the c
   assert.deepEqual([listed!.state, listed!.pausedBy?.cause, listed!.resumeKimg], ['paused', 'cli', disk.ckptKimg]);
 
   // The printed command, typed into a shell where `plumage` is this checkout's CLI.
-  const shell = `plumage() { '${process.execPath}' '${CLI}' "$@"; }; ${resume}`;
+  const shell = `plumage() { exec '${process.execPath}' '${CLI}' "$@"; }; ${resume}`;
   const second = job('sh', ['-c', shell]);
   const [, from] = await second.waitLine(/^resuming run #1 at (\d+\.\d{3}) kimg$/);
   assert.equal(from, kimg, 'it resumes from the kimg the pause said');
