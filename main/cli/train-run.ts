@@ -11,6 +11,7 @@ import { Studio } from '../core/studio.js';
 import { pausedLine, pausingLine, resumeCommand } from '../core/train/pause-report.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import type { FlagValues } from './usage.js';
+import { say as sayLine, sayJson, warn } from './terminal.js';
 
 export interface TrainArgs {
   values: FlagValues;
@@ -25,6 +26,9 @@ export interface TrainArgs {
   crop?: CropMode | undefined;
   backend?: BackendChoice | undefined;
   replicas?: number | undefined;
+  /** A network file a new run starts from, and Freeze-D's layer count. */
+  from?: string | undefined;
+  freezeD?: number | undefined;
 }
 
 /**
@@ -63,7 +67,8 @@ export async function train(a: TrainArgs): Promise<number> {
   });
   const say = (obj: Record<string, unknown>, text: string): void => {
     if (!stdoutOpen) return;
-    console.log(a.values.json ? JSON.stringify(obj) : text);
+    if (a.values.json) sayJson(obj);
+    else sayLine(text);
   };
 
   const studio = Studio.open({
@@ -115,7 +120,7 @@ export async function train(a: TrainArgs): Promise<number> {
     } else {
       await studio.training.backendKnown(); // which presets fit depends on the GPU adapter too
       const target = a.kimg ?? 1000;
-      run = studio.training.createRun({
+      run = await studio.training.createRun({
         datasetId: ds.id,
         preset: a.preset,
         targetKimg: target,
@@ -125,11 +130,19 @@ export async function train(a: TrainArgs): Promise<number> {
         ...(a.seed !== undefined ? { seed: a.seed } : {}),
         ...(a.backend !== undefined ? { backend: a.backend } : {}),
         ...(a.replicas !== undefined ? { replicas: a.replicas } : {}),
+        ...(a.from !== undefined ? { initFrom: a.from } : {}),
+        ...(a.freezeD !== undefined ? { freezeD: a.freezeD } : {}),
       });
       say(
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },
         `created run #${run.id} (${a.preset}, ${target} kimg)`,
       );
+      if (a.from !== undefined) {
+        // What the trainer will keep of the file, said before it starts (the same plan it follows).
+        const { describeTransfer, transferReport } = await import('../core/gan/transfer.js');
+        const report = await transferReport(a.from, { resolution: presetConfig(a.preset).resolution });
+        say({ event: 'transfer', runId: run.id, ...report }, describeTransfer(report));
+      }
     }
     const runId = run.id;
     studio.on('runTick', ({ runId: id, tick }) => {
@@ -165,7 +178,7 @@ export async function train(a: TrainArgs): Promise<number> {
       if (pausing) return;
       const now = studio.training.listRuns().find((r) => r.id === runId)!;
       say({ event: 'pausing', runId }, pausingLine(now));
-      if (!stdoutOpen) console.error(`plumage train: ${why}: pausing run #${runId} with a checkpoint`);
+      if (!stdoutOpen) warn(`plumage train: ${why}: pausing run #${runId} with a checkpoint`);
       pausing = studio.training.pauseRun(runId, 'cli').catch(() => undefined);
     };
     const onSignal = (): void => pause('interrupted');
@@ -184,7 +197,7 @@ export async function train(a: TrainArgs): Promise<number> {
       const resume = resumeCommand(final, ds, home);
       const line = pausedLine(final, resume);
       say({ event: 'paused', runId, state: final.state, kimg: final.resumeKimg, resume }, line);
-      if (!stdoutOpen) console.error(`plumage train: ${line}`);
+      if (!stdoutOpen) warn(`plumage train: ${line}`);
     }
     return final.state === 'crashed' ? 1 : 0;
   } finally {
