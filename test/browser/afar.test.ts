@@ -61,51 +61,55 @@ after(async () => {
 
 const saved = async (download: Download): Promise<Buffer> => readFileSync((await download.path())!);
 
-test('a print made on the server downloads from the page, one file or the whole batch, byte for byte', { skip }, async () => {
-  await page.getByRole('button', { name: 'Export', exact: true }).click();
-  const list = page.getByTestId('export-favourites');
-  await list.getByText('Pica imaginaria').waitFor({ timeout: 30_000 });
-  // The folder starts at the home's exports/, and a disabled button says why it is.
-  const exportsFolder = join(home, 'exports');
-  assert.equal(await page.getByLabel('Export folder').inputValue(), exportsFolder);
-  const print = page.getByRole('button', { name: /^Export \d* ?prints?$/ });
-  assert.equal(await print.isDisabled(), true);
-  assert.equal(await page.getByTestId('why-print').innerText(), 'To print, tick at least one favourite.');
-  assert.equal(await print.getAttribute('title'), 'tick at least one favourite');
-  assert.equal(await page.getByTestId('why-timelapse').innerText(), 'For a time-lapse, choose a run.');
-  await page.screenshot({ path: artifactPath('afar-export-why.png') });
+test(
+  'a print made on the server downloads from the page, one file or the whole batch, byte for byte',
+  { skip },
+  async () => {
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    const list = page.getByTestId('export-favourites');
+    await list.getByText('Pica imaginaria').waitFor({ timeout: 30_000 });
+    // The folder starts at the home's exports/, and a disabled button says why it is.
+    const exportsFolder = join(home, 'exports');
+    assert.equal(await page.getByLabel('Export folder').inputValue(), exportsFolder);
+    const print = page.getByRole('button', { name: /^Export \d* ?prints?$/ });
+    assert.equal(await print.isDisabled(), true);
+    assert.equal(await page.getByTestId('why-print').innerText(), 'To print, tick at least one favourite.');
+    assert.equal(await print.getAttribute('title'), 'tick at least one favourite');
+    assert.equal(await page.getByTestId('why-timelapse').innerText(), 'For a time-lapse, choose a run.');
+    await page.screenshot({ path: artifactPath('afar-export-why.png') });
 
-  await list.getByRole('checkbox', { name: /Avis fictitia/ }).check();
-  await list.getByRole('checkbox', { name: /Pica imaginaria/ }).check();
-  assert.equal(await page.getByTestId('why-print').count(), 0, 'nothing to explain once it can print');
-  await page.getByLabel('Paper', { exact: true }).selectOption('A5');
-  await page.getByLabel('DPI', { exact: true }).selectOption('150');
-  await page.getByLabel('Format', { exact: true }).selectOption('png');
-  await page.getByRole('radio', { name: /Lanczos/ }).check();
-  await page.getByRole('button', { name: 'Export 2 prints' }).click();
-  await page
-    .getByTestId('export-progress')
-    .getByText(/2 \/ 2.*done/)
-    .waitFor({ timeout: 120_000 });
+    await list.getByRole('checkbox', { name: /Avis fictitia/ }).check();
+    await list.getByRole('checkbox', { name: /Pica imaginaria/ }).check();
+    assert.equal(await page.getByTestId('why-print').count(), 0, 'nothing to explain once it can print');
+    await page.getByLabel('Paper', { exact: true }).selectOption('A5');
+    await page.getByLabel('DPI', { exact: true }).selectOption('150');
+    await page.getByLabel('Format', { exact: true }).selectOption('png');
+    await page.getByRole('radio', { name: /^Lanczos/ }).check();
+    await page.getByRole('button', { name: 'Export 2 prints' }).click();
+    await page
+      .getByTestId('export-progress')
+      .getByText(/2 \/ 2.*done/)
+      .waitFor({ timeout: 120_000 });
 
-  const names = ['plate-001-avis-fictitia.png', 'plate-002-pica-imaginaria.png'];
-  const written = page.getByTestId('export-written');
-  for (const name of names) {
-    const link = written.getByRole('link', { name, exact: true });
-    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-    assert.equal(download.suggestedFilename(), name);
-    assert.deepEqual(await saved(download), readFileSync(join(exportsFolder, name)), `${name}: the bytes written`);
-  }
-  const [zip] = await Promise.all([
-    page.waitForEvent('download'),
-    written.getByRole('button', { name: 'Download all 2 as a zip' }).click(),
-  ]);
-  assert.match(zip.suggestedFilename(), /^plumage-prints-\d+\.zip$/);
-  const entries = unzipSync(new Uint8Array(await saved(zip)));
-  assert.deepEqual(Object.keys(entries).sort(), names);
-  for (const name of names) assert.deepEqual(Buffer.from(entries[name]!), readFileSync(join(exportsFolder, name)));
-  await page.screenshot({ path: artifactPath('afar-downloads.png') });
-});
+    const names = ['plate-001-avis-fictitia.png', 'plate-002-pica-imaginaria.png'];
+    const written = page.getByTestId('export-written');
+    for (const name of names) {
+      const link = written.getByRole('link', { name, exact: true });
+      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      assert.equal(download.suggestedFilename(), name);
+      assert.deepEqual(await saved(download), readFileSync(join(exportsFolder, name)), `${name}: the bytes written`);
+    }
+    const [zip] = await Promise.all([
+      page.waitForEvent('download'),
+      written.getByRole('button', { name: 'Download all 2 as a zip' }).click(),
+    ]);
+    assert.match(zip.suggestedFilename(), /^plumage-prints-\d+\.zip$/);
+    const entries = unzipSync(new Uint8Array(await saved(zip)));
+    assert.deepEqual(Object.keys(entries).sort(), names);
+    for (const name of names) assert.deepEqual(Buffer.from(entries[name]!), readFileSync(join(exportsFolder, name)));
+    await page.screenshot({ path: artifactPath('afar-downloads.png') });
+  },
+);
 
 test('two servers on 127.0.0.1: a page of one keeps its cookie while the otherâ€™s is set', { skip }, async () => {
   const otherDir = tempDir('browser-afar-other');
@@ -129,41 +133,48 @@ test('two servers on 127.0.0.1: a page of one keeps its cookie while the otherâ€
   }
 });
 
-test('the server gone: the page says its state is stale and switches its controls off; back, it says what paused the run', { skip }, async () => {
-  await page.goto(app.url);
-  await page.getByRole('button', { name: 'Training', exact: true }).click();
-  await page.getByLabel('Length (kimg)').fill('100');
-  await page.getByLabel('Snapshot every (kimg)').fill('50');
-  await page.getByLabel('Checkpoint every (kimg)').fill('0.016');
-  await page.getByRole('button', { name: 'Create run' }).click();
-  await page.getByRole('button', { name: 'Start' }).click();
-  await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor();
-  await page.getByTestId('checkpoints').getByText(/kimg/).first().waitFor({ timeout: 120_000 });
+test(
+  'the server gone: the page says its state is stale and switches its controls off; back, it says what paused the run',
+  { skip },
+  async () => {
+    await page.goto(app.url);
+    await page.getByRole('button', { name: 'Training', exact: true }).click();
+    await page.getByLabel('Length (kimg)').fill('100');
+    await page.getByLabel('Snapshot every (kimg)').fill('50');
+    await page.getByLabel('Checkpoint every (kimg)').fill('0.016');
+    await page.getByRole('button', { name: 'Create run' }).click();
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor();
+    await page.getByTestId('checkpoints').getByText(/kimg/).first().waitFor({ timeout: 120_000 });
 
-  // Killed outright (no pause on the way out): the page's last word was "Training".
-  const { port } = new URL(app.url);
-  app.process.kill('SIGKILL');
-  await page.getByTestId('connection-lost').waitFor({ timeout: 15_000 });
-  const banner = await page.getByTestId('connection-lost').innerText();
-  assert.match(banner, /The Plumage server is gone/);
-  assert.match(banner, /may be out of date .* its controls are off until the server is back/s);
-  assert.equal(await page.getByTestId('run-state').innerText(), 'Training (as last seen)');
-  for (const name of ['Pause', 'Stop', 'Snapshot now', 'Create run', 'Dataset'])
-    assert.equal(await page.getByRole('button', { name, exact: true }).isDisabled(), true, name);
-  await page.keyboard.press('Control+Shift+P'); // the shortcut is off too: no request, no error
-  assert.equal(await page.getByTestId('error-banner').count(), 0);
-  await page.screenshot({ path: artifactPath('afar-stale.png') });
+    // Killed outright (no pause on the way out): the page's last word was "Training".
+    const { port } = new URL(app.url);
+    app.process.kill('SIGKILL');
+    await page.getByTestId('connection-lost').waitFor({ timeout: 15_000 });
+    const banner = await page.getByTestId('connection-lost').innerText();
+    assert.match(banner, /The Plumage server is gone/);
+    assert.match(banner, /may be out of date .* its controls are off until the server is back/s);
+    assert.equal(await page.getByTestId('run-state').innerText(), 'Training (as last seen)');
+    for (const name of ['Pause', 'Stop', 'Snapshot now', 'Create run', 'Dataset'])
+      assert.equal(await page.getByRole('button', { name, exact: true }).isDisabled(), true, name);
+    await page.keyboard.press('Control+Shift+P'); // the shortcut is off too: no request, no error
+    assert.equal(await page.getByTestId('error-banner').count(), 0);
+    await page.screenshot({ path: artifactPath('afar-stale.png') });
 
-  // Started again with --port 0: the port it had, so this page finds it by itself.
-  app = await serveApp(home, 0);
-  assert.equal(new URL(app.url).port, port);
-  await page.getByTestId('connection-lost').waitFor({ state: 'detached', timeout: 20_000 });
-  await page.getByTestId('run-state').filter({ hasText: /^Paused$/ }).waitFor({ timeout: 10_000 });
-  const note = await page.getByTestId('paused-by').innerText();
-  assert.match(note, /^Paused when the process training it died \(killed or crashed\), last heard of at /);
-  const resume = page.getByRole('button', { name: /^Resume from \d+\.\d{3} kimg$/ });
-  const kimg = /from (\d+\.\d{3}) kimg/.exec((await resume.innerText()) ?? '')![1];
-  assert.ok(note.endsWith(`Resume continues from ${kimg} kimg.`), note);
-  assert.equal(await resume.isDisabled(), false);
-  await page.screenshot({ path: artifactPath('afar-reconnected.png') });
-});
+    // Started again with --port 0: the port it had, so this page finds it by itself.
+    app = await serveApp(home, 0);
+    assert.equal(new URL(app.url).port, port);
+    await page.getByTestId('connection-lost').waitFor({ state: 'detached', timeout: 20_000 });
+    await page
+      .getByTestId('run-state')
+      .filter({ hasText: /^Paused$/ })
+      .waitFor({ timeout: 10_000 });
+    const note = await page.getByTestId('paused-by').innerText();
+    assert.match(note, /^Paused when the process training it died \(killed or crashed\), last heard of at /);
+    const resume = page.getByRole('button', { name: /^Resume from \d+\.\d{3} kimg$/ });
+    const kimg = /from (\d+\.\d{3}) kimg/.exec((await resume.innerText()) ?? '')![1];
+    assert.ok(note.endsWith(`Resume continues from ${kimg} kimg.`), note);
+    assert.equal(await resume.isDisabled(), false);
+    await page.screenshot({ path: artifactPath('afar-reconnected.png') });
+  },
+);
