@@ -6,6 +6,7 @@
  */
 import { PACKAGE_VERSION } from '../core/version.js';
 import { backendCommand } from './backend-command.js';
+import { insideFilteredChild, rerunFiltered } from './dawn-child.js';
 import { exportReferenceCommand, initCommand } from './gan-commands.js';
 import {
   exportCommand,
@@ -58,6 +59,7 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const command = COMMANDS.find((c) => c.name === name);
+  if (command?.drawsInProcess && !insideFilteredChild() && !rest.includes('--help')) return rerunFiltered(command.name);
   if (command) return runCommand(command, rest);
   switch (name) {
     case '--version':

@@ -54,6 +54,7 @@ const progressLine = (json: boolean) => (p: { phase: string; done: number; total
 
 export const metricsCommand: CommandDef = {
   name: 'metrics',
+  drawsInProcess: true,
   synopsis:
     'metrics (--run N [--checkpoint C] | --checkpoint FILE) [--dataset DIR] [--images 1000] [--backend B] ' +
     '[--home DIR] [--json]',
@@ -106,6 +107,7 @@ export const metricsCommand: CommandDef = {
 
 export const nearestCommand: CommandDef = {
   name: 'nearest',
+  drawsInProcess: true,
   synopsis:
     'nearest (--image FILE | --checkpoint FILE --seed S [--psi 0.7] [--noise const|random]) --dataset DIR [--k 5] ' +
     '[--home DIR] [--json]',
@@ -173,6 +175,7 @@ export const nearestCommand: CommandDef = {
 
 export const directionsCommand: CommandDef = {
   name: 'directions',
+  drawsInProcess: true,
   synopsis:
     'directions (--checkpoint FILE | --run N [--checkpoint C]) [--method sefa|ganspace] ' +
     '[--layers all|coarse|middle|fine|LO-HI] [--home DIR] [--json]',
@@ -218,6 +221,7 @@ function backendFlag(v: FlagValues) {
 
 export const projectCommand: CommandDef = {
   name: 'project',
+  drawsInProcess: true,
   synopsis:
     'project --checkpoint FILE --image FILE [--steps 500] [--w-plus] [--out DIR] [--name N] [--backend B] ' +
     '[--home DIR] [--json]',

@@ -24,6 +24,8 @@ export interface CommandDef {
    * become one-line usage errors. `options` is then left empty.
    */
   ownsArgv?: boolean;
+  /** It draws in this process (so may load Dawn): it runs as a child whose stderr is filtered (dawn-child.ts). */
+  drawsInProcess?: boolean;
   /** The line after `plumage `, e.g. `ingest <folder> --resolution N [--json]`. */
   synopsis: string;
   /** One line for the command list. */

@@ -50,7 +50,10 @@ export async function exportContactSheet(
   for (const s of sources) checkCaptionText(`${s.name} ${opts.title}`);
   await refuseOverwrite([path], overwrite);
   const grid = contactSheetLayout(trim);
-  const res = await newPrintDocument(opts.title);
+  const res = await newPrintDocument(opts.title, {
+    regular: sources.map((s) => `${s.plate}. seed ${s.seed}`).join(''),
+    italic: sources.map((s) => s.name).join(''),
+  });
   const captionMm = ((CAPTION_PT * 1.4 * 2) / 72) * 25.4;
   const titleMm = ((TITLE_PT * 2) / 72) * 25.4;
   const tone = PAPER_TONE_HEX[opts.tone];

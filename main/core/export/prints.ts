@@ -37,7 +37,10 @@ export async function runPrints(
       job.step(label, 'composing');
       let bytes: Uint8Array;
       if (options.format === 'pdf') {
-        const res = await newPrintDocument(caption ? `${caption.plate} ${caption.name}` : label);
+        const res = await newPrintDocument(caption ? `${caption.plate} ${caption.name}` : label, {
+          regular: caption ? `${caption.plate}${caption.details}` : '',
+          italic: caption?.name ?? '',
+        });
         addPrintPage(res, layout, picture, caption);
         bytes = await res.doc.save();
       } else {
