@@ -15,6 +15,7 @@ import type {
   Preset,
   BackendChoice,
   RunState,
+  PauseCause,
   GalleryNoiseMode,
   LatentSpace,
   InterpolationFormat,
@@ -70,6 +71,8 @@ export interface AppInfo {
   nativeFolderDialog: boolean;
   /** Folder of the bundled sample plates. */
   samplesFolder: string;
+  /** The home's exports/ folder: where exports go unless another is chosen, and all `serve` lets a page download. */
+  exportsFolder: string;
   /** Credit line for the bundled Audubon plates (must ship wherever they do). */
   credit: string;
   /** What training can do here: the backend a run would use and which presets fit it. */
@@ -158,6 +161,10 @@ export interface RunSummary {
   restarts: number;
   /** Why Start/Resume would fail (the preset does not fit this backend, a deterministic failure); else null. */
   cannotResume: string | null;
+  /** The kimg Start/Resume continues from: its newest intact checkpoint on disk, a fork's parent's, or 0. */
+  resumeKimg: number;
+  /** Paused by a quit or a crash rather than its Pause button: which, and when (ms since the epoch); else null. */
+  pausedBy: { cause: PauseCause; at: number } | null;
   parentRunId: number | null;
   lastSnapshot: string | null;
   lastCheckpoint: CheckpointInfo | null;
@@ -222,6 +229,11 @@ export interface PlumageRequests extends GalleryRequests, ExportRequests, Insigh
   previewSource: (p: SourceRef) => SourcePreview;
   /** Native folder dialog; only where `AppInfo.nativeFolderDialog`. Resolves null when cancelled. */
   pickFolder: () => string | null;
+  /**
+   * Shows a file an export wrote in the system's file manager (the desktop app; the server has
+   * none: its files are downloaded). Resolves to the path shown.
+   */
+  revealFile: (p: { path: string }) => string;
   listRuns: () => RunSummary[];
   getRun: (p: RunRef) => RunDetail;
   createRun: (p: CreateRunParams) => RunSummary;
@@ -262,6 +274,7 @@ export const REQUEST_CHANNELS = [
   'listSources',
   'cancelIngest',
   'pickFolder',
+  'revealFile',
   'listRuns',
   'getRun',
   'createRun',
@@ -345,6 +358,15 @@ export type PlumageApi = {
   on<E extends EventName>(event: E, listener: (payload: PlumageEvents[E]) => void): () => void;
   /** URL for a media key (thumbnail, sample grid) valid in this shell. */
   mediaUrl(key: string): string;
+  /** How the page hands over what exports wrote: a download (the browser) or the file manager (the desktop). */
+  fileAccess: 'download' | 'reveal';
+  /**
+   * URL that downloads an export by its key (ExportProgress.downloads), or null where files are
+   * revealed in the file manager instead (the desktop app).
+   */
+  downloadUrl(key: string): string | null;
+  /** Downloads these exports (keys) as one zip named `fileName`; rejects where there are no downloads. */
+  downloadZip(keys: string[], fileName: string): Promise<void>;
 };
 
 /** What the preload exposes as `window.plumage` (the renderer wraps it into a PlumageApi). */
@@ -448,6 +470,8 @@ export interface InterpolateParams {
 
 export interface InterpolateResult {
   files: string[];
+  /** Download keys of those files that lie in the home's exports/, by path (see ExportProgress.downloads). */
+  downloads: Record<string, string>;
   /** For a strip: its media key. */
   media: string | null;
 }

@@ -122,6 +122,11 @@ export interface ExportProgress {
   current: { name: string; step: ExportStep; fraction: number } | null;
   /** Files written so far, absolute paths. */
   written: string[];
+  /**
+   * The download key of each written file that lies in the home's exports/, by its path: its path
+   * there with forward slashes, for `PlumageApi.downloadUrl`. Files written elsewhere have none.
+   */
+  downloads: Record<string, string>;
   /** Items that failed, with why; the rest of the batch carries on. */
   failed: { name: string; error: string }[];
   /** Why the whole job stopped, when state is 'failed'. */

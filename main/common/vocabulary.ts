@@ -35,6 +35,13 @@ export type BackendChoice = (typeof BACKENDS)[number];
 export const MAX_REPLICAS = 16;
 export const RUN_STATES = ['created', 'running', 'paused', 'stopped', 'crashed', 'done'] as const;
 export type RunState = (typeof RUN_STATES)[number];
+/**
+ * What paused a run when no one pressed Pause: the desktop app quitting, the server stopping,
+ * `plumage train` interrupted (each writes a checkpoint first), or its process dying (a crash, a
+ * kill -9), found at the next start.
+ */
+export const PAUSE_CAUSES = ['app', 'server', 'cli', 'crash'] as const;
+export type PauseCause = (typeof PAUSE_CAUSES)[number];
 
 // ── The gallery ──
 

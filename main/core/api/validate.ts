@@ -85,6 +85,7 @@ export const REQUEST_SCHEMAS: Schemas = {
   forgetDataset: datasetRef,
   previewSource: z.strictObject({ datasetId: id, sourceId: id }),
   pickFolder: none,
+  revealFile: z.strictObject({ path: z.string().min(1, 'name the file').max(4096) }),
   listRuns: none,
   getRun: runRef,
   createRun: z.strictObject(CREATE_RUN_FIELDS),

@@ -36,6 +36,8 @@ export interface ExportServiceDeps {
   emit: (p: ExportProgress) => void;
   /** The backend prints are drawn and upscaled on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
+  /** A written file's download key (home-layout's exportKey); by default none. */
+  keyOf?: (path: string) => string | null;
 }
 
 export class ExportService {
@@ -237,7 +239,7 @@ export class ExportService {
     work: (job: ExportJob) => Promise<void>,
   ): Promise<ExportStart> {
     const made = await makeExportFolder(folder);
-    const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit);
+    const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit, this.#deps.keyOf);
     this.#jobs.set(job.progress.jobId, job);
     job.whenDone = work(job).then(
       () => removeUnused(job, made).then(() => void job.finish()),

@@ -162,7 +162,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   }
 
   /** Interpolation between favourites of one generator: a preview strip, an animation, or PNG frames. */
-  async interpolate(p: InterpolateParams): Promise<InterpolateResult> {
+  async interpolate(p: InterpolateParams): Promise<Omit<InterpolateResult, 'downloads'>> {
     const rows = p.favouriteIds.map((id) => this.#favourite(id));
     const files = new Set(rows.map((r) => r.generator_path));
     if (files.size > 1)

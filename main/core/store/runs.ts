@@ -1,4 +1,4 @@
-import type { RunState } from '../../common/vocabulary.js';
+import type { PauseCause, RunState } from '../../common/vocabulary.js';
 import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
 
@@ -33,6 +33,9 @@ export interface RunRow {
   restarts: number;
   /** Why resuming would fail the same way again (a deterministic failure), else null. */
   cannot_resume: string | null;
+  /** What paused it when no one pressed Pause (a quit, a crash), and when; null otherwise. */
+  paused_by: PauseCause | null;
+  paused_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -92,6 +95,8 @@ export type NewRun = Omit<
   | 'kimg'
   | 'restarts'
   | 'cannot_resume'
+  | 'paused_by'
+  | 'paused_at'
   | 'created_at'
   | 'updated_at'
 >;
@@ -178,6 +183,8 @@ export class RunStore {
         | 'target_kimg'
         | 'cannot_resume'
         | 'parent_checkpoint_id'
+        | 'paused_by'
+        | 'paused_at'
       >
     >,
   ): void {
@@ -199,6 +206,9 @@ export class RunStore {
            error = 'interrupted: Plumage quit or crashed while it trained; resume continues from the last checkpoint',
            kimg = coalesce((SELECT c.kimg FROM checkpoints c WHERE c.run_id = runs.id
                             ORDER BY c.step DESC, c.id DESC LIMIT 1), 0),
+           paused_by = 'crash',
+           -- When it was last heard of: its last tick, else its last change.
+           paused_at = coalesce((SELECT max(t.at) FROM ticks t WHERE t.run_id = runs.id), updated_at),
            updated_at = ?
          WHERE state = 'running'`,
       )

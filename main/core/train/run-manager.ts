@@ -8,7 +8,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRESETS, type Preset } from '../../common/vocabulary.js';
+import { PRESETS, type PauseCause, type Preset } from '../../common/vocabulary.js';
 import type { TickInfo } from '../../common/records.js';
 import type {
   CheckpointInfo,
@@ -159,6 +159,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       error: run.error,
       restarts: run.restarts,
       cannotResume: this.#cannotStart(run),
+      resumeKimg: this.#resumeKimg(run),
+      pausedBy: run.paused_by !== null ? { cause: run.paused_by, at: run.paused_at ?? run.updated_at } : null,
       parentRunId: run.parent_run_id,
       lastSnapshot: snapshots.at(-1)?.grid ?? null,
       lastCheckpoint: latest ? toCheckpointInfo(latest) : null,
@@ -338,8 +340,11 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
    * back further if it turns out damaged), a fork's parent checkpoint, or 0.
    */
   resumePoint(runId: number): number {
-    const run = this.#row(runId);
-    const own = this.runs.goodCheckpoints(runId).find((c) => existsSync(c.path));
+    return this.#resumeKimg(this.#row(runId));
+  }
+
+  #resumeKimg(run: RunRow): number {
+    const own = this.runs.goodCheckpoints(run.id).find((c) => existsSync(c.path));
     if (own) return own.kimg;
     const parent = run.parent_checkpoint_id !== null ? this.runs.getCheckpoint(run.parent_checkpoint_id) : undefined;
     return parent?.kimg ?? 0;
@@ -363,9 +368,10 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     return this.summary(this.#row(runId));
   }
 
-  async pauseRun(runId: number): Promise<RunSummary> {
+  /** `cause`: what paused it when not its Pause button (a quit), shown with the run until it starts again. */
+  async pauseRun(runId: number, cause: PauseCause | null = null): Promise<RunSummary> {
     const run = this.#row(runId);
-    await this.#supervisors.get(runId)?.pause();
+    await this.#supervisors.get(runId)?.pause(cause);
     return this.summary(this.#row(run.id));
   }
 
@@ -430,8 +436,20 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     }
   }
 
-  /** Quitting pauses every running run (checkpoint written), so the next start offers Resume. */
-  async pauseAll(): Promise<void> {
-    await Promise.all([...this.#supervisors.values()].filter((s) => s.running).map((s) => s.pause()));
+  /**
+   * Quitting pauses every running run (checkpoint written), so the next start offers Resume and
+   * says what paused it. `onPausing` hears of each run as its pause is asked for; resolves to the
+   * runs it paused, as they are now.
+   */
+  async pauseAll(cause: PauseCause, onPausing: (run: RunSummary) => void = () => {}): Promise<RunSummary[]> {
+    const running = [...this.#supervisors.values()].filter((s) => s.running);
+    return Promise.all(
+      running.map(async (sup) => {
+        const row = this.runs.getRun(sup.runId);
+        if (row) onPausing(this.summary(row));
+        await sup.pause(cause);
+        return this.summary(this.#row(sup.runId));
+      }),
+    );
   }
 }
