@@ -32,6 +32,7 @@ import type {
   FavouriteFilter,
   PrintOptions,
   ExportProgress,
+  TransferInfo,
 } from '../main/common/records.js';
 
 // The words and records the API's types are made of, passed on so that a client of the API needs
@@ -166,6 +167,8 @@ export interface RunSummary {
   /** Paused by a quit or a crash rather than its Pause button: which, and when (ms since the epoch); else null. */
   pausedBy: { cause: PauseCause; at: number } | null;
   parentRunId: number | null;
+  /** A run started from a network file (transfer learning): the file and what the run kept of it. */
+  startedFrom: (TransferInfo & { note: string }) | null;
   lastSnapshot: string | null;
   lastCheckpoint: CheckpointInfo | null;
   createdAt: number;

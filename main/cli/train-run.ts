@@ -137,11 +137,10 @@ export async function train(a: TrainArgs): Promise<number> {
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },
         `created run #${run.id} (${a.preset}, ${target} kimg)`,
       );
-      if (a.from !== undefined) {
-        // What the trainer will keep of the file, said before it starts (the same plan it follows).
-        const { describeTransfer, transferReport } = await import('../core/gan/transfer.js');
-        const report = await transferReport(a.from, { resolution: presetConfig(a.preset).resolution });
-        say({ event: 'transfer', runId: run.id, ...report }, describeTransfer(report));
+      if (run.startedFrom) {
+        // What the trainer will keep of the file, said before it starts (the plan it follows).
+        const { note, ...report } = run.startedFrom;
+        say({ event: 'transfer', runId: run.id, ...report }, note);
       }
     }
     const runId = run.id;

@@ -111,6 +111,22 @@ export interface PrintOptions {
   upscaler: Upscaler;
 }
 
+/** What a run started from a network file kept of it: gan/transfer.ts's plan, said before training. */
+export interface TransferInfo {
+  file: string;
+  /** Networks that came from the file (a generator-only file leaves D fresh). */
+  networks: ('G' | 'G_ema' | 'D')[];
+  /** Blocks (`G.synthesis.b64`, `D.b32`, `G.mapping`, …) copied whole, and those started fresh. */
+  kept: string[];
+  fresh: string[];
+  /** Tensors copied, of all the trainer has. */
+  copied: number;
+  total: number;
+  /** ADA's p and the kimg the file was trained to, where it says. */
+  augmentP: number | null;
+  kimg: number | null;
+}
+
 export interface ExportProgress {
   jobId: number;
   kind: ExportKind;

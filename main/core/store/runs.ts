@@ -11,6 +11,8 @@ export interface RunRow {
   parent_checkpoint_id: number | null;
   /** The generator file a fine-tune starts from (absolute here; stored relative when inside the home). */
   init_from: string | null;
+  /** With init_from: what the run kept of the file (a TransferInfo as JSON, less its file). */
+  started_from: string | null;
   name: string;
   preset: string;
   config: string;
@@ -99,7 +101,8 @@ export type NewRun = Omit<
   | 'paused_at'
   | 'created_at'
   | 'updated_at'
->;
+  | 'started_from'
+> & { started_from?: string | null };
 
 /**
  * A delete refused because something (a fork, a favourite) still points at the row.
@@ -146,13 +149,13 @@ export class RunStore {
       const next = Math.max(top + 1, minId);
       this.#db
         .prepare(
-          `INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, init_from, name, preset, config, seed,
-             sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
-           VALUES (@id, @dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @name, @preset, @config, @seed,
-             @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
+          `INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, init_from, started_from, name, preset,
+             config, seed, sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
+           VALUES (@id, @dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @started_from, @name, @preset,
+             @config, @seed, @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
              ${now})`,
         )
-        .run({ ...r, id: next, init_from: r.init_from === null ? null : toStored(this.#home, r.init_from) });
+        .run({ ...r, id: next, started_from: r.started_from ?? null, init_from: r.init_from === null ? null : toStored(this.#home, r.init_from) });
       return next;
     })();
     return this.getRun(id)!;

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS, type PauseCause, type Preset } from '../../common/vocabulary.js';
-import type { TickInfo } from '../../common/records.js';
+import type { TickInfo, TransferInfo } from '../../common/records.js';
 import type {
   CheckpointInfo,
   CreateRunParams,
@@ -35,7 +35,8 @@ import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickR
 import type { BackendName } from '../gan/backend-info.js';
 import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNeed } from './capacity.js';
 import { FILE_MISSING } from './protocol.js';
-import { checkFineTuneFile, type FineTuneError } from './fine-tune.js';
+import { checkFineTuneFile, planTransfer, type FineTuneError } from './fine-tune.js';
+import { describeTransfer } from '../gan/transfer.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {
@@ -162,6 +163,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       resumeKimg: this.#resumeKimg(run),
       pausedBy: run.paused_by !== null ? { cause: run.paused_by, at: run.paused_at ?? run.updated_at } : null,
       parentRunId: run.parent_run_id,
+      startedFrom: startedFrom(run),
       lastSnapshot: snapshots.at(-1)?.grid ?? null,
       lastCheckpoint: latest ? toCheckpointInfo(latest) : null,
       createdAt: run.created_at,
@@ -251,6 +253,12 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
         : await checkFineTuneFile(p.initFrom, config).catch((err: FineTuneError) => {
             throw new RunError(err.message, err.code);
           });
+    const started =
+      initFrom === null
+        ? null
+        : await planTransfer(initFrom, config).catch((err: FineTuneError) => {
+            throw new RunError(err.message, err.code);
+          });
     // Before anything is made: a preset this machine cannot train fails now, not six minutes in.
     const fit = presetFit(p.preset, p.backend ?? predictBackend());
     if (!fit.fits) throw new RunError(fit.reason!, 'unsupported');
@@ -259,6 +267,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       parent_run_id: parent?.run_id ?? null,
       parent_checkpoint_id: parent?.id ?? null,
       init_from: initFrom,
+      started_from: started === null ? null : JSON.stringify({ ...started, file: undefined }),
       name: p.name ?? `${p.preset} on ${ds.folder.split(/[\\/]/).pop() || ds.folder}`,
       preset: p.preset,
       config: JSON.stringify(config),
@@ -452,4 +461,11 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       }),
     );
   }
+}
+
+/** A run's start file and what it kept, with the sentence the app and the CLI show; null when it started fresh or forked. */
+function startedFrom(run: RunRow): RunSummary['startedFrom'] {
+  if (run.init_from === null || run.started_from === null) return null;
+  const info = { ...(JSON.parse(run.started_from) as Omit<TransferInfo, 'file'>), file: run.init_from };
+  return { ...info, note: describeTransfer(info) };
 }

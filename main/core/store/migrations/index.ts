@@ -6,6 +6,7 @@ import { migration0004 } from './0004-favourites.js';
 import { migration0005 } from './0005-run-backend.js';
 import { migration0006 } from './0006-home-relative-paths.js';
 import { migration0007 } from './0007-run-pause-cause.js';
+import { migration0008 } from './0008-run-started-from.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0005,
   migration0006,
   migration0007,
+  migration0008,
 ];
