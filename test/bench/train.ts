@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './child.js';
 import { ParallelTrainer } from '../../main/core/gan/parallel.js';
 import { wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
+import { summariseTally, tallyKernels, type KernelTally } from './kernels.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PHASES: PhaseName[] = ['Gmain', 'Greg', 'Dmain', 'Dreg'];
@@ -29,6 +31,10 @@ interface PhaseTimes {
   /** wasm: the instance's heap after every phase ran (it only grows: the peak), and the rounds it trained in. */
   wasmHeapMB: number | null;
   rounds: { perRound: number; plPerRound: number };
+  /** Kernels dispatched by one step of each phase alone, less the step's own (G_ema's update, counters). */
+  kernelsPerPhase: Record<PhaseName, Record<string, unknown>>;
+  /** What every step dispatches besides its phases. */
+  kernelsPerStepBookkeeping: Record<string, unknown>;
 }
 
 /** Times each phase (median of `repeats` after a warm-up) in this process. */
@@ -63,6 +69,20 @@ async function measure(
     }
     ms[phase] = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
   }
+  // Kernel tallies in runs of their own (profiling adds a little to each kernel's time).
+  const stepOf = async (only: PhaseName[]): Promise<KernelTally> => {
+    trainer.counters.step = 0;
+    return tallyKernels(async () => {
+      await trainer.trainStep(reals, only);
+      await trainer.takeStats();
+    });
+  };
+  const bookkeeping = await stepOf([]);
+  const kernelsPerPhase = {} as Record<PhaseName, Record<string, unknown>>;
+  for (const phase of PHASES) {
+    const t = await stepOf([phase]);
+    kernelsPerPhase[phase] = { ...summariseTally(t), kernels: t.kernels - bookkeeping.kernels };
+  }
   const heap = wasmHeapBytes();
   const rounds = { perRound: trainer.perRound, plPerRound: trainer.plPerRound };
   trainer.dispose();
@@ -74,6 +94,8 @@ async function measure(
     batch: config.batchSize,
     adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.description || info.adapter.device}` : null,
     msPerPhase: ms,
+    kernelsPerPhase,
+    kernelsPerStepBookkeeping: summariseTally(bookkeeping, 3),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }
@@ -97,6 +119,10 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
     msDStep: round(ms.Dmain),
     msDR1Step: round(ms.Dmain + ms.Dreg),
     msGPLStep: round(ms.Gmain + ms.Greg),
+    msPerPhase: Object.fromEntries(PHASES.map((p) => [p, round(ms[p])])),
+    kernelsPerPhase: t.kernelsPerPhase,
+    kernelsPerStepBookkeeping: t.kernelsPerStepBookkeeping,
+    loadAverage: round(loadavg()[0]!),
     imagesPerSec: round(imagesPerSec, 2),
     secondsPerKimg: round(1000 / imagesPerSec),
     gflopPerStep: round(stepFlops / 1e9, 2),
