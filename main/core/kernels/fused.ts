@@ -1,0 +1,22 @@
+/**
+ * Plumage's fused kernels (issue #21): one kernel where tfjs would dispatch many, registered
+ * per backend (wasm: JavaScript over the instance's heap, calling XNNPACK where it computes;
+ * webgpu: WGSL). Every site that uses one keeps the composed ops it replaces as its fallback:
+ * for a backend without the kernel (pure JS, tfjs-node), and for the tests and the bench, which
+ * hold the fused path to the composed one and measure the two side by side in one process.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+let enabled = true;
+
+/** Turns the fused kernels on or off for this thread (tests and the bench compare the two). */
+export function useFusedKernels(on: boolean): void {
+  enabled = on;
+}
+
+export const fusedKernelsEnabled = (): boolean => enabled;
+
+/** Whether the fused kernel `name` runs here: the kernels are on and the current backend has it. */
+export function fusedHere(name: string): boolean {
+  return enabled && tf.getKernel(name, tf.getBackend()) !== undefined;
+}

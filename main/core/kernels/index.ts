@@ -1,0 +1,17 @@
+/**
+ * Registers Plumage's fused kernels (and the gradients that use them) once per thread: every
+ * thread that runs the networks calls this before it computes, so all of them take the same
+ * path and compute the same bits (the trainer, its replicas, the gallery's lanes).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { optimiserKernels } from './optimiser.js';
+
+export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
+
+let registered = false;
+
+export function registerFusedKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const k of [...optimiserKernels]) tf.registerKernel(k);
+}
