@@ -8,10 +8,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 let enabled = true;
+const switches: ((on: boolean) => void)[] = [];
 
-/** Turns the fused kernels on or off for this thread (tests and the bench compare the two). */
+/** Turns the fused kernels (and the lean gradients) on or off for this thread: tests and the bench compare the two. */
 export function useFusedKernels(on: boolean): void {
+  if (on === enabled) return;
   enabled = on;
+  for (const s of switches) s(on);
+}
+
+/** Something else that follows the switch (registered gradients), set to the current state now. */
+export function onFusedSwitch(s: (on: boolean) => void): void {
+  switches.push(s);
+  s(enabled);
 }
 
 export const fusedKernelsEnabled = (): boolean => enabled;

@@ -4,6 +4,8 @@
  * path and compute the same bits (the trainer, its replicas, the gallery's lanes).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { onFusedSwitch } from './fused.js';
+import { useLeanGradients } from './lean-gradients.js';
 import { optimiserKernels } from './optimiser.js';
 
 export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
@@ -14,4 +16,5 @@ export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
   for (const k of [...optimiserKernels]) tf.registerKernel(k);
+  onFusedSwitch(useLeanGradients);
 }
