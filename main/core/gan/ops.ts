@@ -8,12 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spreadSpatial } from './grads.js';
+import { fusedHere } from '../kernels/fused.js';
+import { FIR_TAPS, UPFIRDN_KERNEL, upFirDn2d } from '../kernels/upfirdn.js';
 
 export const LRELU_ALPHA = 0.2;
 export const LRELU_GAIN = Math.SQRT2;
 
-/** The resampling filter [1,3,3,1] ⊗ [1,3,3,1] / 64, separable: one axis is [1,3,3,1] / 8. */
-export const FIR_TAPS = [1 / 8, 3 / 8, 3 / 8, 1 / 8] as const;
+export { FIR_TAPS };
 
 /** The 2-D filter as the reference stores it (`resample_filter`, [4, 4], sums to 1). */
 export function resampleFilter2d(): Float32Array {
@@ -90,6 +91,8 @@ function firKernel(channels: number, gain: number): tf.Tensor4D {
  * [N,H,W,C] → [N,(H+before+after−4)/stride+1,…,C]
  */
 export function fir2d(x: tf.Tensor4D, before: number, after: number, gain = 1, stride: 1 | 2 = 1): tf.Tensor4D {
+  if (fusedHere(UPFIRDN_KERNEL))
+    return upFirDn2d(x, { up: 1, down: stride, padY: [before, after], padX: [before, after], gain });
   const xp =
     before || after
       ? tf.pad(x, [
@@ -112,6 +115,7 @@ export function zeroStuff2x(x: tf.Tensor4D): tf.Tensor4D {
 
 /** upfirdn2d.upsample2d(x, f): [N,H,W,C] → [N,2H,2W,C], FIR-filtered, gain 4 (keeps the mean). */
 export function upsample2d(x: tf.Tensor4D): tf.Tensor4D {
+  if (fusedHere(UPFIRDN_KERNEL)) return upFirDn2d(x, { up: 2, down: 1, padY: [2, 1], padX: [2, 1], gain: 4 });
   return fir2d(zeroStuff2x(x), 2, 1, 4);
 }
 

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { onFusedSwitch } from './fused.js';
 import { useLeanGradients } from './lean-gradients.js';
 import { optimiserKernels } from './optimiser.js';
+import { upFirDnGradient, upFirDnKernels } from './upfirdn.js';
 
 export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
 
@@ -15,6 +16,7 @@ let registered = false;
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  for (const k of [...optimiserKernels]) tf.registerKernel(k);
+  for (const k of [...optimiserKernels, ...upFirDnKernels]) tf.registerKernel(k);
+  tf.registerGradient(upFirDnGradient);
   onFusedSwitch(useLeanGradients);
 }
