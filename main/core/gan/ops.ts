@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { spreadSpatial } from './grads.js';
 import { fusedHere } from '../kernels/fused.js';
 import { FIR_TAPS, UPFIRDN_KERNEL, upFirDn2d } from '../kernels/upfirdn.js';
+import { BIAS_ACT_KERNEL, biasAct } from '../kernels/bias-act.js';
 
 export const LRELU_ALPHA = 0.2;
 export const LRELU_GAIN = Math.SQRT2;
@@ -25,6 +26,7 @@ export function resampleFilter2d(): Float32Array {
 
 /** bias_act(act='lrelu'): leakyRelu(x + b, 0.2) · √2 · gain. b broadcasts over the last axis. */
 export function biasLrelu<T extends tf.Tensor>(x: T, bias: tf.Tensor | null, gain = 1): T {
+  if (bias && fusedHere(BIAS_ACT_KERNEL)) return biasAct(x, bias, { alpha: LRELU_ALPHA, gain: LRELU_GAIN * gain });
   const z = bias ? tf.add(x, bias) : x;
   return tf.mul(tf.leakyRelu(z, LRELU_ALPHA), LRELU_GAIN * gain) as T;
 }

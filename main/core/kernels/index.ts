@@ -8,6 +8,7 @@ import { onFusedSwitch } from './fused.js';
 import { useLeanGradients } from './lean-gradients.js';
 import { optimiserKernels } from './optimiser.js';
 import { upFirDnGradient, upFirDnKernels } from './upfirdn.js';
+import { biasActGradients, biasActKernels } from './bias-act.js';
 
 export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
 
@@ -16,7 +17,7 @@ let registered = false;
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  for (const k of [...optimiserKernels, ...upFirDnKernels]) tf.registerKernel(k);
-  tf.registerGradient(upFirDnGradient);
+  for (const k of [...optimiserKernels, ...upFirDnKernels, ...biasActKernels]) tf.registerKernel(k);
+  for (const g of [upFirDnGradient, ...biasActGradients]) tf.registerGradient(g);
   onFusedSwitch(useLeanGradients);
 }
