@@ -9,6 +9,7 @@ import { useLeanGradients } from './lean-gradients.js';
 import { optimiserKernels } from './optimiser.js';
 import { upFirDnGradient, upFirDnKernels } from './upfirdn.js';
 import { biasActGradients, biasActKernels } from './bias-act.js';
+import { convGradGradients, convGradKernels } from './conv-grads.js';
 
 export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
 
@@ -17,7 +18,7 @@ let registered = false;
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  for (const k of [...optimiserKernels, ...upFirDnKernels, ...biasActKernels]) tf.registerKernel(k);
-  for (const g of [upFirDnGradient, ...biasActGradients]) tf.registerGradient(g);
+  for (const k of [...optimiserKernels, ...upFirDnKernels, ...biasActKernels, ...convGradKernels]) tf.registerKernel(k);
+  for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients]) tf.registerGradient(g);
   onFusedSwitch(useLeanGradients);
 }
