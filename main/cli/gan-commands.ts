@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../core/gan/config.js';
 import { fileProblem } from '../core/folders.js';
 import { choiceFlag, numberFlag, required, type CommandDef } from './usage.js';
+import { say } from './terminal.js';
 
 const presetField = z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` });
 /** init's seed seeds the weights' RNG (a uint32, as numpy's RandomState takes). */
@@ -39,7 +40,7 @@ export const initCommand: CommandDef = {
       trainer.dispose();
       releaseBackend(); // a live GPU device would keep the process from exiting
     });
-    console.log(
+    say(
       `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${preset}, seed ${seed})`,
     );
     return 0;

@@ -7,12 +7,13 @@ import { resolve } from 'node:path';
 import { PRESETS } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS, OPEN_DATASET_FIELDS } from '../core/api/validate.js';
 import { presetConfig } from '../core/gan/config.js';
-import { fileProblem, folderProblem } from '../core/folders.js';
+import { datasetFolder, fileProblem, folderProblem } from '../core/folders.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { train } from './train-run.js';
 import { choiceFlag, numberFlag, UsageError, type CommandDef } from './usage.js';
+import { say, sayJson } from './terminal.js';
 
 export const runsCommand: CommandDef = {
   name: 'runs',
@@ -31,16 +32,12 @@ export const runsCommand: CommandDef = {
     try {
       const runs = studio.training.listRuns();
       if (values.json) {
-        console.log(
-          JSON.stringify(
-            runs.map((r) => ({ ...r, dataset: r.datasetFolder, lastCheckpoint: r.lastCheckpoint?.path ?? null })),
-          ),
-        );
+        sayJson(runs.map((r) => ({ ...r, dataset: r.datasetFolder, lastCheckpoint: r.lastCheckpoint?.path ?? null })));
       } else if (runs.length === 0) {
-        console.log('no runs yet: plumage train --dataset <folder>');
+        say('no runs yet: plumage train --dataset <folder>');
       } else {
         for (const r of runs) {
-          console.log(
+          say(
             `#${r.id} ${r.state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ` +
               `${r.datasetFolder}  ${r.backend ?? ''}${r.error ? `  (${r.error})` : ''}`,
           );
@@ -115,8 +112,8 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
       throw new UsageError(
         `--resolution ${resolution} cannot feed the ${preset} preset (it trains at ${trainsAt}²): use a multiple of ${trainsAt}`,
       );
-    const folder = resolve(values.dataset as string);
-    const problem = await folderProblem(folder);
+    const problem = await folderProblem(values.dataset as string);
+    const folder = await datasetFolder(values.dataset as string); // as the studio keeps it
     if (problem) throw new Error(problem);
     return train({
       values,

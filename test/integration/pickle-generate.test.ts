@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { loadGenerator } from '../../main/core/gan/checkpoint.js';
+import { loadGenerator } from '../../main/core/gan/generator-file.js';
 import { trainerFromGenerator } from '../../main/core/gan/transfer.js';
 import { sampleSeeds } from '../../main/core/gan/sample.js';
 import { Studio } from '../../main/core/studio.js';

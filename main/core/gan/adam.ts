@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedHere } from '../kernels/fused.js';
 import { ADAM_KERNEL, adamUpdate } from '../kernels/optimiser.js';
+import { variableOf } from './params.js';
 
 export interface AdamSettings {
   lr: number;
@@ -32,8 +33,8 @@ export class Adam {
   constructor(params: tf.Variable[], settings: AdamSettings, label: string) {
     this.settings = settings;
     this.#params = params;
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_m/${label}`));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_v/${label}`));
+    this.m = params.map((p) => variableOf(tf.zerosLike(p), false, `${p.name}/adam_m/${label}`));
+    this.v = params.map((p) => variableOf(tf.zerosLike(p), false, `${p.name}/adam_v/${label}`));
   }
 
   /**

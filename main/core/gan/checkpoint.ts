@@ -5,22 +5,19 @@
  * steps, path-length mean) and the RNG state. Saving then loading restores every bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  PRESET_NAMES,
-  blockResolutions,
-  presetConfig,
-  referenceArgs,
-  validateConfig,
-  type GanConfig,
-} from './config.js';
+import { ARCH_KEYS, referenceArgs, validateConfig, whyBadArchitecture, type GanConfig } from './config.js';
+import { discriminatorSpecs } from './discriminator.js';
 import { generatorSpecs } from './generator.js';
-import { resampleFilter2d } from './ops.js';
-import { ParamSet, initialValues, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
+import { ParamSet, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
 import { RandomState, type RandomStateSnapshot } from './rng.js';
-import { CorruptCheckpointError, readSafetensors, writeSafetensors, type TensorEntry } from './safetensors.js';
+import {
+  CorruptCheckpointError,
+  readSafetensors,
+  writeSafetensors,
+  type SafetensorsFile,
+  type TensorEntry,
+} from './safetensors.js';
 import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
-import { isNetworkPickle } from '../netfile/generator-file.js';
-import { readNetworkPickle } from '../netfile/pickle/index.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
 
@@ -103,6 +100,8 @@ function parseJson<T>(file: string, meta: Record<string, string>, key: string): 
  * the checkpoint was written by fewer replicas (one, or a checkpoint from before replicas), a
  * replica it has no state for starts the stream a fresh run with `seed` would give it; states of
  * replicas beyond the count now are dropped. Weights, optimiser and counters carry over either way.
+ * The file's checksum, its config's bounds and every tensor's shape are checked before the
+ * trainer is built; tensors are then read one network at a time.
  */
 export async function loadCheckpoint(
   file: string,
@@ -111,46 +110,83 @@ export async function loadCheckpoint(
   seed = 0,
 ): Promise<GanTrainer> {
   const st = await readSafetensors(file, { requireChecksum: true });
+  try {
+    return await trainerFromCheckpoint(st, override, replica, seed);
+  } finally {
+    await st.close();
+  }
+}
+
+async function trainerFromCheckpoint(
+  st: SafetensorsFile,
+  override: GanConfig | undefined,
+  replica: ReplicaOptions | null,
+  seed: number,
+): Promise<GanTrainer> {
+  const file = st.path;
   if (st.metadata['plumage.format'] !== FORMAT)
     throw new CorruptCheckpointError(file, `unknown format ${st.metadata['plumage.format'] ?? '(none)'}`);
-  const { plumage: stored } = parseJson<StoredConfig>(file, st.metadata, 'plumage.config');
+  const stored = parseJson<Partial<StoredConfig> | null>(file, st.metadata, 'plumage.config')?.plumage;
+  if (typeof stored !== 'object' || stored === null)
+    throw new CorruptCheckpointError(file, 'its plumage.config holds no network settings');
+  const why = whyBadArchitecture(stored as unknown as Record<string, unknown>);
+  if (why) throw new CorruptCheckpointError(file, why);
   validateConfig(stored);
   if (override) {
-    const arch = (c: GanConfig): string =>
-      JSON.stringify([c.resolution, c.channelBase, c.channelMax, c.zDim, c.wDim, c.mappingLayers, c.imgChannels]);
+    const arch = (c: GanConfig): string => JSON.stringify(ARCH_KEYS.map((k) => c[k]));
     if (arch(override) !== arch(stored))
       throw new RangeError(`${file} holds a ${stored.preset} network; a fork keeps its parent's architecture`);
     validateConfig(override);
   }
   const config = override ?? stored;
-  const counters = parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters');
+  const counters = parseJson<TrainerCounters | null>(file, st.metadata, 'plumage.counters');
+  if (typeof counters !== 'object' || counters === null || !Number.isSafeInteger(counters.step))
+    throw new CorruptCheckpointError(file, 'its plumage.counters holds no step counts');
   const rngs = st.metadata[REPLICA_RNGS_KEY]
     ? parseJson<RandomStateSnapshot[]>(file, st.metadata, REPLICA_RNGS_KEY)
     : [parseJson<RandomStateSnapshot>(file, st.metadata, RNG_KEY)];
   const rng = rngs[replica?.index ?? 0];
+  // Every tensor the trainer will read, with its shape: all checked before the trainer is built.
+  const wanted: [string, ParamSpec][] = [];
+  const G = generatorSpecs(config);
+  const D = discriminatorSpecs(config);
+  for (const spec of G) wanted.push([`G.${spec.name}`, spec], [`G_ema.${spec.name}`, spec]);
+  for (const spec of D) wanted.push([`D.${spec.name}`, spec]);
+  for (const [label, specs] of [
+    ['G', G],
+    ['D', D],
+  ] as const)
+    for (const spec of specs.filter((s) => s.trainable))
+      for (const kind of ['m', 'v']) wanted.push([`opt.${label}.${kind}.${spec.name}`, spec]);
+  const present = new Set(st.names);
+  for (const [name, spec] of wanted) {
+    if (!present.has(name)) throw new CorruptCheckpointError(file, `missing tensor ${name}`);
+    const shape = st.shape(name);
+    if (shape.join() !== spec.refShape.join())
+      throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
+  }
   const trainer = new GanTrainer(config, seed, replica);
   try {
-    const lookup = (name: string, spec: ParamSpec): Float32Array => {
-      const shape = st.shape(name);
-      if (shape.join() !== spec.refShape.join())
-        throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
-      return st.read(name);
+    /** One network's values, read from the file, then assigned (one network in memory at a time). */
+    const importSet = async (set: ParamSet): Promise<void> => {
+      const values = new Map<string, Float32Array>();
+      for (const spec of set.specs) values.set(spec.name, await st.read(`${set.prefix}.${spec.name}`));
+      set.importRef((_full, spec) => values.get(spec.name)!);
     };
-    trainer.G.importRef(lookup);
-    trainer.G_ema.importRef(lookup);
-    trainer.D.importRef(lookup);
+    await importSet(trainer.G);
+    await importSet(trainer.G_ema);
+    await importSet(trainer.D);
     for (const [label, set, opt] of [
       ['G', trainer.G, trainer.optG],
       ['D', trainer.D, trainer.optD],
     ] as const) {
-      set.specs
-        .filter((s) => s.trainable)
-        .forEach((spec, i) => {
-          for (const kind of ['m', 'v'] as const) {
-            const values = refToTfjs(spec, lookup(`opt.${label}.${kind}.${spec.name}`, spec));
-            tf.tidy(() => opt[kind][i]!.assign(tf.tensor(values, tfjsShape(spec))));
-          }
-        });
+      const trainable = set.specs.filter((s) => s.trainable);
+      for (const [i, spec] of trainable.entries()) {
+        for (const kind of ['m', 'v'] as const) {
+          const values = refToTfjs(spec, await st.read(`opt.${label}.${kind}.${spec.name}`));
+          tf.tidy(() => opt[kind][i]!.assign(tf.tensor(values, tfjsShape(spec))));
+        }
+      }
     }
     trainer.optG.step = counters.adamStepG;
     trainer.optD.step = counters.adamStepD;
@@ -161,108 +197,4 @@ export async function loadCheckpoint(
     trainer.dispose();
     throw err;
   }
-}
-
-/** A generator file opened: its architecture and its tensors by name, G/G_ema/D prefixed or bare. */
-export interface GeneratorFile {
-  config: GanConfig;
-  /** Where the generator's tensors are: `G_ema.`, `G.` or '' (bare names). */
-  prefix: string;
-  names: string[];
-  shape(name: string): number[];
-  read(name: string): Float32Array;
-  /** ADA's p the file was trained to (a pickle's augment_pipe, a checkpoint's counters). */
-  augmentP: number | null;
-  /** A snapshot's kimg (a pickle's file name, a checkpoint's counters). */
-  kimg: number | null;
-}
-
-/**
- * A Plumage checkpoint, a generator exported from the reference (`G_ema.*`, else `G.*`, else
- * bare names), or one of NVIDIA's network pickles (read by the restricted reader, its
- * architecture from the pickle). Without Plumage metadata the architecture of a safetensors
- * file is read off the tensor shapes.
- */
-export async function openGeneratorFile(file: string): Promise<GeneratorFile> {
-  // h-pickle: a network pickle offers its networks under the same names as a checkpoint.
-  if (await isNetworkPickle(file)) {
-    const p = await readNetworkPickle(file);
-    return { ...p, read: p.read, shape: p.shape, prefix: 'G_ema.', augmentP: p.augmentP, kimg: p.kimg };
-  }
-  const st = await readSafetensors(file, { requireChecksum: false });
-  const prefix = ['G_ema.', 'G.', ''].find((p) => st.names.includes(`${p}mapping.fc0.weight`));
-  if (prefix === undefined)
-    throw new CorruptCheckpointError(
-      file,
-      'it holds no generator (no mapping.fc0.weight under G_ema., G. or bare names)',
-    );
-  const config = st.metadata['plumage.config']
-    ? parseJson<StoredConfig>(file, st.metadata, 'plumage.config').plumage
-    : inferConfig(file, st, prefix);
-  const counters = st.metadata['plumage.counters']
-    ? parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters')
-    : null;
-  return {
-    config,
-    prefix,
-    names: st.names,
-    shape: st.shape,
-    read: st.read,
-    augmentP: counters?.augmentP ?? null,
-    kimg: counters ? counters.imagesSeen / 1000 : null,
-  };
-}
-
-/** A generator for sampling: G_ema (else G) of a generator file. */
-export async function loadGenerator(file: string): Promise<{ config: GanConfig; G: ParamSet }> {
-  const st = await openGeneratorFile(file);
-  const filter = resampleFilter2d();
-  const G = new ParamSet('G_ema', generatorSpecs(st.config), (s) => initialValues(s, new RandomState(0), filter));
-  try {
-    G.importRef((_full, spec) => {
-      const name = `${st.prefix}${spec.name}`;
-      if (!st.names.includes(name)) throw new CorruptCheckpointError(file, `missing tensor ${name}`);
-      const shape = st.shape(name);
-      if (shape.join() !== spec.refShape.join())
-        throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
-      return st.read(name);
-    });
-  } catch (err) {
-    G.dispose();
-    throw err;
-  }
-  return { config: st.config, G };
-}
-
-/** Reads the architecture off a reference generator's tensor shapes. */
-function inferConfig(file: string, st: Awaited<ReturnType<typeof readSafetensors>>, prefix: string): GanConfig {
-  const fc0 = st.shape(`${prefix}mapping.fc0.weight`); // [w_dim, z_dim]
-  let mappingLayers = 0;
-  while (st.names.includes(`${prefix}mapping.fc${mappingLayers}.weight`)) mappingLayers++;
-  const resolutions = st.names
-    .map((n) => new RegExp(`^${prefix.replace('.', '\\.')}synthesis\\.b(\\d+)\\.`).exec(n)?.[1])
-    .filter((r): r is string => r !== undefined)
-    .map(Number);
-  const resolution = Math.max(...resolutions);
-  const channels = blockResolutions(resolution).map((r) => st.shape(`${prefix}synthesis.b${r}.conv1.weight`)[0]!);
-  const channelMax = Math.max(...channels);
-  const belowMax = blockResolutions(resolution).filter((_, i) => channels[i]! < channelMax);
-  const channelBase =
-    belowMax.length > 0
-      ? channels[blockResolutions(resolution).indexOf(belowMax[0]!)]! * belowMax[0]!
-      : channelMax * resolution;
-  const preset = PRESET_NAMES.includes(String(resolution) as never)
-    ? (String(resolution) as GanConfig['preset'])
-    : 'tiny';
-  const config = presetConfig(preset, {
-    resolution,
-    zDim: fc0[1]!,
-    wDim: fc0[0]!,
-    mappingLayers,
-    channelBase,
-    channelMax,
-    imgChannels: st.shape(`${prefix}synthesis.b${resolution}.torgb.weight`)[0]!,
-  });
-  if (!Number.isFinite(resolution)) throw new CorruptCheckpointError(file, 'no synthesis blocks found');
-  return config;
 }

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { validateConfig, type GanConfig } from './config.js';
-import { openGeneratorFile, type GeneratorFile } from './checkpoint.js';
+import { generatorLayout, openGeneratorFile, type TensorSource } from './generator-file.js';
 import { discriminatorSpecs } from './discriminator.js';
 import { generatorSpecs } from './generator.js';
 import { refToTfjs, tfjsShape } from './params.js';
@@ -38,6 +38,51 @@ export interface TransferReport {
   total: number;
   augmentP: number | null;
   kimg: number | null;
+}
+
+/** A network file opened for transfer: its generator's layout checked, its tensors by name. */
+interface GeneratorFile {
+  config: GanConfig;
+  /** Where the generator's tensors are: `G_ema.`, `G.` or '' (bare names). */
+  prefix: string;
+  names: string[];
+  shape(name: string): number[];
+  src: TensorSource;
+  augmentP: number | null;
+  kimg: number | null;
+}
+
+/** ADA's p and the kimg a Plumage checkpoint's counters hold (null where it has none, or they are not numbers). */
+function checkpointCounters(src: TensorSource): { augmentP: number | null; kimg: number | null } {
+  let c: { augmentP?: unknown; imagesSeen?: unknown } = {};
+  try {
+    c = JSON.parse(src.metadata['plumage.counters'] ?? '{}') as typeof c;
+  } catch {
+    // a reference export has no counters; broken ones are not worth refusing a transfer over
+  }
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const seen = num(c.imagesSeen);
+  return { augmentP: num(c.augmentP), kimg: seen === null ? null : seen / 1000 };
+}
+
+async function openForTransfer(file: string): Promise<GeneratorFile> {
+  const src = await openGeneratorFile(file);
+  try {
+    const { config, prefix } = generatorLayout(src);
+    const counters = checkpointCounters(src);
+    return {
+      config,
+      prefix,
+      names: src.names,
+      shape: (n) => src.shape(n),
+      src,
+      augmentP: src.augmentP ?? counters.augmentP,
+      kimg: src.kimg ?? counters.kimg,
+    };
+  } catch (err) {
+    await src.close();
+    throw err;
+  }
 }
 
 function blockOf(net: string, name: string): string {
@@ -102,8 +147,12 @@ function plan(
 
 /** What starting from `file` would keep, without building a network (the CLI says it before training). */
 export async function transferReport(file: string, overrides: Partial<GanConfig> = {}): Promise<TransferReport> {
-  const src = await openGeneratorFile(file);
-  return { file, ...plan(src, transferConfig(src, overrides)).report };
+  const src = await openForTransfer(file);
+  try {
+    return { file, ...plan(src, transferConfig(src, overrides)).report };
+  } finally {
+    await src.src.close();
+  }
 }
 
 export async function trainerFromNetworkFile(
@@ -112,24 +161,28 @@ export async function trainerFromNetworkFile(
   overrides: Partial<GanConfig> = {},
   replica: ReplicaOptions | null = null,
 ): Promise<{ trainer: GanTrainer; report: TransferReport }> {
-  const src = await openGeneratorFile(file);
-  const config = transferConfig(src, overrides);
-  const { from, report } = plan(src, config);
-  const trainer = new GanTrainer(config, seed, replica);
+  const src = await openForTransfer(file);
+  let trainer: GanTrainer | null = null;
   try {
+    const config = transferConfig(src, overrides);
+    const { from, report } = plan(src, config);
+    await src.src.verify();
+    trainer = new GanTrainer(config, seed, replica);
     for (const set of [trainer.G, trainer.G_ema, trainer.D])
       for (const spec of set.specs) {
         const name = from.get(`${set.prefix}.${spec.name}`);
         if (name === undefined) continue;
-        const values = refToTfjs(spec, src.read(name));
+        const values = refToTfjs(spec, await src.src.read(name));
         const v = set.variable(spec.name);
         tf.tidy(() => v.assign(tf.tensor(values, tfjsShape(spec))));
       }
     if (src.augmentP !== null) trainer.counters = { ...trainer.counters, augmentP: src.augmentP };
     return { trainer, report: { file, ...report } };
   } catch (err) {
-    trainer.dispose();
+    trainer?.dispose();
     throw err;
+  } finally {
+    await src.src.close();
   }
 }
 

@@ -5,10 +5,9 @@
  * can rebuild its networks and `load_state_dict` them strictly (docs/reference-export.md).
  * Optimiser moments and counters are left out: the reference starts those afresh on --resume.
  */
-import { isNetworkPickle } from './generator-file.js';
-import { readNetworkPickle, type TensorSource } from './pickle/index.js';
 import type { GanConfig } from '../gan/config.js';
-import { CorruptCheckpointError, readSafetensors, writeSafetensors } from '../gan/safetensors.js';
+import { generatorLayout, openGeneratorFile } from '../gan/generator-file.js';
+import { CorruptCheckpointError, writeSafetensors } from '../gan/safetensors.js';
 import { FORMAT } from '../gan/checkpoint.js';
 
 /** The reference's `Generator(**G_kwargs)` and `Discriminator(**D_kwargs)` for a config. */
@@ -38,21 +37,31 @@ export interface ReferenceExport {
 }
 
 export async function exportForReference(source: string, out: string): Promise<ReferenceExport> {
-  let src: TensorSource;
-  let config: GanConfig;
-  if (await isNetworkPickle(source)) {
-    const p = await readNetworkPickle(source);
-    src = p;
-    config = p.config;
-  } else {
-    const st = await readSafetensors(source, { requireChecksum: true });
-    if (st.metadata['plumage.format'] !== FORMAT)
-      throw new CorruptCheckpointError(source, 'it is not a Plumage checkpoint (no plumage.format in its metadata)');
-    const raw = st.metadata['plumage.config'];
-    if (!raw) throw new CorruptCheckpointError(source, 'no plumage.config in its metadata');
-    config = (JSON.parse(raw) as { plumage: GanConfig }).plumage;
-    src = st;
+  const src = await openGeneratorFile(source);
+  try {
+    let config: GanConfig;
+    if (src.config)
+      config = src.config; // a network pickle: its constructor arguments, checked as it was read
+    else {
+      if (src.metadata['plumage.format'] !== FORMAT)
+        throw new CorruptCheckpointError(source, 'it is not a Plumage checkpoint (no plumage.format in its metadata)');
+      if (!src.metadata['plumage.config'])
+        throw new CorruptCheckpointError(source, 'no plumage.config in its metadata');
+      config = { ...(JSON.parse(src.metadata['plumage.config']) as { plumage: GanConfig }).plumage };
+      await src.verify();
+    }
+    generatorLayout(src); // every generator tensor there, in the shape its config gives it
+    return await write(src, config, out);
+  } finally {
+    await src.close();
   }
+}
+
+async function write(
+  src: Awaited<ReturnType<typeof openGeneratorFile>>,
+  config: GanConfig,
+  out: string,
+): Promise<ReferenceExport> {
   const nets = ['G', 'G_ema', 'D'].filter((n) => src.names.some((name) => name.startsWith(`${n}.`)));
   const names = src.names.filter((n) => nets.includes(n.slice(0, n.indexOf('.'))));
   const kwargs = referenceKwargs(config);
