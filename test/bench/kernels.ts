@@ -45,6 +45,15 @@ export function kernelFlops(name: string, inputs: (number[] | null)[], outputs: 
       const [kh, kw] = inputs[1] ?? [];
       return 2 * size(out) * kh! * kw!;
     }
+    case 'PlumageConv2DBackpropInput': {
+      // The work of the forward convolution it is the adjoint of (the stride's zeros not counted).
+      const [dy, filter] = [inputs[0] ?? [], inputs[1] ?? []];
+      return 2 * size(dy) * filter[0]! * filter[1]! * filter[2]!;
+    }
+    case 'PlumageConv2DBackpropFilter': {
+      const [kh, kw, cin] = out;
+      return 2 * size(inputs[1]) * kh! * kw! * cin!;
+    }
     case 'BatchMatMul':
     case '_FusedMatMul': {
       // k from a's size: a holds batch·m·k values whether it is transposed or not.
