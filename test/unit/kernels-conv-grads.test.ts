@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedHere, useFusedKernels } from '../../main/core/kernels/fused.js';
-import { CONV_BI_KERNEL } from '../../main/core/kernels/conv-grads.js';
+import { CONV_BI_KERNEL, convBackpropFilter } from '../../main/core/kernels/conv-grads.js';
 import { RandomState } from '../../main/core/gan/rng.js';
 import { backendReady, maxAbsDiff } from '../helpers/gan.js';
 
@@ -81,3 +81,28 @@ for (const [name, xShape, fShape, stride, pad] of [
     }
   });
 }
+
+test('fused filter gradient at batch 1 and one channel: the composed bits, and its inputs left alive', async (t) => {
+  if (!fusedHere(CONV_BI_KERNEL)) return t.skip(`no fused conv gradients on ${tf.getBackend()}`);
+  const rng = new RandomState(3);
+  // n = 1 and one channel: both transposes only move size-1 axes, which tfjs's wasm Transpose
+  // answers with an Identity (a copy today; the kernel releases it unforced in case it is not).
+  const x = tf.tensor4d(rng.randnF32(5 * 5), [1, 5, 5, 1]);
+  const dy = tf.tensor4d(rng.randnF32(5 * 5 * 2), [1, 5, 5, 2]);
+  const before = [(await x.data()).slice(), (await dy.data()).slice()];
+  const g = { strides: [1, 1] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number] };
+  const tensors = tf.memory().numTensors;
+  const df = convBackpropFilter(x, dy, g, [3, 3, 1, 2]);
+  useFusedKernels(false);
+  const f0 = tf.zeros([3, 3, 1, 2]);
+  const composed = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, 1, 'same'), dy)))(f0);
+  useFusedKernels(true);
+  try {
+    assert.ok(bits((await df.data()) as Float32Array).equals(bits((await composed.data()) as Float32Array)));
+    assert.deepEqual(await x.data(), before[0]);
+    assert.deepEqual(await dy.data(), before[1]);
+  } finally {
+    tf.dispose([x, dy, df, composed, f0]);
+  }
+  assert.equal(tf.memory().numTensors, tensors - 2);
+});

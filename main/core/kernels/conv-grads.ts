@@ -10,7 +10,8 @@
  * over the heap and the products by the backend's own XNNPACK convolution, called directly:
  * BI convolves dy (dilated by the stride) with the filter turned 180° and in/out swapped, the
  * padding given to XNNPACK (which multiplies the same zeros the composed pad wrote); BF is the
- * batch↔channel-swapped convolution dilated by the stride. webgpu: the backend's own
+ * batch↔channel-swapped convolution dilated by the stride (the backend's transposes, the
+ * padding again XNNPACK's). webgpu: the backend's own
  * Conv2DBackpropInput and Conv2DBackpropFilter programs.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -142,38 +143,32 @@ function backpropInputWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   return out;
 }
 
+/** The wasm backend's own (C++) Transpose, called as a function inside our kernel. */
+function wasmTranspose(backend: WasmBackendLike, x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
+  return tf.getKernel(tf.Transpose, 'wasm')!.kernelFunc({
+    inputs: { x },
+    backend: backend as unknown as tf.KernelBackend,
+    attrs: { perm } as unknown as tf.NamedAttrMap,
+  }) as tf.TensorInfo;
+}
+
 function backpropFilterWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   if (!isWasm(backend)) throw new Error(`${CONV_BF_KERNEL}: not the wasm backend`);
   const a = attrs as unknown as ConvGeometry & { filterShape: number[] };
   const [x, dy] = [inputs.x!, inputs.dy!];
-  const [n, h, w, cin] = x.shape as [number, number, number, number];
-  const [, ho, wo, cout] = dy.shape as [number, number, number, number];
+  const [, , , cin] = x.shape as [number, number, number, number];
+  const [, , , cout] = dy.shape as [number, number, number, number];
   const [kh, kw] = a.filterShape as [number, number];
-  const [pt, pb, pl, pr] = a.pads;
-  const [hp, wp] = [h + pt + pb, w + pl + pr];
-  // x padded and turned [cin, hp, wp, n]; dy as the filter [ho, wo, n, cout].
-  const [xT, dyT] = wasmOutputs(backend, [
-    [cin, hp, wp, n],
-    [ho, wo, n, cout],
-  ]);
-  const [X, D, XT, DT] = heapViews(backend, [x, dy, xT!, dyT!]);
-  XT!.fill(0);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
-      for (let xx = 0; xx < w; xx++) {
-        const from = ((b * h + y) * w + xx) * cin;
-        const to = ((y + pt) * wp + (xx + pl)) * n + b;
-        for (let c = 0; c < cin; c++) XT![to + c * hp * wp * n] = X![from + c]!;
-      }
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < ho; y++)
-      for (let xx = 0; xx < wo; xx++) {
-        const from = ((b * ho + y) * wo + xx) * cout;
-        DT!.set(D!.subarray(from, from + cout), ((y * wo + xx) * n + b) * cout);
-      }
-  const g = xnnConv(backend, xT!, dyT!, [0, 0, 0, 0], a.strides); // [cin, kh', kw', cout], kh' ≥ kh
-  backend.disposeData(xT!.dataId, true);
-  backend.disposeData(dyT!.dataId, true);
+  // x turned [cin, h, w, n] (its padding given to XNNPACK), dy as the filter [ho, wo, n, cout]:
+  // the backend's transposes (a JavaScript loop over x's scattered writes was slower than the
+  // convolution).
+  const xT = wasmTranspose(backend, x, [3, 1, 2, 0]);
+  const dyT = wasmTranspose(backend, dy, [1, 2, 0, 3]);
+  const g = xnnConv(backend, xT, dyT, a.pads, a.strides); // [cin, kh', kw', cout], kh' ≥ kh
+  // Not forced: a transpose that only moves size-1 axes is an Identity, which a backend may answer
+  // with the input's own buffer and one reference more.
+  backend.disposeData(xT.dataId);
+  backend.disposeData(dyT.dataId);
   const [kh2, kw2] = [g.shape[1]!, g.shape[2]!];
   const [out] = wasmOutputs(backend, [[kh, kw, cin, cout]]);
   const [G, O] = heapViews(backend, [g, out!]);
