@@ -1,4 +1,4 @@
-import type { Upscaler } from '../../../preload/contract.js';
+import type { Upscaler } from '../../common/vocabulary.js';
 
 /** What each upscaler does, said plainly wherever the choice is offered (UI, CLI help, README). */
 export const UPSCALER_DESCRIPTIONS: Record<Upscaler, string> = {

@@ -10,6 +10,7 @@ import { registerPlumageGradients } from './grads.js';
 import { registerFusedKernels } from '../kernels/index.js';
 import { installFrugalGradients } from './tape.js';
 import {
+  BACKEND_NAMES,
   DISABLE_ENV,
   adapterUsable,
   disabledBackends,
@@ -37,7 +38,8 @@ export {
 import type { BackendProbe } from './backend-info.js';
 
 const require = createRequire(import.meta.url);
-const AUTO_ORDER: BackendName[] = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'];
+/** The automatic choice tries the backends fastest first: the vocabulary's order. */
+const AUTO_ORDER: readonly BackendName[] = BACKEND_NAMES;
 
 let chosen: BackendInfo | null = null;
 
