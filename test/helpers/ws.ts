@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import WebSocket from 'ws';
+import type { ServerFrame } from '../../preload/contract.js';
 
 /** One WebSocket frame, built by hand so tests can send what no client library would. `length` may lie. */
 export function wsFrame(
@@ -42,4 +44,33 @@ export function upgradedSocket(port: number, token: string): Promise<Socket> {
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
   });
+}
+
+/** A WebSocket client of the server's API at `url` (with its token): request/reply, and the events it sends. */
+export async function apiSocket(url: string | URL): Promise<{
+  call: (method: string, params?: unknown) => Promise<unknown>;
+  events: ServerFrame[];
+  close: () => void;
+}> {
+  const u = new URL(url);
+  const ws = new WebSocket(`ws://${u.host}/api${u.search}`);
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
+  const events: ServerFrame[] = [];
+  const pending = new Map<number, (f: ServerFrame) => void>();
+  let id = 0;
+  ws.on('message', (d) => {
+    const f = JSON.parse(String(d)) as ServerFrame;
+    if ('event' in f) events.push(f);
+    else pending.get(f.id)?.(f);
+  });
+  return {
+    events,
+    close: () => ws.close(),
+    call: (method, params) =>
+      new Promise((resolve, reject) => {
+        const n = ++id;
+        pending.set(n, (f) => ('ok' in f && f.ok ? resolve(f.result) : reject(new Error(JSON.stringify(f)))));
+        ws.send(JSON.stringify({ id: n, method, params }));
+      }),
+  };
 }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import WebSocket from 'ws';
-import type { RunSummary, ServerFrame } from '../../preload/contract.js';
+import type { RunSummary } from '../../preload/contract.js';
+import { apiSocket } from '../helpers/ws.js';
 import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 
 // Plumage run from another room: Ctrl-C on `train` or `serve` says what it paused and how to go
@@ -183,33 +183,7 @@ async function serve(home: string): Promise<{ job: Job; url: URL }> {
   return { job: j, url: new URL(line) };
 }
 
-/** A socket to the server, with request/reply and the events it sends. */
-async function connect(url: URL): Promise<{
-  call: (method: string, params?: unknown) => Promise<unknown>;
-  events: ServerFrame[];
-  close: () => void;
-}> {
-  const ws = new WebSocket(`ws://${url.host}/api${url.search}`);
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  const events: ServerFrame[] = [];
-  const pending = new Map<number, (f: ServerFrame) => void>();
-  let id = 0;
-  ws.on('message', (d) => {
-    const f = JSON.parse(String(d)) as ServerFrame;
-    if ('event' in f) events.push(f);
-    else pending.get(f.id)?.(f);
-  });
-  return {
-    events,
-    close: () => ws.close(),
-    call: (method, params) =>
-      new Promise((resolve, reject) => {
-        const n = ++id;
-        pending.set(n, (f) => ('ok' in f && f.ok ? resolve(f.result) : reject(new Error(JSON.stringify(f)))));
-        ws.send(JSON.stringify({ id: n, method, params }));
-      }),
-  };
-}
+const connect = apiSocket;
 
 test('Ctrl-C on plumage serve pauses and reports each run; serve --port 0 comes back on the port it had', async () => {
   const home = join(tmp.dir, 'serve-home');

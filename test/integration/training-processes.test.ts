@@ -5,8 +5,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import WebSocket from 'ws';
-import type { ServerFrame } from '../../preload/contract.js';
+import { apiSocket } from '../helpers/ws.js';
 import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 import { trainArgs } from '../helpers/runs.js';
 import { serveApp } from '../helpers/browser.js';
@@ -132,24 +131,9 @@ test('plumage serve: Ctrl-C to the whole process group pauses every run with a c
     createInterface({ input: child.stdout! }).on('line', (l) => /^http:\/\/127/.test(l) && resolve(l));
     child.once('exit', (c) => reject(new Error(`serve exited with ${c}`)));
   });
-  const u = new URL(url);
-  const ws = new WebSocket(`ws://${u.host}/api${u.search}`);
-  await new Promise((r, j) => ws.once('open', r).once('error', j));
-  const ticks: unknown[] = [];
-  const pending = new Map<number, (f: ServerFrame) => void>();
-  ws.on('message', (d) => {
-    const f = JSON.parse(String(d)) as ServerFrame;
-    if ('event' in f) {
-      if (f.event === 'runTick') ticks.push(f.payload);
-    } else pending.get(f.id)?.(f);
-  });
-  let n = 0;
-  const call = (method: string, params?: unknown): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const id = ++n;
-      pending.set(id, (f) => ('ok' in f && f.ok ? resolve(f.result) : reject(new Error(JSON.stringify(f)))));
-      ws.send(JSON.stringify({ id, method, params }));
-    });
+  const api = await apiSocket(url);
+  const call = api.call;
+  const ticks = (): unknown[] => api.events.filter((f) => 'event' in f && f.event === 'runTick');
   const ds = (await call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as { id: number };
   await waitFor(
     async () =>
@@ -165,13 +149,13 @@ test('plumage serve: Ctrl-C to the whole process group pauses every run with a c
     checkpointKimg: 50,
   })) as { id: number };
   await call('startRun', { runId: run.id });
-  await waitFor(() => ticks.length >= 1, 60_000, 'a tick');
+  await waitFor(() => ticks().length >= 1, 60_000, 'a tick');
   const trainers = trainersOf(child.pid!);
   assert.equal(trainers.length, 1);
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0);
-  ws.close();
+  api.close();
   const after = onDisk(home);
   assert.equal(after.state, 'paused');
   assert.equal(after.error, null, 'a clean pause, not "killed (SIGINT) while pausing"');
@@ -182,35 +166,8 @@ test('plumage serve: Ctrl-C to the whole process group pauses every run with a c
 test('kill -9 of the whole server mid-run: after a restart the run is found paused and resumes', async () => {
   const home = join(tmp.dir, 'server-home');
   let app = await serveApp(home);
-  const connect = async (
-    url: string,
-  ): Promise<{
-    call: (method: string, params?: unknown) => Promise<unknown>;
-    events: ServerFrame[];
-    close: () => void;
-  }> => {
-    const u = new URL(url);
-    const ws = new WebSocket(`ws://${u.host}/api${u.search}`);
-    await new Promise((r, j) => ws.once('open', r).once('error', j));
-    const events: ServerFrame[] = [];
-    const pending = new Map<number, (f: ServerFrame) => void>();
-    let id = 0;
-    ws.on('message', (d) => {
-      const f = JSON.parse(String(d)) as ServerFrame;
-      if ('event' in f) events.push(f);
-      else pending.get(f.id)?.(f);
-    });
-    return {
-      events,
-      close: () => ws.close(),
-      call: (method, params) =>
-        new Promise((resolve, reject) => {
-          const n = ++id;
-          pending.set(n, (f) => ('ok' in f && f.ok ? resolve(f.result) : reject(new Error(JSON.stringify(f)))));
-          ws.send(JSON.stringify({ id: n, method, params }));
-        }),
-    };
-  };
+  const connect = apiSocket;
+
   let api = await connect(app.url);
   const ds = (await api.call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as {
     id: number;

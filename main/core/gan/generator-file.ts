@@ -9,24 +9,18 @@ import { ARCH_KEYS, PRESET_NAMES, blockResolutions, presetConfig, whyBadArchitec
 import { ARCH_LIMITS, type GanConfig } from './config.js';
 import { generatorSpecs } from './generator.js';
 import { ParamSet, type ParamSpec } from './params.js';
-import { CorruptCheckpointError, MAX_HEADER_BYTES, openSafetensors } from './safetensors.js';
+import { CorruptCheckpointError, MAX_HEADER_BYTES, openSafetensors, type SafetensorsFile } from './safetensors.js';
 import { openUserFile, type UserFile } from '../util/user-file.js';
 import { looksLikePickle, readNetworkPickle } from '../netfile/pickle/index.js';
 
 const WHAT = 'generator file';
 
-/** A generator file's tensors, whatever its format: names and shapes at once, values on demand. */
-export interface TensorSource {
-  readonly path: string;
-  /** Metadata strings the file carries (Plumage's `plumage.config`, …); may be empty. */
-  metadata: Record<string, string>;
-  names: string[];
-  shape(name: string): number[];
-  /** float32 values of one tensor in the reference's layout. */
-  read(name: string): Promise<Float32Array>;
-  /** Checks whatever integrity the format carries (Plumage's checksum), reading the file through. */
-  verify(): Promise<void>;
-  close(): Promise<void>;
+/**
+ * A generator file's tensors, whatever its format: names and shapes at once, values on demand,
+ * as safetensors.ts reads them (path, metadata, read by name, verify, close), and what only some
+ * formats say.
+ */
+export interface TensorSource extends SafetensorsFile {
   /**
    * The architecture, where the format states it whole (a network pickle's constructor arguments);
    * otherwise it comes from `plumage.config` or the tensor shapes. Checked like either.
