@@ -348,6 +348,7 @@ export const REQUEST_CHANNELS = [
   'exportTimelapse',
   'cancelExport',
   'describeUpscalers',
+  'printAdvice',
 ] as const satisfies readonly RequestName[];
 export const EVENT_CHANNELS = [
   'ingestProgress',
@@ -561,6 +562,16 @@ export type PrintFormat = (typeof PRINT_FORMATS)[number];
 /** esrgan: a learned super-resolution network (invents plausible detail); lanczos: a filter (adds none). */
 export const UPSCALERS = ['esrgan', 'lanczos'] as const;
 export type Upscaler = (typeof UPSCALERS)[number];
+/** What a print asks for: one upscaler, or 'auto' (the one that looks better at the bird's pixels per inch). */
+export const UPSCALER_CHOICES = ['auto', ...UPSCALERS] as const;
+export type UpscalerChoice = (typeof UPSCALER_CHOICES)[number];
+/**
+ * A bird's pixels per printed inch after ESRGAN's ×4: below `soft` it prints visibly soft
+ * whichever upscaler (each of its pixels spans over 2 mm of paper); from `esrgan` on, 'auto'
+ * uses ESRGAN, below it Lanczos (ESRGAN's sharp-edged pixels, enlarged further, show as a mosaic).
+ * Measured on prints of 32², 64², 128² and 256² birds: docs/DECISIONS.md, "Which upscaler a print uses".
+ */
+export const PRINT_PPI = { soft: 50, esrgan: 100 } as const;
 
 export const ORIENTATIONS = ['portrait', 'landscape'] as const;
 /** Custom paper sides: 20 mm (a stamp) to 1500 mm (beyond A0's long side). */
@@ -580,7 +591,24 @@ export interface PrintOptions {
   tone: PaperTone;
   caption: boolean;
   format: PrintFormat;
+  upscaler: UpscalerChoice;
+}
+
+/** How the birds of one resolution will print at the given options (the Export view's warning). */
+export interface PrintAdvice {
+  /** The generator's resolution: its birds are resolution × resolution pixels. */
+  resolution: number;
+  /** The chosen favourites drawn at that resolution. */
+  favouriteIds: number[];
+  /** The bird's pixels per inch of paper, and after ESRGAN's ×4. */
+  ppi: number;
+  ppiAfterX4: number;
+  /** The upscaler the print uses: the one asked for, or the one 'auto' picks at this ppi. */
   upscaler: Upscaler;
+  /** Below PRINT_PPI.soft: the print will look soft whichever upscaler. */
+  soft: boolean;
+  /** The largest paper (same orientation, margins and caption) on which it is not soft; null if none is. */
+  smallerPaper: { paper: PaperName; customMm?: { width: number; height: number }; ppiAfterX4: number } | null;
 }
 
 export type ExportKind = 'prints' | 'contact-sheet' | 'dataset' | 'timelapse';
@@ -653,8 +681,10 @@ export interface ExportRequests {
     overwrite?: boolean;
   }) => ExportStart;
   cancelExport: (p: { jobId: number }) => ExportProgress;
-  /** What each upscaler does, in words for the UI. */
-  describeUpscalers: () => Record<Upscaler, string>;
+  /** What each upscaler choice does, in words for the UI. */
+  describeUpscalers: () => Record<UpscalerChoice, string>;
+  /** How the chosen favourites will print at these options, one entry per resolution (missing files left out). */
+  printAdvice: (p: { favourites: FavouriteSelection; options: PrintOptions }) => PrintAdvice[];
 }
 
 export interface ExportEvents {
