@@ -164,6 +164,8 @@ export interface SnapshotInfo {
   step: number;
   /** Media key of the grid PNG (truncation 1 left, 0.7 right). */
   grid: string;
+  /** G_ema alone at this step (a generator file the Gallery draws from); null once retention removed it. */
+  generator: string | null;
   at: number;
 }
 
@@ -446,14 +448,20 @@ export interface FavouriteFilter {
 
 // ── gallery (issue 10 items 1–5, 8) ──
 
-/** A generator to draw from: a run's checkpoint (default its latest; or the one at `kimg`), or any file. */
-export type GeneratorRef = { runId: number; checkpointId?: number; kimg?: number } | { file: string };
+/**
+ * A generator to draw from: a run's checkpoint (by id, or the one at `kimg`), the G_ema written
+ * with one of its grids (`snapshotId`), or by default the run's newest of either; or any file.
+ */
+export type GeneratorRef =
+  { runId: number; checkpointId?: number; kimg?: number; snapshotId?: number } | { file: string };
 
 export interface GeneratorInfo {
   file: string;
   runId: number | null;
   runName: string | null;
   checkpointId: number | null;
+  /** The snapshot whose G_ema it is (the run as it trains, between checkpoints), else null. */
+  snapshotId: number | null;
   kimg: number | null;
   resolution: number;
 }

@@ -58,7 +58,7 @@ const psi = F.psi;
 const mixLayers = F.mixLayers;
 
 const generatorRef = z.union([
-  z.strictObject({ runId: id, checkpointId: id.optional(), kimg: F.kimg.optional() }),
+  z.strictObject({ runId: id, checkpointId: id.optional(), kimg: F.kimg.optional(), snapshotId: id.optional() }),
   z.strictObject({ file: path }),
 ]);
 

@@ -5,6 +5,7 @@ import { migration0003 } from './0003-run-reliability.js';
 import { migration0004 } from './0004-favourites.js';
 import { migration0005 } from './0005-run-backend.js';
 import { migration0006 } from './0006-home-relative-paths.js';
+import { migration0007 } from './0007-live-generators.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0004,
   migration0005,
   migration0006,
+  migration0007,
 ];
