@@ -37,6 +37,33 @@ export default tseslint.config(
       ],
     },
   },
+  // Type-aware rules for the bugs a type checker alone lets through: a promise nobody awaits or
+  // catches (its rejection ends a Node process), and a promise handed to something that expects a
+  // plain function (an event handler, a forEach callback). Each file is checked with the
+  // tsconfig.json nearest to it (main + test, preload, renderer); `void p` marks a promise that is
+  // deliberately not awaited, and its rejection must be handled where it is made.
+  {
+    files: ['**/*.ts', '**/*.svelte'],
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['renderer/vite.config.ts', 'preload/vite.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+        extraFileExtensions: ['.svelte'],
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's test() returns a promise the runner itself awaits.
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],
     languageOptions: { parserOptions: { parser: tseslint.parser }, globals: { ...globals.browser } },

@@ -247,8 +247,13 @@ export interface CreateRunParams {
   name?: string;
   /** Fork: continue from this checkpoint of an earlier run, with this run's config. */
   fromCheckpointId?: number;
-  /** Transfer learning: start G from this generator file (a Plumage checkpoint or a reference export). */
+  /**
+   * Transfer learning: start from this network file (a Plumage checkpoint, a reference export or
+   * an NVIDIA .pkl): G, G_ema and D where it has them, its architecture, the run's resolution.
+   */
   initFrom?: string;
+  /** Freeze-D: D's first this many layers keep their weights (the reference's --freezed). */
+  freezeD?: number;
   /** Weight-initialisation seed (random when left out); with the same seed and data a run is reproducible. */
   seed?: number;
   /** Train on this backend instead of the best one present (it fails with the reason if it cannot start). */
@@ -265,7 +270,7 @@ export interface RunRef {
 }
 
 /** Requests: renderer → main. Every one takes a single params object (or nothing) and resolves. */
-export interface PlumageRequests extends GalleryRequests, ExportRequests {
+export interface PlumageRequests extends GalleryRequests, ExportRequests, InsightRequests {
   getAppInfo: () => AppInfo;
   listDatasets: () => DatasetSummary[];
   openDataset: (p: OpenDatasetParams) => DatasetSummary;
@@ -298,7 +303,7 @@ export interface PlumageRequests extends GalleryRequests, ExportRequests {
 }
 
 /** Events: main → renderer. */
-export interface PlumageEvents extends GalleryEvents, ExportEvents {
+export interface PlumageEvents extends GalleryEvents, ExportEvents, InsightEvents {
   ingestProgress: IngestProgress;
   datasetChanged: DatasetSummary;
   runChanged: RunSummary;
@@ -351,6 +356,12 @@ export const REQUEST_CHANNELS = [
   'cancelExport',
   'describeUpscalers',
   'printAdvice',
+  // insight
+  'computeMetrics',
+  'findNearest',
+  'computeDirections',
+  'projectImage',
+  'cancelProjection',
 ] as const satisfies readonly RequestName[];
 export const EVENT_CHANNELS = [
   'ingestProgress',
@@ -361,6 +372,7 @@ export const EVENT_CHANNELS = [
   'galleryImage',
   'galleryJob',
   'exportProgress',
+  'projectProgress',
 ] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -697,4 +709,125 @@ export interface ExportRequests {
 
 export interface ExportEvents {
   exportProgress: ExportProgress;
+}
+
+// ── Seeing into the model (issue 20): the quality score, closest plates, directions ──
+
+/** Generated images a score may be computed from (KID's kernel matrices grow with the square). */
+export const MAX_METRIC_IMAGES = 5000;
+export const DIRECTION_METHODS = ['sefa', 'ganspace'] as const;
+export type DirectionMethod = (typeof DIRECTION_METHODS)[number];
+/** Closest plates one request may ask for. */
+export const MAX_NEIGHBOURS = 50;
+
+export interface MetricsParams {
+  generator: GeneratorRef;
+  /** The dataset to compare with; default the run's own. */
+  datasetId?: number;
+  /** Generated images (seeds 0…images−1 at ψ 1); default 1,000. */
+  images?: number;
+}
+
+export interface MetricsResult {
+  /** "Plumage KID (InceptionV3 mixed5, N images)": Plumage's own score, not comparable with published FIDs. */
+  label: string;
+  kid: number;
+  /** Spread (standard deviation) of the subsets' estimates. */
+  kidStd: number;
+  images: number;
+  /** Training images compared with. */
+  reals: number;
+  subsetSize: number;
+  /** Share (0–1) of generated birds nearer a training image than training images are to each other. */
+  memorisation: number;
+  datasetId: number;
+  generator: GeneratorInfo;
+}
+
+/** What to find the closest plates of: an image file, or a bird (as the gallery draws it). */
+export type NearestQuery =
+  | { image: string }
+  | {
+      bird: {
+        generator: GeneratorRef;
+        seed: number;
+        psi: number;
+        noiseMode: GalleryNoiseMode;
+        mixSeed?: number;
+        mixLayers?: string;
+      };
+    };
+
+export type NearestParams = NearestQuery & { datasetId: number; k?: number };
+
+export interface NearestResult {
+  /** Nearest first; `distance` is Euclidean in the feature network's 768-d space (0: the same image). */
+  neighbours: { file: string; distance: number; sourceId: number | null; thumb: string | null }[];
+  /** The side (px) the images were compared at. */
+  side: number;
+}
+
+export interface DirectionsParams {
+  generator: GeneratorRef;
+  method: DirectionMethod;
+  /** 'all', coarse, middle, fine or "lo-hi" resolutions. */
+  layers: string;
+}
+
+export interface DirectionsResult {
+  method: DirectionMethod;
+  /** The stored "lo-hi" range. */
+  layers: string;
+  /** Each direction's eigenvalue (SeFa) or variance (GANSpace), strongest first; index = direction number. */
+  strengths: number[];
+}
+
+/** Optimisation steps a projection may take. */
+export const MAX_PROJECT_STEPS = 5000;
+
+export interface ProjectParams {
+  generator: GeneratorRef;
+  /** The image file to project (made into a centre square of the generator's side). */
+  image: string;
+  /** Default 500. */
+  steps?: number;
+  /** One w per synthesis input (W+) instead of one w. */
+  wPlus?: boolean;
+  /** Folder for `<name>-projected.png` and `<name>-latent.json` (default: the home's exports/). */
+  outDir?: string;
+  /** File name start (no folders); default from the image's name. */
+  name?: string;
+}
+
+export interface ProjectResult {
+  /** Feature distance of the result to the target, and its PSNR (dB). */
+  distance: number;
+  psnr: number;
+  steps: number;
+  /** The files written (only once the projection finished). */
+  image: string;
+  latent: string;
+}
+
+export interface ProjectProgressEvent {
+  jobId: number;
+  step: number;
+  steps: number;
+  distance: number;
+  psnr: number;
+  etaSeconds: number | null;
+}
+
+export interface InsightRequests {
+  computeMetrics: (p: MetricsParams) => MetricsResult;
+  findNearest: (p: NearestParams) => NearestResult;
+  computeDirections: (p: DirectionsParams) => DirectionsResult;
+  /** Resolves when the projection is done; `projectProgress` events (with its jobId) come meanwhile. */
+  projectImage: (p: ProjectParams) => ProjectResult;
+  /** Stops a projection between steps; it then writes nothing and its request fails as cancelled. */
+  cancelProjection: (p: { jobId: number }) => boolean;
+}
+
+export interface InsightEvents {
+  projectProgress: ProjectProgressEvent;
 }

@@ -1,5 +1,6 @@
 // Builds everything `npx plumage`, `npm run serve`, `npm start` and the tests need:
 //   dist/main, dist/test     ← tsc (Node side, ESM)
+//   dist/test/svelte         ← vite (tests of the renderer's state classes, with Svelte's client runtime)
 //   dist/renderer            ← vite (Svelte UI, shared by Electron and the headless server)
 //   dist/preload/index.cjs   ← vite (one CommonJS file: sandboxed preloads cannot require modules)
 //
@@ -56,12 +57,13 @@ try {
     for (const name of readdirSync(DIST))
       if (!rebuilt.has(name)) cpSync(join(DIST, name), join(NEXT, name), { recursive: true });
   }
+  const { build } = await import('vite');
   if (parts.node) {
     run('typescript/bin/tsc', ['-p', join(ROOT, 'tsconfig.json'), '--outDir', NEXT]);
     chmodSync(join(NEXT, 'main/cli/index.js'), 0o755);
+    await build({ configFile: join(ROOT, 'test/svelte/vite.config.ts'), build: { outDir: join(NEXT, 'test/svelte') } });
   }
   if (parts.renderer || parts.preload) {
-    const { build } = await import('vite');
     if (parts.renderer)
       await build({
         configFile: join(ROOT, 'renderer/vite.config.ts'),

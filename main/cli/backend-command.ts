@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendInfo, BackendProbe } from '../core/gan/backend-info.js';
 import { forwardStderr } from '../core/util/child-stderr.js';
 import type { CommandDef } from './usage.js';
+import { say, sayJson } from './terminal.js';
 
 const PROBE = fileURLToPath(new URL('../core/gan/probe-backends.js', import.meta.url));
 
@@ -33,18 +34,16 @@ Backends, fastest first: cuda, webgpu, cpu-native, wasm, cpu.`,
   async run(values) {
     const { chosen, all } = await probe();
     if (values.json) {
-      console.log(
-        JSON.stringify({ chosen: chosen.kind, description: chosen.description, hint: chosen.hint, backends: all }),
-      );
+      sayJson({ chosen: chosen.kind, description: chosen.description, hint: chosen.hint, backends: all });
       return 0;
     }
     for (const b of all) {
       const mark = b.kind === chosen.kind ? '→' : b.available ? '✓' : '✗';
-      console.log(`${mark} ${b.kind.padEnd(10)} ${b.available ? b.description : b.reason}`);
-      if (b.adapter && !b.available) console.log(`  ${b.description}`);
+      say(`${mark} ${b.kind.padEnd(10)} ${b.available ? b.description : b.reason}`);
+      if (b.adapter && !b.available) say(`  ${b.description}`);
     }
-    console.log(`training here runs on ${chosen.kind}: ${chosen.description}`);
-    if (chosen.hint) console.log(chosen.hint);
+    say(`training here runs on ${chosen.kind}: ${chosen.description}`);
+    if (chosen.hint) say(chosen.hint);
     return 0;
   },
 };

@@ -4,7 +4,6 @@
  * already finished stay). Exit 0 when everything was written, 1 when anything failed or files
  * were in the way without --overwrite, 2 for a usage error.
  */
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -19,11 +18,13 @@ import {
 import { CREATE_RUN_FIELDS, OPEN_DATASET_FIELDS } from '../core/api/validate.js';
 import { EXPORT_FIELDS } from '../core/api/validate-export.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
+import { homeExportsFolder } from '../core/export/folder.js';
+import { datasetFolder } from '../core/folders.js';
 import { describeMissing } from '../core/export/service.js';
 import { resolveHome } from '../core/home.js';
-import { exportsDir } from '../core/home-layout.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
+import { endProgress, progress, quoted, say, sayJson, warn } from './terminal.js';
 import { UsageError, checkFlag, choiceFlag, numberFlag, required } from './usage.js';
 
 const F = EXPORT_FIELDS;
@@ -91,8 +92,8 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
       });
       if (!values.dataset) throw new UsageError('--dataset ID or --dataset FOLDER is required');
       const resolution = numberFlag(values, 'resolution', OPEN_DATASET_FIELDS.resolution);
-      return withStudio(values, (studio, folder) => {
-        const datasetId = findDataset(studio, values.dataset!, resolution);
+      return withStudio(values, async (studio, folder) => {
+        const datasetId = await findDataset(studio, values.dataset!, resolution);
         return studio.exports.exportDataset({
           datasetId,
           folder,
@@ -139,15 +140,11 @@ async function withStudio(
     watch: false,
     backend: values.backend,
   });
-  let folder: string;
-  if (values.out) folder = resolve(values.out);
-  else {
-    folder = exportsDir(home);
-    mkdirSync(folder, { recursive: true });
-  }
+  // A relative --out is the user's current folder's; the service checks and makes it (export/folder.ts).
+  const folder = values.out !== undefined ? resolve(values.out) : homeExportsFolder(home);
   const tty = process.stderr.isTTY && !values.json;
   studio.on('exportProgress', (p) => {
-    if (tty) process.stderr.write(`\r\x1b[K${describe(p)}`);
+    if (tty) progress(describe(p));
   });
   let jobId: number | null = null;
   const onSigint = (): void => {
@@ -157,24 +154,24 @@ async function withStudio(
   try {
     const started = await start(studio, folder);
     if (started.missing) {
-      if (values.json) console.log(JSON.stringify({ missing: started.missing }));
-      else console.error(`plumage: nothing written: ${describeMissing(started.missing)}`);
+      if (values.json) sayJson({ missing: started.missing });
+      else warn(`plumage: nothing written: ${describeMissing(started.missing)}`);
       return 1;
     }
     if (started.existing) {
       const message = `nothing written: ${started.existing.length} file(s) would be replaced (use --overwrite):`;
-      if (values.json) console.log(JSON.stringify({ existing: started.existing }));
-      else console.error(`plumage: ${message}\n${started.existing.map((f) => `  ${f}`).join('\n')}`);
+      if (values.json) sayJson({ existing: started.existing });
+      else warn(`plumage: ${message}\n${started.existing.map((f) => `  ${quoted(f)}`).join('\n')}`);
       return 1;
     }
     jobId = started.job.jobId;
     const end = await studio.exports.whenDone(jobId);
-    if (tty) process.stderr.write('\n');
-    if (values.json) console.log(JSON.stringify(end));
+    if (tty) endProgress();
+    if (values.json) sayJson(end);
     else {
-      for (const f of end.written) console.log(`wrote ${f}`);
-      for (const f of end.failed) console.error(`failed ${f.name}: ${f.error}`);
-      if (end.state !== 'done') console.error(`plumage: export ${end.state}${end.error ? `: ${end.error}` : ''}`);
+      for (const f of end.written) say(`wrote ${quoted(f)}`);
+      for (const f of end.failed) warn(`failed ${quoted(f.name)}: ${quoted(f.error)}`);
+      if (end.state !== 'done') warn(`plumage: export ${end.state}${end.error ? `: ${quoted(end.error)}` : ''}`);
     }
     return end.state === 'done' && end.failed.length === 0 ? 0 : 1;
   } finally {
@@ -209,7 +206,7 @@ function describe(p: ExportProgress): string {
   const step = c
     ? `${c.name}: ${c.step}${c.fraction > 0 && c.fraction < 1 ? ` ${Math.round(c.fraction * 100)} %` : ''}`
     : '';
-  return `[${p.done}/${p.total}] ${step}`.slice(0, (process.stderr.columns ?? 100) - 1);
+  return `[${p.done}/${p.total}] ${step}`;
 }
 
 function parseFavourites(spec: string | undefined): FavouriteSelection {
@@ -233,9 +230,9 @@ function parsePaper(spec: string): Pick<PrintOptions, 'paper' | 'customMm'> {
 }
 
 /** A dataset by id, or by its folder (with --resolution when it was ingested at several). */
-function findDataset(studio: Studio, spec: string, resolution: number | undefined): number {
+async function findDataset(studio: Studio, spec: string, resolution: number | undefined): Promise<number> {
   if (/^\d+$/.test(spec)) return Number(spec);
-  const folder = resolve(spec);
+  const folder = await datasetFolder(spec); // as the studio keeps it
   const rows = studio.datasets
     .listDatasets()
     .filter((r) => r.folder === folder && (resolution === undefined || r.resolution === resolution));

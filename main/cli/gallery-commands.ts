@@ -4,20 +4,22 @@
  * the app: on a GPU, Dawn's native log lines go to that process's stderr, which the gallery
  * reads and keeps from the terminal (core/util/child-stderr.ts).
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BackendChoice, Favourite, GeneratorRef } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
-import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
+import { GALLERY_FIELDS, MAX_SEEDS_PER_REQUEST } from '../core/api/validate-gallery.js';
+import { checkExportFolder, makeExportFolder } from '../core/export/folder.js';
+import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { fileProblem } from '../core/folders.js';
 import { parseSeeds } from '../core/gan/sample.js';
 import { GeneratorClient } from '../core/gallery/generator-client.js';
-import { generatorResolution } from '../core/gallery/header.js';
+import { describeGenerator } from '../core/gan/generator-file.js';
 import { mixRange } from '../core/gallery/mixing.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
+import { endProgress, progress, quoted, say, sayJson } from './terminal.js';
 import { UsageError, checkFlag, choiceFlag, numberFlag, required } from './usage.js';
 
 /** Every flag is checked by the field the app's gallery requests check the same value with. */
@@ -119,45 +121,89 @@ async function generate(argv: string[]): Promise<number> {
       seeds: { type: 'string', default: '0-7' },
       out: { type: 'string' },
       backend: { type: 'string' },
+      direction: { type: 'string' },
+      amount: { type: 'string' },
+      method: { type: 'string', default: 'sefa' },
+      'direction-layers': { type: 'string', default: 'all' },
     },
   });
   const backend = values.backend === undefined ? undefined : backendOf(values.backend);
   const ref = modelRef(values);
   const params = bird(values);
   const seeds = seedsFlag(values.seeds!);
-  const out = resolve(values.out ?? 'generated');
+  const move = directionFlags(values);
+  const out = await checkExportFolder(resolve(values.out ?? 'generated'), resolveHome(values.home));
   if ('file' in ref) {
     const problem = await fileProblem(ref.file, 'checkpoint');
     if (problem) throw new Error(problem);
   }
-  // A loose file needs no home; a run is looked up read-only, so this works beside a running `train`.
-  const studio = 'file' in ref ? null : openStudio(values.home, true);
+  // A loose file needs no home (but for its directions' cache); a run is looked up read-only, so
+  // this works beside a running `train`.
+  const studio = 'file' in ref && !move ? null : openStudio(values.home, true);
   try {
     const info = studio
       ? await studio.gallery.openGenerator(ref)
       : { file: (ref as { file: string }).file, runId: null, kimg: null, resolution: 0 };
-    const resolution = info.resolution || (await generatorResolution(info.file));
+    const resolution = info.resolution || (await describeGenerator(info.file)).config.resolution;
     const mix =
       params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
-    mkdirSync(out, { recursive: true });
-    const names = seeds.map((s) => join(out, `seed${String(s).padStart(4, '0')}${mix ? `-mix${mix.seed}` : ''}.png`));
+    const edit = move ? await directionEdit(studio!, ref, move) : null;
+    await makeExportFolder(out);
+    const tail = `${mix ? `-mix${mix.seed}` : ''}${move ? `-dir${move.direction}${move.amount >= 0 ? '+' : ''}${move.amount}` : ''}`;
+    const name = (s: number): string => join(out, `seed${String(s).padStart(4, '0')}${tail}.png`);
     const generator = new GeneratorClient({ backend });
     try {
-      await generator.submit({
-        kind: 'birds',
-        file: info.file,
-        specs: seeds.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix })),
-        out: names,
-      }).done;
+      // In batches of what one request of the app may ask for, with progress between them: a long
+      // list is drawn, and shown, a batch at a time.
+      for (let i = 0; i < seeds.length; i += MAX_SEEDS_PER_REQUEST) {
+        const batch = seeds.slice(i, i + MAX_SEEDS_PER_REQUEST);
+        const specs = batch.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix, edit }));
+        await generator.submit({ kind: 'birds', file: info.file, specs, out: batch.map(name) }).done;
+        if (seeds.length > MAX_SEEDS_PER_REQUEST) progress(`drew ${i + batch.length} of ${seeds.length} birds`);
+      }
+      if (seeds.length > MAX_SEEDS_PER_REQUEST) endProgress();
     } finally {
       await generator.close();
     }
     const from = info.runId !== null ? `run #${info.runId} at ${info.kimg} kimg (${info.file})` : info.file;
-    console.log(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${out}`);
+    say(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${out}`);
     return 0;
   } finally {
     await studio?.close();
   }
+}
+
+interface DirectionMove {
+  direction: number;
+  amount: number;
+  method: 'sefa' | 'ganspace';
+  layers: string;
+}
+
+/** `--direction K --amount A [--method M] [--direction-layers L]`, checked by the insight fields. */
+function directionFlags(v: Record<string, string | boolean | undefined>): DirectionMove | null {
+  if (v.direction === undefined) {
+    if (v.amount !== undefined) throw new UsageError('--amount goes with --direction K');
+    return null;
+  }
+  const I = INSIGHT_FIELDS;
+  return {
+    direction: numberFlag(v, 'direction', I.direction)!,
+    amount: required(numberFlag(v, 'amount', I.amount), 'amount', 'A'),
+    method: choiceFlag(v, 'method', I.method)!,
+    layers: choiceFlag(v, 'direction-layers', I.layers)!,
+  };
+}
+
+/** The move as the renderer takes it: direction K's unit vector (computed once per generator, cached). */
+async function directionEdit(studio: Studio, ref: GeneratorRef, m: DirectionMove) {
+  const d = await studio.insight.directions({ generator: ref, method: m.method, layers: m.layers });
+  const vector = d.vectors[m.direction];
+  if (!vector)
+    throw new UsageError(
+      `--direction must be below ${d.vectors.length} (${m.method} gives ${d.vectors.length} directions)`,
+    );
+  return { vector, layers: d.layers, amount: m.amount };
 }
 
 async function favouriteAdd(argv: string[]): Promise<number> {
@@ -183,7 +229,8 @@ async function favouriteAdd(argv: string[]): Promise<number> {
       ...(values.name !== undefined ? { name: choiceFlag(values, 'name', F.name)! } : {}),
       ...(values.note !== undefined ? { note: choiceFlag(values, 'note', F.note)! } : {}),
     });
-    console.log(values.json ? JSON.stringify(fav) : `★ #${fav.id} ${describe(fav)}`);
+    if (values.json) sayJson(fav);
+    else say(`★ #${fav.id} ${describe(fav)}`);
     return 0;
   } finally {
     await studio.close();
@@ -209,9 +256,9 @@ async function favouriteList(argv: string[]): Promise<number> {
       descending: values.desc,
       ...(values.filter !== undefined ? { text: values.filter } : {}),
     });
-    if (values.json) console.log(JSON.stringify(favs));
-    else if (favs.length === 0) console.log('no favourites yet: plumage favourite add --run R --seed S');
-    else for (const f of favs) console.log(`#${f.id} ${describe(f)}`);
+    if (values.json) sayJson(favs);
+    else if (favs.length === 0) say('no favourites yet: plumage favourite add --run R --seed S');
+    else for (const f of favs) say(`#${f.id} ${describe(f)}`);
     return 0;
   } finally {
     await studio.close();
@@ -230,7 +277,7 @@ async function favouriteRemove(argv: string[]): Promise<number> {
   try {
     const fav = studio.gallery.getFavourite(id);
     studio.gallery.removeFavourite(id);
-    console.log(`removed #${id} ${fav.name}`);
+    say(`removed #${id} ${quoted(fav.name)}`);
     return 0;
   } finally {
     await studio.close();
@@ -245,17 +292,17 @@ async function favouriteRender(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError('favourite render takes one id');
   const id = favouriteId(positionals[0]!);
+  const dir = await checkExportFolder(resolve(values.out ?? '.'), resolveHome(values.home));
   const studio = openStudio(values.home, true, values.backend);
   try {
     const r = await studio.gallery.renderFavourite(id);
     await studio.gallery.settle(r);
     const fav = studio.gallery.getFavourite(id);
-    const dir = resolve(values.out ?? '.');
-    mkdirSync(dir, { recursive: true });
+    await makeExportFolder(dir);
     const file = join(dir, `favourite-${id}.png`);
     const { copyFile } = await import('node:fs/promises');
     await copyFile(join(studio.home, r.birds[0]!.media), file);
-    console.log(`wrote ${file} (${describe(fav)})`);
+    say(`wrote ${file} (${describe(fav)})`);
     return 0;
   } finally {
     await studio.close();
@@ -297,7 +344,7 @@ async function interpolate(argv: string[]): Promise<number> {
       outDir: resolve(values.out ?? '.'),
       ...(values.name !== undefined ? { name: values.name } : {}),
     });
-    console.log(
+    say(
       r.files.length === 1 ? `wrote ${r.files[0]}` : `wrote ${r.files.length} frames to ${resolve(values.out ?? '.')}`,
     );
     return 0;
@@ -310,7 +357,9 @@ function describe(f: Favourite): string {
   const from = f.runId !== null ? `run #${f.runId}${f.kimg !== null ? ` @ ${f.kimg} kimg` : ''}` : f.generatorPath;
   const mix = f.mixSeed !== null ? ` × seed ${f.mixSeed} (${f.mixLayers})` : '';
   const gone = f.fileMissing ? '  [generator file missing]' : '';
-  return `${f.name} — seed ${f.seed}${mix}, ψ ${f.psi}, noise ${f.noiseMode}, ${from}${f.note ? ` — ${f.note}` : ''}${gone}`;
+  // A name or note kept before they were checked (or edited in the database) may hold anything.
+  const note = f.note ? ` — ${quoted(f.note)}` : '';
+  return `${quoted(f.name)} — seed ${f.seed}${mix}, ψ ${f.psi}, noise ${f.noiseMode}, ${quoted(from)}${note}${gone}`;
 }
 
 /** `--backend B`: checked by the same field as a run's backend in the app. */

@@ -5,7 +5,9 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../core/gan/config.js';
+import { fileProblem } from '../core/folders.js';
 import { choiceFlag, numberFlag, required, type CommandDef } from './usage.js';
+import { say } from './terminal.js';
 
 const presetField = z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` });
 /** init's seed seeds the weights' RNG (a uint32, as numpy's RandomState takes). */
@@ -38,9 +40,30 @@ export const initCommand: CommandDef = {
       trainer.dispose();
       releaseBackend(); // a live GPU device would keep the process from exiting
     });
-    console.log(
+    say(
       `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${preset}, seed ${seed})`,
     );
+    return 0;
+  },
+};
+
+export const exportReferenceCommand: CommandDef = {
+  name: 'export-reference',
+  synopsis: 'export-reference FILE --out FILE.safetensors',
+  summary: "Writes G, G_ema and D under the reference's state_dict names, for stylegan2-ada-pytorch.",
+  details: `  FILE             a Plumage checkpoint, or a network pickle (converted)
+  --out FILE       the safetensors file to write; its metadata holds the reference's
+                   Generator and Discriminator arguments (docs/reference-export.md loads it)`,
+  options: { out: { type: 'string' } },
+  positionals: { min: 1, max: 1, name: 'FILE' },
+  async run(values, positionals) {
+    const source = resolve(positionals[0]!);
+    const out = resolve(required(values.out as string | undefined, 'out', 'FILE.safetensors'));
+    const problem = await fileProblem(source, 'checkpoint');
+    if (problem) throw new Error(problem);
+    const { exportForReference } = await import('../core/netfile/reference-export.js');
+    const r = await exportForReference(source, out);
+    console.log(`wrote ${out} (${r.networks.join(', ')}: ${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)`);
     return 0;
   },
 };

@@ -6,7 +6,7 @@
  */
 import { PACKAGE_VERSION } from '../core/version.js';
 import { backendCommand } from './backend-command.js';
-import { initCommand } from './gan-commands.js';
+import { exportReferenceCommand, initCommand } from './gan-commands.js';
 import {
   exportCommand,
   exportDatasetCommand,
@@ -16,9 +16,11 @@ import {
   interpolateCommand,
 } from './gallery-defs.js';
 import { ingestCommand } from './ingest-command.js';
+import { directionsCommand, metricsCommand, nearestCommand, projectCommand } from './insight-commands.js';
 import { serveCommand } from './serve-command.js';
 import { runsCommand, trainCommand } from './train-commands.js';
 import { runCommand, UsageError, usageLine, type CommandDef } from './usage.js';
+import { say, warn } from './terminal.js';
 
 const COMMANDS: CommandDef[] = [
   ingestCommand,
@@ -26,12 +28,17 @@ const COMMANDS: CommandDef[] = [
   trainCommand,
   runsCommand,
   initCommand,
+  exportReferenceCommand,
   generateCommand,
   favouriteCommand,
   interpolateCommand,
   exportCommand,
   exportDatasetCommand,
   exportTimelapseCommand,
+  metricsCommand,
+  nearestCommand,
+  directionsCommand,
+  projectCommand,
   backendCommand,
 ];
 
@@ -55,17 +62,17 @@ export async function main(argv: string[]): Promise<number> {
   switch (name) {
     case '--version':
     case '-v':
-      console.log(PACKAGE_VERSION);
+      say(PACKAGE_VERSION);
       return 0;
     case undefined:
-      console.error(usage());
+      warn(usage());
       return 2;
     case '--help':
     case '-h':
     case 'help': {
       const about = COMMANDS.find((c) => c.name === rest[0]);
       if (about) return runCommand(about, ['--help']);
-      console.log(usage());
+      say(usage());
       return 0;
     }
     default:
@@ -81,10 +88,10 @@ main(process.argv.slice(2)).then(
     const name = process.argv[2];
     const known = COMMANDS.some((c) => c.name === name) ? name : undefined;
     if (err instanceof UsageError) {
-      console.error(usageLine(known, err.message));
+      warn(usageLine(known, err.message));
       process.exitCode = 2;
     } else {
-      console.error(`plumage${known ? ` ${known}` : ''}: ${err.message}`);
+      warn(`plumage${known ? ` ${known}` : ''}: ${err.message}`);
       process.exitCode = 1;
     }
   },

@@ -5,6 +5,7 @@ import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { choiceFlag, numberFlag, required, type CommandDef } from './usage.js';
+import { endProgress, progress, quoted, say, sayJson } from './terminal.js';
 
 export const ingestCommand: CommandDef = {
   name: 'ingest',
@@ -41,24 +42,21 @@ Exit code 0 when the pass ran, 1 for a missing folder or an unwritable home, 2 f
     try {
       if (!values.json) {
         studio.on('ingestProgress', (p) => {
-          if (p.total > 0 && process.stderr.isTTY) {
-            process.stderr.write(
-              `\r${p.done}/${p.total} files, ${p.rate.toFixed(1)}/s, ETA ${p.etaSeconds ?? '?'} s   `,
-            );
-          }
+          if (p.total > 0 && process.stderr.isTTY)
+            progress(`${p.done}/${p.total} files, ${p.rate.toFixed(1)}/s, ETA ${p.etaSeconds ?? '?'} s`);
         });
       }
       const report = await studio.ingestOnce(folder!, resolution, crop);
       if (values.json) {
-        process.stdout.write(`${JSON.stringify(report)}\n`);
+        sayJson(report);
       } else {
-        if (process.stderr.isTTY) process.stderr.write('\n');
-        console.log(
+        endProgress();
+        say(
           `${report.dataset} at ${resolution}² (${crop}): ${report.accepted.length} accepted, ` +
             `${report.rejected.length} rejected, ${report.duplicates.length} duplicates in ${report.seconds} s`,
         );
-        for (const r of report.rejected) console.log(`  rejected  ${r.file}: ${r.reason}`);
-        for (const d of report.duplicates) console.log(`  duplicate ${d.file} (same as ${d.of})`);
+        for (const r of report.rejected) say(`  rejected  ${quoted(r.file)}: ${quoted(r.reason)}`);
+        for (const d of report.duplicates) say(`  duplicate ${quoted(d.file)} (same as ${quoted(d.of)})`);
       }
       return 0;
     } finally {

@@ -7,12 +7,13 @@ import { resolve } from 'node:path';
 import { PRESETS } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS, OPEN_DATASET_FIELDS } from '../core/api/validate.js';
 import { presetConfig } from '../core/gan/config.js';
-import { folderProblem } from '../core/folders.js';
+import { datasetFolder, fileProblem, folderProblem } from '../core/folders.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { train } from './train-run.js';
 import { choiceFlag, numberFlag, UsageError, type CommandDef } from './usage.js';
+import { say, sayJson } from './terminal.js';
 
 export const runsCommand: CommandDef = {
   name: 'runs',
@@ -31,16 +32,12 @@ export const runsCommand: CommandDef = {
     try {
       const runs = studio.training.listRuns();
       if (values.json) {
-        console.log(
-          JSON.stringify(
-            runs.map((r) => ({ ...r, dataset: r.datasetFolder, lastCheckpoint: r.lastCheckpoint?.path ?? null })),
-          ),
-        );
+        sayJson(runs.map((r) => ({ ...r, dataset: r.datasetFolder, lastCheckpoint: r.lastCheckpoint?.path ?? null })));
       } else if (runs.length === 0) {
-        console.log('no runs yet: plumage train --dataset <folder>');
+        say('no runs yet: plumage train --dataset <folder>');
       } else {
         for (const r of runs) {
-          console.log(
+          say(
             `#${r.id} ${r.state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ` +
               `${r.datasetFolder}  ${r.backend ?? ''}${r.error ? `  (${r.error})` : ''}`,
           );
@@ -56,7 +53,7 @@ export const runsCommand: CommandDef = {
 export const trainCommand: CommandDef = {
   name: 'train',
   synopsis:
-    'train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--resolution N] [--crop MODE] [--backend B] [--home DIR] [--json]',
+    'train --dataset <folder> [--preset tiny|64|…] [--kimg K] [--resolution N] [--crop MODE] [--backend B] [--from FILE [--freeze-d N]] [--home DIR] [--json]',
   summary: 'Trains (or resumes) a run on a folder. Ctrl-C pauses with a checkpoint; run it again to resume.',
   details: `  --dataset FOLDER        the images; the folder's existing dataset is reused when it fits
   --preset NAME           ${PRESETS.join(', ')} (default tiny: 32², trains from any dataset)
@@ -69,6 +66,9 @@ export const trainCommand: CommandDef = {
   --backend B             cuda, webgpu, cpu-native, wasm or cpu (default: the best one present); kept on resume
   --replicas N            split each batch over N worker threads, one core each (wasm and cpu only;
                           default: one per core, at most 4, as the batch allows); kept on resume
+  --from FILE             a new run starts from this network file (a checkpoint, a reference export or an
+                          NVIDIA .pkl): G, G_ema and D, its architecture, the preset's resolution
+  --freeze-d N            Freeze-D: D's first N layers keep their weights (the reference's --freezed)
   --json                  JSON lines: dataset, created/resume, state, tick, snapshot
 Exit code 0 when the run finished or paused, 1 when it crashed or could not start, 2 for a usage error.
 A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C does.`,
@@ -86,6 +86,8 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
     'checkpoint-minutes': { type: 'string' },
     backend: { type: 'string' },
     replicas: { type: 'string' },
+    from: { type: 'string' },
+    'freeze-d': { type: 'string' },
   },
   async run(values) {
     if (values.dataset === undefined) throw new UsageError('--dataset <folder> is required');
@@ -99,13 +101,19 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
     const crop = choiceFlag(values, 'crop', OPEN_DATASET_FIELDS.crop);
     const backend = choiceFlag(values, 'backend', CREATE_RUN_FIELDS.backend);
     const replicas = numberFlag(values, 'replicas', CREATE_RUN_FIELDS.replicas);
+    const freezeD = numberFlag(values, 'freeze-d', CREATE_RUN_FIELDS.freezeD);
+    const from = values.from === undefined ? undefined : resolve(values.from as string);
+    if (from !== undefined) {
+      const missing = await fileProblem(from, 'network file');
+      if (missing) throw new Error(missing);
+    }
     const trainsAt = presetConfig(preset).resolution;
     if (resolution !== undefined && resolution % trainsAt !== 0)
       throw new UsageError(
         `--resolution ${resolution} cannot feed the ${preset} preset (it trains at ${trainsAt}²): use a multiple of ${trainsAt}`,
       );
-    const folder = resolve(values.dataset as string);
-    const problem = await folderProblem(folder);
+    const problem = await folderProblem(values.dataset as string);
+    const folder = await datasetFolder(values.dataset as string); // as the studio keeps it
     if (problem) throw new Error(problem);
     return train({
       values,
@@ -120,6 +128,8 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
       crop,
       backend,
       replicas,
+      from,
+      freezeD,
     });
   },
 };

@@ -10,6 +10,7 @@ import type { DatasetRow } from '../core/store/datasets.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import type { FlagValues } from './usage.js';
+import { say as sayLine, sayJson, warn } from './terminal.js';
 
 export interface TrainArgs {
   values: FlagValues;
@@ -24,6 +25,9 @@ export interface TrainArgs {
   crop?: CropMode | undefined;
   backend?: BackendChoice | undefined;
   replicas?: number | undefined;
+  /** A network file a new run starts from, and Freeze-D's layer count. */
+  from?: string | undefined;
+  freezeD?: number | undefined;
 }
 
 /**
@@ -62,7 +66,8 @@ export async function train(a: TrainArgs): Promise<number> {
   });
   const say = (obj: Record<string, unknown>, text: string): void => {
     if (!stdoutOpen) return;
-    console.log(a.values.json ? JSON.stringify(obj) : text);
+    if (a.values.json) sayJson(obj);
+    else sayLine(text);
   };
 
   const studio = Studio.open({
@@ -114,7 +119,7 @@ export async function train(a: TrainArgs): Promise<number> {
     } else {
       await studio.training.backendKnown(); // which presets fit depends on the GPU adapter too
       const target = a.kimg ?? 1000;
-      run = studio.training.createRun({
+      run = await studio.training.createRun({
         datasetId: ds.id,
         preset: a.preset,
         targetKimg: target,
@@ -124,11 +129,19 @@ export async function train(a: TrainArgs): Promise<number> {
         ...(a.seed !== undefined ? { seed: a.seed } : {}),
         ...(a.backend !== undefined ? { backend: a.backend } : {}),
         ...(a.replicas !== undefined ? { replicas: a.replicas } : {}),
+        ...(a.from !== undefined ? { initFrom: a.from } : {}),
+        ...(a.freezeD !== undefined ? { freezeD: a.freezeD } : {}),
       });
       say(
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },
         `created run #${run.id} (${a.preset}, ${target} kimg)`,
       );
+      if (a.from !== undefined) {
+        // What the trainer will keep of the file, said before it starts (the same plan it follows).
+        const { describeTransfer, transferReport } = await import('../core/gan/transfer.js');
+        const report = await transferReport(a.from, { resolution: presetConfig(a.preset).resolution });
+        say({ event: 'transfer', runId: run.id, ...report }, describeTransfer(report));
+      }
     }
     const runId = run.id;
     studio.on('runTick', ({ runId: id, tick }) => {
@@ -163,7 +176,7 @@ export async function train(a: TrainArgs): Promise<number> {
       if (pausing) return;
       pausing = true;
       say({ event: 'pausing', runId }, 'pausing: finishing the step and writing a checkpoint…');
-      if (!stdoutOpen) console.error(`plumage train: ${why}: pausing run #${runId} with a checkpoint`);
+      if (!stdoutOpen) warn(`plumage train: ${why}: pausing run #${runId} with a checkpoint`);
       void studio.training.pauseRun(runId);
     };
     const onSignal = (): void => pause('interrupted');
@@ -176,9 +189,7 @@ export async function train(a: TrainArgs): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (!stdoutOpen && final.state === 'paused')
-      console.error(
-        `plumage train: run #${runId} paused at ${final.kimg.toFixed(3)} kimg; run the same command to resume`,
-      );
+      warn(`plumage train: run #${runId} paused at ${final.kimg.toFixed(3)} kimg; run the same command to resume`);
     return final.state === 'crashed' ? 1 : 0;
   } finally {
     await studio.close();

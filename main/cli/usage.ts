@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
+import { say } from './terminal.js';
 
 /** A mistake in how the command was called: one line on stderr, exit code 2. */
 export class UsageError extends Error {}
@@ -103,7 +104,7 @@ export function parseCommand(cmd: CommandDef, argv: string[]): { values: FlagVal
 /** Runs one command: `--help` anywhere prints its usage; a usage mistake becomes a UsageError. */
 export async function runCommand(cmd: CommandDef, argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(helpText(cmd));
+    say(helpText(cmd));
     return 0;
   }
   if (cmd.ownsArgv) {

@@ -1,5 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { checkUserFile } from './util/user-file.js';
 
 /**
  * Why a path cannot be a dataset folder, in the user's words, or null when it is a folder:
@@ -16,13 +17,21 @@ export async function folderProblem(folder: string): Promise<string | null> {
   return st.isDirectory() ? null : `${abs} is a file, not a folder`;
 }
 
-/** Why a path cannot be read as a file (a checkpoint, a generator), or null when it is one. */
+/**
+ * The path a dataset folder is kept under: absolute, with its links resolved. `/proc/self/cwd`
+ * names a different folder in every process that reads it, and `~/plates → /mnt/b/plates`
+ * stays one dataset whichever name it is opened by. A folder that does not exist stays as given.
+ */
+export async function datasetFolder(folder: string): Promise<string> {
+  const abs = resolve(folder);
+  return realpath(abs).catch(() => abs);
+}
+
+/**
+ * Why a path cannot be read as a file (a checkpoint, a generator), or null when it is one: what
+ * util/user-file.ts says of it, so the CLI's early check and the opening agree.
+ */
 export async function fileProblem(file: string, what: string): Promise<string | null> {
-  const abs = resolve(file);
-  const st = await stat(abs).catch((err: NodeJS.ErrnoException) => err);
-  if (st instanceof Error) {
-    if (st.code === 'ENOENT' || st.code === 'ENOTDIR') return `no such file: ${abs} (the ${what})`;
-    return `cannot open the ${what} ${abs}: ${st.code ?? st.message}`;
-  }
-  return st.isFile() ? null : `${abs} is a folder, not a ${what} file`;
+  const checked = await checkUserFile(file, `${what} file`);
+  return checked.ok ? null : checked.error.message;
 }

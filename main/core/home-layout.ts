@@ -11,6 +11,8 @@
  *   samples/run-N/grid-STEP.png            run N's snapshot grids (media)
  *   gallery/…                              drawn birds and strips (media), cleared each session
  *   exports/                               where an export goes when no folder was asked for
+ *   features/dataset-N-S.f32               dataset N's image features at side S (part 8: KID, nearest plates)
+ *   directions/KEY.json                    a generator's SeFa/GANSpace directions, computed once
  *
  * The database keeps a path inside the home relative to it (forward slashes) and a path outside
  * absolute, so a home can be copied, moved or restored and still find its own files (toStored,
@@ -31,6 +33,8 @@ const THUMBS_DIR = 'thumbs';
 const CHECKPOINTS_DIR = 'checkpoints';
 const SAMPLES_DIR = 'samples';
 const EXPORTS_DIR = 'exports';
+const FEATURES_DIR = 'features';
+const DIRECTIONS_DIR = 'directions';
 
 const stepName = (step: number): string => String(step).padStart(8, '0');
 
@@ -39,6 +43,11 @@ export const lockFile = (home: string): string => join(home, LOCK_FILE);
 export const tokenFile = (home: string): string => join(home, TOKEN_FILE);
 export const galleryDir = (home: string): string => join(home, GALLERY_DIR);
 export const exportsDir = (home: string): string => join(home, EXPORTS_DIR);
+export const featuresDir = (home: string): string => join(home, FEATURES_DIR);
+/** Dataset `datasetId`'s feature cache at `side`² (named from the home, so a moved home keeps it). */
+export const featureCacheFile = (home: string, datasetId: number, side: number): string =>
+  join(home, FEATURES_DIR, `dataset-${datasetId}-${side}.f32`);
+export const directionsFile = (home: string, key: string): string => join(home, DIRECTIONS_DIR, `${key}.json`);
 
 /** Dataset `id`'s training images, packed at its resolution. */
 export const datasetCacheFile = (home: string, ds: { id: number; resolution: number }): string =>

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type {
   AppInfo,
   BackendChoice,
@@ -19,7 +19,7 @@ import { DatasetIngestor } from './dataset/ingest.js';
 import { whyNotDatasetFolder } from './dataset/scan.js';
 import { forgetDatasetFiles } from './dataset/forget.js';
 import { previewSource } from './dataset/preview.js';
-import { folderProblem } from './folders.js';
+import { datasetFolder, folderProblem } from './folders.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import type { Db } from './store/db.js';
 import { openHomeDatabase, prepareHome } from './home.js';
@@ -32,6 +32,7 @@ import { Gallery } from './gallery/gallery.js';
 import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
+import { Insight } from './insight/service.js';
 
 export class NotFoundError extends Error {
   readonly code = 'not-found';
@@ -96,6 +97,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly training: RunManager;
   readonly gallery: Gallery;
   readonly exports: ExportService;
+  readonly insight: Insight;
   readonly #opts: Required<Omit<StudioOptions, OptionalOption>> & Pick<StudioOptions, OptionalOption>;
   readonly #lock: HomeLock | null;
   readonly #ingestors = new Map<number, DatasetIngestor>();
@@ -119,6 +121,7 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
+    this.insight = new Insight(db, opts.home, runner, this.datasets, this.gallery);
     this.exports = new ExportService({
       db,
       home: opts.home,
@@ -200,9 +203,9 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   /** Starts (or re-starts) ingesting and watching a folder; returns at once, progress follows as events. */
   async openDataset({ folder, resolution, crop }: RequestParams<'openDataset'>): Promise<DatasetSummary> {
-    const abs = resolve(folder);
-    const problem = await folderProblem(abs);
+    const problem = await folderProblem(folder);
     if (problem) throw new NotFoundError(problem);
+    const abs = await datasetFolder(folder);
     await refuseFolder(abs);
     const row = this.#ensureDataset(abs, resolution, crop);
     const running = this.#ingestors.get(row.id);
@@ -224,11 +227,15 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   async forgetDataset({ datasetId }: { datasetId: number }): Promise<DatasetSummary[]> {
     const row = this.#row(datasetId);
+    // Any run blocks it, finished or not: a run's record (its checkpoints, its favourites) goes
+    // with its dataset's, so forgetting would delete the run too (docs/DECISIONS.md).
     const runs = this.training.listRuns().filter((r) => r.datasetId === datasetId);
     if (runs.length > 0)
       throw new UnsupportedError(
-        `run${runs.length === 1 ? '' : 's'} ${runs.map((r) => `#${r.id}`).join(', ')} train from this dataset: ` +
-          'delete them first to forget it',
+        `${runs.length === 1 ? 'run' : 'runs'} ${runs.map((r) => `#${r.id} (${r.state})`).join(', ')} ` +
+          `${runs.length === 1 ? 'was' : 'were'} trained on this dataset, and ${runs.length === 1 ? 'its' : 'their'} ` +
+          `record${runs.length === 1 ? '' : 's'} and checkpoints go with it: delete ` +
+          `${runs.length === 1 ? 'that run' : 'those runs'} first to forget it`,
       );
     await forgetDatasetFiles(this.home, row, this.#ingestors.get(datasetId));
     this.#ingestors.delete(datasetId);
@@ -319,6 +326,24 @@ export class Studio extends EventEmitter<StudioEvents> {
     return { favourites: this.gallery.favouritesOfRun(runId) };
   }
 
+  // ── seeing into the model (Insight does the work) ──
+
+  async computeMetrics(p: RequestParams<'computeMetrics'>): Promise<RequestResult<'computeMetrics'>> {
+    return this.insight.computeMetrics(p);
+  }
+  async findNearest(p: RequestParams<'findNearest'>): Promise<RequestResult<'findNearest'>> {
+    return this.insight.findNearest(p);
+  }
+  async computeDirections(p: RequestParams<'computeDirections'>): Promise<RequestResult<'computeDirections'>> {
+    return this.insight.computeDirections(p);
+  }
+  async projectImage(p: RequestParams<'projectImage'>): Promise<RequestResult<'projectImage'>> {
+    return this.insight.projectImage(p, (e) => this.emit('projectProgress', e));
+  }
+  async cancelProjection({ jobId }: RequestParams<'cancelProjection'>): Promise<boolean> {
+    return this.insight.cancelProjection(jobId);
+  }
+
   // ── exports (ExportService does the work) ──
 
   async exportPrints(p: RequestParams<'exportPrints'>): Promise<RequestResult<'exportPrints'>> {
@@ -346,9 +371,9 @@ export class Studio extends EventEmitter<StudioEvents> {
   /** One full pass without watching (the CLI's `ingest`). */
   async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {
     const started = performance.now();
-    const abs = resolve(folder);
-    const problem = await folderProblem(abs);
+    const problem = await folderProblem(folder);
     if (problem) throw new NotFoundError(problem);
+    const abs = await datasetFolder(folder);
     await refuseFolder(abs);
     const row = this.#ensureDataset(abs, resolution, crop);
     const ingestor = this.#ingestorFor(row);

@@ -205,7 +205,7 @@ export async function startServer(studio: Studio, opts: ServeOptions): Promise<R
     // listener that 'error' is an uncaught exception that ends the whole server.
     ws.on('error', () => ws.terminate());
     let inFlight = 0;
-    ws.on('message', async (data, isBinary) => {
+    const answer = async (data: WebSocket.RawData, isBinary: boolean): Promise<void> => {
       const frame = isBinary ? null : parseClientFrame(String(data));
       if (!frame) {
         ws.close(1003, 'bad frame');
@@ -222,7 +222,10 @@ export async function startServer(studio: Studio, opts: ServeOptions): Promise<R
         text = JSON.stringify({ id: frame.id, ok: false, error: { code: 'failed', message: String(err) } });
       }
       sendText(ws, text);
-    });
+    };
+    // handleRequest answers every failure as a reply; anything else ends this socket (the page
+    // reconnects), never the server.
+    ws.on('message', (data, isBinary) => void answer(data, isBinary).catch(() => ws.terminate()));
   });
   wss.on('error', () => {}); // errors of individual sockets are handled on the sockets
   const unsubscribers = EVENT_CHANNELS.map((event) => {

@@ -7,12 +7,18 @@
  *                                          overhead share, checkpoint time, RSS
  *   export [--prints N] [--upscaler U]     ESRGAN ×4 at 256²/512², an A4 300-DPI PDF of N upscaled prints
  *   generate [--resolutions 64,256,512]   ms per gallery image, one at a time and batched
+ *   pickle [--resolution 512]            opening a network pickle vs reading it twice; peak memory vs tensors
+ *   insight [--preset 64] [--images 1000] [--steps 500] [--skip kid,project]
+ *                                          feature network ms/image, KID of N birds (s), a projection (s),
+ *                                          a slider preview (ms)
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
 import { benchRun } from './run.js';
 import { benchExport } from './export.js';
 import { benchGenerate } from './generate.js';
+import { benchPickle } from './pickle.js';
+import { benchInsight } from './insight.js';
 
 const [name, ...rest] = process.argv.slice(2);
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
@@ -21,6 +27,8 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   run: benchRun,
   export: benchExport,
   generate: benchGenerate,
+  pickle: benchPickle,
+  insight: benchInsight,
 };
 const bench = name ? benches[name] : undefined;
 if (!bench) {

@@ -96,7 +96,7 @@ async function oneRun(
     const kimg = Number(kimgFlag ?? (preset === 'tiny' ? 0.6 : 0.064));
     let run;
     try {
-      run = studio.training.createRun({
+      run = await studio.training.createRun({
         datasetId: ds.id,
         preset,
         targetKimg: kimg,

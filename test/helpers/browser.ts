@@ -22,14 +22,15 @@ export interface ServedApp {
 
 /**
  * Starts `plumage serve --port 0` (or `port`) as a real child process and reads the URL line it
- * prints. `env` adds to its environment; with `onStderr` its log goes there instead of ours.
+ * prints. `env` adds to its environment; with `onStderr` its log goes there instead of ours; `cli` runs
+ * another checkout's build (see scratchCheckout).
  */
 export async function serveApp(
   home: string,
   port = 0,
-  opts: { env?: Record<string, string>; onStderr?: (text: string) => void } = {},
+  opts: { env?: Record<string, string>; onStderr?: (text: string) => void; cli?: string } = {},
 ): Promise<ServedApp> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--home', home], {
+  const child = spawn(process.execPath, [opts.cli ?? CLI, 'serve', '--port', String(port), '--home', home], {
     stdio: ['ignore', 'pipe', opts.onStderr ? 'pipe' : 'inherit'],
     env: { ...process.env, ...opts.env },
   });

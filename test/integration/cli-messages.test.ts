@@ -93,7 +93,10 @@ test('a usage error prints one line naming the problem and pointing at --help (e
     [['favourite', 'list', '--sort', 'colour'], /--sort must be one of created, name, seed, kimg \(got colour\)/],
     [['favourite', 'remove', 'x'], /the favourite id must be a positive whole number \(got x\)/],
     [['interpolate', '--favourites', '1,2', '--frames', '1'], /--frames must be a number from 2 to 1000 \(got 1\)/],
-    [['interpolate', '--favourites', '1,2', '--fps', '0'], /--fps must be above 0 and at most 60 \(got 0\)/],
+    [
+      ['interpolate', '--favourites', '1,2', '--fps', '0'],
+      /--fps must be from 0.016 to 60 \(a frame can stay at most 65 seconds\) \(got 0\)/,
+    ],
     [['interpolate', '--favourites', '1,2', '--format', 'strip'], /--format must be one of webp, gif, png/],
     [['export', '--favourites', '1', '--dpi', '2400'], /--dpi must be a whole number from 1 to 1200 \(got 2400\)/],
     [['export', '--favourites', '1', '--dpi', '300.5'], /--dpi must be a whole number from 1 to 1200/],
@@ -105,7 +108,10 @@ test('a usage error prints one line naming the problem and pointing at --help (e
     [['export', '--favourites', '1', '--margin=-1'], /--margin must be 0 mm or more \(got -1\)/],
     [['export', '--favourites', '1', '--orientation', 'sideways'], /--orientation must be one of portrait, landscape/],
     [['export', '--favourites', '0'], /--favourites must be a positive whole number \(got 0\)/],
-    [['export-timelapse', '--run', '1', '--fps', '0'], /--fps must be above 0 and at most 60 \(got 0\)/],
+    [
+      ['export-timelapse', '--run', '1', '--fps', '0'],
+      /--fps must be from 0.016 to 60 \(a frame can stay at most 65 seconds\) \(got 0\)/,
+    ],
     [['serve', '--port', '70000'], /--port must be 0–65535 \(0 = any free port\) \(got 70000\)/],
     [['serve', '--port', 'http'], /--port must be a number/],
     [['frobnicate'], /^plumage: unknown command "frobnicate" \(see plumage --help\)$/],

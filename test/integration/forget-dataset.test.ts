@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { PREVIEW_SIDE } from '../../main/core/dataset/preview.js';
@@ -30,7 +39,10 @@ test('forgetting a dataset removes its cache, thumbnails and rows, never the fol
       snapshotKimg: 1,
       checkpointKimg: 1,
     });
-    await assert.rejects(studio.handle('forgetDataset', { datasetId: b.id }), /run #\d+ train from this dataset/);
+    await assert.rejects(
+      studio.handle('forgetDataset', { datasetId: b.id }),
+      /run #\d+ \(created\) was trained on this dataset, .* delete that run first/,
+    );
 
     const left = await studio.handle('forgetDataset', { datasetId: a.id });
     assert.deepEqual(
@@ -92,6 +104,44 @@ test('a file previews large as it is on disk; a rejected one where it can be dra
     assert.match(textPreview.why ?? '', /not an image \(the file holds text\)/);
     await assert.rejects(studio.handle('previewSource', { datasetId: ds.id, sourceId: 99_999 }), /no file with id/);
   } finally {
+    await studio.close();
+    tmp.cleanup();
+  }
+});
+
+test('a finished run’s dataset is refused by name and state; a dataset is kept by its real folder', async () => {
+  const tmp = tempDir('dataset-paths');
+  const folder = join(tmp.dir, 'plates');
+  mkdirSync(folder);
+  for (const p of PLATE_NAMES.slice(0, 2)) copyFileSync(plate(p), join(folder, p));
+  symlinkSync(folder, join(tmp.dir, 'a-link'));
+  const home = join(tmp.dir, 'home');
+  const studio = Studio.open({ home, resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', watch: false });
+  const cwd = process.cwd();
+  try {
+    // `/proc/self/cwd` names another folder in every process that reads it: the real one is kept.
+    process.chdir(folder);
+    const viaProc = await studio.openDataset({ folder: '/proc/self/cwd', resolution: 64, crop: 'centre' });
+    process.chdir(cwd);
+    assert.equal(viaProc.folder, realpathSync(folder));
+    const viaLink = await studio.openDataset({ folder: join(tmp.dir, 'a-link'), resolution: 64, crop: 'centre' });
+    assert.equal(viaLink.id, viaProc.id, 'a link to the same folder is the same dataset');
+    await waitFor(() => studio.datasets.countSources(viaProc.id).accepted === 2, 30_000, 'both plates ingested');
+
+    const run = await studio.createRun({
+      datasetId: viaProc.id,
+      preset: 'tiny',
+      targetKimg: 1,
+      snapshotKimg: 1,
+      checkpointKimg: 1,
+    });
+    studio.db.prepare("UPDATE runs SET state = 'done' WHERE id = ?").run(run.id);
+    await assert.rejects(
+      studio.handle('forgetDataset', { datasetId: viaProc.id }),
+      new RegExp(`run #${run.id} \\(done\\) was trained on this dataset, and its record and checkpoints go with it: delete that run first`), // prettier-ignore
+    );
+  } finally {
+    process.chdir(cwd);
     await studio.close();
     tmp.cleanup();
   }

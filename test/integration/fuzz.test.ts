@@ -1,13 +1,28 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { REQUEST_CHANNELS } from '../../preload/contract.js';
 import { handleRequest } from '../../main/core/api/handler.js';
 import { Studio } from '../../main/core/studio.js';
 import { startServer, type RunningServer } from '../../main/server/server.js';
-import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import {
+  RAW_INTERNALS,
+  SMALL,
+  bounded,
+  configMetadata,
+  generatorTensors,
+  hostileGenerators,
+  mkfifo,
+  rawSafetensors,
+  releasePipes,
+  type HostileFile,
+} from '../helpers/hostile-files.js';
+import { A5_PRINT } from '../helpers/prints.js';
+import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 import { upgradedSocket, wsFrame } from '../helpers/ws.js';
 
 // 10,000 malformed and hostile messages through each transport (the WebSocket, and the handler
@@ -18,6 +33,9 @@ const MESSAGES = 10_000;
 let tmp: ReturnType<typeof tempDir>;
 let studio: Studio;
 let server: RunningServer;
+let datasetId: number;
+/** Pipes the tests made: opened for writing at the end, so no reader stuck on one outlives the file. */
+const pipes: string[] = [];
 
 /** mulberry32: a seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -166,11 +184,13 @@ before(async () => {
     copyFileSync(join(SAMPLE_PLATES, f), join(folder, f));
   studio = Studio.open({ home: join(tmp.dir, 'home'), resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server' });
   const ds = await studio.openDataset({ folder, resolution: 64, crop: 'centre' });
+  datasetId = ds.id;
   await waitFor(async () => (await studio.getDataset({ datasetId: ds.id })).progress?.phase === 'watching', 30_000);
   server = await startServer(studio, { port: 0, rendererDir: join(REPO_ROOT, 'dist', 'renderer') });
 });
 
 after(async () => {
+  releasePipes(pipes);
   await server.close();
   await studio.close();
   tmp.cleanup();
@@ -284,3 +304,241 @@ test('10,000 hostile WebSocket messages and raw bad frames: the server stays up,
   ws.close();
   assertUntouched(counts);
 });
+
+// ── Hostile files: every request that takes a path ──────────────────────────────────────────────
+
+/** One request's refusal of a hostile file: quick, small, one sentence naming the file and saying why. */
+async function assertRefused(h: HostileFile, what: string, op: () => Promise<{ ok: boolean; message: string }>) {
+  const r = await bounded(op, 15_000);
+  assert.ifError(r.error); // a hang (or a throw past the handler) fails here, with its name below
+  const label = `${what} with ${h.name}`;
+  assert.equal(r.value!.ok, false, `${label} was accepted`);
+  const message = r.value!.message;
+  assert.ok(message.includes(h.path), `${label}: the message names the file: ${message}`);
+  assert.match(message, h.says, label);
+  assert.doesNotMatch(message, RAW_INTERNALS, `${label}: internals reach the user: ${message}`);
+  assert.ok(r.ms < 5000, `${label} took ${r.ms.toFixed(0)} ms`);
+  assert.ok(r.peakMB < 200, `${label} grew the process by ${r.peakMB.toFixed(0)} MB`);
+}
+
+async function ask(method: string, params: unknown): Promise<{ ok: boolean; message: string; result?: unknown }> {
+  const reply = await handleRequest(studio, method, params);
+  return reply.ok ? { ok: true, message: '', result: reply.result } : { ok: false, message: reply.error.message };
+}
+
+/** A generator that loads and draws (zero weights): what favourites start from before their file is swapped. */
+function goodGenerator(path: string): void {
+  rawSafetensors(path, generatorTensors(SMALL), configMetadata(SMALL));
+}
+
+test(
+  'hostile generator files through open, generate, favourite and fine-tune requests: each refused at once, by name',
+  { timeout: 300_000 },
+  async () => {
+    const counts = rowCounts();
+    const hostile = hostileGenerators(join(tmp.dir, 'hostile'));
+    pipes.push(...hostile.map((h) => h.path));
+    for (const h of hostile) {
+      await assertRefused(h, 'openGenerator', () => ask('openGenerator', { file: h.path }));
+      await assertRefused(h, 'generate', () =>
+        ask('generate', { generator: { file: h.path }, seeds: [0, 1], psi: 0.7, noiseMode: 'const' }),
+      );
+      await assertRefused(h, 'addFavourite', () =>
+        ask('addFavourite', { generator: { file: h.path }, seed: 1, psi: 0.7, noiseMode: 'const' }),
+      );
+      // Fine-tuning: the run is never created (once it was, and ended "crashed" with advice to fork it).
+      await assertRefused(h, 'createRun initFrom', () =>
+        ask('createRun', {
+          datasetId,
+          preset: 'tiny',
+          targetKimg: 1,
+          snapshotKimg: 1,
+          checkpointKimg: 1,
+          initFrom: h.path,
+        }),
+      );
+    }
+    assertUntouched(counts);
+    // Nothing was left queued or stuck in the generator process: a good file draws at once.
+    const good = join(tmp.dir, 'good-after-hostile.safetensors');
+    goodGenerator(good);
+    const drawn = await bounded(async () => {
+      const r = await studio.gallery.generate({ generator: { file: good }, seeds: [0], psi: 0.7, noiseMode: 'const' });
+      await studio.gallery.settle(r);
+    }, 60_000);
+    assert.ifError(drawn.error);
+  },
+);
+
+test('a generator that cannot train as the run is refused by createRun, naming why; one of another resolution is transferred', async () => {
+  const counts = rowCounts();
+  const file = join(tmp.dir, 'grey.safetensors');
+  rawSafetensors(file, generatorTensors({ ...SMALL, imgChannels: 1 }), configMetadata({ ...SMALL, imgChannels: 1 }));
+  const reply = await ask('createRun', {
+    datasetId,
+    preset: 'tiny',
+    targetKimg: 1,
+    snapshotKimg: 1,
+    checkpointKimg: 1,
+    initFrom: file,
+  });
+  assert.equal(reply.ok, false);
+  assert.match(
+    reply.message,
+    /grey\.safetensors holds a 16² generator that cannot train as this tiny run: it draws 1 colour channel\(s\), the run's images have 3/,
+  );
+  assertUntouched(counts);
+  // A 16² generator of three channels starts a 32² run: its blocks are kept, the new top block starts fresh.
+  const sixteen = join(tmp.dir, 'sixteen.safetensors');
+  goodGenerator(sixteen);
+  const made = await ask('createRun', {
+    datasetId,
+    preset: 'tiny',
+    targetKimg: 1,
+    snapshotKimg: 1,
+    checkpointKimg: 1,
+    initFrom: sixteen,
+  });
+  assert.equal(made.ok, true, JSON.stringify(made));
+});
+
+test(
+  'generate --checkpoint with each hostile file: the CLI says what is wrong with it, in bounded time',
+  { timeout: 300_000 },
+  async () => {
+    const hostile = hostileGenerators(join(tmp.dir, 'hostile-cli'));
+    pipes.push(...hostile.map((h) => h.path));
+    const out = join(tmp.dir, 'cli-out');
+    for (const h of hostile) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          [CLI, 'generate', '--checkpoint', h.path, '--seeds', '0', '--out', out],
+          { timeout: 60_000 },
+          (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+        );
+        child.stdin?.end();
+      });
+      assert.notEqual(r.code, 0, `generate --checkpoint ${h.name} succeeded`);
+      assert.equal(typeof r.code, 'number', `generate --checkpoint ${h.name} was killed (hung or grew): ${r.stderr}`);
+      assert.ok(r.stderr.includes(h.path), `${h.name}: ${r.stderr}`);
+      // The flag is --checkpoint, and the CLI's first check says so.
+      const says = new RegExp(h.says.source.replace('generator file', '(generator|checkpoint) file'));
+      assert.match(r.stderr, says, h.name);
+      assert.doesNotMatch(r.stderr, RAW_INTERNALS, h.name);
+    }
+  },
+);
+
+test(
+  'a favourite whose generator file became a pipe, /dev/zero or a lie: render and export refuse it, by name, at once',
+  { timeout: 300_000 },
+  async () => {
+    const file = join(tmp.dir, 'favourite-generator.safetensors');
+    goodGenerator(file);
+    const fav = await studio.gallery.addFavourite({ generator: { file }, seed: 4, psi: 0.7, noiseMode: 'const' });
+    const prints = join(tmp.dir, 'prints');
+    mkdirSync(prints);
+    const kept = `${file}.kept`;
+    renameSync(file, kept);
+    const swaps: HostileFile[] = [
+      { name: 'pipe', path: file, says: /is a named pipe, not a generator file/ },
+      { name: '/dev/zero', path: file, says: /links to \/dev\/zero, a device, not a generator file/ },
+      { name: 'shape lie', path: file, says: /\[20000, 20000\] F32 \(1\.5 GB\) but holds 4 bytes/ },
+      { name: 'config lie', path: file, says: /its resolution is 1048576/ },
+    ];
+    const make: Record<string, () => void> = {
+      pipe: () => mkfifo(file),
+      '/dev/zero': () => symlinkSync('/dev/zero', file),
+      'shape lie': () => rawSafetensors(file, [{ name: 'G_ema.mapping.fc0.weight', shape: [20000, 20000], bytes: 4 }]),
+      'config lie': () =>
+        rawSafetensors(file, generatorTensors(SMALL), configMetadata({ ...SMALL, resolution: 2 ** 20 })),
+    };
+    pipes.push(file);
+    try {
+      for (const h of swaps) {
+        make[h.name]!();
+        await assertRefused(h, 'renderFavourite', () => ask('renderFavourite', { id: fav.id }));
+        const exported = () =>
+          ask('exportPrints', { favourites: [fav.id], options: { ...A5_PRINT, upscaler: 'lanczos' }, folder: prints });
+        if (h.name === 'pipe' || h.name === '/dev/zero') {
+          // Not a file: refused before an export process opens it (it would hang it, or fill it).
+          await assertRefused(h, 'exportPrints', exported);
+        } else {
+          // A file whose content lies: the export process refuses it from its header, that print
+          // fails by name, and the job ends at once (other prints of a batch would carry on).
+          const start = await exported();
+          assert.ok(start.ok, start.message);
+          const jobId = (start.result as { job: { jobId: number } }).job.jobId;
+          const end = await bounded(() => studio.exports.whenDone(jobId), 30_000);
+          assert.ifError(end.error);
+          assert.equal(end.value!.failed.length, 1, JSON.stringify(end.value));
+          const why = end.value!.failed[0]!.error;
+          assert.ok(why.includes(file), why);
+          assert.match(why, h.says);
+          assert.doesNotMatch(why, RAW_INTERNALS);
+        }
+        releasePipes([file]);
+        rmSync(file, { force: true });
+      }
+    } finally {
+      renameSync(kept, file);
+    }
+    // Nothing queued behind a stuck export: the restored file exports.
+    const start = (await ask('exportPrints', {
+      favourites: [fav.id],
+      options: { ...A5_PRINT, upscaler: 'lanczos' },
+      folder: prints,
+    })) as { ok: boolean; message: string; result?: { job?: { jobId: number } } };
+    assert.ok(start.ok, start.message);
+    const end = await bounded(() => studio.exports.whenDone(start.result!.job!.jobId), 120_000);
+    assert.ifError(end.error);
+    assert.equal(end.value!.state, 'done', JSON.stringify(end.value));
+  },
+);
+
+test(
+  'a pipe, a socket and a /dev/zero link in a dataset folder: each gets its row, none is read',
+  { timeout: 120_000 },
+  async () => {
+    const folder = join(tmp.dir, 'odd-plates');
+    mkdirSync(folder);
+    copyFileSync(
+      join(
+        SAMPLE_PLATES,
+        readdirSync(SAMPLE_PLATES).find((f) => f.endsWith('.jpg'))!,
+      ),
+      join(folder, 'bird.jpg'),
+    );
+    mkfifo(join(folder, 'pipe.jpg'));
+    pipes.push(join(folder, 'pipe.jpg'));
+    symlinkSync('/dev/zero', join(folder, 'zero.png'));
+    const socket = createServer().listen(join(folder, 'socket.jpg'));
+    try {
+      const r = await bounded(async () => {
+        const ds = await studio.openDataset({ folder, resolution: 64, crop: 'centre' });
+        await waitFor(
+          async () => (await studio.getDataset({ datasetId: ds.id })).progress?.phase === 'watching',
+          30_000,
+        );
+        return ds.id;
+      }, 60_000);
+      assert.ifError(r.error);
+      assert.ok(r.peakMB < 300, `the ingest grew the process by ${r.peakMB.toFixed(0)} MB`);
+      const page = await studio.listSources({ datasetId: r.value!, status: 'rejected', offset: 0, limit: 10 });
+      const reasons = Object.fromEntries(page.items.map((i) => [i.file, i.reason]));
+      assert.deepEqual(reasons, {
+        'pipe.jpg': 'a named pipe, not a file',
+        'socket.jpg': 'a socket, not a file',
+        'zero.png': 'symlink to /dev/zero, a device, not a file',
+      });
+      const accepted = await studio.listSources({ datasetId: r.value!, status: 'accepted', offset: 0, limit: 10 });
+      assert.deepEqual(
+        accepted.items.map((i) => i.file),
+        ['bird.jpg'],
+      );
+    } finally {
+      socket.close();
+    }
+  },
+);

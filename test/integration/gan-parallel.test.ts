@@ -7,7 +7,7 @@ import { loadCheckpoint, REPLICA_RNGS_KEY, RNG_KEY, saveCheckpoint } from '../..
 import { LocalEngine, type TrainingEngine } from '../../main/core/gan/engine.js';
 import { ParallelTrainer } from '../../main/core/gan/parallel.js';
 import { RandomState, type RandomStateSnapshot } from '../../main/core/gan/rng.js';
-import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { readSafetensors, safetensorsMetadata } from '../../main/core/gan/safetensors.js';
 import { GanTrainer, type StepStats } from '../../main/core/gan/training.js';
 import { backendReady, maxAbsDiff, micro } from '../helpers/gan.js';
 import { tempDir } from '../helpers/paths.js';
@@ -48,7 +48,10 @@ test('a batch that does not split over the replicas is refused', async () => {
 /** Every tensor of a checkpoint file, by name. */
 async function tensorsOf(file: string): Promise<Map<string, Float32Array>> {
   const st = await readSafetensors(file, { requireChecksum: true });
-  return new Map(st.names.map((n) => [n, st.read(n)]));
+  const out = new Map<string, Float32Array>();
+  for (const n of st.names) out.set(n, await st.read(n));
+  await st.close();
+  return out;
 }
 
 /** The largest difference between two checkpoints' tensors under `prefix`, relative to each tensor's largest value. */
@@ -127,7 +130,7 @@ test('checkpoints hold every replica RNG; resume with two replicas is bit-exact;
   for (const b of batches.slice(0, 2)) await first.trainStep(b.slice());
   await first.save(half, {});
   await first.close();
-  const meta = (await readSafetensors(half, { requireChecksum: true })).metadata;
+  const meta = await safetensorsMetadata(half, { requireChecksum: true });
   const rngs = JSON.parse(meta[REPLICA_RNGS_KEY]!) as RandomStateSnapshot[];
   assert.equal(rngs.length, 2);
   assert.deepEqual(JSON.parse(meta[RNG_KEY]!), rngs[0], 'replica 0 is what one process would store');
@@ -164,7 +167,7 @@ test('checkpoints hold every replica RNG; resume with two replicas is bit-exact;
   await widened.close();
   const fresh = new GanTrainer(config, 9, { index: 1, count: 2, allReduce: (p) => p });
   const widenedRngs = JSON.parse(
-    (await readSafetensors(widenedFile, { requireChecksum: true })).metadata[REPLICA_RNGS_KEY]!,
+    (await safetensorsMetadata(widenedFile, { requireChecksum: true }))[REPLICA_RNGS_KEY]!,
   ) as RandomStateSnapshot[];
   assert.deepEqual(widenedRngs, [rngs[0], fresh.rng.snapshot()]);
   fresh.dispose();

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { loadCheckpoint, loadGenerator, saveCheckpoint, trainerFromGenerator } from '../../main/core/gan/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../../main/core/gan/checkpoint.js';
+import { loadGenerator } from '../../main/core/gan/generator-file.js';
+import { trainerFromGenerator, trainerFromNetworkFile } from '../../main/core/gan/transfer.js';
 import { discriminate } from '../../main/core/gan/discriminator.js';
 import { generate } from '../../main/core/gan/generator.js';
 import { RandomState } from '../../main/core/gan/rng.js';
@@ -231,7 +233,12 @@ test('a generator exported from the reference (G_ema.* names, no Plumage metadat
   await tuned.trainStep(flatBatch(new RandomState(2), 4));
   assert.ok(Number.isFinite((await tuned.takeStats()).lossG));
   tuned.dispose();
-  await assert.rejects(trainerFromGenerator(file, 3, { resolution: 32 }), /resolution comes from the generator file/);
+  // another resolution (the dataset's): the blocks that match are kept, the new top block starts fresh
+  const { trainer: wider, report } = await trainerFromNetworkFile(file, 3, { resolution: 32, batchSize: 4 });
+  assert.equal(wider.config.resolution, 32);
+  assert.ok(report.kept.includes('G.mapping') && report.kept.includes('G.synthesis.b8'), report.kept.join());
+  assert.ok(report.fresh.includes('G.synthesis.b32') && report.fresh.includes('D.b32'), report.fresh.join());
+  wider.dispose();
   const { config, G } = await loadGenerator(file);
   for (const k of [
     'resolution',

@@ -5,17 +5,26 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { serveApp, type ServedApp } from '../helpers/browser.js';
+import { scratchCheckout } from '../helpers/checkout.js';
 import { REPO_ROOT, tempDir } from '../helpers/paths.js';
 
 const exec = promisify(execFile);
-const DIST = join(REPO_ROOT, 'dist');
-const WATCHED = ['main/core/train/trainer.js', 'main/cli/index.js', 'renderer/index.html'].map((f) => join(DIST, f));
 let tmp: ReturnType<typeof tempDir>;
 let server: ServedApp;
+/**
+ * The install and build tests work in a checkout of their own, with a server running from its
+ * dist/: rebuilding the dist/ this suite runs from would pull it from under the other test files.
+ */
+let checkout: ReturnType<typeof scratchCheckout>;
+let DIST: string;
+let WATCHED: string[];
 
 before(async () => {
   tmp = tempDir('install');
-  server = await serveApp(join(tmp.dir, 'home'));
+  checkout = scratchCheckout(join(tmp.dir, 'checkout'));
+  DIST = checkout.dist;
+  WATCHED = ['main/core/train/trainer.js', 'main/cli/index.js', 'renderer/index.html'].map((f) => join(DIST, f));
+  server = await serveApp(join(tmp.dir, 'home'), 0, { cli: checkout.cli });
 });
 after(async () => {
   await server.stop();
@@ -47,7 +56,7 @@ test('no npm lifecycle script rebuilds the app when a user runs a command (npx, 
 test('npx plumage with a fresh npx cache leaves a running server’s dist/ untouched', async () => {
   const before = fingerprint();
   const { stdout } = await exec('npx', ['--offline', 'plumage', '--version'], {
-    cwd: REPO_ROOT,
+    cwd: checkout.root,
     env: { ...process.env, npm_config_cache: join(tmp.dir, 'npm-cache'), npm_config_update_notifier: 'false' },
     timeout: 120_000,
   });
@@ -58,18 +67,22 @@ test('npx plumage with a fresh npx cache leaves a running server’s dist/ untou
 
 test('a build swaps dist/ in whole: a running server keeps every file and no staging folder is left', async () => {
   // The preload bundle is the quickest part to rebuild; the rest is carried over into the new dist/.
-  await exec(process.execPath, [join(REPO_ROOT, 'scripts/build.js'), 'preload'], { cwd: REPO_ROOT, timeout: 120_000 });
+  const build = join(checkout.root, 'scripts/build.js');
+  const suiteDist = join(REPO_ROOT, 'dist/preload/index.cjs');
+  const suiteBefore = statSync(suiteDist).ino;
+  await exec(process.execPath, [build, 'preload'], { cwd: checkout.root, timeout: 120_000 });
+  assert.equal(statSync(suiteDist).ino, suiteBefore, 'the dist/ this suite runs from is not rebuilt');
   const kept = ['preload/index.cjs', 'preload/contract.js', 'preload/run-stats.js', 'test/helpers/paths.js'];
   for (const f of [...WATCHED, ...kept.map((k) => join(DIST, k))]) assert.ok(existsSync(f), f);
   assert.deepEqual(
-    readdirSync(REPO_ROOT).filter((n) => n.startsWith('.dist-')),
+    readdirSync(checkout.root).filter((n) => n.startsWith('.dist-')),
     [],
     'no .dist-next-* or .dist-old-* left behind',
   );
   assert.ok(await serverAnswers());
-  const refused = await exec(process.execPath, [join(REPO_ROOT, 'scripts/build.js'), 'everything'], {
-    cwd: REPO_ROOT,
-  }).catch((err: { code: number; stderr: string }) => err);
+  const refused = await exec(process.execPath, [build, 'everything'], { cwd: checkout.root }).catch(
+    (err: { code: number; stderr: string }) => err,
+  );
   assert.equal((refused as { code: number }).code, 1, 'an unknown part is refused before anything is touched');
 });
 

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { safetensorsMetadata } from '../../main/core/gan/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 
@@ -78,7 +78,7 @@ test(
     );
     const listed = studio.training.runs.listCheckpoints(run.id);
     assert.equal(listed.length, 1, 'the checkpoint that fitted is listed; the one that did not is not');
-    await readSafetensors(listed[0]!.path, { requireChecksum: true });
+    await safetensorsMetadata(listed[0]!.path, { requireChecksum: true });
     assert.deepEqual(readdirSync(dir), [listed[0]!.path.split('/').pop()], 'no partial file is left behind');
     const db = new Database(join(tmp.dir, 'home', 'plumage.db'), { readonly: true });
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');

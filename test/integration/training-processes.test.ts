@@ -19,12 +19,14 @@ before(() => {
 after(() => tmp.cleanup());
 
 /**
- * Trainer processes of this checkout alive right now (children of whatever started them). Only
- * this repository's: other checkouts on a shared machine train too.
+ * The trainer processes `parent` started (this checkout's trainer script). Only its children:
+ * other test files train beside this one, from the same script.
  */
-const trainerPids = (): number[] => {
+const trainersOf = (parent: number): number[] => {
   try {
-    return execFileSync('pgrep', ['-f', join(REPO_ROOT, 'dist/main/core/train/trainer.js')], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-P', String(parent), '-f', join(REPO_ROOT, 'dist/main/core/train/trainer.js')], {
+      encoding: 'utf8',
+    })
       .trim()
       .split('\n')
       .filter(Boolean)
@@ -33,6 +35,16 @@ const trainerPids = (): number[] => {
     return [];
   }
 };
+/** Those of `pids` still alive. */
+const alive = (pids: number[]): number[] =>
+  pids.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 
 /** The newest checkpoint and the run's state, read from the database as it is on disk. */
 const onDisk = (home: string): { state: string; error: string | null; kimg: number; ckptKimg: number | null } => {
@@ -66,6 +78,7 @@ test('plumage train: Ctrl-C to the whole process group (as a terminal sends it) 
       child.kill('SIGKILL');
       throw new Error(`${err.message}; events ${JSON.stringify(events)}; stderr ${stderr}`);
     });
+    trainers.push(...trainersOf(child.pid!));
     assert.ok(
       events.some((e) => e.event === expect),
       `${expect} event (got ${events.map((e) => e.event).join(', ')})`,
@@ -75,6 +88,7 @@ test('plumage train: Ctrl-C to the whole process group (as a terminal sends it) 
     const code = await exited;
     return { code, events };
   };
+  const trainers: number[] = [];
   const first = await trainOnce('created');
   assert.equal(first.code, 0);
   assert.ok(first.events.some((e) => e.event === 'state' && e.state === 'paused'));
@@ -104,7 +118,8 @@ test('plumage train: Ctrl-C to the whole process group (as a terminal sends it) 
   const firstTick = second.events.find((e) => e.event === 'tick')!;
   assert.ok((firstTick.kimg as number) > paused.kimg, 'training went on from there');
   assert.equal(onDisk(home).ckptKimg, onDisk(home).kimg, 'and paused again with a checkpoint');
-  assert.deepEqual(trainerPids(), [], 'no trainer process is left behind');
+  assert.equal(trainers.length, 2, 'one trainer each time');
+  assert.deepEqual(alive(trainers), [], 'no trainer process is left behind');
 });
 
 test('plumage serve: Ctrl-C to the whole process group pauses every run with a checkpoint', async () => {
@@ -151,6 +166,8 @@ test('plumage serve: Ctrl-C to the whole process group pauses every run with a c
   })) as { id: number };
   await call('startRun', { runId: run.id });
   await waitFor(() => ticks.length >= 1, 60_000, 'a tick');
+  const trainers = trainersOf(child.pid!);
+  assert.equal(trainers.length, 1);
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   process.kill(-child.pid!, 'SIGINT');
   assert.equal(await exited, 0);
@@ -159,7 +176,7 @@ test('plumage serve: Ctrl-C to the whole process group pauses every run with a c
   assert.equal(after.state, 'paused');
   assert.equal(after.error, null, 'a clean pause, not "killed (SIGINT) while pausing"');
   assert.ok(after.kimg > 0 && after.ckptKimg === after.kimg, 'a fresh checkpoint at the kimg where it stopped');
-  assert.deepEqual(trainerPids(), []);
+  assert.deepEqual(alive(trainers), []);
 });
 
 test('kill -9 of the whole server mid-run: after a restart the run is found paused and resumes', async () => {
@@ -220,11 +237,12 @@ test('kill -9 of the whole server mid-run: after a restart the run is found paus
     60_000,
     'a checkpoint',
   );
-  assert.equal(trainerPids().length, 1);
+  const orphaned = trainersOf(app.process.pid!);
+  assert.equal(orphaned.length, 1);
 
   app.process.kill('SIGKILL');
   await waitFor(() => app.process.exitCode !== null || app.process.signalCode !== null, 10_000, 'server gone');
-  await waitFor(() => trainerPids().length === 0, 15_000, 'the orphaned trainer to notice and exit');
+  await waitFor(() => alive(orphaned).length === 0, 15_000, 'the orphaned trainer to notice and exit');
 
   app = await serveApp(home);
   api = await connect(app.url);
@@ -245,9 +263,11 @@ test('kill -9 of the whole server mid-run: after a restart the run is found paus
   );
   // Quitting (SIGTERM) is a pause: the step in flight finishes and a checkpoint is written.
   const before = (await api.call('getRun', { runId: created.id })) as { checkpoints: { step: number }[] };
+  const resumed = trainersOf(app.process.pid!);
+  assert.equal(resumed.length, 1);
   api.close();
   await app.stop();
-  assert.deepEqual(trainerPids(), []);
+  assert.deepEqual(alive(resumed), []);
   app = await serveApp(home);
   api = await connect(app.url);
   const after = (await api.call('getRun', { runId: created.id })) as {

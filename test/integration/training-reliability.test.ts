@@ -378,12 +378,13 @@ test('a fork continues everything from its parent checkpoint; the parent checkpo
   assert.deepEqual(b.names, a.names);
   for (const name of a.names) {
     // G, G_ema, D and both optimisers' moments: all carried over.
-    assert.deepEqual(b.read(name), a.read(name), name);
+    assert.deepEqual(await b.read(name), await a.read(name), name);
   }
   for (const key of ['plumage.counters', 'plumage.rng', 'plumage.sampler'])
     assert.equal(b.metadata[key], a.metadata[key], `${key} carried over`);
   const config = JSON.parse(b.metadata['plumage.config']!) as { plumage: { r1Gamma: number } };
   assert.equal(config.plumage.r1Gamma, 0.05, "the fork's config applies from there");
+  await Promise.all([a.close(), b.close()]);
   assert.equal(runs().getRun(fork.id)!.parent_checkpoint_id, null, 'with its own checkpoint it lets go');
 
   // The parent trains on: retention (keep 3) would delete `from`, but the waiting fork points to it.

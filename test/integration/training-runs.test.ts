@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { safetensorsMetadata } from '../../main/core/gan/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { waitFor } from '../helpers/paths.js';
 import { trainingStudio, type TrainingStudio } from '../helpers/runs.js';
@@ -49,7 +49,7 @@ for (const replicas of [1, 2]) {
     assert.equal(b.step, 8);
     // Weights, Adam moments, counters, ADA state, every replica's RNG and data-sampling state: the files are identical.
     assert.equal(b.sha256, a.sha256);
-    const rngs = (await readSafetensors(b.path, { requireChecksum: true })).metadata['plumage.rngs'];
+    const rngs = (await safetensorsMetadata(b.path, { requireChecksum: true }))['plumage.rngs'];
     assert.equal((JSON.parse(rngs!) as unknown[]).length, replicas, 'one RNG state per replica');
   });
 }
@@ -130,7 +130,7 @@ test('kill -9 of the trainer 10 times: it resumes each time, loses at most one c
   db.close();
   const listed = studio.training.runs.listCheckpoints(run.id);
   assert.ok(listed.length > 0 && listed.length <= 3, 'retention keeps the last 3');
-  for (const c of listed) await readSafetensors(c.path, { requireChecksum: true }); // whole and intact
+  for (const c of listed) await safetensorsMetadata(c.path, { requireChecksum: true }); // whole and intact
   const onDisk = readdirSync(join(home, 'checkpoints', `run-${run.id}`)).filter((f) => f.endsWith('.safetensors'));
   assert.deepEqual(
     onDisk.sort(),

@@ -5,9 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ESLint } from 'eslint';
+import tseslint from 'typescript-eslint';
 import { REPO_ROOT } from '../helpers/paths.js';
 
-const eslint = new ESLint({ cwd: REPO_ROOT });
+// The boundary rules need no types; type-aware linting needs each file in a tsconfig, and these
+// one-line files exist nowhere.
+const eslint = new ESLint({ cwd: REPO_ROOT, overrideConfig: tseslint.configs.disableTypeChecked });
 
 async function ruleIds(file: string, text: string): Promise<string[]> {
   const [result] = await eslint.lintText(text, { filePath: join(REPO_ROOT, file) });

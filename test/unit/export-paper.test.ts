@@ -123,6 +123,8 @@ test('file names come from plate number and name; paths stay inside the folder',
   assert.equal(printFileName(12, '../../etc/passwd', 'png'), 'plate-012-etc-passwd.png');
   assert.equal(slug('Ærø / Ñandú'), 'ærø-ñandú');
   assert.equal(slug('???'), 'untitled');
+  // Sixty letters of a 4-byte script would make names past 255 bytes: a slug holds 180 bytes at most.
+  assert.equal(slug('𠀀'.repeat(60)), '𠀀'.repeat(45));
   assert.equal(outputPath('/tmp/out', 'a.zip'), '/tmp/out/a.zip');
   assert.throws(() => outputPath('/tmp/out', '../a.zip'), /path separator/);
   assert.throws(() => outputPath('/tmp/out', 'sub\\a.zip'), /path separator/);

@@ -12,13 +12,12 @@ import {
   type RequestParams,
 } from '../../../preload/contract.js';
 import { MAX_DPI } from '../export/paper.js';
-import { MAX_FPS } from '../gallery/limits.js';
 import { GALLERY_FIELDS } from './validate-gallery.js';
 
 /** Ids say what is wrong with them the same way in every request. */
 const id = GALLERY_FIELDS.id;
 const folder = z.string().min(1, 'choose a folder').max(4096);
-const fileName = z.string().min(1).max(255);
+const fileName = GALLERY_FIELDS.fileName;
 const oneOf = (values: readonly string[]) => ({ error: `must be one of ${values.join(', ')}` });
 const customSide = (side: string) =>
   z
@@ -47,10 +46,7 @@ export const EXPORT_FIELDS = {
   upscaler: z.enum(UPSCALER_CHOICES, oneOf(UPSCALER_CHOICES)),
   favourites: z.union([z.literal('all'), z.array(id).min(1, 'must name at least one favourite').max(10_000)]),
   timelapseFormat: z.enum(TIMELAPSE_FORMATS, oneOf(TIMELAPSE_FORMATS)),
-  fps: z
-    .number()
-    .positive(`must be above 0 and at most ${MAX_FPS}`)
-    .max(MAX_FPS, `must be above 0 and at most ${MAX_FPS}`),
+  fps: GALLERY_FIELDS.fps,
 };
 const F = EXPORT_FIELDS;
 const paper = {

@@ -9,7 +9,8 @@ import {
   type GalleryRequests,
   type RequestParams,
 } from '../../../preload/contract.js';
-import { MAX_FPS, MAX_FRAMES } from '../gallery/limits.js';
+import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MAX_NAME_LENGTH, MAX_NOTE_LENGTH, MIN_FPS } from '../gallery/limits.js';
+import { whyBadFileName, whyUnsafeText } from '../util/text.js';
 
 const path = z.string().min(1).max(4096);
 const MAX_SEED = 0xffffffff;
@@ -36,8 +37,8 @@ export const GALLERY_FIELDS = {
   /** Style mixes: a preset or "lo-hi"; checked against the generator's resolution by the gallery. */
   mixLayers: z.string().min(1, 'must name layers').max(32, 'is too long'),
   kimg: z.number().min(0, between(0, MAX_KIMG)).max(MAX_KIMG, between(0, MAX_KIMG)),
-  name: z.string().max(1000, 'must be at most 1000 characters'),
-  note: z.string().max(20_000, 'must be at most 20000 characters'),
+  name: safeText(MAX_NAME_LENGTH),
+  note: safeText(MAX_NOTE_LENGTH, true),
   sort: z.enum(FAVOURITE_SORTS, oneOf(FAVOURITE_SORTS)),
   space: z.enum(LATENT_SPACES, { error: `must be ${LATENT_SPACES.join(' or ')}` }),
   frames: z
@@ -45,19 +46,39 @@ export const GALLERY_FIELDS = {
     .int('must be a whole number')
     .min(2, between(2, MAX_FRAMES))
     .max(MAX_FRAMES, between(2, MAX_FRAMES)),
-  fps: z
-    .number()
-    .positive(`must be above 0 and at most ${MAX_FPS}`)
-    .max(MAX_FPS, `must be above 0 and at most ${MAX_FPS}`),
+  fps: z.number().min(MIN_FPS, FPS_RANGE).max(MAX_FPS, FPS_RANGE),
   format: z.enum(INTERPOLATION_FORMATS, oneOf(INTERPOLATION_FORMATS)),
+  /** A file name the user chose (an interpolation's, a contact sheet's, a zip's). */
+  fileName: z
+    .string()
+    .min(1, 'must not be empty')
+    .superRefine((s, ctx) => {
+      const why = whyBadFileName(s);
+      if (why) ctx.addIssue({ code: 'custom', message: why.replace(/^a file name /, '') });
+    }),
 };
+
+/**
+ * Text a person types for the studio to keep and show (names, notes): at most `max` characters,
+ * without control characters (notes may break lines) or bidirectional overrides (see util/text.ts).
+ */
+export function safeText(max: number, multiline = false) {
+  return z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((s, ctx) => {
+      const why = whyUnsafeText(s, multiline);
+      if (why) ctx.addIssue({ code: 'custom', message: why });
+    });
+}
 const F = GALLERY_FIELDS;
 const id = F.id;
 const seed = F.seed;
 const psi = F.psi;
 const mixLayers = F.mixLayers;
 
-const generatorRef = z.union([
+/** A generator: a run's checkpoint or G_ema snapshot, or any file (the insight requests take one too). */
+export const generatorRef = z.union([
   z.strictObject({ runId: id, checkpointId: id.optional(), kimg: F.kimg.optional(), snapshotId: id.optional() }),
   z.strictObject({ file: path }),
 ]);
@@ -109,7 +130,7 @@ export const GALLERY_SCHEMAS: Schemas = {
     fps: F.fps,
     format: F.format,
     outDir: path.optional(),
-    name: z.string().min(1).max(200).optional(),
+    name: F.fileName.optional(),
   }),
   previewDeleteRun: z.strictObject({ runId: id }),
 };

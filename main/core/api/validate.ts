@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { GALLERY_SCHEMAS } from './validate-gallery.js';
+import { GALLERY_SCHEMAS, safeText } from './validate-gallery.js';
 import { EXPORT_SCHEMAS } from './validate-export.js';
+import { INSIGHT_SCHEMAS } from './validate-insight.js';
 import {
   BACKENDS,
   CROP_MODES,
@@ -50,9 +51,15 @@ export const CREATE_RUN_FIELDS = {
   checkpointMinutes: z.number().min(0.05, 'must be at least 0.05 (3 seconds)').max(10_080).optional(),
   r1Gamma: z.number().min(0, 'must be 0 or more').max(1e4, 'must be at most 10000').optional(),
   adaTarget: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1').optional(),
-  name: z.string().min(1).max(200).optional(),
+  name: safeText(200).min(1).optional(),
   fromCheckpointId: id.optional(),
   initFrom: z.string().min(1).max(4096).optional(),
+  freezeD: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more')
+    .max(64, 'must be at most 64')
+    .optional(),
   seed: z
     .number()
     .int('must be a whole number')
@@ -100,6 +107,7 @@ export const REQUEST_SCHEMAS: Schemas = {
   }),
   ...GALLERY_SCHEMAS,
   ...EXPORT_SCHEMAS,
+  ...INSIGHT_SCHEMAS,
 };
 
 export class InvalidInputError extends Error {

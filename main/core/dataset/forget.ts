@@ -1,11 +1,11 @@
 import { datasetCacheFile, removeInHome, thumbsDir } from '../home-layout.js';
+import { forgetDatasetFeatures } from '../insight/feature-files.js';
 import type { DatasetRow } from '../store/datasets.js';
 import type { DatasetIngestor } from './ingest.js';
 
 /**
- * What forgetting a dataset removes from the home: its watcher, its packed training cache and its
- * thumbnails. Only files Plumage made under the home (a link out of it is refused); the user's
- * folder is never touched.
+ * What forgetting a dataset removes from the home: its watcher, its packed training cache, its
+ * thumbnails and its feature caches. Only files Plumage made under the home; the user's folder is never touched.
  */
 export async function forgetDatasetFiles(
   home: string,
@@ -15,4 +15,5 @@ export async function forgetDatasetFiles(
   await ingestor?.close();
   await removeInHome(home, datasetCacheFile(home, ds));
   await removeInHome(home, thumbsDir(home, ds.id), { recursive: true });
+  await forgetDatasetFeatures(home, ds.id);
 }

@@ -140,7 +140,8 @@ export class DatasetIngestor extends EventEmitter<IngestorEvents> {
         settleMs: this.#settleMs,
         onFile: (rel) => this.#enqueue([rel], generation),
         onFolderGone: (relDir) => this.#enqueue(this.#trackedUnder(relDir), generation),
-        onFolderAdded: (relDir) => void this.#scanSubfolder(relDir, generation),
+        // Not awaited (chokidar calls back); a failure is the dataset's, as the watcher's own are.
+        onFolderAdded: (relDir) => void this.#scanSubfolder(relDir, generation).catch((err: Error) => this.#fail(err)),
         // An unreadable sub-folder is reported by the listing below; it must not stop the pass.
         onError: (err) => !isPermissionError(err) && this.#fail(err),
       });

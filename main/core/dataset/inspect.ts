@@ -3,6 +3,7 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describeNonImage, hasImageExtension, SNIFF_BYTES, sniffImage, type ImageKind } from './sniff.js';
 import { PERMISSION_DENIED, isInside, readCapped } from './scan.js';
+import { UserFileError, kindOf } from '../util/user-file.js';
 
 /** Bigger files are refused before being read (no plate scan comes near it). */
 export const MAX_FILE_BYTES = 1024 * 1024 * 1024;
@@ -37,12 +38,20 @@ export async function inspectFile(rootReal: string, root: string, rel: string): 
       }
     }
     const st = link.isSymbolicLink() ? await stat(target) : link;
-    if (!st.isFile()) return { kind: 'ignored' }; // folders (linked or not) are walked, not read
+    if (st.isDirectory()) return { kind: 'ignored' }; // folders (linked or not) are walked, not read
+    // A pipe would block the read forever, /dev/zero never ends: refused by what they are.
+    if (!st.isFile()) return reject(`${target !== abs ? `symlink to ${target}, ` : ''}${kindOf(st)}, not a file`, link);
     if (target !== abs && !isInside(rootReal, target))
       return reject('symlink to a file outside the folder (not followed)', link);
     if (st.size > MAX_FILE_BYTES)
       return reject(`file is ${(st.size / 2 ** 30).toFixed(1)} GB, over the 1 GB limit`, st);
-    const bytes = await readCapped(target, MAX_FILE_BYTES); // stat's size is not trusted: it may grow
+    // stat's size is not trusted (it may grow); the file was swapped for a pipe or device since: refused.
+    const bytes = await readCapped(target, MAX_FILE_BYTES).catch((err: unknown) => {
+      if (!(err instanceof UserFileError)) throw err;
+      if (err.cause !== undefined) throw err.cause; // the system's error: decided below, as any other
+      return err;
+    });
+    if (bytes instanceof UserFileError) return reject(bytes.message, st);
     if (!bytes) return reject('file is over the 1 GB limit', st);
     const format = sniffImage(bytes.subarray(0, SNIFF_BYTES));
     const hash = createHash('sha256').update(bytes).digest('hex');

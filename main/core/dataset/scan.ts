@@ -1,5 +1,6 @@
-import { open, opendir, realpath, statfs } from 'node:fs/promises';
+import { opendir, realpath, statfs } from 'node:fs/promises';
 import { join, relative, sep, isAbsolute, parse } from 'node:path';
+import { withUserFile } from '../util/user-file.js';
 
 /** Hidden files and folders (dot-names) are never part of a dataset. */
 export const isHiddenName = (name: string): boolean => name.startsWith('.');
@@ -74,27 +75,13 @@ export async function whyNotDatasetFolder(folder: string): Promise<string | null
  * Returns null when the file is over the cap.
  */
 export async function readCapped(path: string, maxBytes: number): Promise<Buffer | null> {
-  const handle = await open(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(8 << 20, maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > maxBytes) return null;
-      chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
-    }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-  } finally {
-    await handle.close();
-  }
+  return withUserFile(path, 'image file', (f) => f.readWhole(maxBytes));
 }
 
 /**
- * Lists candidate files under `root`: regular files and symlinks (checked later, where they
- * point), skipping hidden names. Symlinked folders are not descended, so a link to `..` or
+ * Lists candidate files under `root`: regular files, symlinks (checked later, where they
+ * point) and what only pretends to be a file (pipes, devices, sockets: each is given its
+ * rejected row, never read), skipping hidden names. Symlinked folders are not descended, so a link to `..` or
  * `/` can neither loop nor leak outside the folder. Sub-folders that cannot be read are
  * reported to `onUnreadable` (relative path) rather than failing the listing.
  */
@@ -118,7 +105,7 @@ export async function listCandidates(
         if (isHiddenName(entry.name)) continue;
         const abs = join(dir, entry.name);
         if (entry.isDirectory()) await walk(abs);
-        else if (entry.isFile() || entry.isSymbolicLink()) out.push(toRel(root, abs));
+        else if (!entry.isDirectory()) out.push(toRel(root, abs));
       }
     } catch (err) {
       if (dir === root || !isPermissionError(err)) throw err;

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { writeFully } from '../util/atomic.js';
 import { ExportInputError, moveInPlace, tempPathFor } from './files.js';
 import type { ExportJob } from './job.js';
+import { writeFailed } from './write-errors.js';
 
 export interface DatasetExportInput {
   /** Packed cache file and its square size. */
@@ -37,7 +38,10 @@ export async function exportDatasetZip(
   const slotBytes = input.resolution * input.resolution * 3;
   const cache = await open(input.cacheFile, 'r');
   const tmp = tempPathFor(path);
-  const out = await open(tmp, 'wx');
+  const out = await open(tmp, 'wx').catch(async (err: unknown) => {
+    await cache.close();
+    throw writeFailed(err, path);
+  });
   // fflate calls back synchronously with each chunk; writes are chained so they land in order.
   let writing: Promise<void> = Promise.resolve();
   let zipError: Error | null = null;
@@ -75,7 +79,7 @@ export async function exportDatasetZip(
     await writing.catch(() => undefined);
     await out.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
-    throw err;
+    throw writeFailed(err, path);
   } finally {
     await cache.close();
   }

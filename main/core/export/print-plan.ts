@@ -1,11 +1,13 @@
 /**
  * Where a batch of prints goes, checked whole before the first print is made: paper, DPI,
- * caption characters, the folder, files that exist. It loads neither tfjs nor pdf-lib, so the
+ * caption characters, file names, files that exist (the folder itself is the service's to check
+ * and make: export/folder.ts). It loads neither tfjs nor pdf-lib, so the
  * studio's process plans and the export process prints.
  */
+import { resolve } from 'node:path';
 import type { PrintOptions } from '../../../preload/contract.js';
 import { captionText, checkCaptionText, type CaptionText } from './caption.js';
-import { checkFolder, ExportInputError, outputPath, printFileName, refuseOverwrite } from './files.js';
+import { ExportInputError, outputPath, printFileName, refuseOverwrite } from './files.js';
 import { layoutPrint, type PrintLayout } from './paper.js';
 import type { PrintFacts } from './types.js';
 
@@ -24,7 +26,7 @@ export async function planPrints<S extends PrintFacts>(
 ): Promise<PrintPlan<S>> {
   if (sources.length === 0) throw new ExportInputError('choose at least one favourite to print');
   const layout = layoutPrint(options);
-  const root = await checkFolder(folder);
+  const root = resolve(folder);
   const prints = sources.map((source) => {
     const caption = options.caption ? captionText(source) : null;
     if (caption) checkCaptionText(`${caption.plate} ${caption.name} ${caption.details}`);

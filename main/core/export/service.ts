@@ -17,12 +17,14 @@ import type {
   RequestParams,
   UpscalerChoice,
 } from '../../../preload/contract.js';
-import { generatorResolution } from '../gallery/header.js';
+import { describeGenerator } from '../gan/generator-file.js';
 import { datasetCacheFile } from '../home-layout.js';
+import { checkUserFile, type UserFileError } from '../util/user-file.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
-import { ExistsError, ExportInputError, checkFolder, outputPath, refuseOverwrite, slug } from './files.js';
+import { ExistsError, ExportInputError, outputPath, refuseOverwrite, slug } from './files.js';
+import { checkExportFolder, makeExportFolder, removeCreated } from './folder.js';
 import { runInExportProcess } from './export-process.js';
 import { ExportJob } from './job.js';
 import { planPrints } from './print-plan.js';
@@ -60,15 +62,30 @@ export class ExportService {
     this.#favourites = new FavouriteStore(deps.db, deps.home);
   }
 
-  /** Print sources for favourites, refusing unknown ids and favourites whose generator file is gone. */
-  favouriteSources(selection: FavouriteSelection): FavouriteSource[] {
+  /**
+   * Print sources for favourites, refusing unknown ids, favourites whose generator file is gone,
+   * and those whose file is no longer a file (a pipe, a device: opening one would hang the export
+   * process or fill it). A file whose content is wrong fails its own print in the export process,
+   * which checks the header before it loads anything; the other prints carry on.
+   */
+  async favouriteSources(selection: FavouriteSelection): Promise<FavouriteSource[]> {
     const rows = this.#rows(selection);
     if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
-    const gone = rows.filter((r) => !existsSync(r.generator_path));
+    const problems = new Map<string, UserFileError | null>();
+    for (const path of new Set(rows.map((r) => r.generator_path))) {
+      const checked = await checkUserFile(path, 'generator file');
+      problems.set(path, checked.ok ? null : checked.error);
+    }
+    const gone = rows.filter((r) => problems.get(r.generator_path)?.code === 'not-found');
     if (gone.length > 0)
       throw new MissingGeneratorsError(
         gone.map((r) => ({ favouriteId: r.id, name: r.name, generatorPath: r.generator_path })),
       );
+    const unusable = rows.find((r) => problems.get(r.generator_path));
+    if (unusable) {
+      const why = problems.get(unusable.generator_path)!.message;
+      throw new ExportInputError(`favourite ${unusable.id} (${unusable.name}) cannot be drawn: ${why}`);
+    }
     const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
     return rows.map((r) => ({
       plate: r.id,
@@ -106,9 +123,10 @@ export class ExportService {
   async exportPrints(p: RequestParams<'exportPrints'>): Promise<ExportStart> {
     return orExisting(async () => {
       const overwrite = p.overwrite ?? false;
-      const sources = this.favouriteSources(p.favourites);
-      const plan = await planPrints(sources, p.options, p.folder, overwrite);
-      return this.#start('prints', sources.length, (job) =>
+      const folder = await checkExportFolder(p.folder, this.#deps.home);
+      const sources = await this.favouriteSources(p.favourites);
+      const plan = await planPrints(sources, p.options, folder, overwrite);
+      return this.#start('prints', sources.length, folder, (job) =>
         this.#inTurn(job, { kind: 'prints', plan, options: p.options, overwrite }),
       );
     });
@@ -117,12 +135,13 @@ export class ExportService {
   async exportContactSheet(p: RequestParams<'exportContactSheet'>): Promise<ExportStart> {
     return orExisting(async () => {
       const overwrite = p.overwrite ?? false;
-      const sources = this.favouriteSources(p.favourites);
-      const path = outputPath(await checkFolder(p.folder), p.fileName ?? 'contact-sheet.pdf');
+      const folder = await checkExportFolder(p.folder, this.#deps.home);
+      const sources = await this.favouriteSources(p.favourites);
+      const path = outputPath(folder, p.fileName ?? 'contact-sheet.pdf');
       if (!path.toLowerCase().endsWith('.pdf')) throw new ExportInputError('a contact sheet is a PDF: name it ….pdf');
       await refuseOverwrite([path], overwrite);
       const options = { ...p.options, title: 'Plumage — favourites' };
-      return this.#start('contact-sheet', sources.length, (job) =>
+      return this.#start('contact-sheet', sources.length, folder, (job) =>
         this.#inTurn(job, { kind: 'contact-sheet', sources, options, path, overwrite }),
       );
     });
@@ -130,10 +149,11 @@ export class ExportService {
 
   async exportDataset(p: RequestParams<'exportDataset'>): Promise<ExportStart> {
     return orExisting(async () => {
+      const folder = await checkExportFolder(p.folder, this.#deps.home);
       const row = this.#deps.datasets.getDataset(p.datasetId);
       if (!row) throw new ExportNotFoundError(`no dataset with id ${p.datasetId}`);
       const fileName = p.fileName ?? `${slug(row.folder.split(/[/\\]/).pop() ?? 'dataset')}-${row.resolution}.zip`;
-      const path = outputPath(await checkFolder(p.folder), fileName);
+      const path = outputPath(folder, fileName);
       if (!path.toLowerCase().endsWith('.zip')) throw new ExportInputError('a dataset export is a zip: name it ….zip');
       await refuseOverwrite([path], p.overwrite ?? false);
       const slots = this.#deps.datasets.acceptedSlots(row.id).map((s) => s.slot);
@@ -144,7 +164,7 @@ export class ExportService {
           `dataset ${row.id} has no training cache yet (${input.cacheFile}): ingest it first`,
         );
       const { exportDatasetZip } = await import('./dataset-zip.js');
-      return this.#start('dataset', 1, async (job) => {
+      return this.#start('dataset', 1, folder, async (job) => {
         await exportDatasetZip(input, path, p.overwrite ?? false, job);
         job.itemDone();
       });
@@ -155,6 +175,7 @@ export class ExportService {
     return orExisting(async () => {
       const { checkFps, exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
       checkFps(p.fps);
+      const folder = await checkExportFolder(p.folder, this.#deps.home);
       const run = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?').get(p.runId);
       if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);
       const grids = this.#deps.db
@@ -163,11 +184,10 @@ export class ExportService {
         .map((g) => join(this.#deps.home, g.grid))
         .filter((f) => existsSync(f));
       if (grids.length === 0) throw new ExportInputError(`run ${p.runId} has no snapshot grids yet`);
-      const folder = await checkFolder(p.folder);
       const baseName = `${slug(run.name)}-timelapse`;
       const frames = (await timelapseFrames(grids, p.format)).length;
       await refuseOverwrite(timelapseFiles(folder, baseName, p.format, frames), p.overwrite ?? false);
-      return this.#start('timelapse', 1, async (job) => {
+      return this.#start('timelapse', 1, folder, async (job) => {
         await exportTimelapse(
           grids,
           { folder, baseName, format: p.format, fps: p.fps, overwrite: p.overwrite ?? false },
@@ -192,7 +212,7 @@ export class ExportService {
     const resolutions = new Map<string, number>(); // a generator file's header is read once
     for (const row of this.#rows(p.favourites)) {
       if (!existsSync(row.generator_path)) continue;
-      const size = resolutions.get(row.generator_path) ?? (await generatorResolution(row.generator_path));
+      const size = resolutions.get(row.generator_path) ?? (await describeGenerator(row.generator_path)).config.resolution;
       resolutions.set(row.generator_path, size);
       byResolution.set(size, [...(byResolution.get(size) ?? []), row.id]);
     }
@@ -239,12 +259,22 @@ export class ExportService {
     return turn;
   }
 
-  #start(kind: ExportKind, total: number, work: (job: ExportJob) => Promise<void>): ExportStart {
+  /**
+   * Makes the export folder (everything was checked by now) and starts the job in it. A job that
+   * ends without writing anything removes the folders it made, so a failed export leaves nothing.
+   */
+  async #start(
+    kind: ExportKind,
+    total: number,
+    folder: string,
+    work: (job: ExportJob) => Promise<void>,
+  ): Promise<ExportStart> {
+    const made = await makeExportFolder(folder);
     const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit);
     this.#jobs.set(job.progress.jobId, job);
     job.whenDone = work(job).then(
-      () => void job.finish(),
-      (err: unknown) => void job.finish(err ?? new Error('export failed')),
+      () => removeUnused(job, made).then(() => void job.finish()),
+      (err: unknown) => removeUnused(job, made).then(() => void job.finish(err ?? new Error('export failed'))),
     );
     void job.whenDone.finally(() => {
       this.#jobs.delete(job.progress.jobId);
@@ -254,6 +284,11 @@ export class ExportService {
     });
     return { job: { ...job.progress } };
   }
+}
+
+/** The folders a job made, when it wrote nothing into them. */
+async function removeUnused(job: ExportJob, made: string[]): Promise<void> {
+  if (job.progress.written.length === 0) await removeCreated(made);
 }
 
 /** Files in the way and favourites that cannot be drawn become answers (the caller asks the user), not errors. */

@@ -5,11 +5,12 @@
  * are thinned evenly (first and last kept) so an animation's frames fit MAX_ANIMATION_BYTES.
  */
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import sharp from 'sharp';
 import type { TimelapseFormat } from '../../../preload/contract.js';
-import { MAX_FPS, MAX_FRAMES } from '../gallery/limits.js';
+import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MIN_FPS } from '../gallery/limits.js';
 import { MAX_ANIMATION_BYTES, sequenceName } from '../gallery/output.js';
-import { ExportInputError, outputPath, refuseOverwrite, writeExport } from './files.js';
+import { ExportInputError, StagedSet, outputPath, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 
 /** How many frames of width × height an animation may hold (a PNG sequence streams: MAX_FRAMES). */
@@ -31,8 +32,8 @@ export function timelapseFiles(folder: string, baseName: string, format: Timelap
 }
 
 export function checkFps(fps: number): void {
-  if (!Number.isFinite(fps) || fps <= 0 || fps > MAX_FPS)
-    throw new ExportInputError(`fps must be above 0 and at most ${MAX_FPS} (got ${String(fps)})`);
+  if (!Number.isFinite(fps) || fps < MIN_FPS || fps > MAX_FPS)
+    throw new ExportInputError(`fps ${FPS_RANGE} (got ${String(fps)})`);
 }
 
 /** The grids a time-lapse will show, thinned to what the format can hold. */
@@ -52,16 +53,26 @@ export async function exportTimelapse(
   const files = timelapseFiles(opts.folder, opts.baseName, opts.format, frames.length);
   await refuseOverwrite(files, opts.overwrite);
   if (opts.format === 'png') {
-    for (const [i, frame] of frames.entries()) {
-      job.step(`frame ${i + 1}`, 'writing', i / frames.length);
-      const png = await sharp(await readFile(frame))
-        .withIccProfile('srgb')
-        .png()
-        .toBuffer();
-      await writeExport(files[i]!, png, opts.overwrite);
-      job.wrote(files[i]!);
+    // A sequence appears whole or not at all (StagedSet), never as its first few frames.
+    const names = files.map((f) => basename(f));
+    const set = await StagedSet.open(opts.folder, names, opts.overwrite);
+    try {
+      for (const [i, frame] of frames.entries()) {
+        job.step(`frame ${i + 1}`, 'writing', i / frames.length);
+        const png = await sharp(await readFile(frame))
+          .withIccProfile('srgb')
+          .png()
+          .toBuffer();
+        await set.write(names[i]!, png);
+      }
+      job.step(`${frames.length} frames`, 'writing', 1);
+      const written = await set.commit();
+      for (const f of written) job.wrote(f);
+      return written;
+    } catch (err) {
+      await set.discard();
+      throw err;
     }
-    return files;
   }
   job.step(`${frames.length} frames`, 'composing');
   const buffers = await Promise.all(frames.map((f) => readFile(f)));

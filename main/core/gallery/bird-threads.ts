@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../gan/backend.js';
-import type { ThreadReply, ThreadRequest } from './bird-thread.js';
+import type { ThreadInit, ThreadReply, ThreadRequest } from './bird-thread.js';
 import type { BirdSpec } from './render.js';
 
 interface Lane {
@@ -21,6 +21,8 @@ export class BirdThreads {
   readonly #idle: Lane[] = [];
   readonly #all = new Set<Lane>();
   readonly #waiting: ((lane: Lane) => void)[] = [];
+  /** Every lane reads the id of the last cancelled job here, between the blocks of a pass. */
+  readonly #stop = new SharedArrayBuffer(4);
   #size = 0;
   #nextId = 1;
 
@@ -31,7 +33,7 @@ export class BirdThreads {
   /** Keeps `n` lanes: starts the missing ones (resolves once they can draw), ends idle extras. */
   async resize(n: number): Promise<void> {
     this.#size = Math.max(1, n);
-    while (this.#all.size > this.#size && this.#idle.length > 0) this.#end(this.#idle.pop()!);
+    while (this.#all.size > this.#size && this.#idle.length > 0) void this.#end(this.#idle.pop()!);
     const starting: Promise<void>[] = [];
     while (this.#all.size < this.#size) {
       const lane = this.#start();
@@ -45,19 +47,27 @@ export class BirdThreads {
     return this.#size;
   }
 
-  /** Draws one batch on the next free lane. */
-  async draw(file: string, specs: BirdSpec[]): Promise<Uint8Array[]> {
+  /**
+   * Draws one batch on the next free lane, for gallery job `job` (0: never stopped). It rejects
+   * with code 'cancelled' when `stop(job)` is called before its pass ends.
+   */
+  async draw(file: string, specs: BirdSpec[], job = 0): Promise<Uint8Array[]> {
     const lane = await this.#take();
     try {
       await lane.ready;
       const id = this.#nextId++;
       return await new Promise<Uint8Array[]>((resolve, reject) => {
         lane.pending.set(id, { resolve, reject });
-        lane.worker.postMessage({ id, file, specs } satisfies ThreadRequest);
+        lane.worker.postMessage({ id, file, specs, job } satisfies ThreadRequest);
       });
     } finally {
       if (this.#all.has(lane)) this.#release(lane);
     }
+  }
+
+  /** Stops job `job`'s passes in flight within a block, and any it sends later (one job runs at a time). */
+  stop(job: number): void {
+    Atomics.store(new Int32Array(this.#stop), 0, job);
   }
 
   async close(): Promise<void> {
@@ -65,7 +75,8 @@ export class BirdThreads {
   }
 
   #start(): Lane {
-    const worker = new Worker(new URL('./bird-thread.js', import.meta.url), { workerData: this.#backend });
+    const workerData: ThreadInit = { backend: this.#backend, stop: this.#stop };
+    const worker = new Worker(new URL('./bird-thread.js', import.meta.url), { workerData });
     const pending: Lane['pending'] = new Map();
     let started!: () => void;
     let failed!: (e: Error) => void;

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
   AddFavouriteParams,
@@ -22,13 +21,16 @@ import type {
   InterpolateParams,
   InterpolateResult,
 } from '../../../preload/contract.js';
-import { GALLERY_DIR, exportsDir, galleryDir, removeInHome, removeInHomeSync } from '../home-layout.js';
+import { GALLERY_DIR, galleryDir, removeInHome, removeInHomeSync } from '../home-layout.js';
+import { makeExportFolder, removeCreated } from '../export/folder.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
 import { RunStore, type CheckpointRow, type SnapshotRow } from '../store/runs.js';
-import { generatorResolution } from './header.js';
+import { describeGenerator } from '../gan/generator-file.js';
+import { checkUserFile } from '../util/user-file.js';
 import { mixRange } from './mixing.js';
-import { binomialName, MAX_NOTE_LENGTH, whyBadName } from './names.js';
+import { binomialName, whyBadName, whyBadNote } from './names.js';
+import { planInterpolationFiles } from './interpolation-files.js';
 import type { BirdSpec } from './render.js';
 import type { TaskRunner } from './runner.js';
 
@@ -115,7 +117,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     const name = (p.name ?? binomialName(p.seed, p.mixSeed ?? null)).trim();
     checkName(name);
     const note = p.note ?? '';
-    if (note.length > MAX_NOTE_LENGTH) throw new GalleryError(`a note is at most ${MAX_NOTE_LENGTH} characters`);
+    checkNote(note);
     const row = this.favourites.add({
       run_id: gen.runId,
       checkpoint_id: gen.checkpointId,
@@ -144,8 +146,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     this.#favourite(id);
     const name = fields.name?.trim();
     if (name !== undefined) checkName(name);
-    if (fields.note !== undefined && fields.note.length > MAX_NOTE_LENGTH)
-      throw new GalleryError(`a note is at most ${MAX_NOTE_LENGTH} characters`);
+    if (fields.note !== undefined) checkNote(fields.note);
     return toFavourite(this.favourites.update(id, { ...(name !== undefined ? { name } : {}), note: fields.note })!);
   }
 
@@ -168,10 +169,12 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       throw new GalleryError(
         `these favourites come from ${files.size} different generator files; an interpolation needs one`,
       );
+    if (p.frames < rows.length)
+      throw new GalleryError(
+        `frames must be at least the number of favourites (${rows.length}): each of them is a frame`,
+      );
     const gen = await this.#fileOf(rows[0]!);
     const keys = rows.map(specOf);
-    const name = p.name ?? `interpolation-${p.favouriteIds.join('-')}-${p.space}`;
-    checkFileName(name);
     if (p.format === 'strip') {
       const hash = createHash('sha256')
         .update(JSON.stringify([gen.tag, keys, p.space, p.frames]))
@@ -192,20 +195,30 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       });
       return { files: [out], media };
     }
-    const dir = resolve(p.outDir ?? exportsDir(this.#home));
-    const out = p.format === 'png' ? dir : join(dir, `${name}.${p.format}`);
-    const files2 = await this.#run({
-      kind: 'interpolate',
-      file: gen.file,
-      keys,
-      space: p.space,
-      frames: p.frames,
-      fps: p.fps,
-      format: p.format,
-      out,
-      prefix: name,
-    });
-    return { files: files2, media: null };
+    // An export: checked whole first; the folder is made last, and unmade if it fails.
+    const {
+      folder: dir,
+      name,
+      paths,
+    } = await planInterpolationFiles({ ...p, format: p.format }, this.#home, gen.resolution);
+    const made = await makeExportFolder(dir);
+    try {
+      const files = await this.#run({
+        kind: 'interpolate',
+        file: gen.file,
+        keys,
+        space: p.space,
+        frames: p.frames,
+        fps: p.fps,
+        format: p.format,
+        out: p.format === 'png' ? dir : paths[0]!,
+        prefix: name,
+      });
+      return { files, media: null };
+    } catch (err) {
+      await removeCreated(made);
+      throw err;
+    }
   }
 
   /** The favourites deleting this run would remove. */
@@ -266,7 +279,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   #remember(file: string): void {
     this.#cached.push(file);
     // A drawn bird that cannot be evicted stays on disk until the next session clears the cache.
-    if (this.#cached.length > MAX_CACHED_IMAGES) removeInHome(this.#home, this.#cached.shift()!).catch(() => {});
+    if (this.#cached.length > MAX_CACHED_IMAGES) void removeInHome(this.#home, this.#cached.shift()!).catch(() => {});
   }
 
   #mix(seed: number | undefined, layers: string | undefined, resolution: number): BirdSpec['mix'] {
@@ -284,7 +297,10 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   /** The favourite's generator, or a not-found error that names the missing file and offers removal. */
   async #fileOf(row: FavouriteRow): Promise<ResolvedGenerator> {
-    if (!(await stat(row.generator_path).catch(() => null))) {
+    const checked = await checkUserFile(row.generator_path, 'generator file');
+    if (!checked.ok && checked.error.code !== 'not-found')
+      throw new GalleryError(`favourite #${row.id} "${row.name}" cannot be drawn: ${checked.error.message}`);
+    if (!checked.ok) {
       const from = row.run_id !== null ? ` (run #${row.run_id}${row.kimg !== null ? ` at ${row.kimg} kimg` : ''})` : '';
       throw new GalleryError(
         `favourite #${row.id} "${row.name}" cannot be drawn: its generator file ${row.generator_path}${from} is ` +
@@ -354,9 +370,11 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   /** What `file` is: a run's checkpoint, the G_ema of one of its snapshots, or (neither) a loose file. */
   async #info(file: string, from: CheckpointRow | SnapshotRow | undefined): Promise<ResolvedGenerator> {
-    const st = await stat(file).catch(() => null);
-    if (!st?.isFile()) throw new GalleryError(`cannot open checkpoint ${file}: no such file`, 'not-found');
-    const resolution = await generatorResolution(file);
+    // What it is, then its header and architecture: a file that cannot be drawn is refused here, by name.
+    const checked = await checkUserFile(file, 'generator file');
+    if (!checked.ok) throw checked.error;
+    const st = checked.stat;
+    const { resolution } = (await describeGenerator(file)).config;
     const run = from ? this.#runs.getRun(from.run_id) : undefined;
     const snapshot = from && 'grid' in from;
     return {
@@ -393,12 +411,9 @@ function checkName(name: string): void {
   if (why) throw new GalleryError(why);
 }
 
-/** A file name the user chose: no folders, nothing hidden, nothing the OS treats specially. */
-function checkFileName(name: string): void {
-  if (/[/\\]/.test(name)) throw new GalleryError(`a file name cannot hold / or \\: ${JSON.stringify(name)}`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f<>:"|?*]/.test(name) || name.startsWith('.') || name.trim() !== name)
-    throw new GalleryError(`not a usable file name: ${JSON.stringify(name)}`);
+function checkNote(note: string): void {
+  const why = whyBadNote(note);
+  if (why) throw new GalleryError(why);
 }
 
 export function toFavourite(r: FavouriteRow): Favourite {

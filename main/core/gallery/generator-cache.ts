@@ -1,7 +1,7 @@
 /** The generator a gallery process (or drawing thread) has loaded, kept between tasks. */
-import { stat } from 'node:fs/promises';
-import { loadGenerator } from '../gan/checkpoint.js';
+import { loadGenerator } from '../gan/generator-file.js';
 import { WeightConstants } from '../gan/ops.js';
+import { checkUserFile } from '../util/user-file.js';
 import type { Generator } from './render.js';
 
 /**
@@ -13,14 +13,15 @@ export class GeneratorCache {
   #gen: Generator | null = null;
 
   async get(file: string): Promise<Generator> {
-    const st = await stat(file).catch(() => null);
-    if (!st) throw Object.assign(new Error(`cannot open checkpoint ${file}: no such file`), { code: 'not-found' });
-    const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+    const checked = await checkUserFile(file, 'generator file');
+    if (!checked.ok) throw checked.error;
+    const key = `${checked.abs}\0${checked.stat.size}\0${checked.stat.mtimeMs}`;
     if (this.#gen && key === this.#key) return this.#gen;
     this.dispose();
-    this.#gen = { ...(await loadGenerator(file)), constants: new WeightConstants() };
+    const gen: Generator = { ...(await loadGenerator(file)), constants: new WeightConstants() };
+    this.#gen = gen;
     this.#key = key;
-    return this.#gen;
+    return gen;
   }
 
   dispose(): void {

@@ -86,7 +86,11 @@ export class GeneratorClient {
     return { id, done };
   }
 
-  /** A waiting job is dropped at once; the running one stops after the image in flight. */
+  /**
+   * A waiting job is dropped at once. The running one reports nothing more from now on (images
+   * already on their way over IPC are dropped), and the process stops it after the bird in
+   * flight: its lanes end their passes at the next block (bird-threads.ts).
+   */
   cancel(id: number): boolean {
     const i = this.#queue.findIndex((j) => j.id === id);
     if (i >= 0) {
@@ -94,6 +98,7 @@ export class GeneratorClient {
       return true;
     }
     if (this.#running?.id === id) {
+      this.#running.onFile = () => {};
       this.#send({ type: 'cancel', id });
       return true;
     }
@@ -168,7 +173,7 @@ export class GeneratorClient {
     const job = this.#running;
     if (!job || job.id !== m.id) return;
     if (m.type === 'file') {
-      job.onFile({ index: m.index, file: m.file, ms: m.ms });
+      job.onFile({ index: m.index, file: m.file, ms: m.ms, ...(m.progress ? { progress: m.progress } : {}) });
       return;
     }
     this.#running = null;

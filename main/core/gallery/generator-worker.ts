@@ -27,10 +27,11 @@ const send = (m: WorkerReply): void => {
   if (process.connected) process.send!(m);
 };
 
-async function drawer(lanes: number): Promise<BirdDrawer> {
-  if (!threads) return drawHere(cache);
+async function drawer(lanes: number, job: number): Promise<BirdDrawer> {
+  const stopped = (): boolean => cancelled.has(job);
+  if (!threads) return drawHere(cache, stopped);
   await threads.resize(lanes);
-  return { lanes: threads.size, draw: (file, specs) => threads!.draw(file, specs) };
+  return { lanes: threads.size, draw: (file, specs) => threads!.draw(file, specs, job) };
 }
 
 async function drain(): Promise<void> {
@@ -63,7 +64,7 @@ async function drain(): Promise<void> {
       continue;
     }
     try {
-      const lanes = await drawer(m.lanes); // a warm-up starts the lanes too
+      const lanes = await drawer(m.lanes, m.id); // a warm-up starts the lanes too
       const files = await runTask(
         m.task,
         cache,
@@ -83,6 +84,7 @@ async function drain(): Promise<void> {
 process.on('message', (m: WorkerRequest) => {
   if (m.type === 'cancel') {
     cancelled.add(m.id);
+    threads?.stop(m.id); // the lanes' passes in flight end at their next block
     return;
   }
   queue.push(m);

@@ -3,6 +3,8 @@
  * epithet that agrees with its gender. Deterministic from the seed, so the same bird is offered
  * the same name on every machine; the user may edit it.
  */
+import { whyUnsafeText } from '../util/text.js';
+import { MAX_NAME_LENGTH, MAX_NOTE_LENGTH } from './limits.js';
 
 const GENUS_STEMS = [
   'Av',
@@ -105,14 +107,22 @@ export function binomialName(seed: number, mixSeed: number | null = null): strin
   return `${stem}${ending} ${epithet}`;
 }
 
-export const MAX_NAME_LENGTH = 200;
-export const MAX_NOTE_LENGTH = 10_000;
+export { MAX_NAME_LENGTH, MAX_NOTE_LENGTH };
 
-/** Why a name cannot be kept, else null. Names may hold any letters; control characters would break captions. */
+/**
+ * Why a name cannot be kept, else null. Names may hold any letters; control characters would
+ * break captions and terminals, and bidirectional overrides would make a name read as another.
+ */
 export function whyBadName(name: string): string | null {
   if (name.trim() === '') return 'a favourite needs a name';
   if (name.length > MAX_NAME_LENGTH) return `a name is at most ${MAX_NAME_LENGTH} characters`;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a name cannot hold control characters (tabs, line breaks)';
-  return null;
+  const unsafe = whyUnsafeText(name);
+  return unsafe ? `a name ${unsafe}` : null;
+}
+
+/** Why a note cannot be kept, else null: line breaks and tabs are fine, other controls are not. */
+export function whyBadNote(note: string): string | null {
+  if (note.length > MAX_NOTE_LENGTH) return `a note is at most ${MAX_NOTE_LENGTH} characters`;
+  const unsafe = whyUnsafeText(note, true);
+  return unsafe ? `a note ${unsafe}` : null;
 }

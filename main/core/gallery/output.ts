@@ -1,13 +1,15 @@
 /**
  * Pixels to files: one PNG per bird, and interpolations as an animated WebP or GIF (sharp writes
- * both from a stack of frames, one page each), a numbered PNG sequence, or a preview strip.
+ * both from a stack of frames, one page each), a numbered PNG sequence (tasks.ts stages it, so it
+ * appears whole), or a preview strip.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { AnimationFormat } from '../../../preload/contract.js';
+import { writeExport } from '../export/files.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { MAX_FPS, MAX_FRAMES } from './limits.js';
+import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MIN_FPS } from './limits.js';
 
 export { ANIMATION_FORMATS, type AnimationFormat } from '../../../preload/contract.js';
 
@@ -33,18 +35,11 @@ export async function writePng(pixels: Uint8Array, side: number, file: string): 
   await writeFileAtomic(file, await pngBytes(pixels, side), false);
 }
 
-/** Refuses a target that exists: an export never overwrites without the user choosing another name. */
-export async function refuseExisting(file: string): Promise<void> {
-  if (await stat(file).catch(() => null))
-    throw new OutputError(`${file} already exists: choose another name or folder (nothing was overwritten)`);
-}
-
 /** Checks frames and fps before any work: the whole animation must fit the memory bound. */
 export function checkAnimation(frames: number, fps: number, side: number, format: AnimationFormat): void {
   if (!Number.isInteger(frames) || frames < 2 || frames > MAX_FRAMES)
     throw new OutputError(`frames must be a whole number from 2 to ${MAX_FRAMES}, got ${frames}`);
-  if (!Number.isFinite(fps) || fps <= 0 || fps > MAX_FPS)
-    throw new OutputError(`fps must be above 0 and at most ${MAX_FPS}, got ${fps}`);
+  if (!Number.isFinite(fps) || fps < MIN_FPS || fps > MAX_FPS) throw new OutputError(`fps ${FPS_RANGE}, got ${fps}`);
   if (format !== 'png' && frames * side * side * 3 > MAX_ANIMATION_BYTES)
     throw new OutputError(
       `${frames} frames of ${side}² is more than an animated ${format} can be built from here ` +
@@ -52,7 +47,7 @@ export function checkAnimation(frames: number, fps: number, side: number, format
     );
 }
 
-/** An animated WebP/GIF (looping) from frames of side² RGB. */
+/** An animated WebP/GIF (looping) from frames of side² RGB, written whole or not at all, never over a file. */
 export async function writeAnimation(
   frames: Uint8Array[],
   side: number,
@@ -68,8 +63,7 @@ export async function writeAnimation(
     format === 'webp'
       ? img.webp({ loop: 0, delay: frames.map(() => delay), quality: 90 })
       : img.gif({ loop: 0, delay: frames.map(() => delay) });
-  await mkdir(dirname(file), { recursive: true });
-  await writeFileAtomic(file, await out.toBuffer(), false);
+  await writeExport(file, await out.toBuffer(), false);
 }
 
 /** Name of frame i of a numbered sequence: zero-padded so the files sort in order. */

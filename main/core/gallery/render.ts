@@ -12,6 +12,7 @@ import type { ParamSet } from '../gan/params.js';
 import { readAndDispose } from '../gan/read.js';
 import { RandomState, seedToZ } from '../gan/rng.js';
 import { sampleSeeds, toUint8 } from '../gan/sample.js';
+import { applyEdit } from '../insight/directions.js';
 import { lerp, slerp, framePositions } from './interpolate.js';
 import { mixIndices } from './mixing.js';
 
@@ -21,6 +22,8 @@ export interface BirdSpec {
   noiseMode: GalleryNoiseMode;
   /** Style mix: ws at the resolutions `layers` ("4-8") come from `seed`'s w (same ψ). */
   mix?: { seed: number; layers: string } | null;
+  /** A move along a direction in w (insight/directions.ts) on the layers `layers` ("lo-hi"). */
+  edit?: { vector: number[]; layers: string; amount: number } | null;
 }
 
 export interface Generator {
@@ -34,12 +37,34 @@ export type LatentSpace = 'w' | 'z';
 
 /** [res,res,3] uint8 RGB of one bird. */
 export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
+  if (spec.edit) {
+    const { vector, layers, amount } = spec.edit;
+    return synthesise(
+      gen,
+      applyEdit(await birdWs(gen, spec), gen.config.resolution, vector, layers, amount),
+      spec.noiseMode,
+      spec.seed,
+    );
+  }
   if (!spec.mix) {
     const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode, gen.constants);
     return pixels!;
   }
   return synthesise(gen, await birdWs(gen, spec), spec.noiseMode, spec.seed);
 }
+
+/** Thrown out of a pass whose job was cancelled: the birds of that pass are not drawn. */
+export class DrawStoppedError extends Error {
+  readonly code = 'cancelled';
+  constructor() {
+    super('drawing stopped: the job was cancelled');
+  }
+}
+
+/** A check that throws DrawStoppedError once `stopped()` says so (between birds, and between a pass's blocks). */
+const stopper = (stopped?: () => boolean) => (): void => {
+  if (stopped?.()) throw new DrawStoppedError();
+};
 
 /** Birds drawn in one pass at most: small, so a running trainer waits for no long job. */
 export const BATCH_SIZE = 8;
@@ -57,19 +82,30 @@ export const batchSizeFor = (resolution: number): number =>
  * (5–6× faster per bird on wasm); every sample of a batch is computed as it is alone (the
  * convolutions share their weights, the batch only adds rows), so the bytes equal renderBird's
  * (tested against sampleSeeds). Random noise is drawn per seed, so those birds go one by one.
+ * `stopped` is asked between birds and between a shared pass's blocks: a cancelled job's batch
+ * ends within a block (DrawStoppedError) instead of drawing its birds for nobody.
  */
-export async function renderBirds(gen: Generator, specs: BirdSpec[]): Promise<Uint8Array[]> {
-  const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && s.psi === specs[0]!.psi);
+export async function renderBirds(gen: Generator, specs: BirdSpec[], stopped?: () => boolean): Promise<Uint8Array[]> {
+  const check = stopper(stopped);
+  const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && !s.edit && s.psi === specs[0]!.psi);
   if (specs.length < 2 || !shared) {
     const out: Uint8Array[] = [];
-    for (const s of specs) out.push(await renderBird(gen, s));
+    for (const s of specs) {
+      check();
+      out.push(await renderBird(gen, s));
+    }
     return out;
   }
+  check();
   const { config: c, G, constants } = gen;
   const zs = new Float32Array(specs.length * c.zDim);
   specs.forEach((s, k) => zs.set(seedToZ(s.seed, c.zDim), k * c.zDim));
   const img = tf.tidy(() =>
-    generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, { noiseMode: 'const', constants }),
+    generate(G, c, tf.tensor2d(zs, [specs.length, c.zDim]), specs[0]!.psi, {
+      noiseMode: 'const',
+      constants,
+      afterBlock: check,
+    }),
   ); // [N,res,res,3]
   const all = toUint8(await readAndDispose(img));
   const n = c.resolution * c.resolution * c.imgChannels;

@@ -29,7 +29,10 @@ export class InProcessRunner implements TaskRunner {
     const done = this.#tail.then(async () => {
       if (this.#cancelled.has(id)) return { files: [], cancelled: true };
       await initBackend(this.backend, () => {});
-      const files = await runTask(task, this.#cache, onFile, () => this.#cancelled.has(id));
+      const cancelled = (): boolean => this.#cancelled.has(id);
+      // Nothing is reported once cancelled, as from the generator process (generator-client.ts).
+      const report = (f: TaskFile): void => (cancelled() ? undefined : onFile(f));
+      const files = await runTask(task, this.#cache, report, cancelled);
       return { files, cancelled: this.#cancelled.delete(id) };
     });
     this.#tail = done.catch(() => {});

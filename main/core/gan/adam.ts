@@ -4,6 +4,7 @@
  * and the regularisation phases, with lr·c and β^c, c = interval / (interval + 1).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { variableOf } from './params.js';
 
 export interface AdamSettings {
   lr: number;
@@ -24,12 +25,14 @@ export class Adam {
   readonly #params: tf.Variable[];
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];
+  /** Parameters (by variable name) this optimiser leaves untouched, moments included: Freeze-D. */
+  frozen: ReadonlySet<string> = new Set();
 
   constructor(params: tf.Variable[], settings: AdamSettings, label: string) {
     this.settings = settings;
     this.#params = params;
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_m/${label}`));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false, `${p.name}/adam_v/${label}`));
+    this.m = params.map((p) => variableOf(tf.zerosLike(p), false, `${p.name}/adam_m/${label}`));
+    this.v = params.map((p) => variableOf(tf.zerosLike(p), false, `${p.name}/adam_v/${label}`));
   }
 
   /**
@@ -43,6 +46,7 @@ export class Adam {
     const bc1 = 1 - b1 ** this.step;
     const bc2 = 1 - b2 ** this.step;
     this.#params.forEach((p, i) => {
+      if (this.frozen.has(p.name)) return;
       tf.tidy(() => {
         const g = grads[p.name] ?? tf.zerosLike(p);
         const m = tf.add(tf.mul(this.m[i]!, b1), tf.mul(g, 1 - b1));

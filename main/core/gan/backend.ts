@@ -20,6 +20,7 @@ import {
 } from './backend-info.js';
 import { openWebGpu, closeWebGpu, webGpuAdapter } from './webgpu.js';
 import { shareIdentityOnWasm } from './wasm-memory.js';
+import { TfjsVersionError } from './tfjs-version.js';
 
 export {
   BACKEND_NAMES,
@@ -79,6 +80,7 @@ async function chooseBackend(prefer?: BackendName): Promise<BackendInfo> {
       };
       return chosen;
     } catch (err) {
+      if (err instanceof TfjsVersionError) throw err; // the install is broken, not this backend
       unavailable.push({ kind, reason: firstLine(err) });
     }
   }
@@ -143,8 +145,7 @@ async function tryBackend(kind: BackendName, automatic: boolean): Promise<Adapte
       await setExactly('tensorflow');
       return null;
     case 'wasm':
-      await import('@tensorflow/tfjs-backend-wasm');
-      shareIdentityOnWasm();
+      shareIdentityOnWasm((await import('@tensorflow/tfjs-backend-wasm')).version_wasm);
       await setExactly('wasm');
       return null;
     case 'cpu':

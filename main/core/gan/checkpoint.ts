@@ -5,19 +5,18 @@
  * steps, path-length mean) and the RNG state. Saving then loading restores every bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  PRESET_NAMES,
-  blockResolutions,
-  presetConfig,
-  referenceArgs,
-  validateConfig,
-  type GanConfig,
-} from './config.js';
+import { ARCH_KEYS, referenceArgs, validateConfig, whyBadArchitecture, type GanConfig } from './config.js';
+import { discriminatorSpecs } from './discriminator.js';
 import { generatorSpecs } from './generator.js';
-import { resampleFilter2d } from './ops.js';
-import { ParamSet, initialValues, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
+import { ParamSet, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
 import { RandomState, type RandomStateSnapshot } from './rng.js';
-import { CorruptCheckpointError, readSafetensors, writeSafetensors, type TensorEntry } from './safetensors.js';
+import {
+  CorruptCheckpointError,
+  readSafetensors,
+  writeSafetensors,
+  type SafetensorsFile,
+  type TensorEntry,
+} from './safetensors.js';
 import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
@@ -122,6 +121,8 @@ function parseJson<T>(file: string, meta: Record<string, string>, key: string): 
  * the checkpoint was written by fewer replicas (one, or a checkpoint from before replicas), a
  * replica it has no state for starts the stream a fresh run with `seed` would give it; states of
  * replicas beyond the count now are dropped. Weights, optimiser and counters carry over either way.
+ * The file's checksum, its config's bounds and every tensor's shape are checked before the
+ * trainer is built; tensors are then read one network at a time.
  */
 export async function loadCheckpoint(
   file: string,
@@ -130,46 +131,83 @@ export async function loadCheckpoint(
   seed = 0,
 ): Promise<GanTrainer> {
   const st = await readSafetensors(file, { requireChecksum: true });
+  try {
+    return await trainerFromCheckpoint(st, override, replica, seed);
+  } finally {
+    await st.close();
+  }
+}
+
+async function trainerFromCheckpoint(
+  st: SafetensorsFile,
+  override: GanConfig | undefined,
+  replica: ReplicaOptions | null,
+  seed: number,
+): Promise<GanTrainer> {
+  const file = st.path;
   if (st.metadata['plumage.format'] !== FORMAT)
     throw new CorruptCheckpointError(file, `unknown format ${st.metadata['plumage.format'] ?? '(none)'}`);
-  const { plumage: stored } = parseJson<StoredConfig>(file, st.metadata, 'plumage.config');
+  const stored = parseJson<Partial<StoredConfig> | null>(file, st.metadata, 'plumage.config')?.plumage;
+  if (typeof stored !== 'object' || stored === null)
+    throw new CorruptCheckpointError(file, 'its plumage.config holds no network settings');
+  const why = whyBadArchitecture(stored as unknown as Record<string, unknown>);
+  if (why) throw new CorruptCheckpointError(file, why);
   validateConfig(stored);
   if (override) {
-    const arch = (c: GanConfig): string =>
-      JSON.stringify([c.resolution, c.channelBase, c.channelMax, c.zDim, c.wDim, c.mappingLayers, c.imgChannels]);
+    const arch = (c: GanConfig): string => JSON.stringify(ARCH_KEYS.map((k) => c[k]));
     if (arch(override) !== arch(stored))
       throw new RangeError(`${file} holds a ${stored.preset} network; a fork keeps its parent's architecture`);
     validateConfig(override);
   }
   const config = override ?? stored;
-  const counters = parseJson<TrainerCounters>(file, st.metadata, 'plumage.counters');
+  const counters = parseJson<TrainerCounters | null>(file, st.metadata, 'plumage.counters');
+  if (typeof counters !== 'object' || counters === null || !Number.isSafeInteger(counters.step))
+    throw new CorruptCheckpointError(file, 'its plumage.counters holds no step counts');
   const rngs = st.metadata[REPLICA_RNGS_KEY]
     ? parseJson<RandomStateSnapshot[]>(file, st.metadata, REPLICA_RNGS_KEY)
     : [parseJson<RandomStateSnapshot>(file, st.metadata, RNG_KEY)];
   const rng = rngs[replica?.index ?? 0];
+  // Every tensor the trainer will read, with its shape: all checked before the trainer is built.
+  const wanted: [string, ParamSpec][] = [];
+  const G = generatorSpecs(config);
+  const D = discriminatorSpecs(config);
+  for (const spec of G) wanted.push([`G.${spec.name}`, spec], [`G_ema.${spec.name}`, spec]);
+  for (const spec of D) wanted.push([`D.${spec.name}`, spec]);
+  for (const [label, specs] of [
+    ['G', G],
+    ['D', D],
+  ] as const)
+    for (const spec of specs.filter((s) => s.trainable))
+      for (const kind of ['m', 'v']) wanted.push([`opt.${label}.${kind}.${spec.name}`, spec]);
+  const present = new Set(st.names);
+  for (const [name, spec] of wanted) {
+    if (!present.has(name)) throw new CorruptCheckpointError(file, `missing tensor ${name}`);
+    const shape = st.shape(name);
+    if (shape.join() !== spec.refShape.join())
+      throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
+  }
   const trainer = new GanTrainer(config, seed, replica);
   try {
-    const lookup = (name: string, spec: ParamSpec): Float32Array => {
-      const shape = st.shape(name);
-      if (shape.join() !== spec.refShape.join())
-        throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
-      return st.read(name);
+    /** One network's values, read from the file, then assigned (one network in memory at a time). */
+    const importSet = async (set: ParamSet): Promise<void> => {
+      const values = new Map<string, Float32Array>();
+      for (const spec of set.specs) values.set(spec.name, await st.read(`${set.prefix}.${spec.name}`));
+      set.importRef((_full, spec) => values.get(spec.name)!);
     };
-    trainer.G.importRef(lookup);
-    trainer.G_ema.importRef(lookup);
-    trainer.D.importRef(lookup);
+    await importSet(trainer.G);
+    await importSet(trainer.G_ema);
+    await importSet(trainer.D);
     for (const [label, set, opt] of [
       ['G', trainer.G, trainer.optG],
       ['D', trainer.D, trainer.optD],
     ] as const) {
-      set.specs
-        .filter((s) => s.trainable)
-        .forEach((spec, i) => {
-          for (const kind of ['m', 'v'] as const) {
-            const values = refToTfjs(spec, lookup(`opt.${label}.${kind}.${spec.name}`, spec));
-            tf.tidy(() => opt[kind][i]!.assign(tf.tensor(values, tfjsShape(spec))));
-          }
-        });
+      const trainable = set.specs.filter((s) => s.trainable);
+      for (const [i, spec] of trainable.entries()) {
+        for (const kind of ['m', 'v'] as const) {
+          const values = refToTfjs(spec, await st.read(`opt.${label}.${kind}.${spec.name}`));
+          tf.tidy(() => opt[kind][i]!.assign(tf.tensor(values, tfjsShape(spec))));
+        }
+      }
     }
     trainer.optG.step = counters.adamStepG;
     trainer.optD.step = counters.adamStepD;
@@ -180,98 +218,4 @@ export async function loadCheckpoint(
     trainer.dispose();
     throw err;
   }
-}
-
-/**
- * A generator for sampling or fine-tuning, from a Plumage checkpoint or a generator exported
- * from the reference (`G_ema.*`, else `G.*`, else bare names). Without Plumage metadata the
- * architecture is read off the tensor shapes.
- */
-export async function loadGenerator(file: string): Promise<{ config: GanConfig; G: ParamSet }> {
-  const st = await readSafetensors(file, { requireChecksum: false });
-  const prefix = ['G_ema.', 'G.', ''].find((p) => st.names.includes(`${p}mapping.fc0.weight`));
-  if (prefix === undefined)
-    throw new CorruptCheckpointError(
-      file,
-      'it holds no generator (no mapping.fc0.weight under G_ema., G. or bare names)',
-    );
-  const stored = st.metadata['plumage.config']
-    ? parseJson<StoredConfig>(file, st.metadata, 'plumage.config').plumage
-    : inferConfig(file, st, prefix);
-  const filter = resampleFilter2d();
-  const G = new ParamSet('G_ema', generatorSpecs(stored), (s) => initialValues(s, new RandomState(0), filter));
-  try {
-    G.importRef((_full, spec) => {
-      const name = `${prefix}${spec.name}`;
-      const shape = st.shape(name);
-      if (shape.join() !== spec.refShape.join())
-        throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
-      return st.read(name);
-    });
-  } catch (err) {
-    G.dispose();
-    throw err;
-  }
-  return { config: stored, G };
-}
-
-/**
- * Transfer learning: a new trainer whose G and G_ema start from a generator file (a Plumage
- * checkpoint or a reference export); D, the optimisers and the counters start fresh. The
- * architecture comes from the file; training settings from `overrides`.
- */
-export async function trainerFromGenerator(
-  file: string,
-  seed: number,
-  overrides: Partial<GanConfig> = {},
-  replica: ReplicaOptions | null = null,
-): Promise<GanTrainer> {
-  const { config, G } = await loadGenerator(file);
-  const arch = ['resolution', 'imgChannels', 'zDim', 'wDim', 'mappingLayers', 'channelBase', 'channelMax'] as const;
-  for (const k of arch) {
-    if (overrides[k] !== undefined && overrides[k] !== config[k]) {
-      G.dispose();
-      throw new Error(
-        `${k} comes from the generator file (${config[k]}); it cannot be changed to ${overrides[k]} when fine-tuning`,
-      );
-    }
-  }
-  const trainer = new GanTrainer({ ...config, ...overrides }, seed, replica);
-  trainer.G.copyFrom(G);
-  trainer.G_ema.copyFrom(G);
-  G.dispose();
-  return trainer;
-}
-
-/** Reads the architecture off a reference generator's tensor shapes. */
-function inferConfig(file: string, st: Awaited<ReturnType<typeof readSafetensors>>, prefix: string): GanConfig {
-  const fc0 = st.shape(`${prefix}mapping.fc0.weight`); // [w_dim, z_dim]
-  let mappingLayers = 0;
-  while (st.names.includes(`${prefix}mapping.fc${mappingLayers}.weight`)) mappingLayers++;
-  const resolutions = st.names
-    .map((n) => new RegExp(`^${prefix.replace('.', '\\.')}synthesis\\.b(\\d+)\\.`).exec(n)?.[1])
-    .filter((r): r is string => r !== undefined)
-    .map(Number);
-  const resolution = Math.max(...resolutions);
-  const channels = blockResolutions(resolution).map((r) => st.shape(`${prefix}synthesis.b${r}.conv1.weight`)[0]!);
-  const channelMax = Math.max(...channels);
-  const belowMax = blockResolutions(resolution).filter((_, i) => channels[i]! < channelMax);
-  const channelBase =
-    belowMax.length > 0
-      ? channels[blockResolutions(resolution).indexOf(belowMax[0]!)]! * belowMax[0]!
-      : channelMax * resolution;
-  const preset = PRESET_NAMES.includes(String(resolution) as never)
-    ? (String(resolution) as GanConfig['preset'])
-    : 'tiny';
-  const config = presetConfig(preset, {
-    resolution,
-    zDim: fc0[1]!,
-    wDim: fc0[0]!,
-    mappingLayers,
-    channelBase,
-    channelMax,
-    imgChannels: st.shape(`${prefix}synthesis.b${resolution}.torgb.weight`)[0]!,
-  });
-  if (!Number.isFinite(resolution)) throw new CorruptCheckpointError(file, 'no synthesis blocks found');
-  return config;
 }

@@ -36,6 +36,8 @@ export interface GanConfig {
   emaKimg: number; // G_ema half-life in thousands of images
   emaRampup: number; // EMA half-life ≤ images seen × this (early in training)
   ada: AdaConfig;
+  /** Freeze-D: D's first this many layers keep their weights (the reference's --freezed; absent: 0). */
+  freezeD?: number;
   /** The backend the run asked for (`--backend`, the form); absent: the best one present. */
   backend?: BackendName;
   /** Worker-thread replicas on a single-threaded CPU backend (gan/replicas.ts); absent: one. */
@@ -135,6 +137,51 @@ export function validateConfig(c: GanConfig): void {
   if (c.batchGpu !== undefined && (!Number.isInteger(c.batchGpu) || c.batchGpu < 1 || c.batchSize % c.batchGpu !== 0))
     throw new RangeError(`batchGpu must be a positive integer that divides the batch (${c.batchSize})`);
   if (c.mappingLayers < 1) throw new RangeError('mappingLayers must be ≥ 1');
+  if (c.freezeD !== undefined && !(Number.isInteger(c.freezeD) && c.freezeD >= 0))
+    throw new RangeError(`freezeD must be a whole number ≥ 0, got ${c.freezeD}`);
+}
+
+/** The fields that decide a network's tensors: a generator file fixes them, a fine-tune keeps them. */
+export const ARCH_KEYS = [
+  'resolution',
+  'imgChannels',
+  'zDim',
+  'wDim',
+  'mappingLayers',
+  'channelBase',
+  'channelMax',
+] as const;
+export type Architecture = Pick<GanConfig, (typeof ARCH_KEYS)[number]>;
+
+/**
+ * Bounds on an architecture read from a file, checked before anything is sized from it: wide
+ * enough for every preset and the reference's published networks (1024², 8 mapping layers, 512
+ * channels), narrow enough that no file can ask for more memory than such a network holds.
+ */
+export const ARCH_LIMITS = {
+  resolution: 1024,
+  imgChannels: 4,
+  zDim: 2048,
+  wDim: 2048,
+  mappingLayers: 16,
+  channelMax: 2048,
+  /** Values in a generator's tensors (the reference's 1024² generator has 30 M). */
+  generatorValues: 100e6,
+} as const;
+
+/** Why `a` is not an architecture Plumage will build (one phrase), or null. */
+export function whyBadArchitecture(a: Record<string, unknown>): string | null {
+  for (const k of ARCH_KEYS) {
+    const v = a[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) return `its ${k} is ${JSON.stringify(v)}`;
+  }
+  const c = a as unknown as Architecture;
+  if (c.resolution < 4 || (c.resolution & (c.resolution - 1)) !== 0 || c.resolution > ARCH_LIMITS.resolution)
+    return `its resolution is ${c.resolution}; a generator is a power of two from 4 to ${ARCH_LIMITS.resolution}`;
+  for (const k of ['imgChannels', 'zDim', 'wDim', 'mappingLayers', 'channelMax'] as const)
+    if (c[k] > ARCH_LIMITS[k]) return `its ${k} is ${c[k]}, over the ${ARCH_LIMITS[k]} Plumage builds`;
+  if (channelsAt(c, c.resolution) < 1) return `its channelBase ${c.channelBase} leaves no channels at ${c.resolution}²`;
+  return null;
 }
 
 /** Channels of the feature maps at resolution `res`. */

@@ -16,6 +16,20 @@ export function discriminatorResolutions(resolution: number): number[] {
   return out;
 }
 
+/**
+ * Freeze-D: the parameters of D's first `n` layers, counted as the reference counts them
+ * (from the input: fromRGB, then each block's conv0, conv1 and skip; the 4×4 epilogue never).
+ */
+export function frozenDParams(c: GanConfig, n: number): string[] {
+  const out: string[] = [];
+  let layer = 0;
+  for (const res of discriminatorResolutions(c.resolution))
+    for (const name of [...(res === c.resolution ? ['fromrgb'] : []), 'conv0', 'conv1', 'skip']) {
+      if (layer++ < n) out.push(`b${res}.${name}.weight`, ...(name === 'skip' ? [] : [`b${res}.${name}.bias`]));
+    }
+  return out;
+}
+
 /** Parameter and buffer specs of D under the reference's names (without the `D.` prefix). */
 export function discriminatorSpecs(c: GanConfig): ParamSpec[] {
   const specs: ParamSpec[] = [];

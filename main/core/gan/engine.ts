@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from './backend-info.js';
-import { loadCheckpoint, saveCheckpoint, saveGenerator, trainerFromGenerator } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, saveGenerator } from './checkpoint.js';
+import { trainerFromGenerator } from './transfer.js';
 import type { GanConfig } from './config.js';
 import { ParallelTrainer } from './parallel.js';
 import { sampleSeeds } from './sample.js';

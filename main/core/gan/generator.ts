@@ -103,6 +103,8 @@ export interface SynthesisOptions {
   noise?: (res: number) => tf.Tensor4D;
   /** A frozen generator's weight-derived tensors (the gallery's): the same values, computed once. */
   constants?: WeightConstants;
+  /** Called after each block; throwing stops the pass there (a gallery job cancelled mid-batch). */
+  afterBlock?: () => void;
 }
 
 /** SynthesisLayer: modulated 3×3 conv (up-sampling in conv0), noise, bias, lrelu. [N,H,W,in] → [N,res,res,out] */
@@ -184,6 +186,7 @@ export function synthesis(G: ParamSet, c: GanConfig, ws: tf.Tensor3D, o: Synthes
   let img: tf.Tensor4D | null = null;
   blockResolutions(c.resolution).forEach((res, k) => {
     ({ x, img } = synthesisBlock(G, c, res, x, img, perLayer, k, o));
+    o.afterBlock?.();
   });
   return img!;
 }

@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFully } from '../util/atomic.js';
+import { openUserFile, type UserFile } from '../util/user-file.js';
 
 export const CHECKSUM_KEY = 'plumage.sha256';
 const BLANK_SUM = '0'.repeat(64);
@@ -23,9 +24,15 @@ export interface TensorEntry {
   data: () => Promise<Float32Array> | Float32Array;
 }
 
+/** A file whose content cannot be what it should be; the message names it and says why. */
 export class CorruptCheckpointError extends Error {
-  constructor(file: string, why: string) {
-    super(`${file} is not a usable checkpoint: ${why}`);
+  readonly code = 'invalid-input';
+  constructor(
+    readonly file: string,
+    why: string,
+    what = 'checkpoint',
+  ) {
+    super(`${file} is not a usable ${what}: ${why}`);
     this.name = 'CorruptCheckpointError';
   }
 }
@@ -99,86 +106,177 @@ export async function writeSafetensors(
   }
 }
 
+/** Bytes per element of each safetensors dtype (the format's list); only the float ones can be read. */
+const DTYPE_BYTES: Record<string, number> = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  U16: 2,
+  I16: 2,
+  F16: 2,
+  BF16: 2,
+  U32: 4,
+  I32: 4,
+  F32: 4,
+  U64: 8,
+  I64: 8,
+  F64: 8,
+};
+/** Headers above this are not ones Plumage or the reference write; refusing them bounds the read. */
+export const MAX_HEADER_BYTES = 16 * 2 ** 20;
+
+interface Entry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
 export interface SafetensorsFile {
+  readonly path: string;
   metadata: Record<string, string>;
   names: string[];
   shape(name: string): number[];
-  /** float32 values of a tensor (F16 and BF16 are widened). */
-  read(name: string): Float32Array;
+  /** float32 values of a tensor (F16 and BF16 are widened), read from the file by its range. */
+  read(name: string): Promise<Float32Array>;
+  /** Checks the Plumage checksum (streamed, a few MB at a time) when the file has one. */
+  verify(): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Reads a whole safetensors file; verifies the Plumage checksum when the file has one. */
-export async function readSafetensors(file: string, opts: { requireChecksum: boolean }): Promise<SafetensorsFile> {
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`cannot open checkpoint ${file}: ${err.code ?? err.message}`);
-  });
-  let buf: Buffer;
-  try {
-    buf = await fh.readFile();
-  } finally {
-    await fh.close();
-  }
-  if (buf.length < 8) throw new CorruptCheckpointError(file, `only ${buf.length} bytes`);
-  const headerLen = Number(buf.readBigUInt64LE(0));
-  if (headerLen <= 0 || 8 + headerLen > buf.length) throw new CorruptCheckpointError(file, 'truncated header');
-  let header: Header;
-  try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) as Header;
-  } catch {
-    throw new CorruptCheckpointError(file, 'the header is not valid JSON');
-  }
-  const metadata = { ...((header.__metadata__ ?? {}) as Record<string, string>) };
-  const data = buf.subarray(8 + headerLen);
-  const entries = Object.entries(header).filter(([k]) => k !== '__metadata__') as [
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] },
-  ][];
-  const end = Math.max(0, ...entries.map(([, e]) => e.data_offsets[1]));
-  if (end > data.length)
-    throw new CorruptCheckpointError(file, `truncated: the data should be ${end} bytes, found ${data.length}`);
+const bytesText = (n: number): string =>
+  n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MB` : `${n} bytes`;
 
-  const stored = metadata[CHECKSUM_KEY];
-  if (stored !== undefined) {
-    const blanked = { ...header, __metadata__: { ...metadata, [CHECKSUM_KEY]: BLANK_SUM } };
-    const actual = createHash('sha256').update(canonical(blanked)).update(data).digest('hex');
-    if (actual !== stored)
-      throw new CorruptCheckpointError(file, 'checksum mismatch (the file was damaged after it was written)');
-  } else if (opts.requireChecksum) {
-    throw new CorruptCheckpointError(file, 'it has no Plumage checksum');
+/**
+ * Reads and checks the header of an open safetensors file: its length against the file's size,
+ * every entry's dtype, shape and offsets against each other and against the data the file
+ * holds, so nothing a header claims can make a reader allocate more than the file is.
+ * `what` names the file in errors ("checkpoint", "generator file").
+ */
+export async function openSafetensors(f: UserFile, what = 'checkpoint'): Promise<SafetensorsFile> {
+  const bad = (why: string): CorruptCheckpointError => new CorruptCheckpointError(f.path, why, what);
+  /** A header that contradicts itself or the file: nothing to do with it but write or fetch it again. */
+  const lies = (why: string): CorruptCheckpointError => bad(`${why}; write or download the file again`);
+  if (f.size < 8) throw bad(`it is only ${f.size} bytes, too short to be a safetensors file`);
+  const headerLen = Number((await f.read(0, 8)).readBigUInt64LE(0));
+  if (headerLen < 2 || headerLen > MAX_HEADER_BYTES)
+    throw bad(`its first 8 bytes give a header of ${headerLen} bytes, so it is not a safetensors file`);
+  if (8 + headerLen > f.size)
+    throw lies(`its header should be ${bytesText(headerLen)} but the file is ${bytesText(f.size)} (it is truncated)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((await f.read(8, headerLen)).toString('utf8'));
+  } catch {
+    throw lies('its header is not valid JSON (it is damaged, or not a safetensors file)');
   }
-  const byName = new Map(entries);
+  if (!isRecord(parsed)) throw lies('its header is not a JSON object');
+  const header = parsed;
+  const dataStart = 8 + headerLen;
+  const dataBytes = f.size - dataStart;
+  const rawMeta = header.__metadata__ ?? {};
+  if (!isRecord(rawMeta) || Object.values(rawMeta).some((v) => typeof v !== 'string'))
+    throw lies('its __metadata__ is not a map of strings');
+  const metadata = { ...(rawMeta as Record<string, string>) };
+  const entries = new Map<string, Entry>();
+  for (const [name, e] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const shown = JSON.stringify(name.slice(0, 200));
+    if (!isRecord(e) || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets))
+      throw lies(`tensor ${shown} has no dtype, shape and data_offsets`);
+    const shape = e.shape as unknown[];
+    if (!shape.every((d): d is number => Number.isSafeInteger(d) && (d as number) >= 0))
+      throw lies(`tensor ${shown} has the shape ${JSON.stringify(shape).slice(0, 100)}, not a list of sizes`);
+    const [a, b] = e.data_offsets as unknown[];
+    if (e.data_offsets.length !== 2 || !Number.isSafeInteger(a) || !Number.isSafeInteger(b) || (a as number) < 0)
+      throw lies(`tensor ${shown} has the data_offsets ${JSON.stringify(e.data_offsets).slice(0, 100)}`);
+    const [start, end] = [a as number, b as number];
+    if (end < start) throw lies(`tensor ${shown} ends (byte ${end}) before it starts (byte ${start})`);
+    if (end > dataBytes)
+      throw lies(
+        `tensor ${shown} claims bytes ${start}–${end} of its data, but the file holds ${bytesText(dataBytes)} ` +
+          'after its header (it is truncated or its header lies)',
+      );
+    const per = DTYPE_BYTES[e.dtype];
+    const count = shape.reduce((x, y) => x * y, 1);
+    if (per !== undefined && count * per !== end - start)
+      throw lies(
+        `tensor ${shown} is [${shape.join(', ')}] ${e.dtype} (${bytesText(count * per)}) but holds ` +
+          `${bytesText(end - start)} (its header lies)`,
+      );
+    entries.set(name, { dtype: e.dtype, shape, data_offsets: [start, end] });
+  }
+  const entry = (name: string): Entry => {
+    const e = entries.get(name);
+    if (!e) throw bad(`it has no tensor ${name}`);
+    return e;
+  };
   return {
+    path: f.path,
     metadata,
-    names: entries.map(([k]) => k),
-    shape: (name) => {
-      const e = byName.get(name);
-      if (!e) throw new CorruptCheckpointError(file, `missing tensor ${name}`);
-      return e.shape;
-    },
-    read: (name) => {
-      const e = byName.get(name);
-      if (!e) throw new CorruptCheckpointError(file, `missing tensor ${name}`);
+    names: [...entries.keys()],
+    shape: (name) => entry(name).shape,
+    read: async (name) => {
+      const e = entry(name);
       const [a, b] = e.data_offsets;
       const count = e.shape.reduce((x, y) => x * y, 1);
-      const raw = data.subarray(a, b);
-      if (e.dtype === 'F32') {
-        if (raw.length !== count * 4)
-          throw new CorruptCheckpointError(file, `${name} has ${raw.length} bytes for shape [${e.shape}]`);
-        const out = new Float32Array(count);
-        Buffer.from(out.buffer).set(raw);
-        return out;
-      }
-      if (e.dtype === 'F16' || e.dtype === 'BF16') {
-        if (raw.length !== count * 2)
-          throw new CorruptCheckpointError(file, `${name} has ${raw.length} bytes for shape [${e.shape}]`);
-        const out = new Float32Array(count);
+      if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16')
+        throw bad(`${name} is ${e.dtype}; only F32, F16 and BF16 tensors can be read`);
+      const raw = await f.read(dataStart + a, b - a);
+      const out = new Float32Array(count);
+      if (e.dtype === 'F32') Buffer.from(out.buffer).set(raw);
+      else
         for (let i = 0; i < count; i++)
           out[i] = e.dtype === 'F16' ? halfToFloat(raw.readUInt16LE(i * 2)) : bfloatToFloat(raw.readUInt16LE(i * 2));
-        return out;
-      }
-      throw new CorruptCheckpointError(file, `${name} has unsupported dtype ${e.dtype}`);
+      return out;
     },
+    verify: async () => {
+      const stored = metadata[CHECKSUM_KEY];
+      if (stored === undefined) return;
+      const blanked = { ...header, __metadata__: { ...metadata, [CHECKSUM_KEY]: BLANK_SUM } };
+      const hash = createHash('sha256').update(canonical(blanked));
+      const CHUNK = 8 << 20;
+      for (let at = dataStart; at < f.size; at += CHUNK) hash.update(await f.read(at, Math.min(CHUNK, f.size - at)));
+      if (hash.digest('hex') !== stored) throw bad('checksum mismatch (the file was damaged after it was written)');
+    },
+    close: () => f.close(),
   };
+}
+
+/** A safetensors file's metadata (its checksum verified when `requireChecksum`); the file is closed again. */
+export async function safetensorsMetadata(
+  file: string,
+  opts: { requireChecksum: boolean },
+): Promise<Record<string, string>> {
+  const st = await readSafetensors(file, opts);
+  await st.close();
+  return st.metadata;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Opens a safetensors file and checks its header; with `requireChecksum`, the file must carry a
+ * Plumage checksum and it is verified. The caller closes it.
+ */
+export async function readSafetensors(
+  file: string,
+  opts: { requireChecksum: boolean; what?: string },
+): Promise<SafetensorsFile> {
+  const what = opts.what ?? 'checkpoint';
+  const f = await openUserFile(file, what);
+  try {
+    const st = await openSafetensors(f, what);
+    if (opts.requireChecksum) {
+      if (st.metadata[CHECKSUM_KEY] === undefined)
+        throw new CorruptCheckpointError(f.path, 'it has no Plumage checksum', what);
+      await st.verify();
+    }
+    return st;
+  } catch (err) {
+    await f.close();
+    throw err;
+  }
 }
 
 function halfToFloat(h: number): number {

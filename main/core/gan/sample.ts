@@ -43,7 +43,10 @@ export function toUint8(x: Float32Array): Uint8Array {
   return out;
 }
 
-/** "0-7", "3", "1,5,9-11" → seeds (each in 0..2^32-1). */
+/** Seeds one list may name (the CLI draws them in batches; the list itself is held whole). */
+export const MAX_SEEDS_LISTED = 100_001;
+
+/** "0-7", "3", "1,5,9-11" → seeds (each in 0..2^32-1), at most MAX_SEEDS_LISTED of them. */
 export function parseSeeds(spec: string): number[] {
   const out: number[] = [];
   for (const part of spec.split(',')) {
@@ -52,7 +55,8 @@ export function parseSeeds(spec: string): number[] {
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
     if (b < a || b > 0xffffffff) throw new RangeError(`bad seed range ${part}`);
-    if (b - a > 100_000) throw new RangeError(`seed range ${part} is too long`);
+    if (out.length + (b - a + 1) > MAX_SEEDS_LISTED)
+      throw new RangeError(`seeds name more than ${MAX_SEEDS_LISTED} seeds: draw them in several runs`);
     for (let s = a; s <= b; s++) out.push(s);
   }
   return out;

@@ -13,9 +13,11 @@
  * see docs/DECISIONS.md. The results are the same tensors the stock pass computes.
  *
  * `filteredTape` follows tfjs-core's `getFilteredNodesXToY` (tape.ts, Apache-2.0), which the
- * package does not export.
+ * package does not export. Both follow tfjs-core 4.22's engine, so the pass installs on that
+ * release only (tfjs-version.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { assertPatchedVersion } from './tfjs-version.js';
 
 interface TapeNode {
   id: number;
@@ -72,14 +74,46 @@ function filteredTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode
   return out;
 }
 
-let installed = false;
+/** The engine's own `gradients` and ours, once installed. */
+let passes: { stock: Gradients; frugal: Gradients } | null = null;
 
-/** Replaces the engine's `gradients` (used by tf.grad, tf.grads, tf.variableGrads, …) once per process. */
-export function installFrugalGradients(): void {
-  if (installed) return;
-  installed = true;
-  const engine = tf.engine() as unknown as EngineInternals;
-  engine.gradients = function gradients(f, xs, dy, allowNoGradients = false) {
+/** The private parts of tfjs-core's engine the pass uses, checked so a change fails here and not mid-step. */
+function engineInternals(): EngineInternals {
+  const engine = tf.engine() as unknown as Partial<EngineInternals>;
+  const missing: string[] = ['scopedRun', 'startTape', 'endTape', 'tidy', 'gradients'].filter(
+    (k) => typeof engine[k as keyof EngineInternals] !== 'function',
+  );
+  // state.activeTape exists only once a tape has started; gradientDepth from the start.
+  if (typeof engine.state?.gradientDepth !== 'number') missing.push('state.gradientDepth');
+  if (missing.length)
+    throw new Error(
+      `gan/tape.ts: tfjs-core's engine no longer has ${missing.join(', ')}; the backward pass cannot install`,
+    );
+  return engine as EngineInternals;
+}
+
+/**
+ * Replaces the engine's `gradients` (used by tf.grad, tf.grads, tf.variableGrads, …) once per
+ * process. Refuses a tfjs-core other than the one it was written for (`version`: the loaded one).
+ */
+export function installFrugalGradients(version: string = tf.version_core): void {
+  if (passes) return;
+  assertPatchedVersion('The frugal backward pass (gan/tape.ts)', '@tensorflow/tfjs-core', version);
+  const engine = engineInternals();
+  passes = { stock: engine.gradients, frugal: frugalGradients(engine) };
+  engine.gradients = passes.frugal;
+}
+
+/**
+ * Switches between tfjs's own backward pass (`true`) and the frugal one, once installed: the
+ * tests hold the frugal pass to the stock one, bit for bit.
+ */
+export function useStockGradients(stock: boolean): void {
+  if (passes) (tf.engine() as unknown as EngineInternals).gradients = stock ? passes.stock : passes.frugal;
+}
+
+function frugalGradients(engine: EngineInternals): Gradients {
+  return function gradients(f, xs, dy, allowNoGradients = false) {
     if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
     if (dy && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
     const y = engine.scopedRun(

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam, lazyRegularised } from './adam.js';
 import { applyAugment, planAugment, type AugmentPlan } from './augment.js';
 import { numWs, type GanConfig } from './config.js';
-import { discriminate, discriminatorSpecs } from './discriminator.js';
+import { discriminate, discriminatorSpecs, frozenDParams } from './discriminator.js';
 import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from './losses.js';
 import { broadcastWs, generatorSpecs, mapping, synthesis, type SynthesisOptions } from './generator.js';
 import { currentBackend } from './backend.js';
@@ -31,7 +31,7 @@ import { RandomState } from './rng.js';
 export type PhaseName = 'Gmain' | 'Greg' | 'Dmain' | 'Dreg';
 
 /** What the mapping draws for one batch: latents, and the style-mixing cutoff and partner latents. */
-interface MappingDraws {
+export interface MappingDraws {
   n: number;
   z: Float32Array;
   cutoff: number;
@@ -141,6 +141,7 @@ export class GanTrainer {
     const base = { lr: config.lr, betas: config.betas, eps: config.eps };
     this.optG = new Adam(this.G.trainable(), lazyRegularised(base, config.plInterval), 'G');
     this.optD = new Adam(this.D.trainable(), lazyRegularised(base, config.r1Interval), 'D');
+    this.optD.frozen = new Set(frozenDParams(config, config.freezeD ?? 0).map((n) => this.D.variable(n).name));
     // Replica 0 draws what a single process would; the others draw their own latents, noise and augmentations.
     this.rng = new RandomState((seed + 1 + (replica?.index ?? 0) * 0x9e3779b9) >>> 0);
     this.counters = {
@@ -265,10 +266,10 @@ export class GanTrainer {
     return report;
   }
 
-  // ── phases ──
+  // ── what the phases draw at random (a subclass may fix it: the test that holds a step to the reference) ──
 
   /** Everything the mapping draws for a batch of n, in the order a single round draws it. */
-  #mappingDraws(n: number): MappingDraws {
+  protected drawMapping(n: number): MappingDraws {
     const c = this.config;
     const z = this.rng.randnF32(n * c.zDim);
     if (c.styleMixingProb <= 0) return { n, z, cutoff: 0, mix: false, z2: null };
@@ -313,7 +314,7 @@ export class GanTrainer {
    * Synthesis options for rows `idx` of a batch of n: each noisy layer's seed is drawn once (in
    * the first round, where a single round draws it) and its noise made for the whole batch.
    */
-  #noise(n: number): (idx: Int32Array | null) => SynthesisOptions {
+  protected drawNoise(n: number): (idx: Int32Array | null) => SynthesisOptions {
     const seeds: number[] = [];
     return (idx) => {
       let layer = 0;
@@ -327,6 +328,15 @@ export class GanTrainer {
       };
     };
   }
+
+  /** Path length's pl_noise before its scaling: N(0, 1) in the images' shape, [n,res,res,C]. */
+  protected drawPlNoise(n: number): tf.Tensor4D {
+    const c = this.config;
+    const seed = this.rng.uint32();
+    return tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', seed);
+  }
+
+  // ── phases ──
 
   /** The augmentation of rows `idx`, from a plan drawn for the whole batch of n on first use. */
   #augment(n: number): (img: tf.Tensor4D, idx: Int32Array | null) => tf.Tensor4D {
@@ -401,8 +411,8 @@ export class GanTrainer {
 
   #gMain(): void {
     const n = this.localBatch;
-    const draws = this.#mappingDraws(n);
-    const noise = this.#noise(n);
+    const draws = this.drawMapping(n);
+    const noise = this.drawNoise(n);
     const augment = this.#augment(n);
     const sums = new RoundSums();
     for (const idx of this.#dRounds(n) ?? [null]) {
@@ -434,15 +444,11 @@ export class GanTrainer {
   #gReg(): void {
     const c = this.config;
     const n = Math.max(1, Math.floor(this.localBatch / c.plBatchShrink));
-    const draws = this.#mappingDraws(n);
-    const plSeed = this.rng.uint32();
-    const noise = this.#noise(n);
-    // pl_noise has the image's shape; scaled so the penalty does not depend on resolution.
-    const plNoise = (idx: Int32Array | null): tf.Tensor4D =>
-      rows(
-        tf.div(tf.randomNormal([n, c.resolution, c.resolution, c.imgChannels], 0, 1, 'float32', plSeed), c.resolution),
-        idx,
-      );
+    const draws = this.drawMapping(n);
+    const plDraw = this.drawPlNoise(n);
+    const noise = this.drawNoise(n);
+    // pl_noise has the image's shape; scaled by 1/√(H·W) so the penalty does not depend on resolution.
+    const plNoise = (idx: Int32Array | null): tf.Tensor4D => rows(tf.div(plDraw, c.resolution), idx);
     const lengthsOf = (idx: Int32Array | null, trackMean: boolean): tf.Tensor1D =>
       pathLengths((w) => synthesis(this.G, c, w, noise(idx)), this.#mapRound(draws, idx, trackMean), plNoise(idx));
     const gain = c.plWeight * c.plInterval; // gain = interval (lazy regularisation)
@@ -493,13 +499,13 @@ export class GanTrainer {
     this.#plMean = tf.keep(tf.tidy(() => tf.add(old, tf.mul(tf.sub(batchLength, old), c.plDecay)) as tf.Scalar));
     old.dispose();
     this.#addStat('plPenalty', penalty);
-    tf.dispose([lengthMean, penaltyMean, ...reduced.scalars, ...Object.values(reduced.grads)]);
+    tf.dispose([plDraw, lengthMean, penaltyMean, ...reduced.scalars, ...Object.values(reduced.grads)]);
   }
 
   #dMain(reals: tf.Tensor4D, reportFake: boolean): void {
     const n = this.localBatch;
-    const draws = this.#mappingDraws(n);
-    const noise = this.#noise(n);
+    const draws = this.drawMapping(n);
+    const noise = this.drawNoise(n);
     const augmentFakes = this.#augment(n);
     const augmentReals = this.#augment(n);
     const sums = new RoundSums();

@@ -15,31 +15,63 @@ import * as tf from '@tensorflow/tfjs-core';
 import { blockResolutions, channelsAt, presetConfig, type GanConfig } from './config.js';
 import { discriminatorSpecs } from './discriminator.js';
 import { generatorSpecs } from './generator.js';
+import { assertPatchedVersion } from './tfjs-version.js';
 
 interface WasmBackend {
   incRef(dataId: object): void;
+  numDataIds(): number;
   wasm: { HEAPU8: Uint8Array };
 }
 
-let shared = false;
+/** The wasm backend's own Identity and ours, once installed. */
+let identities: { stock: tf.KernelConfig; shared: tf.KernelConfig } | null = null;
 
-/** Makes Identity on wasm share its input's data. Call after the wasm backend is registered. */
-export function shareIdentityOnWasm(): void {
-  if (shared) return;
+/**
+ * Makes Identity on wasm share its input's data. Call after the wasm backend is registered, with
+ * its `version_wasm`: the kernel counts on that release's reference counting (and tfjs-core's
+ * kernel registry), so it refuses any other.
+ */
+export function shareIdentityOnWasm(wasmVersion: string, coreVersion: string = tf.version_core): void {
+  if (identities) return;
   const stock = tf.getKernel(tf.Identity, 'wasm');
   if (!stock) return;
-  shared = true;
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel({
-    kernelName: tf.Identity,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tf.TensorInfo;
-      if (x.dtype === 'string') return stock.kernelFunc(args) as tf.TensorInfo;
-      (args.backend as unknown as WasmBackend).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  assertPatchedVersion('The shared wasm Identity (gan/wasm-memory.ts)', '@tensorflow/tfjs-backend-wasm', wasmVersion);
+  assertPatchedVersion('The shared wasm Identity (gan/wasm-memory.ts)', '@tensorflow/tfjs-core', coreVersion);
+  identities = {
+    stock,
+    shared: {
+      kernelName: tf.Identity,
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const x = args.inputs.x as tf.TensorInfo;
+        if (x.dtype === 'string') return stock.kernelFunc(args) as tf.TensorInfo;
+        (args.backend as unknown as WasmBackend).incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+      },
     },
-  });
+  };
+  tf.unregisterKernel(tf.Identity, 'wasm');
+  tf.registerKernel(identities.shared);
+}
+
+/**
+ * Switches between the wasm backend's own Identity (`true`, a copy) and the shared one, once
+ * installed: the tests hold the shared one to the stock one, bit for bit.
+ */
+export function useStockIdentity(stock: boolean): void {
+  if (!identities) return;
+  tf.unregisterKernel(tf.Identity, 'wasm');
+  tf.registerKernel(stock ? identities.stock : identities.shared);
+}
+
+/**
+ * Data buffers the wasm backend holds (each tensor's data id, counted once however many tensors
+ * share it): a reference counted twice keeps a buffer, and its heap, that `tf.memory()` no longer
+ * counts. Null on other backends.
+ */
+export function wasmDataIds(): number | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  return (tf.backend() as unknown as WasmBackend).numDataIds();
 }
 
 /**

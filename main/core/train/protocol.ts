@@ -87,8 +87,10 @@ export type TrainerMessage =
    * backend): crashed at once, and startable again where it fits (another backend installed).
    * 'missing' (no checkpoint to resume from is intact, and some are not there): crashed, and
    * resumable once the files are back.
+   * 'input' (the generator file to fine-tune from is gone or unusable): the run pauses with this
+   * error, and resumes once the file is back.
    */
-  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' | 'missing' }
+  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' | 'missing' | 'input' }
   /**
    * An unexpected error, sent just before the process exits non-zero (a crash with its cause),
    * with the step it happened at (-1: before training began) and whether it ran out of memory.

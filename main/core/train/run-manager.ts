@@ -36,6 +36,7 @@ import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickR
 import type { BackendName } from '../gan/backend-info.js';
 import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNeed } from './capacity.js';
 import { FILE_MISSING } from './protocol.js';
+import { checkFineTuneFile, type FineTuneError } from './fine-tune.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {
@@ -206,7 +207,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     return { ...this.summary(run), checkpoints, snapshots, diskBytes };
   }
 
-  createRun(p: CreateRunParams): RunSummary {
+  async createRun(p: CreateRunParams): Promise<RunSummary> {
     const ds = this.#datasets.getDataset(p.datasetId);
     if (!ds) throw new RunError(`no dataset with id ${p.datasetId}`, 'not-found');
     let parent: CheckpointRow | undefined;
@@ -219,6 +220,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       ...(p.r1Gamma !== undefined ? { r1Gamma: p.r1Gamma } : {}),
       ada: { ...base.ada, ...(p.adaTarget !== undefined ? { target: p.adaTarget } : {}) },
       ...(p.backend !== undefined ? { backend: p.backend } : {}),
+      ...(p.freezeD !== undefined ? { freezeD: p.freezeD } : {}),
     });
     // Decided once, here, and stored with the run: a resume trains with the same replicas.
     try {
@@ -240,6 +242,15 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       }
     }
     if (this.#datasets.countSources(ds.id).accepted === 0) throw new RunError('the dataset has no accepted images yet');
+    if (parent && p.initFrom !== undefined)
+      throw new RunError('a run either forks a checkpoint or fine-tunes a generator file, not both');
+    // The file is opened and checked now (and again by the trainer): a run it cannot start is never created.
+    const initFrom =
+      p.initFrom === undefined
+        ? null
+        : await checkFineTuneFile(p.initFrom, config).catch((err: FineTuneError) => {
+            throw new RunError(err.message, err.code);
+          });
     // Before anything is made: a preset this machine cannot train fails now, not six minutes in.
     const fit = presetFit(p.preset, p.backend ?? predictBackend());
     if (!fit.fits) throw new RunError(fit.reason!, 'unsupported');
@@ -247,7 +258,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       dataset_id: ds.id,
       parent_run_id: parent?.run_id ?? null,
       parent_checkpoint_id: parent?.id ?? null,
-      init_from: p.initFrom ?? null,
+      init_from: initFrom,
       name: p.name ?? `${p.preset} on ${ds.folder.split(/[\\/]/).pop() || ds.folder}`,
       preset: p.preset,
       config: JSON.stringify(config),

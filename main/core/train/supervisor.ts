@@ -274,7 +274,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         // What came after the checkpoint it resumed from is recorded again: never a step twice.
         const dropped = this.#store.truncateAfter(this.runId, m.step);
         // A stale grid that cannot be removed is only a picture the history no longer lists.
-        for (const grid of dropped) removeInHome(this.#opts.home, join(this.#opts.home, grid)).catch(() => {});
+        for (const grid of dropped) void removeInHome(this.#opts.home, join(this.#opts.home, grid)).catch(() => {});
         // Their G_ema files too, and any a killed trainer wrote without saying (none held by a favourite).
         this.#removeLiveGenerators(this.#startedAt);
         this.#update({ backend: m.description, backend_kind: m.backend, backend_hint: m.hint, kimg: m.kimg });
@@ -344,7 +344,10 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         this.#lastCrash = null;
         this.emit('checkpoint', row);
         this.emit('timing', { checkpointMs: m.ms });
-        void this.#applyRetention();
+        // Housekeeping: a checkpoint that cannot be deleted costs disk space, never the run.
+        void this.#applyRetention().catch((err: unknown) =>
+          console.error(`plumage: run ${this.runId}: could not delete an old checkpoint: ${firstLine(err)}`),
+        );
         break;
       }
       case 'paused':
@@ -356,7 +359,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       case 'failed':
         this.#ending = 'failed';
         this.#failure ??= m.message;
-        if (m.kind !== 'write') this.#fatal ??= m.kind;
+        if (m.kind === 'fatal' || m.kind === 'unsupported') this.#fatal ??= m.kind;
         break;
       case 'error':
         this.#crashCause = { message: m.message, step: m.step, outOfMemory: m.outOfMemory };

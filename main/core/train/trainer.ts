@@ -12,9 +12,10 @@ import type { BackendName } from '../gan/backend-info.js';
 import { openEngine, type TrainingEngine } from '../gan/engine.js';
 import { effectiveReplicas } from '../gan/replicas.js';
 import { RandomState } from '../gan/rng.js';
-import { readSafetensors } from '../gan/safetensors.js';
+import { safetensorsMetadata } from '../gan/safetensors.js';
 import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
+import { checkFineTuneFile } from './fine-tune.js';
 import type { StepReport, StepStats } from '../gan/training.js';
 import { checkpointName, gridName, liveGeneratorName } from '../home-layout.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -73,7 +74,8 @@ async function resume(
   const missing: string[] = [];
   for (const c of start.resumeFrom) {
     try {
-      const meta = (await readSafetensors(c.path, { requireChecksum: true })).metadata[SAMPLER_KEY];
+      // The header alone (loadCheckpoint verifies the checksum as it loads).
+      const meta = (await safetensorsMetadata(c.path, { requireChecksum: false }))[SAMPLER_KEY];
       const init = { kind: 'checkpoint', path: c.path, config: start.config, fork: c.fork, seed: start.seed } as const;
       const trainer = await openEngine(init, replicas, backend);
       return { trainer, from: c, sampler: meta ? RandomState.restore(JSON.parse(meta)) : null };
@@ -103,7 +105,7 @@ async function resume(
 class FatalError extends Error {
   constructor(
     message: string,
-    readonly kind: 'fatal' | 'unsupported' | 'missing' = 'fatal',
+    readonly kind: 'fatal' | 'unsupported' | 'missing' | 'input' = 'fatal',
   ) {
     super(message);
   }
@@ -140,6 +142,10 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     trainer = resumed.trainer;
     if (resumed.sampler) samplerRng = resumed.sampler;
   } else if (start.initFrom) {
+    // Checked when the run was created; checked again here, since the file may have changed since.
+    await checkFineTuneFile(start.initFrom, start.config).catch((err: Error) => {
+      throw new FatalError(`${err.message}. Put the generator file back, then Resume`, 'input');
+    });
     const init = { kind: 'generator', path: start.initFrom, config: start.config, seed: start.seed } as const;
     trainer = await openEngine(init, replicas, info.kind);
   } else {

@@ -136,7 +136,8 @@ export class SourcePages {
     for (let page = Math.floor(from / PAGE); page * PAGE < Math.max(to, 1); page++) {
       if (this.#loading.has(page) || this.items[page * PAGE] !== undefined) continue;
       this.#loading.add(page);
-      this.#api
+      // A failed read reaches the error banner (api.ts); the page is asked for again when next shown.
+      void this.#api
         .listSources({ datasetId: this.#datasetId, status: this.#status, offset: page * PAGE, limit: PAGE })
         .then((r) => {
           const next = this.items.slice(0, r.total);
