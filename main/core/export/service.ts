@@ -212,7 +212,8 @@ export class ExportService {
     const resolutions = new Map<string, number>(); // a generator file's header is read once
     for (const row of this.#rows(p.favourites)) {
       if (!existsSync(row.generator_path)) continue;
-      const size = resolutions.get(row.generator_path) ?? (await describeGenerator(row.generator_path)).config.resolution;
+      const size =
+        resolutions.get(row.generator_path) ?? (await describeGenerator(row.generator_path)).config.resolution;
       resolutions.set(row.generator_path, size);
       byResolution.set(size, [...(byResolution.get(size) ?? []), row.id]);
     }

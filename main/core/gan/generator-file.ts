@@ -129,8 +129,7 @@ export function generatorLayout(src: TensorSource): GeneratorLayout {
     ? (String(resolution) as GanConfig['preset'])
     : 'tiny';
   const config =
-    src.config ??
-    presetConfig(preset, Object.fromEntries(ARCH_KEYS.map((k) => [k, arch[k]])) as Partial<GanConfig>);
+    src.config ?? presetConfig(preset, Object.fromEntries(ARCH_KEYS.map((k) => [k, arch[k]])) as Partial<GanConfig>);
   const specs = generatorSpecs(config);
   const values = specs.reduce((a, s) => a + s.refShape.reduce((x, y) => x * y, 1), 0);
   if (values > ARCH_LIMITS.generatorValues)

@@ -40,11 +40,13 @@ export async function exportForReference(source: string, out: string): Promise<R
   const src = await openGeneratorFile(source);
   try {
     let config: GanConfig;
-    if (src.config) config = src.config; // a network pickle: its constructor arguments, checked as it was read
+    if (src.config)
+      config = src.config; // a network pickle: its constructor arguments, checked as it was read
     else {
       if (src.metadata['plumage.format'] !== FORMAT)
         throw new CorruptCheckpointError(source, 'it is not a Plumage checkpoint (no plumage.format in its metadata)');
-      if (!src.metadata['plumage.config']) throw new CorruptCheckpointError(source, 'no plumage.config in its metadata');
+      if (!src.metadata['plumage.config'])
+        throw new CorruptCheckpointError(source, 'no plumage.config in its metadata');
       config = { ...(JSON.parse(src.metadata['plumage.config']) as { plumage: GanConfig }).plumage };
       await src.verify();
     }
