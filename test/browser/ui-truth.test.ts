@@ -270,7 +270,7 @@ test(
   { skip },
   async () => {
     await page.getByRole('navigation').getByRole('button', { name: 'Export', exact: true }).click();
-    await page.getByText(/^All \(3\)/).click();
+    await page.getByLabel('All (3)').check();
     const advice = page.getByTestId('print-advice');
     await advice.locator('li.soft').waitFor();
     const text = await advice.innerText();
