@@ -68,7 +68,8 @@ test("the Gallery draws a training run's current G_ema, written with each grid, 
   ]);
   const names = g.names.filter((n) => n.startsWith('G_ema.'));
   assert.ok(names.length > 10 && names.length === g.names.length, 'G_ema alone');
-  for (const n of names) assert.deepEqual(g.read(n), c.read(n), n);
+  for (const n of names) assert.deepEqual(await g.read(n), await c.read(n), n);
+  await Promise.all([g.close(), c.close()]);
   const [gBytes, cBytes] = [statSync(last.generator!).size, statSync(ckpt.path).size];
   assert.ok(gBytes * 5 < cBytes, `a light file: ${gBytes} bytes against the checkpoint's ${cBytes}`);
 
