@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -44,6 +44,11 @@ export function asWrittenBySchema5(home: string, original: string): void {
   db.prepare(`UPDATE checkpoints SET path = ${abs('path')}`).run(names);
   db.prepare(`UPDATE favourites SET generator_path = ${abs('generator_path')}`).run(names);
   db.prepare(`UPDATE runs SET init_from = ${abs('init_from')} WHERE init_from IS NOT NULL`).run(names);
+  // Schema 5 wrote no G_ema files with its grids (migration 7 added them): neither the column nor the files.
+  db.exec('ALTER TABLE snapshots DROP COLUMN generator');
   db.pragma('user_version = 5');
   db.close();
+  const checkpoints = join(home, 'checkpoints');
+  for (const run of existsSync(checkpoints) ? readdirSync(checkpoints) : [])
+    for (const f of readdirSync(join(checkpoints, run))) if (f.startsWith('gema-')) rmSync(join(checkpoints, run, f));
 }
