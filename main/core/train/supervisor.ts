@@ -359,7 +359,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       case 'failed':
         this.#ending = 'failed';
         this.#failure ??= m.message;
-        if (m.kind === 'fatal' || m.kind === 'unsupported') this.#fatal ??= m.kind;
+        if (m.kind === 'fatal' || m.kind === 'unsupported' || m.kind === 'missing') this.#fatal ??= m.kind;
         break;
       case 'error':
         this.#crashCause = { message: m.message, step: m.step, outOfMemory: m.outOfMemory };
