@@ -17,6 +17,38 @@ const syncRead = (property) => ({
 const noSyncReads = ['error', syncRead('dataSync'), syncRead('arraySync'), syncRead('bufferSync')];
 
 const noElectron = { name: 'electron', message: 'Only main/app may import electron: the core stays Electron-free.' };
+const shellsApart = 'Shells never import each other: share through main/core.';
+const noIpcRenderer = { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' };
+
+/** import('…/cli/…') and the like, with a string or a template literal as the specifier. */
+const dynamicImportsOf = (others) =>
+  others.flatMap((other) => {
+    const path = `/(^|\\/)${other}\\//`;
+    return [
+      { selector: `ImportExpression > Literal.source[value=${path}]`, message: shellsApart },
+      {
+        selector: `ImportExpression > TemplateLiteral.source > TemplateElement[value.raw=${path}]`,
+        message: shellsApart,
+      },
+    ];
+  });
+
+/** main/<shell> may import neither the other shells (statically or dynamically) nor, but for the app, electron. */
+const shellBoundary = (shell, others, syntax = []) => [
+  {
+    files: [`main/${shell}/**`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: shell === 'app' ? [] : [noElectron],
+          patterns: [{ group: others.map((o) => `**/${o}/*`), message: shellsApart }],
+        },
+      ],
+      'no-restricted-syntax': ['error', ...dynamicImportsOf(others), ...syntax],
+    },
+  },
+];
 
 export default tseslint.config(
   { ignores: ['dist/', '.dist-*/', 'release/', 'node_modules/', 'test/artifacts/', 'test/fixtures/'] },
@@ -72,62 +104,48 @@ export default tseslint.config(
   },
   // The process boundary.
   {
-    files: ['main/core/**', 'main/cli/**', 'main/server/**', 'test/**'],
+    files: ['main/core/**', 'main/cli/**', 'main/server/**', 'main/plumage.ts', 'test/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
   },
+  // The core below its API (the store, the dataset pipeline, the GAN, file formats) speaks
+  // main/common's words; only the API's implementers (the studio, api/, the services) import the contract.
   {
-    files: ['main/cli/**'],
+    files: [
+      'main/core/store/**',
+      'main/core/dataset/**',
+      'main/core/gan/**',
+      'main/core/netfile/**',
+      'main/core/util/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: [noElectron],
           patterns: [
-            { group: ['**/server/*', '**/app/*'], message: 'Shells never import each other: share through main/core.' },
+            {
+              group: ['**/preload/*'],
+              message: 'Below the API the core imports main/common (the vocabulary), not the contract.',
+            },
           ],
         },
       ],
     },
   },
-  {
-    files: ['main/server/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [noElectron],
-          patterns: [
-            { group: ['**/cli/*', '**/app/*'], message: 'Shells never import each other: share through main/core.' },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['main/app/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['**/cli/*', '**/server/*'], message: 'Shells never import each other: share through main/core.' },
-          ],
-        },
-      ],
-      'no-restricted-syntax': [
-        'error',
-        { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' },
-      ],
-    },
-  },
+  // Shells never import each other, statically or through import(): no-restricted-imports sees
+  // only import declarations, so a selector catches import() of another shell's folder too.
+  ...shellBoundary('cli', ['server', 'app']),
+  ...shellBoundary('server', ['cli', 'app']),
+  ...shellBoundary('app', ['cli', 'server'], [noIpcRenderer]),
   {
     files: ['main/app/**'],
     ignores: ['main/app/ipc.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
+        ...dynamicImportsOf(['cli', 'server']),
         { selector: "Identifier[name='ipcMain']", message: 'Only main/app/ipc.ts touches ipcMain.' },
-        { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' },
+        noIpcRenderer,
       ],
     },
   },
@@ -153,7 +171,43 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['*'], message: 'The contract has no runtime dependencies.' }] },
+        {
+          patterns: [
+            {
+              regex: '^(?!\\.\\./main/common/[\\w-]+\\.js$)',
+              message: 'The contract depends on the vocabulary (main/common) alone.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['preload/index.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/main/*', '**/main/**'],
+              message: 'The preload is the bridge alone: it imports the contract, never main/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/common/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(?!\\./[\\w-]+\\.js$)', message: 'main/common is a leaf: it imports nothing but itself.' },
+          ],
+        },
       ],
     },
   },

@@ -5,40 +5,41 @@
  * It holds types and the lists of channel names, nothing else: no runtime dependencies,
  * so the sandboxed preload can bundle it and the renderer can import it without Node.
  * Input validation (zod) lives main-side in `main/core/api/validate.ts`, typed against
- * these interfaces so the two cannot drift apart.
+ * these interfaces so the two cannot drift apart. The domain's words and records it is made of
+ * live in main/common (the vocabulary), which it imports and passes on.
  */
+import type {
+  Resolution,
+  CropMode,
+  SourceStatus,
+  Preset,
+  BackendChoice,
+  RunState,
+  PauseCause,
+  GalleryNoiseMode,
+  LatentSpace,
+  InterpolationFormat,
+  Upscaler,
+  PaperName,
+  TimelapseFormat,
+  DirectionMethod,
+} from '../main/common/vocabulary.js';
+import type {
+  DatasetCounts,
+  IngestProgress,
+  SourceItem,
+  SourcePreview,
+  TickInfo,
+  FavouriteFilter,
+  PrintOptions,
+  ExportProgress,
+  TransferInfo,
+} from '../main/common/records.js';
 
-export const RESOLUTIONS = [64, 128, 256, 512, 1024] as const;
-export type Resolution = (typeof RESOLUTIONS)[number];
-
-/** centre: centre square; subject: sharp's attention strategy; pad: fit inside on the paper colour. */
-export const CROP_MODES = ['centre', 'subject', 'pad'] as const;
-export type CropMode = (typeof CROP_MODES)[number];
-
-export type SourceStatus = 'accepted' | 'rejected' | 'duplicate';
-
-export interface DatasetCounts {
-  accepted: number;
-  rejected: number;
-  duplicates: number;
-}
-
-export type IngestPhase = 'scanning' | 'ingesting' | 'watching' | 'cancelled' | 'stopped' | 'error';
-
-export interface IngestProgress {
-  datasetId: number;
-  phase: IngestPhase;
-  /** Files finished in the current pass (accepted, rejected or dropped). */
-  done: number;
-  /** Files the current pass has to look at. */
-  total: number;
-  /** Files per second over the current pass. */
-  rate: number;
-  /** Seconds left at the current rate; null while unknown. */
-  etaSeconds: number | null;
-  /** Why the pass stopped, when phase is 'error'. */
-  error?: string;
-}
+// The words and records the API's types are made of, passed on so that a client of the API needs
+// this one module; the core imports them from main/common.
+export * from '../main/common/vocabulary.js';
+export type * from '../main/common/records.js';
 
 export interface DatasetSummary {
   id: number;
@@ -49,33 +50,6 @@ export interface DatasetSummary {
   progress: IngestProgress;
   /** Packed uint8 cache: slot k holds resolution² × 3 bytes (RGB, row-major) at offset k × that. */
   cacheFile: string;
-}
-
-export interface SourceItem {
-  id: number;
-  /** Path relative to the dataset folder, with forward slashes. */
-  file: string;
-  status: SourceStatus;
-  reason: string | null;
-  /** For a duplicate: the file it duplicates. */
-  duplicateOf: string | null;
-  width: number | null;
-  height: number | null;
-  /** Media key of the processed square's thumbnail; turn into a URL with `PlumageApi.mediaUrl`. */
-  thumb: string | null;
-}
-
-/** A large view of one source file, as it is on disk (the Dataset view's click on a file). */
-export interface SourcePreview {
-  /** The file's absolute path. */
-  file: string;
-  status: SourceStatus;
-  /** Why it was rejected, when it was. */
-  reason: string | null;
-  /** Media key of the preview (longest side 768 px, never enlarged); null when none can be drawn. */
-  preview: string | null;
-  /** Why there is no preview. */
-  why: string | null;
 }
 
 export interface SourceRef {
@@ -99,6 +73,8 @@ export interface AppInfo {
   nativeFolderDialog: boolean;
   /** Folder of the bundled sample plates. */
   samplesFolder: string;
+  /** The home's exports/ folder: where exports go unless another is chosen, and all `serve` lets a page download. */
+  exportsFolder: string;
   /** Credit line for the bundled Audubon plates (must ship wherever they do). */
   credit: string;
   /** What training can do here: the backend a run would use and which presets fit it. */
@@ -136,16 +112,6 @@ export interface ListSourcesParams extends DatasetRef {
   limit: number;
 }
 
-export const PRESETS = ['tiny', '64', '128', '256', '512', '1024'] as const;
-/** Training backends, fastest first (main/core/gan/backend-info.ts keeps the same list). */
-export const BACKENDS = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKENDS)[number];
-/** The most worker-thread replicas a run may ask for (each a thread and a wasm instance). */
-export const MAX_REPLICAS = 16;
-export type Preset = (typeof PRESETS)[number];
-export const RUN_STATES = ['created', 'running', 'paused', 'stopped', 'crashed', 'done'] as const;
-export type RunState = (typeof RUN_STATES)[number];
-
 export interface CheckpointInfo {
   id: number;
   kimg: number;
@@ -166,28 +132,6 @@ export interface SnapshotInfo {
   grid: string;
   /** G_ema alone at this step (a generator file the Gallery draws from); null once retention removed it. */
   generator: string | null;
-  at: number;
-}
-
-export interface TickInfo {
-  id: number;
-  kimg: number;
-  step: number;
-  lossG: number | null;
-  lossD: number | null;
-  r1Penalty: number | null;
-  plPenalty: number | null;
-  scoreReal: number | null;
-  scoreFake: number | null;
-  augmentP: number | null;
-  imagesPerSec: number | null;
-  secPerKimg: number | null;
-  tensors: number | null;
-  rssMB: number | null;
-  /** Images the trainer was sampling from (the dataset grows while watched). */
-  datasetImages: number | null;
-  /** Bytes the tfjs backend holds in tensors (GPU or wasm memory). */
-  tensorMB: number | null;
   at: number;
 }
 
@@ -221,7 +165,13 @@ export interface RunSummary {
   restarts: number;
   /** Why Start/Resume would fail (the preset does not fit this backend, a deterministic failure); else null. */
   cannotResume: string | null;
+  /** The kimg Start/Resume continues from: its newest intact checkpoint on disk, a fork's parent's, or 0. */
+  resumeKimg: number;
+  /** Paused by a quit or a crash rather than its Pause button: which, and when (ms since the epoch); else null. */
+  pausedBy: { cause: PauseCause; at: number } | null;
   parentRunId: number | null;
+  /** A run started from a network file (transfer learning): the file and what the run kept of it. */
+  startedFrom: (TransferInfo & { note: string }) | null;
   lastSnapshot: string | null;
   lastCheckpoint: CheckpointInfo | null;
   createdAt: number;
@@ -285,6 +235,11 @@ export interface PlumageRequests extends GalleryRequests, ExportRequests, Insigh
   previewSource: (p: SourceRef) => SourcePreview;
   /** Native folder dialog; only where `AppInfo.nativeFolderDialog`. Resolves null when cancelled. */
   pickFolder: () => string | null;
+  /**
+   * Shows a file an export wrote in the system's file manager (the desktop app; the server has
+   * none: its files are downloaded). Resolves to the path shown.
+   */
+  revealFile: (p: { path: string }) => string;
   listRuns: () => RunSummary[];
   getRun: (p: RunRef) => RunDetail;
   createRun: (p: CreateRunParams) => RunSummary;
@@ -325,6 +280,7 @@ export const REQUEST_CHANNELS = [
   'listSources',
   'cancelIngest',
   'pickFolder',
+  'revealFile',
   'listRuns',
   'getRun',
   'createRun',
@@ -381,6 +337,9 @@ const _allEventsListed: Missing<EventName, (typeof EVENT_CHANNELS)[number]> exte
 void _allRequestsListed;
 void _allEventsListed;
 
+/** Custom protocol the Electron window loads thumbnails and grids through. */
+export const MEDIA_SCHEME = 'plumage-media';
+
 /** IPC channel names are namespaced so they cannot clash with Electron's own. */
 export const ipcRequestChannel = (name: RequestName): string => `plumage:req:${name}`;
 export const ipcEventChannel = (name: EventName): string => `plumage:evt:${name}`;
@@ -406,6 +365,15 @@ export type PlumageApi = {
   on<E extends EventName>(event: E, listener: (payload: PlumageEvents[E]) => void): () => void;
   /** URL for a media key (thumbnail, sample grid) valid in this shell. */
   mediaUrl(key: string): string;
+  /** How the page hands over what exports wrote: a download (the browser) or the file manager (the desktop). */
+  fileAccess: 'download' | 'reveal';
+  /**
+   * URL that downloads an export by its key (ExportProgress.downloads), or null where files are
+   * revealed in the file manager instead (the desktop app).
+   */
+  downloadUrl(key: string): string | null;
+  /** Downloads these exports (keys) as one zip named `fileName`; rejects where there are no downloads. */
+  downloadZip(keys: string[], fileName: string): Promise<void>;
 };
 
 /** What the preload exposes as `window.plumage` (the renderer wraps it into a PlumageApi). */
@@ -417,12 +385,6 @@ export interface PreloadBridge {
   on(event: EventName, listener: (payload: unknown) => void): () => void;
   mediaScheme: string;
 }
-
-/** Noise inputs of a generated image: 'const' (the learned constant) or 'random' (drawn from the seed). */
-export const GALLERY_NOISE_MODES = ['const', 'random'] as const;
-/** Truncation ψ runs from 0 (the average bird) to this (past the untruncated 1: wilder birds). */
-export const MAX_PSI = 1.2;
-export type GalleryNoiseMode = (typeof GALLERY_NOISE_MODES)[number];
 
 /** A kept bird: everything needed to regenerate it bit-identically, plus its name and note. */
 export interface Favourite {
@@ -447,17 +409,6 @@ export interface Favourite {
   fileMissing?: boolean;
 }
 
-export const FAVOURITE_SORTS = ['created', 'name', 'seed', 'kimg'] as const;
-export type FavouriteSort = (typeof FAVOURITE_SORTS)[number];
-
-export interface FavouriteFilter {
-  /** Case-insensitive text found in the name or note. */
-  text?: string;
-  runId?: number;
-  sort?: FavouriteSort;
-  descending?: boolean;
-}
-
 // ── gallery (issue 10 items 1–5, 8) ──
 
 /**
@@ -477,9 +428,6 @@ export interface GeneratorInfo {
   kimg: number | null;
   resolution: number;
 }
-
-/** Birds the Gallery asks for at a time (a screenful or so; it pages on as the grid scrolls). */
-export const GALLERY_PAGE_SIZE = 24;
 
 /** One look at the model: the same ψ, noise and (optional) style mix for every seed. */
 export interface GenerateParams {
@@ -520,14 +468,6 @@ export interface AddFavouriteParams {
   note?: string;
 }
 
-export const LATENT_SPACES = ['w', 'z'] as const;
-export type LatentSpace = (typeof LATENT_SPACES)[number];
-/** An animation (an interpolation, a time-lapse) is written as animated WebP or GIF, or numbered PNGs. */
-export const ANIMATION_FORMATS = ['webp', 'gif', 'png'] as const;
-export type AnimationFormat = (typeof ANIMATION_FORMATS)[number];
-export const INTERPOLATION_FORMATS = ['strip', ...ANIMATION_FORMATS] as const;
-export type InterpolationFormat = (typeof INTERPOLATION_FORMATS)[number];
-
 export interface InterpolateParams {
   favouriteIds: number[];
   space: LatentSpace;
@@ -543,6 +483,8 @@ export interface InterpolateParams {
 
 export interface InterpolateResult {
   files: string[];
+  /** Download keys of those files that lie in the home's exports/, by path (see ExportProgress.downloads). */
+  downloads: Record<string, string>;
   /** For a strip: its media key. */
   media: string | null;
 }
@@ -570,50 +512,6 @@ export interface GalleryEvents {
 
 // ── Prints and exports (main/core/export/) ──
 
-/** Paper sizes by name; 'custom' takes `customMm`. Dimensions (mm, portrait) live in main/core/export/paper.ts. */
-export const PAPER_NAMES = ['A5', 'A4', 'A3', 'A2', 'Letter', 'Tabloid', 'custom'] as const;
-export type PaperName = (typeof PAPER_NAMES)[number];
-/** The DPIs the UI offers; any integer 1–1200 is accepted. */
-export const PRINT_DPIS = [150, 300, 600] as const;
-export const PAPER_TONES = ['white', 'cream', 'antique'] as const;
-export type PaperTone = (typeof PAPER_TONES)[number];
-export const PRINT_FORMATS = ['pdf', 'png', 'tiff'] as const;
-export type PrintFormat = (typeof PRINT_FORMATS)[number];
-/** esrgan: a learned super-resolution network (invents plausible detail); lanczos: a filter (adds none). */
-export const UPSCALERS = ['esrgan', 'lanczos'] as const;
-export type Upscaler = (typeof UPSCALERS)[number];
-/** What a print asks for: one upscaler, or 'auto' (the one that looks better at the bird's pixels per inch). */
-export const UPSCALER_CHOICES = ['auto', ...UPSCALERS] as const;
-export type UpscalerChoice = (typeof UPSCALER_CHOICES)[number];
-/**
- * A bird's pixels per printed inch after ESRGAN's ×4: below `soft` it prints visibly soft
- * whichever upscaler (each of its pixels spans over 2 mm of paper); from `esrgan` on, 'auto'
- * uses ESRGAN, below it Lanczos (ESRGAN's sharp-edged pixels, enlarged further, show as a mosaic).
- * Measured on prints of 32², 64², 128² and 256² birds: docs/DECISIONS.md, "Which upscaler a print uses".
- */
-export const PRINT_PPI = { soft: 50, esrgan: 100 } as const;
-
-export const ORIENTATIONS = ['portrait', 'landscape'] as const;
-/** Custom paper sides: 20 mm (a stamp) to 1500 mm (beyond A0's long side). */
-export const CUSTOM_MM_RANGE = { min: 20, max: 1500 } as const;
-export type Orientation = (typeof ORIENTATIONS)[number];
-
-export interface PrintOptions {
-  paper: PaperName;
-  /** Trim size for paper 'custom', in mm. */
-  customMm?: { width: number; height: number };
-  orientation: Orientation;
-  dpi: number;
-  /** White space between the trim edge and the picture (and caption), in mm. */
-  marginMm: number;
-  /** Adds 3 mm of paper tone beyond the trim on every side (PDF: TrimBox and BleedBox set). */
-  bleed: boolean;
-  tone: PaperTone;
-  caption: boolean;
-  format: PrintFormat;
-  upscaler: UpscalerChoice;
-}
-
 /** How the birds of one resolution will print at the given options (the Export view's warning). */
 export interface PrintAdvice {
   /** The generator's resolution: its birds are resolution × resolution pixels. */
@@ -630,31 +528,6 @@ export interface PrintAdvice {
   /** The largest paper (same orientation, margins and caption) on which it is not soft; null if none is. */
   smallerPaper: { paper: PaperName; customMm?: { width: number; height: number }; ppiAfterX4: number } | null;
 }
-
-export type ExportKind = 'prints' | 'contact-sheet' | 'dataset' | 'timelapse';
-export type ExportStep = 'generating' | 'upscaling' | 'composing' | 'writing';
-
-export interface ExportProgress {
-  jobId: number;
-  kind: ExportKind;
-  state: 'running' | 'done' | 'cancelled' | 'failed';
-  /** Items finished (written or failed) out of total. */
-  done: number;
-  total: number;
-  /** The item in hand and its step; null between items and at the end. */
-  current: { name: string; step: ExportStep; fraction: number } | null;
-  /** Files written so far, absolute paths. */
-  written: string[];
-  /** Items that failed, with why; the rest of the batch carries on. */
-  failed: { name: string; error: string }[];
-  /** Why the whole job stopped, when state is 'failed'. */
-  error: string | null;
-}
-
-/** The time-lapse of a run's snapshot grids: an animation or a numbered PNG sequence. */
-export const TIMELAPSE_FORMATS = ANIMATION_FORMATS;
-export type TimelapseFormat = (typeof TIMELAPSE_FORMATS)[number];
-
 /** Which favourites: every one, or these ids in this order. */
 export type FavouriteSelection = 'all' | number[];
 
@@ -712,13 +585,6 @@ export interface ExportEvents {
 }
 
 // ── Seeing into the model (issue 20): the quality score, closest plates, directions ──
-
-/** Generated images a score may be computed from (KID's kernel matrices grow with the square). */
-export const MAX_METRIC_IMAGES = 5000;
-export const DIRECTION_METHODS = ['sefa', 'ganspace'] as const;
-export type DirectionMethod = (typeof DIRECTION_METHODS)[number];
-/** Closest plates one request may ask for. */
-export const MAX_NEIGHBOURS = 50;
 
 export interface MetricsParams {
   generator: GeneratorRef;
@@ -781,9 +647,6 @@ export interface DirectionsResult {
   /** Each direction's eigenvalue (SeFa) or variance (GANSpace), strongest first; index = direction number. */
   strengths: number[];
 }
-
-/** Optimisation steps a projection may take. */
-export const MAX_PROJECT_STEPS = 5000;
 
 export interface ProjectParams {
   generator: GeneratorRef;

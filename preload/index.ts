@@ -10,9 +10,9 @@ import {
   ipcRequestChannel,
   type EventName,
   type PreloadBridge,
+  MEDIA_SCHEME,
   type RequestName,
 } from './contract.js';
-import { MEDIA_SCHEME } from '../main/core/api/security.js';
 
 const bridge: PreloadBridge = {
   invoke(channel: RequestName, params: unknown) {

@@ -60,7 +60,7 @@ try {
   const { build } = await import('vite');
   if (parts.node) {
     run('typescript/bin/tsc', ['-p', join(ROOT, 'tsconfig.json'), '--outDir', NEXT]);
-    chmodSync(join(NEXT, 'main/cli/index.js'), 0o755);
+    chmodSync(join(NEXT, 'main/plumage.js'), 0o755);
     await build({ configFile: join(ROOT, 'test/svelte/vite.config.ts'), build: { outDir: join(NEXT, 'test/svelte') } });
   }
   if (parts.renderer || parts.preload) {
@@ -78,7 +78,7 @@ try {
       });
   }
   const needed = [
-    'main/cli/index.js',
+    'main/plumage.js',
     'main/core/train/trainer.js',
     'renderer/index.html',
     'preload/index.cjs',

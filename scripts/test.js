@@ -54,6 +54,9 @@ const FILES = {
   'integration/training-reliability.test.js': { timeoutS: 600, seconds: 60 },
   'integration/training-runs.test.js': { timeoutS: 600, seconds: 60 },
   'integration/training-processes.test.js': { seconds: 40 },
+  // The feature network over the plates, KID under blur and noise, and the CLI's insight commands.
+  'integration/insight-cli.test.js': { timeoutS: 600, seconds: 150 },
+  'integration/cli-webgpu-flow.test.js': { timeoutS: 600, seconds: 120 },
 };
 
 const { values, positionals } = parseArgs({

@@ -43,9 +43,12 @@ async function createWindow(studio: Studio): Promise<void> {
     if (url.startsWith('https://')) void shell.openExternal(url);
     return { action: 'deny' };
   });
-  const unbind = bindIpc(studio, win, async () => {
-    const r = await dialog.showOpenDialog(win, { title: 'Choose a folder of images', properties: ['openDirectory'] });
-    return r.canceled ? null : (r.filePaths[0] ?? null);
+  const unbind = bindIpc(studio, win, {
+    pickFolder: async () => {
+      const r = await dialog.showOpenDialog(win, { title: 'Choose a folder', properties: ['openDirectory'] });
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+    revealFile: (path) => shell.showItemInFolder(path),
   });
   win.on('closed', unbind);
   await win.loadFile(join(APP_ROOT, 'dist', 'renderer', 'index.html'));

@@ -1,8 +1,8 @@
-#!/usr/bin/env node
 /**
  * `plumage` — the command-line shell over the same Studio facade as the app. This file is only
  * the dispatch table: each command (its usage, flags and run) lives in its own file as a
- * CommandDef (see usage.ts); add one by appending it to COMMANDS.
+ * CommandDef (see usage.ts); add one by appending it to `commands`. The `plumage` executable is
+ * main/plumage.ts, which runs `runCli` with the launchers of the other shells it may start.
  */
 import { PACKAGE_VERSION } from '../core/version.js';
 import { backendCommand } from './backend-command.js';
@@ -17,14 +17,19 @@ import {
 } from './gallery-defs.js';
 import { ingestCommand } from './ingest-command.js';
 import { directionsCommand, metricsCommand, nearestCommand, projectCommand } from './insight-commands.js';
-import { serveCommand } from './serve-command.js';
+import { serveCommand, type ServeLauncher } from './serve-command.js';
 import { runsCommand, trainCommand } from './train-commands.js';
 import { runCommand, UsageError, usageLine, type CommandDef } from './usage.js';
 import { say, warn } from './terminal.js';
 
-const COMMANDS: CommandDef[] = [
+/** What the CLI can start but must not import: the other shells. */
+export interface Launchers {
+  serve: ServeLauncher;
+}
+
+const commands = (launch: Launchers): CommandDef[] => [
   ingestCommand,
-  serveCommand,
+  serveCommand(launch.serve),
   trainCommand,
   runsCommand,
   initCommand,
@@ -42,22 +47,22 @@ const COMMANDS: CommandDef[] = [
   backendCommand,
 ];
 
-function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+function usage(list: CommandDef[]): string {
+  const width = Math.max(...list.map((c) => c.name.length));
   return [
     `plumage ${PACKAGE_VERSION} — train StyleGAN2 on your own folder of images`,
     '',
     'Usage: plumage <command> [options]      plumage <command> --help for its own usage',
     '',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...list.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Data lives in --home DIR, else $PLUMAGE_HOME, else your per-user app-data folder.',
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[], list: CommandDef[]): Promise<number> {
   const [name, ...rest] = argv;
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = list.find((c) => c.name === name);
   if (command) return runCommand(command, rest);
   switch (name) {
     case '--version':
@@ -65,14 +70,14 @@ export async function main(argv: string[]): Promise<number> {
       say(PACKAGE_VERSION);
       return 0;
     case undefined:
-      warn(usage());
+      warn(usage(list));
       return 2;
     case '--help':
     case '-h':
     case 'help': {
-      const about = COMMANDS.find((c) => c.name === rest[0]);
+      const about = list.find((c) => c.name === rest[0]);
       if (about) return runCommand(about, ['--help']);
-      say(usage());
+      say(usage(list));
       return 0;
     }
     default:
@@ -80,13 +85,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
+/** Runs one `plumage` command line and sets the process's exit code (errors become one line on stderr). */
+export async function runCli(argv: string[], launch: Launchers): Promise<void> {
+  const list = commands(launch);
+  try {
+    const code = await main(argv, list);
     if (code !== 0) process.exitCode = code;
-  },
-  (err: Error) => {
-    const name = process.argv[2];
-    const known = COMMANDS.some((c) => c.name === name) ? name : undefined;
+  } catch (e) {
+    const err = e as Error;
+    const name = argv[0];
+    const known = list.some((c) => c.name === name) ? name : undefined;
     if (err instanceof UsageError) {
       warn(usageLine(known, err.message));
       process.exitCode = 2;
@@ -94,5 +102,5 @@ main(process.argv.slice(2)).then(
       warn(`plumage${known ? ` ${known}` : ''}: ${err.message}`);
       process.exitCode = 1;
     }
-  },
-);
+  }
+}

@@ -11,6 +11,7 @@ import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { fileProblem } from '../core/folders.js';
 import { initBackend } from '../core/gan/backend.js';
+import { insideFilteredChild, rerunFiltered } from './dawn-child.js';
 import { resolveHome } from '../core/home.js';
 import { DEFAULT_METRIC_IMAGES, DEFAULT_NEIGHBOURS } from '../core/insight/service.js';
 import { Studio } from '../core/studio.js';
@@ -79,6 +80,8 @@ export const metricsCommand: CommandDef = {
     const generator = await generatorFlag(v);
     const images = numberFlag(v, 'images', F.images) ?? DEFAULT_METRIC_IMAGES;
     if ('file' in generator && v.dataset === undefined) throw new UsageError('a --checkpoint FILE needs --dataset DIR');
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('metrics');
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
@@ -137,6 +140,8 @@ export const nearestCommand: CommandDef = {
     // The core refuses what is not a readable regular image file, with the path in its words.
     const image = v.image !== undefined ? resolve(v.image as string) : undefined;
     const generator = v.checkpoint !== undefined ? await generatorFlag({ checkpoint: v.checkpoint }) : undefined;
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('nearest');
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
@@ -195,6 +200,8 @@ export const directionsCommand: CommandDef = {
     const generator = await generatorFlag(v);
     const method = choiceFlag(v, 'method', F.method)!;
     const layers = choiceFlag(v, 'layers', F.layers)!;
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('directions');
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
@@ -246,6 +253,8 @@ export const projectCommand: CommandDef = {
     const image = resolve(required(v.image as string | undefined, 'image', 'FILE'));
     const steps = numberFlag(v, 'steps', F.steps);
     const name = choiceFlag(v, 'name', F.name);
+    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
+    if (!insideFilteredChild()) return rerunFiltered('project');
     const studio = openReadOnly(v.home as string | undefined);
     let jobId = 0;
     const stop = () => {

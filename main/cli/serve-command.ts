@@ -1,4 +1,8 @@
-/** `plumage serve`: the headless shell (its flags are parsed by main/server, which it runs). */
+/**
+ * `plumage serve`: the headless shell. Its flags are checked here and parsed again by main/server,
+ * which runs it; the CLI never imports the server (shells never import each other), so whoever
+ * starts the CLI hands it the launcher (main/plumage.ts).
+ */
 import { z } from 'zod';
 import { numberFlag, type CommandDef } from './usage.js';
 
@@ -8,7 +12,10 @@ const portField = z
   .min(0, 'must be 0–65535 (0 = any free port)')
   .max(65_535, 'must be 0–65535 (0 = any free port)');
 
-export const serveCommand: CommandDef = {
+/** Runs the headless server with these flags until SIGINT/SIGTERM; resolves to the exit code. */
+export type ServeLauncher = (argv: string[]) => Promise<number>;
+
+export const serveCommand = (serve: ServeLauncher): CommandDef => ({
   name: 'serve',
   synopsis: 'serve [--port N] [--home DIR]',
   summary: 'Serves the app on 127.0.0.1 and prints the URL (with its token) to open in a browser.',
@@ -18,8 +25,7 @@ Ctrl-C pauses any running training with a checkpoint, then exits.`,
   options: { port: { type: 'string' }, home: { type: 'string' } },
   async run(values) {
     numberFlag(values, 'port', portField); // a mistake is a usage error here, before the home is opened
-    const { serveMain } = await import('../server/index.js');
     const argv = Object.entries(values).flatMap(([k, v]) => (typeof v === 'string' ? [`--${k}`, v] : []));
-    return serveMain(argv);
+    return serve(argv);
   },
-};
+});

@@ -9,6 +9,7 @@ import { CREATE_RUN_FIELDS, OPEN_DATASET_FIELDS } from '../core/api/validate.js'
 import { presetConfig } from '../core/gan/config.js';
 import { datasetFolder, fileProblem, folderProblem } from '../core/folders.js';
 import { resolveHome } from '../core/home.js';
+import { homeHolder } from '../core/home-lock.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { train } from './train-run.js';
@@ -31,16 +32,37 @@ export const runsCommand: CommandDef = {
     });
     try {
       const runs = studio.training.listRuns();
+      // 'running' is what the database says; whether anything trains is the lock's to say. A run
+      // left 'running' by a process that was killed (kill -9) is resumed by the next start.
+      const holder = homeHolder(studio.home);
+      const interrupted = (state: string): boolean => state === 'running' && holder === null;
       if (values.json) {
-        sayJson(runs.map((r) => ({ ...r, dataset: r.datasetFolder, lastCheckpoint: r.lastCheckpoint?.path ?? null })));
+        sayJson(
+          runs.map((r) => ({
+            ...r,
+            dataset: r.datasetFolder,
+            lastCheckpoint: r.lastCheckpoint?.path ?? null,
+            interrupted: interrupted(r.state),
+            holder: holder && { pid: holder.pid, command: holder.command, host: holder.host },
+          })),
+        );
       } else if (runs.length === 0) {
         say('no runs yet: plumage train --dataset <folder>');
       } else {
         for (const r of runs) {
+          const state = interrupted(r.state) ? 'interrupted' : r.state;
           say(
-            `#${r.id} ${r.state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ` +
+            `#${r.id} ${state.padEnd(8)} ${r.preset.padEnd(5)} ${r.kimg.toFixed(2)}/${r.targetKimg} kimg  ` +
               `${r.datasetFolder}  ${r.backend ?? ''}${r.error ? `  (${r.error})` : ''}`,
           );
+          if (interrupted(r.state))
+            say(
+              `   no process holds the home: the one that trained run #${r.id} is gone (killed or crashed). ` +
+                `The next start of Plumage on this home takes it up: Resume (or plumage train on its dataset) ` +
+                `continues from ${r.resumeKimg.toFixed(3)} kimg.`,
+            );
+          else if (r.state === 'running' && holder)
+            say(`   training in pid ${holder.pid} (${holder.command}), since ${holder.startedAt}`);
         }
       }
       return 0;

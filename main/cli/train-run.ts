@@ -8,6 +8,7 @@ import { presetConfig } from '../core/gan/config.js';
 import { resolveHome } from '../core/home.js';
 import type { DatasetRow } from '../core/store/datasets.js';
 import { Studio } from '../core/studio.js';
+import { pausedLine, pausingLine, resumeCommand } from '../core/train/pause-report.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import type { FlagValues } from './usage.js';
 import { say as sayLine, sayJson, warn } from './terminal.js';
@@ -136,11 +137,10 @@ export async function train(a: TrainArgs): Promise<number> {
         { event: 'created', runId: run.id, preset: a.preset, targetKimg: target },
         `created run #${run.id} (${a.preset}, ${target} kimg)`,
       );
-      if (a.from !== undefined) {
-        // What the trainer will keep of the file, said before it starts (the same plan it follows).
-        const { describeTransfer, transferReport } = await import('../core/gan/transfer.js');
-        const report = await transferReport(a.from, { resolution: presetConfig(a.preset).resolution });
-        say({ event: 'transfer', runId: run.id, ...report }, describeTransfer(report));
+      if (run.startedFrom) {
+        // What the trainer will keep of the file, said before it starts (the plan it follows).
+        const { note, ...report } = run.startedFrom;
+        say({ event: 'transfer', runId: run.id, ...report }, note);
       }
     }
     const runId = run.id;
@@ -170,14 +170,15 @@ export async function train(a: TrainArgs): Promise<number> {
         if (r.state !== 'running' && r.state !== 'created') resolve(r);
       });
     });
-    // Ctrl-C / SIGTERM / closed stdout: pause cleanly (the step in flight finishes, a checkpoint is written).
-    let pausing = false;
+    // Ctrl-C / SIGTERM / closed stdout: pause cleanly (the step in flight finishes, a checkpoint is
+    // written), say so, and keep with the run that a quit paused it (the app's view says so too).
+    let pausing: Promise<unknown> | null = null;
     const pause = (why: string): void => {
       if (pausing) return;
-      pausing = true;
-      say({ event: 'pausing', runId }, 'pausing: finishing the step and writing a checkpoint…');
+      const now = studio.training.listRuns().find((r) => r.id === runId)!;
+      say({ event: 'pausing', runId }, pausingLine(now));
       if (!stdoutOpen) warn(`plumage train: ${why}: pausing run #${runId} with a checkpoint`);
-      void studio.training.pauseRun(runId);
+      pausing = studio.training.pauseRun(runId, 'cli').catch(() => undefined);
     };
     const onSignal = (): void => pause('interrupted');
     onClosed = () => pause('stdout was closed');
@@ -185,11 +186,18 @@ export async function train(a: TrainArgs): Promise<number> {
     process.once('SIGTERM', onSignal);
     studio.training.startRun(runId);
     if (!stdoutOpen) pause('stdout was closed');
-    const final = await ended;
+    let final = await ended;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (!stdoutOpen && final.state === 'paused')
-      warn(`plumage train: run #${runId} paused at ${final.kimg.toFixed(3)} kimg; run the same command to resume`);
+    if (pausing) {
+      await pausing; // the pause and its cause are recorded before the home is closed
+      final = studio.training.getRun(runId);
+      const home = studio.home === resolveHome() ? null : studio.home;
+      const resume = resumeCommand(final, ds, home);
+      const line = pausedLine(final, resume);
+      say({ event: 'paused', runId, state: final.state, kimg: final.resumeKimg, resume }, line);
+      if (!stdoutOpen) warn(`plumage train: ${line}`);
+    }
     return final.state === 'crashed' ? 1 : 0;
   } finally {
     await studio.close();

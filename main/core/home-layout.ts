@@ -4,13 +4,15 @@
  *   plumage.db (-wal, -shm)                the database
  *   plumage.lock                           the owning process's lock (home-lock.ts)
  *   server-token                           `serve`'s token
+ *   server-port                            the port `serve` last listened on (tried first with --port 0)
  *   cache/dataset-N-R.u8                   dataset N's training images, packed at R²
  *   thumbs/N/…                             dataset N's thumbnails and previews (media)
  *   checkpoints/run-N/ckpt-STEP.safetensors
  *   checkpoints/run-N/gema-STEP-T.safetensors  run N's G_ema alone, written with each grid (T: when, base 36)
  *   samples/run-N/grid-STEP.png            run N's snapshot grids (media)
  *   gallery/…                              drawn birds and strips (media), cleared each session
- *   exports/                               where an export goes when no folder was asked for
+ *   exports/                               where an export goes when no folder was asked for; the only
+ *                                          folder `serve` lets a page download from (exportKey)
  *   features/dataset-N-S.f32               dataset N's image features at side S (part 8: KID, nearest plates)
  *   directions/KEY.json                    a generator's SeFa/GANSpace directions, computed once
  *
@@ -26,6 +28,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 export const DB_FILE = 'plumage.db';
 export const LOCK_FILE = 'plumage.lock';
 export const TOKEN_FILE = 'server-token';
+export const PORT_FILE = 'server-port';
 /** Folder of drawn birds and strips (their media keys start with it). */
 export const GALLERY_DIR = 'gallery';
 const CACHE_DIR = 'cache';
@@ -41,6 +44,7 @@ const stepName = (step: number): string => String(step).padStart(8, '0');
 export const databaseFile = (home: string): string => join(home, DB_FILE);
 export const lockFile = (home: string): string => join(home, LOCK_FILE);
 export const tokenFile = (home: string): string => join(home, TOKEN_FILE);
+export const portFile = (home: string): string => join(home, PORT_FILE);
 export const galleryDir = (home: string): string => join(home, GALLERY_DIR);
 export const exportsDir = (home: string): string => join(home, EXPORTS_DIR);
 export const featuresDir = (home: string): string => join(home, FEATURES_DIR);
@@ -139,6 +143,32 @@ export function toStored(home: string, path: string): string {
 /** The absolute path of a stored one: a relative one lies in this home, wherever it is now. */
 export const fromStored = (home: string, stored: string): string =>
   isAbsolute(stored) ? stored : join(resolve(home), ...stored.split('/'));
+
+/**
+ * The download key of a file an export wrote: its path under the home's `exports/` with forward
+ * slashes (`plate-001-avis.pdf`, `walk/walk-0001.png`), spelled through the home's path or its real
+ * one; null when it lies anywhere else (a folder the user chose outside the home).
+ */
+export function exportKey(home: string, path: string): string | null {
+  const root = exportsDir(resolve(home));
+  const abs = resolve(path);
+  let rel = relative(root, abs);
+  if (!under(rel)) {
+    const [realRoot, realPath] = [realOrNull(root), realOrNull(abs)];
+    rel = realRoot && realPath ? relative(realRoot, realPath) : '';
+  }
+  return under(rel) ? rel.split(sep).join('/') : null;
+}
+
+/** The download keys of those of `paths` that lie in the home's `exports/`, by path. */
+export function exportKeys(home: string, paths: string[]): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const path of paths) {
+    const key = exportKey(home, path);
+    if (key !== null) keys[path] = key;
+  }
+  return keys;
+}
 
 /**
  * The place in a home's layout an absolute checkpoint path names, in whatever home, and its run

@@ -107,6 +107,20 @@ export class HomeLock {
   }
 }
 
+/**
+ * The live process that holds the home, or null: no lock, a lock whose process is gone (a crash,
+ * a kill -9), or one that came along with a copy. For readers that take no lock (`runs`), to
+ * tell a run that trains from one a dead process left 'running'.
+ */
+export function homeHolder(home: string): LockOwner | null {
+  const raw = readRaw(lockFile(home));
+  const holder = raw === null ? null : parseOwner(raw);
+  if (!holder) return null;
+  const here = folderId(home);
+  if (holder.homeId !== null && here !== null && holder.homeId !== here) return null;
+  return isLockOwnerAlive(holder) ? holder : null;
+}
+
 /** Takes the home's lock, taking over a stale one; throws HomeLockedError while a live process holds it. */
 export function acquireHomeLock(home: string, command = describeThisProcess()): HomeLock {
   const file = lockFile(home);

@@ -1,18 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { BackendChoice, CropMode, PauseCause, Resolution } from '../common/vocabulary.js';
+import type { IngestProgress, SourcePreview } from '../common/records.js';
 import type {
   AppInfo,
-  BackendChoice,
-  CropMode,
   DatasetSummary,
   EventName,
-  IngestProgress,
   PlumageEvents,
   RequestName,
   RequestParams,
   RequestResult,
-  Resolution,
-  SourcePreview,
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import { DatasetIngestor } from './dataset/ingest.js';
@@ -23,7 +21,8 @@ import { datasetFolder, folderProblem } from './folders.js';
 import { DatasetStore, type DatasetRow } from './store/datasets.js';
 import type { Db } from './store/db.js';
 import { openHomeDatabase, prepareHome } from './home.js';
-import { datasetCacheFile, datasetIdsOnDisk } from './home-layout.js';
+import { datasetCacheFile, datasetIdsOnDisk, exportKey, exportKeys, exportsDir } from './home-layout.js';
+import { exportFile } from './api/downloads.js';
 import { acquireHomeLock, type HomeLock } from './home-lock.js';
 import { PACKAGE_VERSION } from './version.js';
 import { DEFAULT_PAPER } from './paper-colour.js';
@@ -74,6 +73,8 @@ export { DEFAULT_PAPER };
 const CHANGE_THROTTLE_MS = 250;
 
 type CoreRequest = Exclude<RequestName, 'pickFolder'>;
+/** Files exports wrote this session that revealFile may show wherever they are (the oldest are forgotten). */
+const WRITTEN_KEPT = 10_000;
 type StudioEvents = { [E in EventName]: [PlumageEvents[E]] };
 
 export interface IngestReport {
@@ -102,6 +103,8 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly #lock: HomeLock | null;
   readonly #ingestors = new Map<number, DatasetIngestor>();
   readonly #changeTimers = new Map<number, NodeJS.Timeout>();
+  /** Files exports and interpolations wrote while this Studio was open (absolute), oldest first. */
+  readonly #written = new Set<string>();
 
   private constructor(db: Db, opts: StudioOptions, lock: HomeLock | null) {
     super();
@@ -126,8 +129,12 @@ export class Studio extends EventEmitter<StudioEvents> {
       db,
       home: opts.home,
       datasets: this.datasets,
-      emit: (p) => this.emit('exportProgress', p),
+      emit: (p) => {
+        this.#remember(p.written);
+        this.emit('exportProgress', p);
+      },
       backend: opts.backend,
+      keyOf: (path) => exportKey(opts.home, path),
     });
   }
 
@@ -188,6 +195,7 @@ export class Studio extends EventEmitter<StudioEvents> {
       shell: this.#opts.shell,
       nativeFolderDialog: this.#opts.shell === 'electron',
       samplesFolder: this.samplesFolder,
+      exportsFolder: exportsDir(resolve(this.home)),
       credit: SAMPLE_PLATES_CREDIT,
       training: this.training.capacity(),
     };
@@ -257,6 +265,31 @@ export class Studio extends EventEmitter<StudioEvents> {
     throw new UnsupportedError('no native folder dialog here: type the folder path instead');
   }
 
+  /**
+   * The core's half of revealFile: which file the shell may show in the file manager. Only a
+   * file an export wrote: one in the home's exports/ (links followed), or one written elsewhere
+   * by an export of this session. The shell does the showing; without one (the server) the
+   * request ends in handleRequest with a pointer to the download instead.
+   */
+  async revealFile({ path }: RequestParams<'revealFile'>): Promise<string> {
+    const abs = resolve(path);
+    if (!(await stat(abs).catch(() => null))?.isFile()) throw new NotFoundError(`no such file: ${abs}`);
+    const key = exportKey(this.home, abs);
+    if (this.#written.has(abs) || (key !== null && (await exportFile(this.home, key)) !== null)) return abs;
+    throw new UnsupportedError(`Plumage shows only the files its exports wrote, and ${abs} is not one of them`);
+  }
+
+  #remember(paths: string[]): void {
+    for (const p of paths) {
+      this.#written.delete(p);
+      this.#written.add(p);
+    }
+    for (const p of this.#written) {
+      if (this.#written.size <= WRITTEN_KEPT) break;
+      this.#written.delete(p);
+    }
+  }
+
   // ── training runs (RunManager does the work) ──
 
   async listRuns(): Promise<RequestResult<'listRuns'>> {
@@ -320,7 +353,9 @@ export class Studio extends EventEmitter<StudioEvents> {
     return this.gallery.suggestName(seed, mixSeed);
   }
   async interpolate(p: RequestParams<'interpolate'>): Promise<RequestResult<'interpolate'>> {
-    return this.gallery.interpolate(p);
+    const result = await this.gallery.interpolate(p);
+    if (p.format !== 'strip') this.#remember(result.files);
+    return { ...result, downloads: exportKeys(this.home, result.files) };
   }
   async previewDeleteRun({ runId }: RequestParams<'previewDeleteRun'>): Promise<RequestResult<'previewDeleteRun'>> {
     return { favourites: this.gallery.favouritesOfRun(runId) };
@@ -405,8 +440,12 @@ export class Studio extends EventEmitter<StudioEvents> {
     return this.#ingestors.get(datasetId);
   }
 
-  async close(): Promise<void> {
-    await this.training.pauseAll(); // quitting is a pause: checkpoints written, Resume offered next time
+  /**
+   * Closes the home. Quitting is a pause: running runs write a checkpoint, and the next start
+   * offers Resume and says what paused them (`cause`; by default the shell: the app or the server).
+   */
+  async close(cause: PauseCause = this.#opts.shell === 'electron' ? 'app' : 'server'): Promise<void> {
+    await this.training.pauseAll(cause);
     await this.gallery.close();
     await this.exports.close();
     for (const t of this.#changeTimers.values()) clearTimeout(t);

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { serverToken } from '../core/api/token.js';
+import { lastServerPort, rememberServerPort, serverToken } from '../core/api/token.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
+import { pausedLine, pausingLine, resumeCommand } from '../core/train/pause-report.js';
 import { APP_ROOT, DEFAULT_RESOURCES_DIR } from '../core/version.js';
-import { startServer } from './server.js';
+import { startServer, type RunningServer } from './server.js';
 
 export const DEFAULT_PORT = 7424;
 
@@ -18,18 +19,23 @@ export async function serveMain(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be 0–65535 (0 = any free port), got ${values.port}`);
   const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server' });
+  const defaultHome = studio.home === resolveHome();
   // Listen before anything is awaited: a signal during start-up must still pause runs and exit cleanly.
-  const stopped = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   void studio.gallery.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
-  let server;
+  const listen = (on: number): Promise<RunningServer> =>
+    startServer(studio, { port: on, rendererDir: join(APP_ROOT, 'dist', 'renderer'), token: serverToken(studio.home) });
+  // Any free port (0): the one it had last time first, so a page left open finds it again.
+  const last = port === 0 ? lastServerPort(studio.home) : null;
+  let server: RunningServer;
   try {
-    server = await startServer(studio, {
-      port,
-      rendererDir: join(APP_ROOT, 'dist', 'renderer'),
-      token: serverToken(studio.home),
+    server = await listen(last ?? port).catch((err: NodeJS.ErrnoException) => {
+      if (last === null || err.code !== 'EADDRINUSE') throw err;
+      console.log(`port ${last}, where this home was served last time, is in use: taking another`);
+      return listen(0);
     });
   } catch (err) {
     await studio.close();
@@ -37,13 +43,22 @@ export async function serveMain(argv: string[]): Promise<number> {
       throw new Error(`port ${port} is in use: pick another with --port N (0 = any free one)`);
     throw err;
   }
-  console.log(
-    `Plumage ${studio.home === resolveHome() ? '' : `(home ${studio.home}) `}is serving on 127.0.0.1:${server.port}. Open:`,
-  );
+  rememberServerPort(studio.home, server.port);
+  console.log(`Plumage ${defaultHome ? '' : `(home ${studio.home}) `}is serving on 127.0.0.1:${server.port}. Open:`);
   console.log(server.url);
   await studio.resume();
-  await stopped;
+  const signal = await stopped;
+
+  // Say what stopping does while it does it: each run pauses with a checkpoint, then the server goes.
+  console.log(`plumage serve: ${signal === 'SIGINT' ? 'interrupted' : 'asked to stop'}; stopping`);
+  const paused = await studio.training.pauseAll('server', (r) => console.log(pausingLine(r)));
+  for (const r of paused) {
+    const command = resumeCommand(r, studio.datasets.getDataset(r.datasetId), defaultHome ? null : studio.home);
+    const resume = `Resume in the Training view once it serves again, or: ${command}`;
+    console.log(pausedLine(r, resume));
+  }
   await server.close();
   await studio.close();
+  console.log('plumage serve: stopped');
   return 0;
 }

@@ -1,13 +1,14 @@
-import { open, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { extname, join } from 'node:path';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENT_CHANNELS, type ServerFrame } from '../../preload/contract.js';
 import { handleRequest, parseClientFrame } from '../core/api/handler.js';
 import { CSP, isMediaKey } from '../core/api/security.js';
 import type { Studio } from '../core/studio.js';
-import { isInside } from '../core/dataset/scan.js';
+import { serveExport, serveExportZip } from './downloads.js';
+import { send, sendFile } from './respond.js';
 
 export interface ServeOptions {
   port: number;
@@ -52,20 +53,40 @@ export interface RunningServer {
   url: string;
   port: number;
   token: string;
+  /** The cookie that carries the token for this server's pages (tokenCookieName). */
+  cookieName: string;
   close(): Promise<void>;
 }
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
+/** Route of one exported file (`/exports/KEY`) and of a batch of them as a zip (POST). */
+export const EXPORT_ROUTE = '/exports/';
+export const EXPORT_ZIP_ROUTE = '/exports.zip';
+
+/**
+ * The name of the cookie that carries `token`. Cookies do not tell ports apart, so a fixed name
+ * let two servers on 127.0.0.1 (two homes) overwrite each other's cookie; named after a hash of
+ * the token, each server's cookie is its own.
+ */
+export const tokenCookieName = (token: string): string =>
+  `plumage_${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+
+/**
+ * The values of every cookie called `name` in a Cookie header. Any localhost page may set a
+ * cookie of the same name with another Path, which the browser sends first: each one counts.
+ */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  const values: string[] = [];
+  for (const pair of (header ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    if (at < 0 || pair.slice(0, at).trim() !== name) continue;
+    try {
+      values.push(decodeURIComponent(pair.slice(at + 1).trim()));
+    } catch {
+      // A malformed value is someone else's cookie: skipped, never a failed request.
+    }
+  }
+  return values;
+}
 
 /**
  * The headless shell: serves the built renderer and the contract over WebSocket on 127.0.0.1.
@@ -76,57 +97,33 @@ const TYPES: Record<string, string> = {
 export async function startServer(studio: Studio, opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const tokenBytes = Buffer.from(token);
+  const cookieName = tokenCookieName(token);
   let port = opts.port;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
+  const sameOrigin = (req: IncomingMessage): boolean => {
+    const origin = req.headers.origin;
+    return origin === undefined || allowedHosts().some((h) => origin === `http://${h}`);
+  };
 
-  const tokenOf = (req: IncomingMessage): string | null => {
+  /** Every token the request offers: the query's, a bearer header's, each cookie of this server's name. */
+  const tokensOf = (req: IncomingMessage): string[] => {
+    const offered = cookieValues(req.headers.cookie, cookieName);
     const q = targetOf(req).searchParams.get('token');
-    if (q) return q;
+    if (q) offered.unshift(q);
     const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) return auth.slice(7);
-    const cookie = /(?:^|;\s*)plumage_token=([^;]+)/.exec(req.headers.cookie ?? '');
-    return cookie ? decode(cookie[1]!) : null;
+    if (auth?.startsWith('Bearer ')) offered.unshift(auth.slice(7));
+    return offered;
   };
   const authorised = (req: IncomingMessage): boolean => {
     if (!allowedHosts().includes(req.headers.host ?? '')) return false;
-    const given = Buffer.from(tokenOf(req) ?? '');
-    return given.length === tokenBytes.length && timingSafeEqual(given, tokenBytes);
+    return tokensOf(req).some((t) => {
+      const given = Buffer.from(t);
+      return given.length === tokenBytes.length && timingSafeEqual(given, tokenBytes);
+    });
   };
 
   const rendererReal = await realpath(opts.rendererDir);
   const homeReal = await realpath(studio.home);
-
-  const send = (res: ServerResponse, status: number, body: string): void => {
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(body);
-  };
-  const sendFile = async (res: ServerResponse, root: string, file: string, cache: string): Promise<void> => {
-    const real = await realpath(file).catch(() => null);
-    if (!real || !isInside(root, real)) return send(res, 404, 'not found');
-    // Open first, then stat and stream that same handle: a file deleted or replaced after the
-    // check can no longer fail the stream (nor, unhandled, the process).
-    const handle = await open(real, 'r').catch(() => null);
-    if (!handle) return send(res, 404, 'not found');
-    const st = await handle.stat().catch(() => null);
-    if (!st?.isFile()) {
-      await handle.close().catch(() => {});
-      return send(res, 404, 'not found');
-    }
-    res.writeHead(200, {
-      'content-type': TYPES[extname(real).toLowerCase()] ?? 'application/octet-stream',
-      'content-length': st.size,
-      'cache-control': cache,
-    });
-    const stream = handle.createReadStream({ end: Math.max(0, st.size - 1) });
-    stream.on('error', () => res.destroy()); // a read error mid-body: cut this response only
-    if (st.size === 0) {
-      stream.destroy();
-      res.end();
-      return;
-    }
-    stream.pipe(res);
-  };
-
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     res.setHeader('content-security-policy', CSP);
     res.setHeader('x-content-type-options', 'nosniff');
@@ -134,9 +131,19 @@ export async function startServer(studio: Studio, opts: ServeOptions): Promise<R
     res.setHeader('x-frame-options', 'DENY');
     if (!authorised(req))
       return send(res, 401, 'Plumage: open the URL with its ?token=… as printed by `npm run serve`.');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
-    res.setHeader('set-cookie', `plumage_token=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
     const path = decode(targetOf(req).pathname);
+    // The one thing a page posts: which exports to zip. Only from this server's own pages.
+    if (req.method === 'POST' && path === EXPORT_ZIP_ROUTE) {
+      if (!sameOrigin(req)) return send(res, 403, 'a batch download is asked for by the Plumage page itself');
+      serveExportZip(req, res, studio.home).catch(() => res.destroy());
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
+    res.setHeader('set-cookie', `${cookieName}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+    if (path.startsWith(EXPORT_ROUTE)) {
+      serveExport(res, studio.home, path.slice(EXPORT_ROUTE.length)).catch(() => res.destroy());
+      return;
+    }
     if (path.startsWith('/media/')) {
       const key = path.slice('/media/'.length);
       if (!isMediaKey(key)) return send(res, 404, 'not found');
@@ -174,9 +181,7 @@ export async function startServer(studio: Studio, opts: ServeOptions): Promise<R
     let target: URL | null = null;
     try {
       target = targetOf(req);
-      const origin = req.headers.origin;
-      const sameOrigin = origin === undefined || allowedHosts().some((h) => origin === `http://${h}`);
-      allowed = authorised(req) && sameOrigin && target.pathname === '/api';
+      allowed = authorised(req) && sameOrigin(req) && target.pathname === '/api';
     } catch (err) {
       if (!(err instanceof BadRequest)) throw err;
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -246,6 +251,7 @@ export async function startServer(studio: Studio, opts: ServeOptions): Promise<R
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
+    cookieName,
     close: async () => {
       for (const u of unsubscribers) u();
       for (const ws of wss.clients) ws.terminate();

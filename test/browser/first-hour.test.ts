@@ -131,7 +131,8 @@ test('pause: no ETA, and the training time stands still; resume carries on', { s
     /ends the run early/,
   );
   await shot('5-paused');
-  await page.getByRole('button', { name: 'Resume', exact: true }).click();
+  // Resume says where it continues from: the checkpoint the pause wrote.
+  await page.getByRole('button', { name: /^Resume from \d+\.\d{3} kimg$/ }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor({ timeout: 30_000 });
   await page.getByTestId('eta').waitFor({ timeout: 60_000 });
 });

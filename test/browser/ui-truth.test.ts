@@ -269,7 +269,7 @@ test(
   'the Export view says a 32² bird prints soft on A4, picks Lanczos, and offers a paper that is not',
   { skip },
   async () => {
-    await page.getByRole('navigation').getByRole('button', { name: 'Export', exact: true }).click();
+    await page.locator('header').getByRole('button', { name: 'Export', exact: true }).click();
     await page.getByLabel('All (3)').check();
     const advice = page.getByTestId('print-advice');
     await advice.locator('li.soft').waitFor();

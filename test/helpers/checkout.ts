@@ -19,5 +19,5 @@ export function scratchCheckout(dir: string): { root: string; dist: string; cli:
     if (COPIED.has(name)) cpSync(join(REPO_ROOT, name), join(dir, name), { recursive: true });
     else symlinkSync(join(REPO_ROOT, name), join(dir, name));
   }
-  return { root: dir, dist: join(dir, 'dist'), cli: join(dir, 'dist', 'main', 'cli', 'index.js') };
+  return { root: dir, dist: join(dir, 'dist'), cli: join(dir, 'dist', 'main', 'plumage.js') };
 }

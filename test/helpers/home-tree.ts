@@ -44,7 +44,7 @@ export function asWrittenBySchema5(home: string, original: string): void {
   db.prepare(`UPDATE checkpoints SET path = ${abs('path')}`).run(names);
   db.prepare(`UPDATE favourites SET generator_path = ${abs('generator_path')}`).run(names);
   db.prepare(`UPDATE runs SET init_from = ${abs('init_from')} WHERE init_from IS NOT NULL`).run(names);
-  // Schema 5 wrote no G_ema files with its grids (migration 7 added them): neither the column nor the files.
+  // Schema 5 wrote no G_ema files with its grids (migration 9 added them): neither the column nor the files.
   db.exec('ALTER TABLE snapshots DROP COLUMN generator');
   db.pragma('user_version = 5');
   db.close();

@@ -182,7 +182,10 @@ export function hostileGenerators(dir: string): HostileFile[] {
     writeFileSync(p, Buffer.concat([len, Buffer.from('{"G_ema.mapping')]));
   });
   add('empty.safetensors', /it is empty/, (p) => writeFileSync(p, ''));
-  add('network.pkl', /is a Python pickle/, (p) => writeFileSync(p, Buffer.from([0x80, 0x04, 0x95, 0, 0, 0, 0, 0, 0])));
+  // A pickle's first bytes, then nothing: read by the restricted pickle reader, which says where it ends.
+  add('network.pkl', /network\.pkl is truncated \(a pickle needs 8 more bytes at offset 3\)/, (p) =>
+    writeFileSync(p, Buffer.from([0x80, 0x04, 0x95, 0, 0, 0, 0, 0, 0])),
+  );
   return out;
 }
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 /** Repository root (this file compiles to dist/test/helpers/paths.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SAMPLE_PLATES = join(REPO_ROOT, 'resources', 'sample-plates');
-export const CLI = join(REPO_ROOT, 'dist', 'main', 'cli', 'index.js');
+export const CLI = join(REPO_ROOT, 'dist', 'main', 'plumage.js');
 export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
 export const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts');
 

@@ -186,7 +186,9 @@ test("train reuses the folder's dataset (and its crop), says which, and a closed
 
   assert.equal(await exited, 0, stderr);
   assert.match(stderr, /stdout was closed: pausing run #1 with a checkpoint/);
-  assert.match(stderr, /run #1 paused at [\d.]+ kimg; run the same command to resume/);
+  // The pause says where it resumes from and the command that does it (afar-processes runs that command).
+  assert.match(stderr, /run #1 paused: (checkpoint at|no checkpoint yet, so it starts again from) [\d.]+ kimg; /);
+  assert.match(stderr, /; resume with plumage train --dataset .+ --preset tiny --resolution 64 --crop pad --home /);
   assert.doesNotMatch(stderr, /EPIPE|Error:/);
   const runs = JSON.parse((await plumage(['runs', '--home', home, '--json'])).stdout) as {
     state: string;

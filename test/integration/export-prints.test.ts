@@ -2,10 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import fontkit from '@pdf-lib/fontkit';
 import { PDFArray, PDFDict, PDFDocument, PDFName, PDFNumber, PDFRawStream, PDFRef } from 'pdf-lib';
 import sharp from 'sharp';
 import type { PrintOptions } from '../../preload/contract.js';
 import { tf } from '../../main/core/gan/backend.js';
+import { CAPTION_FONT_FILE, CAPTION_ITALIC_FILE } from '../../main/core/export/caption.js';
 import { ExistsError } from '../../main/core/export/files.js';
 import { ExportJob } from '../../main/core/export/job.js';
 import { layoutPrint } from '../../main/core/export/paper.js';
@@ -171,6 +174,50 @@ test('PDF: exact page box in points, trim and bleed boxes, ICC-based picture at 
     const names = descriptors.map((d) => d.get(PDFName.of('FontName'))!.toString()).sort();
     assert.equal(names.length, 2);
     assert.match(names.join(' '), /NotoSerif-Italic/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('PDF fonts are subsets: every letter of the caption, in each script it allows, drawn as the whole face draws it', async () => {
+  const { dir, cleanup } = tempDir('print-fonts');
+  try {
+    const name = 'Ærø ñandú Κύκνος Снегирь'; // Latin with accents, Greek, Cyrillic: what checkCaptionText allows
+    await run([source(5, name)], options({ marginMm: 15 }), dir);
+    const file = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.pdf'))!,
+    );
+    const pdf = await PDFDocument.load(readFileSync(file));
+    const faces = pdf.context
+      .enumerateIndirectObjects()
+      .map(([, obj]) => obj)
+      .filter((obj): obj is PDFDict => obj instanceof PDFDict && obj.has(PDFName.of('FontFile2')))
+      .map((d) => {
+        const stream = pdf.context.lookup(d.get(PDFName.of('FontFile2'))) as PDFRawStream;
+        const filter = stream.dict.get(PDFName.of('Filter'))?.toString();
+        const bytes = filter === '/FlateDecode' ? inflateSync(stream.contents) : Buffer.from(stream.contents);
+        return { name: d.get(PDFName.of('FontName'))!.toString(), bytes };
+      });
+    assert.equal(faces.length, 2);
+    const wholeRegular = readFileSync(CAPTION_FONT_FILE);
+    const wholeItalic = readFileSync(CAPTION_ITALIC_FILE);
+    for (const face of faces) {
+      const italic = /Italic/.test(face.name);
+      const whole = fontkit.create(italic ? wholeItalic : wholeRegular);
+      const cut = fontkit.create(face.bytes);
+      assert.ok(face.bytes.length < (italic ? wholeItalic : wholeRegular).length / 4, `${face.name} is a subset`);
+      const text = italic ? name : `Plate 5. seed 5 ψ 0.7 · 0123456789`;
+      for (const ch of text.replace(/\s/g, '')) {
+        const g = cut.glyphForCodePoint(ch.codePointAt(0)!);
+        assert.ok(g.id !== 0, `${face.name} has a glyph for ${ch}`);
+        assert.equal(
+          g.path.toSVG(),
+          whole.glyphForCodePoint(ch.codePointAt(0)!).path.toSVG(),
+          `${ch} as the face draws it`,
+        );
+      }
+    }
   } finally {
     cleanup();
   }

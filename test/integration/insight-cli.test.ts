@@ -23,6 +23,8 @@ let gen: string;
 
 const cli = async (...args: string[]) => {
   const r = await run(process.execPath, [CLI, ...args, '--home', home], { maxBuffer: 1 << 24 });
+  // These commands draw in-process: Dawn's own warnings (WebGPU on Mesa) never reach the user.
+  assert.doesNotMatch(r.stderr, /^Warning: /m, `plumage ${args[0]}'s stderr`);
   return r.stdout;
 };
 const cliFails = async (...args: string[]): Promise<{ code: number; stderr: string }> => {
@@ -154,6 +156,7 @@ test("insight flags are checked like the app's requests: one line, exit 2", asyn
   const device = await cliFails('nearest', '--image', '/dev/zero', '--dataset', SAMPLE_PLATES);
   assert.equal(device.code, 1);
   assert.match(device.stderr, /the image \/dev\/zero is not a regular file/);
+  assert.doesNotMatch(device.stderr, /^Warning: /m);
   const notIngested = await cliFails('nearest', '--image', gen, '--dataset', tmp.dir);
   assert.equal(notIngested.code, 1);
   assert.match(notIngested.stderr, /is not a dataset in this home: ingest it first/);

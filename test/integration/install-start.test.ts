@@ -23,7 +23,7 @@ before(async () => {
   tmp = tempDir('install');
   checkout = scratchCheckout(join(tmp.dir, 'checkout'));
   DIST = checkout.dist;
-  WATCHED = ['main/core/train/trainer.js', 'main/cli/index.js', 'renderer/index.html'].map((f) => join(DIST, f));
+  WATCHED = ['main/core/train/trainer.js', 'main/plumage.js', 'renderer/index.html'].map((f) => join(DIST, f));
   server = await serveApp(join(tmp.dir, 'home'), 0, { cli: checkout.cli });
 });
 after(async () => {

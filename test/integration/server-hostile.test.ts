@@ -6,6 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { upgradedSocket, wsFrame } from '../helpers/ws.js';
 import WebSocket from 'ws';
 import { serveApp, type ServedApp } from '../helpers/browser.js';
+import { tokenCookieName } from '../../main/server/server.js';
 import { tempDir } from '../helpers/paths.js';
 
 // The server runs as its own process (`plumage serve`), as a user runs it: an input that crashes
@@ -75,12 +76,12 @@ test('malformed HTTP requests get a 400 and the server carries on', async () => 
     ['the same, with the token', `GET //[x?token=${token} HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`],
     [
       'a cookie decodeURIComponent refuses',
-      `GET / HTTP/1.1\r\n${host()}Cookie: plumage_token=%E0\r\nConnection: close\r\n\r\n`,
+      `GET / HTTP/1.1\r\n${host()}Cookie: ${tokenCookieName(token)}=%E0\r\nConnection: close\r\n\r\n`,
     ],
     ['bad percent-encoding in a path', `GET /%E0%A4?token=${token} HTTP/1.1\r\n${host()}Connection: close\r\n\r\n`],
     [
       'bad percent-encoding in a media path',
-      `GET /media/thumbs/%zz.png HTTP/1.1\r\n${host()}Cookie: plumage_token=${token}\r\nConnection: close\r\n\r\n`,
+      `GET /media/thumbs/%zz.png HTTP/1.1\r\n${host()}Cookie: ${tokenCookieName(token)}=${token}\r\nConnection: close\r\n\r\n`,
     ],
     [
       'a socket upgrade on an unparseable URL',
@@ -89,7 +90,7 @@ test('malformed HTTP requests get a 400 and the server carries on', async () => 
     ],
     [
       'a socket upgrade with a bad cookie',
-      `GET /api HTTP/1.1\r\n${host()}Cookie: plumage_token=%E0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `GET /api HTTP/1.1\r\n${host()}Cookie: ${tokenCookieName(token)}=%E0\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     ],
   ];
@@ -159,7 +160,7 @@ test('a file that vanishes while it is being served costs that request only', as
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'x.png');
   const body = randomBytes(256 << 10);
-  const request = `GET /media/thumbs/race/x.png HTTP/1.1\r\n${host()}Cookie: plumage_token=${token}\r\nConnection: close\r\n\r\n`;
+  const request = `GET /media/thumbs/race/x.png HTTP/1.1\r\n${host()}Cookie: ${tokenCookieName(token)}=${token}\r\nConnection: close\r\n\r\n`;
   for (let round = 0; round < 40; round++) {
     writeFileSync(file, body);
     const replies = Array.from({ length: 8 }, () => raw(request));

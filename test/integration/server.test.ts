@@ -72,9 +72,11 @@ test('pages are refused without the token and served with it, under a strict CSP
   assert.equal(ok.status, 200);
   assert.match(ok.body, /<div id="app">/);
   assert.match(String(ok.headers['content-security-policy']), /default-src 'self'/);
-  assert.match(String(ok.headers['set-cookie']), /plumage_token=.*HttpOnly; SameSite=Strict/);
+  // Named after the token, so two servers on 127.0.0.1 (cookies ignore ports) keep their own.
+  assert.match(server.cookieName, /^plumage_[0-9a-f]{16}$/);
+  assert.match(String(ok.headers['set-cookie']), new RegExp(`^${server.cookieName}=.*HttpOnly; SameSite=Strict`));
   // The page's own assets ride on the cookie.
-  const cookie = `plumage_token=${server.token}`;
+  const cookie = `${server.cookieName}=${server.token}`;
   const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(ok.body)![1]!;
   assert.equal((await get(`/${asset}`, { cookie })).status, 200);
 });
@@ -84,7 +86,7 @@ test('a request naming another host is refused, token or not (DNS rebinding)', a
 });
 
 test('media requests cannot escape the media folders', async () => {
-  const cookie = `plumage_token=${server.token}`;
+  const cookie = `${server.cookieName}=${server.token}`;
   for (const path of [
     '/media/../plumage.db',
     '/media/thumbs/../../plumage.db',
@@ -162,7 +164,7 @@ test('events reach the browser: opening a folder streams progress and a dataset 
     limit: 5,
   });
   const thumb = (page as { result: { items: { thumb: string }[] } }).result.items[0]!.thumb;
-  const png = await get(`/media/${thumb}`, { cookie: `plumage_token=${server.token}` });
+  const png = await get(`/media/${thumb}`, { cookie: `${server.cookieName}=${server.token}` });
   assert.equal(png.status, 200);
   assert.equal(png.headers['content-type'], 'image/png');
   ws.close();

@@ -190,12 +190,13 @@ test('a trainer that does not answer is killed: pause (and quitting) cannot hang
   const pid = sup.pid!;
   process.kill(pid, 'SIGSTOP'); // alive, but answers nothing
   const t0 = performance.now();
-  await studio.training.pauseAll(); // what Studio.close() does on the way out
+  await studio.training.pauseAll('app'); // what Studio.close() does on the way out
   const waited = (performance.now() - t0) / 1000;
   assert.ok(waited < 30, `bounded (${waited.toFixed(1)} s)`);
   assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the trainer is gone');
   const after = runs().getRun(run.id)!;
   assert.equal(after.state, 'paused');
+  assert.equal(after.paused_by, 'app', 'the quit that paused it is kept with the run');
   assert.match(
     after.error ?? '',
     /did not answer the pause request within [\d.]+ s: it was ended, and the run (resumes|starts)/,

@@ -15,6 +15,7 @@ const progress = (jobId: number, over: Partial<ExportProgress> = {}): ExportProg
   total: 2,
   current: null,
   written: [],
+  downloads: {},
   failed: [],
   error: null,
   ...over,

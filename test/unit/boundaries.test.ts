@@ -39,6 +39,25 @@ test('shells never import each other', async () => {
   assert.deepEqual(await ruleIds('main/cli/x.ts', "import * as m from '../core/studio.js';\nvoid m;\n"), []);
 });
 
+test('shells never import each other through import() either', async () => {
+  const cases: [string, string][] = [
+    ['main/cli/x.ts', "'../server/index.js'"],
+    ['main/cli/x.ts', '`../server/${name}.js`'],
+    ['main/cli/x.ts', "'../app/main.js'"],
+    ['main/server/x.ts', "'../cli/index.js'"],
+    ['main/app/x.ts', "'../server/index.js'"],
+    ['main/app/ipc.ts', "'../cli/index.js'"],
+  ];
+  for (const [file, spec] of cases) {
+    const ids = await ruleIds(file, `const name = 'index';\nvoid name;\nexport const m = await import(${spec});\n`);
+    assert.ok(ids.includes('no-restricted-syntax'), `${file} → import(${spec}): ${ids.join(', ')}`);
+  }
+  // The core, and the executable above the shells, may load them lazily.
+  const lazy = "export const m = await import('../core/studio.js');\n";
+  assert.deepEqual(await ruleIds('main/cli/x.ts', lazy), []);
+  assert.deepEqual(await ruleIds('main/plumage.ts', "export const m = await import('./server/index.js');\n"), []);
+});
+
 test('only main/app/ipc.ts touches ipcMain, only preload touches ipcRenderer', async () => {
   const text = "import { ipcMain } from 'electron';\nvoid ipcMain;\n";
   assert.deepEqual(await ruleIds('main/app/ipc.ts', text), []);
@@ -56,4 +75,37 @@ test('the renderer imports no Node built-ins', async () => {
 test('the contract module has no runtime dependencies', async () => {
   const ids = await ruleIds('preload/contract.ts', "import { z } from 'zod';\nexport const s = z.string();\n");
   assert.ok(ids.includes('no-restricted-imports'), ids.join(', '));
+});
+
+test('the contract imports the vocabulary alone, which imports nothing', async () => {
+  const vocab = "export * from '../main/common/vocabulary.js';\n";
+  assert.deepEqual(await ruleIds('preload/contract.ts', vocab), []);
+  const core = "import { CSP } from '../main/core/api/security.js';\nexport const c = CSP;\n";
+  assert.ok((await ruleIds('preload/contract.ts', core)).includes('no-restricted-imports'));
+  const up = "import type { ApiError } from '../../preload/contract.js';\nexport type E = ApiError;\n";
+  assert.ok((await ruleIds('main/common/x.ts', up)).includes('no-restricted-imports'));
+  const fs = "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n";
+  assert.ok((await ruleIds('main/common/x.ts', fs)).includes('no-restricted-imports'));
+  const sibling = "export type * from './records.js';\n";
+  assert.deepEqual(await ruleIds('main/common/x.ts', sibling), []);
+});
+
+test('the preload imports the contract, never main/', async () => {
+  const core = "import { MEDIA_SCHEME } from '../main/core/api/security.js';\nvoid MEDIA_SCHEME;\n";
+  assert.ok((await ruleIds('preload/index.ts', core)).includes('no-restricted-imports'));
+  const contract = "import { MEDIA_SCHEME } from './contract.js';\nvoid MEDIA_SCHEME;\n";
+  assert.deepEqual(await ruleIds('preload/index.ts', contract), []);
+});
+
+test('below the API the core imports the vocabulary, not the contract', async () => {
+  const contract = "import type { RunState } from '../../../preload/contract.js';\nexport type S = RunState;\n";
+  const vocab = "import type { RunState } from '../../common/vocabulary.js';\nexport type S = RunState;\n";
+  for (const file of ['main/core/store/x.ts', 'main/core/gan/x.ts', 'main/core/dataset/x.ts']) {
+    assert.ok((await ruleIds(file, contract)).includes('no-restricted-imports'), file);
+    assert.deepEqual(await ruleIds(file, vocab), [], file);
+  }
+  assert.deepEqual(await ruleIds('main/core/gallery/gallery.ts', contract), []);
+  // The electron rule still holds there.
+  const electron = "import { app } from 'electron';\nvoid app;\n";
+  assert.ok((await ruleIds('main/core/store/x.ts', electron)).includes('no-restricted-imports'));
 });

@@ -35,6 +35,22 @@ const home = (): string => {
 };
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const newRun = (datasetId: number): NewRun => newRunRow(datasetId);
+/** A tick with no measurements. */
+const emptyTick = {
+  loss_g: null,
+  loss_d: null,
+  r1_penalty: null,
+  pl_penalty: null,
+  score_real: null,
+  score_fake: null,
+  augment_p: null,
+  images_per_sec: null,
+  sec_per_kimg: null,
+  tensors: null,
+  rss_mb: null,
+  dataset_images: null,
+  tensor_mb: null,
+};
 
 /** A home whose database holds a few hundred datasets (several pages), checkpointed into the main file. */
 function homeWithData(): string {
@@ -186,14 +202,32 @@ test('recovering interrupted runs pauses them at the kimg of their last checkpoi
   const b = runs.createRun(newRun(ds.id));
   runs.recordCheckpoint(a.id, { kimg: 0.3, step: 6, path: '/a.safetensors', sha256: 'ab', bytes: 1 });
   runs.updateRun(a.id, { state: 'running', kimg: 0.5 });
+  const lastTick = runs.insertTick(a.id, { ...emptyTick, kimg: 0.5, step: 10 });
   runs.updateRun(b.id, { state: 'running', kimg: 0.2 });
+  const bChanged = runs.getRun(b.id)!.updated_at;
   assert.equal(runs.markInterrupted(), 2);
   assert.deepEqual(
-    [runs.getRun(a.id)!, runs.getRun(b.id)!].map((r) => [r.state, r.kimg]),
+    [runs.getRun(a.id)!, runs.getRun(b.id)!].map((r) => [r.state, r.kimg, r.paused_by, r.paused_at]),
     [
-      ['paused', 0.3],
-      ['paused', 0],
+      // Paused by the crash, when it was last heard of: its last tick, or else its last change.
+      ['paused', 0.3, 'crash', lastTick.at],
+      ['paused', 0, 'crash', bChanged],
     ],
+  );
+  db.close();
+});
+
+test('a run remembers what paused it until it is updated otherwise; a cause outside the list is refused', () => {
+  const db = openDatabase(':memory:');
+  const ds = new DatasetStore(db).ensureDataset('/plates', 64, 'centre', '#fff');
+  const runs = new RunStore(db, '/plumage-home');
+  const run = runs.createRun(newRun(ds.id));
+  assert.deepEqual([run.paused_by, run.paused_at], [null, null]);
+  runs.updateRun(run.id, { state: 'paused', paused_by: 'server', paused_at: 1234 });
+  assert.deepEqual([runs.getRun(run.id)!.paused_by, runs.getRun(run.id)!.paused_at], ['server', 1234]);
+  assert.throws(
+    () => db.prepare("UPDATE runs SET paused_by = 'gremlins' WHERE id = ?").run(run.id),
+    /CHECK constraint failed/,
   );
   db.close();
 });

@@ -9,8 +9,17 @@ import { toApiError } from './security.js';
 
 export type Reply = { ok: true; result: unknown } | { ok: false; error: ApiError };
 
-/** The shell's own folder dialog (Electron); the server has none and falls back to the core's refusal. */
-export type PickFolder = () => Promise<string | null>;
+/** What only a shell can do (Electron's dialogs and file manager); the server has neither. */
+export interface ShellActions {
+  /** A native folder dialog; without one the core's refusal answers. */
+  pickFolder?: () => Promise<string | null>;
+  /** Shows a file the core has allowed (Studio.revealFile) in the system's file manager. */
+  revealFile?: (path: string) => Promise<void> | void;
+}
+
+/** Why revealFile cannot work in a shell without a file manager: the page downloads instead. */
+export const NO_FILE_MANAGER =
+  'the file manager is on the machine Plumage runs on, not here: download the file from this page instead';
 
 const isRequestName = (name: unknown): name is RequestName =>
   typeof name === 'string' && (REQUEST_CHANNELS as readonly string[]).includes(name);
@@ -20,14 +29,20 @@ export async function handleRequest(
   studio: Studio,
   name: unknown,
   params: unknown,
-  pickFolder?: PickFolder,
+  shell: ShellActions = {},
 ): Promise<Reply> {
   try {
     if (!isRequestName(name)) {
       const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name;
       return { ok: false, error: { code: 'invalid-input', message: `unknown request ${shown}` } };
     }
-    if (name === 'pickFolder') return { ok: true, result: await (pickFolder ?? (() => studio.pickFolder()))() };
+    if (name === 'pickFolder') return { ok: true, result: await (shell.pickFolder ?? (() => studio.pickFolder()))() };
+    if (name === 'revealFile') {
+      const path = await studio.handle('revealFile', params); // the core decides what may be shown
+      if (!shell.revealFile) return { ok: false, error: { code: 'unsupported', message: NO_FILE_MANAGER } };
+      await shell.revealFile(path);
+      return { ok: true, result: path };
+    }
     return { ok: true, result: await studio.handle(name, params) };
   } catch (err) {
     return { ok: false, error: toApiError(err) };

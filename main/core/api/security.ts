@@ -3,10 +3,10 @@
  * one Content-Security-Policy, one media scheme and one rule for which home files are media.
  * Defined once here so the Electron shell, the headless server and the build cannot drift.
  */
-import type { ApiError } from '../../../preload/contract.js';
+import { MEDIA_SCHEME, type ApiError } from '../../../preload/contract.js';
 
-/** Custom protocol the Electron window loads thumbnails and grids through. */
-export const MEDIA_SCHEME = 'plumage-media';
+/** Custom protocol the Electron window loads thumbnails and grids through (the preload names it too). */
+export { MEDIA_SCHEME };
 
 /**
  * The page may load only its own scripts and styles, and talk only to the server that served it

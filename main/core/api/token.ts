@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { tokenFile } from '../home-layout.js';
+import { portFile, tokenFile } from '../home-layout.js';
 
 /** The headless server's token file in the home (owner-only, like the database beside it). */
 export { TOKEN_FILE } from '../home-layout.js';
@@ -21,4 +21,22 @@ export function serverToken(home: string): string {
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
+}
+
+/** The port `serve` listened on last time in this home, or null (none kept, or not a port). */
+export function lastServerPort(home: string): number | null {
+  try {
+    const port = Number(readFileSync(portFile(home), 'utf8').trim());
+    return Number.isInteger(port) && port > 0 && port <= 65_535 ? port : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Keeps the port `serve` listens on, beside the token: with `--port 0` the next start tries it
+ * first, so a page left open (its cookie holds the token) finds the server again where it was.
+ */
+export function rememberServerPort(home: string, port: number): void {
+  writeFileSync(portFile(home), `${port}\n`, { mode: 0o600 });
 }

@@ -8,9 +8,8 @@ import {
   PRINT_FORMATS,
   TIMELAPSE_FORMATS,
   UPSCALER_CHOICES,
-  type ExportRequests,
-  type RequestParams,
-} from '../../../preload/contract.js';
+} from '../../common/vocabulary.js';
+import type { ExportRequests, RequestParams } from '../../../preload/contract.js';
 import { MAX_DPI } from '../export/paper.js';
 import { GALLERY_FIELDS } from './validate-gallery.js';
 

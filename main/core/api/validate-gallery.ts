@@ -6,9 +6,8 @@ import {
   INTERPOLATION_FORMATS,
   LATENT_SPACES,
   MAX_PSI,
-  type GalleryRequests,
-  type RequestParams,
-} from '../../../preload/contract.js';
+} from '../../common/vocabulary.js';
+import type { GalleryRequests, RequestParams } from '../../../preload/contract.js';
 import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MAX_NAME_LENGTH, MAX_NOTE_LENGTH, MIN_FPS } from '../gallery/limits.js';
 import { whyBadFileName, whyUnsafeText } from '../util/text.js';
 

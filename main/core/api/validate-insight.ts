@@ -1,13 +1,7 @@
 /** Input schemas of the insight requests (see validate.ts; typed against the contract the same way). */
 import { z } from 'zod';
-import {
-  DIRECTION_METHODS,
-  MAX_METRIC_IMAGES,
-  MAX_NEIGHBOURS,
-  MAX_PROJECT_STEPS,
-  type InsightRequests,
-  type RequestParams,
-} from '../../../preload/contract.js';
+import { DIRECTION_METHODS, MAX_METRIC_IMAGES, MAX_NEIGHBOURS, MAX_PROJECT_STEPS } from '../../common/vocabulary.js';
+import type { InsightRequests, RequestParams } from '../../../preload/contract.js';
 import { GALLERY_FIELDS, generatorRef } from './validate-gallery.js';
 
 const G = GALLERY_FIELDS;

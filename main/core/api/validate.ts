@@ -2,15 +2,8 @@ import { z } from 'zod';
 import { GALLERY_SCHEMAS, safeText } from './validate-gallery.js';
 import { EXPORT_SCHEMAS } from './validate-export.js';
 import { INSIGHT_SCHEMAS } from './validate-insight.js';
-import {
-  BACKENDS,
-  CROP_MODES,
-  MAX_REPLICAS,
-  PRESETS,
-  RESOLUTIONS,
-  type RequestName,
-  type RequestParams,
-} from '../../../preload/contract.js';
+import { BACKENDS, CROP_MODES, MAX_REPLICAS, PRESETS, RESOLUTIONS } from '../../common/vocabulary.js';
+import type { RequestName, RequestParams } from '../../../preload/contract.js';
 
 /**
  * Every request's input is checked here before it reaches the core, whichever shell it came
@@ -92,6 +85,7 @@ export const REQUEST_SCHEMAS: Schemas = {
   forgetDataset: datasetRef,
   previewSource: z.strictObject({ datasetId: id, sourceId: id }),
   pickFolder: none,
+  revealFile: z.strictObject({ path: z.string().min(1, 'name the file').max(4096) }),
   listRuns: none,
   getRun: runRef,
   createRun: z.strictObject(CREATE_RUN_FIELDS),

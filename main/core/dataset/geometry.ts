@@ -1,4 +1,4 @@
-import type { CropMode } from '../../../preload/contract.js';
+import type { CropMode } from '../../common/vocabulary.js';
 
 export interface Size {
   width: number;

@@ -3,7 +3,7 @@
  * In: workerData { bytes, resolution, crop }. Out: one message, { pixels } or { reason }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CropMode } from '../../../preload/contract.js';
+import type { CropMode } from '../../common/vocabulary.js';
 import { UndecodableImage } from './decoded.js';
 import { decisiveSide } from './geometry.js';
 import { decodeJpeg2000 } from './jpeg2000.js';

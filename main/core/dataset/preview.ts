@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import type { SourcePreview } from '../../../preload/contract.js';
+import type { SourcePreview } from '../../common/records.js';
 import { thumbsDir, thumbsKey } from '../home-layout.js';
 import type { DatasetRow, SourceRow } from '../store/datasets.js';
 import { parseHexColour } from './geometry.js';

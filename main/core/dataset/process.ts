@@ -1,5 +1,5 @@
 import sharp, { type Metadata, type Sharp, type SharpOptions } from 'sharp';
-import type { CropMode } from '../../../preload/contract.js';
+import type { CropMode } from '../../common/vocabulary.js';
 import { truncatedReason, UndecodableImage, type RawPixels } from './decoded.js';
 import { decisiveSide, parseHexColour, planSquare, type Size } from './geometry.js';
 import { decodeRaw, isRawFormat, readRawHeader, type RawFormat } from './rawformats.js';

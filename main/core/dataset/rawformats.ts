@@ -3,7 +3,7 @@
  * the same sharp pipeline: Netpbm (PBM/PGM/PPM/PAM), BMP, and JPEG 2000 (JP2 and J2K).
  */
 import { Worker } from 'node:worker_threads';
-import type { CropMode } from '../../../preload/contract.js';
+import type { CropMode } from '../../common/vocabulary.js';
 import { decodeBmp, readBmpHeader } from './bmp.js';
 import { UndecodableImage, type ImageHeader, type RawPixels } from './decoded.js';
 import { readJpeg2000Header } from './jpeg2000.js';

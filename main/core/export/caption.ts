@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import fontkit from '@pdf-lib/fontkit';
+import subsetFont from 'subset-font';
 import type { PrintItem } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -34,6 +35,25 @@ let coverage: { hasGlyphForCodePoint(cp: number): boolean }[] | null = null;
 export function captionFontBytes(): { regular: Uint8Array; italic: Uint8Array } {
   fontBytes ??= { regular: readFileSync(CAPTION_FONT_FILE), italic: readFileSync(CAPTION_ITALIC_FILE) };
   return fontBytes;
+}
+
+/** What every caption may set beside its names: printable ASCII and the marks captionText and titles use. */
+const ALWAYS = `${Array.from({ length: 0x5f }, (_, i) => String.fromCharCode(0x20 + i)).join('')}ψ·—…–’“”`;
+
+/**
+ * The caption faces cut down to the characters `regular` and `italic` need (HarfBuzz's hb-subset:
+ * a 500 KB face becomes a few dozen KB), so a PDF carries only what it shows. Layout features
+ * stay, so kerning and ligatures are set as in the whole face.
+ */
+export async function captionFontSubsets(
+  regular: string,
+  italic: string,
+): Promise<{ regular: Uint8Array; italic: Uint8Array }> {
+  const whole = captionFontBytes();
+  const cut = (font: Uint8Array, text: string): Promise<Buffer> =>
+    subsetFont(Buffer.from(font), `${ALWAYS}${text}`, { targetFormat: 'truetype' });
+  const [r, i] = await Promise.all([cut(whole.regular, regular), cut(whole.italic, italic)]);
+  return { regular: r, italic: i };
 }
 
 export class CaptionError extends RangeError {

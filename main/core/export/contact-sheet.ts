@@ -2,7 +2,7 @@
  * A contact sheet of favourites as one PDF: a grid of pictures at their own resolution (no
  * upscaling), each with its plate number, name and seed, as many pages as it takes.
  */
-import type { PrintOptions } from '../../../preload/contract.js';
+import type { PrintOptions } from '../../common/records.js';
 import { checkCaptionText } from './caption.js';
 import { ExportInputError, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
@@ -50,7 +50,10 @@ export async function exportContactSheet(
   for (const s of sources) checkCaptionText(`${s.name} ${opts.title}`);
   await refuseOverwrite([path], overwrite);
   const grid = contactSheetLayout(trim);
-  const res = await newPrintDocument(opts.title);
+  const res = await newPrintDocument(opts.title, {
+    regular: sources.map((s) => `${s.plate}. seed ${s.seed}`).join(''),
+    italic: sources.map((s) => s.name).join(''),
+  });
   const captionMm = ((CAPTION_PT * 1.4 * 2) / 72) * 25.4;
   const titleMm = ((TITLE_PT * 2) / 72) * 25.4;
   const tone = PAPER_TONE_HEX[opts.tone];

@@ -3,7 +3,8 @@
  * written and what failed. Cancelling aborts its signal; the running step stops at its next
  * check (between ESRGAN tiles, between items) and what was finished stays on disk.
  */
-import type { ExportKind, ExportProgress, ExportStep } from '../../../preload/contract.js';
+import type { ExportKind, ExportStep } from '../../common/vocabulary.js';
+import type { ExportProgress } from '../../common/records.js';
 
 const STEP_EVENT_MS = 100;
 
@@ -11,11 +12,19 @@ export class ExportJob {
   readonly progress: ExportProgress;
   readonly #abort = new AbortController();
   readonly #emit: (p: ExportProgress) => void;
+  readonly #keyOf: (path: string) => string | null;
   #sentAt = 0;
   /** Settles when the job's work has ended, however it ended. */
   whenDone: Promise<void> = Promise.resolve();
 
-  constructor(jobId: number, kind: ExportKind, total: number, emit: (p: ExportProgress) => void = () => undefined) {
+  /** `keyOf`: a written file's download key (home-layout's exportKey), null where it has none. */
+  constructor(
+    jobId: number,
+    kind: ExportKind,
+    total: number,
+    emit: (p: ExportProgress) => void = () => undefined,
+    keyOf: (path: string) => string | null = () => null,
+  ) {
     this.progress = {
       jobId,
       kind,
@@ -24,10 +33,12 @@ export class ExportJob {
       total,
       current: null,
       written: [],
+      downloads: {},
       failed: [],
       error: null,
     };
     this.#emit = emit;
+    this.#keyOf = keyOf;
   }
 
   get signal(): AbortSignal {
@@ -48,6 +59,14 @@ export class ExportJob {
 
   wrote(path: string): void {
     this.progress.written.push(path);
+    this.#download(path);
+  }
+
+  /** Notes the download key of a written file, once (a 1,000-frame sequence is announced many times). */
+  #download(path: string): void {
+    if (path in this.progress.downloads) return;
+    const key = this.#keyOf(path);
+    if (key !== null) this.progress.downloads[path] = key;
   }
 
   itemDone(): void {
@@ -70,6 +89,7 @@ export class ExportJob {
     this.progress.done = p.done;
     this.progress.current = p.current;
     this.progress.written = [...p.written];
+    for (const path of p.written) this.#download(path);
     this.progress.failed = [...p.failed];
     this.#send();
   }
@@ -88,7 +108,12 @@ export class ExportJob {
 
   #send(): void {
     this.#sentAt = Date.now();
-    this.#emit({ ...this.progress, written: [...this.progress.written], failed: [...this.progress.failed] });
+    this.#emit({
+      ...this.progress,
+      written: [...this.progress.written],
+      downloads: { ...this.progress.downloads },
+      failed: [...this.progress.failed],
+    });
   }
 }
 

@@ -6,7 +6,8 @@
  * page is the same page in points (595.28 × 841.89 pt): every box below is measured from the
  * page's top-left corner, bleed included.
  */
-import { CUSTOM_MM_RANGE, type PaperName, type PaperTone, type PrintOptions } from '../../../preload/contract.js';
+import { CUSTOM_MM_RANGE, type PaperName, type PaperTone } from '../../common/vocabulary.js';
+import type { PrintOptions } from '../../common/records.js';
 import { DEFAULT_PAPER } from '../paper-colour.js';
 
 const MM_PER_INCH = 25.4;

@@ -5,7 +5,7 @@
  * studio's process plans and the export process prints.
  */
 import { resolve } from 'node:path';
-import type { PrintOptions } from '../../../preload/contract.js';
+import type { PrintOptions } from '../../common/records.js';
 import { captionText, checkCaptionText, type CaptionText } from './caption.js';
 import { ExportInputError, outputPath, printFileName, refuseOverwrite } from './files.js';
 import { layoutPrint, type PrintLayout } from './paper.js';

@@ -4,7 +4,7 @@
  * be refused was refused by planPrints (print-plan.ts) before the first print is made; here one
  * print failing is recorded and the rest carry on.
  */
-import type { PrintOptions } from '../../../preload/contract.js';
+import type { PrintOptions } from '../../common/records.js';
 import { writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 import type { PrintPlan } from './print-plan.js';
@@ -38,7 +38,10 @@ export async function runPrints(
       job.step(label, 'composing');
       let bytes: Uint8Array;
       if (options.format === 'pdf') {
-        const res = await newPrintDocument(caption ? `${caption.plate} ${caption.name}` : label);
+        const res = await newPrintDocument(caption ? `${caption.plate} ${caption.name}` : label, {
+          regular: caption ? `${caption.plate}${caption.details}` : '',
+          italic: caption?.name ?? '',
+        });
         addPrintPage(res, layout, picture, caption);
         bytes = await res.doc.save();
       } else {

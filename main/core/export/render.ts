@@ -19,7 +19,7 @@ import {
 } from 'pdf-lib';
 import fontkit from '@pdf-lib/fontkit';
 import sharp, { type OverlayOptions } from 'sharp';
-import { CAPTION_FONT_FAMILY, CAPTION_FONT_FILE, captionFontBytes, type CaptionText } from './caption.js';
+import { CAPTION_FONT_FAMILY, CAPTION_FONT_FILE, captionFontSubsets, type CaptionText } from './caption.js';
 import { mmToPt, type Box, type PrintLayout } from './paper.js';
 
 const INK = '#2b2620';
@@ -111,10 +111,17 @@ export interface PdfResources {
   icc: PDFRef;
 }
 
-export async function newPrintDocument(title: string): Promise<PdfResources> {
+/**
+ * A PDF for prints. `text` is every character each face will set (captions, titles): the fonts
+ * are embedded as subsets of exactly those, plus printable ASCII and the caption's own marks.
+ */
+export async function newPrintDocument(
+  title: string,
+  text: { regular: string; italic: string },
+): Promise<PdfResources> {
   const doc = await PDFDocument.create();
   doc.registerFontkit(fontkit);
-  const { regular, italic } = captionFontBytes();
+  const { regular, italic } = await captionFontSubsets(text.regular, `${text.italic}${title}`);
   const icc = await srgbIcc();
   const iccRef = doc.context.register(
     doc.context.stream(deflateSync(icc), { N: 3, Alternate: 'DeviceRGB', Filter: 'FlateDecode' }),
@@ -135,8 +142,8 @@ export async function newPrintDocument(title: string): Promise<PdfResources> {
   doc.setTitle(title);
   doc.setProducer('Plumage');
   doc.setCreator('Plumage');
-  // Whole fonts (about 0.5 MB each): pdf-lib's subsetting dropped glyphs of Noto Serif (seen as a
-  // caption missing "Plate" and "ø" in poppler), and a print must show every letter it was given.
+  // Subsets made by HarfBuzz (caption.ts), embedded whole: pdf-lib's own subsetting dropped glyphs
+  // of Noto Serif (a caption missing "Plate" and "ø" in poppler).
   return {
     doc,
     regular: await doc.embedFont(regular, { subset: false }),

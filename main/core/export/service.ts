@@ -6,16 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackendChoice, ExportKind, UpscalerChoice } from '../../common/vocabulary.js';
+import type { ExportProgress } from '../../common/records.js';
 import type {
-  BackendChoice,
-  ExportKind,
-  ExportProgress,
   ExportStart,
   FavouriteSelection,
   MissingGenerator,
   PrintAdvice,
   RequestParams,
-  UpscalerChoice,
 } from '../../../preload/contract.js';
 import { describeGenerator } from '../gan/generator-file.js';
 import { datasetCacheFile } from '../home-layout.js';
@@ -46,6 +44,8 @@ export interface ExportServiceDeps {
   emit: (p: ExportProgress) => void;
   /** The backend prints are drawn and upscaled on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
+  /** A written file's download key (home-layout's exportKey); by default none. */
+  keyOf?: (path: string) => string | null;
 }
 
 export class ExportService {
@@ -271,7 +271,7 @@ export class ExportService {
     work: (job: ExportJob) => Promise<void>,
   ): Promise<ExportStart> {
     const made = await makeExportFolder(folder);
-    const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit);
+    const job = new ExportJob(this.#nextJob++, kind, total, this.#deps.emit, this.#deps.keyOf);
     this.#jobs.set(job.progress.jobId, job);
     job.whenDone = work(job).then(
       () => removeUnused(job, made).then(() => void job.finish()),

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp from 'sharp';
-import type { TimelapseFormat } from '../../../preload/contract.js';
+import type { TimelapseFormat } from '../../common/vocabulary.js';
 import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MIN_FPS } from '../gallery/limits.js';
 import { MAX_ANIMATION_BYTES, sequenceName } from '../gallery/output.js';
 import { ExportInputError, StagedSet, outputPath, refuseOverwrite, writeExport } from './files.js';

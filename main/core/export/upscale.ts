@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import type { Upscaler } from '../../../preload/contract.js';
+import type { Upscaler } from '../../common/vocabulary.js';
 import { initBackend, tf } from '../gan/backend.js';
 
 const require = createRequire(import.meta.url);

@@ -1,4 +1,4 @@
-import { PRINT_PPI, type UpscalerChoice } from '../../../preload/contract.js';
+import { PRINT_PPI, type UpscalerChoice } from '../../common/vocabulary.js';
 
 /** What each upscaler choice does, said plainly wherever the choice is offered (UI, CLI help, README). */
 export const UPSCALER_DESCRIPTIONS: Record<UpscalerChoice, string> = {

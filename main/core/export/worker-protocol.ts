@@ -1,5 +1,6 @@
 /** Messages between the studio and an export process (export-worker.ts): one job per process. */
-import type { ExportKind, ExportProgress, PrintOptions } from '../../../preload/contract.js';
+import type { ExportKind } from '../../common/vocabulary.js';
+import type { ExportProgress, PrintOptions } from '../../common/records.js';
 import type { ContactSheetOptions } from './contact-sheet.js';
 import type { PrintPlan } from './print-plan.js';
 import type { FavouriteSource } from './types.js';

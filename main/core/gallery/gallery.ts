@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { GalleryNoiseMode } from '../../common/vocabulary.js';
+import type { FavouriteFilter } from '../../common/records.js';
 import type {
   AddFavouriteParams,
   Favourite,
-  FavouriteFilter,
   GalleryEvents,
-  GalleryNoiseMode,
   GenerateParams,
   GenerateResult,
   GeneratorInfo,
@@ -162,7 +162,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   }
 
   /** Interpolation between favourites of one generator: a preview strip, an animation, or PNG frames. */
-  async interpolate(p: InterpolateParams): Promise<InterpolateResult> {
+  async interpolate(p: InterpolateParams): Promise<Omit<InterpolateResult, 'downloads'>> {
     const rows = p.favouriteIds.map((id) => this.#favourite(id));
     const files = new Set(rows.map((r) => r.generator_path));
     if (files.size > 1)

@@ -6,12 +6,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import type { AnimationFormat } from '../../../preload/contract.js';
+import type { AnimationFormat } from '../../common/vocabulary.js';
 import { writeExport } from '../export/files.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MIN_FPS } from './limits.js';
 
-export { ANIMATION_FORMATS, type AnimationFormat } from '../../../preload/contract.js';
+export { ANIMATION_FORMATS, type AnimationFormat } from '../../common/vocabulary.js';
 
 /** Frames an animation holds in memory at once are bounded by bytes, not count (512² frames are 768 KiB each). */
 export const MAX_ANIMATION_BYTES = 256 * 2 ** 20;

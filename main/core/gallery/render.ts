@@ -4,7 +4,7 @@
  * interpolation frames between key birds in W (lerp) or Z (slerp).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { GalleryNoiseMode } from '../../../preload/contract.js';
+import type { GalleryNoiseMode } from '../../common/vocabulary.js';
 import { numWs, type GanConfig } from '../gan/config.js';
 import { generate, mapping, synthesis, truncate } from '../gan/generator.js';
 import type { WeightConstants } from '../gan/ops.js';

@@ -2,8 +2,11 @@
  * Backend names, descriptions and hints: what the CLI, the trainer and the Training form say
  * about the backend. No tfjs here, so the app can import it without loading tfjs.
  */
-export const BACKEND_NAMES = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import { BACKENDS, type BackendChoice } from '../../common/vocabulary.js';
+
+/** The backends are the vocabulary's, fastest first; the GAN's own names for them. */
+export const BACKEND_NAMES = BACKENDS;
+export type BackendName = BackendChoice;
 
 /**
  * Backends to treat as absent, comma-separated (e.g. `cuda,webgpu`): to keep a flaky driver out

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerPlumageGradients } from './grads.js';
 import { installFrugalGradients } from './tape.js';
 import {
+  BACKEND_NAMES,
   DISABLE_ENV,
   adapterUsable,
   disabledBackends,
@@ -36,7 +37,8 @@ export {
 import type { BackendProbe } from './backend-info.js';
 
 const require = createRequire(import.meta.url);
-const AUTO_ORDER: BackendName[] = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'];
+/** The automatic choice tries the backends fastest first: the vocabulary's order. */
+const AUTO_ORDER: readonly BackendName[] = BACKEND_NAMES;
 
 let chosen: BackendInfo | null = null;
 

@@ -4,6 +4,7 @@
  * presets size them for an 8 GB GPU, and `tiny` for tests on a CPU.
  */
 import type { BackendName } from './backend-info.js';
+import { PRESETS, type Preset } from '../../common/vocabulary.js';
 
 export interface GanConfig {
   preset: PresetName;
@@ -51,8 +52,9 @@ export interface AdaConfig {
   initialP: number; // p at the start of a run
 }
 
-export const PRESET_NAMES = ['tiny', '64', '128', '256', '512', '1024'] as const;
-export type PresetName = (typeof PRESET_NAMES)[number];
+/** The presets are the vocabulary's; the GAN's own names for them. */
+export const PRESET_NAMES = PRESETS;
+export type PresetName = Preset;
 
 const COMMON = {
   imgChannels: 3,

@@ -6,7 +6,7 @@
  */
 import type { BackendName } from './backend-info.js';
 import type { GanConfig } from './config.js';
-import { MAX_REPLICAS } from '../../../preload/contract.js';
+import { MAX_REPLICAS } from '../../common/vocabulary.js';
 
 /** Backends whose instances are single-threaded in Node, so replicas add cores. */
 export const REPLICA_BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];

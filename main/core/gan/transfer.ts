@@ -7,6 +7,7 @@
  * the counters start fresh.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { TransferInfo } from '../../common/records.js';
 import { validateConfig, type GanConfig } from './config.js';
 import { generatorLayout, openGeneratorFile, type TensorSource } from './generator-file.js';
 import { discriminatorSpecs } from './discriminator.js';
@@ -26,19 +27,8 @@ export const ARCHITECTURE = [
   'mbstdChannels',
 ] as const;
 
-export interface TransferReport {
-  file: string;
-  /** Networks that came from the file (a generator-only file leaves D fresh). */
-  networks: ('G' | 'G_ema' | 'D')[];
-  /** Blocks (`G.synthesis.b64`, `D.b32`, `G.mapping`, …) copied whole, and those started fresh. */
-  kept: string[];
-  fresh: string[];
-  /** Tensors copied, of all the trainer has. */
-  copied: number;
-  total: number;
-  augmentP: number | null;
-  kimg: number | null;
-}
+/** What a run keeps of a file (the shape the API carries as TransferInfo). */
+export type TransferReport = TransferInfo;
 
 /** A network file opened for transfer: its generator's layout checked, its tensors by name. */
 interface GeneratorFile {

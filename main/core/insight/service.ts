@@ -31,7 +31,7 @@ import type { Db } from '../store/db.js';
 import type { DatasetImages } from './dataset-features.js';
 import type { Directions } from './directions.js';
 import type { MetricsResult as CoreMetrics, NearestResult as CoreNearest, Progress } from './metrics.js';
-import { InsightInputError, InsightNotFoundError } from './errors.js';
+import { InsightInputError, InsightNotFoundError, checkImageFile } from './errors.js';
 import type { InsightTask } from './tasks.js';
 
 export const DEFAULT_METRIC_IMAGES = 1000;
@@ -89,8 +89,10 @@ export class Insight {
     const k = p.k ?? DEFAULT_NEIGHBOURS;
     let query: Extract<InsightTask, { op: 'nearest' }>['query'];
     let side: number = row.resolution;
-    if ('image' in p) query = { kind: 'image', path: resolve(p.image) };
-    else {
+    if ('image' in p) {
+      query = { kind: 'image', path: resolve(p.image) };
+      await checkImageFile(query.path);
+    } else {
       const b = p.bird;
       const gen = await this.#gallery.openGenerator(b.generator);
       side = gen.resolution;

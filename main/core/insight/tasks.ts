@@ -17,7 +17,7 @@ import { directionsFile } from '../home-layout.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { DatasetImages } from './dataset-features.js';
 import { computeDirections, GANSPACE_SAMPLES, type DirectionMethod, type Directions } from './directions.js';
-import { InsightInputError } from './errors.js';
+import { InsightInputError, checkImageFile } from './errors.js';
 import { featureNetwork } from './feature-net.js';
 import { computeMetrics, nearestPlates, type Progress } from './metrics.js';
 import { project } from './project.js';
@@ -170,10 +170,7 @@ async function projectTask(
  * /dev/zero or a FIFO is refused by name instead of growing this process's memory.
  */
 async function readImageFile(path: string): Promise<Buffer> {
-  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new InsightInputError(`cannot read the image ${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code}`);
-  });
-  if (!st.isFile()) throw new InsightInputError(`the image ${path} is not a regular file`);
+  await checkImageFile(path);
   const bytes = await readCapped(path, MAX_FILE_BYTES).catch((err: NodeJS.ErrnoException) => {
     throw new InsightInputError(`cannot read the image ${path}: ${err.code ?? err.message}`);
   });

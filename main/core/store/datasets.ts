@@ -1,4 +1,5 @@
-import type { CropMode, DatasetCounts, Resolution, SourceItem, SourceStatus } from '../../../preload/contract.js';
+import type { CropMode, Resolution, SourceStatus } from '../../common/vocabulary.js';
+import type { DatasetCounts, SourceItem } from '../../common/records.js';
 import type { Db } from './db.js';
 
 export interface DatasetRow {

@@ -1,4 +1,5 @@
-import type { FavouriteFilter, FavouriteSort, GalleryNoiseMode } from '../../../preload/contract.js';
+import type { FavouriteSort, GalleryNoiseMode } from '../../common/vocabulary.js';
+import type { FavouriteFilter } from '../../common/records.js';
 import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
 

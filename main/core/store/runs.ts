@@ -1,4 +1,4 @@
-import type { RunState } from '../../../preload/contract.js';
+import type { PauseCause, RunState } from '../../common/vocabulary.js';
 import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
 
@@ -11,6 +11,8 @@ export interface RunRow {
   parent_checkpoint_id: number | null;
   /** The generator file a fine-tune starts from (absolute here; stored relative when inside the home). */
   init_from: string | null;
+  /** With init_from: what the run kept of the file (a TransferInfo as JSON, less its file). */
+  started_from: string | null;
   name: string;
   preset: string;
   config: string;
@@ -33,6 +35,9 @@ export interface RunRow {
   restarts: number;
   /** Why resuming would fail the same way again (a deterministic failure), else null. */
   cannot_resume: string | null;
+  /** What paused it when no one pressed Pause (a quit, a crash), and when; null otherwise. */
+  paused_by: PauseCause | null;
+  paused_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -94,9 +99,12 @@ export type NewRun = Omit<
   | 'kimg'
   | 'restarts'
   | 'cannot_resume'
+  | 'paused_by'
+  | 'paused_at'
   | 'created_at'
   | 'updated_at'
->;
+  | 'started_from'
+> & { started_from?: string | null };
 
 /**
  * A delete refused because something (a fork, a favourite) still points at the row.
@@ -145,13 +153,13 @@ export class RunStore {
       const next = Math.max(top + 1, minId);
       this.#db
         .prepare(
-          `INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, init_from, name, preset, config, seed,
-             sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
-           VALUES (@id, @dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @name, @preset, @config, @seed,
-             @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
+          `INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, init_from, started_from, name, preset,
+             config, seed, sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
+           VALUES (@id, @dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @started_from, @name, @preset,
+             @config, @seed, @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
              ${now})`,
         )
-        .run({ ...r, id: next, init_from: r.init_from === null ? null : toStored(this.#home, r.init_from) });
+        .run({ ...r, id: next, started_from: r.started_from ?? null, init_from: r.init_from === null ? null : toStored(this.#home, r.init_from) });
       return next;
     })();
     return this.getRun(id)!;
@@ -182,6 +190,8 @@ export class RunStore {
         | 'target_kimg'
         | 'cannot_resume'
         | 'parent_checkpoint_id'
+        | 'paused_by'
+        | 'paused_at'
       >
     >,
   ): void {
@@ -203,6 +213,9 @@ export class RunStore {
            error = 'interrupted: Plumage quit or crashed while it trained; resume continues from the last checkpoint',
            kimg = coalesce((SELECT c.kimg FROM checkpoints c WHERE c.run_id = runs.id
                             ORDER BY c.step DESC, c.id DESC LIMIT 1), 0),
+           paused_by = 'crash',
+           -- When it was last heard of: its last tick, else its last change.
+           paused_at = coalesce((SELECT max(t.at) FROM ticks t WHERE t.run_id = runs.id), updated_at),
            updated_at = ?
          WHERE state = 'running'`,
       )

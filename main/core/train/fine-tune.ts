@@ -8,6 +8,8 @@
  */
 import { whyBadArchitecture, type GanConfig } from '../gan/config.js';
 import { describeGenerator } from '../gan/generator-file.js';
+import { transferReport } from '../gan/transfer.js';
+import type { TransferInfo } from '../../common/records.js';
 
 export class FineTuneError extends Error {
   constructor(
@@ -39,4 +41,11 @@ export async function checkFineTuneFile(path: string, config: GanConfig): Promis
   const why = whyBadArchitecture({ ...theirs, resolution: config.resolution });
   if (why) refuse(`at ${config.resolution}² ${why.replace(/^its /, 'its ')}`);
   return layout.file;
+}
+
+/** What a run trained as `config` will keep of `file` (checked by checkFineTuneFile first): the trainer's own plan. */
+export async function planTransfer(file: string, config: GanConfig): Promise<TransferInfo> {
+  return transferReport(file, { resolution: config.resolution }).catch((err: Error) => {
+    throw new FineTuneError(`cannot fine-tune: ${err.message}`, 'invalid-input');
+  });
 }

@@ -2,7 +2,7 @@
  * The typed message protocol between the supervisor (main side) and the trainer child process,
  * defined once and imported by both.
  */
-import type { TickInfo } from '../../../preload/contract.js';
+import type { TickInfo } from '../../common/records.js';
 import type { BackendName } from '../gan/backend.js';
 import type { GanConfig } from '../gan/config.js';
 

@@ -8,16 +8,15 @@ import { availableParallelism, totalmem } from 'node:os';
 import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  PRESETS,
-  type CheckpointInfo,
-  type CreateRunParams,
-  type Preset,
-  type RunDetail,
-  type RunSummary,
-  type SnapshotInfo,
-  type TickInfo,
-  type TrainingCapacity,
+import { PRESETS, type PauseCause, type Preset } from '../../common/vocabulary.js';
+import type { TickInfo, TransferInfo } from '../../common/records.js';
+import type {
+  CheckpointInfo,
+  CreateRunParams,
+  RunDetail,
+  RunSummary,
+  SnapshotInfo,
+  TrainingCapacity,
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
 import { chooseReplicas, machineReplicas } from '../gan/replicas.js';
@@ -36,7 +35,8 @@ import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickR
 import type { BackendName } from '../gan/backend-info.js';
 import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNeed } from './capacity.js';
 import { FILE_MISSING } from './protocol.js';
-import { checkFineTuneFile, type FineTuneError } from './fine-tune.js';
+import { checkFineTuneFile, planTransfer, type FineTuneError } from './fine-tune.js';
+import { describeTransfer } from '../gan/transfer.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {
@@ -161,7 +161,10 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       error: run.error,
       restarts: run.restarts,
       cannotResume: this.#cannotStart(run),
+      resumeKimg: this.#resumeKimg(run),
+      pausedBy: run.paused_by !== null ? { cause: run.paused_by, at: run.paused_at ?? run.updated_at } : null,
       parentRunId: run.parent_run_id,
+      startedFrom: startedFrom(run),
       lastSnapshot: snapshots.at(-1)?.grid ?? null,
       lastCheckpoint: latest ? toCheckpointInfo(latest) : null,
       createdAt: run.created_at,
@@ -251,6 +254,12 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
         : await checkFineTuneFile(p.initFrom, config).catch((err: FineTuneError) => {
             throw new RunError(err.message, err.code);
           });
+    const started =
+      initFrom === null
+        ? null
+        : await planTransfer(initFrom, config).catch((err: FineTuneError) => {
+            throw new RunError(err.message, err.code);
+          });
     // Before anything is made: a preset this machine cannot train fails now, not six minutes in.
     const fit = presetFit(p.preset, p.backend ?? predictBackend());
     if (!fit.fits) throw new RunError(fit.reason!, 'unsupported');
@@ -259,6 +268,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       parent_run_id: parent?.run_id ?? null,
       parent_checkpoint_id: parent?.id ?? null,
       init_from: initFrom,
+      started_from: started === null ? null : JSON.stringify({ ...started, file: undefined }),
       name: p.name ?? `${p.preset} on ${ds.folder.split(/[\\/]/).pop() || ds.folder}`,
       preset: p.preset,
       config: JSON.stringify(config),
@@ -340,8 +350,11 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
    * back further if it turns out damaged), a fork's parent checkpoint, or 0.
    */
   resumePoint(runId: number): number {
-    const run = this.#row(runId);
-    const own = this.runs.goodCheckpoints(runId).find((c) => existsSync(c.path));
+    return this.#resumeKimg(this.#row(runId));
+  }
+
+  #resumeKimg(run: RunRow): number {
+    const own = this.runs.goodCheckpoints(run.id).find((c) => existsSync(c.path));
     if (own) return own.kimg;
     const parent = run.parent_checkpoint_id !== null ? this.runs.getCheckpoint(run.parent_checkpoint_id) : undefined;
     return parent?.kimg ?? 0;
@@ -365,9 +378,10 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     return this.summary(this.#row(runId));
   }
 
-  async pauseRun(runId: number): Promise<RunSummary> {
+  /** `cause`: what paused it when not its Pause button (a quit), shown with the run until it starts again. */
+  async pauseRun(runId: number, cause: PauseCause | null = null): Promise<RunSummary> {
     const run = this.#row(runId);
-    await this.#supervisors.get(runId)?.pause();
+    await this.#supervisors.get(runId)?.pause(cause);
     return this.summary(this.#row(run.id));
   }
 
@@ -432,8 +446,27 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     }
   }
 
-  /** Quitting pauses every running run (checkpoint written), so the next start offers Resume. */
-  async pauseAll(): Promise<void> {
-    await Promise.all([...this.#supervisors.values()].filter((s) => s.running).map((s) => s.pause()));
+  /**
+   * Quitting pauses every running run (checkpoint written), so the next start offers Resume and
+   * says what paused it. `onPausing` hears of each run as its pause is asked for; resolves to the
+   * runs it paused, as they are now.
+   */
+  async pauseAll(cause: PauseCause, onPausing: (run: RunSummary) => void = () => {}): Promise<RunSummary[]> {
+    const running = [...this.#supervisors.values()].filter((s) => s.running);
+    return Promise.all(
+      running.map(async (sup) => {
+        const row = this.runs.getRun(sup.runId);
+        if (row) onPausing(this.summary(row));
+        await sup.pause(cause);
+        return this.summary(this.#row(sup.runId));
+      }),
+    );
   }
+}
+
+/** A run's start file and what it kept, with the sentence the app and the CLI show; null when it started fresh or forked. */
+function startedFrom(run: RunRow): RunSummary['startedFrom'] {
+  if (run.init_from === null || run.started_from === null) return null;
+  const info = { ...(JSON.parse(run.started_from) as Omit<TransferInfo, 'file'>), file: run.init_from };
+  return { ...info, note: describeTransfer(info) };
 }

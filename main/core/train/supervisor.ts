@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PauseCause } from '../../../preload/contract.js';
 import type { GanConfig } from '../gan/config.js';
 import {
   assertWritableInHome,
@@ -106,6 +107,8 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   #ending: 'paused' | 'stopped' | 'done' | 'failed' | null = null;
   #failure: string | null = null;
   #requested: 'pause' | 'stop' | null = null;
+  /** What asked for the pause in hand when it was not the Pause button (a quit), recorded with it. */
+  #pauseCause: PauseCause | null = null;
   #exited: Promise<void> = Promise.resolve();
   #restartTimer: NodeJS.Timeout | null = null;
   #progressSinceRestart = false;
@@ -227,6 +230,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     this.#ending = null;
     this.#failure = null;
     this.#requested = null;
+    this.#pauseCause = null;
     this.#writeFailure = null;
     this.#unanswered = null;
     this.#fatal = null;
@@ -263,7 +267,9 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     });
     child.send(start);
     this.#update(
-      automatic ? { state: 'running' } : { state: 'running', error: null, restarts: 0, cannot_resume: null },
+      automatic
+        ? { state: 'running' }
+        : { state: 'running', error: null, restarts: 0, cannot_resume: null, paused_by: null, paused_at: null },
     );
   }
 
@@ -374,7 +380,11 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     };
     if (this.#unanswered) {
       const verb = this.#requested === 'stop' ? 'stopped' : 'paused';
-      this.#update({ state: verb, error: `${this.#unanswered}: it was ended, and the run ${resumeNote()}` });
+      this.#update({
+        state: verb,
+        error: `${this.#unanswered}: it was ended, and the run ${resumeNote()}`,
+        ...this.#pausedBy(verb),
+      });
       return;
     }
     if (this.#writeFailure) {
@@ -382,7 +392,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     if (this.#ending === 'paused' || this.#ending === 'stopped' || this.#ending === 'done') {
-      this.#update({ state: this.#ending, error: null, restarts: 0 });
+      this.#update({ state: this.#ending, error: null, restarts: 0, ...this.#pausedBy(this.#ending) });
       return;
     }
     if (this.#ending === 'failed') {
@@ -405,6 +415,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       this.#update({
         state: this.#requested === 'pause' ? 'paused' : 'stopped',
         error: `${why} while ${this.#requested === 'pause' ? 'pausing' : 'stopping'}`,
+        ...this.#pausedBy(this.#requested === 'pause' ? 'paused' : 'stopped'),
       });
       return;
     }
@@ -479,12 +490,23 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     if (before === undefined) return;
     const held = this.#store.releaseLiveGenerators(this.runId, this.#opts.keepLiveGenerators);
     for (const f of liveGeneratorFiles(this.#opts.home, this.runId))
-      if (f.at < before && !held.has(f.path)) removeInHome(this.#opts.home, f.path).catch(() => {});
+      if (f.at < before && !held.has(f.path)) void removeInHome(this.#opts.home, f.path).catch(() => {});
   }
 
-  /** Finishes the step in flight, writes a checkpoint, ends the process. Resolves when it has exited. */
-  async pause(): Promise<void> {
+  /**
+   * Finishes the step in flight, writes a checkpoint, ends the process. Resolves when it has
+   * exited. `cause`: what paused it when it was not the Pause button (the app quitting, …), kept
+   * with the run so the view can say so.
+   */
+  async pause(cause: PauseCause | null = null): Promise<void> {
+    this.#pauseCause = cause;
     return this.#end('pause');
+  }
+
+  /** The pause cause fields for a run ending in `state`: set for a pause a quit asked for, cleared otherwise. */
+  #pausedBy(state: 'paused' | 'stopped' | 'done'): { paused_by: PauseCause | null; paused_at: number | null } {
+    const cause = state === 'paused' ? this.#pauseCause : null;
+    return { paused_by: cause, paused_at: cause ? Date.now() : null };
   }
 
   async stop(): Promise<void> {
@@ -495,7 +517,8 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     if (this.#restartTimer) {
       clearTimeout(this.#restartTimer);
       this.#restartTimer = null;
-      this.#update({ state: kind === 'pause' ? 'paused' : 'stopped' });
+      const state = kind === 'pause' ? 'paused' : 'stopped';
+      this.#update({ state, ...this.#pausedBy(state) });
       return;
     }
     if (!this.#child) {

@@ -1,4 +1,4 @@
-import type { TickInfo } from '../../../preload/contract.js';
+import type { TickInfo } from '../../common/records.js';
 
 /** The metrics the charts draw; each keeps its extremes through downsampling. */
 export const CHARTED = ['lossG', 'lossD', 'r1Penalty', 'plPenalty', 'scoreReal', 'scoreFake', 'augmentP'] as const;

@@ -30,6 +30,8 @@ export const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000];
  */
 export class ClientStatus {
   connected = true;
+  /** When the connection was lost (ms since the epoch); null while connected. */
+  lostAt: number | null = null;
   readonly #listeners = new Set<() => void>();
   readonly #failures = new Set<(err: PlumageError) => void>();
 
@@ -46,6 +48,7 @@ export class ClientStatus {
   setConnected(connected: boolean): void {
     if (connected === this.connected) return;
     this.connected = connected;
+    this.lostAt = connected ? null : Date.now();
     for (const l of this.#listeners) l();
   }
 
@@ -60,8 +63,21 @@ type Subscribe = (event: EventName, listener: (payload: unknown) => void) => () 
 /** Requests that fill a view: when one fails the view has nothing true to show, so the failure is reported. */
 const isRead = (name: RequestName): boolean => name.startsWith('get') || name.startsWith('list');
 
-function build(invoke: Invoke, subscribe: Subscribe, mediaUrl: (key: string) => string, status: ClientStatus) {
-  const api = { mediaUrl, on: subscribe } as Record<string, unknown>;
+/** What each shell does with the files exports wrote: download them (the server) or not (the desktop reveals them). */
+interface Downloads {
+  fileAccess: 'download' | 'reveal';
+  downloadUrl: (key: string) => string | null;
+  downloadZip: (keys: string[], fileName: string) => Promise<void>;
+}
+
+function build(
+  invoke: Invoke,
+  subscribe: Subscribe,
+  mediaUrl: (key: string) => string,
+  downloads: Downloads,
+  status: ClientStatus,
+) {
+  const api = { mediaUrl, on: subscribe, ...downloads } as Record<string, unknown>;
   for (const name of REQUEST_CHANNELS) {
     api[name] = (params?: unknown) =>
       invoke(name, params).catch((err: unknown) => {
@@ -85,8 +101,47 @@ function ipcApi(bridge: PreloadBridge, status: ClientStatus): PlumageApi {
     },
     (event, listener) => bridge.on(event, listener),
     (key) => `${bridge.mediaScheme}://media/${key}`,
+    {
+      fileAccess: 'reveal',
+      downloadUrl: () => null,
+      downloadZip: () =>
+        Promise.reject(
+          new PlumageError({ code: 'unsupported', message: 'the desktop app shows files, not downloads' }),
+        ),
+    },
     status,
   );
+}
+
+/**
+ * Downloads from the headless server: a link per file (`exports/KEY`), and a batch as a zip the
+ * server streams, saved through the browser's downloads. The token rides in the cookie, and in
+ * the query when the page has one (as the socket's does).
+ */
+function serverDownloads(token: string | null): Downloads {
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  return {
+    fileAccess: 'download',
+    downloadUrl: (key) => `exports/${key.split('/').map(encodeURIComponent).join('/')}${query}`,
+    downloadZip: async (keys, fileName) => {
+      let res: Response;
+      try {
+        res = await fetch(`exports.zip${query}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ files: keys, name: fileName }),
+        });
+      } catch {
+        throw new PlumageError({ code: 'disconnected', message: 'the Plumage server cannot be reached' });
+      }
+      if (!res.ok) throw new PlumageError({ code: 'failed', message: `download refused: ${await res.text()}` });
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(await res.blob());
+      a.download = fileName;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    },
+  };
 }
 
 /**
@@ -192,6 +247,7 @@ async function socketApi(status: ClientStatus): Promise<PlumageApi> {
       return () => void set.delete(listener);
     },
     (key) => `media/${key}`,
+    serverDownloads(token),
     status,
   );
 }

@@ -5,7 +5,9 @@ import { migration0003 } from './0003-run-reliability.js';
 import { migration0004 } from './0004-favourites.js';
 import { migration0005 } from './0005-run-backend.js';
 import { migration0006 } from './0006-home-relative-paths.js';
-import { migration0007 } from './0007-live-generators.js';
+import { migration0007 } from './0007-run-pause-cause.js';
+import { migration0008 } from './0008-run-started-from.js';
+import { migration0009 } from './0009-live-generators.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -16,4 +18,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0005,
   migration0006,
   migration0007,
+  migration0008,
+  migration0009,
 ];

@@ -6,8 +6,8 @@ import type { Migration } from '../db.js';
  * snapshot keeps that file's path (relative to the home, like every path inside it), or NULL
  * once retention has deleted it or for grids written before.
  */
-export const migration0007: Migration = {
-  version: 7,
+export const migration0009: Migration = {
+  version: 9,
   name: "snapshots keep their G_ema's file",
   up: `ALTER TABLE snapshots ADD COLUMN generator TEXT;`,
 };
