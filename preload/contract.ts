@@ -20,6 +20,7 @@ import type {
   LatentSpace,
   InterpolationFormat,
   Upscaler,
+  UpscalerChoice,
   PaperName,
   TimelapseFormat,
   DirectionMethod,
