@@ -403,7 +403,10 @@ test('a generator that cannot train as the run is refused by createRun, naming w
   // The run says what it kept of the file, as the app and `train --from` show it.
   const started = (made.result as { startedFrom: { note: string; fresh: string[]; kept: string[] } }).startedFrom;
   assert.ok(started.kept.includes('G.synthesis.b16') && started.fresh.includes('G.synthesis.b32'), started.note);
-  assert.match(started.note, /started from .*sixteen\.safetensors: G, G_ema — \d+ of \d+ tensors kept; started fresh: .*G\.synthesis\.b32/);
+  assert.match(
+    started.note,
+    /started from .*sixteen\.safetensors: G, G_ema — \d+ of \d+ tensors kept; started fresh: .*G\.synthesis\.b32/,
+  );
 });
 
 test(

@@ -159,7 +159,12 @@ export class RunStore {
              @config, @seed, @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
              ${now})`,
         )
-        .run({ ...r, id: next, started_from: r.started_from ?? null, init_from: r.init_from === null ? null : toStored(this.#home, r.init_from) });
+        .run({
+          ...r,
+          id: next,
+          started_from: r.started_from ?? null,
+          init_from: r.init_from === null ? null : toStored(this.#home, r.init_from),
+        });
       return next;
     })();
     return this.getRun(id)!;

@@ -464,7 +464,10 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   }
 }
 
-/** A run's start file and what it kept, with the sentence the app and the CLI show; null when it started fresh or forked. */
+/**
+ * A run's start file and what it kept, with the sentence the app and the CLI show; null when it
+ * started fresh or forked.
+ */
 function startedFrom(run: RunRow): RunSummary['startedFrom'] {
   if (run.init_from === null || run.started_from === null) return null;
   const info = { ...(JSON.parse(run.started_from) as Omit<TransferInfo, 'file'>), file: run.init_from };
