@@ -44,8 +44,12 @@ export function asWrittenBySchema5(home: string, original: string): void {
   db.prepare(`UPDATE checkpoints SET path = ${abs('path')}`).run(names);
   db.prepare(`UPDATE favourites SET generator_path = ${abs('generator_path')}`).run(names);
   db.prepare(`UPDATE runs SET init_from = ${abs('init_from')} WHERE init_from IS NOT NULL`).run(names);
-  // Schema 5 wrote no G_ema files with its grids (migration 9 added them): neither the column nor the files.
-  db.exec('ALTER TABLE snapshots DROP COLUMN generator');
+  // What later migrations added, gone, so that reopening it runs them as on a user's home: why a run
+  // paused (7), what a run started from (8), and the G_ema files written with its grids (9, the files too).
+  db.exec(`ALTER TABLE runs DROP COLUMN paused_by;
+    ALTER TABLE runs DROP COLUMN paused_at;
+    ALTER TABLE runs DROP COLUMN started_from;
+    ALTER TABLE snapshots DROP COLUMN generator;`);
   db.pragma('user_version = 5');
   db.close();
   const checkpoints = join(home, 'checkpoints');
