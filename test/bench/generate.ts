@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import { GALLERY_PAGE_SIZE as PAGE_SIZE } from '../../preload/contract.js';
 import { initBackend, type BackendName } from '../../main/core/gan/backend.js';
 import {
@@ -32,6 +31,7 @@ import { defaultLanes } from '../../main/core/gallery/generator-client.js';
 import { pngBytes } from '../../main/core/gallery/output.js';
 import { renderBird, renderBirds, type Generator } from '../../main/core/gallery/render.js';
 import { Studio } from '../../main/core/studio.js';
+import { summariseTally, tallyKernels } from './kernels.js';
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -110,6 +110,7 @@ export async function benchGenerate(argv: string[]): Promise<void> {
         gflopPerImageTrainingPath: round((2 * generatorMacs(config)) / 1e9, 2),
         convGflops: round(profile.convGflops),
         msByKernel: profile.ms,
+        kernelsPerImage: profile.kernels,
         floorMsOneCore: round(floorMs, 0),
         floorMsPerBirdTwoCores: round(floorMs / 2, 0),
         msPerImageBefore: round(median(before)),
@@ -135,26 +136,26 @@ function randomGenerator(config: GanConfig): Generator {
 }
 
 /**
- * One bird under tf.profile: milliseconds by kernel kind (convolutions, the depthwise FIR
- * filters, the rest), and the GFLOP/s the convolutions reach inside a real forward pass (their
- * multiply-adds from each kernel's shapes over their time): the rate the floor is drawn from.
+ * One bird under tf.profile: the kernels it dispatched (count, the top ones by time with their
+ * GFLOP/s), milliseconds by kernel kind (convolutions, the depthwise FIR filters, the rest), and
+ * the GFLOP/s the convolutions reach inside a real forward pass (their multiply-adds from each
+ * kernel's shapes over their time): the rate the floor is drawn from.
  */
-async function profileBird(gen: Generator): Promise<{ convGflops: number; ms: Record<string, number> }> {
-  const info = await tf.profile(() => renderBird(gen, { seed: 7, psi: 0.7, noiseMode: 'const' }));
+async function profileBird(
+  gen: Generator,
+): Promise<{ convGflops: number; ms: Record<string, number>; kernels: Record<string, unknown> }> {
+  const tally = await tallyKernels(() => renderBird(gen, { seed: 7, psi: 0.7, noiseMode: 'const' }));
   const ms: Record<string, number> = { conv: 0, fir: 0, other: 0 };
   let convFlops = 0;
-  for (const k of info.kernels) {
-    const t = Number(await k.kernelTimeMs) || 0;
-    if (k.name === 'Conv2D') {
-      const out = k.outputShapes[0]!;
-      const [kh, kw, cin] = k.inputShapes[1]!;
-      convFlops += 2 * out.reduce((a, b) => a * b, 1) * kh! * kw! * cin!;
-      ms.conv! += t;
-    } else if (k.name === 'DepthwiseConv2dNative') ms.fir! += t;
-    else ms.other! += t;
+  for (const row of tally.rows) {
+    if (row.name === 'Conv2D' || row.name === 'FusedConv2D') {
+      convFlops += row.flops ?? 0;
+      ms.conv! += row.ms;
+    } else if (row.name === 'DepthwiseConv2dNative') ms.fir! += row.ms;
+    else ms.other! += row.ms;
   }
   for (const key of Object.keys(ms)) ms[key] = round(ms[key]!, 0);
-  return { convGflops: convFlops / 1e9 / (ms.conv! / 1000), ms };
+  return { convGflops: convFlops / 1e9 / (ms.conv! / 1000), ms, kernels: summariseTally(tally, 8) };
 }
 
 /** The generator alone, as a reference export is: G_ema's tensors and the config. */

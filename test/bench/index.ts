@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <name> [options]`: benchmarks that print JSON lines (never timed tests).
  *   ingest [--folder F] [--resolution N]   Plumage's ingest vs a naive decode-crop-resize-save loop
- *   train [--preset P] [--repeats N] [--backend B[,B…]]   ms per phase, images/s, s/kimg, GFLOP/s, RSS
+ *   train [--preset P] [--repeats N] [--backend B[,B…]] [--fused on,off]
+ *                                          ms per phase, images/s, s/kimg, GFLOP/s, RSS, kernels per phase
  *   run [--preset P] [--kimg K] [--replicas 1,2] [--network 128ch]
  *                                          a whole supervised run per replica count: s/kimg, images/s,
  *                                          overhead share, checkpoint time, RSS

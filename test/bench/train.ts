@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -14,12 +15,16 @@ import { fileURLToPath } from 'node:url';
 import { runChild } from './child.js';
 import { ParallelTrainer } from '../../main/core/gan/parallel.js';
 import { wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
+import { summariseTally, tallyKernels, type KernelTally } from './kernels.js';
+import { useFusedKernels } from '../../main/core/kernels/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PHASES: PhaseName[] = ['Gmain', 'Greg', 'Dmain', 'Dreg'];
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
 interface PhaseTimes {
+  /** Whether Plumage's fused kernels (and lean gradients) ran: `--fused on,off` measures both. */
+  fused: boolean;
   backend: string;
   description: string;
   adapter: string | null;
@@ -29,15 +34,24 @@ interface PhaseTimes {
   /** wasm: the instance's heap after every phase ran (it only grows: the peak), and the rounds it trained in. */
   wasmHeapMB: number | null;
   rounds: { perRound: number; plPerRound: number };
+  /** Kernels dispatched by one step of each phase alone, less the step's own (G_ema's update, counters). */
+  kernelsPerPhase: Record<PhaseName, Record<string, unknown>>;
+  /** What every step dispatches besides its phases. */
+  kernelsPerStepBookkeeping: Record<string, unknown>;
 }
 
-/** Times each phase (median of `repeats` after a warm-up) in this process. */
+/**
+ * Times each phase (median of `repeats` after a warm-up) in this process, once per side of
+ * `fusedSides` (the fused kernels on or off): the sides alternate step by step on one trainer,
+ * so a load that changes while the bench runs weighs on both alike.
+ */
 async function measure(
   preset: PresetName,
   backend: BackendName | undefined,
   repeats: number,
   batchOverride?: number,
-): Promise<PhaseTimes> {
+  fusedSides: boolean[] = [true],
+): Promise<PhaseTimes[]> {
   const info = await initBackend(backend);
   const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
   const trainer = new GanTrainer(config, 1);
@@ -49,33 +63,59 @@ async function measure(
     7,
   ) as tf.Tensor4D;
   trainer.counters.augmentP = 0.2; // measure with augmentation on, as a run on a small dataset has it
-  const ms = {} as Record<PhaseName, number>;
+  const ms = fusedSides.map(() => ({}) as Record<PhaseName, number>);
   for (const phase of PHASES) {
-    const times: number[] = [];
+    const times: number[][] = fusedSides.map(() => []);
     for (let i = 0; i <= repeats; i++) {
-      trainer.counters.step = 0;
-      // Wall time to the phase's results: a GPU backend only queues work in trainStep.
-      const t0 = performance.now();
-      await trainer.trainStep(reals, [phase]);
-      await trainer.takeStats();
-      // The first call pays for kernel set-up; --repeats 0 times it alone (a big preset on a CPU).
-      if (i > 0 || repeats === 0) times.push(performance.now() - t0);
+      for (const [side, on] of fusedSides.entries()) {
+        useFusedKernels(on);
+        trainer.counters.step = 0;
+        // Wall time to the phase's results: a GPU backend only queues work in trainStep.
+        const t0 = performance.now();
+        await trainer.trainStep(reals, [phase]);
+        await trainer.takeStats();
+        // The first call pays for kernel set-up; --repeats 0 times it alone (a big preset on a CPU).
+        if (i > 0 || repeats === 0) times[side]!.push(performance.now() - t0);
+      }
     }
-    ms[phase] = times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+    for (const [side, t] of times.entries()) ms[side]![phase] = t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
   }
+  // Kernel tallies in runs of their own (profiling adds a little to each kernel's time).
+  const stepOf = async (only: PhaseName[]): Promise<KernelTally> => {
+    trainer.counters.step = 0;
+    return tallyKernels(async () => {
+      await trainer.trainStep(reals, only);
+      await trainer.takeStats();
+    });
+  };
+  const tallies: { bookkeeping: KernelTally; kernelsPerPhase: Record<PhaseName, Record<string, unknown>> }[] = [];
+  for (const on of fusedSides) {
+    useFusedKernels(on);
+    const bookkeeping = await stepOf([]);
+    const kernelsPerPhase = {} as Record<PhaseName, Record<string, unknown>>;
+    for (const phase of PHASES) {
+      const t = await stepOf([phase]);
+      kernelsPerPhase[phase] = { ...summariseTally(t), kernels: t.kernels - bookkeeping.kernels };
+    }
+    tallies.push({ bookkeeping, kernelsPerPhase });
+  }
+  useFusedKernels(true);
   const heap = wasmHeapBytes();
   const rounds = { perRound: trainer.perRound, plPerRound: trainer.plPerRound };
   trainer.dispose();
-  return {
+  return fusedSides.map((fused, side) => ({
+    fused,
     wasmHeapMB: heap === null ? null : Math.round(heap / 2 ** 20),
     rounds,
     backend: info.backend,
     description: info.description,
     batch: config.batchSize,
     adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.description || info.adapter.device}` : null,
-    msPerPhase: ms,
+    msPerPhase: ms[side]!,
+    kernelsPerPhase: tallies[side]!.kernelsPerPhase,
+    kernelsPerStepBookkeeping: summariseTally(tallies[side]!.bookkeeping, 3),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-  };
+  }));
 }
 
 function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
@@ -86,7 +126,16 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
   const stepMs = ms.Gmain + ms.Dmain + ms.Greg / config.plInterval + ms.Dreg / config.r1Interval;
   const stepFlops = flops.Gmain + flops.Dmain + flops.Greg / config.plInterval + flops.Dreg / config.r1Interval;
   const imagesPerSec = (t.batch / stepMs) * 1000;
+  const kernelsOf = (p: PhaseName): number => t.kernelsPerPhase[p].kernels as number;
+  // An average step's kernels, as its time: each phase as often as it runs, and the bookkeeping.
+  const kernelsPerStep =
+    kernelsOf('Gmain') +
+    kernelsOf('Dmain') +
+    kernelsOf('Greg') / config.plInterval +
+    kernelsOf('Dreg') / config.r1Interval +
+    (t.kernelsPerStepBookkeeping.kernels as number);
   return {
+    fused: t.fused,
     backend: t.backend,
     description: t.description,
     adapter: t.adapter,
@@ -97,6 +146,11 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
     msDStep: round(ms.Dmain),
     msDR1Step: round(ms.Dmain + ms.Dreg),
     msGPLStep: round(ms.Gmain + ms.Greg),
+    msPerPhase: Object.fromEntries(PHASES.map((p) => [p, round(ms[p])])),
+    kernelsPerStep: Math.round(kernelsPerStep),
+    kernelsPerPhase: t.kernelsPerPhase,
+    kernelsPerStepBookkeeping: t.kernelsPerStepBookkeeping,
+    loadAverage: round(loadavg()[0]!),
     imagesPerSec: round(imagesPerSec, 2),
     secondsPerKimg: round(1000 / imagesPerSec),
     gflopPerStep: round(stepFlops / 1e9, 2),
@@ -144,7 +198,7 @@ async function measureParallel(
 }
 
 /**
- * `npm run bench -- train [--preset P] [--repeats N] [--backend B[,B…]] [--batch B] [--replicas N]`
+ * `npm run bench -- train [--preset P] [--repeats N] [--backend B[,B…]] [--batch B] [--replicas N] [--fused on,off]`
  * With several backends (`--backend wasm,webgpu,cpu`) each runs in its own process, one after
  * the other, and one JSON line holds them side by side.
  */
@@ -160,7 +214,12 @@ export async function benchTrain(argv: string[]): Promise<void> {
       'no-compare': { type: 'boolean', default: false },
       replicas: { type: 'string' },
       'parallel-worker': { type: 'boolean', default: false },
+      fused: { type: 'string', default: 'on' },
     },
+  });
+  const fusedSides = values.fused.split(',').map((v) => {
+    if (v !== 'on' && v !== 'off') throw new Error(`--fused takes on, off or on,off (got ${v})`);
+    return v === 'on';
   });
   const preset = values.preset as PresetName;
   if (!PRESET_NAMES.includes(preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
@@ -172,7 +231,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
   }
   if (values.worker) {
     // One side of the comparison, in its own process (a process has one tfjs backend).
-    const times = await measure(preset, values.backend as BackendName | undefined, repeats, batch);
+    const times = await measure(preset, values.backend as BackendName | undefined, repeats, batch, fusedSides);
     releaseBackend(); // a live GPU device would keep the worker from exiting
     console.log(JSON.stringify(times));
     return;
@@ -183,7 +242,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
     const sideBySide: Record<string, unknown>[] = [];
     for (const kind of kinds) {
       try {
-        const r = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), [
+        const r = await runChild<PhaseTimes[]>(SELF.replace(/train\.js$/, 'index.js'), [
           'train',
           '--worker',
           '--preset',
@@ -194,7 +253,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
           kind,
           ...(batch ? ['--batch', String(batch)] : []),
         ]);
-        sideBySide.push({ kind, ...summarise(preset, r.result) });
+        sideBySide.push({ kind, ...summarise(preset, r.result[0]!) });
       } catch (err) {
         sideBySide.push({ kind, error: (err as Error).message.split('\n').slice(0, 3).join(' ') });
       }
@@ -202,20 +261,31 @@ export async function benchTrain(argv: string[]): Promise<void> {
     console.log(JSON.stringify({ bench: 'train', preset, backends: sideBySide }));
     return;
   }
-  const best = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), [
+  const sides = await runChild<PhaseTimes[]>(SELF.replace(/train\.js$/, 'index.js'), [
     'train',
     '--worker',
     '--preset',
     preset,
     '--repeats',
     String(repeats),
+    '--fused',
+    values.fused,
     ...(values.backend ? ['--backend', values.backend] : []),
     ...(batch ? ['--batch', String(batch)] : []),
   ]);
+  const best = { result: sides.result[0]! };
   const line: Record<string, unknown> = { bench: 'train', ...summarise(preset, best.result) };
+  if (sides.result.length > 1) {
+    // The other side, measured step by step alternating with the first in the same process.
+    const other = summarise(preset, sides.result[1]!);
+    line[best.result.fused ? 'fusedOff' : 'fusedOn'] = other;
+    const [on, off] = best.result.fused ? [line, other] : [other, line];
+    line.fusedSpeedup = round((off.secondsPerKimg as number) / (on.secondsPerKimg as number), 2);
+    line.fusedKernelRatio = round((on.kernelsPerStep as number) / (off.kernelsPerStep as number), 2);
+  }
   if (!values['no-compare'] && best.result.backend !== 'cpu' && preset === 'tiny') {
     // The pure-JS backend, side by side on one repeat (it is an order of magnitude slower).
-    const cpu = await runChild<PhaseTimes>(SELF.replace(/train\.js$/, 'index.js'), [
+    const cpu = await runChild<PhaseTimes[]>(SELF.replace(/train\.js$/, 'index.js'), [
       'train',
       '--worker',
       '--preset',
@@ -226,7 +296,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
       'cpu',
       ...(batch ? ['--batch', String(batch)] : []),
     ]);
-    const cpuSummary = summarise(preset, cpu.result);
+    const cpuSummary = summarise(preset, cpu.result[0]!);
     line.cpuBackend = {
       msGStep: cpuSummary.msGStep,
       msDStep: cpuSummary.msDStep,

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../gan/backend-info.js';
+import { registerFusedKernels } from '../kernels/index.js';
 import { GeneratorCache } from './generator-cache.js';
 import { renderBirds, type BirdSpec } from './render.js';
 
@@ -34,8 +35,11 @@ const stop = new Int32Array(init.stop);
  * @tensorflow/tfjs (about a second more, per lane, at a cold start) to try the GPUs first.
  */
 async function startBackend(kind: BackendName): Promise<void> {
-  if (kind === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  else await (await import('../gan/backend.js')).initBackend(kind, () => {});
+  // The fused kernels, as the process's own backend registers them: lanes draw the same bits.
+  if (kind === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerFusedKernels();
+  } else await (await import('../gan/backend.js')).initBackend(kind, () => {});
   if (!(await tf.setBackend(kind)) || tf.getBackend() !== kind) throw new Error(`tfjs could not start ${kind}`);
 }
 

@@ -124,9 +124,11 @@ export class GeneratorClient {
     this.#closed = true;
     for (const j of this.#queue.splice(0)) j.resolve({ files: [], cancelled: true });
     const child = this.#child;
-    if (!child) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.disconnect();
+    // A signal to the whole process group (Ctrl-C, kill -TERM -pgid) may have ended it already:
+    // its channel is then closed, and disconnecting again would throw.
+    if (child.connected) child.disconnect();
     // A job in flight ends with the process; a hung one is killed.
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;

@@ -4,6 +4,8 @@
  * and the regularisation phases, with lr·c and β^c, c = interval / (interval + 1).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedHere } from '../kernels/fused.js';
+import { ADAM_KERNEL, adamUpdate } from '../kernels/optimiser.js';
 import { variableOf } from './params.js';
 
 export interface AdamSettings {
@@ -45,6 +47,22 @@ export class Adam {
     const [b1, b2] = betas;
     const bc1 = 1 - b1 ** this.step;
     const bc2 = 1 - b2 ** this.step;
+    const live = this.#params.flatMap((p, i) => (this.frozen.has(p.name) ? [] : [i]));
+    if (fusedHere(ADAM_KERNEL)) {
+      // One kernel for every parameter, the same float32 operations as below.
+      tf.tidy(() => {
+        const k = { b1, b2, sqrtBc2: Math.sqrt(bc2), eps, stepSize: lr / bc1 };
+        const grad = (i: number): tf.Tensor | null => grads[this.#params[i]!.name] ?? null;
+        const pick = <T>(xs: T[]): T[] => live.map((i) => xs[i]!);
+        const out = adamUpdate(pick(this.#params), pick(this.m), pick(this.v), live.map(grad), k);
+        live.forEach((i, j) => {
+          this.#params[i]!.assign(out[j]![0]);
+          this.m[i]!.assign(out[j]![1]);
+          this.v[i]!.assign(out[j]![2]);
+        });
+      });
+      return;
+    }
     this.#params.forEach((p, i) => {
       if (this.frozen.has(p.name)) return;
       tf.tidy(() => {

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { registerPlumageGradients } from './grads.js';
+import { registerFusedKernels } from '../kernels/index.js';
 import { installFrugalGradients } from './tape.js';
 import {
   BACKEND_NAMES,
@@ -66,6 +67,7 @@ export const currentBackend = (): BackendInfo | null => chosen;
 
 async function chooseBackend(prefer?: BackendName): Promise<BackendInfo> {
   registerPlumageGradients();
+  registerFusedKernels();
   installFrugalGradients();
   const order = prefer ? [prefer] : AUTO_ORDER;
   const unavailable: BackendInfo['unavailable'] = [];

@@ -12,6 +12,8 @@
  *   The filters are constants, so no filter gradient is offered.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedHere } from '../kernels/fused.js';
+import { CONV_BI_KERNEL, adjointPads, convBackpropFilter, convBackpropInput } from '../kernels/conv-grads.js';
 
 let registered = false;
 
@@ -131,6 +133,12 @@ export function registerPlumageGradients(): void {
       const [pt, pb, pl, pr] = geo.pads;
       const [hp, wp] = geo.padded;
       const dy4 = dy as tf.Tensor4D;
+      const fused = { strides: geo.stride, pads: [pt, pb, pl, pr] as [number, number, number, number] };
+      if (fusedHere(CONV_BI_KERNEL) && adjointPads(fused, [kh, kw], dy4.shape, x4.shape))
+        return {
+          x: () => convBackpropInput(dy4, filter, fused, x4.shape),
+          filter: () => convBackpropFilter(x4, dy4, fused, filter.shape),
+        };
       return {
         // dx: the adjoint of a strided correlation is a correlation of the dilated, padded dy
         // with the filter turned 180° and in/out swapped.

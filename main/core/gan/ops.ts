@@ -8,12 +8,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spreadSpatial } from './grads.js';
+import { fusedHere } from '../kernels/fused.js';
+import { FIR_TAPS, UPFIRDN_KERNEL, upFirDn2d } from '../kernels/upfirdn.js';
+import { BIAS_ACT_KERNEL, biasAct } from '../kernels/bias-act.js';
 
 export const LRELU_ALPHA = 0.2;
 export const LRELU_GAIN = Math.SQRT2;
 
-/** The resampling filter [1,3,3,1] ⊗ [1,3,3,1] / 64, separable: one axis is [1,3,3,1] / 8. */
-export const FIR_TAPS = [1 / 8, 3 / 8, 3 / 8, 1 / 8] as const;
+export { FIR_TAPS };
 
 /** The 2-D filter as the reference stores it (`resample_filter`, [4, 4], sums to 1). */
 export function resampleFilter2d(): Float32Array {
@@ -24,6 +26,7 @@ export function resampleFilter2d(): Float32Array {
 
 /** bias_act(act='lrelu'): leakyRelu(x + b, 0.2) · √2 · gain. b broadcasts over the last axis. */
 export function biasLrelu<T extends tf.Tensor>(x: T, bias: tf.Tensor | null, gain = 1): T {
+  if (bias && fusedHere(BIAS_ACT_KERNEL)) return biasAct(x, bias, { alpha: LRELU_ALPHA, gain: LRELU_GAIN * gain });
   const z = bias ? tf.add(x, bias) : x;
   return tf.mul(tf.leakyRelu(z, LRELU_ALPHA), LRELU_GAIN * gain) as T;
 }
@@ -84,12 +87,22 @@ function firKernel(channels: number, gain: number): tf.Tensor4D {
 }
 
 /**
+ * Whether the FIR filters take the fused upfirdn2d: only while a gradient tape records
+ * (training), where it saves the most kernels. Its separable sum rounds differently from the
+ * depthwise convolution's (float32 rounding: a bird's byte off by one in ~10⁻⁴ of them), so
+ * every bird drawn outside a tape (the gallery, `generate`, grids, exports) keeps the composed
+ * filter and the bytes favourites were saved with (docs/DECISIONS.md).
+ */
+const fusedFir = (): boolean => fusedHere(UPFIRDN_KERNEL) && tf.engine().isTapeOn();
+
+/**
  * upfirdn2d's FIR: zero-pad by [before, after] on both axes, then filter with the 4×4 kernel
  * (symmetric, so correlation = convolution) times `gain`, optionally keeping every `stride`-th
  * sample. A depthwise convolution: one pass over memory, and XNNPACK runs it fast on wasm.
  * [N,H,W,C] → [N,(H+before+after−4)/stride+1,…,C]
  */
 export function fir2d(x: tf.Tensor4D, before: number, after: number, gain = 1, stride: 1 | 2 = 1): tf.Tensor4D {
+  if (fusedFir()) return upFirDn2d(x, { up: 1, down: stride, padY: [before, after], padX: [before, after], gain });
   const xp =
     before || after
       ? tf.pad(x, [
@@ -112,6 +125,7 @@ export function zeroStuff2x(x: tf.Tensor4D): tf.Tensor4D {
 
 /** upfirdn2d.upsample2d(x, f): [N,H,W,C] → [N,2H,2W,C], FIR-filtered, gain 4 (keeps the mean). */
 export function upsample2d(x: tf.Tensor4D): tf.Tensor4D {
+  if (fusedFir()) return upFirDn2d(x, { up: 2, down: 1, padY: [2, 1], padX: [2, 1], gain: 4 });
   return fir2d(zeroStuff2x(x), 2, 1, 4);
 }
 

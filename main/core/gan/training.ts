@@ -26,6 +26,8 @@ import {
 import { resampleFilter2d } from './ops.js';
 import { wasmRoundPlan } from './wasm-memory.js';
 import { ParamSet, initialValues } from './params.js';
+import { fusedHere } from '../kernels/fused.js';
+import { LERP_KERNEL, lerpAll } from '../kernels/optimiser.js';
 import { RandomState } from './rng.js';
 
 export type PhaseName = 'Gmain' | 'Greg' | 'Dmain' | 'Dreg';
@@ -590,6 +592,20 @@ export class GanTrainer {
     const c = this.config;
     const halfLife = Math.min(c.emaKimg * 1000, this.counters.imagesSeen * c.emaRampup);
     const beta = 0.5 ** (c.batchSize / Math.max(halfLife, 1e-8));
+    if (fusedHere(LERP_KERNEL)) {
+      const trainable = this.G.specs.filter((s) => s.trainable).map((s) => s.name);
+      const dst = trainable.map((n) => this.G_ema.variable(n));
+      tf.tidy(() =>
+        lerpAll(
+          trainable.map((n) => this.G.variable(n)),
+          dst,
+          beta,
+        ).forEach((t, i) => dst[i]!.assign(t)),
+      );
+      for (const spec of this.G.specs)
+        if (!spec.trainable) this.G_ema.variable(spec.name).assign(this.G.variable(spec.name));
+      return;
+    }
     for (const spec of this.G.specs) {
       const src = this.G.variable(spec.name);
       const dst = this.G_ema.variable(spec.name);

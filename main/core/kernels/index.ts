@@ -1,0 +1,24 @@
+/**
+ * Registers Plumage's fused kernels (and the gradients that use them) once per thread: every
+ * thread that runs the networks calls this before it computes, so all of them take the same
+ * path and compute the same bits (the trainer, its replicas, the gallery's lanes).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { onFusedSwitch } from './fused.js';
+import { useLeanGradients } from './lean-gradients.js';
+import { optimiserKernels } from './optimiser.js';
+import { upFirDnGradient, upFirDnKernels } from './upfirdn.js';
+import { biasActGradients, biasActKernels } from './bias-act.js';
+import { convGradGradients, convGradKernels } from './conv-grads.js';
+
+export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
+
+let registered = false;
+
+export function registerFusedKernels(): void {
+  if (registered) return;
+  registered = true;
+  for (const k of [...optimiserKernels, ...upFirDnKernels, ...biasActKernels, ...convGradKernels]) tf.registerKernel(k);
+  for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients]) tf.registerGradient(g);
+  onFusedSwitch(useLeanGradients);
+}

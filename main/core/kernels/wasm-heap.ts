@@ -1,0 +1,29 @@
+/**
+ * Kernels over the wasm backend's heap, in JavaScript. A wasm kernel gets TensorInfos whose data
+ * live in the instance's linear memory; it allocates its outputs there (`makeOutput`) and reads
+ * and writes them through typed-array views. Allocating can grow the memory, which detaches
+ * every view taken before: take views only after the last allocation (`heapViews`).
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+
+export interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+export const isWasm = (backend: unknown): backend is WasmBackendLike =>
+  typeof (backend as Partial<WasmBackendLike>).typedArrayFromHeap === 'function' &&
+  typeof (backend as Partial<WasmBackendLike>).makeOutput === 'function';
+
+/** Float32 views of `infos` (inputs and outputs alike), taken after every output is allocated. */
+export function heapViews(backend: WasmBackendLike, infos: tf.TensorInfo[]): Float32Array[] {
+  return infos.map((info) => {
+    if (info.dtype !== 'float32') throw new TypeError(`a fused wasm kernel takes float32, got ${info.dtype}`);
+    return backend.typedArrayFromHeap(info);
+  });
+}
+
+/** Float32 outputs of the given shapes (their views come from heapViews, afterwards). */
+export const wasmOutputs = (backend: WasmBackendLike, shapes: number[][]): tf.TensorInfo[] =>
+  shapes.map((s) => backend.makeOutput(s, 'float32'));

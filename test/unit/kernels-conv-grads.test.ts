@@ -1,0 +1,110 @@
+/**
+ * The convolution's fused gradients (main/core/kernels/conv-grads.ts) against the composed ones
+ * in gan/grads.ts (which gan-grads holds to finite differences), for each geometry the networks
+ * use: the input and filter gradients to the bit (wasm; to rounding on webgpu), R1's gradient of a gradient (which
+ * differentiates both kernels again) to float32 rounding, and fewer kernels dispatched.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { fusedHere, useFusedKernels } from '../../main/core/kernels/fused.js';
+import { CONV_BI_KERNEL, convBackpropFilter } from '../../main/core/kernels/conv-grads.js';
+import { RandomState } from '../../main/core/gan/rng.js';
+import { backendReady, maxAbsDiff } from '../helpers/gan.js';
+
+before(() => backendReady);
+
+const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+type Pad = 'same' | 'valid' | number;
+
+async function run(on: boolean, x: tf.Tensor4D, f: tf.Tensor4D, stride: number, pad: Pad) {
+  useFusedKernels(on);
+  try {
+    const conv = (u: tf.Tensor, v: tf.Tensor): tf.Tensor => tf.conv2d(u as tf.Tensor4D, v as tf.Tensor4D, stride, pad);
+    const y = conv(x, f);
+    const w = tf.sin(tf.mul(tf.range(0, y.size).reshape(y.shape), 0.7));
+    const loss = (u: tf.Tensor, v: tf.Tensor): tf.Scalar => tf.sum(tf.mul(conv(u, v), w));
+    const backwardKernels = (await tf.profile(() => tf.dispose(tf.grads(loss)([x, f])))).kernels.length;
+    const [dx, df] = tf.grads(loss)([x, f]);
+    // R1's shape: the input gradient squared, differentiated again for the input and the filter.
+    const [ddx, ddf] = tf.grads((u: tf.Tensor, v: tf.Tensor) =>
+      tf.sum(tf.square(tf.grad((s: tf.Tensor) => tf.sum(tf.mul(tf.square(conv(s, v)), w)))(u))),
+    )([x, f]);
+    const read = async (t: tf.Tensor): Promise<Float32Array> => (await t.data()) as Float32Array;
+    const out = {
+      dx: await read(dx!),
+      df: await read(df!),
+      ddx: await read(ddx!),
+      ddf: await read(ddf!),
+      backwardKernels,
+    };
+    tf.dispose([w, y, dx!, df!, ddx!, ddf!]);
+    return out;
+  } finally {
+    useFusedKernels(true);
+  }
+}
+
+for (const [name, xShape, fShape, stride, pad] of [
+  ["a 3×3 'same' layer", [2, 6, 5, 3], [3, 3, 3, 4], 1, 'same'],
+  ["the up-sampling layer's 2×2 polyphase convolution", [2, 5, 5, 3], [2, 2, 3, 8], 1, 'valid'],
+  ["the down-sampling layer's stride-2 3×3 (a row left over)", [2, 8, 9, 4], [3, 3, 4, 3], 2, 'valid'],
+  ['a 1×1 skip / toRGB', [3, 4, 4, 5], [1, 1, 5, 2], 1, 'valid'],
+  ['a stride-2 3×3 with padding 1', [1, 7, 6, 2], [3, 3, 2, 3], 2, 1],
+] as [string, number[], number[], number, Pad][]) {
+  test(`fused conv gradients, ${name}: first order to the bit on wasm, R1's second order to rounding`, async (t) => {
+    if (!fusedHere(CONV_BI_KERNEL)) return t.skip(`no fused conv gradients on ${tf.getBackend()}`);
+    const rng = new RandomState(21);
+    const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+    const x = tf.tensor4d(rng.randnF32(size(xShape)), xShape as [number, number, number, number]);
+    const f = tf.tensor4d(rng.randnF32(size(fShape), 0.5), fShape as [number, number, number, number]);
+    try {
+      const composed = await run(false, x, f, stride, pad);
+      const fused = await run(true, x, f, stride, pad);
+      // wasm: the same XNNPACK convolutions over the same numbers, so the same bits; webgpu: the
+      // backend's own backprop programs, which sum in another order.
+      const exact = tf.getBackend() === 'wasm';
+      for (const k of ['dx', 'df'] as const)
+        if (exact) assert.ok(bits(fused[k]).equals(bits(composed[k])), `${k} differs`);
+      for (const k of exact ? (['ddx', 'ddf'] as const) : (['dx', 'df', 'ddx', 'ddf'] as const)) {
+        const scale = Math.max(...composed[k].map(Math.abs));
+        const diff = maxAbsDiff(fused[k], composed[k]);
+        assert.ok(diff <= 1e-5 * scale, `${k}: off by ${diff} of ${scale}`);
+      }
+      assert.ok(
+        fused.backwardKernels < composed.backwardKernels,
+        `${fused.backwardKernels} vs ${composed.backwardKernels}`,
+      );
+    } finally {
+      tf.dispose([x, f]);
+    }
+  });
+}
+
+test('fused filter gradient at batch 1 and one channel: the composed bits, and its inputs left alive', async (t) => {
+  if (!fusedHere(CONV_BI_KERNEL)) return t.skip(`no fused conv gradients on ${tf.getBackend()}`);
+  const rng = new RandomState(3);
+  // n = 1 and one channel: both transposes only move size-1 axes, which tfjs's wasm Transpose
+  // answers with an Identity (a copy today; the kernel releases it unforced in case it is not).
+  const x = tf.tensor4d(rng.randnF32(5 * 5), [1, 5, 5, 1]);
+  const dy = tf.tensor4d(rng.randnF32(5 * 5 * 2), [1, 5, 5, 2]);
+  const before = [(await x.data()).slice(), (await dy.data()).slice()];
+  const g = { strides: [1, 1] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number] };
+  const tensors = tf.memory().numTensors;
+  const df = convBackpropFilter(x, dy, g, [3, 3, 1, 2]);
+  useFusedKernels(false);
+  const f0 = tf.zeros([3, 3, 1, 2]);
+  const composed = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, 1, 'same'), dy)))(f0);
+  useFusedKernels(true);
+  try {
+    const [fused, reference] = [(await df.data()) as Float32Array, (await composed.data()) as Float32Array];
+    if (tf.getBackend() === 'wasm') assert.ok(bits(fused).equals(bits(reference)));
+    else assert.ok(maxAbsDiff(fused, reference) <= 1e-5 * Math.max(...reference.map(Math.abs)));
+    assert.deepEqual(await x.data(), before[0]);
+    assert.deepEqual(await dy.data(), before[1]);
+  } finally {
+    tf.dispose([x, dy, df, composed, f0]);
+  }
+  assert.equal(tf.memory().numTensors, tensors - 2);
+});
