@@ -20,6 +20,8 @@ import type {
   LatentSpace,
   InterpolationFormat,
   Upscaler,
+  UpscalerChoice,
+  PaperName,
   TimelapseFormat,
   DirectionMethod,
 } from '../main/common/vocabulary.js';
@@ -129,6 +131,8 @@ export interface SnapshotInfo {
   step: number;
   /** Media key of the grid PNG (truncation 1 left, 0.7 right). */
   grid: string;
+  /** G_ema alone at this step (a generator file the Gallery draws from); null once retention removed it. */
+  generator: string | null;
   at: number;
 }
 
@@ -308,6 +312,7 @@ export const REQUEST_CHANNELS = [
   'exportTimelapse',
   'cancelExport',
   'describeUpscalers',
+  'printAdvice',
   // insight
   'computeMetrics',
   'findNearest',
@@ -407,14 +412,20 @@ export interface Favourite {
 
 // ── gallery (issue 10 items 1–5, 8) ──
 
-/** A generator to draw from: a run's checkpoint (default its latest; or the one at `kimg`), or any file. */
-export type GeneratorRef = { runId: number; checkpointId?: number; kimg?: number } | { file: string };
+/**
+ * A generator to draw from: a run's checkpoint (by id, or the one at `kimg`), the G_ema written
+ * with one of its grids (`snapshotId`), or by default the run's newest of either; or any file.
+ */
+export type GeneratorRef =
+  { runId: number; checkpointId?: number; kimg?: number; snapshotId?: number } | { file: string };
 
 export interface GeneratorInfo {
   file: string;
   runId: number | null;
   runName: string | null;
   checkpointId: number | null;
+  /** The snapshot whose G_ema it is (the run as it trains, between checkpoints), else null. */
+  snapshotId: number | null;
   kimg: number | null;
   resolution: number;
 }
@@ -502,6 +513,22 @@ export interface GalleryEvents {
 
 // ── Prints and exports (main/core/export/) ──
 
+/** How the birds of one resolution will print at the given options (the Export view's warning). */
+export interface PrintAdvice {
+  /** The generator's resolution: its birds are resolution × resolution pixels. */
+  resolution: number;
+  /** The chosen favourites drawn at that resolution. */
+  favouriteIds: number[];
+  /** The bird's pixels per inch of paper, and after ESRGAN's ×4. */
+  ppi: number;
+  ppiAfterX4: number;
+  /** The upscaler the print uses: the one asked for, or the one 'auto' picks at this ppi. */
+  upscaler: Upscaler;
+  /** Below PRINT_PPI.soft: the print will look soft whichever upscaler. */
+  soft: boolean;
+  /** The largest paper (same orientation, margins and caption) on which it is not soft; null if none is. */
+  smallerPaper: { paper: PaperName; customMm?: { width: number; height: number }; ppiAfterX4: number } | null;
+}
 /** Which favourites: every one, or these ids in this order. */
 export type FavouriteSelection = 'all' | number[];
 
@@ -548,8 +575,10 @@ export interface ExportRequests {
     overwrite?: boolean;
   }) => ExportStart;
   cancelExport: (p: { jobId: number }) => ExportProgress;
-  /** What each upscaler does, in words for the UI. */
-  describeUpscalers: () => Record<Upscaler, string>;
+  /** What each upscaler choice does, in words for the UI. */
+  describeUpscalers: () => Record<UpscalerChoice, string>;
+  /** How the chosen favourites will print at these options, one entry per resolution (missing files left out). */
+  printAdvice: (p: { favourites: FavouriteSelection; options: PrintOptions }) => PrintAdvice[];
 }
 
 export interface ExportEvents {

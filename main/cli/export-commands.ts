@@ -6,12 +6,14 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type {
-  BackendChoice,
-  ExportProgress,
-  ExportStart,
-  FavouriteSelection,
-  PrintOptions,
+import {
+  PRINT_PPI,
+  type BackendChoice,
+  type ExportProgress,
+  type ExportStart,
+  type FavouriteSelection,
+  type PrintAdvice,
+  type PrintOptions,
 } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS, OPEN_DATASET_FIELDS } from '../core/api/validate.js';
 import { EXPORT_FIELDS } from '../core/api/validate-export.js';
@@ -56,7 +58,7 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
           tone: { type: 'string', default: 'cream' },
           'no-caption': { type: 'boolean', default: false },
           format: { type: 'string', default: 'pdf' },
-          upscaler: { type: 'string', default: 'esrgan' },
+          upscaler: { type: 'string', default: 'auto' },
           'contact-sheet': { type: 'boolean', default: false },
           backend: { type: 'string' },
         },
@@ -75,11 +77,13 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
         format: choiceFlag(values, 'format', F.format)!,
         upscaler: choiceFlag(values, 'upscaler', F.upscaler)!,
       };
-      return withStudio({ ...values, backend }, (studio, folder) =>
-        values['contact-sheet']
-          ? studio.exports.exportContactSheet({ favourites, options, folder, overwrite: values.overwrite! })
-          : studio.exports.exportPrints({ favourites, options, folder, overwrite: values.overwrite! }),
-      );
+      return withStudio({ ...values, backend }, async (studio, folder) => {
+        if (values['contact-sheet'])
+          return studio.exports.exportContactSheet({ favourites, options, folder, overwrite: values.overwrite! });
+        for (const line of softPrints(await studio.exports.printAdvice({ favourites, options }), options))
+          console.error(line);
+        return studio.exports.exportPrints({ favourites, options, folder, overwrite: values.overwrite! });
+      });
     }
     case 'export-dataset': {
       const { values } = parseArgs({
@@ -174,6 +178,27 @@ async function withStudio(
     process.off('SIGINT', onSigint);
     await studio.close();
   }
+}
+
+/** A warning for each resolution of bird that will print soft at these options, with a paper that would not. */
+function softPrints(advice: PrintAdvice[], options: PrintOptions): string[] {
+  const paper =
+    options.paper === 'custom' ? `${options.customMm!.width} × ${options.customMm!.height} mm` : options.paper;
+  return advice
+    .filter((a) => a.soft)
+    .map((a) => {
+      const one = a.favouriteIds.length === 1;
+      const which = `${one ? 'plate' : 'plates'} ${a.favouriteIds.join(', ')} (${a.resolution}²)`;
+      const smaller = a.smallerPaper;
+      const flag = smaller?.customMm ? `${smaller.customMm.width}x${smaller.customMm.height}` : smaller?.paper;
+      const instead = smaller
+        ? ` On ${smaller.customMm ? `${flag} mm` : flag} paper (--paper ${flag}) ${one ? 'it' : 'they'} would have ${smaller.ppiAfterX4}.`
+        : ' Smaller margins or paper would help.';
+      return (
+        `plumage: warning: ${which}: ${a.ppiAfterX4} px per inch on ${paper} even after ESRGAN's ×4, under ` +
+        `${PRINT_PPI.soft}: ${one ? 'it' : 'they'} will print visibly soft (using ${a.upscaler}).${instead}`
+      );
+    });
 }
 
 function describe(p: ExportProgress): string {

@@ -14,7 +14,7 @@ import type {
   PaperTone,
   PrintFormat,
   SourceStatus,
-  Upscaler,
+  UpscalerChoice,
 } from './vocabulary.js';
 
 export interface DatasetCounts {
@@ -108,7 +108,7 @@ export interface PrintOptions {
   tone: PaperTone;
   caption: boolean;
   format: PrintFormat;
-  upscaler: Upscaler;
+  upscaler: UpscalerChoice;
 }
 
 /** What a run started from a network file kept of it: gan/transfer.ts's plan, said before training. */

@@ -79,6 +79,16 @@ export type PrintFormat = (typeof PRINT_FORMATS)[number];
 /** esrgan: a learned super-resolution network (invents plausible detail); lanczos: a filter (adds none). */
 export const UPSCALERS = ['esrgan', 'lanczos'] as const;
 export type Upscaler = (typeof UPSCALERS)[number];
+/** What a print asks for: one upscaler, or 'auto' (the one that looks better at the bird's pixels per inch). */
+export const UPSCALER_CHOICES = ['auto', ...UPSCALERS] as const;
+export type UpscalerChoice = (typeof UPSCALER_CHOICES)[number];
+/**
+ * A bird's pixels per printed inch after ESRGAN's ×4: below `soft` it prints visibly soft
+ * whichever upscaler (each of its pixels spans over 2 mm of paper); from `esrgan` on, 'auto'
+ * uses ESRGAN, below it Lanczos (ESRGAN's sharp-edged pixels, enlarged further, show as a mosaic).
+ * Measured on prints of 32², 64², 128² and 256² birds: docs/DECISIONS.md, "Which upscaler a print uses".
+ */
+export const PRINT_PPI = { soft: 50, esrgan: 100 } as const;
 
 export const ORIENTATIONS = ['portrait', 'landscape'] as const;
 export type Orientation = (typeof ORIENTATIONS)[number];

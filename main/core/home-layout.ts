@@ -8,6 +8,7 @@
  *   cache/dataset-N-R.u8                   dataset N's training images, packed at R²
  *   thumbs/N/…                             dataset N's thumbnails and previews (media)
  *   checkpoints/run-N/ckpt-STEP.safetensors
+ *   checkpoints/run-N/gema-STEP-T.safetensors  run N's G_ema alone, written with each grid (T: when, base 36)
  *   samples/run-N/grid-STEP.png            run N's snapshot grids (media)
  *   gallery/…                              drawn birds and strips (media), cleared each session
  *   exports/                               where an export goes when no folder was asked for; the only
@@ -61,6 +62,28 @@ export const thumbsDir = (home: string, datasetId: number): string => join(home,
 
 export const checkpointDir = (home: string, runId: number): string => join(home, CHECKPOINTS_DIR, `run-${runId}`);
 export const checkpointName = (step: number): string => `ckpt-${stepName(step)}.safetensors`;
+/**
+ * A generator-only snapshot of run N's G_ema, written with each grid so the Gallery can draw the
+ * run as it trains. `at` (ms) makes each name new: a resumed run reaches the same steps again, and
+ * a favourite drawn from the earlier file must keep its own weights.
+ */
+export const liveGeneratorName = (step: number, at: number): string =>
+  `gema-${stepName(step)}-${at.toString(36)}.safetensors`;
+/** Run `runId`'s G_ema files on disk, with the step and the time (ms) their names carry. */
+export function liveGeneratorFiles(home: string, runId: number): { path: string; step: number; at: number }[] {
+  const dir = checkpointDir(home, runId);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const m = /^gema-(\d+)-([0-9a-z]+)\.safetensors$/.exec(n);
+    return m ? [{ path: join(dir, n), step: Number(m[1]), at: parseInt(m[2]!, 36) }] : [];
+  });
+}
+
 /** Media key of run `runId`'s grid folder; `samplesDir` is the folder itself. */
 export const samplesKey = (runId: number): string => `${SAMPLES_DIR}/run-${runId}`;
 export const samplesDir = (home: string, runId: number): string => join(home, SAMPLES_DIR, `run-${runId}`);

@@ -399,6 +399,9 @@ export class Studio extends EventEmitter<StudioEvents> {
   async describeUpscalers(): Promise<RequestResult<'describeUpscalers'>> {
     return this.exports.describeUpscalers();
   }
+  async printAdvice(p: RequestParams<'printAdvice'>): Promise<RequestResult<'printAdvice'>> {
+    return this.exports.printAdvice(p);
+  }
 
   /** One full pass without watching (the CLI's `ingest`). */
   async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {

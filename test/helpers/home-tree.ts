@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -44,6 +44,15 @@ export function asWrittenBySchema5(home: string, original: string): void {
   db.prepare(`UPDATE checkpoints SET path = ${abs('path')}`).run(names);
   db.prepare(`UPDATE favourites SET generator_path = ${abs('generator_path')}`).run(names);
   db.prepare(`UPDATE runs SET init_from = ${abs('init_from')} WHERE init_from IS NOT NULL`).run(names);
+  // What later migrations added, gone, so that reopening it runs them as on a user's home: why a run
+  // paused (7), what a run started from (8), and the G_ema files written with its grids (9, the files too).
+  db.exec(`ALTER TABLE runs DROP COLUMN paused_by;
+    ALTER TABLE runs DROP COLUMN paused_at;
+    ALTER TABLE runs DROP COLUMN started_from;
+    ALTER TABLE snapshots DROP COLUMN generator;`);
   db.pragma('user_version = 5');
   db.close();
+  const checkpoints = join(home, 'checkpoints');
+  for (const run of existsSync(checkpoints) ? readdirSync(checkpoints) : [])
+    for (const f of readdirSync(join(checkpoints, run))) if (f.startsWith('gema-')) rmSync(join(checkpoints, run, f));
 }

@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import type { ExportProgress, ExportStart } from '../../preload/contract.js';
+import type { ExportProgress, ExportStart, PrintAdvice } from '../../preload/contract.js';
 import { handleRequest } from '../../main/core/api/handler.js';
 import { Studio } from '../../main/core/studio.js';
 import { RunStore } from '../../main/core/store/runs.js';
@@ -145,6 +145,45 @@ test('bad export requests are refused before anything starts', async () => {
   const upscalers = (await call('describeUpscalers', undefined)) as Record<string, string>;
   assert.match(upscalers.esrgan!, /invents plausible fine detail/);
   assert.match(upscalers.lanczos!, /adds no detail/);
+  assert.match(upscalers.auto!, /ESRGAN from 100 px per printed inch after its ×4, Lanczos below/);
+});
+
+test('printAdvice: the tiny favourites are soft on A4 and auto picks Lanczos; A5 is not enough, a custom paper is', async () => {
+  const a4 = { ...options, paper: 'A4', upscaler: 'auto' };
+  const lost = studio.gallery.favourites.add({
+    run_id: null,
+    checkpoint_id: null,
+    generator_path: join(tmp.dir, 'gone.safetensors'),
+    psi: 0.7,
+    kimg: null,
+    seed: 4,
+    noise_mode: 'const',
+    mix_seed: null,
+    mix_layers: null,
+    name: 'Gone',
+  });
+  try {
+    const advice = (await call('printAdvice', { favourites: 'all', options: a4 })) as PrintAdvice[];
+    assert.equal(advice.length, 1, 'one resolution; the favourite whose file is gone is left out');
+    const [tiny] = advice;
+    assert.deepEqual(tiny!.favouriteIds, [1, 2, 3]);
+    assert.equal(tiny!.resolution, 32);
+    assert.equal(tiny!.upscaler, 'lanczos');
+    assert.equal(tiny!.soft, true);
+    assert.equal(tiny!.smallerPaper?.paper, 'custom');
+    const asked = (await call('printAdvice', {
+      favourites: [2],
+      options: { ...a4, upscaler: 'esrgan' },
+    })) as PrintAdvice[];
+    assert.equal(asked[0]!.upscaler, 'esrgan', 'an upscaler asked for by name is used');
+    await assert.rejects(call('printAdvice', { favourites: [99], options: a4 }), /no favourite with id 99/);
+    await assert.rejects(
+      call('printAdvice', { favourites: 'all', options: { ...a4, upscaler: 'bicubic' } }),
+      /upscaler/,
+    );
+  } finally {
+    studio.gallery.favourites.remove(lost.id);
+  }
 });
 
 test('exportTimelapse: the snapshot grids of a run, in step order, as an animated GIF', async () => {

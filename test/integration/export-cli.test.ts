@@ -73,6 +73,22 @@ test('export: prints of real favourites, named from plate and name; never replac
   assert.notDeepEqual(readFileSync(join(out, files[0]!)), before, 'ESRGAN print differs from the Lanczos one');
 });
 
+test('export: by default a 32² bird on A4 goes through Lanczos, with a warning and a paper that would do', async () => {
+  const dirs = [join(out, 'auto'), join(out, 'lanczos')];
+  for (const d of dirs) mkdirSync(d);
+  const args = ['export', '--favourites', '1', '--format', 'png', '--dpi', '72'];
+  const auto = await plumage([...args, '--out', dirs[0]!]);
+  assert.equal(auto.code, 0, auto.stderr);
+  assert.match(
+    auto.stderr,
+    /plumage: warning: plate 1 \(32²\): 18\.1 px per inch on A4 even after ESRGAN's ×4, under 50: it will print visibly soft \(using lanczos\)\. On 95x135 mm paper \(--paper 95x135\) it would have 50\./,
+  );
+  const lanczos = await plumage([...args, '--upscaler', 'lanczos', '--out', dirs[1]!]);
+  assert.equal(lanczos.code, 0, lanczos.stderr);
+  const file = 'plate-001-avis-fictitia.png';
+  assert.ok(readFileSync(join(dirs[0]!, file)).equals(readFileSync(join(dirs[1]!, file))), 'the same print as Lanczos');
+});
+
 test('export --contact-sheet: one PDF with every favourite', async () => {
   const r = await plumage(['export', '--favourites', '2,1', '--contact-sheet', '--out', out]);
   assert.equal(r.code, 0, r.stderr);
@@ -89,7 +105,11 @@ test('export refuses bad input with a clear error and writes nothing', async () 
     [['--favourites', '1', '--dpi', '1300'], /1 to 1200/, 2],
     [['--favourites', '1', '--paper', '0x100'], /--paper custom paper width must be 20–1500 mm/, 2],
     [['--favourites', '1', '--paper', 'B7'], /--paper must be one of/, 2],
-    [['--favourites', '1', '--upscaler', 'bicubic'], /--upscaler must be one of esrgan, lanczos \(got bicubic\)/, 2],
+    [
+      ['--favourites', '1', '--upscaler', 'bicubic'],
+      /--upscaler must be one of auto, esrgan, lanczos \(got bicubic\)/,
+      2,
+    ],
     [['--favourites', '99'], /no favourite with id 99/, 1],
     [['--favourites', 'x'], /--favourites must be all or ids/, 2],
     [['--favourites', '1', '--format', 'jpeg'], /--format must be one of pdf, png, tiff/, 2],

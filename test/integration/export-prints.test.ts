@@ -277,3 +277,27 @@ test('bad batches are refused before anything is written', async () => {
     cleanup();
   }
 });
+
+test('upscaler auto: a 32² bird on A5 is enlarged with Lanczos, a 128² one with ESRGAN', async () => {
+  await backendReady;
+  const { dir, cleanup } = tempDir('print-auto');
+  try {
+    // 72 DPI keeps the rasters small; the choice depends on the picture's inches, not on the DPI.
+    const o = options({ format: 'png', paper: 'A5', dpi: 72, marginMm: 15, caption: false, upscaler: 'auto' });
+    const box = layoutPrint(o).picturePx;
+    await run([source(1, 'Parva', 32), source(2, 'Media', 128)], o, dir);
+    const pictureOf = async (file: string): Promise<Buffer> =>
+      sharp(join(dir, file)).extract(box).removeAlpha().raw().toBuffer();
+    const [small, medium] = await Promise.all([pictureOf('plate-001-parva.png'), pictureOf('plate-002-media.png')]);
+    const by = async (size: number, upscaler: 'esrgan' | 'lanczos') =>
+      upscaleTo(await square(size), size, box.width, upscaler);
+    // 32² on A5 is 28 px per inch after ×4 (under 100): Lanczos, byte for byte.
+    assert.ok(small.equals(await by(32, 'lanczos')), 'the 32² bird went through Lanczos');
+    assert.ok(!small.equals(await by(32, 'esrgan')));
+    // 128² on A5 is 110 after ×4: ESRGAN.
+    assert.ok(medium.equals(await by(128, 'esrgan')), 'the 128² bird went through ESRGAN');
+    assert.ok(!medium.equals(await by(128, 'lanczos')));
+  } finally {
+    cleanup();
+  }
+});

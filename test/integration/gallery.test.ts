@@ -44,7 +44,15 @@ async function drawn(r: GenerateResult): Promise<Buffer[]> {
 
 test('the gallery streams birds from any generator file, the same bytes as `plumage generate`', async () => {
   const info = await studio.openGenerator({ file: gen });
-  assert.deepEqual(info, { file: gen, runId: null, runName: null, checkpointId: null, kimg: null, resolution: 32 });
+  assert.deepEqual(info, {
+    file: gen,
+    runId: null,
+    runName: null,
+    checkpointId: null,
+    snapshotId: null,
+    kimg: null,
+    resolution: 32,
+  });
   const r = await studio.generate({ generator: { file: gen }, seeds: [0, 1, 2, 3], psi: 0.7, noiseMode: 'const' });
   assert.ok(r.jobId > 0);
   assert.ok(r.birds.every((b) => !b.ready));

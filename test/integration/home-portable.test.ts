@@ -135,10 +135,19 @@ async function trainsOnItsOwn(home: string): Promise<void> {
       assert.ok(inside(home, c.path), `${c.path} is inside ${home}`);
       assert.ok(existsSync(c.path), `${c.path} exists`);
     }
+    const files = readdirSync(join(home, 'checkpoints', `run-${runA}`));
     assert.deepEqual(
-      readdirSync(join(home, 'checkpoints', `run-${runA}`)).sort(),
+      files.filter((f) => f.startsWith('ckpt-')).sort(),
       listed.map((c) => basename(c.path)).sort(),
       'retention deleted its own old files',
+    );
+    // The G_ema files written with its grids: each held by a grid of this home, and inside it.
+    const live = studio.training.runs.liveGenerators(runA).map((g) => g.generator!);
+    for (const g of live) assert.ok(inside(home, g), `${g} is inside ${home}`);
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('gema-')).sort(),
+      live.map((g) => basename(g)).sort(),
+      'and of the G_ema files, only those its grids hold',
     );
     const [byRun, loose] = [studio.gallery.getFavourite(favouriteOfRun), studio.gallery.getFavourite(looseFavourite)];
     assert.equal(byRun.generatorPath, listed[0]!.path, 'a favourite of a checkpoint follows the home');

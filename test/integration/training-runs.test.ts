@@ -131,11 +131,20 @@ test('kill -9 of the trainer 10 times: it resumes each time, loses at most one c
   const listed = studio.training.runs.listCheckpoints(run.id);
   assert.ok(listed.length > 0 && listed.length <= 3, 'retention keeps the last 3');
   for (const c of listed) await safetensorsMetadata(c.path, { requireChecksum: true }); // whole and intact
-  const onDisk = readdirSync(join(home, 'checkpoints', `run-${run.id}`)).filter((f) => f.endsWith('.safetensors'));
+  const files = readdirSync(join(home, 'checkpoints', `run-${run.id}`)).filter((f) => f.endsWith('.safetensors'));
   assert.deepEqual(
-    onDisk.sort(),
+    files.filter((f) => f.startsWith('ckpt-')).sort(),
     listed.map((c) => c.path.split('/').pop()).sort(),
     'every checkpoint file on disk is listed, and only those',
+  );
+  // The G_ema files written with the grids: those a kill left unannounced were cleaned at the next start.
+  assert.deepEqual(
+    files.filter((f) => !f.startsWith('ckpt-')).sort(),
+    studio.training.runs
+      .liveGenerators(run.id)
+      .map((g) => g.generator!.split('/').pop())
+      .sort(),
+    'every G_ema file on disk is held by a grid, and only those',
   );
   assert.equal(state(run.id), 'paused');
 });
@@ -156,9 +165,10 @@ test('an unwritable checkpoint folder pauses the run with a clear error and lose
   await untilState(run.id, ['paused', 'crashed']);
   const failed = studio.training.runs.getRun(run.id)!;
   assert.equal(failed.state, 'paused');
+  // The first file the run writes there is the G_ema of its first grid (or, with no grid, a checkpoint).
   assert.match(
     failed.error ?? '',
-    /could not write a checkpoint to .*run-\d+: a file stands where a folder should be \(E\w+\)\. Nothing was lost/,
+    /could not write (a checkpoint|the run's current generator) to .*run-\d+: a file stands where a folder should be \(E\w+\)\. Nothing was lost/,
   );
   assert.equal(studio.training.runs.listCheckpoints(run.id).length, 0, 'nothing half-written is listed');
   rmSync(blocker);

@@ -25,7 +25,7 @@ const loaded = {
   listFavourites: async () => [favourite(1), favourite(2)],
   listDatasets: async () => [],
   listRuns: async () => [],
-  describeUpscalers: async () => ({ esrgan: 'ESRGAN', lanczos: 'Lanczos' }),
+  describeUpscalers: async () => ({ auto: 'Auto', esrgan: 'ESRGAN', lanczos: 'Lanczos' }),
 };
 
 test('load keeps only the chosen favourites that still exist; toggle and select all', async () => {

@@ -7,7 +7,7 @@ import {
   PAPER_TONES,
   PRINT_FORMATS,
   TIMELAPSE_FORMATS,
-  UPSCALERS,
+  UPSCALER_CHOICES,
 } from '../../common/vocabulary.js';
 import type { ExportRequests, RequestParams } from '../../../preload/contract.js';
 import { MAX_DPI } from '../export/paper.js';
@@ -42,7 +42,7 @@ export const EXPORT_FIELDS = {
     .max(MAX_DPI, `must be a whole number from 1 to ${MAX_DPI}`),
   marginMm: z.number().min(0, 'must be 0 mm or more'),
   format: z.enum(PRINT_FORMATS, oneOf(PRINT_FORMATS)),
-  upscaler: z.enum(UPSCALERS, oneOf(UPSCALERS)),
+  upscaler: z.enum(UPSCALER_CHOICES, oneOf(UPSCALER_CHOICES)),
   favourites: z.union([z.literal('all'), z.array(id).min(1, 'must name at least one favourite').max(10_000)]),
   timelapseFormat: z.enum(TIMELAPSE_FORMATS, oneOf(TIMELAPSE_FORMATS)),
   fps: GALLERY_FIELDS.fps,
@@ -55,21 +55,22 @@ const paper = {
   tone: F.tone,
 };
 const favourites = F.favourites;
+const printOptions = z.strictObject({
+  ...paper,
+  dpi: F.dpi,
+  marginMm: F.marginMm,
+  bleed: z.boolean(),
+  caption: z.boolean(),
+  format: F.format,
+  upscaler: F.upscaler,
+});
 
 type Schemas = { [K in keyof ExportRequests]: z.ZodType<RequestParams<K>, unknown> };
 
 export const EXPORT_SCHEMAS: Schemas = {
   exportPrints: z.strictObject({
     favourites,
-    options: z.strictObject({
-      ...paper,
-      dpi: F.dpi,
-      marginMm: F.marginMm,
-      bleed: z.boolean(),
-      caption: z.boolean(),
-      format: F.format,
-      upscaler: F.upscaler,
-    }),
+    options: printOptions,
     folder,
     overwrite: z.boolean().optional(),
   }),
@@ -95,4 +96,5 @@ export const EXPORT_SCHEMAS: Schemas = {
   }),
   cancelExport: z.strictObject({ jobId: id }),
   describeUpscalers: z.undefined().or(z.strictObject({}).transform(() => undefined)),
+  printAdvice: z.strictObject({ favourites, options: printOptions }),
 };

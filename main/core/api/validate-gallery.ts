@@ -76,9 +76,9 @@ const seed = F.seed;
 const psi = F.psi;
 const mixLayers = F.mixLayers;
 
-/** A generator: a run's checkpoint or any file (the insight requests take one too). */
+/** A generator: a run's checkpoint or G_ema snapshot, or any file (the insight requests take one too). */
 export const generatorRef = z.union([
-  z.strictObject({ runId: id, checkpointId: id.optional(), kimg: F.kimg.optional() }),
+  z.strictObject({ runId: id, checkpointId: id.optional(), kimg: F.kimg.optional(), snapshotId: id.optional() }),
   z.strictObject({ file: path }),
 ]);
 

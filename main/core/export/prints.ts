@@ -11,6 +11,7 @@ import type { PrintPlan } from './print-plan.js';
 import { addPrintPage, newPrintDocument, renderPageRaster } from './render.js';
 import type { PrintSource } from './types.js';
 import { upscaleTo } from './upscale.js';
+import { upscalerFor } from './upscale-choice.js';
 
 /** Makes every print of the plan; returns when all are written, failed, or the job is cancelled. */
 export async function runPrints(
@@ -30,7 +31,7 @@ export async function runPrints(
         rgb,
         size,
         layout.picturePx.width,
-        options.upscaler,
+        upscalerFor(options.upscaler, size, options),
         (f) => job.step(label, 'upscaling', f),
         job.signal,
       );

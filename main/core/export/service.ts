@@ -6,20 +6,28 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendChoice, ExportKind, Upscaler } from '../../common/vocabulary.js';
+import type { BackendChoice, ExportKind, UpscalerChoice } from '../../common/vocabulary.js';
 import type { ExportProgress } from '../../common/records.js';
-import type { ExportStart, FavouriteSelection, MissingGenerator, RequestParams } from '../../../preload/contract.js';
+import type {
+  ExportStart,
+  FavouriteSelection,
+  MissingGenerator,
+  PrintAdvice,
+  RequestParams,
+} from '../../../preload/contract.js';
+import { describeGenerator } from '../gan/generator-file.js';
 import { datasetCacheFile } from '../home-layout.js';
 import { checkUserFile, type UserFileError } from '../util/user-file.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
-import { FavouriteStore } from '../store/favourites.js';
+import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
 import { ExistsError, ExportInputError, outputPath, refuseOverwrite, slug } from './files.js';
 import { checkExportFolder, makeExportFolder, removeCreated } from './folder.js';
 import { runInExportProcess } from './export-process.js';
 import { ExportJob } from './job.js';
 import { planPrints } from './print-plan.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
+import { adviseUpscale } from './upscale-choice.js';
 import type { FavouriteSource } from './types.js';
 import type { ExportWork } from './worker-protocol.js';
 
@@ -61,14 +69,7 @@ export class ExportService {
    * which checks the header before it loads anything; the other prints carry on.
    */
   async favouriteSources(selection: FavouriteSelection): Promise<FavouriteSource[]> {
-    const rows =
-      selection === 'all'
-        ? this.#favourites.list({ sort: 'created' })
-        : selection.map((id) => {
-            const row = this.#favourites.get(id);
-            if (!row) throw new ExportNotFoundError(`no favourite with id ${id}`);
-            return row;
-          });
+    const rows = this.#rows(selection);
     if (rows.length === 0) throw new ExportInputError('there are no favourites to export yet: keep a bird first');
     const problems = new Map<string, UserFileError | null>();
     for (const path of new Set(rows.map((r) => r.generator_path))) {
@@ -102,6 +103,17 @@ export class ExportService {
         mix: r.mix_seed !== null && r.mix_layers !== null ? { seed: r.mix_seed, layers: r.mix_layers } : null,
       },
     }));
+  }
+
+  /** The selected favourites' rows; a not-found error for an unknown id. */
+  #rows(selection: FavouriteSelection): FavouriteRow[] {
+    return selection === 'all'
+      ? this.#favourites.list({ sort: 'created' })
+      : selection.map((id) => {
+          const row = this.#favourites.get(id);
+          if (!row) throw new ExportNotFoundError(`no favourite with id ${id}`);
+          return row;
+        });
   }
 
   /**
@@ -186,8 +198,28 @@ export class ExportService {
     });
   }
 
-  describeUpscalers(): Record<Upscaler, string> {
+  describeUpscalers(): Record<UpscalerChoice, string> {
     return { ...UPSCALER_DESCRIPTIONS };
+  }
+
+  /**
+   * How the chosen favourites will print at `options`, one entry per resolution, smallest first
+   * (the softest print first). Favourites whose generator file is gone are left out: the export
+   * itself says so. Throws PaperError for options no print can have.
+   */
+  async printAdvice(p: RequestParams<'printAdvice'>): Promise<PrintAdvice[]> {
+    const byResolution = new Map<number, number[]>();
+    const resolutions = new Map<string, number>(); // a generator file's header is read once
+    for (const row of this.#rows(p.favourites)) {
+      if (!existsSync(row.generator_path)) continue;
+      const size =
+        resolutions.get(row.generator_path) ?? (await describeGenerator(row.generator_path)).config.resolution;
+      resolutions.set(row.generator_path, size);
+      byResolution.set(size, [...(byResolution.get(size) ?? []), row.id]);
+    }
+    return [...byResolution.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([size, ids]) => adviseUpscale(size, ids, p.options));
   }
 
   /** The job's last progress once it has ended (done, cancelled or failed). */

@@ -25,7 +25,7 @@ import { GALLERY_DIR, galleryDir, removeInHome, removeInHomeSync } from '../home
 import { makeExportFolder, removeCreated } from '../export/folder.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
-import { RunStore, type CheckpointRow } from '../store/runs.js';
+import { RunStore, type CheckpointRow, type SnapshotRow } from '../store/runs.js';
 import { describeGenerator } from '../gan/generator-file.js';
 import { checkUserFile } from '../util/user-file.js';
 import { mixRange } from './mixing.js';
@@ -310,19 +310,30 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       );
     }
     const ckpt = row.checkpoint_id !== null ? this.#runs.getCheckpoint(row.checkpoint_id) : undefined;
-    return this.#info(row.generator_path, ckpt);
+    return this.#info(row.generator_path, ckpt ?? this.#runs.snapshotAt(row.generator_path));
   }
 
   async #resolve(ref: GeneratorRef): Promise<ResolvedGenerator> {
     if ('file' in ref) {
       const file = resolve(ref.file);
-      // A run's checkpoint opened by path is still that checkpoint: its favourites protect it.
-      return this.#info(file, this.#runs.checkpointAt(file));
+      // A run's checkpoint (or G_ema file) opened by path is still that: its favourites protect it.
+      return this.#info(file, this.#runs.checkpointAt(file) ?? this.#runs.snapshotAt(file));
     }
     const run = this.#runs.getRun(ref.runId);
     if (!run) throw new GalleryError(`no run with id ${ref.runId}`, 'not-found');
     let ckpt: CheckpointRow | undefined;
-    if (ref.checkpointId !== undefined) {
+    if (ref.snapshotId !== undefined) {
+      const snap = this.#runs.getSnapshot(ref.snapshotId);
+      if (!snap || snap.run_id !== run.id)
+        throw new GalleryError(`run #${run.id} has no snapshot with id ${ref.snapshotId}`, 'not-found');
+      if (snap.generator === null || !existsSync(snap.generator))
+        throw new GalleryError(
+          `the G_ema of run #${run.id} at ${snap.kimg.toFixed(3)} kimg is no longer kept (only the newest are): ` +
+            'draw from a newer one or from a checkpoint',
+          'not-found',
+        );
+      return this.#info(snap.generator, snap);
+    } else if (ref.checkpointId !== undefined) {
       ckpt = this.#runs.getCheckpoint(ref.checkpointId);
       if (!ckpt || ckpt.run_id !== run.id)
         throw new GalleryError(`run #${run.id} has no checkpoint with id ${ref.checkpointId}`, 'not-found');
@@ -341,7 +352,10 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
           'not-found',
         );
     } else {
+      // The run's newest generator: its G_ema as of the last grid, when that is past its last checkpoint.
       ckpt = this.#newestOnDisk(run.id) ?? this.#runs.latestCheckpoint(run.id);
+      const live = this.#runs.liveGenerators(run.id).find((s) => existsSync(s.generator!));
+      if (live && (!ckpt || live.step > ckpt.step)) return this.#info(live.generator!, live);
       if (!ckpt)
         throw new GalleryError(`run #${run.id} has no checkpoint yet: train it until it writes one`, 'not-found');
     }
@@ -354,19 +368,22 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     return this.#runs.goodCheckpoints(runId).find((c) => existsSync(c.path));
   }
 
-  async #info(file: string, ckpt: CheckpointRow | undefined): Promise<ResolvedGenerator> {
+  /** What `file` is: a run's checkpoint, the G_ema of one of its snapshots, or (neither) a loose file. */
+  async #info(file: string, from: CheckpointRow | SnapshotRow | undefined): Promise<ResolvedGenerator> {
     // What it is, then its header and architecture: a file that cannot be drawn is refused here, by name.
     const checked = await checkUserFile(file, 'generator file');
     if (!checked.ok) throw checked.error;
     const st = checked.stat;
     const { resolution } = (await describeGenerator(file)).config;
-    const run = ckpt ? this.#runs.getRun(ckpt.run_id) : undefined;
+    const run = from ? this.#runs.getRun(from.run_id) : undefined;
+    const snapshot = from && 'grid' in from;
     return {
       file,
       runId: run?.id ?? null,
       runName: run?.name ?? null,
-      checkpointId: ckpt?.id ?? null,
-      kimg: ckpt?.kimg ?? null,
+      checkpointId: from && !snapshot ? from.id : null,
+      snapshotId: from && snapshot ? from.id : null,
+      kimg: from?.kimg ?? null,
       resolution,
       tag: createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16),
     };

@@ -20,6 +20,8 @@ import {
 import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
+/** A generator-only file: G_ema's weights and the config (loadGenerator reads it; training cannot resume from it). */
+export const GENERATOR_FORMAT = 'plumage-generator/1';
 
 interface StoredConfig {
   reference: Record<string, number>;
@@ -79,6 +81,25 @@ export async function saveCheckpoint(
     'plumage.counters': JSON.stringify(trainer.counters),
     [RNG_KEY]: JSON.stringify(replicaRngs[0]),
     [REPLICA_RNGS_KEY]: JSON.stringify(replicaRngs),
+    ...extraMetadata,
+  });
+}
+
+/**
+ * Writes G_ema alone (atomically, with its checksum): a tenth of a checkpoint or less (no G, D or
+ * Adam moments), for the Gallery to draw a run's newest birds between checkpoints.
+ */
+export async function saveGenerator(
+  trainer: GanTrainer,
+  file: string,
+  extraMetadata: Record<string, string> = {},
+): Promise<{ bytes: number; sha256: string }> {
+  const config: StoredConfig = { reference: referenceArgs(trainer.config), plumage: trainer.config };
+  return writeSafetensors(file, paramEntries(trainer.G_ema), {
+    format: 'pt',
+    'plumage.format': GENERATOR_FORMAT,
+    'plumage.config': JSON.stringify(config),
+    'plumage.counters': JSON.stringify({ step: trainer.counters.step, imagesSeen: trainer.counters.imagesSeen }),
     ...extraMetadata,
   });
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from './backend-info.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, saveGenerator } from './checkpoint.js';
 import { trainerFromGenerator } from './transfer.js';
 import type { GanConfig } from './config.js';
 import { ParallelTrainer } from './parallel.js';
@@ -36,6 +36,8 @@ export interface TrainingEngine {
   sample(seeds: number[], psi: number): Promise<Uint8Array[]>;
   /** A full checkpoint, written atomically with its checksum. */
   save(path: string, extraMetadata: Record<string, string>): Promise<{ bytes: number; sha256: string }>;
+  /** G_ema alone (a generator file the Gallery can draw from), written atomically. */
+  saveGenerator(path: string): Promise<{ bytes: number; sha256: string }>;
   /** Tensors and their bytes held by every tfjs instance it uses (as of the last step). */
   memory(): { tensors: number; bytes: number };
   close(): Promise<void>;
@@ -87,6 +89,10 @@ export class LocalEngine implements TrainingEngine {
 
   save(path: string, extraMetadata: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
     return saveCheckpoint(this.trainer, path, extraMetadata);
+  }
+
+  saveGenerator(path: string): Promise<{ bytes: number; sha256: string }> {
+    return saveGenerator(this.trainer, path);
   }
 
   memory(): { tensors: number; bytes: number } {

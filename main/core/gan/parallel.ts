@@ -22,6 +22,7 @@ export type ReplicaRequest =
   | { type: 'sample'; seeds: number[]; psi: number }
   | { type: 'rng' }
   | { type: 'save'; path: string; extraMetadata: Record<string, string>; rngs: RandomStateSnapshot[] }
+  | { type: 'saveGenerator'; path: string }
   | { type: 'digest' }
   | { type: 'close' };
 
@@ -200,6 +201,12 @@ export class ParallelTrainer implements TrainingEngine {
   async save(path: string, extraMetadata: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
     const rngs = ((await this.#ask(null, () => ({ type: 'rng' }))) as Of<'rng'>[]).map((r) => r.rng);
     const [saved] = (await this.#ask([0], () => ({ type: 'save', path, extraMetadata, rngs }))) as Of<'saved'>[];
+    return { bytes: saved!.bytes, sha256: saved!.sha256 };
+  }
+
+  /** Replica 0 writes G_ema (every replica holds the same). */
+  async saveGenerator(path: string): Promise<{ bytes: number; sha256: string }> {
+    const [saved] = (await this.#ask([0], () => ({ type: 'saveGenerator', path }))) as Of<'saved'>[];
     return { bytes: saved!.bytes, sha256: saved!.sha256 };
   }
 

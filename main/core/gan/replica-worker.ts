@@ -8,7 +8,7 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { makeAllReduce } from './all-reduce.js';
 import { initBackend } from './backend.js';
-import { saveCheckpoint } from './checkpoint.js';
+import { saveCheckpoint, saveGenerator } from './checkpoint.js';
 import { buildTrainer } from './engine.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './parallel.js';
 import { sampleSeeds } from './sample.js';
@@ -60,6 +60,8 @@ async function answer(trainer: GanTrainer, msg: ReplicaRequest): Promise<Replica
       return { type: 'rng', rng: trainer.rng.snapshot() };
     case 'save':
       return { type: 'saved', ...(await saveCheckpoint(trainer, msg.path, msg.extraMetadata, msg.rngs)) };
+    case 'saveGenerator':
+      return { type: 'saved', ...(await saveGenerator(trainer, msg.path)) };
     case 'digest': {
       // A fingerprint of every weight, to prove the replicas stay identical.
       const hash = createHash('sha256');

@@ -69,6 +69,8 @@ export interface SnapshotRow {
   kimg: number;
   step: number;
   grid: string;
+  /** G_ema alone at this step (absolute here; stored relative), null once retention removed it. */
+  generator: string | null;
   at: number;
 }
 
@@ -135,6 +137,8 @@ export class RunStore {
   readonly #run = (r: RunRow): RunRow =>
     r.init_from === null ? r : { ...r, init_from: fromStored(this.#home, r.init_from) };
   readonly #checkpoint = (c: CheckpointRow): CheckpointRow => ({ ...c, path: fromStored(this.#home, c.path) });
+  readonly #snapshot = (s: SnapshotRow): SnapshotRow =>
+    s.generator === null ? s : { ...s, generator: fromStored(this.#home, s.generator) };
 
   /**
    * Inserts a run. Its id is above every id in the table and at least the store's `minId`, so the
@@ -268,23 +272,78 @@ export class RunStore {
       .iterate(runId, afterId);
   }
 
-  insertSnapshot(runId: number, kimg: number, step: number, grid: string): SnapshotRow {
+  /** A grid and (absolute, or null) the file of G_ema alone written with it. */
+  insertSnapshot(
+    runId: number,
+    kimg: number,
+    step: number,
+    grid: string,
+    generator: string | null = null,
+  ): SnapshotRow {
     const at = Date.now();
+    const stored = generator === null ? null : toStored(this.#home, generator);
     const info = this.#db
-      .prepare<[number, number, number, string, number], { id: number }>(
+      .prepare<[number, number, number, string, string | null, number], { id: number }>(
         // A grid rewritten after a restart (same step, same file) keeps its one row.
-        `INSERT INTO snapshots (run_id, kimg, step, grid, at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, grid) DO UPDATE SET kimg = excluded.kimg, step = excluded.step, at = excluded.at
+        `INSERT INTO snapshots (run_id, kimg, step, grid, generator, at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, grid) DO UPDATE SET kimg = excluded.kimg, step = excluded.step,
+           generator = excluded.generator, at = excluded.at
          RETURNING id`,
       )
-      .get(runId, kimg, step, grid, at)!;
-    return { id: info.id, run_id: runId, kimg, step, grid, at };
+      .get(runId, kimg, step, grid, stored, at)!;
+    return { id: info.id, run_id: runId, kimg, step, grid, generator, at };
   }
 
   listSnapshots(runId: number): SnapshotRow[] {
     return this.#db
       .prepare<[number], SnapshotRow>('SELECT * FROM snapshots WHERE run_id = ? ORDER BY kimg, id')
-      .all(runId);
+      .all(runId)
+      .map(this.#snapshot);
+  }
+
+  getSnapshot(id: number): SnapshotRow | undefined {
+    const row = this.#db.prepare<[number], SnapshotRow>('SELECT * FROM snapshots WHERE id = ?').get(id);
+    return row && this.#snapshot(row);
+  }
+
+  /** The snapshot whose G_ema is this file (one opened by its path), if any. */
+  snapshotAt(file: string): SnapshotRow | undefined {
+    const row = this.#db
+      .prepare<[string], SnapshotRow>('SELECT * FROM snapshots WHERE generator = ? ORDER BY id DESC LIMIT 1')
+      .get(toStored(this.#home, file));
+    return row && this.#snapshot(row);
+  }
+
+  /** Snapshots that still keep their G_ema's file, newest first. */
+  liveGenerators(runId: number): SnapshotRow[] {
+    return this.#db
+      .prepare<[number], SnapshotRow>(
+        'SELECT * FROM snapshots WHERE run_id = ? AND generator IS NOT NULL ORDER BY step DESC, id DESC',
+      )
+      .all(runId)
+      .map(this.#snapshot);
+  }
+
+  /**
+   * Lets go of all but the newest `keep` snapshots' G_ema files (their rows forget them) and says
+   * which generator files of the home are still held: by a snapshot, or by any favourite.
+   */
+  releaseLiveGenerators(runId: number, keep: number): Set<string> {
+    return this.#db.transaction(() => {
+      this.#db
+        .prepare<[number, number, number]>(
+          `UPDATE snapshots SET generator = NULL WHERE run_id = ? AND generator IS NOT NULL AND id NOT IN
+             (SELECT id FROM snapshots WHERE run_id = ? AND generator IS NOT NULL ORDER BY step DESC, id DESC LIMIT ?)`,
+        )
+        .run(runId, runId, keep);
+      const held = this.#db
+        .prepare<[], { path: string }>(
+          `SELECT generator AS path FROM snapshots WHERE generator IS NOT NULL
+           UNION SELECT generator_path AS path FROM favourites`,
+        )
+        .all();
+      return new Set(held.map((h) => fromStored(this.#home, h.path)));
+    })();
   }
 
   insertCheckpoint(runId: number, c: Omit<CheckpointRow, 'id' | 'run_id' | 'at' | 'damaged'>): CheckpointRow {

@@ -76,7 +76,8 @@ export type TrainerMessage =
    */
   | { type: 'checkpointDamaged'; id: number; path: string; reason: string; missing: boolean }
   | { type: 'tick'; tick: TickMetrics }
-  | { type: 'snapshot'; kimg: number; step: number; grid: string }
+  /** A grid was written, and with it G_ema alone at `generator` (absolute), for the Gallery. */
+  | { type: 'snapshot'; kimg: number; step: number; grid: string; generator: string }
   | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number; ms: number }
   | { type: 'paused' | 'stopped' | 'done'; kimg: number; step: number }
   /**

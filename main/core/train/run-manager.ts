@@ -86,6 +86,7 @@ const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({
   kimg: s.kimg,
   step: s.step,
   grid: s.grid,
+  generator: s.generator,
   at: s.at,
 });
 export const toTickInfo = (t: TickRow): TickInfo => ({

@@ -14,6 +14,7 @@ import type { GanConfig } from '../gan/config.js';
 import {
   assertWritableInHome,
   checkpointDir,
+  liveGeneratorFiles,
   removeInHome,
   removeInHomeSync,
   samplesDir,
@@ -75,6 +76,8 @@ export interface SupervisorOptions {
   backoffMs?: number;
   /** Intact checkpoints kept per run; older ones are deleted unless a foreign key (a fork) protects them. */
   keepCheckpoints?: number;
+  /** G_ema files (one per grid) kept per run; older ones are deleted unless a favourite was drawn from one. */
+  keepLiveGenerators?: number;
   tickSeconds?: number;
   /**
    * How long a trainer may take to answer a pause or stop beyond its slowest step and
@@ -120,6 +123,8 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   #slowestStepMs = 0;
   #slowestCheckpointMs = 0;
   #lastTickStep: number | null = null;
+  /** When the trainer in hand was started: G_ema files named earlier are a past session's. */
+  #startedAt = 0;
 
   constructor(store: RunStore, runId: number, opts: SupervisorOptions) {
     super();
@@ -130,6 +135,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       maxRestarts: 5,
       backoffMs: 1000,
       keepCheckpoints: 3,
+      keepLiveGenerators: 2,
       tickSeconds: 2,
       answerTimeoutMs: 60_000,
       ...opts,
@@ -232,6 +238,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     this.#lastTickStep = null;
     this.#progressSinceRestart = false;
     if (!automatic) this.#lastCrash = null;
+    this.#startedAt = Date.now();
     const child = this.#opts.spawn(TRAINER_SCRIPT);
     this.#child = child;
     let resolveExit!: () => void;
@@ -274,6 +281,8 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         const dropped = this.#store.truncateAfter(this.runId, m.step);
         // A stale grid that cannot be removed is only a picture the history no longer lists.
         for (const grid of dropped) void removeInHome(this.#opts.home, join(this.#opts.home, grid)).catch(() => {});
+        // Their G_ema files too, and any a killed trainer wrote without saying (none held by a favourite).
+        this.#removeLiveGenerators(this.#startedAt);
         this.#update({ backend: m.description, backend_kind: m.backend, backend_hint: m.hint, kimg: m.kimg });
         this.emit('started', m);
         break;
@@ -316,9 +325,14 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         this.emit('timing', { stepSeconds: t.stepSeconds, wallSeconds: t.wallSeconds });
         break;
       }
-      case 'snapshot':
-        this.emit('snapshot', this.#store.insertSnapshot(this.runId, m.kimg, m.step, m.grid));
+      case 'snapshot': {
+        const row = this.#store.insertSnapshot(this.runId, m.kimg, m.step, m.grid, m.generator);
+        this.emit('snapshot', row);
+        this.#removeLiveGenerators(
+          liveGeneratorFiles(this.#opts.home, this.runId).find((f) => f.path === m.generator)?.at,
+        );
         break;
+      }
       case 'checkpoint': {
         // Listed only now: the trainer sends this after the file is renamed into place, whole.
         const row = this.#store.recordCheckpoint(this.runId, {
@@ -351,7 +365,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       case 'failed':
         this.#ending = 'failed';
         this.#failure ??= m.message;
-        if (m.kind === 'fatal' || m.kind === 'unsupported') this.#fatal ??= m.kind;
+        if (m.kind === 'fatal' || m.kind === 'unsupported' || m.kind === 'missing') this.#fatal ??= m.kind;
         break;
       case 'error':
         this.#crashCause = { message: m.message, step: m.step, outOfMemory: m.outOfMemory };
@@ -465,6 +479,18 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
         if ((err as { code?: unknown }).code !== 'outside-home') throw err;
       });
     }
+  }
+
+  /**
+   * Keeps the newest `keepLiveGenerators` snapshots' G_ema files and any a favourite was drawn
+   * from; deletes the run's other G_ema files named before `before` (ms). A file named later may be
+   * one the trainer has written and not yet announced, so it is never touched here.
+   */
+  #removeLiveGenerators(before: number | undefined): void {
+    if (before === undefined) return;
+    const held = this.#store.releaseLiveGenerators(this.runId, this.#opts.keepLiveGenerators);
+    for (const f of liveGeneratorFiles(this.#opts.home, this.runId))
+      if (f.at < before && !held.has(f.path)) void removeInHome(this.#opts.home, f.path).catch(() => {});
   }
 
   /**

@@ -17,7 +17,7 @@ import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
 import { checkFineTuneFile } from './fine-tune.js';
 import type { StepReport, StepStats } from '../gan/training.js';
-import { checkpointName, gridName } from '../home-layout.js';
+import { checkpointName, gridName, liveGeneratorName } from '../home-layout.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { renderGrid } from './grid.js';
@@ -187,7 +187,10 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   };
 
   let lastSnapshotStep = -1;
-  /** Renders and writes the grid; false (and a 'failed' message) when it cannot be written. */
+  /**
+   * Renders and writes the grid, and G_ema alone beside the checkpoints (the Gallery draws the run
+   * from it between checkpoints); false (and a 'failed' message) when either cannot be written.
+   */
   const snapshot = async (): Promise<boolean> => {
     if (lastSnapshotStep === trainer.step) return true;
     lastSnapshotStep = trainer.step;
@@ -200,11 +203,20 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       writeFailed('a sample grid', start.snapshotDir, err);
       return false;
     }
+    const generator = join(start.checkpointDir, liveGeneratorName(trainer.step, Date.now()));
+    try {
+      mkdirSync(start.checkpointDir, { recursive: true });
+      await trainer.saveGenerator(generator);
+    } catch (err) {
+      writeFailed("the run's current generator", start.checkpointDir, err);
+      return false;
+    }
     channel.send({
       type: 'snapshot',
       kimg: kimgNow(),
       step: trainer.step,
       grid: `${start.snapshotKeyPrefix}/${name}`,
+      generator,
     });
     return true;
   };

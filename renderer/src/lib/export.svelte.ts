@@ -5,10 +5,11 @@ import type {
   Favourite,
   MissingGenerator,
   PlumageApi,
+  PrintAdvice,
   PrintOptions,
   RunSummary,
   TimelapseFormat,
-  Upscaler,
+  UpscalerChoice,
 } from '../../../preload/contract';
 
 /** A request that would replace files: kept until the user says replace or not. */
@@ -23,7 +24,11 @@ export class ExportState {
   selected = $state<number[]>([]);
   datasets = $state.raw<DatasetSummary[]>([]);
   runs = $state.raw<RunSummary[]>([]);
-  upscalers = $state.raw<Record<Upscaler, string> | null>(null);
+  upscalers = $state.raw<Record<UpscalerChoice, string> | null>(null);
+  /** How the ticked favourites will print at the options in hand (one entry per resolution). */
+  advice = $state.raw<PrintAdvice[]>([]);
+  /** Why the options in hand cannot print (margins that leave no room), said beside them. */
+  optionsError = $state<string | null>(null);
   progress = $state.raw<ExportProgress | null>(null);
   pending = $state.raw<Pending | null>(null);
   /** Favourites an export could not draw (their generator file is gone), until removed or kept. */
@@ -31,6 +36,8 @@ export class ExportState {
   error = $state<string | null>(null);
   readonly #api: PlumageApi;
   readonly #off: () => void;
+  /** Only the newest advice request's answer is shown (the user may change several fields at once). */
+  #adviceAsked = 0;
   /** Events can overtake the reply that names their job: the latest is kept to catch up with. */
   #lastEvent: ExportProgress | null = null;
 
@@ -60,6 +67,26 @@ export class ExportState {
     this.runs = runs;
     this.upscalers = upscalers;
     this.selected = this.selected.filter((id) => favourites.some((f) => f.id === id));
+  }
+
+  /** Asks how the ticked favourites will print at `options`; a newer call's answer wins. */
+  async advise(options: PrintOptions): Promise<void> {
+    const asked = ++this.#adviceAsked;
+    if (this.selected.length === 0) {
+      this.advice = [];
+      this.optionsError = null;
+      return;
+    }
+    try {
+      const advice = await this.#api.printAdvice({ favourites: [...this.selected], options });
+      if (asked !== this.#adviceAsked) return;
+      this.advice = advice;
+      this.optionsError = null;
+    } catch (err) {
+      if (asked !== this.#adviceAsked) return;
+      this.advice = [];
+      this.optionsError = (err as Error).message;
+    }
   }
 
   toggle(id: number): void {
