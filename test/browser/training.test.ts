@@ -1,8 +1,10 @@
 /// <reference lib="dom" />
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { artifactPath, chromiumMissing, openStudioPage, type StudioPage } from '../helpers/browser.js';
+import { SMALL, randomGenerator } from '../helpers/hostile-files.js';
 
 const skip = chromiumMissing();
 let studio: StudioPage;
@@ -122,4 +124,21 @@ test('presets that cannot fit are greyed out; deleting a run leaves no error beh
     problems.filter((p) => /no run with id|Uncaught/.test(p)),
     [],
   );
+});
+
+test('a run started from a generator file of another resolution says what it kept of it', { skip }, async () => {
+  const file = join(studio.dir, 'sixteen.safetensors');
+  await randomGenerator(file, SMALL, 5); // a 16² network for a 32² run: a transfer
+  await page.getByLabel('Length (kimg)').fill('1');
+  const from = page.getByLabel(/Start from imported weights/);
+  if (!(await from.isVisible())) await page.getByText('Advanced').click();
+  await from.fill(file);
+  await page.getByRole('button', { name: 'Create run' }).click();
+  const line = page.getByTestId('started-from');
+  await line.waitFor({ timeout: 30_000 });
+  assert.match(
+    await line.innerText(),
+    /^Started from .*sixteen\.safetensors: G, G_ema — \d+ of \d+ tensors kept; started fresh: .*G\.synthesis\.b32/,
+  );
+  await page.screenshot({ path: artifactPath('training-started-from.png'), fullPage: true });
 });
