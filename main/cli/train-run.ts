@@ -4,6 +4,7 @@
  * on Ctrl-C, SIGTERM or a closed stdout.
  */
 import type { BackendChoice, CropMode, Preset, Resolution, RunSummary } from '../../preload/contract.js';
+import { defaultRunLengths } from '../common/vocabulary.js';
 import { presetConfig } from '../core/gan/config.js';
 import { resolveHome } from '../core/home.js';
 import type { DatasetRow } from '../core/store/datasets.js';
@@ -119,13 +120,14 @@ export async function train(a: TrainArgs): Promise<number> {
       say({ event: 'resume', runId: run.id, kimg: from }, `resuming run #${run.id} at ${from.toFixed(3)} kimg`);
     } else {
       await studio.training.backendKnown(); // which presets fit depends on the GPU adapter too
-      const target = a.kimg ?? 1000;
+      const lengths = defaultRunLengths(a.preset, a.kimg);
+      const target = lengths.targetKimg;
       run = await studio.training.createRun({
         datasetId: ds.id,
         preset: a.preset,
         targetKimg: target,
-        snapshotKimg: a.snapshotKimg ?? Math.min(4, target / 4),
-        checkpointKimg: a.checkpointKimg ?? Math.min(10, target / 2),
+        snapshotKimg: a.snapshotKimg ?? lengths.snapshotKimg,
+        checkpointKimg: a.checkpointKimg ?? lengths.checkpointKimg,
         ...(a.checkpointMinutes !== undefined ? { checkpointMinutes: a.checkpointMinutes } : {}),
         ...(a.seed !== undefined ? { seed: a.seed } : {}),
         ...(a.backend !== undefined ? { backend: a.backend } : {}),

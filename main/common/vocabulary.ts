@@ -28,6 +28,31 @@ export type IngestPhase = 'scanning' | 'ingesting' | 'watching' | 'cancelled' | 
 /** Network sizes: `tiny` for tests and CPU demos, else the output resolution (main/core/gan/config.ts). */
 export const PRESETS = ['tiny', '64', '128', '256', '512', '1024'] as const;
 export type Preset = (typeof PRESETS)[number];
+
+/** A new run's length and intervals in kimg, where the user gives none. */
+export interface RunLengths {
+  targetKimg: number;
+  snapshotKimg: number;
+  checkpointKimg: number;
+}
+
+/**
+ * The one rule for a new run's length and intervals, in the app's form and `plumage train` alike.
+ * `tiny` is the CPU demo: 100 kimg (about an hour and a half on two cores), a grid every kimg so
+ * the birds are seen to change. The GPU presets: 1000 kimg, what NVIDIA's transfer-learning
+ * guidance finds enough from a trained network; a grid every 4 kimg, a checkpoint every 10 (the
+ * ten-minute clock writes one sooner on a slow machine). A shorter run keeps at least four grids
+ * and two checkpoints.
+ */
+export function defaultRunLengths(preset: Preset, targetKimg?: number): RunLengths {
+  const demo = preset === 'tiny';
+  const target = targetKimg ?? (demo ? 100 : 1000);
+  return {
+    targetKimg: target,
+    snapshotKimg: Math.min(demo ? 1 : 4, target / 4),
+    checkpointKimg: Math.min(demo ? 5 : 10, target / 2),
+  };
+}
 /** Training backends, fastest first: the order the automatic choice tries them in. */
 export const BACKENDS = ['cuda', 'webgpu', 'cpu-native', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];

@@ -135,7 +135,10 @@ test('a run started from a generator file of another resolution says what it kep
   await from.fill(file);
   await page.getByRole('button', { name: 'Create run' }).click();
   const line = page.getByTestId('started-from');
-  await line.waitFor({ timeout: 30_000 });
+  await line.waitFor({ timeout: 30_000 }).catch(async (err: Error) => {
+    await page.screenshot({ path: artifactPath('training-started-from-failed.png'), fullPage: true });
+    throw new Error(`${err.message}\n${await page.locator('main').innerText()}`); // what the view said instead
+  });
   assert.match(
     await line.innerText(),
     /^Started from .*sixteen\.safetensors: G, G_ema — \d+ of \d+ tensors kept; started fresh: .*G\.synthesis\.b32/,

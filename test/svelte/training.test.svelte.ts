@@ -153,6 +153,30 @@ test('deleting the selected run selects the next; its last events do not bring i
   );
 });
 
+test("a run created with a deleted run's id (ids are reused once nothing of it is on disk) is shown and selected", async () => {
+  let runs = [run(1)];
+  const fake = fakeApi({
+    listRuns: async () => runs,
+    getRun: async ({ runId }) => detail(runs.find((r) => r.id === runId) ?? run(runId)),
+    listTicks: async () => [],
+    deleteRun: async ({ runId }) => (runs = runs.filter((r) => r.id !== runId)),
+  });
+  const s = new TrainingState(fake.api);
+  await s.load();
+  await s.remove(1);
+  assert.deepEqual(s.runs, []);
+  const fresh = run(1, { name: 'the new one', state: 'created' });
+  runs = [fresh];
+  await s.adopt(fresh);
+  fake.emit('runChanged', { ...fresh, state: 'running' }); // its own events count again
+  assert.deepEqual(
+    s.runs.map((r) => [r.id, r.name, r.state]),
+    [[1, 'the new one', 'running']],
+  );
+  assert.equal(s.selectedId, 1);
+  assert.equal(s.detail?.name, 'the new one');
+});
+
 test('what a view derives from the state is recomputed when it changes (effects re-run)', async () => {
   const fake = fakeApi({
     listRuns: async () => [run(1, { kimg: 1 })],

@@ -110,6 +110,16 @@ export class TrainingState {
   stop = (): Promise<void> => this.act(() => this.#api.stopRun({ runId: this.selectedId! }));
   snapshot = (): Promise<void> => this.act(() => this.#api.snapshotRun({ runId: this.selectedId! }));
 
+  /**
+   * A run just created, shown and selected. Its id may be one a deleted run had (ids are reused
+   * when nothing of the old run is left on disk), so it is no longer one being deleted.
+   */
+  async adopt(run: RunSummary): Promise<void> {
+    this.#deleting.delete(run.id);
+    this.runs = [run, ...this.runs.filter((r) => r.id !== run.id)].sort((a, b) => b.id - a.id);
+    await this.select(run.id);
+  }
+
   previewDelete = (runId: number) => this.#api.previewDeleteRun({ runId });
 
   /** `confirm`: the user was told which favourites go with the run. */
