@@ -164,7 +164,7 @@ test("a run created with a deleted run's id (ids are reused once nothing of it i
   const s = new TrainingState(fake.api);
   await s.load();
   await s.remove(1);
-  assert.deepEqual(s.runs, []);
+  assert.equal(s.runs.length, 0);
   const fresh = run(1, { name: 'the new one', state: 'created' });
   runs = [fresh];
   await s.adopt(fresh);
