@@ -69,7 +69,7 @@ test('train --from a pickle --freeze-d 3: the run starts from its networks and k
   assert.deepEqual([config.plumage.channelBase, config.plumage.zDim], [256, 32], "the pickle's architecture");
   const want = expectedTensors();
   for (const name of ['D.b32.fromrgb.weight', 'D.b32.conv0.weight', 'D.b32.conv1.bias'])
-    assert.deepEqual(st.read(name), want.get(name)!.data, `${name} is frozen`);
+    assert.deepEqual(await st.read(name), want.get(name)!.data, `${name} is frozen`);
   for (const name of ['D.b32.skip.weight', 'D.b4.out.weight', 'G.synthesis.b32.torgb.weight'])
-    assert.notDeepEqual(st.read(name), want.get(name)!.data, `${name} trained`);
+    assert.notDeepEqual(await st.read(name), want.get(name)!.data, `${name} trained`);
 });

@@ -30,7 +30,7 @@ test('a checkpoint exports its G, G_ema and D tensors unchanged, and the argumen
     'the checkpoint has optimiser moments',
   );
   assert.deepEqual([...b.names].sort(), [...kept].sort(), 'the export has exactly G, G_ema and D');
-  for (const n of kept) assert.deepEqual(b.read(n), a.read(n), n);
+  for (const n of kept) assert.deepEqual(await b.read(n), await a.read(n), n);
   const G = JSON.parse(b.metadata['reference.G_kwargs']!) as Record<string, unknown>;
   assert.deepEqual(G, {
     z_dim: 64,
@@ -50,7 +50,7 @@ test('a pickle exports as converted: the TF fixture becomes the reference state_
   const b = await readSafetensors(out, { requireChecksum: true });
   const want = expectedTensors();
   assert.deepEqual([...b.names].sort(), [...want.keys()].sort());
-  for (const [n, t] of want) assert.deepEqual(b.read(n), t.data, n);
+  for (const [n, t] of want) assert.deepEqual(await b.read(n), t.data, n);
 });
 
 test('export-reference refuses what is not a checkpoint, naming it', async () => {
