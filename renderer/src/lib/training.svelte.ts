@@ -1,4 +1,4 @@
-import type { PlumageApi, RunDetail, RunSummary, TickInfo } from '../../../preload/contract';
+import type { PlumageApi, RunDetail, RunState, RunSummary, TickInfo } from '../../../preload/contract';
 import { recentSecPerKimg } from '../../../preload/run-stats';
 
 /**
@@ -145,6 +145,16 @@ export class TrainingState {
     for (const off of this.#off) off();
   }
 }
+
+/** A run's state in the words its badge says. */
+export const STATE_LABEL: Record<RunState, string> = {
+  created: 'Ready',
+  running: 'Training',
+  paused: 'Paused',
+  stopped: 'Stopped',
+  crashed: 'Crashed',
+  done: 'Done',
+};
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '—';
