@@ -164,7 +164,8 @@ test(
     mkdirSync(plates);
     writePlates(plates, 8);
     await promisify(execFile)(process.execPath, [CLI, 'train', '--dataset', plates, '--preset', 'tiny', '--kimg', '0.016', '--checkpoint-kimg', '0.008', '--snapshot-kimg', '0.016', '--home', home]); // prettier-ignore
-    const files = readdirSync(join(home, 'checkpoints', 'run-1')).filter((f) => f.endsWith('.safetensors'));
+    // Checkpoints only: the run's folder also holds the G_ema files written with each grid (gema-…).
+    const files = readdirSync(join(home, 'checkpoints', 'run-1')).filter((f) => /^ckpt-.*\.safetensors$/.test(f));
     assert.ok(files.length >= 2, `the run wrote ${files.length} checkpoints`);
 
     const served = await serveApp(home);
