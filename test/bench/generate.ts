@@ -1,12 +1,13 @@
 /**
  * `npm run bench -- generate [--resolutions tiny,64,256] [--repeats 3] [--batch 8] [--backend B]
- * [--screenful tiny,256]`:
+ * [--screenful tiny,256] [--fused on,off]`:
  * per preset, the arithmetic (FLOPs per bird; the GFLOP/s this backend's convolutions reach in a
  * real forward pass, and so the floor: the fewest ms a bird can take here on one core, and per
  * bird with two birds at once on two cores), then ms per bird as the gallery draws it
  * (the generator's weight-derived tensors kept) beside the path it took before (the training
  * forward, rebuilding them per bird), one at a time and batched; then the gallery's first
- * screenful through a Studio and its generator process, cold and warm. JSON lines.
+ * screenful through a Studio and its generator process, cold and warm. JSON lines. `--fused on,off`
+ * measures each preset with Plumage's fused kernels and then with the composed ops, side by side.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ import { defaultLanes } from '../../main/core/gallery/generator-client.js';
 import { pngBytes } from '../../main/core/gallery/output.js';
 import { renderBird, renderBirds, type Generator } from '../../main/core/gallery/render.js';
 import { Studio } from '../../main/core/studio.js';
+import { useFusedKernels } from '../../main/core/kernels/index.js';
 import { summariseTally, tallyKernels } from './kernels.js';
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -51,6 +53,7 @@ export async function benchGenerate(argv: string[]): Promise<void> {
       batch: { type: 'string', default: '8' },
       backend: { type: 'string' },
       screenful: { type: 'string', default: 'tiny' },
+      fused: { type: 'string', default: 'on' },
     },
   });
   const info = await initBackend(values.backend as BackendName | undefined, () => {});
@@ -65,67 +68,86 @@ export async function benchGenerate(argv: string[]): Promise<void> {
           throw new Error(`${p} is not one of the presets ${PRESET_NAMES.join(', ')}`);
         return p as PresetName;
       });
-  for (const preset of presets(values.resolutions!)) {
-    const config = presetConfig(preset);
-    const gen = randomGenerator(config);
-    const bird = (seed: number, k?: WeightConstants): Promise<Uint8Array> =>
-      renderBird({ ...gen, constants: k }, { seed, psi: 0.7, noiseMode: 'const' });
-    const flops = 2 * sampleMacs(config);
-    // Before: the training forward, which rebuilds the weight-derived tensors for every bird.
-    await bird(0);
-    const before: number[] = [];
-    for (let i = 1; i <= Math.min(repeats, 2); i++) before.push(await timedAsync(() => bird(i)));
-    const constants = new WeightConstants();
-    const firstMs = await timedAsync(() => bird(0, constants)); // builds the constants; compiles
-    const single: number[] = [];
-    const withPng: number[] = [];
-    for (let i = 1; i <= repeats; i++) {
-      const a = performance.now();
-      const px = await bird(i, constants);
-      single.push(performance.now() - a);
-      await pngBytes(px, config.resolution);
-      withPng.push(performance.now() - a);
+  const sides = values.fused!.split(',').map((side) => {
+    if (side !== 'on' && side !== 'off') throw new Error(`--fused takes on, off or on,off, not ${side}`);
+    return side;
+  });
+  for (const preset of presets(values.resolutions!))
+    for (const side of sides) {
+      useFusedKernels(side === 'on');
+      await drawPreset(preset, side, repeats, batch, info);
     }
-    const profile = await profileBird({ ...gen, constants });
-    const floorMs = (flops / 1e9 / profile.convGflops) * 1000; // every FLOP at the convolutions' rate
-    const batched: number[] = [];
-    if (config.resolution <= 64) {
-      const specs = Array.from({ length: batch }, (_, k) => ({ seed: 100 + k, psi: 0.7, noiseMode: 'const' as const }));
-      for (let i = 0; i <= Math.max(1, Math.ceil(repeats / 2)); i++) {
-        const ms = await timedAsync(() => renderBirds({ ...gen, constants }, specs));
-        if (i > 0) batched.push(ms / batch); // the first batch size compiles anew
-      }
-    }
-    constants.dispose();
-    gen.G.dispose();
-    const ms = median(single);
-    console.log(
-      JSON.stringify({
-        bench: 'generate',
-        backend: info.backend,
-        description: info.description,
-        preset,
-        resolution: config.resolution,
-        gflopPerImage: round(flops / 1e9, 2),
-        gflopPerImageTrainingPath: round((2 * generatorMacs(config)) / 1e9, 2),
-        convGflops: round(profile.convGflops),
-        msByKernel: profile.ms,
-        kernelsPerImage: profile.kernels,
-        floorMsOneCore: round(floorMs, 0),
-        floorMsPerBirdTwoCores: round(floorMs / 2, 0),
-        msPerImageBefore: round(median(before)),
-        firstImageMs: round(firstMs),
-        msPerImage: round(ms),
-        msPerImageWithPng: round(median(withPng)),
-        achievedGflops: round(flops / 1e9 / (ms / 1000)),
-        ...(batched.length > 0 ? { batch, msPerImageBatched: round(median(batched)) } : {}),
-        repeats,
-        rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
-        loadAverage: round(loadavg()[0]!), // other work on the machine makes every figure slower
-      }),
-    );
-  }
+  useFusedKernels(true);
   for (const preset of presets(values.screenful!)) await screenful(preset);
+}
+
+/** One preset's line: ms per bird before and now, one at a time and batched, and its kernels. */
+async function drawPreset(
+  preset: PresetName,
+  fused: 'on' | 'off',
+  repeats: number,
+  batch: number,
+  info: { backend: string; description: string },
+): Promise<void> {
+  const config = presetConfig(preset);
+  const gen = randomGenerator(config);
+  const bird = (seed: number, k?: WeightConstants): Promise<Uint8Array> =>
+    renderBird({ ...gen, constants: k }, { seed, psi: 0.7, noiseMode: 'const' });
+  const flops = 2 * sampleMacs(config);
+  // Before: the training forward, which rebuilds the weight-derived tensors for every bird.
+  await bird(0);
+  const before: number[] = [];
+  for (let i = 1; i <= Math.min(repeats, 2); i++) before.push(await timedAsync(() => bird(i)));
+  const constants = new WeightConstants();
+  const firstMs = await timedAsync(() => bird(0, constants)); // builds the constants; compiles
+  const single: number[] = [];
+  const withPng: number[] = [];
+  for (let i = 1; i <= repeats; i++) {
+    const a = performance.now();
+    const px = await bird(i, constants);
+    single.push(performance.now() - a);
+    await pngBytes(px, config.resolution);
+    withPng.push(performance.now() - a);
+  }
+  const profile = await profileBird({ ...gen, constants });
+  const floorMs = (flops / 1e9 / profile.convGflops) * 1000; // every FLOP at the convolutions' rate
+  const batched: number[] = [];
+  if (config.resolution <= 64) {
+    const specs = Array.from({ length: batch }, (_, k) => ({ seed: 100 + k, psi: 0.7, noiseMode: 'const' as const }));
+    for (let i = 0; i <= Math.max(1, Math.ceil(repeats / 2)); i++) {
+      const ms = await timedAsync(() => renderBirds({ ...gen, constants }, specs));
+      if (i > 0) batched.push(ms / batch); // the first batch size compiles anew
+    }
+  }
+  constants.dispose();
+  gen.G.dispose();
+  const ms = median(single);
+  console.log(
+    JSON.stringify({
+      bench: 'generate',
+      backend: info.backend,
+      description: info.description,
+      preset,
+      fused,
+      resolution: config.resolution,
+      gflopPerImage: round(flops / 1e9, 2),
+      gflopPerImageTrainingPath: round((2 * generatorMacs(config)) / 1e9, 2),
+      convGflops: round(profile.convGflops),
+      msByKernel: profile.ms,
+      kernelsPerImage: profile.kernels,
+      floorMsOneCore: round(floorMs, 0),
+      floorMsPerBirdTwoCores: round(floorMs / 2, 0),
+      msPerImageBefore: round(median(before)),
+      firstImageMs: round(firstMs),
+      msPerImage: round(ms),
+      msPerImageWithPng: round(median(withPng)),
+      achievedGflops: round(flops / 1e9 / (ms / 1000)),
+      ...(batched.length > 0 ? { batch, msPerImageBatched: round(median(batched)) } : {}),
+      repeats,
+      rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
+      loadAverage: round(loadavg()[0]!), // other work on the machine makes every figure slower
+    }),
+  );
 }
 
 /** A generator of the preset with seeded random weights (every value counts: nothing is zero). */

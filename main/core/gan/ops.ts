@@ -87,13 +87,12 @@ function firKernel(channels: number, gain: number): tf.Tensor4D {
 }
 
 /**
- * Whether the FIR filters take the fused upfirdn2d: only while a gradient tape records
- * (training), where it saves the most kernels. Its separable sum rounds differently from the
- * depthwise convolution's (float32 rounding: a bird's byte off by one in ~10⁻⁴ of them), so
- * every bird drawn outside a tape (the gallery, `generate`, grids, exports) keeps the composed
- * filter and the bytes favourites were saved with (docs/DECISIONS.md).
+ * Whether the FIR filters take the fused upfirdn2d: wherever it is registered for the backend,
+ * training and drawing alike. Its separable sum rounds differently from the depthwise
+ * convolution's (float32 rounding: a bird's byte off by one in ~10⁻⁴ of them), a change of
+ * bytes recorded in docs/DECISIONS.md ("The FIR filters are fused when a bird is drawn too").
  */
-const fusedFir = (): boolean => fusedHere(UPFIRDN_KERNEL) && tf.engine().isTapeOn();
+const fusedFir = (): boolean => fusedHere(UPFIRDN_KERNEL);
 
 /**
  * upfirdn2d's FIR: zero-pad by [before, after] on both axes, then filter with the 4×4 kernel
