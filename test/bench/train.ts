@@ -7,14 +7,14 @@ import {
   isBackendName,
   releaseBackend,
   type BackendName,
-} from '../../main/core/gan/backend.js';
+} from '../../main/core/runtime/backend.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../../main/core/gan/config.js';
-import { phaseFlops } from '../../main/core/gan/flops.js';
+import { phaseFlops } from './flops.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './child.js';
-import { ParallelTrainer } from '../../main/core/gan/parallel.js';
-import { wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
+import { ParallelTrainer } from '../../main/core/parallel/parallel.js';
+import { wasmHeapBytes } from '../../main/core/runtime/wasm-memory.js';
 import { summariseTally, tallyKernels, type KernelTally } from './kernels.js';
 import { useFusedKernels } from '../../main/core/kernels/index.js';
 

@@ -14,10 +14,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../main/core/gan/backend.js';
+import { initBackend } from '../../main/core/runtime/backend.js';
 import { presetConfig } from '../../main/core/gan/config.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
-import { WASM_LIMIT_BYTES, trainingBytes, wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
+import { WASM_LIMIT_BYTES, trainingBytes, wasmHeapBytes } from '../../main/core/runtime/wasm-memory.js';
 import { presetFit } from '../../main/core/train/capacity.js';
 
 /** One step of heap growth (the heap grows in ~100 MB steps): the model is checked to this. */

@@ -100,7 +100,12 @@ test('the preload imports the contract, never main/', async () => {
 test('below the API the core imports the vocabulary, not the contract', async () => {
   const contract = "import type { RunState } from '../../../preload/contract.js';\nexport type S = RunState;\n";
   const vocab = "import type { RunState } from '../../common/vocabulary.js';\nexport type S = RunState;\n";
-  for (const file of ['main/core/store/x.ts', 'main/core/gan/x.ts', 'main/core/dataset/x.ts']) {
+  for (const file of [
+    'main/core/store/x.ts',
+    'main/core/gan/x.ts',
+    'main/core/runtime/x.ts',
+    'main/core/dataset/x.ts',
+  ]) {
     assert.ok((await ruleIds(file, contract)).includes('no-restricted-imports'), file);
     assert.deepEqual(await ruleIds(file, vocab), [], file);
   }

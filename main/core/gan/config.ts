@@ -3,7 +3,7 @@
  * Defaults follow stylegan2-ada-pytorch (config F networks, the 'auto' training heuristics);
  * presets size them for an 8 GB GPU, and `tiny` for tests on a CPU.
  */
-import type { BackendName } from './backend-info.js';
+import type { BackendName } from '../runtime/backend-info.js';
 import { PRESETS, type Preset } from '../../common/vocabulary.js';
 
 export interface GanConfig {
@@ -41,7 +41,7 @@ export interface GanConfig {
   freezeD?: number;
   /** The backend the run asked for (`--backend`, the form); absent: the best one present. */
   backend?: BackendName;
-  /** Worker-thread replicas on a single-threaded CPU backend (gan/replicas.ts); absent: one. */
+  /** Worker-thread replicas on a single-threaded CPU backend (parallel/replicas.ts); absent: one. */
   replicas?: number;
 }
 

@@ -11,7 +11,7 @@ import { numWs, type GanConfig } from './config.js';
 import { discriminate, discriminatorSpecs, frozenDParams } from './discriminator.js';
 import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from './losses.js';
 import { broadcastWs, generatorSpecs, mapping, synthesis, type SynthesisOptions } from './generator.js';
-import { currentBackend } from './backend.js';
+import { currentBackend } from '../runtime/backend.js';
 import {
   RoundSums,
   autoRoundSize,
@@ -24,7 +24,7 @@ import {
   type Rounds,
 } from './rounds.js';
 import { resampleFilter2d } from './ops.js';
-import { wasmRoundPlan } from './wasm-memory.js';
+import { wasmRoundPlan } from '../runtime/wasm-memory.js';
 import { ParamSet, initialValues } from './params.js';
 import { fusedHere } from '../kernels/fused.js';
 import { LERP_KERNEL, lerpAll } from '../kernels/optimiser.js';

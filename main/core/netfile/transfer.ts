@@ -8,12 +8,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TransferInfo } from '../../common/records.js';
-import { validateConfig, type GanConfig } from './config.js';
+import { validateConfig, type GanConfig } from '../gan/config.js';
 import { generatorLayout, openGeneratorFile, type TensorSource } from './generator-file.js';
-import { discriminatorSpecs } from './discriminator.js';
-import { generatorSpecs } from './generator.js';
-import { refToTfjs, tfjsShape } from './params.js';
-import { GanTrainer, type ReplicaOptions } from './training.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
+import { generatorSpecs } from '../gan/generator.js';
+import { refToTfjs, tfjsShape } from '../gan/params.js';
+import { GanTrainer, type ReplicaOptions } from '../gan/training.js';
 
 /** What decides the networks' shapes and arithmetic: these come from the file, never the run. */
 export const ARCHITECTURE = [

@@ -5,11 +5,11 @@
  * steps, path-length mean) and the RNG state. Saving then loading restores every bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ARCH_KEYS, referenceArgs, validateConfig, whyBadArchitecture, type GanConfig } from './config.js';
-import { discriminatorSpecs } from './discriminator.js';
-import { generatorSpecs } from './generator.js';
-import { ParamSet, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
-import { RandomState, type RandomStateSnapshot } from './rng.js';
+import { ARCH_KEYS, referenceArgs, validateConfig, whyBadArchitecture, type GanConfig } from '../gan/config.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
+import { generatorSpecs } from '../gan/generator.js';
+import { ParamSet, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from '../gan/params.js';
+import { RandomState, type RandomStateSnapshot } from '../gan/rng.js';
 import {
   CorruptCheckpointError,
   readSafetensors,
@@ -17,7 +17,7 @@ import {
   type SafetensorsFile,
   type TensorEntry,
 } from './safetensors.js';
-import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
+import { GanTrainer, type ReplicaOptions, type TrainerCounters } from '../gan/training.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
 /** A generator-only file: G_ema's weights and the config (loadGenerator reads it; training cannot resume from it). */

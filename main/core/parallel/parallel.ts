@@ -7,13 +7,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createReduceBuffers } from './all-reduce.js';
-import type { BackendName } from './backend-info.js';
-import { discriminatorSpecs } from './discriminator.js';
+import type { BackendName } from '../runtime/backend-info.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
 import type { EngineInit, TrainingEngine } from './engine.js';
-import { generatorSpecs } from './generator.js';
-import type { GanConfig } from './config.js';
-import type { RandomStateSnapshot } from './rng.js';
-import type { PhaseName, StepReport, StepStats } from './training.js';
+import { generatorSpecs } from '../gan/generator.js';
+import type { GanConfig } from '../gan/config.js';
+import type { RandomStateSnapshot } from '../gan/rng.js';
+import type { PhaseName, StepReport, StepStats } from '../gan/training.js';
 
 /** What the trainer asks a replica (replica-worker.ts). */
 export type ReplicaRequest =

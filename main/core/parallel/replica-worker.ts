@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { makeAllReduce } from './all-reduce.js';
-import { initBackend } from './backend.js';
-import { saveCheckpoint, saveGenerator } from './checkpoint.js';
+import { initBackend } from '../runtime/backend.js';
+import { saveCheckpoint, saveGenerator } from '../netfile/checkpoint.js';
 import { buildTrainer } from './engine.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './parallel.js';
-import { sampleSeeds } from './sample.js';
-import type { GanTrainer } from './training.js';
+import { sampleSeeds } from '../gan/sample.js';
+import type { GanTrainer } from '../gan/training.js';
 
 const { init, index, backend, buffers } = workerData as ReplicaInit;
 const port = parentPort!;

@@ -12,9 +12,9 @@
  * rather than overwriting.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { blockResolutions, channelsAt, presetConfig, type GanConfig } from './config.js';
-import { discriminatorSpecs } from './discriminator.js';
-import { generatorSpecs } from './generator.js';
+import { blockResolutions, channelsAt, presetConfig, type GanConfig } from '../gan/config.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
+import { generatorSpecs } from '../gan/generator.js';
 import { assertPatchedVersion } from './tfjs-version.js';
 
 interface WasmBackend {
@@ -35,8 +35,12 @@ export function shareIdentityOnWasm(wasmVersion: string, coreVersion: string = t
   if (identities) return;
   const stock = tf.getKernel(tf.Identity, 'wasm');
   if (!stock) return;
-  assertPatchedVersion('The shared wasm Identity (gan/wasm-memory.ts)', '@tensorflow/tfjs-backend-wasm', wasmVersion);
-  assertPatchedVersion('The shared wasm Identity (gan/wasm-memory.ts)', '@tensorflow/tfjs-core', coreVersion);
+  assertPatchedVersion(
+    'The shared wasm Identity (runtime/wasm-memory.ts)',
+    '@tensorflow/tfjs-backend-wasm',
+    wasmVersion,
+  );
+  assertPatchedVersion('The shared wasm Identity (runtime/wasm-memory.ts)', '@tensorflow/tfjs-core', coreVersion);
   identities = {
     stock,
     shared: {

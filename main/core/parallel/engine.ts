@@ -3,13 +3,13 @@
  * replicas (parallel.ts). Both implement TrainingEngine, so the training loop has one shape.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from './backend-info.js';
-import { loadCheckpoint, saveCheckpoint, saveGenerator } from './checkpoint.js';
-import { trainerFromGenerator } from './transfer.js';
-import type { GanConfig } from './config.js';
+import type { BackendName } from '../runtime/backend-info.js';
+import { loadCheckpoint, saveCheckpoint, saveGenerator } from '../netfile/checkpoint.js';
+import { trainerFromGenerator } from '../netfile/transfer.js';
+import type { GanConfig } from '../gan/config.js';
 import { ParallelTrainer } from './parallel.js';
-import { sampleSeeds } from './sample.js';
-import { GanTrainer, type PhaseName, type ReplicaOptions, type StepReport, type StepStats } from './training.js';
+import { sampleSeeds } from '../gan/sample.js';
+import { GanTrainer, type PhaseName, type ReplicaOptions, type StepReport, type StepStats } from '../gan/training.js';
 
 /**
  * Where the networks start: fresh, a checkpoint, or a generator file (fine-tune). From a
