@@ -17,6 +17,7 @@ import {
   type SafetensorsFile,
   type TensorEntry,
 } from './safetensors.js';
+import { wholeBatch, type RoundPlanner } from '../gan/rounds.js';
 import { GanTrainer, type ReplicaOptions, type TrainerCounters } from '../gan/training.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
@@ -129,10 +130,11 @@ export async function loadCheckpoint(
   override?: GanConfig,
   replica: ReplicaOptions | null = null,
   seed = 0,
+  rounds: RoundPlanner = wholeBatch,
 ): Promise<GanTrainer> {
   const st = await readSafetensors(file, { requireChecksum: true });
   try {
-    return await trainerFromCheckpoint(st, override, replica, seed);
+    return await trainerFromCheckpoint(st, override, replica, seed, rounds);
   } finally {
     await st.close();
   }
@@ -143,6 +145,7 @@ async function trainerFromCheckpoint(
   override: GanConfig | undefined,
   replica: ReplicaOptions | null,
   seed: number,
+  rounds: RoundPlanner,
 ): Promise<GanTrainer> {
   const file = st.path;
   if (st.metadata['plumage.format'] !== FORMAT)
@@ -186,7 +189,7 @@ async function trainerFromCheckpoint(
     if (shape.join() !== spec.refShape.join())
       throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
   }
-  const trainer = new GanTrainer(config, seed, replica);
+  const trainer = new GanTrainer(config, seed, replica, rounds);
   try {
     /** One network's values, read from the file, then assigned (one network in memory at a time). */
     const importSet = async (set: ParamSet): Promise<void> => {

@@ -91,16 +91,6 @@ export class ParallelTrainer implements TrainingEngine {
     });
   }
 
-  /** A fresh run's replicas (the benchmark's and tests' way in). */
-  static create(
-    config: GanConfig,
-    seed: number,
-    replicas = 2,
-    backend: BackendName = 'wasm',
-  ): Promise<ParallelTrainer> {
-    return ParallelTrainer.open({ kind: 'fresh', config, seed }, replicas, backend);
-  }
-
   /** Starts `replicas` workers, each building its trainer from `init`; fails with the first replica's reason. */
   static async open(init: EngineInit, replicas: number, backend: BackendName): Promise<ParallelTrainer> {
     const config = init.config;

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AdapterInfo } from '../runtime/backend-info.js';
 import { presetConfig, type PresetName } from '../gan/config.js';
-import { WASM_LIMIT_BYTES, trainingBytes, wasmRoundPlan } from '../runtime/wasm-memory.js';
+import { WASM_LIMIT_BYTES, trainingBytes, wasmRoundPlan } from '../runtime/round-plan.js';
 
 /** A wasm instance addresses at most 4 GiB (32-bit memory). */
 export const WASM_LIMIT_MB = WASM_LIMIT_BYTES / 2 ** 20;
