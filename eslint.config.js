@@ -135,6 +135,25 @@ export default tseslint.config(
       ],
     },
   },
+  // gan/ is the paper: its files import each other, the fused kernels, util/ and the vocabulary,
+  // never the runtime, parallel or file-format code around them (nor, so, the contract).
+  {
+    files: ['main/core/gan/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              regex: '^\\.\\./(?!kernels/|util/|\\.\\./common/)',
+              message: 'gan/ is the paper: it imports kernels/, util/ and main/common, not the core around it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Shells never import each other, statically or through import(): no-restricted-imports sees
   // only import declarations, so a selector catches import() of another shell's folder too.
   ...shellBoundary('cli', ['server', 'app']),

@@ -114,3 +114,14 @@ test('below the API the core imports the vocabulary, not the contract', async ()
   const electron = "import { app } from 'electron';\nvoid app;\n";
   assert.ok((await ruleIds('main/core/store/x.ts', electron)).includes('no-restricted-imports'));
 });
+
+test('gan/ is the paper: it imports the kernels, util and the vocabulary, not the runtime around it', async () => {
+  for (const spec of ['../runtime/backend.js', '../parallel/engine.js', '../netfile/checkpoint.js', '../studio.js']) {
+    const ids = await ruleIds('main/core/gan/x.ts', `import * as m from '${spec}';\nvoid m;\n`);
+    assert.ok(ids.includes('no-restricted-imports'), `${spec}: ${ids.join(', ')}`);
+  }
+  for (const spec of ['./config.js', '../kernels/fused.js', '../util/read.js', '../../common/vocabulary.js'])
+    assert.deepEqual(await ruleIds('main/core/gan/x.ts', `import * as m from '${spec}';\nvoid m;\n`), [], spec);
+  const contract = "import type { RunState } from '../../../preload/contract.js';\nexport type S = RunState;\n";
+  assert.ok((await ruleIds('main/core/gan/x.ts', contract)).includes('no-restricted-imports'));
+});
