@@ -7,12 +7,12 @@ import globals from 'globals';
 
 /**
  * Synchronous tensor reads cannot run on WebGPU in Node (tfjs reads through OffscreenCanvas,
- * which Node lacks): read with `await t.data()` or main/core/gan/read.ts. Where a CPU backend
+ * which Node lacks): read with `await t.data()` or main/core/util/read.ts. Where a CPU backend
  * is certain, a line may allow itself with an eslint-disable comment that says why.
  */
 const syncRead = (property) => ({
   property,
-  message: `${property}() fails on WebGPU in Node: use await t.data() (main/core/gan/read.ts).`,
+  message: `${property}() fails on WebGPU in Node: use await t.data() (main/core/util/read.ts).`,
 });
 const noSyncReads = ['error', syncRead('dataSync'), syncRead('arraySync'), syncRead('bufferSync')];
 
@@ -114,6 +114,9 @@ export default tseslint.config(
       'main/core/store/**',
       'main/core/dataset/**',
       'main/core/gan/**',
+      'main/core/kernels/**',
+      'main/core/runtime/**',
+      'main/core/parallel/**',
       'main/core/netfile/**',
       'main/core/util/**',
     ],
@@ -126,6 +129,25 @@ export default tseslint.config(
             {
               group: ['**/preload/*'],
               message: 'Below the API the core imports main/common (the vocabulary), not the contract.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // gan/ is the paper: its files import each other, the fused kernels, util/ and the vocabulary,
+  // never the runtime, parallel or file-format code around them (nor, so, the contract).
+  {
+    files: ['main/core/gan/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              regex: '^\\.\\./(?!kernels/|util/|\\.\\./common/)',
+              message: 'gan/ is the paper: it imports kernels/, util/ and main/common, not the core around it.',
             },
           ],
         },

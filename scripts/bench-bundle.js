@@ -29,7 +29,7 @@ const stage = mkdtempSync(join(tmpdir(), 'plumage-bench-'));
 const dir = join(stage, 'plumage-bench');
 try {
   await build({
-    input: { bench: ENTRY, 'replica-worker': join(ROOT, 'dist', 'main', 'core', 'gan', 'replica-worker.js') },
+    input: { bench: ENTRY, 'replica-worker': join(ROOT, 'dist', 'main', 'core', 'parallel', 'replica-worker.js') },
     platform: 'node',
     // Native or optional: resolved at run time (webgpu from the node_modules shipped beside).
     external: [/^node:/, 'webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],

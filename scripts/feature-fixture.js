@@ -10,7 +10,7 @@ import sharp from 'sharp';
 const ROOT = resolve(import.meta.dirname, '..');
 const DIR = join(ROOT, 'test', 'fixtures', 'features');
 const PNG = join(DIR, 'plate-64.png');
-const { initBackend } = await import(join(ROOT, 'dist/main/core/gan/backend.js'));
+const { initBackend } = await import(join(ROOT, 'dist/main/core/runtime/backend.js'));
 const { FeatureNetwork } = await import(join(ROOT, 'dist/main/core/insight/feature-net.js'));
 
 mkdirSync(DIR, { recursive: true });

@@ -1,12 +1,12 @@
 /** `plumage backend [--json]`: every training backend, whether it can run here, and why not. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BackendInfo, BackendProbe } from '../core/gan/backend-info.js';
+import type { BackendInfo, BackendProbe } from '../core/runtime/backend-info.js';
 import { forwardStderr } from '../core/util/child-stderr.js';
 import type { CommandDef } from './usage.js';
 import { say, sayJson } from './terminal.js';
 
-const PROBE = fileURLToPath(new URL('../core/gan/probe-backends.js', import.meta.url));
+const PROBE = fileURLToPath(new URL('../core/runtime/probe-backends.js', import.meta.url));
 
 /** The probe runs in a child: Dawn's native warnings go to its stderr, which is read without them. */
 function probe(): Promise<{ chosen: BackendInfo; all: BackendProbe[] }> {

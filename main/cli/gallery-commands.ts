@@ -14,7 +14,7 @@ import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { fileProblem } from '../core/folders.js';
 import { parseSeeds } from '../core/gan/sample.js';
 import { GeneratorClient } from '../core/gallery/generator-client.js';
-import { describeGenerator } from '../core/gan/generator-file.js';
+import { describeGenerator } from '../core/netfile/generator-file.js';
 import { mixRange } from '../core/gallery/mixing.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';

@@ -29,8 +29,8 @@ export const initCommand: CommandDef = {
     const preset = required(choiceFlag(values, 'preset', presetField), 'preset', PRESET_NAMES.join('|'));
     const seed = numberFlag(values, 'seed', initSeedField) ?? 0;
     const out = resolve(required(values.out as string | undefined, 'out', 'FILE.safetensors'));
-    const { initBackend, releaseBackend } = await import('../core/gan/backend.js');
-    const { saveCheckpoint } = await import('../core/gan/checkpoint.js');
+    const { initBackend, releaseBackend } = await import('../core/runtime/backend.js');
+    const { saveCheckpoint } = await import('../core/netfile/checkpoint.js');
     const { GanTrainer } = await import('../core/gan/training.js');
     // init draws nothing: its weights come from the seed, drawn on the CPU, the same bytes whatever
     // the backend. So it never starts a GPU (a device, and what Dawn prints about it, for nothing).

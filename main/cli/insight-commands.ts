@@ -10,7 +10,7 @@ import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
 import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { fileProblem } from '../core/folders.js';
-import { initBackend } from '../core/gan/backend.js';
+import { initBackend } from '../core/runtime/backend.js';
 import { insideFilteredChild, rerunFiltered } from './dawn-child.js';
 import { resolveHome } from '../core/home.js';
 import { DEFAULT_METRIC_IMAGES, DEFAULT_NEIGHBOURS } from '../core/insight/service.js';

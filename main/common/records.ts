@@ -111,7 +111,7 @@ export interface PrintOptions {
   upscaler: UpscalerChoice;
 }
 
-/** What a run started from a network file kept of it: gan/transfer.ts's plan, said before training. */
+/** What a run started from a network file kept of it: netfile/transfer.ts's plan, said before training. */
 export interface TransferInfo {
   file: string;
   /** Networks that came from the file (a generator-only file leaves D fresh). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { PrintOptions, Upscaler } from '../../preload/contract.js';
-import { initBackend } from '../../main/core/gan/backend.js';
+import { initBackend } from '../../main/core/runtime/backend.js';
 import { ExportJob } from '../../main/core/export/job.js';
 import { planPrints } from '../../main/core/export/print-plan.js';
 import { runPrints } from '../../main/core/export/prints.js';

@@ -14,7 +14,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GALLERY_PAGE_SIZE as PAGE_SIZE } from '../../preload/contract.js';
-import { initBackend, type BackendName } from '../../main/core/gan/backend.js';
+import { initBackend, type BackendName } from '../../main/core/runtime/backend.js';
 import {
   PRESET_NAMES,
   presetConfig,
@@ -22,12 +22,12 @@ import {
   type GanConfig,
   type PresetName,
 } from '../../main/core/gan/config.js';
-import { generatorMacs, sampleMacs } from '../../main/core/gan/flops.js';
+import { generatorMacs, sampleMacs } from './flops.js';
 import { generatorSpecs } from '../../main/core/gan/generator.js';
 import { WeightConstants, resampleFilter2d } from '../../main/core/gan/ops.js';
 import { ParamSet, initialValues } from '../../main/core/gan/params.js';
 import { RandomState } from '../../main/core/gan/rng.js';
-import { writeSafetensors } from '../../main/core/gan/safetensors.js';
+import { writeSafetensors } from '../../main/core/netfile/safetensors.js';
 import { defaultLanes } from '../../main/core/gallery/generator-client.js';
 import { pngBytes } from '../../main/core/gallery/output.js';
 import { renderBird, renderBirds, type Generator } from '../../main/core/gallery/render.js';

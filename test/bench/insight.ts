@@ -11,7 +11,7 @@
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { initBackend, type BackendName } from '../../main/core/gan/backend.js';
+import { initBackend, type BackendName } from '../../main/core/runtime/backend.js';
 import { presetConfig, type PresetName } from '../../main/core/gan/config.js';
 import { generatorSpecs } from '../../main/core/gan/generator.js';
 import { WeightConstants, resampleFilter2d } from '../../main/core/gan/ops.js';

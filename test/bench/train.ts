@@ -7,14 +7,15 @@ import {
   isBackendName,
   releaseBackend,
   type BackendName,
-} from '../../main/core/gan/backend.js';
+} from '../../main/core/runtime/backend.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../../main/core/gan/config.js';
-import { phaseFlops } from '../../main/core/gan/flops.js';
+import { phaseFlops } from './flops.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { fileURLToPath } from 'node:url';
 import { runChild } from './child.js';
-import { ParallelTrainer } from '../../main/core/gan/parallel.js';
-import { wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
+import { ParallelTrainer } from '../../main/core/parallel/parallel.js';
+import { wasmHeapBytes } from '../../main/core/runtime/wasm-memory.js';
+import { roundPlanner } from '../../main/core/runtime/round-plan.js';
 import { summariseTally, tallyKernels, type KernelTally } from './kernels.js';
 import { useFusedKernels } from '../../main/core/kernels/index.js';
 
@@ -54,7 +55,7 @@ async function measure(
 ): Promise<PhaseTimes[]> {
   const info = await initBackend(backend);
   const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
-  const trainer = new GanTrainer(config, 1);
+  const trainer = new GanTrainer(config, 1, null, roundPlanner(info));
   const reals = tf.randomUniform(
     [config.batchSize, config.resolution, config.resolution, 3],
     -1,
@@ -170,10 +171,9 @@ async function measureParallel(
 ): Promise<{ single: number; parallel: number }> {
   const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
   const reals = new Float32Array(config.batchSize * config.resolution ** 2 * 3).map((_, i) => Math.sin(i));
-  await initBackend('wasm');
-  const single = new GanTrainer(config, 1);
+  const single = new GanTrainer(config, 1, null, roundPlanner(await initBackend('wasm')));
   const realsTensor = tf.tensor4d(reals, [config.batchSize, config.resolution, config.resolution, 3]);
-  const parallel = await ParallelTrainer.create(config, 1, replicas, 'wasm');
+  const parallel = await ParallelTrainer.open({ kind: 'fresh', config, seed: 1 }, replicas, 'wasm');
   await single.trainStep(realsTensor);
   await parallel.trainStep(reals);
   let singleMs = 0;

@@ -223,7 +223,7 @@ test(
 
 /** Why the WebGPU gallery cannot run here: Dawn finds no adapter (asked in a child, as the app asks). */
 async function noAdapter(): Promise<string | false> {
-  const probe = join(REPO_ROOT, 'dist', 'main', 'core', 'gan', 'probe-adapter.js');
+  const probe = join(REPO_ROOT, 'dist', 'main', 'core', 'runtime', 'probe-adapter.js');
   const { stdout } = await promisify(execFile)(process.execPath, [probe]);
   const answer = JSON.parse(stdout.trim().split('\n').pop()!) as { adapter?: object; error?: string };
   return answer.adapter ? false : `no WebGPU adapter: ${answer.error}`;

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendInfo } from '../../main/core/gan/backend.js';
+import { initBackend, type BackendInfo } from '../../main/core/runtime/backend.js';
 import { presetConfig, type GanConfig } from '../../main/core/gan/config.js';
-import { readAndDispose } from '../../main/core/gan/read.js';
+import { readAndDispose } from '../../main/core/util/read.js';
 
 /** The backend tests run on: the best one present here (wasm on the dev machine and CI). */
 export const backendReady: Promise<BackendInfo> = initBackend(process.env.PLUMAGE_TEST_BACKEND as never);

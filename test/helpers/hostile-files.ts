@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { presetConfig, referenceArgs, type GanConfig } from '../../main/core/gan/config.js';
 import { generatorSpecs } from '../../main/core/gan/generator.js';
 import { RandomState } from '../../main/core/gan/rng.js';
-import { writeSafetensors } from '../../main/core/gan/safetensors.js';
+import { writeSafetensors } from '../../main/core/netfile/safetensors.js';
 
 /** A 16² generator with 16 channels: a few hundred KB. */
 export const SMALL: GanConfig = presetConfig('tiny', {

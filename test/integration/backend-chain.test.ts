@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BACKEND_NAMES, type BackendName, type BackendProbe } from '../../main/core/gan/backend-info.js';
+import { BACKEND_NAMES, type BackendName, type BackendProbe } from '../../main/core/runtime/backend-info.js';
 import { CLI } from '../helpers/paths.js';
 
 const run = promisify(execFile);

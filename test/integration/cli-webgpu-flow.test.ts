@@ -25,7 +25,7 @@ const DAWN_WARNING = /Warning: maxDynamic\w+PerPipelineLayout artificially reduc
 
 /** Asks Dawn for an adapter the way the app does: in a child process, so this one never loads it. */
 async function adapterProblem(): Promise<string | false> {
-  const probe = join(REPO_ROOT, 'dist', 'main', 'core', 'gan', 'probe-adapter.js');
+  const probe = join(REPO_ROOT, 'dist', 'main', 'core', 'runtime', 'probe-adapter.js');
   const { stdout } = await run(process.execPath, [probe]);
   const answer = JSON.parse(stdout.trim().split('\n').pop()!) as { adapter?: { description: string }; error?: string };
   if (answer.adapter) return false;

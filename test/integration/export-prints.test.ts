@@ -7,7 +7,7 @@ import fontkit from '@pdf-lib/fontkit';
 import { PDFArray, PDFDict, PDFDocument, PDFName, PDFNumber, PDFRawStream, PDFRef } from 'pdf-lib';
 import sharp from 'sharp';
 import type { PrintOptions } from '../../preload/contract.js';
-import { tf } from '../../main/core/gan/backend.js';
+import { tf } from '../../main/core/runtime/backend.js';
 import { CAPTION_FONT_FILE, CAPTION_ITALIC_FILE } from '../../main/core/export/caption.js';
 import { ExistsError } from '../../main/core/export/files.js';
 import { ExportJob } from '../../main/core/export/job.js';

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExportProgress, ExportStart } from '../../preload/contract.js';
 import { handleRequest } from '../../main/core/api/handler.js';
-import { saveCheckpoint } from '../../main/core/gan/checkpoint.js';
+import { saveCheckpoint } from '../../main/core/netfile/checkpoint.js';
 import { GanTrainer } from '../../main/core/gan/training.js';
 import { Studio } from '../../main/core/studio.js';
 import { backendReady, micro } from '../helpers/gan.js';

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { readSafetensors } from '../../main/core/netfile/safetensors.js';
 import { liveGeneratorFiles } from '../../main/core/home-layout.js';
 import type { Studio } from '../../main/core/studio.js';
 import { waitFor } from '../helpers/paths.js';

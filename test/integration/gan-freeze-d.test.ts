@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint, saveCheckpoint } from '../../main/core/gan/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../../main/core/netfile/checkpoint.js';
 import { frozenDParams } from '../../main/core/gan/discriminator.js';
 import { RandomState } from '../../main/core/gan/rng.js';
 import { GanTrainer } from '../../main/core/gan/training.js';

@@ -1,7 +1,7 @@
 /**
  * The 64² preset trains on wasm: every phase (G, G+PL, D, D+R1) runs a real step of the preset's
  * full-size networks inside one wasm instance's 4 GiB, and the heap stays within what the memory
- * model (wasm-memory.ts), from which capacity.ts and the trainer size their rounds, predicts.
+ * model (runtime/round-plan.ts), from which capacity.ts and the trainer size their rounds, predicts.
  *
  * Reduced batch, and why that still proves the bound: a step of 4 images (one minibatch-stddev
  * group, the smallest round the preset trains in) takes ~10 minutes on this 2-core machine, far
@@ -14,10 +14,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../main/core/gan/backend.js';
+import { initBackend } from '../../main/core/runtime/backend.js';
 import { presetConfig } from '../../main/core/gan/config.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
-import { WASM_LIMIT_BYTES, trainingBytes, wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
+import { WASM_LIMIT_BYTES, trainingBytes } from '../../main/core/runtime/round-plan.js';
+import { wasmHeapBytes } from '../../main/core/runtime/wasm-memory.js';
 import { presetFit } from '../../main/core/train/capacity.js';
 
 /** One step of heap growth (the heap grows in ~100 MB steps): the model is checked to this. */

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint, REPLICA_RNGS_KEY, RNG_KEY, saveCheckpoint } from '../../main/core/gan/checkpoint.js';
-import { LocalEngine, type TrainingEngine } from '../../main/core/gan/engine.js';
-import { ParallelTrainer } from '../../main/core/gan/parallel.js';
+import { loadCheckpoint, REPLICA_RNGS_KEY, RNG_KEY, saveCheckpoint } from '../../main/core/netfile/checkpoint.js';
+import { LocalEngine, type TrainingEngine } from '../../main/core/parallel/engine.js';
+import { ParallelTrainer } from '../../main/core/parallel/parallel.js';
+import type { GanConfig } from '../../main/core/gan/config.js';
 import { RandomState, type RandomStateSnapshot } from '../../main/core/gan/rng.js';
-import { readSafetensors, safetensorsMetadata } from '../../main/core/gan/safetensors.js';
+import { readSafetensors, safetensorsMetadata } from '../../main/core/netfile/safetensors.js';
 import { GanTrainer, type StepStats } from '../../main/core/gan/training.js';
 import { backendReady, maxAbsDiff, micro } from '../helpers/gan.js';
 import { tempDir } from '../helpers/paths.js';
@@ -15,9 +16,13 @@ import { tempDir } from '../helpers/paths.js';
 const tmp = tempDir('parallel');
 after(() => tmp.cleanup());
 
+/** A fresh run's replicas on wasm, as the trainer opens them. */
+const freshReplicas = (config: GanConfig, seed: number, replicas = 2): Promise<ParallelTrainer> =>
+  ParallelTrainer.open({ kind: 'fresh', config, seed }, replicas, 'wasm');
+
 test('two worker-thread replicas train in lockstep: identical weights, no leaks, whole-batch counters', async () => {
   const config = micro({ batchSize: 8, ada: { target: 0.6, interval: 2, kimg: 1, initialP: 0.2 } });
-  const trainer = await ParallelTrainer.create(config, 4, 2);
+  const trainer = await freshReplicas(config, 4, 2);
   try {
     const rng = new RandomState(3);
     const tensorCounts: number[] = [];
@@ -42,7 +47,7 @@ test('two worker-thread replicas train in lockstep: identical weights, no leaks,
 });
 
 test('a batch that does not split over the replicas is refused', async () => {
-  await assert.rejects(ParallelTrainer.create(micro({ batchSize: 6 }), 1, 4), /does not split over 4 replicas/);
+  await assert.rejects(freshReplicas(micro({ batchSize: 6 }), 1, 4), /does not split over 4 replicas/);
 });
 
 /** Every tensor of a checkpoint file, by name. */
@@ -90,7 +95,7 @@ test('two replicas of B/2 equal one trainer of B on the same images (R1 step: gr
     await engine.close();
     return stats;
   };
-  const parallelStats = await stepOnce(await ParallelTrainer.create(config, 5, 2), contiguous, join(tmp.dir, 'par.st'));
+  const parallelStats = await stepOnce(await freshReplicas(config, 5, 2), contiguous, join(tmp.dir, 'par.st'));
   const singleStats = await stepOnce(new LocalEngine(new GanTrainer(config, 5)), interleaved, join(tmp.dir, 'one.st'));
   // The same images in groups the replicas do not share: what the comparison must tell apart.
   const mixedStats = await stepOnce(new LocalEngine(new GanTrainer(config, 5)), contiguous, join(tmp.dir, 'mix.st'));
@@ -119,14 +124,14 @@ test('checkpoints hold every replica RNG; resume with two replicas is bit-exact;
   const rng = new RandomState(12);
   const batches = Array.from({ length: 4 }, () => rng.randnF32(8 * 16 * 16 * 3).map((v) => Math.tanh(v)));
   const straightFile = join(tmp.dir, 'straight.st');
-  const straight = await ParallelTrainer.create(config, 9, 2);
+  const straight = await freshReplicas(config, 9, 2);
   for (const b of batches) await straight.trainStep(b.slice());
   const digests = await straight.digests();
   await straight.save(straightFile, {});
   await straight.close();
 
   const half = join(tmp.dir, 'half.st');
-  const first = await ParallelTrainer.create(config, 9, 2);
+  const first = await freshReplicas(config, 9, 2);
   for (const b of batches.slice(0, 2)) await first.trainStep(b.slice());
   await first.save(half, {});
   await first.close();

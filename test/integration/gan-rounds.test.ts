@@ -1,18 +1,26 @@
 /**
  * Gradient accumulation: a phase run in rounds of batchGpu images gives the gradients (and
  * statistics, w_avg and RNG state) of the same phase run on the whole batch at once, for every
- * loss term — G, path length, D, R1 — with augmentation and style mixing on.
+ * loss term — G, path length, D, R1 — with augmentation and style mixing on. The rounds a trainer
+ * takes are its caller's plan, however the trainer starts.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { RandomState } from '../../main/core/gan/rng.js';
-import { autoRoundSize, largestActivationBytes, roundIndices } from '../../main/core/gan/rounds.js';
+import { roundIndices, type RoundPlanner } from '../../main/core/gan/rounds.js';
+import { saveCheckpoint, saveGenerator } from '../../main/core/netfile/checkpoint.js';
+import { LocalEngine, buildTrainer, openEngine } from '../../main/core/parallel/engine.js';
+import { autoRoundSize, largestActivationBytes } from '../../main/core/runtime/round-plan.js';
 import { presetConfig } from '../../main/core/gan/config.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { backendReady, micro, readAndDispose } from '../helpers/gan.js';
+import { tempDir } from '../helpers/paths.js';
 
 before(() => backendReady);
+const tmp = tempDir('rounds');
+after(() => tmp.cleanup());
 
 test('rounds hold whole minibatch-stddev groups, in the batch grouping', () => {
   // Batch 16, groups of 4: group q = {q, q+4, q+8, q+12}; rounds of 8 hold groups {0,1} and {2,3}.
@@ -127,4 +135,72 @@ test("without a batchGpu, rounds are sized to the GPU's largest storage binding"
   assert.equal(autoRoundSize(c, 32, 4 * 2 ** 30), 32, 'a discrete GPU with 4 GiB bindings');
   assert.equal(autoRoundSize(c, 32, 128 * 2 ** 20), 16, "lavapipe's 128 MiB: rounds of 16 (30 images would fit)");
   assert.equal(autoRoundSize(c, 32, 1), 4, 'never below one minibatch-stddev group');
+});
+
+test('a trainer takes the rounds its caller plans, for its share of the batch; batchGpu overrides them', () => {
+  const asked: number[] = [];
+  const plan: RoundPlanner = (config, n) => {
+    asked.push(n);
+    assert.equal(config.batchSize, 16);
+    return { perRound: 4, plPerRound: 2 };
+  };
+  const planned = new GanTrainer(micro({ batchSize: 16 }), 1, null, plan);
+  assert.deepEqual([planned.perRound, planned.plPerRound], [4, 2]);
+  const replica = new GanTrainer(micro({ batchSize: 16 }), 1, { index: 1, count: 2, allReduce: (p) => p }, plan);
+  assert.deepEqual(asked, [16, 8], "the planner sizes each trainer's own share");
+  const fixed = new GanTrainer(micro({ batchSize: 16, batchGpu: 8 }), 1, null, plan);
+  assert.deepEqual([fixed.perRound, fixed.plPerRound], [8, 8], "the config's batchGpu is the user's choice");
+  // No plan: one round per phase, whatever backend this process chose (the test's: wasm here).
+  const whole = new GanTrainer(micro({ batchSize: 16 }), 1);
+  assert.deepEqual([whole.perRound, whole.plPerRound], [16, 16]);
+  for (const t of [planned, replica, fixed, whole]) t.dispose();
+});
+
+test("rounds from the caller's plan give the whole batch's gradients (path length and R1)", async () => {
+  const reals = tf.tensor4d(new RandomState(4).randnF32(16 * 16 * 16 * 3).map(Math.tanh), [16, 16, 16, 3]);
+  const whole = new GanTrainer(micro({ batchSize: 16 }), 6);
+  const planned = new GanTrainer(micro({ batchSize: 16 }), 6, null, () => ({ perRound: 4, plPerRound: 2 }));
+  for (const phase of ['Greg', 'Dreg'] as PhaseName[]) {
+    const [a, b] = [await phaseResult(whole, phase, reals), await phaseResult(planned, phase, reals)];
+    assert.equal(b.grads.size, a.grads.size);
+    for (const [k, g] of a.grads) assert.ok(relativeError(b.grads.get(k)!, g) <= TOLERANCE, `${phase}: ${k}`);
+    assert.deepEqual(b.rng, a.rng, `${phase}: the same random draws`);
+  }
+  reals.dispose();
+  whole.dispose();
+  planned.dispose();
+});
+
+test('the plan reaches the trainer however it starts: fresh, from a checkpoint, from a generator file', async () => {
+  const config = micro({ batchSize: 8 });
+  const plan: RoundPlanner = () => ({ perRound: 4, plPerRound: 1 });
+  const source = new GanTrainer(config, 2);
+  const checkpoint = join(tmp.dir, 'run.st');
+  const generator = join(tmp.dir, 'G_ema.st');
+  await saveCheckpoint(source, checkpoint);
+  await saveGenerator(source, generator);
+  source.dispose();
+  for (const init of [
+    { kind: 'fresh', config, seed: 3 },
+    { kind: 'checkpoint', path: checkpoint, config, fork: false, seed: 3 },
+    { kind: 'checkpoint', path: checkpoint, config, fork: true, seed: 3 },
+    { kind: 'generator', path: generator, config, seed: 3 },
+  ] as const) {
+    const trainer = await buildTrainer(init, null, plan);
+    assert.deepEqual(
+      [trainer.perRound, trainer.plPerRound],
+      [4, 1],
+      `${init.kind}${'fork' in init ? ` fork ${init.fork}` : ''}`,
+    );
+    trainer.dispose();
+  }
+  const engine = await openEngine(
+    { kind: 'checkpoint', path: checkpoint, config, fork: false, seed: 3 },
+    1,
+    'wasm',
+    plan,
+  );
+  assert.ok(engine instanceof LocalEngine);
+  assert.deepEqual([engine.trainer.perRound, engine.trainer.plPerRound], [4, 1], 'a local engine passes it on');
+  await engine.close();
 });

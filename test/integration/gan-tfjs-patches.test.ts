@@ -1,6 +1,6 @@
 /**
  * Plumage's two tfjs patches change when memory is let go, never a number: the frugal backward
- * pass (gan/tape.ts) and the shared wasm Identity (gan/wasm-memory.ts) give every phase's
+ * pass (runtime/tape.ts) and the shared wasm Identity (runtime/wasm-memory.ts) give every phase's
  * gradients and statistics bit for bit as stock tfjs does, and a run of steps holds no more
  * wasm buffers at its end than after its first step (a reference counted twice would keep a
  * buffer, and its heap, that `tf.memory()` no longer counts).
@@ -8,9 +8,9 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { useStockGradients } from '../../main/core/gan/tape.js';
+import { useStockGradients } from '../../main/core/runtime/tape.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
-import { useStockIdentity, wasmDataIds, wasmHeapBytes } from '../../main/core/gan/wasm-memory.js';
+import { useStockIdentity, wasmDataIds, wasmHeapBytes } from '../../main/core/runtime/wasm-memory.js';
 import { RandomState } from '../../main/core/gan/rng.js';
 import { backendReady, micro } from '../helpers/gan.js';
 import { HeldTrainer, PHASES, heldPhase, referenceFixture, type HeldPhase } from '../helpers/reference-step.js';

@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../../main/core/gan/checkpoint.js';
+import { loadCheckpoint } from '../../main/core/netfile/checkpoint.js';
 import { ARCH_KEYS } from '../../main/core/gan/config.js';
-import { describeGenerator, loadGenerator } from '../../main/core/gan/generator-file.js';
+import { describeGenerator, loadGenerator } from '../../main/core/netfile/generator-file.js';
 import { backendReady } from '../helpers/gan.js';
 import {
   RAW_INTERNALS,

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { loadGenerator } from '../../main/core/gan/generator-file.js';
+import { loadGenerator } from '../../main/core/netfile/generator-file.js';
 import { renderBird, type Generator } from '../../main/core/gallery/render.js';
 import { featureNetwork } from '../../main/core/insight/feature-net.js';
 import { project, psnr } from '../../main/core/insight/project.js';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { readSafetensors } from '../../main/core/netfile/safetensors.js';
 import { CLI, SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
 import { PICKLES, expectedTensors } from '../helpers/pickles.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { readSafetensors } from '../../main/core/netfile/safetensors.js';
 import { CLI, tempDir } from '../helpers/paths.js';
 import { PICKLES, expectedTensors } from '../helpers/pickles.js';
 

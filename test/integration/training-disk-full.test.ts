@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { safetensorsMetadata } from '../../main/core/gan/safetensors.js';
+import { safetensorsMetadata } from '../../main/core/netfile/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 

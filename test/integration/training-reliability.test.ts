@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileS
 import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetCacheFile } from '../../main/core/home-layout.js';
-import { readSafetensors } from '../../main/core/gan/safetensors.js';
+import { readSafetensors } from '../../main/core/netfile/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { predictBackend } from '../../main/core/train/capacity.js';
 import { RunSupervisor, forkTrainer } from '../../main/core/train/supervisor.js';

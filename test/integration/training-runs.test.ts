@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { safetensorsMetadata } from '../../main/core/gan/safetensors.js';
+import { safetensorsMetadata } from '../../main/core/netfile/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { waitFor } from '../helpers/paths.js';
 import { trainingStudio, type TrainingStudio } from '../helpers/runs.js';

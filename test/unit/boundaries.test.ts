@@ -100,7 +100,12 @@ test('the preload imports the contract, never main/', async () => {
 test('below the API the core imports the vocabulary, not the contract', async () => {
   const contract = "import type { RunState } from '../../../preload/contract.js';\nexport type S = RunState;\n";
   const vocab = "import type { RunState } from '../../common/vocabulary.js';\nexport type S = RunState;\n";
-  for (const file of ['main/core/store/x.ts', 'main/core/gan/x.ts', 'main/core/dataset/x.ts']) {
+  for (const file of [
+    'main/core/store/x.ts',
+    'main/core/gan/x.ts',
+    'main/core/runtime/x.ts',
+    'main/core/dataset/x.ts',
+  ]) {
     assert.ok((await ruleIds(file, contract)).includes('no-restricted-imports'), file);
     assert.deepEqual(await ruleIds(file, vocab), [], file);
   }
@@ -108,4 +113,15 @@ test('below the API the core imports the vocabulary, not the contract', async ()
   // The electron rule still holds there.
   const electron = "import { app } from 'electron';\nvoid app;\n";
   assert.ok((await ruleIds('main/core/store/x.ts', electron)).includes('no-restricted-imports'));
+});
+
+test('gan/ is the paper: it imports the kernels, util and the vocabulary, not the runtime around it', async () => {
+  for (const spec of ['../runtime/backend.js', '../parallel/engine.js', '../netfile/checkpoint.js', '../studio.js']) {
+    const ids = await ruleIds('main/core/gan/x.ts', `import * as m from '${spec}';\nvoid m;\n`);
+    assert.ok(ids.includes('no-restricted-imports'), `${spec}: ${ids.join(', ')}`);
+  }
+  for (const spec of ['./config.js', '../kernels/fused.js', '../util/read.js', '../../common/vocabulary.js'])
+    assert.deepEqual(await ruleIds('main/core/gan/x.ts', `import * as m from '${spec}';\nvoid m;\n`), [], spec);
+  const contract = "import type { RunState } from '../../../preload/contract.js';\nexport type S = RunState;\n";
+  assert.ok((await ruleIds('main/core/gan/x.ts', contract)).includes('no-restricted-imports'));
 });

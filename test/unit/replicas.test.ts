@@ -8,7 +8,7 @@ import {
   effectiveReplicas,
   machineReplicas,
   replicaProblem,
-} from '../../main/core/gan/replicas.js';
+} from '../../main/core/parallel/replicas.js';
 
 const tiny = presetConfig('tiny'); // batch 8, minibatch-stddev groups of 4
 const p64 = presetConfig('64'); // batch 32

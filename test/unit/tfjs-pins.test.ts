@@ -1,5 +1,5 @@
 /**
- * tfjs is pinned to the release the patches were written for (gan/tfjs-version.ts): every tfjs
+ * tfjs is pinned to the release the patches were written for (runtime/tfjs-version.ts): every tfjs
  * package the code imports is declared, at exactly that version, installed at it, and the patches
  * refuse any other with an error that names both.
  */
@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { installFrugalGradients } from '../../main/core/gan/tape.js';
-import { PATCHED_TFJS_VERSION, TfjsVersionError } from '../../main/core/gan/tfjs-version.js';
-import { shareIdentityOnWasm } from '../../main/core/gan/wasm-memory.js';
+import { installFrugalGradients } from '../../main/core/runtime/tape.js';
+import { PATCHED_TFJS_VERSION, TfjsVersionError } from '../../main/core/runtime/tfjs-version.js';
+import { shareIdentityOnWasm } from '../../main/core/runtime/wasm-memory.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Record<
@@ -59,7 +59,7 @@ test('the frugal backward pass refuses another tfjs-core, naming both releases, 
       err instanceof TfjsVersionError &&
       err.message.includes(`@tensorflow/tfjs-core ${PATCHED_TFJS_VERSION}`) &&
       err.message.includes('loaded @tensorflow/tfjs-core 4.23.0') &&
-      err.message.includes('gan/tape.ts'),
+      err.message.includes('runtime/tape.ts'),
   );
   assert.equal(engine.gradients, before);
 });

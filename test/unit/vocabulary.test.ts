@@ -12,7 +12,7 @@ import {
   RUN_STATES,
   SOURCE_STATUSES,
 } from '../../main/common/vocabulary.js';
-import { BACKEND_NAMES } from '../../main/core/gan/backend-info.js';
+import { BACKEND_NAMES } from '../../main/core/runtime/backend-info.js';
 import { PRESET_NAMES } from '../../main/core/gan/config.js';
 import { BACKENDS, PRESETS } from '../../preload/contract.js';
 

@@ -3,7 +3,7 @@
  * and generator cache: a favourite prints exactly as it was kept, style mixes included, and
  * favourites of one checkpoint share one loaded generator and its weight constants.
  */
-import { initBackend } from '../gan/backend.js';
+import { initBackend } from '../runtime/backend.js';
 import { GeneratorCache } from '../gallery/generator-cache.js';
 import { renderBird } from '../gallery/render.js';
 import type { FavouriteSource, PrintSource } from './types.js';

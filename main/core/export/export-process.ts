@@ -7,7 +7,7 @@
 import { fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { BackendName } from '../gan/backend-info.js';
+import type { BackendName } from '../runtime/backend-info.js';
 import { GENERATOR_NICE } from '../gallery/generator-client.js';
 import { forwardStderr } from '../util/child-stderr.js';
 import type { ExportJob } from './job.js';

@@ -4,7 +4,7 @@
  * wasm). It reports its job's progress to the studio as it goes, stops at the next step or tile
  * when told to cancel, and ends when the studio disconnects.
  */
-import { initBackend, isBackendName } from '../gan/backend.js';
+import { initBackend, isBackendName } from '../runtime/backend.js';
 import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { debug } from '../util/debug.js';
 import { GeneratorCache, drawnSources } from './birds.js';

@@ -15,7 +15,7 @@ import type {
   PrintAdvice,
   RequestParams,
 } from '../../../preload/contract.js';
-import { describeGenerator } from '../gan/generator-file.js';
+import { describeGenerator } from '../netfile/generator-file.js';
 import { datasetCacheFile } from '../home-layout.js';
 import { checkUserFile, type UserFileError } from '../util/user-file.js';
 import type { DatasetStore } from '../store/datasets.js';

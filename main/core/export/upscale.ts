@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Upscaler } from '../../common/vocabulary.js';
-import { initBackend, tf } from '../gan/backend.js';
+import { initBackend, tf } from '../runtime/backend.js';
 
 const require = createRequire(import.meta.url);
 export type EsrganScale = 2 | 4;

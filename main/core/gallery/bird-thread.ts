@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../gan/backend-info.js';
+import type { BackendName } from '../runtime/backend-info.js';
 import { registerFusedKernels } from '../kernels/index.js';
 import { GeneratorCache } from './generator-cache.js';
 import { renderBirds, type BirdSpec } from './render.js';
@@ -39,7 +39,7 @@ async function startBackend(kind: BackendName): Promise<void> {
   if (kind === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
     registerFusedKernels();
-  } else await (await import('../gan/backend.js')).initBackend(kind, () => {});
+  } else await (await import('../runtime/backend.js')).initBackend(kind, () => {});
   if (!(await tf.setBackend(kind)) || tf.getBackend() !== kind) throw new Error(`tfjs could not start ${kind}`);
 }
 

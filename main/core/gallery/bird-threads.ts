@@ -6,7 +6,7 @@
  * generator and its activations hold ~1.6 GB per lane).
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendName } from '../gan/backend.js';
+import type { BackendName } from '../runtime/backend.js';
 import type { ThreadInit, ThreadReply, ThreadRequest } from './bird-thread.js';
 import type { BirdSpec } from './render.js';
 

@@ -26,7 +26,7 @@ import { makeExportFolder, removeCreated } from '../export/folder.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
 import { RunStore, type CheckpointRow, type SnapshotRow } from '../store/runs.js';
-import { describeGenerator } from '../gan/generator-file.js';
+import { describeGenerator } from '../netfile/generator-file.js';
 import { checkUserFile } from '../util/user-file.js';
 import { mixRange } from './mixing.js';
 import { binomialName, whyBadName, whyBadNote } from './names.js';

@@ -1,5 +1,5 @@
 /** The generator a gallery process (or drawing thread) has loaded, kept between tasks. */
-import { loadGenerator } from '../gan/generator-file.js';
+import { loadGenerator } from '../netfile/generator-file.js';
 import { WeightConstants } from '../gan/ops.js';
 import { checkUserFile } from '../util/user-file.js';
 import type { Generator } from './render.js';

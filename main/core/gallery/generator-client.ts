@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { BackendName } from '../gan/backend-info.js';
+import type { BackendName } from '../runtime/backend-info.js';
 import { forwardStderr } from '../util/child-stderr.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import type { GalleryTask, TaskFile } from './tasks.js';

@@ -5,7 +5,7 @@
  * once as the task's `lanes` (one per core); on a GPU one lane here is the right shape. It ends
  * when its parent goes (the IPC channel closes).
  */
-import { initBackend, isBackendName } from '../gan/backend.js';
+import { initBackend, isBackendName } from '../runtime/backend.js';
 import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { debug } from '../util/debug.js';
 import { BirdThreads } from './bird-threads.js';

@@ -9,7 +9,7 @@ import { numWs, type GanConfig } from '../gan/config.js';
 import { generate, mapping, synthesis, truncate } from '../gan/generator.js';
 import type { WeightConstants } from '../gan/ops.js';
 import type { ParamSet } from '../gan/params.js';
-import { readAndDispose } from '../gan/read.js';
+import { readAndDispose } from '../util/read.js';
 import { RandomState, seedToZ } from '../gan/rng.js';
 import { sampleSeeds, toUint8 } from '../gan/sample.js';
 import { applyEdit } from '../insight/directions.js';

@@ -1,5 +1,5 @@
 /** Where gallery tasks run: the generator process (app, server) or this process (one-shot CLI, tests). */
-import { initBackend, type BackendName } from '../gan/backend.js';
+import { initBackend, type BackendName } from '../runtime/backend.js';
 import type { GalleryTask, TaskFile } from './tasks.js';
 import { GeneratorCache, runTask } from './tasks.js';
 

@@ -4,7 +4,7 @@
  */
 import { GeneratorCache } from './generator-cache.js';
 import { StagedSet } from '../export/files.js';
-import { describeGenerator } from '../gan/generator-file.js';
+import { describeGenerator } from '../netfile/generator-file.js';
 import {
   checkAnimation,
   pngBytes,

@@ -3,8 +3,7 @@
  * Defaults follow stylegan2-ada-pytorch (config F networks, the 'auto' training heuristics);
  * presets size them for an 8 GB GPU, and `tiny` for tests on a CPU.
  */
-import type { BackendName } from './backend-info.js';
-import { PRESETS, type Preset } from '../../common/vocabulary.js';
+import { PRESETS, type BackendChoice, type Preset } from '../../common/vocabulary.js';
 
 export interface GanConfig {
   preset: PresetName;
@@ -40,8 +39,8 @@ export interface GanConfig {
   /** Freeze-D: D's first this many layers keep their weights (the reference's --freezed; absent: 0). */
   freezeD?: number;
   /** The backend the run asked for (`--backend`, the form); absent: the best one present. */
-  backend?: BackendName;
-  /** Worker-thread replicas on a single-threaded CPU backend (gan/replicas.ts); absent: one. */
+  backend?: BackendChoice;
+  /** Worker-thread replicas on a single-threaded CPU backend (parallel/replicas.ts); absent: one. */
   replicas?: number;
 }
 

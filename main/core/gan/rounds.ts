@@ -8,7 +8,23 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AugmentPlan } from './augment.js';
-import { blockResolutions, channelsAt, type GanConfig } from './config.js';
+import type { GanConfig } from './config.js';
+
+/** Images per round: of G main, D main and R1 (whole minibatch-stddev groups), and of path length. */
+export interface RoundSizes {
+  perRound: number;
+  plPerRound: number;
+}
+
+/**
+ * Sizes a trainer's rounds from its config and its share of the batch. The trainer's caller picks
+ * it: how much a round may hold depends on the memory of the backend the caller runs on
+ * (runtime/round-plan.ts), which the model has no business reading. A config's batchGpu wins.
+ */
+export type RoundPlanner = (config: GanConfig, localBatch: number) => RoundSizes;
+
+/** The whole batch in one round per phase: the reference's way when no --batch-gpu is given. */
+export const wholeBatch: RoundPlanner = (_config, n) => ({ perRound: n, plPerRound: n });
 
 /** Row indices of each round, or null for one round over the batch in its own order. */
 export type Rounds = Int32Array[] | null;
@@ -100,30 +116,3 @@ export class RoundSums {
 
 /** x·scale, or x itself for a scale of 1 (so one round is bit-identical to no rounds). */
 export const scaled = <T extends tf.Tensor>(x: T, scale: number): T => (scale === 1 ? x : (tf.mul(x, scale) as T));
-
-/**
- * Bytes of the largest activation one image makes: at each resolution r, a layer's output
- * (r²·C) and the up-sampling conv's four phases ((r/2+1)²·4C), in float32.
- */
-export function largestActivationBytes(c: GanConfig): number {
-  let floats = 0;
-  for (const r of blockResolutions(c.resolution)) {
-    const ch = channelsAt(c, r);
-    floats = Math.max(floats, r * r * ch, r > 4 ? (r / 2 + 1) ** 2 * 4 * ch : 0);
-  }
-  return floats * 4;
-}
-
-/**
- * Images per round for a batch of n when the config names none: the most whose largest
- * activation fits one GPU storage binding (WebGPU's maxStorageBufferBindingSize: 128 MiB on
- * Mesa's lavapipe, often 1–4 GiB on a discrete GPU); the whole batch where there is no such
- * limit (CPU backends, CUDA). Never below one minibatch-stddev group.
- */
-export function autoRoundSize(c: GanConfig, n: number, maxBindingBytes: number | null): number {
-  if (maxBindingBytes === null) return n;
-  const group = Math.min(c.mbstdGroupSize, n);
-  const perImage = largestActivationBytes(c);
-  for (let m = n; m > group; m--) if (n % m === 0 && m % group === 0 && m * perImage <= maxBindingBytes) return m;
-  return group;
-}

@@ -8,7 +8,7 @@ import type { GanConfig } from './config.js';
 import { generate, type NoiseMode } from './generator.js';
 import type { WeightConstants } from './ops.js';
 import type { ParamSet } from './params.js';
-import { readAndDispose } from './read.js';
+import { readAndDispose } from '../util/read.js';
 import { RandomState, seedToZ } from './rng.js';
 
 /**

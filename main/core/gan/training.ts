@@ -11,20 +11,19 @@ import { numWs, type GanConfig } from './config.js';
 import { discriminate, discriminatorSpecs, frozenDParams } from './discriminator.js';
 import { discriminatorLoss, generatorLoss, pathLengths, r1Penalty } from './losses.js';
 import { broadcastWs, generatorSpecs, mapping, synthesis, type SynthesisOptions } from './generator.js';
-import { currentBackend } from './backend.js';
 import {
   RoundSums,
-  autoRoundSize,
   hostRows,
   largestDivisor,
   planRows,
   roundIndices,
   rows,
   scaled,
+  wholeBatch,
+  type RoundPlanner,
   type Rounds,
 } from './rounds.js';
 import { resampleFilter2d } from './ops.js';
-import { wasmRoundPlan } from './wasm-memory.js';
 import { ParamSet, initialValues } from './params.js';
 import { fusedHere } from '../kernels/fused.js';
 import { LERP_KERNEL, lerpAll } from '../kernels/optimiser.js';
@@ -99,9 +98,8 @@ export class GanTrainer {
   /** Images this trainer processes per step (the batch, or its share of it). */
   readonly localBatch: number;
   /**
-   * Images per round of gradient accumulation: the config's batchGpu, else what one wasm
-   * instance's memory holds, else what the GPU's largest storage binding holds (WebGPU), else
-   * the whole local batch.
+   * Images per round of gradient accumulation: the config's batchGpu, else what the caller's
+   * `rounds` planner gives (the whole local batch unless it says otherwise).
    */
   readonly perRound: number;
   /** The same for path length, whose rounds need more memory per image (on wasm). */
@@ -121,19 +119,25 @@ export class GanTrainer {
   #sums = new Map<StatName, { sum: tf.Scalar; count: number }>();
   #stepsSinceStats = 0;
 
-  /** A freshly initialised trainer: weights drawn as the reference draws them, from a seeded RNG. */
-  constructor(config: GanConfig, seed: number, replica: ReplicaOptions | null = null) {
+  /**
+   * A freshly initialised trainer: weights drawn as the reference draws them, from a seeded RNG.
+   * `rounds` sizes its gradient accumulation: the caller knows the memory it runs in.
+   */
+  constructor(
+    config: GanConfig,
+    seed: number,
+    replica: ReplicaOptions | null = null,
+    rounds: RoundPlanner = wholeBatch,
+  ) {
     this.config = config;
     this.replica = replica;
     const count = replica?.count ?? 1;
     if (config.batchSize % count !== 0)
       throw new RangeError(`batch ${config.batchSize} does not split over ${count} replicas`);
     this.localBatch = config.batchSize / count;
-    const backend = currentBackend();
-    const binding = backend?.adapter?.maxStorageBufferBindingSize ?? null;
-    const plan = backend?.kind === 'wasm' ? wasmRoundPlan(config, this.localBatch) : null;
-    this.perRound = config.batchGpu ?? plan?.perRound ?? autoRoundSize(config, this.localBatch, binding);
-    this.plPerRound = config.batchGpu ?? plan?.plPerRound ?? this.perRound;
+    const sizes = rounds(config, this.localBatch);
+    this.perRound = config.batchGpu ?? sizes.perRound;
+    this.plPerRound = config.batchGpu ?? sizes.plPerRound;
     const init = new RandomState(seed);
     const filter = resampleFilter2d();
     this.G = new ParamSet('G', generatorSpecs(config), (s) => initialValues(s, init, filter));

@@ -1,6 +1,6 @@
 /**
  * WGSL programs for tfjs-backend-webgpu, built without importing the package (it registers
- * itself on import, and must be imported only once Dawn's globals exist: gan/webgpu.ts). A
+ * itself on import, and must be imported only once Dawn's globals exist: runtime/webgpu.ts). A
  * program follows the backend's WebGPUProgram interface (4.22): the backend declares the inputs
  * (`variableNames`, each an `array<f32>`), their shapes and strides, `uniforms.size` and the
  * program's own uniforms, and calls `main(index)` once per output element.

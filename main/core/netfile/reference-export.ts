@@ -6,9 +6,9 @@
  * Optimiser moments and counters are left out: the reference starts those afresh on --resume.
  */
 import type { GanConfig } from '../gan/config.js';
-import { generatorLayout, openGeneratorFile } from '../gan/generator-file.js';
-import { CorruptCheckpointError, writeSafetensors } from '../gan/safetensors.js';
-import { FORMAT } from '../gan/checkpoint.js';
+import { generatorLayout, openGeneratorFile } from './generator-file.js';
+import { CorruptCheckpointError, writeSafetensors } from './safetensors.js';
+import { FORMAT } from './checkpoint.js';
 
 /** The reference's `Generator(**G_kwargs)` and `Discriminator(**D_kwargs)` for a config. */
 export function referenceKwargs(c: GanConfig): { G: object; D: object } {

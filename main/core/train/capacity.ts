@@ -5,12 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
-import { adapterUsable, disabledBackends, type BackendName } from '../gan/backend-info.js';
+import { adapterUsable, disabledBackends, type BackendName } from '../runtime/backend-info.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { AdapterInfo } from '../gan/backend-info.js';
+import type { AdapterInfo } from '../runtime/backend-info.js';
 import { presetConfig, type PresetName } from '../gan/config.js';
-import { WASM_LIMIT_BYTES, trainingBytes, wasmRoundPlan } from '../gan/wasm-memory.js';
+import { WASM_LIMIT_BYTES, trainingBytes, wasmRoundPlan } from '../runtime/round-plan.js';
 
 /** A wasm instance addresses at most 4 GiB (32-bit memory). */
 export const WASM_LIMIT_MB = WASM_LIMIT_BYTES / 2 ** 20;
@@ -78,7 +78,7 @@ export function predictWithAdapter(): Promise<BackendName> {
   return withAdapter;
 }
 
-const PROBE = fileURLToPath(new URL('../gan/probe-adapter.js', import.meta.url));
+const PROBE = fileURLToPath(new URL('../runtime/probe-adapter.js', import.meta.url));
 
 /**
  * Asks Dawn for its adapter in a child process (under Electron too, as plain Node), so a GPU

@@ -7,8 +7,8 @@
  * resolution, the blocks that match copied and the rest started fresh.
  */
 import { whyBadArchitecture, type GanConfig } from '../gan/config.js';
-import { describeGenerator } from '../gan/generator-file.js';
-import { transferReport } from '../gan/transfer.js';
+import { describeGenerator } from '../netfile/generator-file.js';
+import { transferReport } from '../netfile/transfer.js';
 import type { TransferInfo } from '../../common/records.js';
 
 export class FineTuneError extends Error {

@@ -3,7 +3,7 @@
  * defined once and imported by both.
  */
 import type { TickInfo } from '../../common/records.js';
-import type { BackendName } from '../gan/backend.js';
+import type { BackendName } from '../runtime/backend.js';
 import type { GanConfig } from '../gan/config.js';
 
 /** What a checkpoint whose file is not there shows instead of a damage (found afresh each time: it may come back). */

@@ -19,7 +19,7 @@ import type {
   TrainingCapacity,
 } from '../../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../gan/config.js';
-import { chooseReplicas, machineReplicas } from '../gan/replicas.js';
+import { chooseReplicas, machineReplicas } from '../parallel/replicas.js';
 import {
   OutsideHomeError,
   checkpointDir,
@@ -32,11 +32,11 @@ import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { downsampleTicks } from './tick-history.js';
 import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
-import type { BackendName } from '../gan/backend-info.js';
+import type { BackendName } from '../runtime/backend-info.js';
 import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNeed } from './capacity.js';
 import { FILE_MISSING } from './protocol.js';
 import { checkFineTuneFile, planTransfer, type FineTuneError } from './fine-tune.js';
-import { describeTransfer } from '../gan/transfer.js';
+import { describeTransfer } from '../netfile/transfer.js';
 import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
 
 export class RunError extends Error {

@@ -7,12 +7,12 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { initBackend } from '../gan/backend.js';
-import type { BackendName } from '../gan/backend-info.js';
-import { openEngine, type TrainingEngine } from '../gan/engine.js';
-import { effectiveReplicas } from '../gan/replicas.js';
+import { initBackend } from '../runtime/backend.js';
+import type { BackendName } from '../runtime/backend-info.js';
+import { openEngine, type TrainingEngine } from '../parallel/engine.js';
+import { effectiveReplicas } from '../parallel/replicas.js';
 import { RandomState } from '../gan/rng.js';
-import { safetensorsMetadata } from '../gan/safetensors.js';
+import { safetensorsMetadata } from '../netfile/safetensors.js';
 import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
 import { checkFineTuneFile } from './fine-tune.js';

@@ -7,13 +7,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import { createReduceBuffers } from './all-reduce.js';
-import type { BackendName } from './backend-info.js';
-import { discriminatorSpecs } from './discriminator.js';
+import type { BackendName } from '../runtime/backend-info.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
 import type { EngineInit, TrainingEngine } from './engine.js';
-import { generatorSpecs } from './generator.js';
-import type { GanConfig } from './config.js';
-import type { RandomStateSnapshot } from './rng.js';
-import type { PhaseName, StepReport, StepStats } from './training.js';
+import { generatorSpecs } from '../gan/generator.js';
+import type { GanConfig } from '../gan/config.js';
+import type { RandomStateSnapshot } from '../gan/rng.js';
+import type { PhaseName, StepReport, StepStats } from '../gan/training.js';
 
 /** What the trainer asks a replica (replica-worker.ts). */
 export type ReplicaRequest =
@@ -89,16 +89,6 @@ export class ParallelTrainer implements TrainingEngine {
           waiting({ type: 'error', name: 'Error', message: `training replica ${i} exited (code ${code})` });
       });
     });
-  }
-
-  /** A fresh run's replicas (the benchmark's and tests' way in). */
-  static create(
-    config: GanConfig,
-    seed: number,
-    replicas = 2,
-    backend: BackendName = 'wasm',
-  ): Promise<ParallelTrainer> {
-    return ParallelTrainer.open({ kind: 'fresh', config, seed }, replicas, backend);
   }
 
   /** Starts `replicas` workers, each building its trainer from `init`; fails with the first replica's reason. */

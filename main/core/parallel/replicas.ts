@@ -1,11 +1,11 @@
 /**
- * How many worker-thread replicas (gan/parallel.ts) a run trains with. The wasm and pure-JS
+ * How many worker-thread replicas (parallel.ts) a run trains with. The wasm and pure-JS
  * backends run one thread per instance in Node, so a second core needs a second instance; a GPU
  * backend (and tfjs-node's own thread pool) already uses the hardware from one process.
  * No tfjs here: the app's main process decides with it before any trainer starts.
  */
-import type { BackendName } from './backend-info.js';
-import type { GanConfig } from './config.js';
+import type { BackendName } from '../runtime/backend-info.js';
+import type { GanConfig } from '../gan/config.js';
 import { MAX_REPLICAS } from '../../common/vocabulary.js';
 
 /** Backends whose instances are single-threaded in Node, so replicas add cores. */

@@ -2,7 +2,7 @@
  * Multiply-accumulates of one image through G and D as Plumage computes them (the up-sampling
  * conv is counted as its polyphase 2×2 convolution). For benchmarks: FLOPs = 2·MACs.
  */
-import { blockResolutions, channelsAt, type GanConfig } from './config.js';
+import { blockResolutions, channelsAt, type GanConfig } from '../../main/core/gan/config.js';
 
 export function generatorMacs(c: GanConfig): number {
   const ch = (r: number): number => channelsAt(c, r);

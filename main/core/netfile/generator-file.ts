@@ -5,13 +5,13 @@
  * bounded and every tensor's shape checked against it, all before a single tensor is allocated.
  * Tensors are then read from the file one by one, by range.
  */
-import { ARCH_KEYS, PRESET_NAMES, blockResolutions, presetConfig, whyBadArchitecture } from './config.js';
-import { ARCH_LIMITS, type GanConfig } from './config.js';
-import { generatorSpecs } from './generator.js';
-import { ParamSet, type ParamSpec } from './params.js';
+import { ARCH_KEYS, PRESET_NAMES, blockResolutions, presetConfig, whyBadArchitecture } from '../gan/config.js';
+import { ARCH_LIMITS, type GanConfig } from '../gan/config.js';
+import { generatorSpecs } from '../gan/generator.js';
+import { ParamSet, type ParamSpec } from '../gan/params.js';
 import { CorruptCheckpointError, MAX_HEADER_BYTES, openSafetensors, type SafetensorsFile } from './safetensors.js';
 import { openUserFile, type UserFile } from '../util/user-file.js';
-import { looksLikePickle, readNetworkPickle } from '../netfile/pickle/index.js';
+import { looksLikePickle, readNetworkPickle } from './pickle/index.js';
 
 const WHAT = 'generator file';
 

@@ -7,12 +7,13 @@ import { createHash } from 'node:crypto';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { makeAllReduce } from './all-reduce.js';
-import { initBackend } from './backend.js';
-import { saveCheckpoint, saveGenerator } from './checkpoint.js';
+import { initBackend } from '../runtime/backend.js';
+import { saveCheckpoint, saveGenerator } from '../netfile/checkpoint.js';
 import { buildTrainer } from './engine.js';
+import { roundPlanner } from '../runtime/round-plan.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './parallel.js';
-import { sampleSeeds } from './sample.js';
-import type { GanTrainer } from './training.js';
+import { sampleSeeds } from '../gan/sample.js';
+import type { GanTrainer } from '../gan/training.js';
 
 const { init, index, backend, buffers } = workerData as ReplicaInit;
 const port = parentPort!;
@@ -30,7 +31,8 @@ function failed(err: unknown): ReplicaReply {
 async function start(): Promise<GanTrainer | null> {
   try {
     const info = await initBackend(backend);
-    const trainer = await buildTrainer(init, { index, count: buffers.count, allReduce: makeAllReduce(buffers, index) });
+    const replica = { index, count: buffers.count, allReduce: makeAllReduce(buffers, index) };
+    const trainer = await buildTrainer(init, replica, roundPlanner(info)); // this thread's own wasm instance
     const { step, imagesSeen } = trainer.counters;
     reply({ type: 'ready', backend: info.kind, config: trainer.config, step, imagesSeen, threadId, ...held() });
     return trainer;

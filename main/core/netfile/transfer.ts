@@ -8,12 +8,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TransferInfo } from '../../common/records.js';
-import { validateConfig, type GanConfig } from './config.js';
+import { validateConfig, type GanConfig } from '../gan/config.js';
 import { generatorLayout, openGeneratorFile, type TensorSource } from './generator-file.js';
-import { discriminatorSpecs } from './discriminator.js';
-import { generatorSpecs } from './generator.js';
-import { refToTfjs, tfjsShape } from './params.js';
-import { GanTrainer, type ReplicaOptions } from './training.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
+import { generatorSpecs } from '../gan/generator.js';
+import { refToTfjs, tfjsShape } from '../gan/params.js';
+import { wholeBatch, type RoundPlanner } from '../gan/rounds.js';
+import { GanTrainer, type ReplicaOptions } from '../gan/training.js';
 
 /** What decides the networks' shapes and arithmetic: these come from the file, never the run. */
 export const ARCHITECTURE = [
@@ -150,6 +151,7 @@ export async function trainerFromNetworkFile(
   seed: number,
   overrides: Partial<GanConfig> = {},
   replica: ReplicaOptions | null = null,
+  rounds: RoundPlanner = wholeBatch,
 ): Promise<{ trainer: GanTrainer; report: TransferReport }> {
   const src = await openForTransfer(file);
   let trainer: GanTrainer | null = null;
@@ -157,7 +159,7 @@ export async function trainerFromNetworkFile(
     const config = transferConfig(src, overrides);
     const { from, report } = plan(src, config);
     await src.src.verify();
-    trainer = new GanTrainer(config, seed, replica);
+    trainer = new GanTrainer(config, seed, replica, rounds);
     for (const set of [trainer.G, trainer.G_ema, trainer.D])
       for (const spec of set.specs) {
         const name = from.get(`${set.prefix}.${spec.name}`);
@@ -196,6 +198,7 @@ export async function trainerFromGenerator(
   seed: number,
   overrides: Partial<GanConfig> = {},
   replica: ReplicaOptions | null = null,
+  rounds: RoundPlanner = wholeBatch,
 ): Promise<GanTrainer> {
-  return (await trainerFromNetworkFile(file, seed, overrides, replica)).trainer;
+  return (await trainerFromNetworkFile(file, seed, overrides, replica, rounds)).trainer;
 }

@@ -87,7 +87,7 @@ function engineInternals(): EngineInternals {
   if (typeof engine.state?.gradientDepth !== 'number') missing.push('state.gradientDepth');
   if (missing.length)
     throw new Error(
-      `gan/tape.ts: tfjs-core's engine no longer has ${missing.join(', ')}; the backward pass cannot install`,
+      `runtime/tape.ts: tfjs-core's engine no longer has ${missing.join(', ')}; the backward pass cannot install`,
     );
   return engine as EngineInternals;
 }
@@ -98,7 +98,7 @@ function engineInternals(): EngineInternals {
  */
 export function installFrugalGradients(version: string = tf.version_core): void {
   if (passes) return;
-  assertPatchedVersion('The frugal backward pass (gan/tape.ts)', '@tensorflow/tfjs-core', version);
+  assertPatchedVersion('The frugal backward pass (runtime/tape.ts)', '@tensorflow/tfjs-core', version);
   const engine = engineInternals();
   passes = { stock: engine.gradients, frugal: frugalGradients(engine) };
   engine.gradients = passes.frugal;

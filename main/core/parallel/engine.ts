@@ -3,13 +3,16 @@
  * replicas (parallel.ts). Both implement TrainingEngine, so the training loop has one shape.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from './backend-info.js';
-import { loadCheckpoint, saveCheckpoint, saveGenerator } from './checkpoint.js';
-import { trainerFromGenerator } from './transfer.js';
-import type { GanConfig } from './config.js';
+import type { BackendName } from '../runtime/backend-info.js';
+import { currentBackend } from '../runtime/backend.js';
+import { roundPlanner } from '../runtime/round-plan.js';
+import { loadCheckpoint, saveCheckpoint, saveGenerator } from '../netfile/checkpoint.js';
+import { trainerFromGenerator } from '../netfile/transfer.js';
+import type { GanConfig } from '../gan/config.js';
 import { ParallelTrainer } from './parallel.js';
-import { sampleSeeds } from './sample.js';
-import { GanTrainer, type PhaseName, type ReplicaOptions, type StepReport, type StepStats } from './training.js';
+import { sampleSeeds } from '../gan/sample.js';
+import type { RoundPlanner } from '../gan/rounds.js';
+import { GanTrainer, type PhaseName, type ReplicaOptions, type StepReport, type StepStats } from '../gan/training.js';
 
 /**
  * Where the networks start: fresh, a checkpoint, or a generator file (fine-tune). From a
@@ -43,15 +46,19 @@ export interface TrainingEngine {
   close(): Promise<void>;
 }
 
-/** Builds one trainer (the only one, or one replica) from `init`. */
+/**
+ * Builds one trainer (the only one, or one replica) from `init`, its rounds sized by `rounds`
+ * (runtime/round-plan.ts's planner for the backend the trainer will run on).
+ */
 export function buildTrainer(
   init: EngineInit,
-  replica: ReplicaOptions | null = null,
+  replica: ReplicaOptions | null,
+  rounds: RoundPlanner,
 ): Promise<GanTrainer> | GanTrainer {
   if (init.kind === 'checkpoint')
-    return loadCheckpoint(init.path, init.fork ? init.config : undefined, replica, init.seed);
-  if (init.kind === 'generator') return trainerFromGenerator(init.path, init.seed, init.config, replica);
-  return new GanTrainer(init.config, init.seed, replica);
+    return loadCheckpoint(init.path, init.fork ? init.config : undefined, replica, init.seed, rounds);
+  if (init.kind === 'generator') return trainerFromGenerator(init.path, init.seed, init.config, replica, rounds);
+  return new GanTrainer(init.config, init.seed, replica, rounds);
 }
 
 /** One GanTrainer on this thread's backend. */
@@ -106,8 +113,17 @@ export class LocalEngine implements TrainingEngine {
   }
 }
 
-/** A LocalEngine, or `replicas` worker-thread replicas on `backend` (one of REPLICA_BACKENDS). */
-export async function openEngine(init: EngineInit, replicas: number, backend: BackendName): Promise<TrainingEngine> {
-  if (replicas <= 1) return new LocalEngine(await buildTrainer(init));
+/**
+ * A LocalEngine, or `replicas` worker-thread replicas on `backend` (one of REPLICA_BACKENDS).
+ * A local trainer's rounds are sized for the backend this process chose unless `rounds` says
+ * otherwise; each replica sizes its own for the backend its thread chose.
+ */
+export async function openEngine(
+  init: EngineInit,
+  replicas: number,
+  backend: BackendName,
+  rounds: RoundPlanner = roundPlanner(currentBackend()),
+): Promise<TrainingEngine> {
+  if (replicas <= 1) return new LocalEngine(await buildTrainer(init, null, rounds));
   return ParallelTrainer.open(init, replicas, backend);
 }

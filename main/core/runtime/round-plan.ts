@@ -1,87 +1,14 @@
 /**
- * Memory on the wasm backend, where one instance addresses at most 4 GiB and its heap only grows.
- *
- * tfjs saves every tensor a gradient needs by cloning it (`engine.saveTensorsForBackwardMode`),
- * and a clone runs the Identity kernel. The cpu and webgl backends share the data there; the
- * wasm backend's Identity (4.22) copies it. So every weight and activation a taped forward pass
- * touched existed twice until the backward pass ended, and each copy of a conv weight had a new
- * data id, so XNNPACK packed it again. Measured on the 64² preset (4 images, G main phase): the
- * heap grew 659 → 2364 MB in the first third of the forward pass, most of it in Identity copies,
- * and the step aborted at 4 GiB. Sharing the data (refcounted, as the wasm backend's own Reshape
- * does) is safe because no tfjs kernel writes into its inputs and `Variable.assign` swaps data ids
- * rather than overwriting.
+ * How many images a round of gradient accumulation (gan/rounds.ts) may take on the backend a
+ * process runs: the memory model. The trainer trains in the rounds it is given; what decides them
+ * is a property of the machine — one wasm instance addresses 4 GiB, a GPU binds at most
+ * `maxStorageBufferBindingSize` bytes to one buffer — and lives here, beside the backends.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { blockResolutions, channelsAt, presetConfig, type GanConfig } from './config.js';
-import { discriminatorSpecs } from './discriminator.js';
-import { generatorSpecs } from './generator.js';
-import { assertPatchedVersion } from './tfjs-version.js';
-
-interface WasmBackend {
-  incRef(dataId: object): void;
-  numDataIds(): number;
-  wasm: { HEAPU8: Uint8Array };
-}
-
-/** The wasm backend's own Identity and ours, once installed. */
-let identities: { stock: tf.KernelConfig; shared: tf.KernelConfig } | null = null;
-
-/**
- * Makes Identity on wasm share its input's data. Call after the wasm backend is registered, with
- * its `version_wasm`: the kernel counts on that release's reference counting (and tfjs-core's
- * kernel registry), so it refuses any other.
- */
-export function shareIdentityOnWasm(wasmVersion: string, coreVersion: string = tf.version_core): void {
-  if (identities) return;
-  const stock = tf.getKernel(tf.Identity, 'wasm');
-  if (!stock) return;
-  assertPatchedVersion('The shared wasm Identity (gan/wasm-memory.ts)', '@tensorflow/tfjs-backend-wasm', wasmVersion);
-  assertPatchedVersion('The shared wasm Identity (gan/wasm-memory.ts)', '@tensorflow/tfjs-core', coreVersion);
-  identities = {
-    stock,
-    shared: {
-      kernelName: tf.Identity,
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const x = args.inputs.x as tf.TensorInfo;
-        if (x.dtype === 'string') return stock.kernelFunc(args) as tf.TensorInfo;
-        (args.backend as unknown as WasmBackend).incRef(x.dataId);
-        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-      },
-    },
-  };
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel(identities.shared);
-}
-
-/**
- * Switches between the wasm backend's own Identity (`true`, a copy) and the shared one, once
- * installed: the tests hold the shared one to the stock one, bit for bit.
- */
-export function useStockIdentity(stock: boolean): void {
-  if (!identities) return;
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel(stock ? identities.stock : identities.shared);
-}
-
-/**
- * Data buffers the wasm backend holds (each tensor's data id, counted once however many tensors
- * share it): a reference counted twice keeps a buffer, and its heap, that `tf.memory()` no longer
- * counts. Null on other backends.
- */
-export function wasmDataIds(): number | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  return (tf.backend() as unknown as WasmBackend).numDataIds();
-}
-
-/**
- * Bytes of the wasm instance's linear memory: what the 4 GiB bound applies to. It never shrinks,
- * so it is the peak so far (with the allocator's slack). Null on other backends.
- */
-export function wasmHeapBytes(): number | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  return (tf.backend() as unknown as WasmBackend).wasm.HEAPU8.length;
-}
+import type { BackendInfo } from './backend-info.js';
+import { blockResolutions, channelsAt, presetConfig, type GanConfig } from '../gan/config.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
+import { generatorSpecs } from '../gan/generator.js';
+import type { RoundPlanner, RoundSizes } from '../gan/rounds.js';
 
 /** A wasm instance addresses at most 4 GiB (32-bit memory). */
 export const WASM_LIMIT_BYTES = 4 * 2 ** 30;
@@ -151,11 +78,7 @@ export function trainingBytes(c: GanConfig, perRound: number, plPerRound: number
   return Math.ceil(t.fixed + Math.max(t.round(perRound), t.plRound(plPerRound)));
 }
 
-export interface RoundPlan {
-  /** Images per round of G main, D main and R1 (whole minibatch-stddev groups). */
-  perRound: number;
-  /** Images per round of path length. */
-  plPerRound: number;
+export interface RoundPlan extends RoundSizes {
   /** The memory this plan is expected to take, in bytes. */
   bytes: number;
 }
@@ -181,4 +104,46 @@ export function wasmRoundPlan(c: GanConfig, n: number, limitBytes = WASM_LIMIT_B
   const plPerRound = largest(Math.max(1, Math.floor(n / c.plBatchShrink)), 1, t.plRound, MEASURED_64.largestPlRound);
   if (!perRound || !plPerRound) return null;
   return { perRound, plPerRound, bytes: trainingBytes(c, perRound, plPerRound) };
+}
+
+/**
+ * Bytes of the largest activation one image makes: at each resolution r, a layer's output
+ * (r²·C) and the up-sampling conv's four phases ((r/2+1)²·4C), in float32.
+ */
+export function largestActivationBytes(c: GanConfig): number {
+  let floats = 0;
+  for (const r of blockResolutions(c.resolution)) {
+    const ch = channelsAt(c, r);
+    floats = Math.max(floats, r * r * ch, r > 4 ? (r / 2 + 1) ** 2 * 4 * ch : 0);
+  }
+  return floats * 4;
+}
+
+/**
+ * Images per round for a batch of n when the config names none: the most whose largest
+ * activation fits one GPU storage binding (WebGPU's maxStorageBufferBindingSize: 128 MiB on
+ * Mesa's lavapipe, often 1–4 GiB on a discrete GPU); the whole batch where there is no such
+ * limit (CPU backends, CUDA). Never below one minibatch-stddev group.
+ */
+export function autoRoundSize(c: GanConfig, n: number, maxBindingBytes: number | null): number {
+  if (maxBindingBytes === null) return n;
+  const group = Math.min(c.mbstdGroupSize, n);
+  const perImage = largestActivationBytes(c);
+  for (let m = n; m > group; m--) if (n % m === 0 && m % group === 0 && m * perImage <= maxBindingBytes) return m;
+  return group;
+}
+
+/**
+ * The rounds training takes on `backend` (null: none chosen, so no limit is known): on wasm the
+ * largest that fit one instance's memory by the model above, on WebGPU the most whose largest
+ * activation fits one storage binding, elsewhere the whole batch. A config's batchGpu overrides
+ * it inside the trainer.
+ */
+export function roundPlanner(backend: Pick<BackendInfo, 'kind' | 'adapter'> | null): RoundPlanner {
+  return (config, n) => {
+    const plan = backend?.kind === 'wasm' ? wasmRoundPlan(config, n) : null;
+    if (plan) return { perRound: plan.perRound, plPerRound: plan.plPerRound };
+    const perRound = autoRoundSize(config, n, backend?.adapter?.maxStorageBufferBindingSize ?? null);
+    return { perRound, plPerRound: perRound };
+  };
 }

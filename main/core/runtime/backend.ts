@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
-import { registerPlumageGradients } from './grads.js';
+import { registerPlumageGradients } from '../gan/grads.js';
 import { registerFusedKernels } from '../kernels/index.js';
 import { installFrugalGradients } from './tape.js';
 import {

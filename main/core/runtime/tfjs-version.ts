@@ -20,6 +20,6 @@ export function assertPatchedVersion(patch: string, pkg: string, version: string
   throw new TfjsVersionError(
     `${patch} was written for ${pkg} ${PATCHED_TFJS_VERSION}, but this process loaded ${pkg} ${version}. ` +
       `Check the patch against ${version}'s source and the tests that compare it with stock tfjs, ` +
-      `then update PATCHED_TFJS_VERSION (main/core/gan/tfjs-version.ts).`,
+      `then update PATCHED_TFJS_VERSION (main/core/runtime/tfjs-version.ts).`,
   );
 }

@@ -5,11 +5,11 @@
  * steps, path-length mean) and the RNG state. Saving then loading restores every bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ARCH_KEYS, referenceArgs, validateConfig, whyBadArchitecture, type GanConfig } from './config.js';
-import { discriminatorSpecs } from './discriminator.js';
-import { generatorSpecs } from './generator.js';
-import { ParamSet, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from './params.js';
-import { RandomState, type RandomStateSnapshot } from './rng.js';
+import { ARCH_KEYS, referenceArgs, validateConfig, whyBadArchitecture, type GanConfig } from '../gan/config.js';
+import { discriminatorSpecs } from '../gan/discriminator.js';
+import { generatorSpecs } from '../gan/generator.js';
+import { ParamSet, refToTfjs, tfjsShape, tfjsToRef, type ParamSpec } from '../gan/params.js';
+import { RandomState, type RandomStateSnapshot } from '../gan/rng.js';
 import {
   CorruptCheckpointError,
   readSafetensors,
@@ -17,7 +17,8 @@ import {
   type SafetensorsFile,
   type TensorEntry,
 } from './safetensors.js';
-import { GanTrainer, type ReplicaOptions, type TrainerCounters } from './training.js';
+import { wholeBatch, type RoundPlanner } from '../gan/rounds.js';
+import { GanTrainer, type ReplicaOptions, type TrainerCounters } from '../gan/training.js';
 
 export const FORMAT = 'plumage-checkpoint/1';
 /** A generator-only file: G_ema's weights and the config (loadGenerator reads it; training cannot resume from it). */
@@ -129,10 +130,11 @@ export async function loadCheckpoint(
   override?: GanConfig,
   replica: ReplicaOptions | null = null,
   seed = 0,
+  rounds: RoundPlanner = wholeBatch,
 ): Promise<GanTrainer> {
   const st = await readSafetensors(file, { requireChecksum: true });
   try {
-    return await trainerFromCheckpoint(st, override, replica, seed);
+    return await trainerFromCheckpoint(st, override, replica, seed, rounds);
   } finally {
     await st.close();
   }
@@ -143,6 +145,7 @@ async function trainerFromCheckpoint(
   override: GanConfig | undefined,
   replica: ReplicaOptions | null,
   seed: number,
+  rounds: RoundPlanner,
 ): Promise<GanTrainer> {
   const file = st.path;
   if (st.metadata['plumage.format'] !== FORMAT)
@@ -186,7 +189,7 @@ async function trainerFromCheckpoint(
     if (shape.join() !== spec.refShape.join())
       throw new CorruptCheckpointError(file, `${name} has shape [${shape}], expected [${spec.refShape}]`);
   }
-  const trainer = new GanTrainer(config, seed, replica);
+  const trainer = new GanTrainer(config, seed, replica, rounds);
   try {
     /** One network's values, read from the file, then assigned (one network in memory at a time). */
     const importSet = async (set: ParamSet): Promise<void> => {
