@@ -49,7 +49,6 @@ const GAN_CONFIG = z.looseObject({
 
 /** A run's stored config that cannot be read as one. */
 export class RunConfigError extends Error {
-  readonly code = 'invalid-config';
   constructor(
     readonly runId: number,
     why: string,
