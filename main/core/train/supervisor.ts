@@ -6,18 +6,9 @@
  * exit means is decided by exit-decision.ts, without a process.
  */
 import { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import type { PauseCause } from '../../common/vocabulary.js';
-import {
-  assertWritableInHome,
-  checkpointDir,
-  liveGeneratorFiles,
-  removeInHome,
-  samplesDir,
-  samplesKey,
-} from '../home-layout.js';
-import type { TickInfo } from '../../common/records.js';
-import type { CheckpointRow, RunRow, RunStore, RunUpdate, SnapshotRow } from '../store/runs.js';
+import { assertWritableInHome, checkpointDir, samplesDir } from '../home-layout.js';
+import type { RunRow, RunStore, RunUpdate } from '../store/runs.js';
 import {
   NOTHING_HEARD,
   decideExit,
@@ -29,9 +20,13 @@ import {
   type PreviousCrash,
 } from './exit-decision.js';
 import { firstLine, writeAdvice } from './failure.js';
-import type { TrainerMessage, TrainerStart } from './protocol.js';
-import { applyRetention, removeLeftovers, removeLiveGenerators } from './run-files.js';
+import type { TrainerMessage } from './protocol.js';
+import { removeLeftovers } from './run-files.js';
+import { recordMessage, type Journal, type SupervisorEvents } from './run-journal.js';
 import { TRAINER_SCRIPT, forkTrainer, type SpawnTrainer, type TrainerProcess } from './spawn-trainer.js';
+import { trainerStart } from './trainer-start.js';
+
+export type { SupervisorEvents };
 
 export interface SupervisorOptions {
   home: string;
@@ -52,16 +47,6 @@ export interface SupervisorOptions {
   answerTimeoutMs?: number;
   /** Where the dataset is, as the trainer reads it. */
   dataset: () => { cacheFile: string; cacheResolution: number; slots: number[] };
-}
-
-export interface SupervisorEvents {
-  changed: [RunRow];
-  tick: [TickInfo];
-  /** The trainer's own timing of a tick and of a checkpoint write (for benchmarks). */
-  timing: [{ stepSeconds?: number; wallSeconds?: number; checkpointMs?: number }];
-  snapshot: [SnapshotRow];
-  checkpoint: [CheckpointRow];
-  started: [{ backend: string; description: string; hint: string | null; replicas: number }];
 }
 
 /** One trainer process, from its start to its exit. */
@@ -94,6 +79,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   #phase: Phase = { name: 'idle' };
   /** Resolves when the last trainer started has exited and its exit is recorded. */
   #exited: Promise<void> = Promise.resolve();
+  readonly #journal: Journal;
   /** The slowest step and checkpoint write seen (ms): a pause may take that long to be answered. */
   #slowest = { stepMs: 0, checkpointMs: 0 };
 
@@ -110,6 +96,15 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       tickSeconds: 2,
       answerTimeoutMs: 60_000,
       ...opts,
+    };
+    this.#journal = {
+      store,
+      home: this.#opts.home,
+      runId,
+      keepCheckpoints: this.#opts.keepCheckpoints,
+      keepLiveGenerators: this.#opts.keepLiveGenerators,
+      update: (fields) => this.#update(fields),
+      events: this,
     };
   }
 
@@ -164,39 +159,6 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     if (child) this.#session(child, (s) => ({ ...s, heard: heardWriteFailure(s.heard, message) }));
   }
 
-  /** What the trainer starts from: the run's settings, where its files go, the checkpoints to resume from. */
-  #startMessage(run: RunRow): TrainerStart {
-    const home = this.#opts.home;
-    const dataset = this.#opts.dataset();
-    // Newest first; the trainer resumes from the first that verifies. A fork continues from its
-    // parent's checkpoint (everything: D, moments, ADA p, counters, RNG) until it has its own.
-    const candidates: TrainerStart['resumeFrom'] = this.#store
-      .goodCheckpoints(this.runId)
-      .map((c) => ({ id: c.id, path: c.path, kimg: c.kimg, fork: false }));
-    const parent = run.parent_checkpoint_id !== null ? this.#store.getCheckpoint(run.parent_checkpoint_id) : undefined;
-    if (parent && !parent.damaged) candidates.push({ id: parent.id, path: parent.path, kimg: parent.kimg, fork: true });
-    return {
-      type: 'start',
-      runId: run.id,
-      config: this.#store.runConfig(run),
-      seed: run.seed,
-      sampleSeeds: JSON.parse(run.sample_seeds) as number[],
-      cacheFile: dataset.cacheFile,
-      cacheResolution: dataset.cacheResolution,
-      slots: dataset.slots,
-      targetKimg: run.target_kimg,
-      snapshotKimg: run.snapshot_kimg,
-      checkpointKimg: run.checkpoint_kimg,
-      checkpointSeconds: run.checkpoint_minutes * 60,
-      checkpointDir: checkpointDir(home, run.id),
-      snapshotDir: samplesDir(home, run.id),
-      snapshotKeyPrefix: samplesKey(run.id),
-      resumeFrom: candidates,
-      initFrom: run.init_from,
-      tickSeconds: this.#opts.tickSeconds,
-    };
-  }
-
   /**
    * Starts (or resumes from its last checkpoint) the trainer; a start while a restart is due
    * starts it now, as a fresh start. Throws OutsideHomeError, and starts nothing, where the run's
@@ -216,7 +178,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     assertWritableInHome(home, checkpointDir(home, run.id));
     assertWritableInHome(home, samplesDir(home, run.id));
     removeLeftovers(home, run.id);
-    const start = this.#startMessage(run);
+    const start = trainerStart(this.#store, run, home, this.#opts.dataset(), this.#opts.tickSeconds);
     const child = this.#opts.spawn(TRAINER_SCRIPT);
     this.#phase = {
       name: 'training',
@@ -261,85 +223,17 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   #onMessage(child: TrainerProcess, m: TrainerMessage): void {
+    const p = this.#phase;
+    const session = (p.name === 'training' || p.name === 'ending') && p.session.child === child ? p.session : null;
     this.#session(child, (s) => ({ ...s, heard: hear(s.heard, m) }));
-    // The database first, then the event.
-    switch (m.type) {
-      case 'started': {
-        // What came after the checkpoint it resumed from is recorded again: never a step twice.
-        const dropped = this.#store.truncateAfter(this.runId, m.step);
-        // A stale grid that cannot be removed is only a picture the history no longer lists.
-        for (const grid of dropped) void removeInHome(this.#opts.home, join(this.#opts.home, grid)).catch(() => {});
-        // Their G_ema files too, and any a killed trainer wrote without saying (none held by a favourite).
-        const p = this.#phase;
-        if ((p.name === 'training' || p.name === 'ending') && p.session.child === child)
-          this.#removeLiveGenerators(p.session.startedAt);
-        this.#update({ backend: m.description, backend_kind: m.backend, backend_hint: m.hint, kimg: m.kimg });
-        this.emit('started', m);
-        break;
-      }
-      case 'checkpointDamaged': {
-        // A missing file is not marked: it is looked for again at every start, and may be back.
-        if (!m.missing) this.#store.markCheckpointDamaged(m.id, m.reason);
-        const row = this.#store.getCheckpoint(m.id);
-        const at = `the checkpoint at ${row ? row.kimg.toFixed(3) : '?'} kimg`;
-        this.#update({
-          error: m.missing
-            ? `${at} is missing (${m.path}); resuming from the newest one on disk`
-            : `${at} is damaged (${m.reason}); resuming from the newest intact one`,
-        });
-        break;
-      }
-      case 'tick': {
-        const t = m.tick;
-        this.#session(child, (s) => {
-          if (s.lastTickStep !== null && t.step > s.lastTickStep)
-            this.#slowest.stepMs = Math.max(this.#slowest.stepMs, (t.stepSeconds * 1000) / (t.step - s.lastTickStep));
-          return { ...s, lastTickStep: t.step };
-        });
-        const row = this.#store.recordTick(this.runId, t);
-        this.emit('tick', row);
-        this.emit('timing', { stepSeconds: t.stepSeconds, wallSeconds: t.wallSeconds });
-        break;
-      }
-      case 'snapshot': {
-        const row = this.#store.insertSnapshot(this.runId, m.kimg, m.step, m.grid, m.generator);
-        this.emit('snapshot', row);
-        this.#removeLiveGenerators(
-          liveGeneratorFiles(this.#opts.home, this.runId).find((f) => f.path === m.generator)?.at,
-        );
-        break;
-      }
-      case 'checkpoint': {
-        // Listed only now: the trainer sends this after the file is renamed into place, whole.
-        const row = this.#store.recordCheckpoint(this.runId, {
-          kimg: m.kimg,
-          step: m.step,
-          path: m.path,
-          sha256: m.sha256,
-          bytes: m.bytes,
-        });
-        // A fork with a checkpoint of its own no longer needs its parent's: let the parent's go.
-        if (this.#run().parent_checkpoint_id !== null)
-          this.#store.updateRun(this.runId, { parent_checkpoint_id: null });
-        this.#slowest.checkpointMs = Math.max(this.#slowest.checkpointMs, m.ms);
-        this.emit('checkpoint', row);
-        this.emit('timing', { checkpointMs: m.ms });
-        // Housekeeping: a checkpoint that cannot be deleted costs disk space, never the run.
-        void applyRetention(this.#store, this.#opts.home, this.runId, this.#opts.keepCheckpoints).catch(
-          (err: unknown) =>
-            console.error(`plumage: run ${this.runId}: could not delete an old checkpoint: ${firstLine(err)}`),
-        );
-        break;
-      }
-      case 'paused':
-      case 'stopped':
-      case 'done':
-        this.#store.updateRun(this.runId, { kimg: m.kimg });
-        break;
-      case 'failed':
-      case 'error':
-        break; // heard: decided at the exit
+    if (m.type === 'tick') {
+      const last = session?.lastTickStep ?? null;
+      if (last !== null && m.tick.step > last)
+        this.#slowest.stepMs = Math.max(this.#slowest.stepMs, (m.tick.stepSeconds * 1000) / (m.tick.step - last));
+      this.#session(child, (s) => ({ ...s, lastTickStep: m.tick.step }));
     }
+    if (m.type === 'checkpoint') this.#slowest.checkpointMs = Math.max(this.#slowest.checkpointMs, m.ms);
+    recordMessage(this.#journal, m, session?.startedAt);
   }
 
   #onExit(child: TrainerProcess, code: number | null, signal: string | null): void {
@@ -370,10 +264,6 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       this.#phase = { name: 'backoff', timer, crash: restart.crash };
     }
     this.#update(update);
-  }
-
-  #removeLiveGenerators(before: number | undefined): void {
-    removeLiveGenerators(this.#store, this.#opts.home, this.runId, this.#opts.keepLiveGenerators, before);
   }
 
   /**
