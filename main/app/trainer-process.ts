@@ -9,7 +9,7 @@
  * pauses every run on the way out.
  */
 import { utilityProcess } from 'electron';
-import type { SpawnTrainer } from '../core/train/supervisor.js';
+import type { SpawnTrainer } from '../core/train/spawn-trainer.js';
 import type { TrainerMessage } from '../core/train/protocol.js';
 import { forwardStderr } from '../core/util/child-stderr.js';
 

@@ -127,7 +127,7 @@ async function oneRun(
     });
     const tickCpu: (number | null)[] = [];
     sup.on('tick', (t) => {
-      rss.push(t.rss_mb ?? 0);
+      rss.push(t.rssMB ?? 0);
       tickKimg.push(t.kimg);
       tickCpu.push(cpuSeconds(sup.pid));
     });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { presetConfig } from '../../main/core/gan/config.js';
 import type { NewRun } from '../../main/core/store/runs.js';
 import { Studio, type StudioOptions } from '../../main/core/studio.js';
 import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir } from './paths.js';
@@ -11,7 +12,7 @@ export const newRunRow = (datasetId: number, over: Partial<NewRun> = {}): NewRun
   init_from: null,
   name: 'r',
   preset: 'tiny',
-  config: '{}',
+  config: JSON.stringify(presetConfig('tiny')),
   seed: 1,
   sample_seeds: '[]',
   target_kimg: 1,

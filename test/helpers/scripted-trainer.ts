@@ -1,4 +1,4 @@
-import type { SpawnTrainer, TrainerProcess } from '../../main/core/train/supervisor.js';
+import type { SpawnTrainer, TrainerProcess } from '../../main/core/train/spawn-trainer.js';
 import type { SupervisorMessage, TrainerMessage } from '../../main/core/train/protocol.js';
 
 /** How a scripted trainer answers each message the supervisor sends it (the start included). */

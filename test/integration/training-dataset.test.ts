@@ -31,7 +31,7 @@ test('images that arrive in the watched folder join the dataset a running traine
       checkpointKimg: 50,
     });
     await studio.startRun({ runId: run.id });
-    const images = (): number[] => studio.training.runs.listTicks(run.id).map((t) => t.dataset_images ?? 0);
+    const images = (): number[] => studio.training.runs.listTicks(run.id).map((t) => t.datasetImages ?? 0);
     await waitFor(() => images().includes(6), 60_000, 'a tick over the 6 plates');
     for (const p of plates.slice(6, 9)) copyFileSync(join(SAMPLE_PLATES, p), join(folder, p));
     await waitFor(

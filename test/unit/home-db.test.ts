@@ -37,19 +37,19 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const newRun = (datasetId: number): NewRun => newRunRow(datasetId);
 /** A tick with no measurements. */
 const emptyTick = {
-  loss_g: null,
-  loss_d: null,
-  r1_penalty: null,
-  pl_penalty: null,
-  score_real: null,
-  score_fake: null,
-  augment_p: null,
-  images_per_sec: null,
-  sec_per_kimg: null,
+  lossG: null,
+  lossD: null,
+  r1Penalty: null,
+  plPenalty: null,
+  scoreReal: null,
+  scoreFake: null,
+  augmentP: null,
+  imagesPerSec: null,
+  secPerKimg: null,
   tensors: null,
-  rss_mb: null,
-  dataset_images: null,
-  tensor_mb: null,
+  rssMB: null,
+  datasetImages: null,
+  tensorMB: null,
 };
 
 /** A home whose database holds a few hundred datasets (several pages), checkpointed into the main file. */
@@ -166,19 +166,19 @@ test('a write that fails half-way leaves nothing behind (ticks, checkpoints: row
   const tick = {
     kimg: 0.5,
     step: 10,
-    loss_g: 1,
-    loss_d: 1,
-    r1_penalty: null,
-    pl_penalty: null,
-    score_real: null,
-    score_fake: null,
-    augment_p: 0,
-    images_per_sec: 1,
-    sec_per_kimg: 1,
+    lossG: 1,
+    lossD: 1,
+    r1Penalty: null,
+    plPenalty: null,
+    scoreReal: null,
+    scoreFake: null,
+    augmentP: 0,
+    imagesPerSec: 1,
+    secPerKimg: 1,
     tensors: 1,
-    rss_mb: 1,
-    dataset_images: 1,
-    tensor_mb: 1,
+    rssMB: 1,
+    datasetImages: 1,
+    tensorMB: 1,
   };
   assert.throws(() => runs.recordTick(run.id, tick), /disk full/);
   assert.deepEqual(runs.listTicks(run.id), [], 'no tick without its kimg');

@@ -60,9 +60,9 @@ test('grids are recorded once per file; a resume truncates ticks and grids past 
   store.insertSnapshot(run.id, 0, 0, 'samples/run-1/grid-00000000.png'); // a restart at step 0
   store.insertSnapshot(run.id, 0.04, 5, 'samples/run-1/grid-00000005.png');
   assert.equal(store.listSnapshots(run.id).length, 2);
-  const tick = { kimg: 0, loss_g: null, loss_d: null, r1_penalty: null, pl_penalty: null, score_real: null };
-  const rest = { score_fake: null, augment_p: null, images_per_sec: null, sec_per_kimg: null, tensors: null };
-  const more = { rss_mb: null, dataset_images: null, tensor_mb: null };
+  const tick = { kimg: 0, lossG: null, lossD: null, r1Penalty: null, plPenalty: null, scoreReal: null };
+  const rest = { scoreFake: null, augmentP: null, imagesPerSec: null, secPerKimg: null, tensors: null };
+  const more = { rssMB: null, datasetImages: null, tensorMB: null };
   for (const step of [1, 2, 3, 4, 5, 6]) store.insertTick(run.id, { ...tick, ...rest, ...more, step });
   assert.deepEqual(store.truncateAfter(run.id, 4), ['samples/run-1/grid-00000005.png']);
   assert.deepEqual(

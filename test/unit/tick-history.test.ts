@@ -25,19 +25,19 @@ function storeWithLongRun(): { manager: RunManager; runId: number; cleanup: () =
       manager.runs.insertTick(run.id, {
         kimg: i * 0.008,
         step: i,
-        loss_g: i === 7777 ? 50 : 5 / (1 + i / 1000),
-        loss_d: i === 100 ? null : 1 + Math.sin(i / 50),
-        r1_penalty: 0.1,
-        pl_penalty: null,
-        score_real: 0.5,
-        score_fake: -0.5,
-        augment_p: Math.min(1, i / N),
-        images_per_sec: 30,
-        sec_per_kimg: 33 + (i === N - 1 ? 1 : 0),
+        lossG: i === 7777 ? 50 : 5 / (1 + i / 1000),
+        lossD: i === 100 ? null : 1 + Math.sin(i / 50),
+        r1Penalty: 0.1,
+        plPenalty: null,
+        scoreReal: 0.5,
+        scoreFake: -0.5,
+        augmentP: Math.min(1, i / N),
+        imagesPerSec: 30,
+        secPerKimg: 33 + (i === N - 1 ? 1 : 0),
         tensors: 697,
-        rss_mb: 300,
-        dataset_images: 24,
-        tensor_mb: 10.8,
+        rssMB: 300,
+        datasetImages: 24,
+        tensorMB: 10.8,
       });
     }
   })();
@@ -62,17 +62,8 @@ test('the whole history of a long run comes back downsampled, extremes and ends 
     // x (kimg) strictly increases, as uPlot needs.
     for (let i = 1; i < points.length; i++) assert.ok(points[i]!.kimg > points[i - 1]!.kimg, `kimg order at ${i}`);
     // Each metric's global extremes survive (the G loss spike most of all).
-    const key: Record<(typeof CHARTED)[number], keyof (typeof full)[0]> = {
-      lossG: 'loss_g',
-      lossD: 'loss_d',
-      r1Penalty: 'r1_penalty',
-      plPenalty: 'pl_penalty',
-      scoreReal: 'score_real',
-      scoreFake: 'score_fake',
-      augmentP: 'augment_p',
-    };
     for (const k of CHARTED) {
-      const raw = full.map((t) => t[key[k]] as number | null).filter((v): v is number => v !== null);
+      const raw = full.map((t) => t[k]).filter((v): v is number => v !== null);
       const got = points.map((t) => t[k]).filter((v): v is number => v !== null);
       assert.equal(got.length > 0, raw.length > 0, k);
       if (raw.length === 0) continue;

@@ -21,6 +21,7 @@ import { checkUserFile, type UserFileError } from '../util/user-file.js';
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { FavouriteStore, type FavouriteRow } from '../store/favourites.js';
+import { RunStore } from '../store/runs.js';
 import { ExistsError, ExportInputError, outputPath, refuseOverwrite, slug } from './files.js';
 import { checkExportFolder, makeExportFolder, removeCreated } from './folder.js';
 import { runInExportProcess } from './export-process.js';
@@ -51,6 +52,7 @@ export interface ExportServiceDeps {
 export class ExportService {
   readonly #deps: ExportServiceDeps;
   readonly #favourites: FavouriteStore;
+  readonly #runs: RunStore;
   readonly #jobs = new Map<number, ExportJob>();
   readonly #ended = new Map<number, ExportJob>();
   #nextJob = 1;
@@ -60,6 +62,7 @@ export class ExportService {
   constructor(deps: ExportServiceDeps) {
     this.#deps = deps;
     this.#favourites = new FavouriteStore(deps.db, deps.home);
+    this.#runs = new RunStore(deps.db, deps.home);
   }
 
   /**
@@ -86,13 +89,12 @@ export class ExportService {
       const why = problems.get(unusable.generator_path)!.message;
       throw new ExportInputError(`favourite ${unusable.id} (${unusable.name}) cannot be drawn: ${why}`);
     }
-    const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
     return rows.map((r) => ({
       plate: r.id,
       name: r.name,
       seed: r.seed,
       psi: r.psi,
-      ...(r.run_id !== null ? { run: runName.get(r.run_id)?.name ?? `run ${r.run_id}` } : {}),
+      ...(r.run_id !== null ? { run: this.#runs.getRun(r.run_id)?.name ?? `run ${r.run_id}` } : {}),
       ...(r.kimg !== null ? { kimg: r.kimg } : {}),
       date: new Date(r.created_at).toISOString().slice(0, 10),
       generatorPath: r.generator_path,
@@ -176,11 +178,10 @@ export class ExportService {
       const { checkFps, exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
       checkFps(p.fps);
       const folder = await checkExportFolder(p.folder, this.#deps.home);
-      const run = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?').get(p.runId);
+      const run = this.#runs.getRun(p.runId);
       if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);
-      const grids = this.#deps.db
-        .prepare<[number], { grid: string }>('SELECT grid FROM snapshots WHERE run_id = ? ORDER BY step, id')
-        .all(p.runId)
+      const grids = this.#runs
+        .listSnapshots(p.runId)
         .map((g) => join(this.#deps.home, g.grid))
         .filter((f) => existsSync(f));
       if (grids.length === 0) throw new ExportInputError(`run ${p.runId} has no snapshot grids yet`);

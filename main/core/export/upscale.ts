@@ -4,7 +4,7 @@
  * - ESRGAN: UpscalerJS's "esrgan-slim" ×2/×4 networks (MIT; an RDN super-resolution model
  *   trained on DIV2K, weights inside the npm package, so nothing is downloaded). A learned model:
  *   it invents plausible fine detail (feather edges, paper grain) that was never in the picture.
- *   Run through tfjs on the backend gan/backend.ts chose, in tiles so memory stays bounded
+ *   Run through tfjs on the backend runtime/backend.ts chose, in tiles so memory stays bounded
  *   whatever the picture's size.
  * - Lanczos: sharp's Lanczos-3 filter. Smooth and faithful; it adds no detail.
  *

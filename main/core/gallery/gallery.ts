@@ -86,7 +86,12 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     const run = this.#runs.listRuns()[0]; // newest first, as the Gallery view picks it
     const ckpt = run ? this.#newestOnDisk(run.id) : undefined;
     if (!run || !ckpt) return undefined;
-    const { resolution } = JSON.parse(run.config) as { resolution: number };
+    let resolution: number;
+    try {
+      resolution = this.#runs.runConfig(run).resolution;
+    } catch {
+      return undefined; // a damaged config is reported where the run is used; warming up goes on without it
+    }
     return resolution <= PRELOAD_MAX_RESOLUTION ? ckpt.path : undefined;
   }
 

@@ -1,6 +1,9 @@
 import type { PauseCause, RunState } from '../../common/vocabulary.js';
+import type { TickInfo } from '../../common/records.js';
+import type { GanConfig } from '../gan/config.js';
 import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
+import { parseRunConfig } from './run-config.js';
 
 export type { RunState };
 
@@ -15,6 +18,7 @@ export interface RunRow {
   started_from: string | null;
   name: string;
   preset: string;
+  /** The GAN config as stored (JSON): read it through RunStore.runConfig, which checks it. */
   config: string;
   seed: number;
   sample_seeds: string;
@@ -42,26 +46,35 @@ export interface RunRow {
   updated_at: number;
 }
 
-export interface TickRow {
-  id: number;
-  run_id: number;
-  kimg: number;
-  step: number;
-  loss_g: number | null;
-  loss_d: number | null;
-  r1_penalty: number | null;
-  pl_penalty: number | null;
-  score_real: number | null;
-  score_fake: number | null;
-  augment_p: number | null;
-  images_per_sec: number | null;
-  sec_per_kimg: number | null;
-  tensors: number | null;
-  rss_mb: number | null;
-  dataset_images: number | null;
-  tensor_mb: number | null;
-  at: number;
-}
+/** A tick as the trainer reports it, before the store gives it an id and a time. */
+export type NewTick = Omit<TickInfo, 'id' | 'at'>;
+
+/**
+ * Each tick field and the column that holds it: the one place the two spellings meet. Ticks go
+ * into the store and come out of it as TickInfo (the SQL names them with AS).
+ */
+const TICK_COLUMNS = {
+  kimg: 'kimg',
+  step: 'step',
+  lossG: 'loss_g',
+  lossD: 'loss_d',
+  r1Penalty: 'r1_penalty',
+  plPenalty: 'pl_penalty',
+  scoreReal: 'score_real',
+  scoreFake: 'score_fake',
+  augmentP: 'augment_p',
+  imagesPerSec: 'images_per_sec',
+  secPerKimg: 'sec_per_kimg',
+  tensors: 'tensors',
+  rssMB: 'rss_mb',
+  datasetImages: 'dataset_images',
+  tensorMB: 'tensor_mb',
+} as const satisfies { [F in keyof NewTick]-?: string };
+const TICK_FIELDS = Object.keys(TICK_COLUMNS) as (keyof NewTick)[];
+const SELECT_TICK = `SELECT id, at, ${TICK_FIELDS.map((f) => `${TICK_COLUMNS[f]} AS ${f}`).join(', ')} FROM ticks`;
+const INSERT_TICK =
+  `INSERT INTO ticks (run_id, at, ${TICK_FIELDS.map((f) => TICK_COLUMNS[f]).join(', ')}) ` +
+  `VALUES (@runId, @at, ${TICK_FIELDS.map((f) => `@${f}`).join(', ')})`;
 
 export interface SnapshotRow {
   id: number;
@@ -87,6 +100,26 @@ export interface CheckpointRow {
   /** Why it failed verification (it is never resumed from again), else null. */
   damaged: string | null;
 }
+
+/** The fields of a run that change after it is created. */
+export type RunUpdate = Partial<
+  Pick<
+    RunRow,
+    | 'state'
+    | 'backend'
+    | 'backend_kind'
+    | 'backend_hint'
+    | 'config'
+    | 'error'
+    | 'kimg'
+    | 'restarts'
+    | 'target_kimg'
+    | 'cannot_resume'
+    | 'parent_checkpoint_id'
+    | 'paused_by'
+    | 'paused_at'
+  >
+>;
 
 export type NewRun = Omit<
   RunRow,
@@ -175,31 +208,16 @@ export class RunStore {
     return row && this.#run(row);
   }
 
+  /** The run's GAN config, checked field by field (RunConfigError, naming the run and the field). */
+  runConfig(run: Pick<RunRow, 'id' | 'config'>): GanConfig {
+    return parseRunConfig(run.id, run.config);
+  }
+
   listRuns(): RunRow[] {
     return this.#db.prepare<[], RunRow>('SELECT * FROM runs ORDER BY id DESC').all().map(this.#run);
   }
 
-  updateRun(
-    id: number,
-    fields: Partial<
-      Pick<
-        RunRow,
-        | 'state'
-        | 'backend'
-        | 'backend_kind'
-        | 'backend_hint'
-        | 'config'
-        | 'error'
-        | 'kimg'
-        | 'restarts'
-        | 'target_kimg'
-        | 'cannot_resume'
-        | 'parent_checkpoint_id'
-        | 'paused_by'
-        | 'paused_at'
-      >
-    >,
-  ): void {
+  updateRun(id: number, fields: RunUpdate): void {
     const keys = Object.keys(fields);
     if (keys.length === 0) return;
     this.#db
@@ -231,19 +249,16 @@ export class RunStore {
     this.#db.prepare('DELETE FROM runs WHERE id = ?').run(id);
   }
 
-  insertTick(runId: number, t: Omit<TickRow, 'id' | 'run_id' | 'at'>): TickRow {
+  insertTick(runId: number, t: NewTick): TickInfo {
     const at = Date.now();
-    const info = this.#db
-      .prepare(
-        `INSERT INTO ticks (run_id, kimg, step, loss_g, loss_d, r1_penalty, pl_penalty, score_real, score_fake, augment_p, images_per_sec, sec_per_kimg, tensors, rss_mb, dataset_images, tensor_mb, at)
-         VALUES (@run_id, @kimg, @step, @loss_g, @loss_d, @r1_penalty, @pl_penalty, @score_real, @score_fake, @augment_p, @images_per_sec, @sec_per_kimg, @tensors, @rss_mb, @dataset_images, @tensor_mb, @at)`,
-      )
-      .run({ ...t, run_id: runId, at });
-    return { ...t, id: Number(info.lastInsertRowid), run_id: runId, at };
+    // Only the tick's own fields: the trainer's report carries its timing too.
+    const tick = Object.fromEntries(TICK_FIELDS.map((f) => [f, t[f]])) as unknown as NewTick;
+    const info = this.#db.prepare(INSERT_TICK).run({ ...tick, runId, at });
+    return { ...tick, id: Number(info.lastInsertRowid), at };
   }
 
   /** A tick and the run's kimg, in one transaction: the run never shows a kimg its ticks do not. */
-  recordTick(runId: number, t: Omit<TickRow, 'id' | 'run_id' | 'at'>): TickRow {
+  recordTick(runId: number, t: NewTick): TickInfo {
     return this.#db.transaction(() => {
       const row = this.insertTick(runId, t);
       this.updateRun(runId, { kimg: t.kimg });
@@ -251,9 +266,9 @@ export class RunStore {
     })();
   }
 
-  listTicks(runId: number, afterId = 0, limit = 5000): TickRow[] {
+  listTicks(runId: number, afterId = 0, limit = 5000): TickInfo[] {
     return this.#db
-      .prepare<[number, number, number], TickRow>('SELECT * FROM ticks WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?')
+      .prepare<[number, number, number], TickInfo>(`${SELECT_TICK} WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?`)
       .all(runId, afterId, limit);
   }
 
@@ -266,9 +281,9 @@ export class RunStore {
   }
 
   /** Every tick of a run after `afterId`, one row at a time (a long run has hundreds of thousands). */
-  iterateTicks(runId: number, afterId = 0): IterableIterator<TickRow> {
+  iterateTicks(runId: number, afterId = 0): IterableIterator<TickInfo> {
     return this.#db
-      .prepare<[number, number], TickRow>('SELECT * FROM ticks WHERE run_id = ? AND id > ? ORDER BY id')
+      .prepare<[number, number], TickInfo>(`${SELECT_TICK} WHERE run_id = ? AND id > ? ORDER BY id`)
       .iterate(runId, afterId);
   }
 

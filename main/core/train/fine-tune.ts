@@ -3,7 +3,7 @@
  * the trainer opens it: a regular file (util/user-file), an index that parses (safetensors or a
  * network pickle), and an architecture that can train at the run's resolution. A file of the
  * preset's own architecture is fine-tuned whole; another (a pickle's wider channels, another
- * resolution) is transferred as gan/transfer.ts does it: its architecture kept, the run's
+ * resolution) is transferred as netfile/transfer.ts does it: its architecture kept, the run's
  * resolution, the blocks that match copied and the rest started fresh.
  */
 import { whyBadArchitecture, type GanConfig } from '../gan/config.js';

@@ -18,7 +18,7 @@ import type {
   SnapshotInfo,
   TrainingCapacity,
 } from '../../../preload/contract.js';
-import { presetConfig, type GanConfig } from '../gan/config.js';
+import { presetConfig } from '../gan/config.js';
 import { chooseReplicas, machineReplicas } from '../parallel/replicas.js';
 import {
   OutsideHomeError,
@@ -31,13 +31,14 @@ import {
 import type { DatasetStore } from '../store/datasets.js';
 import type { Db } from '../store/db.js';
 import { downsampleTicks } from './tick-history.js';
-import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow, type TickRow } from '../store/runs.js';
+import { RunStore, type CheckpointRow, type RunRow, type SnapshotRow } from '../store/runs.js';
 import type { BackendName } from '../runtime/backend-info.js';
 import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNeed } from './capacity.js';
 import { FILE_MISSING } from './protocol.js';
 import { checkFineTuneFile, planTransfer, type FineTuneError } from './fine-tune.js';
 import { describeTransfer } from '../netfile/transfer.js';
-import { RunSupervisor, type SpawnTrainer } from './supervisor.js';
+import type { SpawnTrainer } from './spawn-trainer.js';
+import { RunSupervisor } from './supervisor.js';
 
 export class RunError extends Error {
   constructor(
@@ -89,26 +90,6 @@ const toSnapshotInfo = (s: SnapshotRow): SnapshotInfo => ({
   generator: s.generator,
   at: s.at,
 });
-export const toTickInfo = (t: TickRow): TickInfo => ({
-  id: t.id,
-  kimg: t.kimg,
-  step: t.step,
-  lossG: t.loss_g,
-  lossD: t.loss_d,
-  r1Penalty: t.r1_penalty,
-  plPenalty: t.pl_penalty,
-  scoreReal: t.score_real,
-  scoreFake: t.score_fake,
-  augmentP: t.augment_p,
-  imagesPerSec: t.images_per_sec,
-  secPerKimg: t.sec_per_kimg,
-  tensors: t.tensors,
-  rssMB: t.rss_mb,
-  datasetImages: t.dataset_images,
-  tensorMB: t.tensor_mb,
-  at: t.at,
-});
-
 export class RunManager extends EventEmitter<RunManagerEvents> {
   readonly runs: RunStore;
   readonly #datasets: DatasetStore;
@@ -135,7 +116,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   }
 
   summary(run: RunRow): RunSummary {
-    const config = JSON.parse(run.config) as GanConfig;
+    const config = this.runs.runConfig(run);
     const snapshots = this.runs.listSnapshots(run.id);
     const latest = this.runs.latestCheckpoint(run.id);
     return {
@@ -174,7 +155,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   /** Why this run cannot be started or resumed now (null: it can). */
   #cannotStart(run: RunRow): string | null {
     if (run.cannot_resume) return run.cannot_resume;
-    const asked = (JSON.parse(run.config) as GanConfig).backend;
+    const asked = this.runs.runConfig(run).backend;
     return presetFit(run.preset as Preset, asked ?? predictBackend()).reason;
   }
 
@@ -239,7 +220,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       );
     }
     if (parent) {
-      const parentConfig = JSON.parse(this.#row(parent.run_id).config) as GanConfig;
+      const parentConfig = this.runs.runConfig(this.#row(parent.run_id));
       if (parentConfig.resolution !== config.resolution || parentConfig.channelBase !== config.channelBase) {
         throw new RunError(`a fork keeps its parent's architecture: choose the ${parentConfig.preset} preset`);
       }
@@ -309,7 +290,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       },
     });
     sup.on('changed', (r) => this.emit('runChanged', this.summary(r)));
-    sup.on('tick', (t) => this.emit('runTick', { runId: run.id, tick: toTickInfo(t) }));
+    sup.on('tick', (tick) => this.emit('runTick', { runId: run.id, tick }));
     sup.on('snapshot', (s) => this.emit('runSnapshot', { runId: run.id, snapshot: toSnapshotInfo(s) }));
     sup.on('checkpoint', () => {
       const row = this.runs.getRun(run.id);
@@ -340,7 +321,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       throw new RunError(`run ${runId} is training: pause it before changing its backend`);
     const fit = presetFit(run.preset as Preset, backend);
     if (!fit.fits) throw new RunError(`run ${runId} cannot train on ${backend}: ${fit.reason!}`, 'unsupported');
-    const config = JSON.parse(run.config) as GanConfig;
+    const config = this.runs.runConfig(run);
     if (config.backend === backend) return;
     this.runs.updateRun(runId, { config: JSON.stringify({ ...config, backend }) });
   }
@@ -429,13 +410,9 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
   /** Ticks after `afterId`: 5,000 at most per page, or the whole history in `maxPoints` (downsampled). */
   listTicks(runId: number, afterId: number, maxPoints?: number): TickInfo[] {
     this.#row(runId);
-    if (maxPoints === undefined) return this.runs.listTicks(runId, afterId).map(toTickInfo);
+    if (maxPoints === undefined) return this.runs.listTicks(runId, afterId);
     const count = this.runs.countTicks(runId, afterId); // before iterating: the connection is busy meanwhile
-    const rows = this.runs.iterateTicks(runId, afterId);
-    const infos = (function* () {
-      for (const r of rows) yield toTickInfo(r);
-    })();
-    return downsampleTicks(infos, count, maxPoints);
+    return downsampleTicks(this.runs.iterateTicks(runId, afterId), count, maxPoints);
   }
 
   /** The dataset changed: running trainers sample from the new set of images at their next step. */

@@ -16,19 +16,13 @@ import { safetensorsMetadata } from '../netfile/safetensors.js';
 import { WASM_LIMIT_MB, presetFit } from './capacity.js';
 import { firstLine, writeAdvice } from './failure.js';
 import { checkFineTuneFile } from './fine-tune.js';
-import type { StepReport, StepStats } from '../gan/training.js';
 import { checkpointName, gridName, liveGeneratorName } from '../home-layout.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { renderGrid } from './grid.js';
-import {
-  FILE_MISSING,
-  type SupervisorMessage,
-  type TickMetrics,
-  type TrainerMessage,
-  type TrainerStart,
-} from './protocol.js';
+import { FILE_MISSING, type SupervisorMessage, type TrainerMessage, type TrainerStart } from './protocol.js';
 import { DatasetSampler } from './sampler.js';
+import { trainLoop } from './train-loop.js';
 
 /** Messages reach this process through whichever channel its parent gave it. */
 interface Channel {
@@ -112,20 +106,28 @@ class FatalError extends Error {
 }
 
 async function run(channel: Channel, start: TrainerStart): Promise<void> {
-  const commands = { pause: false, stop: false, snapshot: false, gone: false };
-  let sampler: DatasetSampler | undefined;
+  // Pause, stop and the app's death each end the loop at a step boundary; which one decides the ending.
+  const commands = { stop: false, snapshot: false, gone: false };
+  const stopping = new AbortController();
+  let batches: DatasetSampler | undefined;
+  const gone = (): void => {
+    commands.gone = true;
+    stopping.abort();
+  };
   channel.onMessage((m) => {
-    if (m.type === 'pause') commands.pause = true;
-    else if (m.type === 'stop') commands.stop = true;
-    else if (m.type === 'snapshot') commands.snapshot = true;
-    else if (m.type === 'slots') sampler?.setSlots(m.slots);
+    if (m.type === 'pause') stopping.abort();
+    else if (m.type === 'stop') {
+      commands.stop = true;
+      stopping.abort();
+    } else if (m.type === 'snapshot') commands.snapshot = true;
+    else if (m.type === 'slots') batches?.setSlots(m.slots);
   });
-  channel.onDisconnect(() => (commands.gone = true)); // the app died: stop at once, the last checkpoint stands
+  channel.onDisconnect(gone); // the app died: stop at once, the last checkpoint stands
   // In a process group of its own (or under Electron, with no disconnect event) no signal follows
   // the parent's death: a changed parent pid says it, too.
   const parentPid = process.ppid;
   setInterval(() => {
-    if (process.ppid !== parentPid) commands.gone = true;
+    if (process.ppid !== parentPid) gone();
   }, 2000).unref();
 
   // ── initialise ──
@@ -152,7 +154,7 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     trainer = await openEngine({ kind: 'fresh', config: start.config, seed: start.seed }, replicas, info.kind);
   }
   const config = trainer.config;
-  sampler = new DatasetSampler(start.cacheFile, start.cacheResolution, config.resolution, start.slots, samplerRng);
+  batches = new DatasetSampler(start.cacheFile, start.cacheResolution, config.resolution, start.slots, samplerRng);
   const kimgNow = (): number => trainer.imagesSeen / 1000;
   const shape = trainer.replicas > 1 ? ` × ${trainer.replicas} replicas` : note ? ` (${note})` : '';
   channel.send({
@@ -166,12 +168,8 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
     resumedFrom: resumed?.from.id ?? null,
   });
 
-  const next = (interval: number): number => (Math.floor(kimgNow() / interval + 1e-9) + 1) * interval;
-  let nextSnapshot = next(start.snapshotKimg);
-  let nextCheckpoint = next(start.checkpointKimg);
   // A fork has no checkpoint of its own yet: its first one is written even at the parent's step.
   let lastCheckpointStep = resumed && !resumed.from.fork ? trainer.step : -1;
-  let lastCheckpointAt = performance.now();
 
   /** A write failed: the run pauses with the cause and what to do (first failure wins). */
   let failedWrite = false;
@@ -222,13 +220,12 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
   };
   /** Writes a checkpoint; false (and a 'failed' message) when the disk refuses it. */
   const checkpoint = async (): Promise<boolean> => {
-    lastCheckpointAt = performance.now();
     if (lastCheckpointStep === trainer.step) return true;
     const path = join(start.checkpointDir, checkpointName(trainer.step));
     try {
       const t0 = performance.now();
       mkdirSync(start.checkpointDir, { recursive: true });
-      const { sha256, bytes } = await trainer.save(path, { [SAMPLER_KEY]: JSON.stringify(sampler.snapshot()) });
+      const { sha256, bytes } = await trainer.save(path, { [SAMPLER_KEY]: JSON.stringify(batches.snapshot()) });
       lastCheckpointStep = trainer.step;
       channel.send({
         type: 'checkpoint',
@@ -245,99 +242,29 @@ async function run(channel: Channel, start: TrainerStart): Promise<void> {
       return false;
     }
   };
-  const finish = async (type: 'paused' | 'stopped' | 'done'): Promise<void> => {
-    if (await checkpoint()) channel.send({ type, kimg: kimgNow(), step: trainer.step });
-  };
-  /** A grid could not be written: keep the progress (a checkpoint, if the disk allows), then stop. */
-  const afterGridFailure = async (): Promise<void> => {
-    await checkpoint();
-  };
 
-  // The first grid: what an untrained G dreams.
-  if (trainer.step === 0 && !(await snapshot())) return afterGridFailure();
-
-  // ── train ──
-  let tick: StepReport[] = [];
-  let stepSeconds = 0;
-  let tickStarted = performance.now();
-  for (;;) {
-    if (commands.gone) break;
-    if (commands.stop) return finish('stopped');
-    if (commands.pause) return finish('paused');
-    if (kimgNow() >= start.targetKimg - 1e-9) {
-      if (!(await snapshot())) return afterGridFailure();
-      return finish('done');
-    }
-    stepNow = trainer.step;
-    const reals = sampler.next(config.batchSize);
-    const t0 = performance.now();
-    tick.push(await trainer.trainStep(reals));
-    stepSeconds += (performance.now() - t0) / 1000;
-
-    // ── once per tick: metrics (the one read of the losses from the device) ──
-    if ((performance.now() - tickStarted) / 1000 >= start.tickSeconds) {
-      const t1 = performance.now();
-      const stats = await trainer.takeStats(); // also waits for the queued steps to finish
-      stepSeconds += (performance.now() - t1) / 1000;
-      const elapsed = (performance.now() - tickStarted) / 1000;
-      channel.send({
-        type: 'tick',
-        tick: {
-          ...summarise(tick, stats, elapsed, config.batchSize, stepSeconds, trainer.memory()),
-          datasetImages: sampler.size,
-        },
-      });
-      tick = [];
-      stepSeconds = 0;
-      tickStarted = performance.now();
-    }
-    // ── at intervals: snapshot, checkpoint ──
-    if (commands.snapshot || kimgNow() >= nextSnapshot - 1e-9) {
+  const end = await trainLoop(trainer, batches, {
+    signal: stopping.signal,
+    targetKimg: start.targetKimg,
+    snapshotKimg: start.snapshotKimg,
+    checkpointKimg: start.checkpointKimg,
+    checkpointSeconds: start.checkpointSeconds,
+    tickSeconds: start.tickSeconds,
+    onStep: (step) => (stepNow = step),
+    onTick: (tick) => channel.send({ type: 'tick', tick }),
+    onSnapshot: snapshot,
+    onCheckpoint: checkpoint,
+    snapshotAsked: () => {
+      const asked = commands.snapshot;
       commands.snapshot = false;
-      if (!(await snapshot())) return afterGridFailure();
-      nextSnapshot = next(start.snapshotKimg);
-    }
-    // Every checkpointKimg, and at least every checkpointSeconds of wall time (a CPU run's first
-    // 10 kimg can take a quarter of an hour).
-    const due = (performance.now() - lastCheckpointAt) / 1000 >= start.checkpointSeconds;
-    if (kimgNow() >= nextCheckpoint - 1e-9 || due) {
-      if (!(await checkpoint())) return;
-      nextCheckpoint = next(start.checkpointKimg);
-    }
-    await new Promise((r) => setImmediate(r)); // let pause / stop / new slots arrive
-  }
-}
-
-const finite = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
-
-function summarise(
-  reports: StepReport[],
-  stats: StepStats,
-  seconds: number,
-  batch: number,
-  stepSeconds: number,
-  held: { tensors: number; bytes: number },
-): Omit<TickMetrics, 'datasetImages'> {
-  const last = reports[reports.length - 1]!;
-  const imagesPerSec = (reports.length * batch) / seconds;
-  return {
-    kimg: last.kimg,
-    step: last.step,
-    lossG: finite(stats.lossG),
-    lossD: finite(stats.lossD),
-    r1Penalty: finite(stats.r1Penalty),
-    plPenalty: finite(stats.plPenalty),
-    scoreReal: finite(stats.scoreReal),
-    scoreFake: finite(stats.scoreFake),
-    augmentP: last.augmentP,
-    imagesPerSec,
-    secPerKimg: 1000 / imagesPerSec,
-    tensors: held.tensors,
-    tensorMB: Math.round((held.bytes / 2 ** 20) * 10) / 10,
-    rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
-    stepSeconds,
-    wallSeconds: seconds,
-  };
+      return asked;
+    },
+  });
+  // A failed write was reported; the app dying leaves the last checkpoint standing. Otherwise the
+  // run ends with a checkpoint and says how.
+  if (end === 'failed' || (end === 'aborted' && commands.gone)) return;
+  const ending = end === 'done' ? 'done' : commands.stop ? 'stopped' : 'paused';
+  if (await checkpoint()) channel.send({ type: ending, kimg: kimgNow(), step: trainer.step });
 }
 
 // A terminal's Ctrl-C goes to its whole foreground process group. Only the supervisor decides
