@@ -63,7 +63,14 @@ export interface StudioOptions {
 type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend';
 
 export { DEFAULT_PAPER };
+/** The requests the core answers; a native folder dialog is the shell's (see api/handler.ts). */
 type CoreRequest = Exclude<RequestName, 'pickFolder'>;
+/**
+ * The API as a typed map: one handler per request the core answers, each typed by that request's
+ * params and result in the contract. Studio is this map (its request methods), so the compiler
+ * refuses a request without a handler, or a handler that takes or answers the wrong thing.
+ */
+export type RequestHandlers = { [K in CoreRequest]: (params: RequestParams<K>) => Promise<RequestResult<K>> };
 /** Files exports wrote this session that revealFile may show wherever they are (the oldest are forgotten). */
 const WRITTEN_KEPT = 10_000;
 type StudioEvents = { [E in EventName]: [PlumageEvents[E]] };
@@ -73,7 +80,7 @@ type StudioEvents = { [E in EventName]: [PlumageEvents[E]] };
  * and every shell (Electron IPC, the headless server, the CLI) drives it the same way.
  * It knows nothing of Electron.
  */
-export class Studio extends EventEmitter<StudioEvents> {
+export class Studio extends EventEmitter<StudioEvents> implements RequestHandlers {
   readonly db: Db;
   readonly datasets: DatasetStore;
   readonly datasetService: DatasetService;
@@ -171,8 +178,8 @@ export class Studio extends EventEmitter<StudioEvents> {
     // Loaded on first use: one-shot CLI commands never validate IPC input and skip zod's load time.
     const { validateRequest } = await import('./api/validate.js');
     const params = validateRequest(name, rawParams);
-    const method = (this as unknown as Record<K, (p: RequestParams<K>) => Promise<RequestResult<K>>>)[name];
-    return method.call(this, params);
+    const handlers: RequestHandlers = this;
+    return handlers[name](params);
   }
 
   async getAppInfo(): Promise<AppInfo> {
