@@ -25,6 +25,7 @@ import { acquireHomeLock, type HomeLock } from './home-lock.js';
 import { PACKAGE_VERSION } from './version.js';
 import { DEFAULT_PAPER } from './paper-colour.js';
 import { RunManager, type RunManagerOptions } from './train/run-manager.js';
+import { trainFolder, type TrainFolderStep } from './train/train-folder.js';
 import { Gallery } from './gallery/gallery.js';
 import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
@@ -266,8 +267,9 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   async startRun({ runId }: { runId: number }): Promise<RequestResult<'startRun'>> {
     return this.training.startRun(runId);
   }
-  async pauseRun({ runId }: { runId: number }): Promise<RequestResult<'pauseRun'>> {
-    return this.training.pauseRun(runId);
+  /** `cause`: in-process only, what paused it when no one pressed Pause (`plumage train`'s Ctrl-C is 'cli'). */
+  async pauseRun({ runId }: { runId: number }, cause: PauseCause | null = null): Promise<RequestResult<'pauseRun'>> {
+    return this.training.pauseRun(runId, cause);
   }
   async stopRun({ runId }: { runId: number }): Promise<RequestResult<'stopRun'>> {
     return this.training.stopRun(runId);
@@ -280,6 +282,13 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
     const favs = this.gallery.favouritesOfRun(runId);
     if (favs.length > 0 && !confirm) throw new FavouritesInTheWayError(runId, favs);
     return this.training.deleteRun(runId, () => this.gallery.favourites.removeForRun(runId));
+  }
+  /** "Train this folder" (train/train-folder.ts); `onStep` hears each decision as it is made. */
+  async trainFolder(
+    p: RequestParams<'trainFolder'>,
+    onStep?: (s: TrainFolderStep) => void,
+  ): Promise<RequestResult<'trainFolder'>> {
+    return trainFolder({ datasets: this.datasetService, runs: this.training }, p, onStep);
   }
   async listTicks({ runId, afterId, maxPoints }: RequestParams<'listTicks'>): Promise<RequestResult<'listTicks'>> {
     return this.training.listTicks(runId, afterId, maxPoints);
