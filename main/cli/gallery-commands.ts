@@ -142,7 +142,7 @@ async function generate(argv: string[]): Promise<number> {
   const studio = 'file' in ref && !move ? null : openStudio(values.home, true);
   try {
     const info = studio
-      ? await studio.gallery.openGenerator(ref)
+      ? await studio.openGenerator(ref)
       : { file: (ref as { file: string }).file, runId: null, kimg: null, resolution: 0 };
     const resolution = info.resolution || (await describeGenerator(info.file)).config.resolution;
     const mix =
@@ -222,7 +222,7 @@ async function favouriteAdd(argv: string[]): Promise<number> {
   const ref = modelRef(values);
   const studio = openStudio(values.home, false);
   try {
-    const fav = await studio.gallery.addFavourite({
+    const fav = await studio.addFavourite({
       generator: ref,
       seed,
       ...bird(values),
@@ -251,7 +251,7 @@ async function favouriteList(argv: string[]): Promise<number> {
   const sort = choiceFlag(values, 'sort', F.sort)!;
   const studio = openStudio(values.home, true);
   try {
-    const favs = studio.gallery.listFavourites({
+    const favs = await studio.listFavourites({
       sort,
       descending: values.desc,
       ...(values.filter !== undefined ? { text: values.filter } : {}),
@@ -276,7 +276,7 @@ async function favouriteRemove(argv: string[]): Promise<number> {
   const studio = openStudio(values.home, false);
   try {
     const fav = studio.gallery.getFavourite(id);
-    studio.gallery.removeFavourite(id);
+    await studio.removeFavourite({ id });
     say(`removed #${id} ${quoted(fav.name)}`);
     return 0;
   } finally {
@@ -295,7 +295,7 @@ async function favouriteRender(argv: string[]): Promise<number> {
   const dir = await checkExportFolder(resolve(values.out ?? '.'), resolveHome(values.home));
   const studio = openStudio(values.home, true, values.backend);
   try {
-    const r = await studio.gallery.renderFavourite(id);
+    const r = await studio.renderFavourite({ id });
     await studio.gallery.settle(r);
     const fav = studio.gallery.getFavourite(id);
     await makeExportFolder(dir);
@@ -335,7 +335,7 @@ async function interpolate(argv: string[]): Promise<number> {
   const fps = numberFlag(values, 'fps', F.fps)!;
   const studio = openStudio(values.home, true, values.backend);
   try {
-    const r = await studio.gallery.interpolate({
+    const r = await studio.interpolate({
       favouriteIds: ids,
       space,
       frames,

@@ -11,6 +11,7 @@ import type {
   RequestName,
   RequestParams,
   RequestResult,
+  RunSummary,
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
 import type { DatasetIngestor } from './dataset/ingest.js';
@@ -334,8 +335,12 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
 
   // ── seeing into the model (Insight does the work) ──
 
-  async computeMetrics(p: RequestParams<'computeMetrics'>): Promise<RequestResult<'computeMetrics'>> {
-    return this.insight.computeMetrics(p);
+  /** `onProgress` (in-process only): the CLI's progress line. */
+  async computeMetrics(
+    p: RequestParams<'computeMetrics'>,
+    onProgress?: Parameters<Insight['computeMetrics']>[1],
+  ): Promise<RequestResult<'computeMetrics'>> {
+    return this.insight.computeMetrics(p, onProgress);
   }
   async findNearest(p: RequestParams<'findNearest'>): Promise<RequestResult<'findNearest'>> {
     return this.insight.findNearest(p);
@@ -343,8 +348,14 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   async computeDirections(p: RequestParams<'computeDirections'>): Promise<RequestResult<'computeDirections'>> {
     return this.insight.computeDirections(p);
   }
-  async projectImage(p: RequestParams<'projectImage'>): Promise<RequestResult<'projectImage'>> {
-    return this.insight.projectImage(p, (e) => this.emit('projectProgress', e));
+  async projectImage(
+    p: RequestParams<'projectImage'>,
+    onProgress?: (e: PlumageEvents['projectProgress']) => void,
+  ): Promise<RequestResult<'projectImage'>> {
+    return this.insight.projectImage(p, (e) => {
+      this.emit('projectProgress', e);
+      onProgress?.(e);
+    });
   }
   async cancelProjection({ jobId }: RequestParams<'cancelProjection'>): Promise<boolean> {
     return this.insight.cancelProjection(jobId);
@@ -382,6 +393,19 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   /** The live ingestor of a dataset (tests and the trainer wait on it). */
   ingestor(datasetId: number): DatasetIngestor | undefined {
     return this.datasetService.ingestor(datasetId);
+  }
+
+  /** Starts the gallery's drawing process ahead of its first request (the app and the server, at start-up). */
+  async warmUp(): Promise<void> {
+    await this.gallery.warmUp();
+  }
+
+  /**
+   * Pauses every running run with a checkpoint, saying which as each pause is asked for (`serve`
+   * stopping); resolves to the runs paused. `close` does the same, silently.
+   */
+  async pauseAll(cause: PauseCause, onPausing?: (run: RunSummary) => void): Promise<RunSummary[]> {
+    return this.training.pauseAll(cause, onPausing);
   }
 
   /**
