@@ -337,6 +337,7 @@ export const REQUEST_CHANNELS = [
   'addFavourite',
   'listFavourites',
   'updateFavourite',
+  'getFavourite',
   'removeFavourite',
   'renderFavourite',
   'suggestName',
@@ -534,6 +535,8 @@ export interface GalleryRequests {
   addFavourite: (p: AddFavouriteParams) => Favourite;
   listFavourites: (p: FavouriteFilter) => Favourite[];
   updateFavourite: (p: { id: number; name?: string; note?: string }) => Favourite;
+  /** One favourite by its id (not-found when there is none). */
+  getFavourite: (p: { id: number }) => Favourite;
   removeFavourite: (p: { id: number }) => boolean;
   /** Draws a favourite again from its file; a not-found error names the file when it is gone. */
   renderFavourite: (p: { id: number }) => GenerateResult;

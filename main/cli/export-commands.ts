@@ -164,6 +164,7 @@ async function withStudio(
       return 1;
     }
     jobId = started.job.jobId;
+    // eslint-disable-next-line no-restricted-syntax -- waits for the end (DECISIONS)
     const end = await studio.exports.whenDone(jobId);
     if (tty) endProgress();
     if (values.json) sayJson(end);

@@ -197,6 +197,7 @@ function directionFlags(v: Record<string, string | boolean | undefined>): Direct
 
 /** The move as the renderer takes it: direction K's unit vector (computed once per generator, cached). */
 async function directionEdit(studio: Studio, ref: GeneratorRef, m: DirectionMove) {
+  // eslint-disable-next-line no-restricted-syntax -- generate draws outside the gallery (DECISIONS)
   const d = await studio.insight.directions({ generator: ref, method: m.method, layers: m.layers });
   const vector = d.vectors[m.direction];
   if (!vector)
@@ -275,7 +276,7 @@ async function favouriteRemove(argv: string[]): Promise<number> {
   const id = favouriteId(positionals[0]!);
   const studio = openStudio(values.home, false);
   try {
-    const fav = studio.gallery.getFavourite(id);
+    const fav = await studio.getFavourite({ id });
     await studio.removeFavourite({ id });
     say(`removed #${id} ${quoted(fav.name)}`);
     return 0;
@@ -296,8 +297,9 @@ async function favouriteRender(argv: string[]): Promise<number> {
   const studio = openStudio(values.home, true, values.backend);
   try {
     const r = await studio.renderFavourite({ id });
+    // eslint-disable-next-line no-restricted-syntax -- waits for the file (DECISIONS)
     await studio.gallery.settle(r);
-    const fav = studio.gallery.getFavourite(id);
+    const fav = await studio.getFavourite({ id });
     await makeExportFolder(dir);
     const file = join(dir, `favourite-${id}.png`);
     const { copyFile } = await import('node:fs/promises');

@@ -87,6 +87,7 @@ export const metricsCommand: CommandDef = {
       await initBackend(backendFlag(v), () => {});
       const info = await studio.openGenerator(generator);
       const datasetId =
+        // eslint-disable-next-line no-restricted-syntax -- the CLI names a dataset by folder (DECISIONS)
         v.dataset !== undefined ? studio.insight.datasetForFolder(v.dataset as string, info.resolution).id : undefined;
       const r = await studio.computeMetrics(
         { generator, images, ...(datasetId !== undefined ? { datasetId } : {}) },
@@ -146,6 +147,7 @@ export const nearestCommand: CommandDef = {
     try {
       await initBackend(backendFlag(v), () => {});
       const side = generator ? (await studio.openGenerator(generator)).resolution : null;
+      // eslint-disable-next-line no-restricted-syntax -- the CLI names a dataset by folder (DECISIONS)
       const datasetId = studio.insight.datasetForFolder(dataset, side).id;
       const r = await studio.findNearest(
         image !== undefined

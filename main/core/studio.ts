@@ -179,9 +179,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   async handle<K extends CoreRequest>(name: K, rawParams: unknown): Promise<RequestResult<K>> {
     // Loaded on first use: one-shot CLI commands never validate IPC input and skip zod's load time.
     const { validateRequest } = await import('./api/validate.js');
-    const params = validateRequest(name, rawParams);
-    const handlers: RequestHandlers = this;
-    return handlers[name](params);
+    return dispatch(this, name, validateRequest(name, rawParams));
   }
 
   async getAppInfo(): Promise<AppInfo> {
@@ -315,6 +313,9 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   async updateFavourite({ id, ...f }: RequestParams<'updateFavourite'>): Promise<RequestResult<'updateFavourite'>> {
     return this.gallery.updateFavourite(id, f);
   }
+  async getFavourite({ id }: RequestParams<'getFavourite'>): Promise<RequestResult<'getFavourite'>> {
+    return this.gallery.getFavourite(id);
+  }
   async removeFavourite({ id }: RequestParams<'removeFavourite'>): Promise<boolean> {
     return this.gallery.removeFavourite(id);
   }
@@ -420,6 +421,15 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
     this.db.close();
     this.#lock?.release();
   }
+}
+
+/** The request's handler in the map, called with its params: typed end to end, no cast. */
+function dispatch<K extends CoreRequest>(
+  handlers: RequestHandlers,
+  name: K,
+  params: RequestParams<K>,
+): Promise<RequestResult<K>> {
+  return handlers[name](params);
 }
 
 /** deleteRun without `confirm` while favourites point at the run: says which would go. */
