@@ -106,9 +106,9 @@ export async function train(a: TrainArgs): Promise<number> {
     const pause = (why: string): void => {
       if (pausing) return;
       pausing = studio
-        .getRun({ runId })
-        .then((now) => {
-          say({ event: 'pausing', runId }, pausingLine(now));
+        .listRuns()
+        .then((runs) => {
+          say({ event: 'pausing', runId }, pausingLine(runs.find((r) => r.id === runId)!));
           if (!stdoutOpen) warn(`plumage train: ${why}: pausing run #${runId} with a checkpoint`);
           return studio.pauseRun({ runId }, 'cli');
         })
