@@ -20,6 +20,16 @@ const noElectron = { name: 'electron', message: 'Only main/app may import electr
 const shellsApart = 'Shells never import each other: share through main/core.';
 const noIpcRenderer = { selector: "Identifier[name='ipcRenderer']", message: 'Only preload/ touches ipcRenderer.' };
 
+/**
+ * Shells reach the core through the facade alone: Studio's request methods (the contract's API,
+ * what the app can call) and its lifecycle (open, resume, warmUp, pauseAll, close, events), never
+ * the services behind it. A line that must reach behind says why in its eslint-disable comment.
+ */
+const facadeOnly = {
+  selector: 'MemberExpression[property.name=/^(training|gallery|exports|insight|datasetService|datasets|db)$/]',
+  message: "Shells call the facade's requests (Studio's methods), not the services behind it (issue #18).",
+};
+
 /** import('…/cli/…') and the like, with a string or a template literal as the specifier. */
 const dynamicImportsOf = (others) =>
   others.flatMap((other) => {
@@ -45,7 +55,7 @@ const shellBoundary = (shell, others, syntax = []) => [
           patterns: [{ group: others.map((o) => `**/${o}/*`), message: shellsApart }],
         },
       ],
-      'no-restricted-syntax': ['error', ...dynamicImportsOf(others), ...syntax],
+      'no-restricted-syntax': ['error', ...dynamicImportsOf(others), facadeOnly, ...syntax],
     },
   },
 ];
@@ -120,6 +130,8 @@ export default tseslint.config(
       'main/core/netfile/**',
       'main/core/util/**',
     ],
+    // The dataset service answers the API's dataset requests, as gallery/, export/ and insight/'s services do theirs.
+    ignores: ['main/core/dataset/service.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -168,6 +180,7 @@ export default tseslint.config(
         ...dynamicImportsOf(['cli', 'server']),
         { selector: "Identifier[name='ipcMain']", message: 'Only main/app/ipc.ts touches ipcMain.' },
         noIpcRenderer,
+        facadeOnly,
       ],
     },
   },

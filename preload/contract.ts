@@ -220,6 +220,40 @@ export interface RunRef {
   runId: number;
 }
 
+/**
+ * "Train this folder" (`plumage train`): the folder's dataset, brought up to date, and its run of
+ * this preset resumed, else a new one. Lengths left out take the one rule (defaultRunLengths).
+ */
+export interface TrainFolderParams
+  extends
+    Partial<Pick<OpenDatasetParams, 'resolution' | 'crop'>>,
+    Partial<Omit<CreateRunParams, 'datasetId' | 'preset' | 'fromCheckpointId' | 'r1Gamma' | 'adaTarget' | 'name'>> {
+  folder: string;
+  preset: Preset;
+}
+
+export interface TrainFolderResult {
+  datasetId: number;
+  /** The folder already had this dataset (its crop and resolution were kept). */
+  reused: boolean;
+  /** The resolution the preset trains at (the dataset's may be larger). */
+  trainsAt: number;
+  /** The pass that brought the dataset's cache up to date. */
+  ingest: {
+    dataset: string;
+    resolution: Resolution;
+    crop: CropMode;
+    accepted: number;
+    rejected: number;
+    duplicates: number;
+    seconds: number;
+  };
+  /** Resumed (from `fromKimg`, its last checkpoint) or created; either way not started: send startRun. */
+  action: 'resumed' | 'created';
+  run: RunSummary;
+  fromKimg: number;
+}
+
 /** Requests: renderer → main. Every one takes a single params object (or nothing) and resolves. */
 export interface PlumageRequests extends GalleryRequests, ExportRequests, InsightRequests {
   getAppInfo: () => AppInfo;
@@ -256,6 +290,8 @@ export interface PlumageRequests extends GalleryRequests, ExportRequests, Insigh
    * rest of the history downsampled to that many points (each metric's min and max kept per bucket).
    */
   listTicks: (p: RunRef & { afterId: number; maxPoints?: number }) => TickInfo[];
+  /** Chooses the folder's dataset and run to train, resuming or creating it (does not start it). */
+  trainFolder: (p: TrainFolderParams) => TrainFolderResult;
 }
 
 /** Events: main → renderer. */
@@ -291,6 +327,7 @@ export const REQUEST_CHANNELS = [
   'snapshotRun',
   'deleteRun',
   'listTicks',
+  'trainFolder',
   'forgetDataset',
   'previewSource',
   // gallery
@@ -300,6 +337,7 @@ export const REQUEST_CHANNELS = [
   'addFavourite',
   'listFavourites',
   'updateFavourite',
+  'getFavourite',
   'removeFavourite',
   'renderFavourite',
   'suggestName',
@@ -497,6 +535,8 @@ export interface GalleryRequests {
   addFavourite: (p: AddFavouriteParams) => Favourite;
   listFavourites: (p: FavouriteFilter) => Favourite[];
   updateFavourite: (p: { id: number; name?: string; note?: string }) => Favourite;
+  /** One favourite by its id (not-found when there is none). */
+  getFavourite: (p: { id: number }) => Favourite;
   removeFavourite: (p: { id: number }) => boolean;
   /** Draws a favourite again from its file; a not-found error names the file when it is gone. */
   renderFavourite: (p: { id: number }) => GenerateResult;

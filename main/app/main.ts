@@ -76,7 +76,7 @@ function buildMenu(): void {
 async function start(): Promise<void> {
   await app.whenReady();
   const studio = Studio.open({ home, resourcesDir, shell: 'electron', training: { spawn: spawnUtilityTrainer } });
-  void studio.gallery.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
+  void studio.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
   // Thumbnails and grids: only files under the home's media folders, never arbitrary paths.
   protocol.handle(MEDIA_SCHEME, (request) => {
     const key = decodeURIComponent(new URL(request.url).pathname.replace(/^\/+/, ''));

@@ -79,10 +79,9 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
       };
       return withStudio({ ...values, backend }, async (studio, folder) => {
         if (values['contact-sheet'])
-          return studio.exports.exportContactSheet({ favourites, options, folder, overwrite: values.overwrite! });
-        for (const line of softPrints(await studio.exports.printAdvice({ favourites, options }), options))
-          console.error(line);
-        return studio.exports.exportPrints({ favourites, options, folder, overwrite: values.overwrite! });
+          return studio.exportContactSheet({ favourites, options, folder, overwrite: values.overwrite! });
+        for (const line of softPrints(await studio.printAdvice({ favourites, options }), options)) console.error(line);
+        return studio.exportPrints({ favourites, options, folder, overwrite: values.overwrite! });
       });
     }
     case 'export-dataset': {
@@ -94,7 +93,7 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
       const resolution = numberFlag(values, 'resolution', OPEN_DATASET_FIELDS.resolution);
       return withStudio(values, async (studio, folder) => {
         const datasetId = await findDataset(studio, values.dataset!, resolution);
-        return studio.exports.exportDataset({
+        return studio.exportDataset({
           datasetId,
           folder,
           ...(values.name ? { fileName: values.name } : {}),
@@ -116,7 +115,7 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
       const format = choiceFlag(values, 'format', F.timelapseFormat)!;
       const fps = numberFlag(values, 'fps', F.fps)!;
       return withStudio(values, (studio, folder) =>
-        studio.exports.exportTimelapse({ runId, folder, format, fps, overwrite: values.overwrite! }),
+        studio.exportTimelapse({ runId, folder, format, fps, overwrite: values.overwrite! }),
       );
     }
   }
@@ -148,7 +147,7 @@ async function withStudio(
   });
   let jobId: number | null = null;
   const onSigint = (): void => {
-    if (jobId !== null) studio.exports.cancelExport(jobId);
+    if (jobId !== null) void studio.cancelExport({ jobId }).catch(() => {});
   };
   process.on('SIGINT', onSigint);
   try {
@@ -165,6 +164,7 @@ async function withStudio(
       return 1;
     }
     jobId = started.job.jobId;
+    // eslint-disable-next-line no-restricted-syntax -- waits for the end (DECISIONS)
     const end = await studio.exports.whenDone(jobId);
     if (tty) endProgress();
     if (values.json) sayJson(end);
@@ -233,9 +233,9 @@ function parsePaper(spec: string): Pick<PrintOptions, 'paper' | 'customMm'> {
 async function findDataset(studio: Studio, spec: string, resolution: number | undefined): Promise<number> {
   if (/^\d+$/.test(spec)) return Number(spec);
   const folder = await datasetFolder(spec); // as the studio keeps it
-  const rows = studio.datasets
-    .listDatasets()
-    .filter((r) => r.folder === folder && (resolution === undefined || r.resolution === resolution));
+  const rows = (await studio.listDatasets()).filter(
+    (r) => r.folder === folder && (resolution === undefined || r.resolution === resolution),
+  );
   if (rows.length === 0)
     throw new UsageError(`no dataset for ${folder}${resolution ? ` at ${resolution}²` : ''}: ingest it first`);
   if (rows.length > 1)

@@ -142,7 +142,7 @@ async function generate(argv: string[]): Promise<number> {
   const studio = 'file' in ref && !move ? null : openStudio(values.home, true);
   try {
     const info = studio
-      ? await studio.gallery.openGenerator(ref)
+      ? await studio.openGenerator(ref)
       : { file: (ref as { file: string }).file, runId: null, kimg: null, resolution: 0 };
     const resolution = info.resolution || (await describeGenerator(info.file)).config.resolution;
     const mix =
@@ -197,6 +197,7 @@ function directionFlags(v: Record<string, string | boolean | undefined>): Direct
 
 /** The move as the renderer takes it: direction K's unit vector (computed once per generator, cached). */
 async function directionEdit(studio: Studio, ref: GeneratorRef, m: DirectionMove) {
+  // eslint-disable-next-line no-restricted-syntax -- generate draws outside the gallery (DECISIONS)
   const d = await studio.insight.directions({ generator: ref, method: m.method, layers: m.layers });
   const vector = d.vectors[m.direction];
   if (!vector)
@@ -222,7 +223,7 @@ async function favouriteAdd(argv: string[]): Promise<number> {
   const ref = modelRef(values);
   const studio = openStudio(values.home, false);
   try {
-    const fav = await studio.gallery.addFavourite({
+    const fav = await studio.addFavourite({
       generator: ref,
       seed,
       ...bird(values),
@@ -251,7 +252,7 @@ async function favouriteList(argv: string[]): Promise<number> {
   const sort = choiceFlag(values, 'sort', F.sort)!;
   const studio = openStudio(values.home, true);
   try {
-    const favs = studio.gallery.listFavourites({
+    const favs = await studio.listFavourites({
       sort,
       descending: values.desc,
       ...(values.filter !== undefined ? { text: values.filter } : {}),
@@ -275,8 +276,8 @@ async function favouriteRemove(argv: string[]): Promise<number> {
   const id = favouriteId(positionals[0]!);
   const studio = openStudio(values.home, false);
   try {
-    const fav = studio.gallery.getFavourite(id);
-    studio.gallery.removeFavourite(id);
+    const fav = await studio.getFavourite({ id });
+    await studio.removeFavourite({ id });
     say(`removed #${id} ${quoted(fav.name)}`);
     return 0;
   } finally {
@@ -295,9 +296,10 @@ async function favouriteRender(argv: string[]): Promise<number> {
   const dir = await checkExportFolder(resolve(values.out ?? '.'), resolveHome(values.home));
   const studio = openStudio(values.home, true, values.backend);
   try {
-    const r = await studio.gallery.renderFavourite(id);
+    const r = await studio.renderFavourite({ id });
+    // eslint-disable-next-line no-restricted-syntax -- waits for the file (DECISIONS)
     await studio.gallery.settle(r);
-    const fav = studio.gallery.getFavourite(id);
+    const fav = await studio.getFavourite({ id });
     await makeExportFolder(dir);
     const file = join(dir, `favourite-${id}.png`);
     const { copyFile } = await import('node:fs/promises');
@@ -335,7 +337,7 @@ async function interpolate(argv: string[]): Promise<number> {
   const fps = numberFlag(values, 'fps', F.fps)!;
   const studio = openStudio(values.home, true, values.backend);
   try {
-    const r = await studio.gallery.interpolate({
+    const r = await studio.interpolate({
       favouriteIds: ids,
       space,
       frames,

@@ -85,10 +85,11 @@ export const metricsCommand: CommandDef = {
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
-      const info = await studio.gallery.openGenerator(generator);
+      const info = await studio.openGenerator(generator);
       const datasetId =
+        // eslint-disable-next-line no-restricted-syntax -- the CLI names a dataset by folder (DECISIONS)
         v.dataset !== undefined ? studio.insight.datasetForFolder(v.dataset as string, info.resolution).id : undefined;
-      const r = await studio.insight.computeMetrics(
+      const r = await studio.computeMetrics(
         { generator, images, ...(datasetId !== undefined ? { datasetId } : {}) },
         progressLine(v.json === true),
       );
@@ -145,9 +146,10 @@ export const nearestCommand: CommandDef = {
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
-      const side = generator ? (await studio.gallery.openGenerator(generator)).resolution : null;
+      const side = generator ? (await studio.openGenerator(generator)).resolution : null;
+      // eslint-disable-next-line no-restricted-syntax -- the CLI names a dataset by folder (DECISIONS)
       const datasetId = studio.insight.datasetForFolder(dataset, side).id;
-      const r = await studio.insight.findNearest(
+      const r = await studio.findNearest(
         image !== undefined
           ? { datasetId, k, image }
           : {
@@ -205,7 +207,7 @@ export const directionsCommand: CommandDef = {
     const studio = openReadOnly(v.home as string | undefined);
     try {
       await initBackend(backendFlag(v), () => {});
-      const r = await studio.insight.computeDirections({ generator, method, layers });
+      const r = await studio.computeDirections({ generator, method, layers });
       if (v.json) console.log(JSON.stringify(r));
       else {
         console.log(`${method === 'sefa' ? 'SeFa' : 'GANSpace'} directions over layers ${r.layers}:`);
@@ -258,13 +260,13 @@ export const projectCommand: CommandDef = {
     const studio = openReadOnly(v.home as string | undefined);
     let jobId = 0;
     const stop = () => {
-      if (jobId) studio.insight.cancelProjection(jobId);
+      if (jobId) void studio.cancelProjection({ jobId }).catch(() => {});
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
       await initBackend(backendFlag(v), () => {});
-      const r = await studio.insight.projectImage(
+      const r = await studio.projectImage(
         {
           generator,
           image,

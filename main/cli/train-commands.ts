@@ -31,7 +31,7 @@ export const runsCommand: CommandDef = {
       readOnly: true,
     });
     try {
-      const runs = studio.training.listRuns();
+      const runs = await studio.listRuns();
       // 'running' is what the database says; whether anything trains is the lock's to say. A run
       // left 'running' by a process that was killed (kill -9) is resumed by the next start.
       const holder = homeHolder(studio.home);

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackendChoice, CropMode, PauseCause, Resolution } from '../common/vocabulary.js';
-import type { IngestProgress, SourcePreview } from '../common/records.js';
+import type { SourcePreview } from '../common/records.js';
 import type {
   AppInfo,
   DatasetSummary,
@@ -11,34 +11,29 @@ import type {
   RequestName,
   RequestParams,
   RequestResult,
+  RunSummary,
 } from '../../preload/contract.js';
 import { SAMPLE_PLATES_CREDIT } from './credits.js';
-import { DatasetIngestor } from './dataset/ingest.js';
-import { whyNotDatasetFolder } from './dataset/scan.js';
-import { forgetDatasetFiles } from './dataset/forget.js';
-import { previewSource } from './dataset/preview.js';
-import { datasetFolder, folderProblem } from './folders.js';
-import { DatasetStore, type DatasetRow } from './store/datasets.js';
+import type { DatasetIngestor } from './dataset/ingest.js';
+import { DatasetService, type IngestReport } from './dataset/service.js';
+import { DatasetStore } from './store/datasets.js';
 import type { Db } from './store/db.js';
 import { openHomeDatabase, prepareHome } from './home.js';
-import { datasetCacheFile, datasetIdsOnDisk, exportKey, exportKeys, exportsDir } from './home-layout.js';
+import { exportKey, exportKeys, exportsDir } from './home-layout.js';
+import { NotFoundError, UnsupportedError } from './errors.js';
 import { exportFile } from './api/downloads.js';
 import { acquireHomeLock, type HomeLock } from './home-lock.js';
 import { PACKAGE_VERSION } from './version.js';
 import { DEFAULT_PAPER } from './paper-colour.js';
 import { RunManager, type RunManagerOptions } from './train/run-manager.js';
+import { trainFolder, type TrainFolderStep } from './train/train-folder.js';
 import { Gallery } from './gallery/gallery.js';
 import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
 import { Insight } from './insight/service.js';
 
-export class NotFoundError extends Error {
-  readonly code = 'not-found';
-}
-export class UnsupportedError extends Error {
-  readonly code = 'unsupported';
-}
+export { NotFoundError, UnsupportedError, type IngestReport };
 
 export interface StudioOptions {
   home: string;
@@ -70,39 +65,33 @@ export interface StudioOptions {
 type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend';
 
 export { DEFAULT_PAPER };
-const CHANGE_THROTTLE_MS = 250;
-
+/** The requests the core answers; a native folder dialog is the shell's (see api/handler.ts). */
 type CoreRequest = Exclude<RequestName, 'pickFolder'>;
+/**
+ * The API as a typed map: one handler per request the core answers, each typed by that request's
+ * params and result in the contract. Studio is this map (its request methods), so the compiler
+ * refuses a request without a handler, or a handler that takes or answers the wrong thing.
+ */
+export type RequestHandlers = { [K in CoreRequest]: (params: RequestParams<K>) => Promise<RequestResult<K>> };
 /** Files exports wrote this session that revealFile may show wherever they are (the oldest are forgotten). */
 const WRITTEN_KEPT = 10_000;
 type StudioEvents = { [E in EventName]: [PlumageEvents[E]] };
-
-export interface IngestReport {
-  dataset: string;
-  resolution: Resolution;
-  crop: CropMode;
-  accepted: { file: string; width: number; height: number }[];
-  rejected: { file: string; reason: string }[];
-  duplicates: { file: string; of: string }[];
-  seconds: number;
-}
 
 /**
  * The one facade over the core: its request methods and events are exactly the contract,
  * and every shell (Electron IPC, the headless server, the CLI) drives it the same way.
  * It knows nothing of Electron.
  */
-export class Studio extends EventEmitter<StudioEvents> {
+export class Studio extends EventEmitter<StudioEvents> implements RequestHandlers {
   readonly db: Db;
   readonly datasets: DatasetStore;
+  readonly datasetService: DatasetService;
   readonly training: RunManager;
   readonly gallery: Gallery;
   readonly exports: ExportService;
   readonly insight: Insight;
   readonly #opts: Required<Omit<StudioOptions, OptionalOption>> & Pick<StudioOptions, OptionalOption>;
   readonly #lock: HomeLock | null;
-  readonly #ingestors = new Map<number, DatasetIngestor>();
-  readonly #changeTimers = new Map<number, NodeJS.Timeout>();
   /** Files exports and interpolations wrote while this Studio was open (absolute), oldest first. */
   readonly #written = new Set<string>();
 
@@ -116,6 +105,21 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.training.on('runChanged', (r) => this.emit('runChanged', r));
     this.training.on('runTick', (t) => this.emit('runTick', t));
     this.training.on('runSnapshot', (s) => this.emit('runSnapshot', s));
+    this.datasetService = new DatasetService({
+      db,
+      home: opts.home,
+      store: this.datasets,
+      watch: this.#opts.watch,
+      concurrency: opts.concurrency,
+      settleMs: opts.settleMs,
+      afterDecode: opts.afterDecode,
+      emit: {
+        ingestProgress: (p) => this.emit('ingestProgress', p),
+        datasetChanged: (d) => this.emit('datasetChanged', d),
+      },
+      onChanged: (id) => this.training.datasetChanged(id),
+      runsOf: (id) => this.training.listRuns().filter((r) => r.datasetId === id),
+    });
     // While a run trains, the gallery draws on one core and leaves the trainer the rest.
     const lanes = (): number => (this.training.runs.listRuns().some((r) => r.state === 'running') ? 1 : defaultLanes());
     const runner = opts.galleryInProcess
@@ -167,23 +171,15 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   /** App start-up: resume watching every dataset whose folder still exists; with none yet, open the samples. */
   async resume(): Promise<void> {
-    const rows = this.datasets.listDatasets();
-    if (rows.length === 0) {
+    if (!(await this.datasetService.resume()))
       await this.openDataset({ folder: this.samplesFolder, resolution: 256, crop: 'centre' });
-      return;
-    }
-    for (const row of rows) {
-      if ((await folderProblem(row.folder)) === null) this.#startIngestor(row);
-    }
   }
 
   /** Validated dispatch, used by the IPC and WebSocket shells. */
   async handle<K extends CoreRequest>(name: K, rawParams: unknown): Promise<RequestResult<K>> {
     // Loaded on first use: one-shot CLI commands never validate IPC input and skip zod's load time.
     const { validateRequest } = await import('./api/validate.js');
-    const params = validateRequest(name, rawParams);
-    const method = (this as unknown as Record<K, (p: RequestParams<K>) => Promise<RequestResult<K>>>)[name];
-    return method.call(this, params);
+    return dispatch(this, name, validateRequest(name, rawParams));
   }
 
   async getAppInfo(): Promise<AppInfo> {
@@ -201,63 +197,29 @@ export class Studio extends EventEmitter<StudioEvents> {
     };
   }
 
+  // ── datasets (DatasetService does the work) ──
+
   async listDatasets(): Promise<DatasetSummary[]> {
-    return this.datasets.listDatasets().map((r) => this.#summary(r));
+    return this.datasetService.listDatasets();
   }
-
-  async getDataset({ datasetId }: { datasetId: number }): Promise<DatasetSummary> {
-    return this.#summary(this.#row(datasetId));
+  async getDataset(p: RequestParams<'getDataset'>): Promise<DatasetSummary> {
+    return this.datasetService.getDataset(p);
   }
-
   /** Starts (or re-starts) ingesting and watching a folder; returns at once, progress follows as events. */
-  async openDataset({ folder, resolution, crop }: RequestParams<'openDataset'>): Promise<DatasetSummary> {
-    const problem = await folderProblem(folder);
-    if (problem) throw new NotFoundError(problem);
-    const abs = await datasetFolder(folder);
-    await refuseFolder(abs);
-    const row = this.#ensureDataset(abs, resolution, crop);
-    const running = this.#ingestors.get(row.id);
-    const phase = running?.progress.phase;
-    if (!running || phase === 'cancelled' || phase === 'stopped' || phase === 'error') this.#startIngestor(row);
-    return this.#summary(row);
+  async openDataset(p: RequestParams<'openDataset'>): Promise<DatasetSummary> {
+    return this.datasetService.openDataset(p);
   }
-
   async listSources(p: RequestParams<'listSources'>): Promise<RequestResult<'listSources'>> {
-    this.#row(p.datasetId);
-    return { offset: p.offset, ...this.datasets.pageSources(p.datasetId, p.status, p.offset, p.limit) };
+    return this.datasetService.listSources(p);
   }
-
-  async cancelIngest({ datasetId }: { datasetId: number }): Promise<DatasetSummary> {
-    const row = this.#row(datasetId);
-    await this.#ingestors.get(datasetId)?.cancel();
-    return this.#summary(row);
+  async cancelIngest(p: RequestParams<'cancelIngest'>): Promise<DatasetSummary> {
+    return this.datasetService.cancelIngest(p);
   }
-
-  async forgetDataset({ datasetId }: { datasetId: number }): Promise<DatasetSummary[]> {
-    const row = this.#row(datasetId);
-    // Any run blocks it, finished or not: a run's record (its checkpoints, its favourites) goes
-    // with its dataset's, so forgetting would delete the run too (docs/DECISIONS.md).
-    const runs = this.training.listRuns().filter((r) => r.datasetId === datasetId);
-    if (runs.length > 0)
-      throw new UnsupportedError(
-        `${runs.length === 1 ? 'run' : 'runs'} ${runs.map((r) => `#${r.id} (${r.state})`).join(', ')} ` +
-          `${runs.length === 1 ? 'was' : 'were'} trained on this dataset, and ${runs.length === 1 ? 'its' : 'their'} ` +
-          `record${runs.length === 1 ? '' : 's'} and checkpoints go with it: delete ` +
-          `${runs.length === 1 ? 'that run' : 'those runs'} first to forget it`,
-      );
-    await forgetDatasetFiles(this.home, row, this.#ingestors.get(datasetId));
-    this.#ingestors.delete(datasetId);
-    clearTimeout(this.#changeTimers.get(datasetId));
-    this.#changeTimers.delete(datasetId);
-    this.datasets.deleteDataset(datasetId);
-    return this.listDatasets();
+  async forgetDataset(p: RequestParams<'forgetDataset'>): Promise<DatasetSummary[]> {
+    return this.datasetService.forgetDataset(p);
   }
-
-  async previewSource({ datasetId, sourceId }: { datasetId: number; sourceId: number }): Promise<SourcePreview> {
-    const row = this.#row(datasetId);
-    const src = this.datasets.getSourceById(datasetId, sourceId);
-    if (!src) throw new NotFoundError(`no file with id ${sourceId} in dataset ${datasetId}`);
-    return previewSource(this.home, row, src);
+  async previewSource(p: RequestParams<'previewSource'>): Promise<SourcePreview> {
+    return this.datasetService.previewSource(p);
   }
 
   /** Shell-specific (native dialog); the core has none. */
@@ -304,8 +266,9 @@ export class Studio extends EventEmitter<StudioEvents> {
   async startRun({ runId }: { runId: number }): Promise<RequestResult<'startRun'>> {
     return this.training.startRun(runId);
   }
-  async pauseRun({ runId }: { runId: number }): Promise<RequestResult<'pauseRun'>> {
-    return this.training.pauseRun(runId);
+  /** `cause`: in-process only, what paused it when no one pressed Pause (`plumage train`'s Ctrl-C is 'cli'). */
+  async pauseRun({ runId }: { runId: number }, cause: PauseCause | null = null): Promise<RequestResult<'pauseRun'>> {
+    return this.training.pauseRun(runId, cause);
   }
   async stopRun({ runId }: { runId: number }): Promise<RequestResult<'stopRun'>> {
     return this.training.stopRun(runId);
@@ -318,6 +281,13 @@ export class Studio extends EventEmitter<StudioEvents> {
     const favs = this.gallery.favouritesOfRun(runId);
     if (favs.length > 0 && !confirm) throw new FavouritesInTheWayError(runId, favs);
     return this.training.deleteRun(runId, () => this.gallery.favourites.removeForRun(runId));
+  }
+  /** "Train this folder" (train/train-folder.ts); `onStep` hears each decision as it is made. */
+  async trainFolder(
+    p: RequestParams<'trainFolder'>,
+    onStep?: (s: TrainFolderStep) => void,
+  ): Promise<RequestResult<'trainFolder'>> {
+    return trainFolder({ datasets: this.datasetService, runs: this.training }, p, onStep);
   }
   async listTicks({ runId, afterId, maxPoints }: RequestParams<'listTicks'>): Promise<RequestResult<'listTicks'>> {
     return this.training.listTicks(runId, afterId, maxPoints);
@@ -343,6 +313,9 @@ export class Studio extends EventEmitter<StudioEvents> {
   async updateFavourite({ id, ...f }: RequestParams<'updateFavourite'>): Promise<RequestResult<'updateFavourite'>> {
     return this.gallery.updateFavourite(id, f);
   }
+  async getFavourite({ id }: RequestParams<'getFavourite'>): Promise<RequestResult<'getFavourite'>> {
+    return this.gallery.getFavourite(id);
+  }
   async removeFavourite({ id }: RequestParams<'removeFavourite'>): Promise<boolean> {
     return this.gallery.removeFavourite(id);
   }
@@ -363,8 +336,12 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   // ── seeing into the model (Insight does the work) ──
 
-  async computeMetrics(p: RequestParams<'computeMetrics'>): Promise<RequestResult<'computeMetrics'>> {
-    return this.insight.computeMetrics(p);
+  /** `onProgress` (in-process only): the CLI's progress line. */
+  async computeMetrics(
+    p: RequestParams<'computeMetrics'>,
+    onProgress?: Parameters<Insight['computeMetrics']>[1],
+  ): Promise<RequestResult<'computeMetrics'>> {
+    return this.insight.computeMetrics(p, onProgress);
   }
   async findNearest(p: RequestParams<'findNearest'>): Promise<RequestResult<'findNearest'>> {
     return this.insight.findNearest(p);
@@ -372,8 +349,14 @@ export class Studio extends EventEmitter<StudioEvents> {
   async computeDirections(p: RequestParams<'computeDirections'>): Promise<RequestResult<'computeDirections'>> {
     return this.insight.computeDirections(p);
   }
-  async projectImage(p: RequestParams<'projectImage'>): Promise<RequestResult<'projectImage'>> {
-    return this.insight.projectImage(p, (e) => this.emit('projectProgress', e));
+  async projectImage(
+    p: RequestParams<'projectImage'>,
+    onProgress?: (e: PlumageEvents['projectProgress']) => void,
+  ): Promise<RequestResult<'projectImage'>> {
+    return this.insight.projectImage(p, (e) => {
+      this.emit('projectProgress', e);
+      onProgress?.(e);
+    });
   }
   async cancelProjection({ jobId }: RequestParams<'cancelProjection'>): Promise<boolean> {
     return this.insight.cancelProjection(jobId);
@@ -405,39 +388,25 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   /** One full pass without watching (the CLI's `ingest`). */
   async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {
-    const started = performance.now();
-    const problem = await folderProblem(folder);
-    if (problem) throw new NotFoundError(problem);
-    const abs = await datasetFolder(folder);
-    await refuseFolder(abs);
-    const row = this.#ensureDataset(abs, resolution, crop);
-    const ingestor = this.#ingestorFor(row);
-    await ingestor.start({ watch: false });
-    await ingestor.whenIdle();
-    // A pass that could not finish (its folder vanished, a write failed) is never a quiet success.
-    const { phase, error } = ingestor.progress;
-    if (phase === 'error') throw new Error(`ingest of ${abs} did not finish: ${error ?? 'unknown error'}`);
-    const report: IngestReport = {
-      dataset: abs,
-      resolution,
-      crop,
-      accepted: [],
-      rejected: [],
-      duplicates: [],
-      seconds: 0,
-    };
-    for (const s of this.datasets.listAllSources(row.id).sort((a, b) => (a.path < b.path ? -1 : 1))) {
-      if (s.status === 'accepted') report.accepted.push({ file: s.path, width: s.width!, height: s.height! });
-      else if (s.status === 'rejected') report.rejected.push({ file: s.path, reason: s.reason ?? 'rejected' });
-      else report.duplicates.push({ file: s.path, of: s.duplicate_of! });
-    }
-    report.seconds = Math.round((performance.now() - started) / 10) / 100;
-    return report;
+    return this.datasetService.ingestOnce(folder, resolution, crop);
   }
 
   /** The live ingestor of a dataset (tests and the trainer wait on it). */
   ingestor(datasetId: number): DatasetIngestor | undefined {
-    return this.#ingestors.get(datasetId);
+    return this.datasetService.ingestor(datasetId);
+  }
+
+  /** Starts the gallery's drawing process ahead of its first request (the app and the server, at start-up). */
+  async warmUp(): Promise<void> {
+    await this.gallery.warmUp();
+  }
+
+  /**
+   * Pauses every running run with a checkpoint, saying which as each pause is asked for (`serve`
+   * stopping); resolves to the runs paused. `close` does the same, silently.
+   */
+  async pauseAll(cause: PauseCause, onPausing?: (run: RunSummary) => void): Promise<RunSummary[]> {
+    return this.training.pauseAll(cause, onPausing);
   }
 
   /**
@@ -448,91 +417,19 @@ export class Studio extends EventEmitter<StudioEvents> {
     await this.training.pauseAll(cause);
     await this.gallery.close();
     await this.exports.close();
-    for (const t of this.#changeTimers.values()) clearTimeout(t);
-    await Promise.all([...this.#ingestors.values()].map((i) => i.close()));
-    this.#ingestors.clear();
+    await this.datasetService.close();
     this.db.close();
     this.#lock?.release();
   }
+}
 
-  #ensureDataset(folder: string, resolution: Resolution, crop: CropMode): DatasetRow {
-    const onDisk = datasetIdsOnDisk(this.home);
-    return this.datasets.ensureDataset(folder, resolution, crop, DEFAULT_PAPER, (onDisk.at(-1) ?? 0) + 1);
-  }
-
-  #row(datasetId: number): DatasetRow {
-    const row = this.datasets.getDataset(datasetId);
-    if (!row) throw new NotFoundError(`no dataset with id ${datasetId}`);
-    return row;
-  }
-
-  #summary(row: DatasetRow): DatasetSummary {
-    const live = this.#ingestors.get(row.id)?.progress;
-    const progress: IngestProgress = live ?? {
-      datasetId: row.id,
-      phase: 'stopped',
-      done: 0,
-      total: 0,
-      rate: 0,
-      etaSeconds: null,
-    };
-    return {
-      id: row.id,
-      folder: row.folder,
-      resolution: row.resolution,
-      crop: row.crop,
-      counts: this.datasets.countSources(row.id),
-      progress,
-      cacheFile: datasetCacheFile(this.home, row),
-    };
-  }
-
-  #ingestorFor(row: DatasetRow): DatasetIngestor {
-    let ingestor = this.#ingestors.get(row.id);
-    if (ingestor) return ingestor;
-    ingestor = new DatasetIngestor(this.datasets, row, {
-      home: this.home,
-      ...(this.#opts.concurrency ? { concurrency: this.#opts.concurrency } : {}),
-      ...(this.#opts.settleMs !== undefined ? { settleMs: this.#opts.settleMs } : {}),
-      ...(this.#opts.afterDecode ? { afterDecode: this.#opts.afterDecode } : {}),
-    });
-    ingestor.on('progress', (p) => this.emit('ingestProgress', p));
-    ingestor.on('changed', () => this.#scheduleChanged(row.id));
-    this.#ingestors.set(row.id, ingestor);
-    return ingestor;
-  }
-
-  #startIngestor(row: DatasetRow): void {
-    const ingestor = this.#ingestorFor(row);
-    ingestor.start({ watch: this.#opts.watch }).catch((err: Error) => {
-      this.emit('ingestProgress', { ...ingestor.progress, phase: 'error', error: err.message });
-    });
-  }
-
-  /** Coalesces per-file changes into at most one `datasetChanged` every 250 ms. */
-  #scheduleChanged(datasetId: number): void {
-    if (this.#changeTimers.has(datasetId)) return;
-    this.#changeTimers.set(
-      datasetId,
-      setTimeout(() => {
-        this.#changeTimers.delete(datasetId);
-        if (!this.db.open) return;
-        try {
-          const row = this.datasets.getDataset(datasetId);
-          if (!row) return;
-          this.emit('datasetChanged', this.#summary(row));
-          this.training.datasetChanged(datasetId);
-        } catch (err) {
-          // A timer has no caller to throw to: a database that fails under it (damaged, full)
-          // is reported as the dataset's error instead of ending the process.
-          const ingestor = this.#ingestors.get(datasetId);
-          if (ingestor)
-            this.emit('ingestProgress', { ...ingestor.progress, phase: 'error', error: (err as Error).message });
-          else console.error(`plumage: dataset ${datasetId} changed, and reading it failed: ${(err as Error).message}`);
-        }
-      }, CHANGE_THROTTLE_MS),
-    );
-  }
+/** The request's handler in the map, called with its params: typed end to end, no cast. */
+function dispatch<K extends CoreRequest>(
+  handlers: RequestHandlers,
+  name: K,
+  params: RequestParams<K>,
+): Promise<RequestResult<K>> {
+  return handlers[name](params);
 }
 
 /** deleteRun without `confirm` while favourites point at the run: says which would go. */
@@ -546,10 +443,4 @@ export class FavouritesInTheWayError extends Error {
         `${favs.length === 1 ? 'that favourite' : 'those favourites'}.`,
     );
   }
-}
-
-/** Refuses the filesystem root and pseudo-filesystems before anything is written for them. */
-async function refuseFolder(abs: string): Promise<void> {
-  const reason = await whyNotDatasetFolder(abs);
-  if (reason) throw new UnsupportedError(reason);
 }

@@ -25,7 +25,7 @@ export async function serveMain(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  void studio.gallery.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
+  void studio.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
   const listen = (on: number): Promise<RunningServer> =>
     startServer(studio, { port: on, rendererDir: join(APP_ROOT, 'dist', 'renderer'), token: serverToken(studio.home) });
   // Any free port (0): the one it had last time first, so a page left open finds it again.
@@ -51,9 +51,10 @@ export async function serveMain(argv: string[]): Promise<number> {
 
   // Say what stopping does while it does it: each run pauses with a checkpoint, then the server goes.
   console.log(`plumage serve: ${signal === 'SIGINT' ? 'interrupted' : 'asked to stop'}; stopping`);
-  const paused = await studio.training.pauseAll('server', (r) => console.log(pausingLine(r)));
+  const paused = await studio.pauseAll('server', (r) => console.log(pausingLine(r)));
   for (const r of paused) {
-    const command = resumeCommand(r, studio.datasets.getDataset(r.datasetId), defaultHome ? null : studio.home);
+    const dataset = await studio.getDataset({ datasetId: r.datasetId }).catch(() => undefined);
+    const command = resumeCommand(r, dataset, defaultHome ? null : studio.home);
     const resume = `Resume in the Training view once it serves again, or: ${command}`;
     console.log(pausedLine(r, resume));
   }

@@ -117,6 +117,8 @@ function makeHostile(r: () => number, { ipc }: { ipc: boolean }): () => { method
         return { datasetId: absent };
       case 'listSources':
         return { datasetId: pick([1, absent]), status: 'accepted', offset: 0, limit: 1000 };
+      case 'trainFolder':
+        return { folder: pick(BAD_FOLDERS), preset: 'tiny', targetKimg: 1 };
       case 'createRun':
         return { datasetId: absent, preset: 'tiny', targetKimg: 1, snapshotKimg: 1, checkpointKimg: 1 };
       case 'listTicks':
@@ -136,6 +138,7 @@ function makeHostile(r: () => number, { ipc }: { ipc: boolean }): () => { method
       case 'addFavourite':
         return { generator: { file: pick(BAD_FOLDERS) }, seed: 1, psi: 0.7, noiseMode: 'const', name: 'x' };
       case 'renderFavourite':
+      case 'getFavourite':
       case 'removeFavourite':
       case 'updateFavourite':
         return { id: absent };

@@ -15,10 +15,10 @@ test("a new run's lengths: the CPU demo and the GPU presets, and a short run kee
 test('the app and the CLI take their defaults from the one rule, spelling no lengths of their own', () => {
   const form = readFileSync(join(REPO_ROOT, 'renderer/src/lib/run-form.svelte.ts'), 'utf8');
   const view = readFileSync(join(REPO_ROOT, 'renderer/src/views/TrainingView.svelte'), 'utf8');
-  const cli = readFileSync(join(REPO_ROOT, 'main/cli/train-run.ts'), 'utf8');
+  const cli = readFileSync(join(REPO_ROOT, 'main/core/train/train-folder.ts'), 'utf8');
   for (const [name, text] of [
     ['run-form.svelte.ts', form],
-    ['train-run.ts', cli],
+    ['train-folder.ts', cli],
   ] as const) {
     assert.match(text, /defaultRunLengths\(/, name);
     // The numbers each once spelled: the form's 100 / 1 / 5, the CLI's 1000 and min(4, …) / min(10, …).

@@ -119,6 +119,7 @@ export const GALLERY_SCHEMAS: Schemas = {
     name: F.name.optional(),
     note: F.note.optional(),
   }),
+  getFavourite: z.strictObject({ id }),
   removeFavourite: z.strictObject({ id }),
   renderFavourite: z.strictObject({ id }),
   suggestName: z.strictObject({ seed, mixSeed: seed.optional() }),

@@ -1,0 +1,112 @@
+/**
+ * "Train this folder": the workflow behind `plumage train` and the `trainFolder` request. Which
+ * of the folder's datasets to train on, bringing its cache up to date, then resume-or-create:
+ * the folder's run of this preset resumes (extended to a larger --kimg, on an asked-for backend),
+ * else a new run starts with the one rule's lengths (defaultRunLengths). It does not start the
+ * run: the caller listens first, then sends startRun.
+ */
+import { defaultRunLengths, type CropMode, type Resolution } from '../../common/vocabulary.js';
+import type { RunSummary, TrainFolderParams, TrainFolderResult } from '../../../preload/contract.js';
+import type { DatasetService } from '../dataset/service.js';
+import type { DatasetRow } from '../store/datasets.js';
+import { presetConfig } from '../gan/config.js';
+import type { RunManager } from './run-manager.js';
+
+/** What the workflow decided, as it decides it (the CLI prints each step as it comes). */
+export type TrainFolderStep =
+  | { step: 'reuse'; datasetId: number; resolution: Resolution; crop: CropMode }
+  | { step: 'dataset'; ingest: TrainFolderResult['ingest']; trainsAt: number }
+  | { step: 'resume'; run: RunSummary; fromKimg: number }
+  | { step: 'created'; run: RunSummary };
+
+/**
+ * The folder's dataset to train on: the most recently opened one that can feed the preset (and
+ * matches the asked resolution/crop when given), so the crop chosen with `ingest` or in the app is
+ * the one trained on; else a new one at the preset's resolution (at least 64²) and centre crop.
+ */
+export function chooseDataset(
+  datasets: DatasetRow[],
+  folder: string,
+  trainsAt: number,
+  resolution: Resolution | undefined,
+  crop: CropMode | undefined,
+): { resolution: Resolution; crop: CropMode; existing: DatasetRow | undefined } {
+  const existing = datasets.find(
+    (d) =>
+      d.folder === folder &&
+      d.resolution % trainsAt === 0 &&
+      (resolution === undefined || d.resolution === resolution) &&
+      (crop === undefined || d.crop === crop),
+  );
+  if (existing) return { resolution: existing.resolution, crop: existing.crop, existing };
+  return { resolution: resolution ?? (Math.max(64, trainsAt) as Resolution), crop: crop ?? 'centre', existing };
+}
+
+/**
+ * The run a train of this dataset and preset continues, or undefined for a new one: one that is
+ * not training, and not finished unless asked to train it further (a larger targetKimg).
+ */
+export function runToResume(
+  runs: RunSummary[],
+  datasetId: number,
+  p: Pick<TrainFolderParams, 'preset' | 'targetKimg'>,
+): RunSummary | undefined {
+  const existing = runs.find((r) => r.datasetId === datasetId && r.preset === p.preset && r.state !== 'running');
+  if (!existing) return undefined;
+  if (existing.state !== 'done' || (p.targetKimg !== undefined && p.targetKimg > existing.kimg)) return existing;
+  return undefined;
+}
+
+export async function trainFolder(
+  services: { datasets: DatasetService; runs: RunManager },
+  p: TrainFolderParams,
+  onStep: (s: TrainFolderStep) => void = () => {},
+): Promise<TrainFolderResult> {
+  const { datasets, runs } = services;
+  const trainsAt = presetConfig(p.preset).resolution;
+  const pick = chooseDataset(datasets.store.listDatasets(), p.folder, trainsAt, p.resolution, p.crop);
+  if (pick.existing)
+    onStep({ step: 'reuse', datasetId: pick.existing.id, resolution: pick.resolution, crop: pick.crop });
+  // Brings the cache up to date (only changed files are decoded again).
+  const report = await datasets.ingestOnce(p.folder, pick.resolution, pick.crop);
+  const ingest = {
+    ...report,
+    accepted: report.accepted.length,
+    rejected: report.rejected.length,
+    duplicates: report.duplicates.length,
+  };
+  onStep({ step: 'dataset', ingest, trainsAt });
+  const ds = datasets.store
+    .listDatasets()
+    .find((d) => d.folder === report.dataset && d.resolution === pick.resolution && d.crop === pick.crop)!;
+  const base = { datasetId: ds.id, reused: pick.existing !== undefined, trainsAt, ingest };
+
+  const existing = runToResume(runs.listRuns(), ds.id, p);
+  if (existing) {
+    if (p.targetKimg !== undefined) runs.extendRun(existing.id, p.targetKimg);
+    // Asked for a backend: this resume trains on it (the trainer reports it and the run records it).
+    if (p.backend !== undefined) runs.setRunBackend(existing.id, p.backend);
+    // Where it truly resumes: its last checkpoint (what was trained after that is done again).
+    const fromKimg = runs.resumePoint(existing.id);
+    const run = runs.listRuns().find((r) => r.id === existing.id)!;
+    onStep({ step: 'resume', run, fromKimg });
+    return { ...base, action: 'resumed', run, fromKimg };
+  }
+  await runs.backendKnown(); // which presets fit depends on the GPU adapter too
+  const lengths = defaultRunLengths(p.preset, p.targetKimg);
+  const run = await runs.createRun({
+    datasetId: ds.id,
+    preset: p.preset,
+    targetKimg: lengths.targetKimg,
+    snapshotKimg: p.snapshotKimg ?? lengths.snapshotKimg,
+    checkpointKimg: p.checkpointKimg ?? lengths.checkpointKimg,
+    ...(p.checkpointMinutes !== undefined ? { checkpointMinutes: p.checkpointMinutes } : {}),
+    ...(p.seed !== undefined ? { seed: p.seed } : {}),
+    ...(p.backend !== undefined ? { backend: p.backend } : {}),
+    ...(p.replicas !== undefined ? { replicas: p.replicas } : {}),
+    ...(p.initFrom !== undefined ? { initFrom: p.initFrom } : {}),
+    ...(p.freezeD !== undefined ? { freezeD: p.freezeD } : {}),
+  });
+  onStep({ step: 'created', run });
+  return { ...base, action: 'created', run, fromKimg: 0 };
+}
