@@ -32,6 +32,7 @@ import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
 import { Insight } from './insight/service.js';
+import type { SpawnChild } from './util/spawn-child.js';
 
 export class NotFoundError extends Error {
   readonly code = 'not-found';
@@ -64,10 +65,12 @@ export interface StudioOptions {
   galleryInProcess?: boolean;
   /** The backend the gallery and the exports draw on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
+  /** How the generator and export processes are started (Electron: utility processes); by default a Node fork. */
+  spawn?: SpawnChild | undefined;
 }
 
 /** Options with no default. */
-type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend';
+type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend' | 'spawn';
 
 export { DEFAULT_PAPER };
 const CHANGE_THROTTLE_MS = 250;
@@ -120,7 +123,7 @@ export class Studio extends EventEmitter<StudioEvents> {
     const lanes = (): number => (this.training.runs.listRuns().some((r) => r.state === 'running') ? 1 : defaultLanes());
     const runner = opts.galleryInProcess
       ? new InProcessRunner(opts.backend)
-      : new GeneratorClient({ lanes, backend: opts.backend });
+      : new GeneratorClient({ lanes, backend: opts.backend, spawn: opts.spawn });
     this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
@@ -134,6 +137,7 @@ export class Studio extends EventEmitter<StudioEvents> {
         this.emit('exportProgress', p);
       },
       backend: opts.backend,
+      spawn: opts.spawn,
       keyOf: (path) => exportKey(opts.home, path),
     });
   }

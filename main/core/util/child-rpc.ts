@@ -97,6 +97,8 @@ export interface RequestOptions<P extends Protocol> {
   timeoutMs?: number;
   /** This request's progress events. */
   on?: EventHandlers<P>;
+  /** Events after a cancel are dropped (the UI has moved on), unless kept (an export records what it still wrote). */
+  afterCancel?: 'drop' | 'keep';
   /** Buffers moved, not copied, to a worker thread. */
   transfer?: readonly Movable[];
 }
@@ -152,7 +154,7 @@ export class RpcClient<P extends Protocol> {
     return new Promise<Result<P, K>>((resolve, reject) => {
       const { signal } = opts;
       const onAbort = (): void => {
-        w.on = {}; // what it reports after the cancel is dropped
+        if (opts.afterCancel !== 'keep') w.on = {};
         this.#post({ rpc: 'cancel', id });
       };
       const w: Waiting = {
