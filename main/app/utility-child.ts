@@ -11,7 +11,7 @@ import { lowerPriority, type SpawnChild } from '../core/util/spawn-child.js';
 export const spawnUtilityChild: SpawnChild = (script, opts) => {
   const child = utilityProcess.fork(script, [...(opts.args ?? [])], {
     serviceName: `Plumage ${opts.name}`,
-    stdio: ['ignore', 'inherit', 'pipe'],
+    stdio: ['ignore', opts.quietStdout ? 'ignore' : 'inherit', 'pipe'],
   });
   forwardStderr(child.stderr, opts.name); // without Dawn's native chatter
   child.once('spawn', () => lowerPriority(child.pid, opts.nice));

@@ -15,6 +15,8 @@ export interface SpawnOptions {
   args?: readonly string[];
   /** Niceness (higher: a lower CPU priority than the studio's trainer), where permitted. */
   nice?: number;
+  /** Drops what it prints on stdout (a probe whose parent prints JSON there), rather than sharing the parent's. */
+  quietStdout?: boolean;
 }
 
 export interface ChildHandle extends Transport {
@@ -43,7 +45,7 @@ export function lowerPriority(pid: number | undefined, nice: number | undefined)
 /** A Node child with an IPC channel (structured clone: typed arrays cross as themselves). */
 export const forkChild: SpawnChild = (script, opts) => {
   const child = fork(script, [...(opts.args ?? [])], {
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    stdio: ['ignore', opts.quietStdout ? 'ignore' : 'inherit', 'pipe', 'ipc'],
     serialization: 'advanced',
   });
   forwardStderr(child.stderr, opts.name); // without Dawn's native chatter
