@@ -15,6 +15,9 @@ export const spawnUtilityChild: SpawnChild = (script, opts) => {
   });
   forwardStderr(child.stderr, opts.name); // without Dawn's native chatter
   child.once('spawn', () => lowerPriority(child.pid, opts.nice));
+  // A fatal V8 error in the child: its exit follows, which fails what it was asked; unheard, the
+  // 'error' event would throw in the app's main process.
+  child.on('error', () => {});
   let exit: { code: number | null } | null = null;
   child.once('exit', (code) => (exit = { code }));
   return {

@@ -14,8 +14,11 @@ import { ExportJob } from './job.js';
 import type { ExportProtocol } from './worker-protocol.js';
 
 let started = false;
-/** The backend its parent asked for (the CLI's `--backend`), else the best one present. */
-const asked = isBackendName(process.argv[2]) ? process.argv[2] : undefined;
+/**
+ * The backend its parent asked for (the CLI's `--backend`), else the best one present. Found
+ * among the arguments, not at an index: a utility process's argv is laid out as Electron's.
+ */
+const asked = process.argv.slice(1).find(isBackendName);
 tolerateClosedStderr();
 
 const transport = parentTransport();

@@ -14,8 +14,11 @@ import { BirdThreads } from './bird-threads.js';
 import type { GeneratorProtocol } from './protocol.js';
 import { GeneratorCache, drawHere, runTask, type BirdDrawer } from './tasks.js';
 
-/** The backend its parent asked for (the CLI's `--backend`), else the best one present. */
-const asked = isBackendName(process.argv[2]) ? process.argv[2] : undefined;
+/**
+ * The backend its parent asked for (the CLI's `--backend`), else the best one present. Found
+ * among the arguments, not at an index: a utility process's argv is laid out as Electron's.
+ */
+const asked = process.argv.slice(1).find(isBackendName);
 const cache = new GeneratorCache();
 tolerateClosedStderr();
 let threads: BirdThreads | null = null;
