@@ -14,6 +14,7 @@ import { APP_ROOT, DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/versio
 import { CSP, isMediaKey, MEDIA_SCHEME } from '../core/api/security.js';
 import { bindIpc } from './ipc.js';
 import { spawnUtilityTrainer } from './trainer-process.js';
+import { spawnUtilityChild } from './utility-child.js';
 
 protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true } }]);
 
@@ -75,7 +76,13 @@ function buildMenu(): void {
 
 async function start(): Promise<void> {
   await app.whenReady();
-  const studio = Studio.open({ home, resourcesDir, shell: 'electron', training: { spawn: spawnUtilityTrainer } });
+  const studio = Studio.open({
+    home,
+    resourcesDir,
+    shell: 'electron',
+    training: { spawn: spawnUtilityTrainer },
+    spawn: spawnUtilityChild, // the generator and export processes
+  });
   void studio.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
   // Thumbnails and grids: only files under the home's media folders, never arbitrary paths.
   protocol.handle(MEDIA_SCHEME, (request) => {

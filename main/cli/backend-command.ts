@@ -1,27 +1,22 @@
 /** `plumage backend [--json]`: every training backend, whether it can run here, and why not. */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackendInfo, BackendProbe } from '../core/runtime/backend-info.js';
-import { forwardStderr } from '../core/util/child-stderr.js';
+import type { BackendProbeProtocol } from '../core/runtime/probe-backends.js';
+import { RpcClient } from '../core/util/child-rpc.js';
+import { forkChild } from '../core/util/spawn-child.js';
 import type { CommandDef } from './usage.js';
 import { say, sayJson } from './terminal.js';
 
 const PROBE = fileURLToPath(new URL('../core/runtime/probe-backends.js', import.meta.url));
 
 /** The probe runs in a child: Dawn's native warnings go to its stderr, which is read without them. */
-function probe(): Promise<{ chosen: BackendInfo; all: BackendProbe[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PROBE], { stdio: ['ignore', 'pipe', 'pipe'] });
-    forwardStderr(child.stderr, 'backend probe');
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as { chosen: BackendInfo; all: BackendProbe[] });
-      else reject(new Error(`the backend probe ended (${signal ?? `exit code ${code}`}) without a listing`));
-    });
-  });
+async function probe(): Promise<{ chosen: BackendInfo; all: BackendProbe[] }> {
+  const child = forkChild(PROBE, { name: 'backend probe', quietStdout: true });
+  try {
+    return await new RpcClient<BackendProbeProtocol>(child, { name: 'backend probe' }).request('probe', null);
+  } finally {
+    child.end();
+  }
 }
 
 export const backendCommand: CommandDef = {

@@ -32,6 +32,7 @@ import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
 import { Insight } from './insight/service.js';
+import type { SpawnChild } from './util/spawn-child.js';
 
 export { NotFoundError, UnsupportedError, type IngestReport };
 
@@ -59,10 +60,12 @@ export interface StudioOptions {
   galleryInProcess?: boolean;
   /** The backend the gallery and the exports draw on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
+  /** How the generator and export processes are started (Electron: utility processes); by default a Node fork. */
+  spawn?: SpawnChild | undefined;
 }
 
 /** Options with no default. */
-type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend';
+type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend' | 'spawn';
 
 export { DEFAULT_PAPER };
 /** The requests the core answers; a native folder dialog is the shell's (see api/handler.ts). */
@@ -124,7 +127,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
     const lanes = (): number => (this.training.runs.listRuns().some((r) => r.state === 'running') ? 1 : defaultLanes());
     const runner = opts.galleryInProcess
       ? new InProcessRunner(opts.backend)
-      : new GeneratorClient({ lanes, backend: opts.backend });
+      : new GeneratorClient({ lanes, backend: opts.backend, spawn: opts.spawn });
     this.gallery = new Gallery(db, opts.home, runner, { clearCache: !opts.readOnly });
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
@@ -138,6 +141,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
         this.emit('exportProgress', p);
       },
       backend: opts.backend,
+      spawn: opts.spawn,
       keyOf: (path) => exportKey(opts.home, path),
     });
   }

@@ -4,9 +4,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { CropMode } from '../../common/vocabulary.js';
+import { RpcClient } from '../util/child-rpc.js';
+import { workerTransport } from '../util/transport.js';
 import { decodeBmp, readBmpHeader } from './bmp.js';
 import { UndecodableImage, type ImageHeader, type RawPixels } from './decoded.js';
 import { readJpeg2000Header } from './jpeg2000.js';
+import type { Jpeg2000Protocol } from './jpeg2000-worker.js';
 import { decodePnm, readPnmHeader } from './pnm.js';
 
 export type RawFormat = 'pnm' | 'bmp' | 'jp2' | 'j2k';
@@ -40,26 +43,18 @@ export async function decodeRaw(
   return decodeInWorker(bytes, target);
 }
 
-function decodeInWorker(bytes: Uint8Array, target: { resolution: number; crop: CropMode }): Promise<RawPixels> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./jpeg2000-worker.js', import.meta.url), {
-      workerData: { bytes, resolution: target.resolution, crop: target.crop },
-    });
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      fn();
-      void worker.terminate();
-    };
-    worker.once('message', (m: { pixels?: RawPixels; reason?: string }) =>
-      settle(() => (m.pixels ? resolve(m.pixels) : reject(new UndecodableImage(m.reason ?? 'JPEG 2000 not decoded')))),
-    );
-    worker.once('error', (err) =>
-      settle(() => reject(new UndecodableImage(`could not decode JPEG 2000: ${err.message}`))),
-    );
-    worker.once('exit', (code) =>
-      settle(() => reject(new UndecodableImage(`could not decode JPEG 2000 (the decoder stopped, code ${code})`))),
-    );
+async function decodeInWorker(bytes: Uint8Array, target: { resolution: number; crop: CropMode }): Promise<RawPixels> {
+  const worker = new Worker(new URL('./jpeg2000-worker.js', import.meta.url));
+  const rpc = new RpcClient<Jpeg2000Protocol>(workerTransport(worker), {
+    name: 'JPEG 2000 decoder',
+    errors: [UndecodableImage],
   });
+  try {
+    return await rpc.request('decode', { bytes, resolution: target.resolution, crop: target.crop });
+  } catch (err) {
+    if (err instanceof UndecodableImage) throw err;
+    throw new UndecodableImage(`could not decode JPEG 2000: ${(err as Error).message}`);
+  } finally {
+    void worker.terminate();
+  }
 }

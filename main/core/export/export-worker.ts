@@ -5,52 +5,53 @@
  * when told to cancel, and ends when the studio disconnects.
  */
 import { initBackend, isBackendName } from '../runtime/backend.js';
+import { serve } from '../util/child-rpc.js';
 import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { debug } from '../util/debug.js';
+import { parentTransport } from '../util/transport.js';
 import { GeneratorCache, drawnSources } from './birds.js';
 import { ExportJob } from './job.js';
-import type { ExportReply, ExportRequest } from './worker-protocol.js';
+import type { ExportProtocol } from './worker-protocol.js';
 
-const send = (m: ExportReply): void => {
-  if (process.connected) process.send!(m);
-};
-
-let job: ExportJob | null = null;
-/** The backend its parent asked for (the CLI's `--backend`), else the best one present. */
-const asked = isBackendName(process.argv[2]) ? process.argv[2] : undefined;
+let started = false;
+/**
+ * The backend its parent asked for (the CLI's `--backend`), else the best one present. Found
+ * among the arguments, not at an index: a utility process's argv is laid out as Electron's.
+ */
+const asked = process.argv.slice(1).find(isBackendName);
 tolerateClosedStderr();
 
-async function run(m: Extract<ExportRequest, { type: 'start' }>): Promise<void> {
-  const own = new ExportJob(m.jobId, m.kind, m.total, (progress) => send({ type: 'progress', progress }));
-  job = own;
-  const generators = new GeneratorCache();
-  try {
-    // The birds and the ESRGAN upscaler both run on this one backend (upscale.ts and birds.ts
-    // ask initBackend, which keeps the first choice of the process).
-    const info = await initBackend(asked, () => {});
-    debug(`the export process draws and upscales on ${info.kind}: ${info.description}`);
-    const { work } = m;
-    if (work.kind === 'prints') {
-      const { runPrints } = await import('./prints.js');
-      const prints = drawnSources(
-        work.plan.prints.map((p) => p.source),
-        generators,
-      ).map((source, i) => ({ ...work.plan.prints[i]!, source }));
-      await runPrints({ ...work.plan, prints }, work.options, work.overwrite, own);
-    } else {
-      const { exportContactSheet } = await import('./contact-sheet.js');
-      await exportContactSheet(drawnSources(work.sources, generators), work.options, work.path, work.overwrite, own);
+const transport = parentTransport();
+serve<ExportProtocol>(transport, {
+  run: async (m, { signal, emit }) => {
+    if (started) throw new Error('an export process runs one job');
+    started = true;
+    const own = new ExportJob(m.jobId, m.kind, m.total, (progress) => emit('progress', progress));
+    signal.addEventListener('abort', () => own.cancel(), { once: true });
+    const generators = new GeneratorCache();
+    try {
+      // The birds and the ESRGAN upscaler both run on this one backend (upscale.ts and birds.ts
+      // ask initBackend, which keeps the first choice of the process).
+      const info = await initBackend(asked, () => {});
+      debug(`the export process draws and upscales on ${info.kind}: ${info.description}`);
+      const { work } = m;
+      if (work.kind === 'prints') {
+        const { runPrints } = await import('./prints.js');
+        const prints = drawnSources(
+          work.plan.prints.map((p) => p.source),
+          generators,
+        ).map((source, i) => ({ ...work.plan.prints[i]!, source }));
+        await runPrints({ ...work.plan, prints }, work.options, work.overwrite, own);
+      } else {
+        const { exportContactSheet } = await import('./contact-sheet.js');
+        await exportContactSheet(drawnSources(work.sources, generators), work.options, work.path, work.overwrite, own);
+      }
+      return { progress: own.progress, error: null };
+    } catch (err) {
+      return { progress: own.progress, error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      generators.dispose();
     }
-    send({ type: 'end', progress: own.progress, error: null });
-  } catch (err) {
-    send({ type: 'end', progress: own.progress, error: err instanceof Error ? err.message : String(err) });
-  } finally {
-    generators.dispose();
-  }
-}
-
-process.on('message', (m: ExportRequest) => {
-  if (m.type === 'cancel') job?.cancel();
-  else if (!job) void run(m);
+  },
 });
-process.on('disconnect', () => process.exit(0));
+transport.onClose(() => process.exit(0));

@@ -25,6 +25,7 @@ import { RunStore } from '../store/runs.js';
 import { ExistsError, ExportInputError, outputPath, refuseOverwrite, slug } from './files.js';
 import { checkExportFolder, makeExportFolder, removeCreated } from './folder.js';
 import { runInExportProcess } from './export-process.js';
+import type { SpawnChild } from '../util/spawn-child.js';
 import { ExportJob } from './job.js';
 import { planPrints } from './print-plan.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
@@ -45,6 +46,8 @@ export interface ExportServiceDeps {
   emit: (p: ExportProgress) => void;
   /** The backend prints are drawn and upscaled on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
+  /** How export processes are started (Electron: utility processes); by default a Node fork. */
+  spawn?: SpawnChild | undefined;
   /** A written file's download key (home-layout's exportKey); by default none. */
   keyOf?: (path: string) => string | null;
 }
@@ -255,7 +258,7 @@ export class ExportService {
   #inTurn(job: ExportJob, work: ExportWork): Promise<void> {
     const turn = this.#heavy.then(() => {
       job.signal.throwIfAborted();
-      return runInExportProcess(work, job, this.#deps.backend);
+      return runInExportProcess(work, job, this.#deps.backend, this.#deps.spawn);
     });
     this.#heavy = turn.catch(() => undefined);
     return turn;

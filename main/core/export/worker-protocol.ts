@@ -1,4 +1,4 @@
-/** Messages between the studio and an export process (export-worker.ts): one job per process. */
+/** The export process's protocol (export-worker.ts, spoken with util/child-rpc.ts): one job per process. */
 import type { ExportKind } from '../../common/vocabulary.js';
 import type { ExportProgress, PrintOptions } from '../../common/records.js';
 import type { ContactSheetOptions } from './contact-sheet.js';
@@ -16,12 +16,16 @@ export type ExportWork =
       overwrite: boolean;
     };
 
-export type ExportRequest =
-  { type: 'start'; jobId: number; kind: ExportKind; total: number; work: ExportWork } | { type: 'cancel' };
-
-/**
- * `end` carries the job's last progress (what was written, what failed) and `error`: null when
- * the work finished, even if some items failed.
- */
-export type ExportReply =
-  { type: 'progress'; progress: ExportProgress } | { type: 'end'; progress: ExportProgress; error: string | null };
+export interface ExportProtocol {
+  requests: {
+    /**
+     * Runs one job. Its result carries the job's last progress (what was written, what failed)
+     * and `error`: null when the work finished, even if some items failed.
+     */
+    run: {
+      params: { jobId: number; kind: ExportKind; total: number; work: ExportWork };
+      result: { progress: ExportProgress; error: string | null };
+    };
+  };
+  events: { progress: ExportProgress };
+}

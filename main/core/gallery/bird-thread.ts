@@ -7,20 +7,26 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../runtime/backend-info.js';
 import { registerFusedKernels } from '../kernels/index.js';
+import { serve } from '../util/child-rpc.js';
+import { portTransport } from '../util/transport.js';
 import { GeneratorCache } from './generator-cache.js';
 import { renderBirds, type BirdSpec } from './render.js';
 
-/** A batch to draw; `job` is the gallery job it belongs to (0: one that is never stopped). */
-export type ThreadRequest = { id: number; file: string; specs: BirdSpec[]; job: number };
 /** What a lane starts with: its backend, and the cell where the owner writes the id of a cancelled job. */
 export interface ThreadInit {
   backend: BackendName;
   stop: SharedArrayBuffer;
 }
-export type ThreadReply =
-  | { type: 'ready' }
-  | { type: 'pixels'; id: number; pixels: Uint8Array[] }
-  | { type: 'failed'; id: number; error: string; code?: string };
+/** A lane's protocol (util/child-rpc.ts). */
+export interface ThreadProtocol {
+  requests: {
+    /** Answers once its backend has started (or fails with why it could not). */
+    ready: { params: null; result: null };
+    /** A batch to draw; `job` is the gallery job it belongs to (0: one that is never stopped). */
+    draw: { params: { file: string; specs: BirdSpec[]; job: number }; result: Uint8Array[] };
+  };
+  events: Record<never, never>;
+}
 
 const port = parentPort!;
 const cache = new GeneratorCache();
@@ -43,29 +49,21 @@ async function startBackend(kind: BackendName): Promise<void> {
   if (!(await tf.setBackend(kind)) || tf.getBackend() !== kind) throw new Error(`tfjs could not start ${kind}`);
 }
 
-const started = await startBackend(init.backend).catch((err: Error) => err);
-port.postMessage(started instanceof Error ? { type: 'failed', id: 0, error: started.message } : { type: 'ready' });
+const started = startBackend(init.backend);
+started.catch(() => {}); // answered through the requests that wait on it
 
-port.on('message', (m: ThreadRequest) => {
-  void (async () => {
-    try {
-      if (started instanceof Error) throw started;
-      const stopped = (): boolean => m.job !== 0 && Atomics.load(stop, 0) === m.job;
-      const pixels = await renderBirds(await cache.get(m.file), m.specs, stopped);
-      // Copies: a batch's birds are views of one buffer, and transferring needs whole buffers.
-      const own = pixels.map((p) => p.slice());
-      port.postMessage(
-        { type: 'pixels', id: m.id, pixels: own } satisfies ThreadReply,
-        own.map((p) => p.buffer),
-      );
-    } catch (err) {
-      const e = err as { message?: string; code?: string };
-      port.postMessage({
-        type: 'failed',
-        id: m.id,
-        error: e.message ?? String(err),
-        ...(e.code ? { code: e.code } : {}),
-      } satisfies ThreadReply);
-    }
-  })();
+serve<ThreadProtocol>(portTransport(port), {
+  ready: async () => {
+    await started;
+    return null;
+  },
+  draw: async ({ file, specs, job }, { transfer }) => {
+    await started;
+    const stopped = (): boolean => job !== 0 && Atomics.load(stop, 0) === job;
+    const pixels = await renderBirds(await cache.get(file), specs, stopped);
+    // Copies: a batch's birds are views of one buffer, and transferring needs whole buffers.
+    const own = pixels.map((p) => p.slice());
+    transfer(own.map((p) => p.buffer));
+    return own;
+  },
 });

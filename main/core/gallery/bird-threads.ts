@@ -7,13 +7,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../runtime/backend.js';
-import type { ThreadInit, ThreadReply, ThreadRequest } from './bird-thread.js';
+import { RpcClient } from '../util/child-rpc.js';
+import { workerTransport } from '../util/transport.js';
+import type { ThreadInit, ThreadProtocol } from './bird-thread.js';
 import type { BirdSpec } from './render.js';
 
 interface Lane {
   worker: Worker;
-  ready: Promise<void>;
-  pending: Map<number, { resolve: (p: Uint8Array[]) => void; reject: (e: Error) => void }>;
+  rpc: RpcClient<ThreadProtocol>;
+  ready: Promise<unknown>;
 }
 
 export class BirdThreads {
@@ -24,7 +26,6 @@ export class BirdThreads {
   /** Every lane reads the id of the last cancelled job here, between the blocks of a pass. */
   readonly #stop = new SharedArrayBuffer(4);
   #size = 0;
-  #nextId = 1;
 
   constructor(backend: BackendName) {
     this.#backend = backend;
@@ -34,7 +35,7 @@ export class BirdThreads {
   async resize(n: number): Promise<void> {
     this.#size = Math.max(1, n);
     while (this.#all.size > this.#size && this.#idle.length > 0) void this.#end(this.#idle.pop()!);
-    const starting: Promise<void>[] = [];
+    const starting: Promise<unknown>[] = [];
     while (this.#all.size < this.#size) {
       const lane = this.#start();
       starting.push(lane.ready);
@@ -55,11 +56,7 @@ export class BirdThreads {
     const lane = await this.#take();
     try {
       await lane.ready;
-      const id = this.#nextId++;
-      return await new Promise<Uint8Array[]>((resolve, reject) => {
-        lane.pending.set(id, { resolve, reject });
-        lane.worker.postMessage({ id, file, specs, job } satisfies ThreadRequest);
-      });
+      return await lane.rpc.request('draw', { file, specs, job });
     } finally {
       if (this.#all.has(lane)) this.#release(lane);
     }
@@ -77,29 +74,13 @@ export class BirdThreads {
   #start(): Lane {
     const workerData: ThreadInit = { backend: this.#backend, stop: this.#stop };
     const worker = new Worker(new URL('./bird-thread.js', import.meta.url), { workerData });
-    const pending: Lane['pending'] = new Map();
-    let started!: () => void;
-    let failed!: (e: Error) => void;
-    const ready = new Promise<void>((resolve, reject) => ((started = resolve), (failed = reject)));
-    ready.catch(() => {}); // a lane that cannot start fails the draws that wait on it
-    const lane: Lane = { worker, ready, pending };
-    const fail = (err: Error): void => {
-      failed(err);
-      for (const p of pending.values()) p.reject(err);
-      pending.clear();
-      this.#forget(lane);
-    };
-    worker.on('message', (m: ThreadReply) => {
-      if (m.type === 'ready') return started();
-      const p = pending.get(m.id);
-      if (m.id === 0) return fail(new Error(m.type === 'failed' ? m.error : 'a drawing thread did not start'));
-      if (!p) return;
-      pending.delete(m.id);
-      if (m.type === 'pixels') p.resolve(m.pixels);
-      else p.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
-    });
-    worker.on('error', (err) => fail(new Error(`a drawing thread failed: ${err.message}`)));
-    worker.on('exit', (code) => fail(new Error(`a drawing thread ended (exit code ${code})`)));
+    // Its end fails the draws it holds (child-rpc), and a waiting draw gets a fresh lane in its place.
+    const rpc = new RpcClient<ThreadProtocol>(workerTransport(worker), { name: 'drawing thread' });
+    const ready = rpc.request('ready', null);
+    const lane: Lane = { worker, rpc, ready };
+    // A lane that cannot start fails the draws that wait on it, and is ended.
+    ready.catch(() => void this.#end(lane));
+    worker.once('exit', () => this.#forget(lane));
     this.#all.add(lane);
     return lane;
   }

@@ -6,12 +6,12 @@
  * (`lanes`: a CPU backend draws one per core, on worker threads), asked of the owner when the
  * task is sent. A child that dies fails its job and is started afresh for the next.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { availableParallelism, setPriority } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../runtime/backend-info.js';
-import { forwardStderr } from '../util/child-stderr.js';
-import type { WorkerReply, WorkerRequest } from './protocol.js';
+import { ChildEndedError, RpcClient } from '../util/child-rpc.js';
+import { forkChild, type ChildHandle, type SpawnChild } from '../util/spawn-child.js';
+import type { GeneratorProtocol } from './protocol.js';
 import type { GalleryTask, TaskFile } from './tasks.js';
 
 export const GENERATOR_SCRIPT = fileURLToPath(new URL('./generator-worker.js', import.meta.url));
@@ -33,6 +33,8 @@ export interface GeneratorClientOptions {
   lanes?: () => number;
   /** The backend to draw on (the CLI's `--backend`); by default the process picks the best one present. */
   backend?: BackendName | undefined;
+  /** How the process is started (Electron: a utility process); by default a Node fork. */
+  spawn?: SpawnChild | undefined;
 }
 
 export class GalleryBusyError extends Error {
@@ -54,20 +56,29 @@ interface Job {
   onFile: (f: TaskFile) => void;
   resolve: (r: { files: string[]; cancelled: boolean }) => void;
   reject: (err: Error) => void;
+  /** Aborted to cancel it once sent: the process stops it and answers with what it wrote. */
+  abort: AbortController;
+}
+
+interface Child {
+  handle: ChildHandle;
+  rpc: RpcClient<GeneratorProtocol>;
 }
 
 export class GeneratorClient {
-  #child: ChildProcess | null = null;
+  #child: Child | null = null;
   #queue: Job[] = [];
   #running: Job | null = null;
   #nextId = 1;
   #closed = false;
   readonly #lanes: () => number;
   readonly #backend: BackendName | undefined;
+  readonly #spawn: SpawnChild;
 
   constructor(opts: GeneratorClientOptions = {}) {
     this.#lanes = opts.lanes ?? defaultLanes;
     this.#backend = opts.backend;
+    this.#spawn = opts.spawn ?? forkChild;
   }
 
   /** Queues a task; `files` resolve when it is done (or cancelled: the files written before then). */
@@ -80,7 +91,7 @@ export class GeneratorClient {
       throw new GalleryBusyError(`the gallery already has ${MAX_QUEUED_JOBS} jobs waiting: try again in a moment`);
     const id = this.#nextId++;
     const done = new Promise<{ files: string[]; cancelled: boolean }>((resolve, reject) =>
-      this.#queue.push({ id, task, onFile, resolve, reject }),
+      this.#queue.push({ id, task, onFile, resolve, reject, abort: new AbortController() }),
     );
     this.#pump();
     return { id, done };
@@ -98,8 +109,7 @@ export class GeneratorClient {
       return true;
     }
     if (this.#running?.id === id) {
-      this.#running.onFile = () => {};
-      this.#send({ type: 'cancel', id });
+      this.#running.abort.abort();
       return true;
     }
     return false;
@@ -113,7 +123,7 @@ export class GeneratorClient {
 
   /** The generator process's pid, while one runs. */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#child?.handle.pid;
   }
 
   get pending(): number {
@@ -123,13 +133,10 @@ export class GeneratorClient {
   async close(): Promise<void> {
     this.#closed = true;
     for (const j of this.#queue.splice(0)) j.resolve({ files: [], cancelled: true });
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    // A signal to the whole process group (Ctrl-C, kill -TERM -pgid) may have ended it already:
-    // its channel is then closed, and disconnecting again would throw.
-    if (child.connected) child.disconnect();
-    // A job in flight ends with the process; a hung one is killed.
+    const child = this.#child?.handle;
+    if (!child?.running) return;
+    const exited = new Promise<void>((r) => child.onExit(() => r()));
+    child.end(); // a job in flight ends with the process; a hung one is killed
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
@@ -139,48 +146,33 @@ export class GeneratorClient {
     if (this.#running || this.#queue.length === 0) return;
     const job = this.#queue.shift()!;
     this.#running = job;
-    this.#send({ type: 'task', id: job.id, task: job.task, lanes: this.#lanes() });
+    const { rpc } = this.#live();
+    rpc
+      .request('task', { task: job.task, lanes: this.#lanes() }, { signal: job.abort.signal, on: { file: job.onFile } })
+      .then(job.resolve, (err: Error & { code?: string }) => {
+        // Closing ends the process, and with it the job: that is a cancel, not a failure.
+        if (err instanceof ChildEndedError && this.#closed) job.resolve({ files: [], cancelled: true });
+        else job.reject(new TaskFailedError(err.message, err.code ?? 'failed'));
+      })
+      .finally(() => {
+        this.#running = null;
+        this.#pump();
+      });
   }
 
-  #send(m: WorkerRequest): void {
-    const child = this.#child ?? this.#spawn();
-    if (child.connected) child.send(m);
-  }
-
-  #spawn(): ChildProcess {
-    const child = fork(GENERATOR_SCRIPT, this.#backend ? [this.#backend] : [], {
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  /** The process, started afresh when the last one has ended. */
+  #live(): Child {
+    if (this.#child?.handle.running && !this.#child.rpc.ended) return this.#child;
+    const handle = this.#spawn(GENERATOR_SCRIPT, {
+      name: 'generator',
+      args: this.#backend ? [this.#backend] : [],
+      nice: GENERATOR_NICE,
     });
-    forwardStderr(child.stderr, 'generator'); // without Dawn's native chatter
-    try {
-      if (child.pid !== undefined) setPriority(child.pid, GENERATOR_NICE);
-    } catch {
-      // Not permitted everywhere (some containers); the queue still keeps it to one job.
-    }
-    child.on('message', (m: WorkerReply) => this.#onReply(m));
-    child.on('exit', (code, signal) => {
+    const child: Child = { handle, rpc: new RpcClient<GeneratorProtocol>(handle, { name: 'generator process' }) };
+    handle.onExit(() => {
       if (this.#child === child) this.#child = null;
-      const job = this.#running;
-      this.#running = null;
-      if (job && !this.#closed)
-        job.reject(new TaskFailedError(`the generator process ended (${signal ?? `exit code ${code}`})`));
-      else job?.resolve({ files: [], cancelled: true });
-      this.#pump();
     });
     this.#child = child;
     return child;
-  }
-
-  #onReply(m: WorkerReply): void {
-    const job = this.#running;
-    if (!job || job.id !== m.id) return;
-    if (m.type === 'file') {
-      job.onFile({ index: m.index, file: m.file, ms: m.ms, ...(m.progress ? { progress: m.progress } : {}) });
-      return;
-    }
-    this.#running = null;
-    if (m.type === 'done') job.resolve({ files: m.files, cancelled: m.cancelled });
-    else job.reject(new TaskFailedError(m.error, m.code));
-    this.#pump();
   }
 }

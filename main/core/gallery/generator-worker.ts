@@ -6,44 +6,42 @@
  * when its parent goes (the IPC channel closes).
  */
 import { initBackend, isBackendName } from '../runtime/backend.js';
+import { serve, type RequestContext } from '../util/child-rpc.js';
 import { tolerateClosedStderr } from '../util/child-stderr.js';
 import { debug } from '../util/debug.js';
+import { parentTransport } from '../util/transport.js';
 import { BirdThreads } from './bird-threads.js';
-import type { WorkerReply, WorkerRequest } from './protocol.js';
+import type { GeneratorProtocol } from './protocol.js';
 import { GeneratorCache, drawHere, runTask, type BirdDrawer } from './tasks.js';
 
-/** The backend its parent asked for (the CLI's `--backend`), else the best one present. */
-const asked = isBackendName(process.argv[2]) ? process.argv[2] : undefined;
+/**
+ * The backend its parent asked for (the CLI's `--backend`), else the best one present. Found
+ * among the arguments, not at an index: a utility process's argv is laid out as Electron's.
+ */
+const asked = process.argv.slice(1).find(isBackendName);
 const cache = new GeneratorCache();
 tolerateClosedStderr();
-const cancelled = new Set<number>();
-const queue: Extract<WorkerRequest, { type: 'task' }>[] = [];
 let threads: BirdThreads | null = null;
-let busy = false;
-/** The backend was chosen (the lanes are started, or not wanted) by an earlier drain. */
+/** The backend was chosen (the lanes are started, or not wanted) by an earlier task. */
 let probed = false;
+/** Tasks run one at a time, in the order they came (the parent sends one at a time anyway). */
+let turn: Promise<unknown> = Promise.resolve();
 
-const send = (m: WorkerReply): void => {
-  if (process.connected) process.send!(m);
-};
-
-async function drawer(lanes: number, job: number): Promise<BirdDrawer> {
-  const stopped = (): boolean => cancelled.has(job);
+async function drawer(lanes: number, job: number, stopped: () => boolean): Promise<BirdDrawer> {
   if (!threads) return drawHere(cache, stopped);
   await threads.resize(lanes);
   return { lanes: threads.size, draw: (file, specs) => threads!.draw(file, specs, job) };
 }
 
-async function drain(): Promise<void> {
-  if (busy) return;
-  busy = true;
+/** Starts the backend (and, on a CPU one, the lanes); throws why it could not. */
+async function startBackend(lanes: number): Promise<void> {
   // The lanes start beside the backend probe, which takes seconds at a cold start (it imports all
   // of tfjs and tries the GPUs first): wasm is what most machines end on. Where the probe picks
   // another backend they are ended, having cost a second of CPU once per process.
   const first = !probed;
   const speculative = probed || (asked && asked !== 'wasm') ? null : new BirdThreads('wasm');
   probed = true;
-  const lanesUp = speculative?.resize(queue[0]?.lanes ?? 1).catch(() => {});
+  const lanesUp = speculative?.resize(lanes).catch(() => {});
   const info = await initBackend(asked, () => {}).catch((err: Error) => err);
   if (first && !(info instanceof Error)) debug(`the generator process draws on ${info.kind}: ${info.description}`);
   await lanesUp;
@@ -51,43 +49,35 @@ async function drain(): Promise<void> {
     if (!(info instanceof Error) && info.kind === 'wasm') threads = speculative;
     else await speculative.close();
   }
-  if (info instanceof Error) {
-    for (const m of queue.splice(0)) send({ type: 'failed', id: m.id, error: info.message });
-    busy = false;
-    return;
-  }
+  if (info instanceof Error) throw info;
   if (!threads && info.kind === 'cpu') threads = new BirdThreads(info.kind);
-  while (queue.length > 0) {
-    const m = queue.shift()!;
-    if (cancelled.delete(m.id)) {
-      send({ type: 'done', id: m.id, files: [], cancelled: true });
-      continue;
-    }
-    try {
-      const lanes = await drawer(m.lanes, m.id); // a warm-up starts the lanes too
-      const files = await runTask(
-        m.task,
-        cache,
-        (f) => send({ type: 'file', id: m.id, ...f }),
-        () => cancelled.has(m.id),
-        lanes,
-      );
-      send({ type: 'done', id: m.id, files, cancelled: cancelled.delete(m.id) });
-    } catch (err) {
-      const e = err as { message?: string; code?: string };
-      send({ type: 'failed', id: m.id, error: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) });
-    }
-  }
-  busy = false;
 }
 
-process.on('message', (m: WorkerRequest) => {
-  if (m.type === 'cancel') {
-    cancelled.add(m.id);
-    threads?.stop(m.id); // the lanes' passes in flight end at their next block
-    return;
+async function task(
+  { task, lanes }: GeneratorProtocol['requests']['task']['params'],
+  { id, signal, emit }: RequestContext<GeneratorProtocol>,
+): Promise<{ files: string[]; cancelled: boolean }> {
+  await startBackend(lanes);
+  if (signal.aborted) return { files: [], cancelled: true };
+  // The lanes' passes in flight end at their next block.
+  const stop = (): void => threads?.stop(id);
+  signal.addEventListener('abort', stop, { once: true });
+  try {
+    const stopped = (): boolean => signal.aborted;
+    const drawing = await drawer(lanes, id, stopped); // a warm-up starts the lanes too
+    const files = await runTask(task, cache, (f) => emit('file', f), stopped, drawing);
+    return { files, cancelled: signal.aborted };
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
-  queue.push(m);
-  void drain();
+}
+
+const transport = parentTransport();
+serve<GeneratorProtocol>(transport, {
+  task: (params, ctx) => {
+    const mine = turn.then(() => task(params, ctx));
+    turn = mine.catch(() => {});
+    return mine;
+  },
 });
-process.on('disconnect', () => process.exit(0));
+transport.onClose(() => process.exit(0));

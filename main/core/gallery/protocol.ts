@@ -1,11 +1,14 @@
-/** Messages between the gallery and its generator process. */
+/** The gallery's generator process's protocol (spoken with util/child-rpc.ts). */
 import type { GalleryTask, TaskFile } from './tasks.js';
 
-/** `lanes`: how many batches may be drawn at once (one per core; fewer while a run trains). */
-export type WorkerRequest =
-  { type: 'task'; id: number; task: GalleryTask; lanes: number } | { type: 'cancel'; id: number };
-
-export type WorkerReply =
-  | ({ type: 'file'; id: number } & TaskFile)
-  | { type: 'done'; id: number; files: string[]; cancelled: boolean }
-  | { type: 'failed'; id: number; error: string; code?: string };
+export interface GeneratorProtocol {
+  requests: {
+    /**
+     * One task, written file by file (`file` events); `cancelled` when it was stopped, with the
+     * files written before then. `lanes`: how many batches may be drawn at once (one per core;
+     * fewer while a run trains).
+     */
+    task: { params: { task: GalleryTask; lanes: number }; result: { files: string[]; cancelled: boolean } };
+  };
+  events: { file: TaskFile };
+}

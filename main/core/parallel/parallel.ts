@@ -6,6 +6,8 @@
  * state goes into the checkpoint. (On a GPU backend a single process is the right shape.)
  */
 import { Worker } from 'node:worker_threads';
+import { RpcClient } from '../util/child-rpc.js';
+import { workerTransport } from '../util/transport.js';
 import { createReduceBuffers } from './all-reduce.js';
 import type { BackendName } from '../runtime/backend-info.js';
 import { discriminatorSpecs } from '../gan/discriminator.js';
@@ -15,35 +17,40 @@ import type { GanConfig } from '../gan/config.js';
 import type { RandomStateSnapshot } from '../gan/rng.js';
 import type { PhaseName, StepReport, StepStats } from '../gan/training.js';
 
-/** What the trainer asks a replica (replica-worker.ts). */
-export type ReplicaRequest =
-  | { type: 'step'; reals: Float32Array; only?: PhaseName[] }
-  | { type: 'stats' }
-  | { type: 'sample'; seeds: number[]; psi: number }
-  | { type: 'rng' }
-  | { type: 'save'; path: string; extraMetadata: Record<string, string>; rngs: RandomStateSnapshot[] }
-  | { type: 'saveGenerator'; path: string }
-  | { type: 'digest' }
-  | { type: 'close' };
-
 /** Tensors and bytes the replica's tfjs instance holds, sent with every answer that can change them. */
 interface Held {
   tensors: number;
   bytes: number;
 }
+type Saved = { bytes: number; sha256: string };
 
-/** What a replica answers, one reply per request (an error instead, when it failed). */
-export type ReplicaReply =
-  | ({ type: 'ready'; backend: string; config: GanConfig; step: number; imagesSeen: number; threadId: number } & Held)
-  | ({ type: 'report'; report: StepReport } & Held)
-  | { type: 'stats'; stats: StepStats }
-  | { type: 'images'; images: Uint8Array[] }
-  | { type: 'rng'; rng: RandomStateSnapshot }
-  | { type: 'saved'; bytes: number; sha256: string }
-  | { type: 'digest'; digest: string }
-  | { type: 'closed' }
-  /** `code`: a Node errno code (ENOSPC…), which decides what a failed checkpoint write advises. */
-  | { type: 'error'; name: string; message: string; code?: string };
+/**
+ * What the trainer asks a replica (replica-worker.ts), spoken with util/child-rpc.ts. An error
+ * keeps its class where it is a RangeError (a bad request, not a damaged file) and its errno
+ * code (ENOSPC…), which decides what a failed checkpoint write advises.
+ */
+export interface ReplicaProtocol {
+  requests: {
+    /** Answers once the replica has built its trainer. */
+    ready: {
+      params: null;
+      result: { backend: string; config: GanConfig; step: number; imagesSeen: number; threadId: number } & Held;
+    };
+    step: { params: { reals: Float32Array; only?: PhaseName[] }; result: { report: StepReport } & Held };
+    stats: { params: null; result: StepStats };
+    sample: { params: { seeds: number[]; psi: number }; result: Uint8Array[] };
+    rng: { params: null; result: RandomStateSnapshot };
+    save: {
+      params: { path: string; extraMetadata: Record<string, string>; rngs: RandomStateSnapshot[] };
+      result: Saved;
+    };
+    saveGenerator: { params: { path: string }; result: Saved };
+    digest: { params: null; result: string };
+    /** Frees its tensors; the thread ends after answering. */
+    close: { params: null; result: null };
+  };
+  events: Record<never, never>;
+}
 
 /** What a replica worker is started with. */
 export interface ReplicaInit {
@@ -53,19 +60,7 @@ export interface ReplicaInit {
   buffers: ReturnType<typeof createReduceBuffers>;
 }
 
-type Of<T extends ReplicaReply['type']> = Extract<ReplicaReply, { type: T }>;
-
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
-
-/**
- * A replica's failure as an error of the same kind: a RangeError stays one (a bad request, not a
- * damaged file), and an errno code stays on it (a full disk is advised as one).
- */
-function replicaError(r: Of<'error'>): Error {
-  const err = r.name === 'RangeError' ? new RangeError(r.message) : new Error(r.message);
-  if (r.code !== undefined) Object.assign(err, { code: r.code });
-  return err;
-}
 
 export class ParallelTrainer implements TrainingEngine {
   #config!: GanConfig;
@@ -74,21 +69,16 @@ export class ParallelTrainer implements TrainingEngine {
   /** Worker thread ids, one per replica (each its own wasm instance). */
   threadIds: number[] = [];
   readonly #workers: Worker[];
-  readonly #pending: ((r: ReplicaReply) => void)[][];
+  readonly #replicas: RpcClient<ReplicaProtocol>[];
   readonly #held: Held[];
 
   private constructor(workers: Worker[]) {
     this.#workers = workers;
-    this.#pending = workers.map(() => []);
+    this.#replicas = workers.map(
+      (w, i) =>
+        new RpcClient<ReplicaProtocol>(workerTransport(w), { name: `training replica ${i}`, errors: [RangeError] }),
+    );
     this.#held = workers.map(() => ({ tensors: 0, bytes: 0 }));
-    workers.forEach((w, i) => {
-      w.on('message', (r: ReplicaReply) => this.#pending[i]!.shift()?.(r));
-      w.on('error', (err) => this.#pending[i]!.shift()?.({ type: 'error', name: err.name, message: err.message }));
-      w.on('exit', (code) => {
-        for (const waiting of this.#pending[i]!.splice(0))
-          waiting({ type: 'error', name: 'Error', message: `training replica ${i} exited (code ${code})` });
-      });
-    });
   }
 
   /** Starts `replicas` workers, each building its trainer from `init`; fails with the first replica's reason. */
@@ -106,7 +96,7 @@ export class ParallelTrainer implements TrainingEngine {
     );
     const trainer = new ParallelTrainer(workers);
     try {
-      const ready = (await trainer.#ask(null, () => null)) as Of<'ready'>[];
+      const ready = await trainer.#all((r) => r.request('ready', null));
       trainer.#config = ready[0]!.config;
       trainer.#step = ready[0]!.step;
       trainer.#imagesSeen = ready[0]!.imagesSeen;
@@ -133,38 +123,20 @@ export class ParallelTrainer implements TrainingEngine {
   }
 
   /**
-   * Posts a message (or nothing) to replicas `only` (null: all) and waits for each one's next
-   * reply; rejects on the first error, since the others may wait at a barrier for the failed one.
+   * Asks replicas `only` (default: all), one request each; rejects on the first error, since the
+   * others may wait at a barrier for the failed one.
    */
-  #ask(
-    only: number[] | null,
-    message: (index: number) => ReplicaRequest | null,
-    transfer?: (index: number) => ArrayBuffer[],
-  ): Promise<ReplicaReply[]> {
-    const indices = only ?? this.#workers.map((_, i) => i);
-    return new Promise((resolve, reject) => {
-      const replies: ReplicaReply[] = [];
-      let left = indices.length;
-      indices.forEach((i, k) => {
-        this.#pending[i]!.push((r) => {
-          if (r.type === 'error') return reject(replicaError(r));
-          replies[k] = r;
-          if (--left === 0) resolve(replies);
-        });
-        const m = message(i);
-        if (m !== null) this.#workers[i]!.postMessage(m, transfer?.(i) ?? []);
-      });
-    });
+  #all<T>(ask: (replica: RpcClient<ReplicaProtocol>, index: number) => Promise<T>, only?: number[]): Promise<T[]> {
+    const indices = only ?? this.#replicas.map((_, i) => i);
+    return Promise.all(indices.map((i) => ask(this.#replicas[i]!, i)));
   }
 
   async trainStep(reals: Float32Array, only?: PhaseName[]): Promise<StepReport> {
     const per = reals.length / this.#workers.length;
     const shares = this.#workers.map((_, i) => reals.slice(i * per, (i + 1) * per));
-    const replies = (await this.#ask(
-      null,
-      (i) => ({ type: 'step', reals: shares[i]!, ...(only ? { only } : {}) }),
-      (i) => [shares[i]!.buffer],
-    )) as Of<'report'>[];
+    const replies = await this.#all((r, i) =>
+      r.request('step', { reals: shares[i]!, ...(only ? { only } : {}) }, { transfer: [shares[i]!.buffer] }),
+    );
     replies.forEach((r, i) => (this.#held[i] = { tensors: r.tensors, bytes: r.bytes }));
     const report = replies[0]!.report;
     this.#step = report.step;
@@ -174,8 +146,8 @@ export class ParallelTrainer implements TrainingEngine {
 
   /** The statistics are averaged over the replicas inside each step, so replica 0's are the batch's. */
   async takeStats(): Promise<StepStats> {
-    const replies = (await this.#ask(null, () => ({ type: 'stats' }))) as Of<'stats'>[];
-    return replies[0]!.stats;
+    const replies = await this.#all((r) => r.request('stats', null));
+    return replies[0]!;
   }
 
   /** Every replica holds the same G_ema, so each draws its share of the seeds (a grid takes 1/N the time). */
@@ -183,21 +155,21 @@ export class ParallelTrainer implements TrainingEngine {
     const per = Math.ceil(seeds.length / this.#workers.length);
     const shares = this.#workers.map((_, i) => seeds.slice(i * per, (i + 1) * per));
     const busy = shares.flatMap((s, i) => (s.length > 0 ? [i] : []));
-    const replies = (await this.#ask(busy, (i) => ({ type: 'sample', seeds: shares[i]!, psi }))) as Of<'images'>[];
-    return replies.flatMap((r) => r.images);
+    const replies = await this.#all((r, i) => r.request('sample', { seeds: shares[i]!, psi }), busy);
+    return replies.flat();
   }
 
   /** Replica 0 writes the weights (every replica holds the same) with every replica's RNG state. */
   async save(path: string, extraMetadata: Record<string, string>): Promise<{ bytes: number; sha256: string }> {
-    const rngs = ((await this.#ask(null, () => ({ type: 'rng' }))) as Of<'rng'>[]).map((r) => r.rng);
-    const [saved] = (await this.#ask([0], () => ({ type: 'save', path, extraMetadata, rngs }))) as Of<'saved'>[];
-    return { bytes: saved!.bytes, sha256: saved!.sha256 };
+    const rngs = await this.#all((r) => r.request('rng', null));
+    const { bytes, sha256 } = await this.#replicas[0]!.request('save', { path, extraMetadata, rngs });
+    return { bytes, sha256 };
   }
 
   /** Replica 0 writes G_ema (every replica holds the same). */
   async saveGenerator(path: string): Promise<{ bytes: number; sha256: string }> {
-    const [saved] = (await this.#ask([0], () => ({ type: 'saveGenerator', path }))) as Of<'saved'>[];
-    return { bytes: saved!.bytes, sha256: saved!.sha256 };
+    const { bytes, sha256 } = await this.#replicas[0]!.request('saveGenerator', { path });
+    return { bytes, sha256 };
   }
 
   memory(): Held {
@@ -206,12 +178,12 @@ export class ParallelTrainer implements TrainingEngine {
 
   /** Weight fingerprints of every replica (equal while they are in step). */
   async digests(): Promise<string[]> {
-    return ((await this.#ask(null, () => ({ type: 'digest' }))) as Of<'digest'>[]).map((r) => r.digest);
+    return this.#all((r) => r.request('digest', null));
   }
 
   async close(): Promise<void> {
     const alive = this.#workers.flatMap((w, i) => (w.threadId >= 0 ? [i] : []));
-    await this.#ask(alive, () => ({ type: 'close' })).catch(() => {}); // a failed replica is ended below anyway
+    await this.#all((r) => r.request('close', null), alive).catch(() => {}); // a failed replica is ended below anyway
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }

@@ -6,9 +6,11 @@
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { adapterUsable, disabledBackends, type BackendName } from '../runtime/backend-info.js';
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AdapterInfo } from '../runtime/backend-info.js';
+import type { AdapterProbeProtocol } from '../runtime/probe-adapter.js';
+import { RpcClient } from '../util/child-rpc.js';
+import { forkChild } from '../util/spawn-child.js';
 import { presetConfig, type PresetName } from '../gan/config.js';
 import { WASM_LIMIT_BYTES, trainingBytes, wasmRoundPlan } from '../runtime/round-plan.js';
 
@@ -82,24 +84,19 @@ const PROBE = fileURLToPath(new URL('../runtime/probe-adapter.js', import.meta.u
 
 /**
  * Asks Dawn for its adapter in a child process (under Electron too, as plain Node), so a GPU
- * driver's trouble can never take the app down; null where there is none or it failed.
+ * driver's trouble can never take the app down; null where there is none, it failed, or it took
+ * more than 20 s.
  */
-function adapterInChild(): Promise<AdapterInfo | null> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [PROBE],
-      { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 20_000 },
-      (err, stdout) => {
-        if (err) return resolve(null);
-        try {
-          resolve((JSON.parse(stdout.trim().split('\n').pop()!) as { adapter?: AdapterInfo }).adapter ?? null);
-        } catch {
-          resolve(null);
-        }
-      },
-    );
-  });
+async function adapterInChild(): Promise<AdapterInfo | null> {
+  const child = forkChild(PROBE, { name: 'adapter probe', quietStdout: true });
+  const rpc = new RpcClient<AdapterProbeProtocol>(child, { name: 'adapter probe' });
+  try {
+    return await rpc.request('adapter', null, { timeoutMs: 20_000 });
+  } catch {
+    return null;
+  } finally {
+    child.kill();
+  }
 }
 
 export function predictBackend(): BackendName {

@@ -1,0 +1,74 @@
+/**
+ * The seam through which the core starts its child processes: the core asks for a script to
+ * run as a child and gets a Transport to it plus its life (pid, exit, kill). Node's shells (the
+ * CLI, the server, tests) use `forkChild`; the Electron shell gives a utilityProcess one
+ * (main/app/utility-child.ts), so Electron manages and ends every child with the app.
+ */
+import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { forwardStderr } from './child-stderr.js';
+import { childProcessTransport, type Transport } from './transport.js';
+
+export interface SpawnOptions {
+  /** The child in a few words ("generator", "export"): the label of its stderr lines. */
+  name: string;
+  args?: readonly string[];
+  /** Niceness (higher: a lower CPU priority than the studio's trainer), where permitted. */
+  nice?: number;
+  /** Drops what it prints on stdout (a probe whose parent prints JSON there), rather than sharing the parent's. */
+  quietStdout?: boolean;
+}
+
+export interface ChildHandle extends Transport {
+  readonly pid: number | undefined;
+  /** Whether it has not exited yet. */
+  readonly running: boolean;
+  /** Asks it to end: closes its channel where it has one (it exits when it sees that), else SIGTERM. */
+  end(): void;
+  kill(signal?: NodeJS.Signals): void;
+  /** Once it has exited: its code, or the signal that ended it. */
+  onExit(handler: (code: number | null, signal: string | null) => void): void;
+}
+
+export type SpawnChild = (script: string, opts: SpawnOptions) => ChildHandle;
+
+/** Lowers a child's CPU priority; not permitted everywhere (some containers), where it runs at normal priority. */
+export function lowerPriority(pid: number | undefined, nice: number | undefined): void {
+  if (pid === undefined || nice === undefined) return;
+  try {
+    setPriority(pid, nice);
+  } catch {
+    // It still runs; only its priority is the studio's.
+  }
+}
+
+/** A Node child with an IPC channel (structured clone: typed arrays cross as themselves). */
+export const forkChild: SpawnChild = (script, opts) => {
+  const child = fork(script, [...(opts.args ?? [])], {
+    stdio: ['ignore', opts.quietStdout ? 'ignore' : 'inherit', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  forwardStderr(child.stderr, opts.name); // without Dawn's native chatter
+  lowerPriority(child.pid, opts.nice);
+  const transport = childProcessTransport(child);
+  return {
+    ...transport,
+    get pid() {
+      return child.pid;
+    },
+    get running() {
+      return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    // A signal to the whole process group (Ctrl-C) may have ended it already: its channel is
+    // then closed, and disconnecting again would throw.
+    end: () => {
+      if (child.connected) child.disconnect();
+      else if (child.exitCode === null && child.signalCode === null) child.kill();
+    },
+    kill: (signal) => void child.kill(signal),
+    onExit: (h) => {
+      if (child.exitCode !== null || child.signalCode !== null) h(child.exitCode, child.signalCode);
+      else child.once('exit', (code, signal) => h(code, signal));
+    },
+  };
+};
