@@ -75,7 +75,13 @@ function buildMenu(): void {
 
 async function start(): Promise<void> {
   await app.whenReady();
-  const studio = Studio.open({ home, resourcesDir, shell: 'electron', training: { spawn: spawnUtilityTrainer } });
+  const studio = Studio.open({
+    home,
+    resourcesDir,
+    shell: 'electron',
+    training: { spawn: spawnUtilityTrainer },
+    scoreCheckpoints: true,
+  });
   void studio.gallery.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
   // Thumbnails and grids: only files under the home's media folders, never arbitrary paths.
   protocol.handle(MEDIA_SCHEME, (request) => {

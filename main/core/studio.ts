@@ -9,6 +9,7 @@ import type {
   EventName,
   PlumageEvents,
   RequestName,
+  RunScores,
   RequestParams,
   RequestResult,
 } from '../../preload/contract.js';
@@ -32,6 +33,9 @@ import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
 import { Insight } from './insight/service.js';
+import { CheckpointScorer } from './insight/checkpoint-scorer.js';
+import { scoreInChildProcess } from './insight/score-child.js';
+import { ScoreStore } from './store/scores.js';
 
 export class NotFoundError extends Error {
   readonly code = 'not-found';
@@ -64,10 +68,16 @@ export interface StudioOptions {
   galleryInProcess?: boolean;
   /** The backend the gallery and the exports draw on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
+  /**
+   * Score each checkpoint beside the trainer as it is written, and those left unscored at
+   * `resume` (the app and `serve`); off by default, so one-shot commands and tests start no scorer.
+   */
+  scoreCheckpoints?: boolean;
 }
 
 /** Options with no default. */
-type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend';
+type OptionalOption =
+  'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend' | 'scoreCheckpoints';
 
 export { DEFAULT_PAPER };
 const CHANGE_THROTTLE_MS = 250;
@@ -99,6 +109,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly gallery: Gallery;
   readonly exports: ExportService;
   readonly insight: Insight;
+  readonly scorer: CheckpointScorer;
   readonly #opts: Required<Omit<StudioOptions, OptionalOption>> & Pick<StudioOptions, OptionalOption>;
   readonly #lock: HomeLock | null;
   readonly #ingestors = new Map<number, DatasetIngestor>();
@@ -125,6 +136,11 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
     this.insight = new Insight(db, opts.home, runner, this.datasets, this.gallery);
+    const { datasets, gallery } = this;
+    const score = scoreInChildProcess({ db, home: opts.home, datasets, gallery, backend: opts.backend });
+    this.scorer = new CheckpointScorer(new ScoreStore(db, opts.home), score);
+    this.scorer.on('scored', (s) => this.emit('checkpointScored', s));
+    if (opts.scoreCheckpoints) this.training.on('runCheckpoint', (c) => this.scorer.checkpointWritten(c));
     this.exports = new ExportService({
       db,
       home: opts.home,
@@ -167,6 +183,7 @@ export class Studio extends EventEmitter<StudioEvents> {
 
   /** App start-up: resume watching every dataset whose folder still exists; with none yet, open the samples. */
   async resume(): Promise<void> {
+    if (this.#opts.scoreCheckpoints) this.scorer.catchUp();
     const rows = this.datasets.listDatasets();
     if (rows.length === 0) {
       await this.openDataset({ folder: this.samplesFolder, resolution: 256, crop: 'centre' });
@@ -366,6 +383,9 @@ export class Studio extends EventEmitter<StudioEvents> {
   async computeMetrics(p: RequestParams<'computeMetrics'>): Promise<RequestResult<'computeMetrics'>> {
     return this.insight.computeMetrics(p);
   }
+  async listCheckpointScores({ runId }: RequestParams<'listCheckpointScores'>): Promise<RunScores[]> {
+    return this.insight.listCheckpointScores(runId);
+  }
   async findNearest(p: RequestParams<'findNearest'>): Promise<RequestResult<'findNearest'>> {
     return this.insight.findNearest(p);
   }
@@ -445,6 +465,7 @@ export class Studio extends EventEmitter<StudioEvents> {
    * offers Resume and says what paused them (`cause`; by default the shell: the app or the server).
    */
   async close(cause: PauseCause = this.#opts.shell === 'electron' ? 'app' : 'server'): Promise<void> {
+    await this.scorer.close(); // first: a score in flight never holds up a quit (catchUp redoes it next start)
     await this.training.pauseAll(cause);
     await this.gallery.close();
     await this.exports.close();

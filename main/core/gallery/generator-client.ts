@@ -33,6 +33,8 @@ export interface GeneratorClientOptions {
   lanes?: () => number;
   /** The backend to draw on (the CLI's `--backend`); by default the process picks the best one present. */
   backend?: BackendName | undefined;
+  /** Niceness of its process (default GENERATOR_NICE; the checkpoint scorer asks for the lowest, 19). */
+  nice?: number;
 }
 
 export class GalleryBusyError extends Error {
@@ -64,10 +66,12 @@ export class GeneratorClient {
   #closed = false;
   readonly #lanes: () => number;
   readonly #backend: BackendName | undefined;
+  readonly #nice: number;
 
   constructor(opts: GeneratorClientOptions = {}) {
     this.#lanes = opts.lanes ?? defaultLanes;
     this.#backend = opts.backend;
+    this.#nice = opts.nice ?? GENERATOR_NICE;
   }
 
   /** Queues a task; `files` resolve when it is done (or cancelled: the files written before then). */
@@ -153,7 +157,7 @@ export class GeneratorClient {
     });
     forwardStderr(child.stderr, 'generator'); // without Dawn's native chatter
     try {
-      if (child.pid !== undefined) setPriority(child.pid, GENERATOR_NICE);
+      if (child.pid !== undefined) setPriority(child.pid, this.#nice);
     } catch {
       // Not permitted everywhere (some containers); the queue still keeps it to one job.
     }
