@@ -110,6 +110,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   readonly exports: ExportService;
   readonly insight: Insight;
   readonly scorer: CheckpointScorer;
+  readonly scores: ScoreStore;
   readonly #opts: Required<Omit<StudioOptions, OptionalOption>> & Pick<StudioOptions, OptionalOption>;
   readonly #lock: HomeLock | null;
   readonly #ingestors = new Map<number, DatasetIngestor>();
@@ -138,7 +139,8 @@ export class Studio extends EventEmitter<StudioEvents> {
     this.insight = new Insight(db, opts.home, runner, this.datasets, this.gallery);
     const { datasets, gallery } = this;
     const score = scoreInChildProcess({ db, home: opts.home, datasets, gallery, backend: opts.backend });
-    this.scorer = new CheckpointScorer(new ScoreStore(db, opts.home), score);
+    this.scores = new ScoreStore(db, opts.home);
+    this.scorer = new CheckpointScorer(this.scores, score);
     this.scorer.on('scored', (s) => this.emit('checkpointScored', s));
     if (opts.scoreCheckpoints) this.training.on('runCheckpoint', (c) => this.scorer.checkpointWritten(c));
     this.exports = new ExportService({

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Studio } from '../../main/core/studio.js';
 import type { CheckpointScore } from '../../preload/contract.js';
-import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 
 const STEP_KIMG = 0.008; // the tiny preset's batch of 8
 const tmp = tempDir('kid-scores');
@@ -109,4 +109,26 @@ test('a checkpoint left unscored (the app quit) is scored when the app runs agai
   assert.equal(heard[0]!.error, null);
   const [mine] = await studio.handle('listCheckpointScores', { runId });
   assert.equal(mine!.scores.length, 2);
+});
+
+test('plumage metrics --run N reads the stored score of its latest checkpoint (instantly), and says so', async () => {
+  const runId = studio.training.listRuns()[0]!.id;
+  const latest = studio.training.runs.latestCheckpoint(runId)!;
+  const stored = studio.scores.forCheckpoint(latest.id)!;
+  const json = JSON.parse(
+    execFileSync(process.execPath, [CLI, 'metrics', '--run', String(runId), '--home', home, '--json'], {
+      encoding: 'utf8',
+    }),
+  ) as Record<string, unknown>;
+  assert.equal(json.stored, true);
+  assert.equal(json.kid, stored.kid);
+  assert.equal(json.kidStd, stored.kidStd);
+  assert.equal(json.images, 8);
+  assert.equal(json.memorisation, stored.memorisation);
+  assert.equal(json.checkpointId, latest.id);
+  const text = execFileSync(process.execPath, [CLI, 'metrics', '--run', String(runId), '--home', home], {
+    encoding: 'utf8',
+  });
+  assert.match(text, /^Plumage KID \(InceptionV3 mixed5, 8 images\): \d\.\d{5} ± \d\.\d{5}\n/);
+  assert.match(text, /stored: computed beside the trainer at .* for run \d+'s checkpoint #\d+ \(0\.032 kimg\)/);
 });
