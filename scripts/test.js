@@ -54,7 +54,8 @@ const FILES = {
   'integration/export-process.test.js': { alone: true, seconds: 30 },
   'integration/training-reliability.test.js': { timeoutS: 600, seconds: 60 },
   'integration/training-runs.test.js': { timeoutS: 600, seconds: 60 },
-  'integration/checkpoint-scores.test.js': { timeoutS: 600, seconds: 120 }, // two KIDs beside a tiny run
+  // Three scores, each in a fresh nice-19 process (tfjs, the feature network): minutes on a busy CPU.
+  'integration/checkpoint-scores.test.js': { slow: true, timeoutS: 1200, seconds: 240 },
   'integration/training-processes.test.js': { seconds: 40 },
   // The feature network over the plates, KID under blur and noise, and the CLI's insight commands.
   'integration/insight-cli.test.js': { timeoutS: 600, seconds: 150 },
