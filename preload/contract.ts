@@ -35,6 +35,7 @@ import type {
   PrintOptions,
   ExportProgress,
   TransferInfo,
+  CheckpointScore,
 } from '../main/common/records.js';
 
 // The words and records the API's types are made of, passed on so that a client of the API needs
@@ -690,24 +691,6 @@ export interface ProjectProgressEvent {
   distance: number;
   psnr: number;
   etaSeconds: number | null;
-}
-
-/** A checkpoint's score, computed beside the trainer when it was written (or at the next start). */
-export interface CheckpointScore {
-  runId: number;
-  /** null once retention removed the checkpoint: its score stays on the curve. */
-  checkpointId: number | null;
-  kimg: number;
-  step: number;
-  /** null when scoring failed (`error` says why). */
-  kid: number | null;
-  kidStd: number | null;
-  images: number;
-  memorisation: number | null;
-  /** "Plumage KID (InceptionV3 mixed5, N images)": Plumage's own score, not comparable with published FIDs. */
-  label: string;
-  error: string | null;
-  computedAt: number;
 }
 
 /** One run's checkpoint scores, oldest first. */

@@ -33,8 +33,13 @@ const score = (images: number, kid = 0.01): Score => ({
 
 /** A score function the test answers by hand: each call waits until the test resolves or rejects it. */
 function manualScores() {
-  const calls: { c: CheckpointRow; images: number; signal: AbortSignal; ok: (s: Score) => void; fail: (e: Error) => void }[] =
-    [];
+  const calls: {
+    c: CheckpointRow;
+    images: number;
+    signal: AbortSignal;
+    ok: (s: Score) => void;
+    fail: (e: Error) => void;
+  }[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   const fn: ScoreCheckpoint = (c, images, signal) => {
@@ -143,7 +148,11 @@ test('a restart picks up the checkpoints without a score: not damaged ones, not 
 
   // "Restart": a scorer over the same database that has never heard of these checkpoints.
   const seen: number[] = [];
-  const scorer = new CheckpointScorer(scores, async (c, images) => (seen.push(c.id), score(images)), () => {});
+  const scorer = new CheckpointScorer(
+    scores,
+    async (c, images) => (seen.push(c.id), score(images)),
+    () => {},
+  );
   assert.equal(scorer.catchUp(), 2);
   assert.equal(scorer.catchUp(), 0, 'what waits is not queued twice');
   await scorer.whenIdle();
@@ -154,7 +163,11 @@ test('a restart picks up the checkpoints without a score: not damaged ones, not 
   );
   assert.deepEqual(scores.listForRun(off.id), []);
   // A run that asks for none is never queued live either.
-  const s2 = new CheckpointScorer(scores, async () => assert.fail('scored a run with scoring off'), () => {});
+  const s2 = new CheckpointScorer(
+    scores,
+    async () => assert.fail('scored a run with scoring off'),
+    () => {},
+  );
   s2.checkpointWritten(ckpt(runs, off.id, 20));
   assert.equal(s2.pending, 0);
   db.close();
@@ -174,7 +187,11 @@ test('closing stops the score in flight and stores nothing for it; the next star
   assert.deepEqual(scores.listForRun(run.id), []);
   scorer.checkpointWritten(ckpt(runs, run.id, 30));
   assert.equal(scorer.pending, 0, 'a closed scorer takes nothing');
-  const again = new CheckpointScorer(scores, async (_c, images) => score(images), () => {});
+  const again = new CheckpointScorer(
+    scores,
+    async (_c, images) => score(images),
+    () => {},
+  );
   assert.equal(again.catchUp(), 3);
   await again.whenIdle();
   assert.equal(scores.listForRun(run.id).length, 3);

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { GALLERY_SCHEMAS, safeText } from './validate-gallery.js';
 import { EXPORT_SCHEMAS } from './validate-export.js';
 import { INSIGHT_SCHEMAS } from './validate-insight.js';
-import { BACKENDS, CROP_MODES, MAX_METRIC_IMAGES, MAX_REPLICAS, PRESETS, RESOLUTIONS } from '../../common/vocabulary.js';
+import {
+  BACKENDS,
+  CROP_MODES,
+  MAX_METRIC_IMAGES,
+  MAX_REPLICAS,
+  PRESETS,
+  RESOLUTIONS,
+} from '../../common/vocabulary.js';
 import type { RequestName, RequestParams } from '../../../preload/contract.js';
 
 /**

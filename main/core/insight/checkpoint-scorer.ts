@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { kidLabel } from '../../common/vocabulary.js';
-import type { CheckpointScore } from '../../../preload/contract.js';
+import type { CheckpointScore } from '../../common/records.js';
 import type { CheckpointRow } from '../store/runs.js';
 import type { ScoreStore } from '../store/scores.js';
 

@@ -3,7 +3,7 @@
  * checkpoint, kept after retention deletes the checkpoint itself, and which checkpoints still
  * want one.
  */
-import type { CheckpointScore } from '../../../preload/contract.js';
+import type { CheckpointScore } from '../../common/records.js';
 import { fromStored } from '../home-layout.js';
 import type { Db } from './db.js';
 import type { CheckpointRow } from './runs.js';
@@ -58,7 +58,9 @@ export class ScoreStore {
    * the first. False when the checkpoint (or its run) went meanwhile: nothing is stored for it.
    */
   record(s: NewScore): CheckpointScore | null {
-    const exists = this.#db.prepare('SELECT 1 FROM checkpoints WHERE id = ? AND run_id = ?').get(s.checkpointId, s.runId);
+    const exists = this.#db
+      .prepare('SELECT 1 FROM checkpoints WHERE id = ? AND run_id = ?')
+      .get(s.checkpointId, s.runId);
     if (!exists) return null;
     const row = this.#db
       .prepare<unknown[], ScoreRow>(
@@ -137,7 +139,7 @@ export class ScoreStore {
       seen.add(p);
     }
     const family = new Set([root]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const [id, parent] of parents)
         if (parent !== null && family.has(parent) && !family.has(id)) {
