@@ -67,9 +67,12 @@ test('a tiny run with 2 checkpoints gets 2 stored scores, computed beside the tr
       }
       return studio.training.runs.getRun(run.id)!.state === 'done' && heard.length >= 2 && studio.scorer.pending === 0;
     },
-    540_000,
+    900_000,
     'the run to finish and its checkpoints to be scored',
-  );
+  ).catch((err: Error) => {
+    const state = studio.training.runs.getRun(run.id)!.state;
+    throw new Error(`${err.message} (run ${state}, ${heard.length} scored, ${studio.scorer.pending} pending)`);
+  });
   assert.ok(sawNice19, 'a nice-19 child scored the checkpoints');
 
   const checkpoints = studio.training.runs.listCheckpoints(run.id);
@@ -104,7 +107,7 @@ test('a checkpoint left unscored (the app quit) is scored when the app runs agai
   const heard: CheckpointScore[] = [];
   studio.on('checkpointScored', (s) => heard.push(s));
   await studio.resume();
-  await waitFor(() => heard.length === 1 && studio.scorer.pending === 0, 300_000, 'the missing score');
+  await waitFor(() => heard.length === 1 && studio.scorer.pending === 0, 600_000, 'the missing score');
   assert.equal(heard[0]!.checkpointId, latest.id);
   assert.equal(heard[0]!.error, null);
   const [mine] = await studio.handle('listCheckpointScores', { runId });
