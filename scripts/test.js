@@ -41,7 +41,7 @@ const FILES = {
   'browser/gallery.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/export.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/ui-truth.test.js': { slow: true, timeoutS: 600, seconds: 90 }, // trains, draws, keeps, prints
-  'browser/kid-curve.test.js': { slow: true, alone: true, timeoutS: 1200, seconds: 300 }, // two runs, 3 scores
+  'browser/kid-curve.test.js': { slow: true, alone: true, timeoutS: 2400, seconds: 300 }, // two runs, 3 scores
   // The fast suite's longest files: more time, and started first.
   'integration/gan-train.test.js': { timeoutS: 900, seconds: 170 },
   'integration/gan-parallel.test.js': { timeoutS: 600, seconds: 60 },

@@ -46,7 +46,7 @@ test(
         return document.querySelector('[data-testid="chart-kid"] canvas') && /at 0\.032 kimg/.test(note);
       },
       undefined,
-      { timeout: 480_000 },
+      { timeout: 1_200_000 },
     );
     assert.equal(
       await page.locator('[data-testid="chart-kid"] .u-title').innerText(),
@@ -69,7 +69,7 @@ test(
     await page.waitForFunction(
       () => /at 0\.048 kimg/.test(document.querySelector('[data-testid="kid-note"]')?.textContent ?? ''),
       undefined,
-      { timeout: 300_000 },
+      { timeout: 1_200_000 },
     );
     const forked = await legend();
     assert.equal(forked[1], '#2 (this run)');

@@ -213,6 +213,16 @@ test('scores outlive retention (the curve keeps its points) and go with their ru
     scores.record({ ...score(1000), checkpointId: c.id, runId: run.id, kimg: 0, step: 0, error: null }),
     null,
   );
+  // A run resumed from an earlier checkpoint forgets the scores past it, as it forgets the ticks.
+  const c2 = ckpt(runs, run.id, 20);
+  const c3 = ckpt(runs, run.id, 30);
+  for (const c of [c2, c3])
+    scores.record({ ...score(1000), checkpointId: c.id, runId: run.id, kimg: c.kimg, step: c.step, error: null });
+  runs.truncateAfter(run.id, 20);
+  assert.deepEqual(
+    scores.listForRun(run.id).map((s) => s.step),
+    [10, 20],
+  );
   runs.deleteRun(run.id);
   assert.deepEqual(scores.listForRun(run.id), []);
 });

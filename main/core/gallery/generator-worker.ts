@@ -24,7 +24,10 @@ let busy = false;
 let probed = false;
 
 const send = (m: WorkerReply): void => {
-  if (process.connected) process.send!(m);
+  // With a callback, a channel that closes under the write (the parent closed it: a quit, the
+  // checkpoint scorer's stop) is an error passed here, not an 'error' event that ends this
+  // process with a stack trace on stderr; the 'disconnect' below ends it quietly instead.
+  if (process.connected) process.send!(m, undefined, undefined, () => {});
 };
 
 async function drawer(lanes: number, job: number): Promise<BirdDrawer> {

@@ -443,11 +443,13 @@ export class RunStore {
 
   /**
    * A resumed run forgets what came after its checkpoint: ticks and grids past that step are
-   * recorded again, so the history never holds a step twice. Returns the grids' media keys.
+   * recorded again, so the history never holds a step twice (checkpoint scores included: the
+   * checkpoints they scored are not resumed from). Returns the grids' media keys.
    */
   truncateAfter(runId: number, step: number): string[] {
     return this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM ticks WHERE run_id = ? AND step > ?').run(runId, step);
+      this.#db.prepare('DELETE FROM checkpoint_scores WHERE run_id = ? AND step > ?').run(runId, step);
       const grids = this.#db
         .prepare<[number, number], { grid: string }>(
           'DELETE FROM snapshots WHERE run_id = ? AND step > ? RETURNING grid',
