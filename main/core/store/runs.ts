@@ -2,7 +2,6 @@ import { DEFAULT_METRIC_IMAGES, type PauseCause, type RunState } from '../../com
 import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
 
-
 export type { RunState };
 
 export interface RunRow {
