@@ -61,7 +61,7 @@ test(
 
     // A fork continues from the last checkpoint with the same score: both runs on its chart.
     await page.getByRole('button', { name: 'Fork…' }).click();
-    await page.getByLabel('Length (kimg)').fill('0.048');
+    await page.getByLabel('Length (kimg, total)').fill('0.048');
     assert.equal(await page.getByLabel(/Birds per score/).inputValue(), '8', 'the parent’s birds per score');
     await page.getByRole('button', { name: 'Create run' }).click();
     await page.getByTestId('run-state').filter({ hasText: 'Ready' }).waitFor();
