@@ -35,6 +35,7 @@ import type {
   PrintOptions,
   ExportProgress,
   TransferInfo,
+  CheckpointScore,
 } from '../main/common/records.js';
 
 // The words and records the API's types are made of, passed on so that a client of the API needs
@@ -175,6 +176,8 @@ export interface RunSummary {
   startedFrom: (TransferInfo & { note: string }) | null;
   lastSnapshot: string | null;
   lastCheckpoint: CheckpointInfo | null;
+  /** Birds each checkpoint's score (KID, memorisation) is computed from beside the trainer; 0: not scored. */
+  kidImages: number;
   createdAt: number;
 }
 
@@ -214,6 +217,12 @@ export interface CreateRunParams {
    * backends only; default: one per core, at most 4, as the batch allows). Kept on resume.
    */
   replicas?: number;
+  /**
+   * Score each checkpoint as it is written ("Plumage KID (InceptionV3 mixed5, N images)" and the
+   * memorisation rate, in a low-priority process beside the trainer) from this many birds;
+   * default 1,000; 0 turns it off.
+   */
+  kidImages?: number;
 }
 
 export interface RunRef {
@@ -353,6 +362,7 @@ export const REQUEST_CHANNELS = [
   'printAdvice',
   // insight
   'computeMetrics',
+  'listCheckpointScores',
   'findNearest',
   'computeDirections',
   'projectImage',
@@ -368,6 +378,7 @@ export const EVENT_CHANNELS = [
   'galleryJob',
   'exportProgress',
   'projectProgress',
+  'checkpointScored',
 ] as const satisfies readonly EventName[];
 
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -722,8 +733,22 @@ export interface ProjectProgressEvent {
   etaSeconds: number | null;
 }
 
+/** One run's checkpoint scores, oldest first. */
+export interface RunScores {
+  runId: number;
+  name: string;
+  parentRunId: number | null;
+  kidImages: number;
+  scores: CheckpointScore[];
+}
+
 export interface InsightRequests {
   computeMetrics: (p: MetricsParams) => MetricsResult;
+  /**
+   * The checkpoint scores of a run and of its lineage (the runs it was forked from, up to the
+   * first, and every fork of those), the asked run first: one chart shows which config wins.
+   */
+  listCheckpointScores: (p: { runId: number }) => RunScores[];
   findNearest: (p: NearestParams) => NearestResult;
   computeDirections: (p: DirectionsParams) => DirectionsResult;
   /** Resolves when the projection is done; `projectProgress` events (with its jobId) come meanwhile. */
@@ -734,4 +759,6 @@ export interface InsightRequests {
 
 export interface InsightEvents {
   projectProgress: ProjectProgressEvent;
+  /** A checkpoint's score was stored (or its failure). */
+  checkpointScored: CheckpointScore;
 }

@@ -41,6 +41,7 @@ const FILES = {
   'browser/gallery.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/export.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/ui-truth.test.js': { slow: true, timeoutS: 600, seconds: 90 }, // trains, draws, keeps, prints
+  'browser/kid-curve.test.js': { slow: true, alone: true, timeoutS: 2400, seconds: 300 }, // two runs, 3 scores
   // The fast suite's longest files: more time, and started first.
   'integration/gan-train.test.js': { timeoutS: 900, seconds: 170 },
   'integration/gan-parallel.test.js': { timeoutS: 600, seconds: 60 },
@@ -53,6 +54,9 @@ const FILES = {
   'integration/export-process.test.js': { alone: true, seconds: 30 },
   'integration/training-reliability.test.js': { timeoutS: 600, seconds: 60 },
   'integration/training-runs.test.js': { timeoutS: 600, seconds: 60 },
+  // Three scores, each in a fresh nice-19 process (tfjs, the feature network): alone, since a nice-19
+  // process beside other busy tests gets almost no CPU (as it should beside a trainer).
+  'integration/checkpoint-scores.test.js': { slow: true, alone: true, timeoutS: 1800, seconds: 240 },
   'integration/training-processes.test.js': { seconds: 40 },
   // The feature network over the plates, KID under blur and noise, and the CLI's insight commands.
   'integration/insight-cli.test.js': { timeoutS: 600, seconds: 150 },

@@ -82,6 +82,7 @@ async function start(): Promise<void> {
     shell: 'electron',
     training: { spawn: spawnUtilityTrainer },
     spawn: spawnUtilityChild, // the generator and export processes
+    scoreCheckpoints: true,
   });
   void studio.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start
   // Thumbnails and grids: only files under the home's media folders, never arbitrary paths.

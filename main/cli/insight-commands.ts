@@ -56,13 +56,16 @@ const progressLine = (json: boolean) => (p: { phase: string; done: number; total
 export const metricsCommand: CommandDef = {
   name: 'metrics',
   synopsis:
-    'metrics (--run N [--checkpoint C] | --checkpoint FILE) [--dataset DIR] [--images 1000] [--backend B] ' +
-    '[--home DIR] [--json]',
+    'metrics (--run N [--checkpoint C] | --checkpoint FILE) [--dataset DIR] [--images 1000] [--fresh] ' +
+    '[--backend B] [--home DIR] [--json]',
   summary: 'Plumage KID (InceptionV3 mixed5) and the memorisation rate of a checkpoint against a dataset.',
   details: [
     "  --dataset DIR  an ingested folder (default: the run's own dataset)",
     `  --images N     generated birds, seeds 0…N−1 at ψ 1 (default ${DEFAULT_METRIC_IMAGES})`,
-    '  --json         {kid, kidStd, images, memorisation, reals, subsetSize, label}',
+    '  --json         {kid, kidStd, images, memorisation, reals, subsetSize, label, stored}',
+    "  --fresh        compute it even where the run's checkpoint already has a stored score",
+    "  A run's checkpoint scored beside the trainer (the app, serve) is read from the home when its",
+    '  dataset and --images match: "stored" says which (and when it was computed).',
     "  KID is Plumage's own score (unbiased; with its spread over subsets): lower is closer to the",
     '  dataset. It is not comparable with published FIDs. The memorisation rate is the share of birds',
     '  nearer a training image than training images are to each other.',
@@ -74,10 +77,15 @@ export const metricsCommand: CommandDef = {
     images: { type: 'string' },
     backend: { type: 'string' },
     home: { type: 'string' },
+    fresh: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
   async run(v) {
     const generator = await generatorFlag(v);
+    if ('runId' in generator && v.dataset === undefined && v.fresh !== true) {
+      const said = await storedScore(v, generator);
+      if (said) return 0;
+    }
     const images = numberFlag(v, 'images', F.images) ?? DEFAULT_METRIC_IMAGES;
     if ('file' in generator && v.dataset === undefined) throw new UsageError('a --checkpoint FILE needs --dataset DIR');
     // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
@@ -95,7 +103,7 @@ export const metricsCommand: CommandDef = {
       );
       if (v.json) {
         const { generator: g, ...rest } = r;
-        console.log(JSON.stringify({ ...rest, generator: g.file }));
+        console.log(JSON.stringify({ ...rest, generator: g.file, stored: false }));
       } else {
         console.log(`${r.label}: ${r.kid.toFixed(5)} ± ${r.kidStd.toFixed(5)}`);
         console.log(`  against ${r.reals} training images (subsets of ${r.subsetSize}), from ${r.generator.file}`);
@@ -107,6 +115,51 @@ export const metricsCommand: CommandDef = {
     }
   },
 };
+
+/**
+ * Prints a run checkpoint's stored score when there is one of this many birds (true), else says
+ * on stderr that it is computed now (false). Read before any child or backend starts: instant.
+ */
+async function storedScore(v: FlagValues, generator: Extract<GeneratorRef, { runId: number }>): Promise<boolean> {
+  const studio = openReadOnly(v.home as string | undefined);
+  try {
+    const run = studio.training.runs.getRun(generator.runId);
+    if (!run) return false; // the computation says "no run with id N"
+    const checkpoint =
+      generator.checkpointId !== undefined
+        ? studio.training.runs.getCheckpoint(generator.checkpointId)
+        : studio.training.runs.latestCheckpoint(generator.runId);
+    if (!checkpoint || checkpoint.run_id !== run.id) return false;
+    const images = numberFlag(v, 'images', F.images) ?? run.kid_images;
+    const s = studio.scores.forCheckpoint(checkpoint.id);
+    const why =
+      !s || s.kid === null
+        ? s?.error
+          ? `its score failed (${s.error})`
+          : run.kid_images === 0
+            ? 'the run does not score its checkpoints'
+            : 'it has no stored score yet'
+        : s.images !== images
+          ? `its stored score is of ${s.images} birds, not ${images}`
+          : null;
+    const at = `run ${run.id}'s checkpoint #${checkpoint.id} (${checkpoint.kimg.toFixed(3)} kimg)`;
+    if (why !== null) {
+      if (v.json !== true) console.error(`${at}: ${why}; computing it now`);
+      return false;
+    }
+    if (v.json) {
+      console.log(JSON.stringify({ ...s, stored: true, generator: checkpoint.path }));
+    } else {
+      console.log(`${s!.label}: ${s!.kid!.toFixed(5)} ± ${(s!.kidStd ?? 0).toFixed(5)}`);
+      console.log(`  stored: computed beside the trainer at ${new Date(s!.computedAt).toISOString()} for ${at}`);
+      console.log(`  memorisation: ${((s!.memorisation ?? 0) * 100).toFixed(1)} % of birds copy a training image`);
+      console.log('  (--fresh computes it again)');
+    }
+    return true;
+  } finally {
+    await studio.close();
+  }
+}
 
 export const nearestCommand: CommandDef = {
   name: 'nearest',

@@ -148,3 +148,21 @@ export interface ExportProgress {
   /** Why the whole job stopped, when state is 'failed'. */
   error: string | null;
 }
+
+/** A checkpoint's score, computed beside the trainer when it was written (or at the next start). */
+export interface CheckpointScore {
+  runId: number;
+  /** null once retention removed the checkpoint: its score stays on the curve. */
+  checkpointId: number | null;
+  kimg: number;
+  step: number;
+  /** null when scoring failed (`error` says why). */
+  kid: number | null;
+  kidStd: number | null;
+  images: number;
+  memorisation: number | null;
+  /** "Plumage KID (InceptionV3 mixed5, N images)": Plumage's own score, not comparable with published FIDs. */
+  label: string;
+  error: string | null;
+  computedAt: number;
+}

@@ -131,6 +131,10 @@ export type TimelapseFormat = (typeof TIMELAPSE_FORMATS)[number];
 
 /** Generated images a score may be computed from (KID's kernel matrices grow with the square). */
 export const MAX_METRIC_IMAGES = 5000;
+/** Generated images a score is computed from unless asked otherwise (issue #20's 1,000): `metrics`, each checkpoint. */
+export const DEFAULT_METRIC_IMAGES = 1000;
+/** How the score is named wherever it is shown: Plumage's own, never to be mistaken for a published FID. */
+export const kidLabel = (images: number): string => `Plumage KID (InceptionV3 mixed5, ${images} images)`;
 export const DIRECTION_METHODS = ['sefa', 'ganspace'] as const;
 export type DirectionMethod = (typeof DIRECTION_METHODS)[number];
 /** Closest plates one request may ask for. */

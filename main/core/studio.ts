@@ -9,6 +9,7 @@ import type {
   EventName,
   PlumageEvents,
   RequestName,
+  RunScores,
   RequestParams,
   RequestResult,
   RunSummary,
@@ -33,6 +34,9 @@ import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
 import { Insight } from './insight/service.js';
 import type { SpawnChild } from './util/spawn-child.js';
+import { CheckpointScorer } from './insight/checkpoint-scorer.js';
+import { scoreInChildProcess } from './insight/score-child.js';
+import { ScoreStore } from './store/scores.js';
 
 export { NotFoundError, UnsupportedError, type IngestReport };
 
@@ -62,10 +66,23 @@ export interface StudioOptions {
   backend?: BackendChoice | undefined;
   /** How the generator and export processes are started (Electron: utility processes); by default a Node fork. */
   spawn?: SpawnChild | undefined;
+  /**
+   * Score each checkpoint beside the trainer as it is written, and those left unscored at
+   * `resume` (the app and `serve`); off by default, so one-shot commands and tests start no scorer.
+   */
+  scoreCheckpoints?: boolean;
 }
 
 /** Options with no default. */
-type OptionalOption = 'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend' | 'spawn';
+type OptionalOption =
+  | 'settleMs'
+  | 'concurrency'
+  | 'training'
+  | 'readOnly'
+  | 'afterDecode'
+  | 'backend'
+  | 'spawn'
+  | 'scoreCheckpoints';
 
 export { DEFAULT_PAPER };
 /** The requests the core answers; a native folder dialog is the shell's (see api/handler.ts). */
@@ -93,6 +110,8 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   readonly gallery: Gallery;
   readonly exports: ExportService;
   readonly insight: Insight;
+  readonly scorer: CheckpointScorer;
+  readonly scores: ScoreStore;
   readonly #opts: Required<Omit<StudioOptions, OptionalOption>> & Pick<StudioOptions, OptionalOption>;
   readonly #lock: HomeLock | null;
   /** Files exports and interpolations wrote while this Studio was open (absolute), oldest first. */
@@ -132,6 +151,12 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
     this.gallery.on('galleryImage', (e) => this.emit('galleryImage', e));
     this.gallery.on('galleryJob', (e) => this.emit('galleryJob', e));
     this.insight = new Insight(db, opts.home, runner, this.datasets, this.gallery);
+    const { datasets, gallery } = this;
+    const score = scoreInChildProcess({ db, home: opts.home, datasets, gallery, backend: opts.backend });
+    this.scores = new ScoreStore(db, opts.home);
+    this.scorer = new CheckpointScorer(this.scores, score);
+    this.scorer.on('scored', (s) => this.emit('checkpointScored', s));
+    if (opts.scoreCheckpoints) this.training.on('runCheckpoint', (c) => this.scorer.checkpointWritten(c));
     this.exports = new ExportService({
       db,
       home: opts.home,
@@ -175,6 +200,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
 
   /** App start-up: resume watching every dataset whose folder still exists; with none yet, open the samples. */
   async resume(): Promise<void> {
+    if (this.#opts.scoreCheckpoints) this.scorer.catchUp();
     if (!(await this.datasetService.resume()))
       await this.openDataset({ folder: this.samplesFolder, resolution: 256, crop: 'centre' });
   }
@@ -347,6 +373,9 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   ): Promise<RequestResult<'computeMetrics'>> {
     return this.insight.computeMetrics(p, onProgress);
   }
+  async listCheckpointScores({ runId }: RequestParams<'listCheckpointScores'>): Promise<RunScores[]> {
+    return this.insight.listCheckpointScores(runId);
+  }
   async findNearest(p: RequestParams<'findNearest'>): Promise<RequestResult<'findNearest'>> {
     return this.insight.findNearest(p);
   }
@@ -418,6 +447,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
    * offers Resume and says what paused them (`cause`; by default the shell: the app or the server).
    */
   async close(cause: PauseCause = this.#opts.shell === 'electron' ? 'app' : 'server'): Promise<void> {
+    await this.scorer.close(); // first: a score in flight never holds up a quit (catchUp redoes it next start)
     await this.training.pauseAll(cause);
     await this.gallery.close();
     await this.exports.close();

@@ -18,7 +18,12 @@ export async function serveMain(argv: string[]): Promise<number> {
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be 0–65535 (0 = any free port), got ${values.port}`);
-  const studio = Studio.open({ home: resolveHome(values.home), resourcesDir: DEFAULT_RESOURCES_DIR, shell: 'server' });
+  const studio = Studio.open({
+    home: resolveHome(values.home),
+    resourcesDir: DEFAULT_RESOURCES_DIR,
+    shell: 'server',
+    scoreCheckpoints: true,
+  });
   const defaultHome = studio.home === resolveHome();
   // Listen before anything is awaited: a signal during start-up must still pause runs and exit cleanly.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {

@@ -12,6 +12,9 @@
  *   insight [--preset 64] [--images 1000] [--steps 500] [--skip kid,project]
  *                                          feature network ms/image, KID of N birds (s), a projection (s),
  *                                          a slider preview (ms)
+ *   kid-beside [--preset tiny] [--kimg K] [--images 1000] [--repeats 1]
+ *                                          the trainer's images/s with and without each checkpoint
+ *                                          scored beside it (nice-19 process): the slowdown ratio
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
@@ -20,6 +23,7 @@ import { benchExport } from './export.js';
 import { benchGenerate } from './generate.js';
 import { benchPickle } from './pickle.js';
 import { benchInsight } from './insight.js';
+import { benchKidBeside } from './kid-beside.js';
 
 const [name, ...rest] = process.argv.slice(2);
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
@@ -30,6 +34,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   generate: benchGenerate,
   pickle: benchPickle,
   insight: benchInsight,
+  'kid-beside': benchKidBeside,
 };
 const bench = name ? benches[name] : undefined;
 if (!bench) {

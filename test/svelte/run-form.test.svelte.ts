@@ -112,3 +112,17 @@ test('Create run’s error is kept, with the fork, until the next try', async ()
   assert.equal((await form.create())?.id, 8);
   assert.equal(form.createError, null);
 });
+
+test('checkpoint scores: on with 1,000 birds unless changed; off sends 0; a fork keeps its parent’s', () => {
+  const form = new RunForm(fakeApi({}).api);
+  form.datasetId = 3;
+  assert.equal(form.params()!.kidImages, undefined, 'the core’s default, 1,000 birds');
+  form.kidImages = 200;
+  assert.equal(form.params()!.kidImages, 200);
+  form.scoreCheckpoints = false;
+  assert.equal(form.params()!.kidImages, 0, 'off');
+  form.fork({ ...parent, kidImages: 64 });
+  assert.equal(form.params()!.kidImages, 64, 'the same score as the parent’s: one chart compares like with like');
+  form.fork({ ...parent, kidImages: 0 });
+  assert.equal(form.params()!.kidImages, 0);
+});

@@ -14,7 +14,7 @@ test('every migration applies from empty and sets user_version', () => {
   }[];
   assert.deepEqual(
     tables.map((t) => t.name),
-    ['checkpoints', 'datasets', 'favourites', 'runs', 'snapshots', 'sources', 'ticks'],
+    ['checkpoint_scores', 'checkpoints', 'datasets', 'favourites', 'runs', 'snapshots', 'sources', 'ticks'],
   );
   for (const t of tables) assert.match(t.sql, /\)\s*STRICT$/, `${t.name} is STRICT`);
   db.close();

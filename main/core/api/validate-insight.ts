@@ -40,6 +40,7 @@ const bird = z.strictObject({
 
 export const INSIGHT_SCHEMAS: Schemas = {
   computeMetrics: z.strictObject({ generator: generatorRef, datasetId: G.id.optional(), images: F.images.optional() }),
+  listCheckpointScores: z.strictObject({ runId: G.id }),
   findNearest: z.union([
     z.strictObject({ datasetId: G.id, k: F.k.optional(), image: F.path }),
     z.strictObject({ datasetId: G.id, k: F.k.optional(), bird }),

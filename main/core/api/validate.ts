@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { GALLERY_SCHEMAS, safeText } from './validate-gallery.js';
 import { EXPORT_SCHEMAS } from './validate-export.js';
 import { INSIGHT_SCHEMAS } from './validate-insight.js';
-import { BACKENDS, CROP_MODES, MAX_REPLICAS, PRESETS, RESOLUTIONS } from '../../common/vocabulary.js';
+import {
+  BACKENDS,
+  CROP_MODES,
+  MAX_METRIC_IMAGES,
+  MAX_REPLICAS,
+  PRESETS,
+  RESOLUTIONS,
+} from '../../common/vocabulary.js';
 import type { RequestName, RequestParams } from '../../../preload/contract.js';
 
 /**
@@ -65,6 +72,14 @@ export const CREATE_RUN_FIELDS = {
     .int('must be a whole number')
     .min(1, `must be between 1 and ${MAX_REPLICAS}`)
     .max(MAX_REPLICAS, `must be between 1 and ${MAX_REPLICAS}`)
+    .optional(),
+  /** 0 turns the per-checkpoint score off; a KID needs at least 2 birds. */
+  kidImages: z
+    .number({ error: `must be 0 (off) or a whole number from 2 to ${MAX_METRIC_IMAGES}` })
+    .int(`must be 0 (off) or a whole number from 2 to ${MAX_METRIC_IMAGES}`)
+    .refine((n) => n === 0 || (n >= 2 && n <= MAX_METRIC_IMAGES), {
+      error: `must be 0 (off) or a whole number from 2 to ${MAX_METRIC_IMAGES}`,
+    })
     .optional(),
 };
 

@@ -35,6 +35,8 @@ export interface GeneratorClientOptions {
   backend?: BackendName | undefined;
   /** How the process is started (Electron: a utility process); by default a Node fork. */
   spawn?: SpawnChild | undefined;
+  /** Niceness of its process (default GENERATOR_NICE; the checkpoint scorer asks for the lowest, 19). */
+  nice?: number;
 }
 
 export class GalleryBusyError extends Error {
@@ -74,11 +76,13 @@ export class GeneratorClient {
   readonly #lanes: () => number;
   readonly #backend: BackendName | undefined;
   readonly #spawn: SpawnChild;
+  readonly #nice: number;
 
   constructor(opts: GeneratorClientOptions = {}) {
     this.#lanes = opts.lanes ?? defaultLanes;
     this.#backend = opts.backend;
     this.#spawn = opts.spawn ?? forkChild;
+    this.#nice = opts.nice ?? GENERATOR_NICE;
   }
 
   /** Queues a task; `files` resolve when it is done (or cancelled: the files written before then). */
@@ -166,7 +170,7 @@ export class GeneratorClient {
     const handle = this.#spawn(GENERATOR_SCRIPT, {
       name: 'generator',
       args: this.#backend ? [this.#backend] : [],
-      nice: GENERATOR_NICE,
+      nice: this.#nice,
     });
     const child: Child = { handle, rpc: new RpcClient<GeneratorProtocol>(handle, { name: 'generator process' }) };
     handle.onExit(() => {

@@ -3,20 +3,18 @@
  * the operations behind `plumage metrics` / `plumage nearest` and their requests. Plain data in
  * and out, so they run wherever the gallery draws (its child process, or this process).
  */
+import { kidLabel } from '../../common/vocabulary.js';
 import { renderBirds, type BirdSpec, type Generator } from '../gallery/render.js';
 import { datasetFeatures, type DatasetImages } from './dataset-features.js';
 import { FEATURE_DIM, type FeatureNetwork } from './feature-net.js';
 import { kernelInceptionDistance, MAX_KID_IMAGES } from './kid.js';
 import { memorisation, nearestNeighbours } from './nearest.js';
 
-/** Generated images a KID is computed from by default (the issue's 1,000). */
-export const DEFAULT_KID_IMAGES = 1000;
 export { MAX_KID_IMAGES };
 /** Birds drawn and run through the network at a time. */
 const CHUNK = 32;
 
-/** How a score is named wherever it is shown: never to be mistaken for a published FID. */
-export const kidLabel = (images: number): string => `Plumage KID (InceptionV3 mixed5, ${images} images)`;
+export { kidLabel };
 
 export interface MetricsResult {
   kid: number;

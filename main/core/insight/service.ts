@@ -14,10 +14,12 @@ import type {
   MetricsResult,
   NearestParams,
   NearestResult,
+  RunScores,
   ProjectParams,
   ProjectProgressEvent,
   ProjectResult,
 } from '../../../preload/contract.js';
+import { DEFAULT_METRIC_IMAGES } from '../../common/vocabulary.js';
 import { DEFAULT_PAPER } from '../paper-colour.js';
 import { datasetCacheFile } from '../home-layout.js';
 import { checkExportFolder, makeExportFolder } from '../export/folder.js';
@@ -27,6 +29,7 @@ import type { TaskFile } from '../gallery/tasks.js';
 import type { TaskRunner } from '../gallery/runner.js';
 import type { DatasetRow, DatasetStore } from '../store/datasets.js';
 import { RunStore } from '../store/runs.js';
+import { ScoreStore } from '../store/scores.js';
 import type { Db } from '../store/db.js';
 import type { DatasetImages } from './dataset-features.js';
 import type { Directions } from './directions.js';
@@ -34,7 +37,7 @@ import type { MetricsResult as CoreMetrics, NearestResult as CoreNearest, Progre
 import { InsightInputError, InsightNotFoundError, checkImageFile } from './errors.js';
 import type { InsightTask } from './tasks.js';
 
-export const DEFAULT_METRIC_IMAGES = 1000;
+export { DEFAULT_METRIC_IMAGES };
 export const DEFAULT_NEIGHBOURS = 5;
 export const DEFAULT_PROJECT_STEPS = 500;
 /** Where results are written by the runner and read back (then removed). */
@@ -56,6 +59,7 @@ export class Insight {
   readonly #datasets: DatasetStore;
   readonly #gallery: Gallery;
   readonly #runs: RunStore;
+  readonly #scores: ScoreStore;
   readonly #projections = new Set<number>();
 
   constructor(db: Db, home: string, runner: TaskRunner, datasets: DatasetStore, gallery: Gallery) {
@@ -64,6 +68,18 @@ export class Insight {
     this.#datasets = datasets;
     this.#gallery = gallery;
     this.#runs = new RunStore(db, home);
+    this.#scores = new ScoreStore(db, home);
+  }
+
+  /** The checkpoint scores of a run and its lineage (forks and the runs forked from), the run first. */
+  listCheckpointScores(runId: number): RunScores[] {
+    const ids = this.#scores.lineage(runId);
+    if (ids.length === 0) throw new InsightNotFoundError(`no run with id ${runId}`);
+    return ids.map((id) => {
+      const run = this.#runs.getRun(id)!;
+      const scores = this.#scores.listForRun(id);
+      return { runId: id, name: run.name, parentRunId: run.parent_run_id, kidImages: run.kid_images, scores };
+    });
   }
 
   async computeMetrics(p: MetricsParams, onProgress?: (p: Progress) => void): Promise<MetricsResult> {

@@ -1,4 +1,4 @@
-import type { PauseCause, RunState } from '../../common/vocabulary.js';
+import { DEFAULT_METRIC_IMAGES, type PauseCause, type RunState } from '../../common/vocabulary.js';
 import type { TickInfo } from '../../common/records.js';
 import type { GanConfig } from '../gan/config.js';
 import { fromStored, toStored } from '../home-layout.js';
@@ -42,6 +42,8 @@ export interface RunRow {
   /** What paused it when no one pressed Pause (a quit, a crash), and when; null otherwise. */
   paused_by: PauseCause | null;
   paused_at: number | null;
+  /** Birds each checkpoint's KID is computed from beside the trainer; 0: its checkpoints are not scored. */
+  kid_images: number;
   created_at: number;
   updated_at: number;
 }
@@ -137,7 +139,8 @@ export type NewRun = Omit<
   | 'created_at'
   | 'updated_at'
   | 'started_from'
-> & { started_from?: string | null };
+  | 'kid_images'
+> & { started_from?: string | null; kid_images?: number };
 
 /**
  * A delete refused because something (a fork, a favourite) still points at the row.
@@ -187,15 +190,18 @@ export class RunStore {
       this.#db
         .prepare(
           `INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, init_from, started_from, name, preset,
-             config, seed, sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, state, created_at, updated_at)
+             config, seed, sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, kid_images, state,
+             created_at, updated_at)
            VALUES (@id, @dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @started_from, @name, @preset,
-             @config, @seed, @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, 'created', ${now},
+             @config, @seed, @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, @kid_images,
+             'created', ${now},
              ${now})`,
         )
         .run({
           ...r,
           id: next,
           started_from: r.started_from ?? null,
+          kid_images: r.kid_images ?? DEFAULT_METRIC_IMAGES,
           init_from: r.init_from === null ? null : toStored(this.#home, r.init_from),
         });
       return next;
@@ -451,11 +457,13 @@ export class RunStore {
 
   /**
    * A resumed run forgets what came after its checkpoint: ticks and grids past that step are
-   * recorded again, so the history never holds a step twice. Returns the grids' media keys.
+   * recorded again, so the history never holds a step twice (checkpoint scores included: the
+   * checkpoints they scored are not resumed from). Returns the grids' media keys.
    */
   truncateAfter(runId: number, step: number): string[] {
     return this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM ticks WHERE run_id = ? AND step > ?').run(runId, step);
+      this.#db.prepare('DELETE FROM checkpoint_scores WHERE run_id = ? AND step > ?').run(runId, step);
       const grids = this.#db
         .prepare<[number, number], { grid: string }>(
           'DELETE FROM snapshots WHERE run_id = ? AND step > ? RETURNING grid',

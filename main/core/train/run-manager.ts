@@ -67,6 +67,8 @@ export interface RunManagerEvents {
   runChanged: [RunSummary];
   runTick: [{ runId: number; tick: TickInfo }];
   runSnapshot: [{ runId: number; snapshot: SnapshotInfo }];
+  /** A checkpoint was written whole and recorded (the checkpoint scorer listens). */
+  runCheckpoint: [CheckpointRow];
 }
 
 const SAMPLE_SEEDS = 8;
@@ -148,6 +150,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       startedFrom: startedFrom(run),
       lastSnapshot: snapshots.at(-1)?.grid ?? null,
       lastCheckpoint: latest ? toCheckpointInfo(latest) : null,
+      kidImages: run.kid_images,
       createdAt: run.created_at,
     };
   }
@@ -263,6 +266,7 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
       snapshot_kimg: p.snapshotKimg,
       checkpoint_kimg: p.checkpointKimg,
       checkpoint_minutes: p.checkpointMinutes ?? DEFAULT_CHECKPOINT_MINUTES,
+      ...(p.kidImages !== undefined ? { kid_images: p.kidImages } : {}),
     });
     const summary = this.summary(run);
     this.emit('runChanged', summary);
@@ -292,7 +296,8 @@ export class RunManager extends EventEmitter<RunManagerEvents> {
     sup.on('changed', (r) => this.emit('runChanged', this.summary(r)));
     sup.on('tick', (tick) => this.emit('runTick', { runId: run.id, tick }));
     sup.on('snapshot', (s) => this.emit('runSnapshot', { runId: run.id, snapshot: toSnapshotInfo(s) }));
-    sup.on('checkpoint', () => {
+    sup.on('checkpoint', (c) => {
+      this.emit('runCheckpoint', c);
       const row = this.runs.getRun(run.id);
       if (row) this.emit('runChanged', this.summary(row));
     });

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_METRIC_IMAGES,
   defaultRunLengths,
   type BackendChoice,
   type CreateRunParams,
@@ -32,6 +33,9 @@ export class RunForm {
   freezeD = $state<number | null>(null); // Freeze-D: D's first N layers keep their weights
   backend = $state<BackendChoice | ''>(''); // '' = the best one present
   replicas = $state<number | null>(null); // null = one per core, as the batch allows
+  /** Score each checkpoint beside the trainer (KID and memorisation), from this many birds. */
+  scoreCheckpoints = $state(true);
+  kidImages = $state(DEFAULT_METRIC_IMAGES);
   /** Why the last Create run failed, said beside the button (no run may be shown to say it in). */
   createError = $state<string | null>(null);
   readonly #api: PlumageApi;
@@ -69,6 +73,11 @@ export class RunForm {
       ...(initFrom && this.freezeD !== null ? { freezeD: this.freezeD } : {}),
       ...(this.backend ? { backend: this.backend } : {}),
       ...(this.replicas !== null ? { replicas: this.replicas } : {}),
+      ...(!this.scoreCheckpoints
+        ? { kidImages: 0 }
+        : this.kidImages !== DEFAULT_METRIC_IMAGES
+          ? { kidImages: this.kidImages }
+          : {}),
     };
   }
 
@@ -108,5 +117,8 @@ export class RunForm {
     this.r1Gamma = run.r1Gamma;
     this.adaTarget = run.adaTarget;
     this.replicas = run.replicas;
+    // The same score as its parent's, so the two curves on one chart compare like with like.
+    this.scoreCheckpoints = run.kidImages !== 0;
+    this.kidImages = run.kidImages || DEFAULT_METRIC_IMAGES;
   }
 }

@@ -1,4 +1,4 @@
-import type { PlumageApi, RunDetail, RunState, RunSummary, TickInfo } from '../../../preload/contract';
+import type { PlumageApi, RunDetail, RunScores, RunState, RunSummary, TickInfo } from '../../../preload/contract';
 import { recentSecPerKimg } from '../../../preload/run-stats';
 
 /**
@@ -14,6 +14,8 @@ export class TrainingState {
   selectedId = $state<number | null>(null);
   detail = $state.raw<RunDetail | null>(null);
   ticks = $state.raw<TickInfo[]>([]);
+  /** Checkpoint scores of the selected run and its lineage (forks on one chart), the run first. */
+  scores = $state.raw<RunScores[]>([]);
   error = $state<string | null>(null);
   readonly #api: PlumageApi;
   readonly #off: (() => void)[] = [];
@@ -44,6 +46,10 @@ export class TrainingState {
       api.on('runSnapshot', ({ runId }) => {
         if (runId === this.selectedId) void this.#refreshDetail();
       }),
+      // A new score of the chart's lineage: the scores are read again (a few rows per checkpoint).
+      api.on('checkpointScored', ({ runId }) => {
+        if (this.scores.some((r) => r.runId === runId)) void this.#loadScores();
+      }),
     );
   }
 
@@ -64,8 +70,21 @@ export class TrainingState {
   async select(runId: number): Promise<void> {
     this.selectedId = runId;
     this.ticks = [];
+    this.scores = [];
     await this.#refreshDetail();
     await this.#loadTicks(runId);
+    await this.#loadScores();
+  }
+
+  async #loadScores(): Promise<void> {
+    const runId = this.selectedId;
+    if (runId === null || this.#deleting.has(runId)) return;
+    try {
+      const scores = await this.#api.listCheckpointScores({ runId });
+      if (this.selectedId === runId) this.scores = scores;
+    } catch {
+      // A run deleted meanwhile has none; its chart goes with it.
+    }
   }
 
   /** The run's whole tick history, downsampled; ticks that arrive meanwhile are kept. */

@@ -8,6 +8,7 @@ import { migration0006 } from './0006-home-relative-paths.js';
 import { migration0007 } from './0007-run-pause-cause.js';
 import { migration0008 } from './0008-run-started-from.js';
 import { migration0009 } from './0009-live-generators.js';
+import { migration0010 } from './0010-checkpoint-scores.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0007,
   migration0008,
   migration0009,
+  migration0010,
 ];
