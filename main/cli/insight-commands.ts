@@ -123,20 +123,24 @@ export const metricsCommand: CommandDef = {
 async function storedScore(v: FlagValues, generator: Extract<GeneratorRef, { runId: number }>): Promise<boolean> {
   const studio = openReadOnly(v.home as string | undefined);
   try {
-    const run = studio.training.runs.getRun(generator.runId);
+    // Through the facade's requests, as the page reads them: the run, its checkpoints, its scores.
+    const run = await studio.getRun({ runId: generator.runId }).catch(() => null);
     if (!run) return false; // the computation says "no run with id N"
+    const newest = run.checkpoints.reduce<(typeof run.checkpoints)[number] | undefined>(
+      (a, c) => (a === undefined || c.step > a.step ? c : a),
+      undefined,
+    );
     const checkpoint =
-      generator.checkpointId !== undefined
-        ? studio.training.runs.getCheckpoint(generator.checkpointId)
-        : studio.training.runs.latestCheckpoint(generator.runId);
-    if (!checkpoint || checkpoint.run_id !== run.id) return false;
-    const images = numberFlag(v, 'images', F.images) ?? run.kid_images;
-    const s = studio.scores.forCheckpoint(checkpoint.id);
+      generator.checkpointId !== undefined ? run.checkpoints.find((c) => c.id === generator.checkpointId) : newest;
+    if (!checkpoint) return false;
+    const images = numberFlag(v, 'images', F.images) ?? run.kidImages;
+    const own = (await studio.listCheckpointScores({ runId: run.id })).find((r) => r.runId === run.id);
+    const s = own?.scores.find((x) => x.checkpointId === checkpoint.id);
     const why =
       !s || s.kid === null
         ? s?.error
           ? `its score failed (${s.error})`
-          : run.kid_images === 0
+          : run.kidImages === 0
             ? 'the run does not score its checkpoints'
             : 'it has no stored score yet'
         : s.images !== images
