@@ -499,8 +499,24 @@ export type AddFavouriteParams = {
   | { latent: string; psi?: number; noiseMode?: GalleryNoiseMode; seed?: never }
 );
 
-export interface InterpolateParams {
-  favouriteIds: number[];
+/**
+ * A walk along one direction from a bird (the bird dialog's sliders): from `edit.amount` below
+ * the bird to as far above it, in W, through the bird itself.
+ */
+export interface DirectionWalk {
+  generator: GeneratorRef;
+  seed: number;
+  psi: number;
+  noiseMode: GalleryNoiseMode;
+  mixSeed?: number;
+  mixLayers?: string;
+  edit: BirdEdit;
+}
+
+/** Between favourites (`favouriteIds`), or along a direction (`along`, in W). */
+export type InterpolateParams = (
+  { favouriteIds: number[]; along?: never } | { along: DirectionWalk; favouriteIds?: never }
+) & {
   space: LatentSpace;
   frames: number;
   fps: number;
@@ -508,9 +524,9 @@ export interface InterpolateParams {
   format: InterpolationFormat;
   /** Folder for exports (default: the home's exports/). */
   outDir?: string;
-  /** File name (no extension, no folders); default from the favourites' ids and the space. */
+  /** File name (no extension, no folders); default from the favourites' ids and the space (or the direction). */
   name?: string;
-}
+};
 
 export interface InterpolateResult {
   files: string[];

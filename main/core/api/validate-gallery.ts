@@ -104,6 +104,16 @@ const keptBird = {
   note: F.note.optional(),
 };
 
+/** An interpolation's frames and files, between favourites or along a direction. */
+const interpolation = {
+  space: F.space,
+  frames: F.frames,
+  fps: F.fps,
+  format: F.format,
+  outDir: path.optional(),
+  name: F.fileName.optional(),
+};
+
 type Schemas = { [K in keyof GalleryRequests]: z.ZodType<RequestParams<K>, unknown> };
 
 export const GALLERY_SCHEMAS: Schemas = {
@@ -136,14 +146,20 @@ export const GALLERY_SCHEMAS: Schemas = {
   removeFavourite: z.strictObject({ id }),
   renderFavourite: z.strictObject({ id }),
   suggestName: z.strictObject({ seed, mixSeed: seed.optional() }),
-  interpolate: z.strictObject({
-    favouriteIds: z.array(id).min(2).max(64),
-    space: F.space,
-    frames: F.frames,
-    fps: F.fps,
-    format: F.format,
-    outDir: path.optional(),
-    name: F.fileName.optional(),
-  }),
+  interpolate: z.union([
+    z.strictObject({ favouriteIds: z.array(id).min(2).max(64), ...interpolation }),
+    z.strictObject({
+      along: z.strictObject({
+        generator: generatorRef,
+        seed,
+        psi,
+        noiseMode: F.noiseMode,
+        mixSeed: seed.optional(),
+        mixLayers: mixLayers.optional(),
+        edit: birdEdit,
+      }),
+      ...interpolation,
+    }),
+  ]),
   previewDeleteRun: z.strictObject({ runId: id }),
 };

@@ -13,6 +13,7 @@ import type { FavouriteFilter } from '../../common/records.js';
 import type {
   AddFavouriteParams,
   BirdEdit,
+  DirectionWalk,
   Favourite,
   GalleryEvents,
   GenerateParams,
@@ -33,7 +34,7 @@ import { mixRange } from './mixing.js';
 import { binomialName, whyBadName, whyBadNote } from './names.js';
 import { planInterpolationFiles } from './interpolation-files.js';
 import { FavouriteBirds, editOf, latentNumber } from './favourite-birds.js';
-import type { BirdSpec } from './render.js';
+import type { BirdSpec, LatentSpace } from './render.js';
 import type { TaskRunner } from './runner.js';
 
 /** The default model is loaded at warm-up up to this resolution (see warmUp). */
@@ -191,19 +192,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   /** Interpolation between favourites of one generator: a preview strip, an animation, or PNG frames. */
   async interpolate(p: InterpolateParams): Promise<Omit<InterpolateResult, 'downloads'>> {
-    const rows = p.favouriteIds.map((id) => this.#favourite(id));
-    const files = new Set(rows.map((r) => r.generator_path));
-    if (files.size > 1)
-      throw new GalleryError(
-        `these favourites come from ${files.size} different generator files; an interpolation needs one`,
-      );
-    if (p.frames < rows.length)
-      throw new GalleryError(
-        `frames must be at least the number of favourites (${rows.length}): each of them is a frame`,
-      );
-    const gen = await this.#fileOf(rows[0]!);
-    const keys: BirdSpec[] = [];
-    for (const r of rows) keys.push(await this.birds.specOf(r, gen));
+    const { gen, keys } = p.along ? await this.#walkKeys(p.along, p.space) : await this.#favouriteKeys(p);
     if (p.format === 'strip') {
       const hash = createHash('sha256')
         .update(JSON.stringify([gen.tag, keys, p.space, p.frames]))
@@ -248,6 +237,40 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       await removeCreated(made);
       throw err;
     }
+  }
+
+  async #favouriteKeys(p: InterpolateParams & { favouriteIds: number[] }) {
+    const rows = p.favouriteIds.map((id) => this.#favourite(id));
+    const files = new Set(rows.map((r) => r.generator_path));
+    if (files.size > 1)
+      throw new GalleryError(
+        `these favourites come from ${files.size} different generator files; an interpolation needs one`,
+      );
+    if (p.frames < rows.length)
+      throw new GalleryError(
+        `frames must be at least the number of favourites (${rows.length}): each of them is a frame`,
+      );
+    const gen = await this.#fileOf(rows[0]!);
+    const keys: BirdSpec[] = [];
+    for (const r of rows) keys.push(await this.birds.specOf(r, gen));
+    return { gen, keys };
+  }
+
+  /**
+   * A walk along a direction as an interpolation between its two ends: an edit is linear in its
+   * amount, so the frames lerped in W between −A and +A are the bird moved by every amount between.
+   */
+  async #walkKeys(w: DirectionWalk, space: LatentSpace) {
+    if (space !== 'w') throw new GalleryError('a walk along a direction is a path in W: choose the space w');
+    const gen = await this.#resolve(w.generator);
+    const mix = this.#mix(w.mixSeed, w.mixLayers, gen.resolution);
+    const reach = Math.abs(w.edit.amount);
+    if (reach === 0) throw new GalleryError('a walk along a direction needs an amount other than 0 (how far it goes)');
+    const bird = { seed: w.seed, psi: w.psi, noiseMode: w.noiseMode, mix };
+    const keys: BirdSpec[] = [];
+    for (const amount of [-reach, reach])
+      keys.push({ ...bird, edit: (await this.birds.edit(gen, { ...w.edit, amount })).spec });
+    return { gen, keys };
   }
 
   /** A favourite's bird as every drawer takes it (prints, contact sheets): its latent and edit resolved. */
