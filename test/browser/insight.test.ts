@@ -104,7 +104,7 @@ test(
       const first = await loaded();
       await p.waitForFunction(
         () =>
-          /\+3 along SeFa 1 \(4-8\) · \d+ ms/.test(
+          /\+3 along SeFa 1 \(coarse\) · \d+ ms/.test(
             document.querySelector('[data-testid="edit-latency"]')!.textContent!,
           ),
         undefined,
@@ -128,7 +128,7 @@ test(
         [first, second],
       );
       assert.ok(differ, 'moving the slider changed the preview');
-      assert.match(await p.getByTestId('edit-latency').innerText(), /-2\.5 along SeFa 1 \(4-8\) · \d+ ms/);
+      assert.match(await p.getByTestId('edit-latency').innerText(), /-2\.5 along SeFa 1 \(coarse\) · \d+ ms/);
       await p.getByTestId('fav-name').fill('Moved bird');
       await p.getByTestId('walk-strip').click();
       await p.getByTestId('walk').waitFor({ timeout: 120_000 });
@@ -160,6 +160,9 @@ test(
       );
       assert.ok(same, 'the kept favourite draws the preview, byte for byte');
       await p.screenshot({ path: artifactPath('favourites-with-edit.png') });
+    } catch (err) {
+      await p.screenshot({ path: artifactPath('bird-direction-sliders-failed.png') });
+      throw err;
     } finally {
       await p.close();
     }
