@@ -299,3 +299,54 @@ test('a latent favourite interpolates (in W) to an invented bird, and prints lik
   assert.ok(a!.data.subarray(0, half).equals(b!.data.subarray(0, half)), 'the same picture');
   assert.ok(!a!.data.equals(b!.data), 'different captions');
 });
+
+test('a walk along a direction exports like an interpolation: its ends are the bird moved by −A and +A', async () => {
+  const edit: BirdEdit = { method: 'sefa', layers: 'middle', direction: 2, amount: 3 };
+  const bird = { generator: { file: gen }, seed: 12, psi: 0.7, noiseMode: 'const' } as const;
+  const raw = async (file: string) => sharp(file).raw().toBuffer();
+  const ends = await Promise.all(
+    [-3, 3].map(async (amount) => {
+      const r = await studio.generate({ ...bird, seeds: [12], edit: { ...edit, amount } });
+      await studio.gallery.settle(r);
+      return raw(join(home, r.birds[0]!.media));
+    }),
+  );
+  const outDir = join(tmp.dir, 'walk');
+  const seq = await call<{ files: string[]; downloads: Record<string, string> }>('interpolate', {
+    along: { ...bird, edit },
+    space: 'w',
+    frames: 5,
+    fps: 12,
+    format: 'png',
+    outDir,
+  });
+  assert.deepEqual(
+    seq.files.map((f) => f.slice(outDir.length + 1)),
+    [0, 1, 2, 3, 4].map((i) => `seed12-sefa2-middle-pm3-000${i}.png`),
+  );
+  assert.ok((await raw(seq.files[0]!)).equals(ends[0]!), 'the first frame is the bird moved by −3');
+  assert.ok((await raw(seq.files[4]!)).equals(ends[1]!), 'the last frame is the bird moved by +3');
+  const anim = await call<{ files: string[] }>('interpolate', {
+    along: { ...bird, edit },
+    space: 'w',
+    frames: 5,
+    fps: 12,
+    format: 'webp',
+    outDir,
+  });
+  assert.equal((await sharp(anim.files[0]!, { animated: true }).metadata()).pages, 5);
+  await assert.rejects(
+    call('interpolate', { along: { ...bird, edit }, space: 'z', frames: 5, fps: 12, format: 'strip' }),
+    /a walk along a direction is a path in W/,
+  );
+  await assert.rejects(
+    call('interpolate', {
+      along: { ...bird, edit: { ...edit, amount: 0 } },
+      space: 'w',
+      frames: 5,
+      fps: 12,
+      format: 'strip',
+    }),
+    /needs an amount other than 0/,
+  );
+});
