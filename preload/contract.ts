@@ -444,12 +444,19 @@ export interface Favourite {
   checkpointId: number | null;
   /** Absolute path of the generator file (the checkpoint's file, or the loose file). */
   generatorPath: string;
-  seed: number;
+  /** The bird's seed, or null when the bird is its latent (`latent`: a projected plate). */
+  seed: number | null;
+  /** Absolute path of the latent file it is drawn from (a copy kept in the home), or null for a seed's bird. */
+  latent: string | null;
+  /** ψ of the seed (and of a style mix's second seed); a latent is drawn as it is. */
   psi: number;
+  /** A latent with its own noise maps is drawn with them; otherwise this noise. */
   noiseMode: GalleryNoiseMode;
   /** Style mix: the synthesis layers at resolutions `mixLayers` ("4-8": 4² to 8², inclusive) use this seed's w. */
   mixSeed: number | null;
   mixLayers: string | null;
+  /** A move along one of the generator's directions (after the mix), or null. */
+  edit: BirdEdit | null;
   name: string;
   note: string;
   /** The checkpoint's kimg, when known. */
@@ -479,7 +486,20 @@ export interface GeneratorInfo {
   resolution: number;
 }
 
-/** One look at the model: the same ψ, noise and (optional) style mix for every seed. */
+/**
+ * A move along direction `direction` (strongest first) of the generator's SeFa or GANSpace
+ * directions over `layers` ('all', coarse, middle, fine or "lo-hi"; a favourite keeps "lo-hi"),
+ * by `amount` (w's units). The directions are recomputed from the file the same way each time
+ * (and cached), so an edit redraws the same bytes.
+ */
+export interface BirdEdit {
+  method: DirectionMethod;
+  layers: string;
+  direction: number;
+  amount: number;
+}
+
+/** One look at the model: the same ψ, noise, (optional) style mix and edit for every seed. */
 export interface GenerateParams {
   generator: GeneratorRef;
   seeds: number[];
@@ -488,6 +508,8 @@ export interface GenerateParams {
   /** Style mix: the layers `mixLayers` (coarse, middle, fine or "lo-hi" resolutions) come from this seed. */
   mixSeed?: number;
   mixLayers?: string;
+  /** Each bird moved along a direction (the bird dialog's sliders). */
+  edit?: BirdEdit;
 }
 
 export interface GeneratedBird {
@@ -503,23 +525,47 @@ export interface GenerateResult {
   generator: GeneratorInfo;
   /** The stored "lo-hi" range of a style mix, else null. */
   mixLayers: string | null;
+  /** The edit as it is kept (its layers as "lo-hi"), else null. */
+  edit: BirdEdit | null;
   birds: GeneratedBird[];
 }
 
-export interface AddFavouriteParams {
+/**
+ * A bird to keep: a seed's (as generate draws it), or a latent's (`latent`: a file as projectImage
+ * writes it, copied into the home), either with an optional style mix and edit.
+ */
+export type AddFavouriteParams = {
+  generator: GeneratorRef;
+  mixSeed?: number;
+  mixLayers?: string;
+  edit?: BirdEdit;
+  /** Default: the suggested binomial for the seed (for a latent, for its content). */
+  name?: string;
+  note?: string;
+} & (
+  | { seed: number; psi: number; noiseMode: GalleryNoiseMode; latent?: never }
+  /** ψ (default 1) applies to a style mix's seed only; noise (default const) when the latent has no maps. */
+  | { latent: string; psi?: number; noiseMode?: GalleryNoiseMode; seed?: never }
+);
+
+/**
+ * A walk along one direction from a bird (the bird dialog's sliders): from `edit.amount` below
+ * the bird to as far above it, in W, through the bird itself.
+ */
+export interface DirectionWalk {
   generator: GeneratorRef;
   seed: number;
   psi: number;
   noiseMode: GalleryNoiseMode;
   mixSeed?: number;
   mixLayers?: string;
-  /** Default: the suggested binomial for the seed. */
-  name?: string;
-  note?: string;
+  edit: BirdEdit;
 }
 
-export interface InterpolateParams {
-  favouriteIds: number[];
+/** Between favourites (`favouriteIds`), or along a direction (`along`, in W). */
+export type InterpolateParams = (
+  { favouriteIds: number[]; along?: never } | { along: DirectionWalk; favouriteIds?: never }
+) & {
   space: LatentSpace;
   frames: number;
   fps: number;
@@ -527,9 +573,9 @@ export interface InterpolateParams {
   format: InterpolationFormat;
   /** Folder for exports (default: the home's exports/). */
   outDir?: string;
-  /** File name (no extension, no folders); default from the favourites' ids and the space. */
+  /** File name (no extension, no folders); default from the favourites' ids and the space (or the direction). */
   name?: string;
-}
+};
 
 export interface InterpolateResult {
   files: string[];

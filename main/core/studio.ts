@@ -168,6 +168,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
       backend: opts.backend,
       spawn: opts.spawn,
       keyOf: (path) => exportKey(opts.home, path),
+      birdOf: (row) => this.gallery.favouriteBird(row),
     });
   }
 
@@ -310,7 +311,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
   async deleteRun({ runId, confirm }: RequestParams<'deleteRun'>): Promise<RequestResult<'deleteRun'>> {
     const favs = this.gallery.favouritesOfRun(runId);
     if (favs.length > 0 && !confirm) throw new FavouritesInTheWayError(runId, favs);
-    return this.training.deleteRun(runId, () => this.gallery.favourites.removeForRun(runId));
+    return this.training.deleteRun(runId, () => this.gallery.removeFavouritesOfRun(runId));
   }
   /** "Train this folder" (train/train-folder.ts); `onStep` hears each decision as it is made. */
   async trainFolder(

@@ -6,10 +6,20 @@
  *   score) against as many synthetic reals (features already cached, as a dataset's are);
  * - project: seconds for a `--steps`-step projection at the preset's side (default features and
  *   pixels, one w);
- * - slider: ms for one slider preview (a bird moved along a SeFa direction), warm.
+ * - slider: ms for one slider preview (a bird moved along a SeFa direction), warm, drawn here;
+ * - slider-request: ms for one slider preview as the bird dialog gets it: a `generate` request
+ *   with an edit through the Studio, drawn by its generator process and written as a PNG (what
+ *   the page waits for), warm; the first preview (directions found, generator loaded) apart.
  * A generator of the preset with seeded random weights (the costs do not depend on training).
+ * `--skip features` leaves the feature network unloaded (for the sliders alone).
  */
-import { loadavg } from 'node:os';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Studio } from '../../main/core/studio.js';
+import { CLI, REPO_ROOT } from '../helpers/paths.js';
 import { parseArgs } from 'node:util';
 import { initBackend, type BackendName } from '../../main/core/runtime/backend.js';
 import { presetConfig, type PresetName } from '../../main/core/gan/config.js';
@@ -54,51 +64,58 @@ export async function benchInsight(argv: string[]): Promise<void> {
     console.log(JSON.stringify({ ...o, ...common, loadAverage: round(loadavg()[0]!) }));
 
   let t0 = performance.now();
-  const net = await featureNetwork();
-  const loadS = (performance.now() - t0) / 1000;
-  const birds = await renderBirds(
-    gen,
-    Array.from({ length: 16 }, (_, seed) => ({ seed, psi: 1, noiseMode: 'const' as const })),
-  );
-  await net.features(birds.slice(0, 8), config.resolution); // compiles the kernels
-  t0 = performance.now();
-  await net.features(birds, config.resolution);
-  line({
-    bench: 'insight-features',
-    msPerImage: round((performance.now() - t0) / birds.length),
-    loadSeconds: round(loadS, 2),
-  });
-
-  if (!skip.has('kid')) {
-    const n = Math.max(2, Number(values.images));
-    t0 = performance.now();
-    const feats = await birdFeatures(
+  if (!skip.has('features')) {
+    const net = await featureNetwork();
+    const loadS = (performance.now() - t0) / 1000;
+    const birds = await renderBirds(
       gen,
-      Array.from({ length: n }, (_, i) => i),
-      net,
+      Array.from({ length: 16 }, (_, seed) => ({ seed, psi: 1, noiseMode: 'const' as const })),
     );
-    const drawAndEmbedS = (performance.now() - t0) / 1000;
-    const rng = new RandomState(1);
-    const reals = Float32Array.from({ length: n * FEATURE_DIM }, () => Math.abs(rng.gauss()) * 0.3);
+    await net.features(birds.slice(0, 8), config.resolution); // compiles the kernels
     t0 = performance.now();
-    await kernelInceptionDistance(feats, reals);
-    await memorisation(feats, reals);
-    const scoreS = (performance.now() - t0) / 1000;
+    await net.features(birds, config.resolution);
     line({
-      bench: 'insight-kid',
-      images: n,
-      seconds: round(drawAndEmbedS + scoreS),
-      drawAndEmbedSeconds: round(drawAndEmbedS),
-      scoreSeconds: round(scoreS, 2),
+      bench: 'insight-features',
+      msPerImage: round((performance.now() - t0) / birds.length),
+      loadSeconds: round(loadS, 2),
     });
-  }
 
-  if (!skip.has('project')) {
-    const steps = Math.max(1, Number(values.steps));
-    const target = await renderBird(gen, { seed: 3, psi: 1, noiseMode: 'const' });
-    t0 = performance.now();
-    const r = await project(gen, net, target, { steps });
-    line({ bench: 'insight-project', steps, seconds: round((performance.now() - t0) / 1000), psnr: round(r.psnr, 2) });
+    if (!skip.has('kid')) {
+      const n = Math.max(2, Number(values.images));
+      t0 = performance.now();
+      const feats = await birdFeatures(
+        gen,
+        Array.from({ length: n }, (_, i) => i),
+        net,
+      );
+      const drawAndEmbedS = (performance.now() - t0) / 1000;
+      const rng = new RandomState(1);
+      const reals = Float32Array.from({ length: n * FEATURE_DIM }, () => Math.abs(rng.gauss()) * 0.3);
+      t0 = performance.now();
+      await kernelInceptionDistance(feats, reals);
+      await memorisation(feats, reals);
+      const scoreS = (performance.now() - t0) / 1000;
+      line({
+        bench: 'insight-kid',
+        images: n,
+        seconds: round(drawAndEmbedS + scoreS),
+        drawAndEmbedSeconds: round(drawAndEmbedS),
+        scoreSeconds: round(scoreS, 2),
+      });
+    }
+
+    if (!skip.has('project')) {
+      const steps = Math.max(1, Number(values.steps));
+      const target = await renderBird(gen, { seed: 3, psi: 1, noiseMode: 'const' });
+      t0 = performance.now();
+      const r = await project(gen, net, target, { steps });
+      line({
+        bench: 'insight-project',
+        steps,
+        seconds: round((performance.now() - t0) / 1000),
+        psnr: round(r.psnr, 2),
+      });
+    }
   }
 
   if (!skip.has('slider')) {
@@ -116,6 +133,44 @@ export async function benchInsight(argv: string[]): Promise<void> {
     }
     line({ bench: 'insight-slider', msPerPreview: round(ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!) });
   }
+  if (!skip.has('slider-request')) line({ bench: 'insight-slider-request', ...(await sliderRequest(config.preset)) });
   gen.constants!.dispose();
   G.dispose();
+}
+
+/** Slider previews through the Studio's `generate` request, as the bird dialog asks for them. */
+async function sliderRequest(preset: string): Promise<{ msPerPreview: number; firstMs: number; previews: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'plumage-bench-slider-'));
+  try {
+    const file = join(dir, 'g.safetensors');
+    await promisify(execFile)(process.execPath, [CLI, 'init', '--preset', preset, '--seed', '0', '--out', file]);
+    const studio = Studio.open({
+      home: join(dir, 'home'),
+      resourcesDir: join(REPO_ROOT, 'resources'),
+      shell: 'server',
+      watch: false,
+    });
+    try {
+      const preview = async (amount: number): Promise<number> => {
+        const t0 = performance.now();
+        const r = await studio.generate({
+          generator: { file },
+          seeds: [1],
+          psi: 0.7,
+          noiseMode: 'const',
+          edit: { method: 'sefa', layers: 'all', direction: 0, amount },
+        });
+        await studio.gallery.settle(r);
+        return performance.now() - t0;
+      };
+      const firstMs = await preview(0.5);
+      const ms: number[] = [];
+      for (let i = 1; i <= 5; i++) ms.push(await preview(0.5 + i / 2));
+      return { msPerPreview: round(ms.sort((a, b) => a - b)[2]!), firstMs: round(firstMs), previews: ms.length };
+    } finally {
+      await studio.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -4,7 +4,7 @@
  * frames and fps, and nothing in the way. The folder is not made here: the gallery makes it
  * last, and removes it again if the interpolation fails.
  */
-import type { InterpolateParams } from '../../../preload/contract.js';
+import type { DirectionWalk, InterpolateParams } from '../../../preload/contract.js';
 import { existing, outputPath } from '../export/files.js';
 import { checkExportFolder } from '../export/folder.js';
 import { whyBadFileName } from '../util/text.js';
@@ -28,7 +28,7 @@ export async function planInterpolationFiles(
     if (why) throw new OutputError(why);
   }
   const folder = await checkExportFolder(p.outDir, home);
-  const name = p.name ?? interpolationName(p.favouriteIds, p.space);
+  const name = p.name ?? (p.along ? directionWalkName(p.along) : interpolationName(p.favouriteIds, p.space));
   const names =
     p.format === 'png'
       ? Array.from({ length: p.frames }, (_, i) => sequenceName(name, i, p.frames))
@@ -53,4 +53,11 @@ export async function planInterpolationFiles(
 export function interpolationName(ids: number[], space: string): string {
   const all = `interpolation-${ids.join('-')}-${space}`;
   return all.length <= 100 ? all : `interpolation-${ids[0]}-to-${ids.at(-1)}-${ids.length}-birds-${space}`;
+}
+
+/** The name a walk along a direction gets when none is chosen: the bird, the direction, its layers and reach. */
+export function directionWalkName(w: DirectionWalk): string {
+  const e = w.edit;
+  const mix = w.mixSeed !== undefined ? `-mix${w.mixSeed}` : '';
+  return `seed${w.seed}${mix}-${e.method}${e.direction}-${e.layers}-pm${Math.abs(e.amount)}`.replace(/[^\w.-]/g, '_');
 }

@@ -9,6 +9,7 @@ import { migration0007 } from './0007-run-pause-cause.js';
 import { migration0008 } from './0008-run-started-from.js';
 import { migration0009 } from './0009-live-generators.js';
 import { migration0010 } from './0010-checkpoint-scores.js';
+import { migration0011 } from './0011-favourite-latents.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0008,
   migration0009,
   migration0010,
+  migration0011,
 ];
