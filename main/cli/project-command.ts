@@ -90,7 +90,9 @@ export const projectCommand: CommandDef = {
             );
         },
       );
-      if (v.json) console.log(JSON.stringify(r));
+      // The previews are for the app's panel; a script has the files.
+      const { preview: _p, targetPreview: _t, ...shown } = r;
+      if (v.json) console.log(JSON.stringify(shown));
       else
         console.log(
           `\nwrote ${r.image} and ${r.latent} (distance ${r.distance.toFixed(4)}, PSNR ${r.psnr.toFixed(2)} dB)` +
