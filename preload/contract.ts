@@ -396,12 +396,19 @@ export interface Favourite {
   checkpointId: number | null;
   /** Absolute path of the generator file (the checkpoint's file, or the loose file). */
   generatorPath: string;
-  seed: number;
+  /** The bird's seed, or null when the bird is its latent (`latent`: a projected plate). */
+  seed: number | null;
+  /** Absolute path of the latent file it is drawn from (a copy kept in the home), or null for a seed's bird. */
+  latent: string | null;
+  /** ψ of the seed (and of a style mix's second seed); a latent is drawn as it is. */
   psi: number;
+  /** A latent with its own noise maps is drawn with them; otherwise this noise. */
   noiseMode: GalleryNoiseMode;
   /** Style mix: the synthesis layers at resolutions `mixLayers` ("4-8": 4² to 8², inclusive) use this seed's w. */
   mixSeed: number | null;
   mixLayers: string | null;
+  /** A move along one of the generator's directions (after the mix), or null. */
+  edit: BirdEdit | null;
   name: string;
   note: string;
   /** The checkpoint's kimg, when known. */
@@ -431,7 +438,20 @@ export interface GeneratorInfo {
   resolution: number;
 }
 
-/** One look at the model: the same ψ, noise and (optional) style mix for every seed. */
+/**
+ * A move along direction `direction` (strongest first) of the generator's SeFa or GANSpace
+ * directions over `layers` ('all', coarse, middle, fine or "lo-hi"; a favourite keeps "lo-hi"),
+ * by `amount` (w's units). The directions are recomputed from the file the same way each time
+ * (and cached), so an edit redraws the same bytes.
+ */
+export interface BirdEdit {
+  method: DirectionMethod;
+  layers: string;
+  direction: number;
+  amount: number;
+}
+
+/** One look at the model: the same ψ, noise, (optional) style mix and edit for every seed. */
 export interface GenerateParams {
   generator: GeneratorRef;
   seeds: number[];
@@ -440,6 +460,8 @@ export interface GenerateParams {
   /** Style mix: the layers `mixLayers` (coarse, middle, fine or "lo-hi" resolutions) come from this seed. */
   mixSeed?: number;
   mixLayers?: string;
+  /** Each bird moved along a direction (the bird dialog's sliders). */
+  edit?: BirdEdit;
 }
 
 export interface GeneratedBird {
@@ -455,20 +477,28 @@ export interface GenerateResult {
   generator: GeneratorInfo;
   /** The stored "lo-hi" range of a style mix, else null. */
   mixLayers: string | null;
+  /** The edit as it is kept (its layers as "lo-hi"), else null. */
+  edit: BirdEdit | null;
   birds: GeneratedBird[];
 }
 
-export interface AddFavouriteParams {
+/**
+ * A bird to keep: a seed's (as generate draws it), or a latent's (`latent`: a file as projectImage
+ * writes it, copied into the home), either with an optional style mix and edit.
+ */
+export type AddFavouriteParams = {
   generator: GeneratorRef;
-  seed: number;
-  psi: number;
-  noiseMode: GalleryNoiseMode;
   mixSeed?: number;
   mixLayers?: string;
-  /** Default: the suggested binomial for the seed. */
+  edit?: BirdEdit;
+  /** Default: the suggested binomial for the seed (for a latent, for its content). */
   name?: string;
   note?: string;
-}
+} & (
+  | { seed: number; psi: number; noiseMode: GalleryNoiseMode; latent?: never }
+  /** ψ (default 1) applies to a style mix's seed only; noise (default const) when the latent has no maps. */
+  | { latent: string; psi?: number; noiseMode?: GalleryNoiseMode; seed?: never }
+);
 
 export interface InterpolateParams {
   favouriteIds: number[];

@@ -213,19 +213,30 @@ async function favouriteAdd(argv: string[]): Promise<number> {
       ...modelOptions,
       ...birdOptions,
       seed: { type: 'string' },
+      latent: { type: 'string' },
       name: { type: 'string' },
       note: { type: 'string' },
       json: { type: 'boolean', default: false },
+      direction: { type: 'string' },
+      amount: { type: 'string' },
+      method: { type: 'string', default: 'sefa' },
+      'direction-layers': { type: 'string', default: 'all' },
     },
   });
-  const seed = required(numberFlag(values, 'seed', F.seed), 'seed', 'S');
+  if ((values.seed === undefined) === (values.latent === undefined))
+    throw new UsageError('give --seed S or --latent FILE (a latent file as `plumage project` writes it)');
+  const seed = values.seed !== undefined ? numberFlag(values, 'seed', F.seed)! : undefined;
+  const move = directionFlags(values);
   const ref = modelRef(values);
   const studio = openStudio(values.home, false);
   try {
+    const what = seed !== undefined ? { seed, ...bird(values) } : { latent: resolve(values.latent!), ...bird(values) };
     const fav = await studio.gallery.addFavourite({
       generator: ref,
-      seed,
-      ...bird(values),
+      ...what,
+      ...(move
+        ? { edit: { method: move.method, layers: move.layers, direction: move.direction, amount: move.amount } }
+        : {}),
       ...(values.name !== undefined ? { name: choiceFlag(values, 'name', F.name)! } : {}),
       ...(values.note !== undefined ? { note: choiceFlag(values, 'note', F.note)! } : {}),
     });
@@ -359,7 +370,11 @@ function describe(f: Favourite): string {
   const gone = f.fileMissing ? '  [generator file missing]' : '';
   // A name or note kept before they were checked (or edited in the database) may hold anything.
   const note = f.note ? ` — ${quoted(f.note)}` : '';
-  return `${quoted(f.name)} — seed ${f.seed}${mix}, ψ ${f.psi}, noise ${f.noiseMode}, ${quoted(from)}${note}${gone}`;
+  const edit = f.edit
+    ? `, moved ${f.edit.amount} along ${f.edit.method} direction ${f.edit.direction} (${f.edit.layers})`
+    : '';
+  const bird = f.latent !== null ? `projected (${quoted(f.latent)})` : `seed ${f.seed}`;
+  return `${quoted(f.name)} — ${bird}${mix}${edit}, ψ ${f.psi}, noise ${f.noiseMode}, ${quoted(from)}${note}${gone}`;
 }
 
 /** `--backend B`: checked by the same field as a run's backend in the app. */

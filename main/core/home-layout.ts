@@ -38,6 +38,8 @@ const SAMPLES_DIR = 'samples';
 const EXPORTS_DIR = 'exports';
 const FEATURES_DIR = 'features';
 const DIRECTIONS_DIR = 'directions';
+/** Favourites' latents (stored relative to the home as `latents/<hash>.json`; migration 11 checks the form). */
+const LATENTS_DIR = 'latents';
 
 const stepName = (step: number): string => String(step).padStart(8, '0');
 
@@ -52,6 +54,7 @@ export const featuresDir = (home: string): string => join(home, FEATURES_DIR);
 export const featureCacheFile = (home: string, datasetId: number, side: number): string =>
   join(home, FEATURES_DIR, `dataset-${datasetId}-${side}.f32`);
 export const directionsFile = (home: string, key: string): string => join(home, DIRECTIONS_DIR, `${key}.json`);
+export const latentFile = (home: string, hash: string): string => join(home, LATENTS_DIR, `${hash}.json`);
 
 /** Dataset `id`'s training images, packed at its resolution. */
 export const datasetCacheFile = (home: string, ds: { id: number; resolution: number }): string =>

@@ -135,6 +135,7 @@ export class Studio extends EventEmitter<StudioEvents> {
       },
       backend: opts.backend,
       keyOf: (path) => exportKey(opts.home, path),
+      birdOf: (row) => this.gallery.favouriteBird(row),
     });
   }
 
@@ -317,7 +318,7 @@ export class Studio extends EventEmitter<StudioEvents> {
   async deleteRun({ runId, confirm }: RequestParams<'deleteRun'>): Promise<RequestResult<'deleteRun'>> {
     const favs = this.gallery.favouritesOfRun(runId);
     if (favs.length > 0 && !confirm) throw new FavouritesInTheWayError(runId, favs);
-    return this.training.deleteRun(runId, () => this.gallery.favourites.removeForRun(runId));
+    return this.training.deleteRun(runId, () => this.gallery.removeFavouritesOfRun(runId));
   }
   async listTicks({ runId, afterId, maxPoints }: RequestParams<'listTicks'>): Promise<RequestResult<'listTicks'>> {
     return this.training.listTicks(runId, afterId, maxPoints);

@@ -121,3 +121,70 @@ test('favourites: list filters by text and run and sorts each way, ties in id or
   assert.deepEqual(names(favs.forRun(1)), ['Corvus umbrosus', 'avis alba']);
   db.close();
 });
+
+test('migration 11 on a version-9 database keeps every favourite as it was: a seed, no latent, no edit', () => {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 9));
+  db.exec(SEED_ROWS);
+  db.exec(`INSERT INTO favourites (run_id, checkpoint_id, generator_path, seed, psi, noise_mode, mix_seed, mix_layers,
+    name, note, kimg, created_at) VALUES (1, 7, 'checkpoints/run-1/x', 42, 0.7, 'const', 5, '4-8', 'Avis', 'n', 0.1, 9)`);
+  migrate(db, MIGRATIONS);
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  const favs = new FavouriteStore(db, '/plumage-home');
+  const [row] = favs.list();
+  assert.deepEqual(
+    { ...row, id: undefined },
+    {
+      id: undefined,
+      run_id: 1,
+      checkpoint_id: 7,
+      generator_path: '/plumage-home/checkpoints/run-1/x',
+      seed: 42,
+      latent: null,
+      psi: 0.7,
+      noise_mode: 'const',
+      mix_seed: 5,
+      mix_layers: '4-8',
+      edit_method: null,
+      edit_layers: null,
+      edit_direction: null,
+      edit_amount: null,
+      name: 'Avis',
+      note: 'n',
+      kimg: 0.1,
+      created_at: 9,
+    },
+  );
+  // The rebuilt table still protects its checkpoint and keeps its indexes.
+  assert.equal(new RunStore(db, '/plumage-home').deleteCheckpoint(7), false);
+  const indexes = (db.pragma('index_list(favourites)') as { name: string }[]).map((i) => i.name).sort();
+  assert.deepEqual(indexes, ['favourites_checkpoint', 'favourites_created', 'favourites_latent', 'favourites_run']);
+  db.close();
+});
+
+test('a favourite holds a seed or a latent (never both, never neither) and a whole edit or none', () => {
+  const db = openDatabase(':memory:');
+  db.exec(SEED_ROWS);
+  const favs = new FavouriteStore(db, '/plumage-home');
+  const latent = '/plumage-home/latents/0123abcd.json';
+  const kept = favs.add(fav({ seed: null, latent, psi: 1 }));
+  assert.equal(kept.seed, null);
+  assert.equal(kept.latent, latent, 'read back absolute');
+  const stored = db.prepare('SELECT latent FROM favourites WHERE id = ?').get(kept.id) as { latent: string };
+  assert.equal(stored.latent, 'latents/0123abcd.json', 'stored relative to the home: a copied home finds it');
+  assert.equal(favs.latentUsers(latent), 1);
+  const edit = { edit_method: 'sefa', edit_layers: '4-8', edit_direction: 2, edit_amount: -1.5 } as const;
+  const moved = favs.add(fav(edit));
+  assert.deepEqual(
+    [moved.edit_method, moved.edit_layers, moved.edit_direction, moved.edit_amount],
+    ['sefa', '4-8', 2, -1.5],
+  );
+  assert.throws(() => favs.add(fav({ seed: 3, latent })), /CHECK constraint failed/, 'both a seed and a latent');
+  assert.throws(() => favs.add(fav({ seed: null })), /CHECK constraint failed/, 'neither');
+  assert.throws(() => favs.add(fav({ ...edit, edit_amount: null })), /CHECK constraint failed/, 'half an edit');
+  assert.throws(() => favs.add(fav({ ...edit, edit_method: 'pca' as never })), /CHECK constraint failed/);
+  assert.throws(() => favs.add(fav({ ...edit, edit_amount: 101 })), /CHECK constraint failed/);
+  assert.throws(() => favs.add(fav({ seed: null, latent: '/elsewhere/l.json' })), /CHECK constraint failed/);
+  db.close();
+});

@@ -1,6 +1,7 @@
 /** Input schemas of the gallery's requests (see validate.ts; typed against the contract the same way). */
 import { z } from 'zod';
 import {
+  DIRECTION_METHODS,
   FAVOURITE_SORTS,
   GALLERY_NOISE_MODES,
   INTERPOLATION_FORMATS,
@@ -82,8 +83,26 @@ export const generatorRef = z.union([
   z.strictObject({ file: path }),
 ]);
 
+/** A move along a direction (the insight fields check the same numbers for `generate --direction`). */
+export const birdEdit = z.strictObject({
+  method: z.enum(DIRECTION_METHODS, { error: `must be ${DIRECTION_METHODS.join(' or ')}` }),
+  layers: F.mixLayers,
+  direction: z.number().int('must be a whole number').min(0, between(0, 511)).max(511, between(0, 511)),
+  amount: z.number().min(-100, between(-100, 100)).max(100, between(-100, 100)),
+});
+
 /** Seeds one request may ask for: a few screenfuls; the UI pages. */
 export const MAX_SEEDS_PER_REQUEST = 256;
+
+/** What a kept bird has whether it is a seed's or a latent's. */
+const keptBird = {
+  generator: generatorRef,
+  mixSeed: seed.optional(),
+  mixLayers: mixLayers.optional(),
+  edit: birdEdit.optional(),
+  name: F.name.optional(),
+  note: F.note.optional(),
+};
 
 type Schemas = { [K in keyof GalleryRequests]: z.ZodType<RequestParams<K>, unknown> };
 
@@ -96,18 +115,13 @@ export const GALLERY_SCHEMAS: Schemas = {
     noiseMode: F.noiseMode,
     mixSeed: seed.optional(),
     mixLayers: mixLayers.optional(),
+    edit: birdEdit.optional(),
   }),
   cancelGeneration: z.strictObject({ jobId: id }),
-  addFavourite: z.strictObject({
-    generator: generatorRef,
-    seed,
-    psi,
-    noiseMode: F.noiseMode,
-    mixSeed: seed.optional(),
-    mixLayers: mixLayers.optional(),
-    name: F.name.optional(),
-    note: F.note.optional(),
-  }),
+  addFavourite: z.union([
+    z.strictObject({ ...keptBird, seed, psi, noiseMode: F.noiseMode }),
+    z.strictObject({ ...keptBird, latent: path, psi: psi.optional(), noiseMode: F.noiseMode.optional() }),
+  ]),
   listFavourites: z.strictObject({
     text: z.string().max(200).optional(),
     runId: id.optional(),

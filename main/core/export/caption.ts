@@ -85,9 +85,12 @@ export interface CaptionText {
   details: string;
 }
 
+/** What a caption says the bird is: its seed, or that it was projected from a picture. */
+export const birdOrigin = (seed: number | null): string => (seed === null ? 'projected' : `seed ${seed}`);
+
 export function captionText(item: Omit<PrintItem, 'rgb' | 'size'>): CaptionText {
   const details = [
-    `seed ${item.seed}`,
+    birdOrigin(item.seed),
     item.psi !== undefined ? `ψ ${item.psi}` : null,
     item.run ?? null,
     item.kimg !== undefined ? `${Math.round(item.kimg * 10) / 10} kimg` : null,

@@ -3,7 +3,7 @@
  * upscaling), each with its plate number, name and seed, as many pages as it takes.
  */
 import type { PrintOptions } from '../../common/records.js';
-import { checkCaptionText } from './caption.js';
+import { birdOrigin, checkCaptionText } from './caption.js';
 import { ExportInputError, refuseOverwrite, writeExport } from './files.js';
 import type { ExportJob } from './job.js';
 import { PAPER_TONE_HEX, mmToPt, trimSize } from './paper.js';
@@ -51,7 +51,7 @@ export async function exportContactSheet(
   await refuseOverwrite([path], overwrite);
   const grid = contactSheetLayout(trim);
   const res = await newPrintDocument(opts.title, {
-    regular: sources.map((s) => `${s.plate}. seed ${s.seed}`).join(''),
+    regular: sources.map((s) => `${s.plate}. ${birdOrigin(s.seed)}`).join(''),
     italic: sources.map((s) => s.name).join(''),
   });
   const captionMm = ((CAPTION_PT * 1.4 * 2) / 72) * 25.4;
@@ -107,7 +107,7 @@ export async function exportContactSheet(
       );
       drawCentredRuns(
         page!,
-        [{ text: `seed ${source.seed}`, font: res.regular }],
+        [{ text: birdOrigin(source.seed), font: res.regular }],
         CAPTION_PT * 0.85,
         centre,
         y - CAPTION_PT * 1.3,

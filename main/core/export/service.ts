@@ -29,6 +29,7 @@ import { planPrints } from './print-plan.js';
 import { UPSCALER_DESCRIPTIONS } from './upscalers.js';
 import { adviseUpscale } from './upscale-choice.js';
 import type { FavouriteSource } from './types.js';
+import type { BirdSpec } from '../gallery/render.js';
 import type { ExportWork } from './worker-protocol.js';
 
 const ENDED_JOBS_KEPT = 16;
@@ -46,6 +47,8 @@ export interface ExportServiceDeps {
   backend?: BackendChoice | undefined;
   /** A written file's download key (home-layout's exportKey); by default none. */
   keyOf?: (path: string) => string | null;
+  /** A favourite's bird with its latent and edit resolved (the gallery's favouriteBird). */
+  birdOf: (row: FavouriteRow) => Promise<BirdSpec>;
 }
 
 export class ExportService {
@@ -87,22 +90,21 @@ export class ExportService {
       throw new ExportInputError(`favourite ${unusable.id} (${unusable.name}) cannot be drawn: ${why}`);
     }
     const runName = this.#deps.db.prepare<[number], { name: string }>('SELECT name FROM runs WHERE id = ?');
-    return rows.map((r) => ({
-      plate: r.id,
-      name: r.name,
-      seed: r.seed,
-      psi: r.psi,
-      ...(r.run_id !== null ? { run: runName.get(r.run_id)?.name ?? `run ${r.run_id}` } : {}),
-      ...(r.kimg !== null ? { kimg: r.kimg } : {}),
-      date: new Date(r.created_at).toISOString().slice(0, 10),
-      generatorPath: r.generator_path,
-      bird: {
+    const sources: FavouriteSource[] = [];
+    for (const r of rows)
+      sources.push({
+        plate: r.id,
+        name: r.name,
         seed: r.seed,
-        psi: r.psi,
-        noiseMode: r.noise_mode,
-        mix: r.mix_seed !== null && r.mix_layers !== null ? { seed: r.mix_seed, layers: r.mix_layers } : null,
-      },
-    }));
+        // A latent's ψ is no part of it (it is drawn as it is): the caption says only what made the bird.
+        ...(r.latent === null ? { psi: r.psi } : {}),
+        ...(r.run_id !== null ? { run: runName.get(r.run_id)?.name ?? `run ${r.run_id}` } : {}),
+        ...(r.kimg !== null ? { kimg: r.kimg } : {}),
+        date: new Date(r.created_at).toISOString().slice(0, 10),
+        generatorPath: r.generator_path,
+        bird: await this.#deps.birdOf(r),
+      });
+    return sources;
   }
 
   /** The selected favourites' rows; a not-found error for an unknown id. */

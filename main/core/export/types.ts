@@ -9,7 +9,8 @@ export interface PrintItem {
   plate: number;
   /** The bird's name, as the user typed it. */
   name: string;
-  seed: number;
+  /** Null for a projected bird (a latent): its caption says so instead. */
+  seed: number | null;
   psi?: number;
   /** Run name, when the generator came from a run. */
   run?: string;

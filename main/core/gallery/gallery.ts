@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { GalleryNoiseMode } from '../../common/vocabulary.js';
 import type { FavouriteFilter } from '../../common/records.js';
 import type {
   AddFavouriteParams,
+  BirdEdit,
   Favourite,
   GalleryEvents,
   GenerateParams,
@@ -31,6 +32,7 @@ import { checkUserFile } from '../util/user-file.js';
 import { mixRange } from './mixing.js';
 import { binomialName, whyBadName, whyBadNote } from './names.js';
 import { planInterpolationFiles } from './interpolation-files.js';
+import { FavouriteBirds, editOf, latentNumber } from './favourite-birds.js';
 import type { BirdSpec } from './render.js';
 import type { TaskRunner } from './runner.js';
 
@@ -54,6 +56,8 @@ interface ResolvedGenerator extends GeneratorInfo {
 
 export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [GalleryEvents[E]] }> {
   readonly favourites: FavouriteStore;
+  /** Favourites' latents and edits, as birds to draw. */
+  readonly birds: FavouriteBirds;
   readonly #runs: RunStore;
   readonly #home: string;
   readonly #runner: TaskRunner;
@@ -62,6 +66,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   constructor(db: Db, home: string, runner: TaskRunner, opts: { clearCache?: boolean } = {}) {
     super();
     this.favourites = new FavouriteStore(db, home);
+    this.birds = new FavouriteBirds(home, runner);
     this.#runs = new RunStore(db, home);
     this.#home = home;
     this.#runner = runner;
@@ -99,8 +104,15 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   async generate(p: GenerateParams): Promise<GenerateResult> {
     const gen = await this.#resolve(p.generator);
     const mix = this.#mix(p.mixSeed, p.mixLayers, gen.resolution);
-    const specs = p.seeds.map((seed): BirdSpec => ({ seed, psi: p.psi, noiseMode: p.noiseMode, mix }));
-    return this.#draw(gen, specs);
+    const edit = p.edit ? await this.birds.edit(gen, p.edit) : null;
+    const specs = p.seeds.map((seed): BirdSpec => ({
+      seed,
+      psi: p.psi,
+      noiseMode: p.noiseMode,
+      mix,
+      edit: edit?.spec,
+    }));
+    return this.#draw(gen, specs, edit?.kept ?? null);
   }
 
   cancel(jobId: number): boolean {
@@ -111,23 +123,35 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     return binomialName(seed, mixSeed ?? null);
   }
 
+  /**
+   * Keeps a seed's bird or a latent's (a copy of its file goes into the home), with its style mix
+   * and edit; everything is checked before anything is written.
+   */
   async addFavourite(p: AddFavouriteParams): Promise<Favourite> {
     const gen = await this.#resolve(p.generator);
     const mix = this.#mix(p.mixSeed, p.mixLayers, gen.resolution);
-    const name = (p.name ?? binomialName(p.seed, p.mixSeed ?? null)).trim();
-    checkName(name);
+    const edit = p.edit ? (await this.birds.edit(gen, p.edit)).kept : null;
+    const name = p.name?.trim();
+    if (name !== undefined) checkName(name);
     const note = p.note ?? '';
     checkNote(note);
+    const latent = p.latent !== undefined ? await this.birds.importLatent(resolve(p.latent), gen.file) : null;
+    const seed = latent === null ? p.seed! : null;
     const row = this.favourites.add({
       run_id: gen.runId,
       checkpoint_id: gen.checkpointId,
       generator_path: gen.file,
-      seed: p.seed,
-      psi: p.psi,
-      noise_mode: p.noiseMode,
+      seed,
+      latent,
+      psi: p.psi ?? 1,
+      noise_mode: p.noiseMode ?? 'const',
       mix_seed: mix?.seed ?? null,
       mix_layers: mix?.layers ?? null,
-      name,
+      edit_method: edit?.method ?? null,
+      edit_layers: edit?.layers ?? null,
+      edit_direction: edit?.direction ?? null,
+      edit_amount: edit?.amount ?? null,
+      name: name ?? binomialName(seed ?? latentNumber(latent!), p.mixSeed ?? null),
       note,
       kimg: gen.kimg,
     });
@@ -150,15 +174,19 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     return toFavourite(this.favourites.update(id, { ...(name !== undefined ? { name } : {}), note: fields.note })!);
   }
 
+  /** Removes a favourite, and its latent file once no other favourite holds it. */
   removeFavourite(id: number): boolean {
-    return this.favourites.remove(id);
+    const row = this.favourites.get(id);
+    const removed = this.favourites.remove(id);
+    if (row?.latent && this.favourites.latentUsers(row.latent) === 0) removeInHomeSync(this.#home, row.latent);
+    return removed;
   }
 
   /** Draws a favourite again, from exactly what it recorded. */
   async renderFavourite(id: number): Promise<GenerateResult> {
     const row = this.#favourite(id);
     const gen = await this.#fileOf(row);
-    return this.#draw(gen, [specOf(row)]);
+    return this.#draw(gen, [await this.birds.specOf(row, gen)], editOf(row));
   }
 
   /** Interpolation between favourites of one generator: a preview strip, an animation, or PNG frames. */
@@ -174,7 +202,8 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
         `frames must be at least the number of favourites (${rows.length}): each of them is a frame`,
       );
     const gen = await this.#fileOf(rows[0]!);
-    const keys = rows.map(specOf);
+    const keys: BirdSpec[] = [];
+    for (const r of rows) keys.push(await this.birds.specOf(r, gen));
     if (p.format === 'strip') {
       const hash = createHash('sha256')
         .update(JSON.stringify([gen.tag, keys, p.space, p.frames]))
@@ -221,6 +250,19 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     }
   }
 
+  /** A favourite's bird as every drawer takes it (prints, contact sheets): its latent and edit resolved. */
+  async favouriteBird(row: FavouriteRow): Promise<BirdSpec> {
+    return this.birds.specOf(row, await this.#fileOf(row));
+  }
+
+  /** Removes a run's favourites (after the user confirmed) and the latents only they held; how many went. */
+  removeFavouritesOfRun(runId: number): number {
+    const latents = this.favourites.forRun(runId).flatMap((r) => (r.latent ? [r.latent] : []));
+    const n = this.favourites.removeForRun(runId);
+    for (const l of new Set(latents)) if (this.favourites.latentUsers(l) === 0) removeInHomeSync(this.#home, l);
+    return n;
+  }
+
   /** The favourites deleting this run would remove. */
   favouritesOfRun(runId: number): Favourite[] {
     return this.favourites.forRun(runId).map(toFavourite);
@@ -233,7 +275,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     return r.files;
   }
 
-  async #draw(gen: ResolvedGenerator, specs: BirdSpec[]): Promise<GenerateResult> {
+  async #draw(gen: ResolvedGenerator, specs: BirdSpec[], edit: BirdEdit | null = null): Promise<GenerateResult> {
     const { tag: _tag, ...info } = gen;
     const birds = specs.map((s) => {
       const media = mediaKey(gen.tag, s);
@@ -241,7 +283,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     });
     const todo = birds.map((b, i) => ({ b, i })).filter(({ b }) => !b.ready);
     const mixLayers = specs[0]?.mix?.layers ?? null;
-    if (todo.length === 0) return { jobId: 0, generator: info, mixLayers, birds };
+    if (todo.length === 0) return { jobId: 0, generator: info, mixLayers, edit, birds };
     const { id, done } = this.#runner.submit(
       {
         kind: 'birds',
@@ -259,7 +301,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       (r) => this.emit('galleryJob', { jobId: id, state: r.cancelled ? 'cancelled' : 'done' }),
       (err: Error) => this.emit('galleryJob', { jobId: id, state: 'failed', error: err.message }),
     );
-    return { jobId: id, generator: info, mixLayers, birds };
+    return { jobId: id, generator: info, mixLayers, edit, birds };
   }
 
   /** Waits for a generate's job (the CLI and tests); throws its error. */
@@ -390,20 +432,14 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   }
 }
 
-function specOf(row: FavouriteRow): BirdSpec {
-  return {
-    seed: row.seed,
-    psi: row.psi,
-    noiseMode: row.noise_mode,
-    mix: row.mix_seed !== null ? { seed: row.mix_seed, layers: row.mix_layers! } : null,
-  };
-}
-
 /** Media key of a drawn bird: everything that decides its pixels, in characters media keys allow. */
 export function mediaKey(tag: string, s: BirdSpec): string {
   const psi = String(s.psi).replace('.', '_');
   const mix = s.mix ? `-m${s.mix.seed}-${s.mix.layers}` : '';
-  return `${GALLERY_DIR}/${tag}/s${s.seed}-p${psi}-${s.noiseMode}${mix}.png`;
+  // A latent's file is named by its content; an edit by a hash of its vector, layers and amount.
+  const bird = s.latent ? `l${basename(s.latent.file, '.json')}` : `s${s.seed}`;
+  const edit = s.edit ? `-e${createHash('sha256').update(JSON.stringify(s.edit)).digest('hex').slice(0, 16)}` : '';
+  return `${GALLERY_DIR}/${tag}/${bird}-p${psi}-${s.noiseMode}${mix}${edit}.png`;
 }
 
 function checkName(name: string): void {
@@ -423,10 +459,12 @@ export function toFavourite(r: FavouriteRow): Favourite {
     checkpointId: r.checkpoint_id,
     generatorPath: r.generator_path,
     seed: r.seed,
+    latent: r.latent,
     psi: r.psi,
     noiseMode: r.noise_mode as GalleryNoiseMode,
     mixSeed: r.mix_seed,
     mixLayers: r.mix_layers,
+    edit: editOf(r),
     name: r.name,
     note: r.note,
     kimg: r.kimg,

@@ -3,6 +3,7 @@
  * `generate` and a favourite's regeneration agree to the byte), a style mix of two seeds, and
  * interpolation frames between key birds in W (lerp) or Z (slerp).
  */
+import { stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GalleryNoiseMode } from '../../common/vocabulary.js';
 import { numWs, type GanConfig } from '../gan/config.js';
@@ -13,16 +14,20 @@ import { readAndDispose } from '../gan/read.js';
 import { RandomState, seedToZ } from '../gan/rng.js';
 import { sampleSeeds, toUint8 } from '../gan/sample.js';
 import { applyEdit } from '../insight/directions.js';
+import { readLatent, type Latent } from '../insight/latent.js';
 import { lerp, slerp, framePositions } from './interpolate.js';
 import { mixIndices } from './mixing.js';
 
 export interface BirdSpec {
+  /** The bird's seed; with a latent, only the seed of its 'random' noise (when the latent has no maps). */
   seed: number;
   psi: number;
   noiseMode: GalleryNoiseMode;
+  /** The bird is this latent file's ws (and noise maps, when it has them) instead of the seed's w. */
+  latent?: { file: string } | null;
   /** Style mix: ws at the resolutions `layers` ("4-8") come from `seed`'s w (same ψ). */
   mix?: { seed: number; layers: string } | null;
-  /** A move along a direction in w (insight/directions.ts) on the layers `layers` ("lo-hi"). */
+  /** A move along a direction in w (insight/directions.ts) on the layers `layers` ("lo-hi"), after the mix. */
   edit?: { vector: number[]; layers: string; amount: number } | null;
 }
 
@@ -37,20 +42,27 @@ export type LatentSpace = 'w' | 'z';
 
 /** [res,res,3] uint8 RGB of one bird. */
 export async function renderBird(gen: Generator, spec: BirdSpec): Promise<Uint8Array> {
-  if (spec.edit) {
-    const { vector, layers, amount } = spec.edit;
-    return synthesise(
-      gen,
-      applyEdit(await birdWs(gen, spec), gen.config.resolution, vector, layers, amount),
-      spec.noiseMode,
-      spec.seed,
-    );
-  }
-  if (!spec.mix) {
+  if (!spec.mix && !spec.edit && !spec.latent) {
     const [pixels] = await sampleSeeds(gen.G, gen.config, [spec.seed], spec.psi, spec.noiseMode, gen.constants);
     return pixels!;
   }
-  return synthesise(gen, await birdWs(gen, spec), spec.noiseMode, spec.seed);
+  const noise = spec.latent ? (await latentOf(gen, spec.latent.file)).noise : null;
+  return synthesise(gen, await birdWs(gen, spec), spec.noiseMode, spec.seed, noise);
+}
+
+/** Latents read lately, by file (and its size and time): a slider over a projected bird reads its file once. */
+const latents = new Map<string, Latent>();
+const LATENTS_KEPT = 4;
+
+async function latentOf(gen: Generator, file: string): Promise<Latent> {
+  const st = await stat(file).catch(() => null);
+  const key = `${file}\0${st?.size}\0${st?.mtimeMs}\0${gen.config.resolution}\0${gen.config.wDim}`;
+  const hit = latents.get(key);
+  if (hit) return hit;
+  const latent = await readLatent(file, gen.config);
+  latents.set(key, latent);
+  if (latents.size > LATENTS_KEPT) latents.delete(latents.keys().next().value!);
+  return latent;
 }
 
 /** Thrown out of a pass whose job was cancelled: the birds of that pass are not drawn. */
@@ -87,7 +99,9 @@ export const batchSizeFor = (resolution: number): number =>
  */
 export async function renderBirds(gen: Generator, specs: BirdSpec[], stopped?: () => boolean): Promise<Uint8Array[]> {
   const check = stopper(stopped);
-  const shared = specs.every((s) => s.noiseMode === 'const' && !s.mix && !s.edit && s.psi === specs[0]!.psi);
+  const shared = specs.every(
+    (s) => s.noiseMode === 'const' && !s.mix && !s.edit && !s.latent && s.psi === specs[0]!.psi,
+  );
   if (specs.length < 2 || !shared) {
     const out: Uint8Array[] = [];
     for (const s of specs) {
@@ -112,16 +126,23 @@ export async function renderBirds(gen: Generator, specs: BirdSpec[], stopped?: (
   return specs.map((_, k) => all.subarray(k * n, (k + 1) * n));
 }
 
-/** The bird's per-layer w, flattened [numWs × wDim]: truncated, with the mix's layers swapped in. */
+/**
+ * The bird's per-layer w, flattened [numWs × wDim]: the seed's truncated w on every layer (or the
+ * latent's ws), with the mix's layers swapped in, then moved by the edit.
+ */
 export async function birdWs(gen: Generator, spec: BirdSpec): Promise<Float32Array> {
   const c = gen.config;
   const n = numWs(c.resolution);
-  const w1 = await wOf(gen, seedToZ(spec.seed, c.zDim), spec.psi);
+  const own = spec.latent ? (await latentOf(gen, spec.latent.file)).ws : null;
+  const w1 = own ? null : await wOf(gen, seedToZ(spec.seed, c.zDim), spec.psi);
   const w2 = spec.mix ? await wOf(gen, seedToZ(spec.mix.seed, c.zDim), spec.psi) : null;
   const swapped = new Set(spec.mix ? mixIndices(spec.mix.layers, c.resolution) : []);
   const out = new Float32Array(n * c.wDim);
-  for (let i = 0; i < n; i++) out.set(swapped.has(i) ? w2! : w1, i * c.wDim);
-  return out;
+  for (let i = 0; i < n; i++)
+    out.set(swapped.has(i) ? w2! : (own?.subarray(i * c.wDim, (i + 1) * c.wDim) ?? w1!), i * c.wDim);
+  if (!spec.edit) return out;
+  const { vector, layers, amount } = spec.edit;
+  return applyEdit(out, c.resolution, vector, layers, amount);
 }
 
 /** w of one z after truncation. */
@@ -130,17 +151,26 @@ function wOf({ G, config: c, constants }: Generator, z: Float32Array, psi: numbe
   return readAndDispose(w);
 }
 
-/** Synthesis from per-layer ws; 'random' noise is drawn from `noiseSeed` as sampleSeeds draws it. */
+/**
+ * Synthesis from per-layer ws; 'random' noise is drawn from `noiseSeed` as sampleSeeds draws it,
+ * and a latent's own noise maps (`maps`, in the synthesis network's order) replace either mode.
+ */
 async function synthesise(
   gen: Generator,
   ws: Float32Array,
   noiseMode: GalleryNoiseMode,
   noiseSeed: number,
+  maps: Float32Array[] | null = null,
 ): Promise<Uint8Array> {
   const { config: c, G, constants } = gen;
   const img = tf.tidy(() => {
     const noiseRng = new RandomState(noiseSeed);
     const t = tf.tensor3d(ws, [1, numWs(c.resolution), c.wDim]);
+    if (maps) {
+      let k = 0;
+      const noise = (res: number): tf.Tensor4D => tf.tensor4d(maps[k++]!, [1, res, res, 1]);
+      return synthesis(G, c, t, { noiseMode: 'random', noise, constants });
+    }
     return synthesis(G, c, t, { noiseMode, noiseSeed: () => noiseRng.uint32(), constants }); // [1,res,res,3]
   });
   return toUint8(await readAndDispose(img));
@@ -173,6 +203,10 @@ export async function* interpolationFrames(
   }
   if (keys.some((k) => k.mix))
     throw new InterpolationError('a style-mixed bird has no single z: interpolate it in W instead');
+  if (keys.some((k) => k.latent))
+    throw new InterpolationError('a projected bird (a latent) has no z: interpolate it in W instead');
+  if (keys.some((k) => k.edit))
+    throw new InterpolationError('a bird moved along a direction has no single z: interpolate it in W instead');
   const zs = keys.map((k) => seedToZ(k.seed, c.zDim));
   for (const { segment, t } of positions) {
     const psi = keys[segment]!.psi + t * (keys[segment + 1]!.psi - keys[segment]!.psi);

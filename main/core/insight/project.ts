@@ -8,7 +8,8 @@
  * unit length, as LPIPS scales its layers), plus a pixel term.
  */
 import * as tf from '@tensorflow/tfjs';
-import { blockResolutions, numWs } from '../gan/config.js';
+import { numWs } from '../gan/config.js';
+import { noiseResolutions } from './latent.js';
 import { mapping, synthesis } from '../gan/generator.js';
 import { seedToZ } from '../gan/rng.js';
 import { toUint8 } from '../gan/sample.js';
@@ -73,10 +74,7 @@ export interface Projection {
   steps: number;
 }
 
-/** Resolutions of the noisy layers, in the order the synthesis network asks for their noise. */
-export function noiseResolutions(resolution: number): number[] {
-  return blockResolutions(resolution).flatMap((r) => (r === 4 ? [4] : [r, r]));
-}
+export { noiseResolutions };
 
 /** PSNR (dB) between two uint8 images. */
 export function psnr(a: Uint8Array, b: Uint8Array): number {

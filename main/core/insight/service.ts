@@ -3,9 +3,6 @@
  * dataset, hand the work to the gallery's task runner (its generator process in the app and
  * `serve`, this process in the CLI), and read back the result it wrote whole.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type {
   DirectionsParams,
@@ -23,7 +20,6 @@ import { datasetCacheFile } from '../home-layout.js';
 import { checkExportFolder, makeExportFolder } from '../export/folder.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { mixRange } from '../gallery/mixing.js';
-import type { TaskFile } from '../gallery/tasks.js';
 import type { TaskRunner } from '../gallery/runner.js';
 import type { DatasetRow, DatasetStore } from '../store/datasets.js';
 import { RunStore } from '../store/runs.js';
@@ -35,12 +31,11 @@ import { InsightInputError, InsightNotFoundError, checkImageFile } from './error
 import type { InsightTask } from './tasks.js';
 import { ANIMATION_FORMATS } from '../../common/vocabulary.js';
 import { DEFAULT_VIDEO_FPS, PROJECT_REPORT_EVERY, checkProjectVideo } from './project-video.js';
+import { submitInsight } from './submit.js';
 
 export const DEFAULT_METRIC_IMAGES = 1000;
 export const DEFAULT_NEIGHBOURS = 5;
 export const DEFAULT_PROJECT_STEPS = 500;
-/** Where results are written by the runner and read back (then removed). */
-const RESULTS_DIR = 'insight';
 
 /** 'all' (or the whole range) for every layer, else what style mixing accepts: coarse, middle, fine, "lo-hi". */
 export function directionLayers(spec: string, resolution: number): string {
@@ -251,20 +246,7 @@ export class Insight {
     };
   }
 
-  async #run<T>(task: InsightTask, onProgress?: (p: Progress) => void, onStart?: (jobId: number) => void): Promise<T> {
-    const dir = join(this.#home, RESULTS_DIR);
-    mkdirSync(dir, { recursive: true });
-    const out = join(dir, `${randomUUID()}.json`);
-    const { id, done } = this.#runner.submit({ kind: 'insight', task, out }, (f: TaskFile) => {
-      if (f.progress) onProgress?.(f.progress as Progress);
-    });
-    onStart?.(id);
-    const r = await done;
-    try {
-      if (r.cancelled || r.files.length === 0) throw new InsightInputError('cancelled');
-      return JSON.parse(await readFile(out, 'utf8')) as T;
-    } finally {
-      await rm(out, { force: true });
-    }
+  #run<T>(task: InsightTask, onProgress?: (p: Progress) => void, onStart?: (jobId: number) => void): Promise<T> {
+    return submitInsight<T>(this.#runner, this.#home, task, onProgress, onStart);
   }
 }

@@ -1,4 +1,4 @@
-import type { FavouriteSort, GalleryNoiseMode } from '../../common/vocabulary.js';
+import type { DirectionMethod, FavouriteSort, GalleryNoiseMode } from '../../common/vocabulary.js';
 import type { FavouriteFilter } from '../../common/records.js';
 import { fromStored, toStored } from '../home-layout.js';
 import type { Db } from './db.js';
@@ -9,18 +9,30 @@ export interface FavouriteRow {
   checkpoint_id: number | null;
   /** Absolute here; stored relative when inside the home, absolute when outside (see home-layout.ts). */
   generator_path: string;
-  seed: number;
+  /** Null when the bird is its latent (a projected plate). */
+  seed: number | null;
+  /** The latent file (absolute here, stored relative to the home), or null for a seed's bird. */
+  latent: string | null;
   psi: number;
   noise_mode: GalleryNoiseMode;
   mix_seed: number | null;
   mix_layers: string | null;
+  /** A move along direction `edit_direction` of `edit_method` over `edit_layers`, by `edit_amount`; all or none. */
+  edit_method: DirectionMethod | null;
+  edit_layers: string | null;
+  edit_direction: number | null;
+  edit_amount: number | null;
   name: string;
   note: string;
   kimg: number | null;
   created_at: number;
 }
 
-export type NewFavourite = Omit<FavouriteRow, 'id' | 'created_at' | 'note'> & { note?: string };
+type EditColumns = 'edit_method' | 'edit_layers' | 'edit_direction' | 'edit_amount';
+export type NewFavourite = Omit<FavouriteRow, 'id' | 'created_at' | 'note' | 'latent' | EditColumns> & {
+  note?: string;
+  latent?: string | null;
+} & Partial<Pick<FavouriteRow, EditColumns>>;
 
 /** ORDER BY per sort key; `id` breaks ties so a page order never shuffles. Fixed strings, never user text. */
 const ORDER: Record<FavouriteSort, string> = {
@@ -42,20 +54,26 @@ export class FavouriteStore {
   readonly #out = (r: FavouriteRow): FavouriteRow => ({
     ...r,
     generator_path: fromStored(this.#home, r.generator_path),
+    latent: r.latent === null ? null : fromStored(this.#home, r.latent),
   });
 
   add(f: NewFavourite): FavouriteRow {
     const row = this.#db
       .prepare<Record<string, unknown>, FavouriteRow>(
-        `INSERT INTO favourites (run_id, checkpoint_id, generator_path, seed, psi, noise_mode, mix_seed, mix_layers,
-           name, note, kimg, created_at)
-         VALUES (@run_id, @checkpoint_id, @generator_path, @seed, @psi, @noise_mode, @mix_seed, @mix_layers,
-           @name, @note, @kimg, @created_at)
+        `INSERT INTO favourites (run_id, checkpoint_id, generator_path, seed, latent, psi, noise_mode, mix_seed,
+           mix_layers, edit_method, edit_layers, edit_direction, edit_amount, name, note, kimg, created_at)
+         VALUES (@run_id, @checkpoint_id, @generator_path, @seed, @latent, @psi, @noise_mode, @mix_seed,
+           @mix_layers, @edit_method, @edit_layers, @edit_direction, @edit_amount, @name, @note, @kimg, @created_at)
          RETURNING *`,
       )
       .get({
+        edit_method: null,
+        edit_layers: null,
+        edit_direction: null,
+        edit_amount: null,
         ...f,
         generator_path: toStored(this.#home, f.generator_path),
+        latent: f.latent ? toStored(this.#home, f.latent) : null,
         note: f.note ?? '',
         created_at: Date.now(),
       });
@@ -97,6 +115,13 @@ export class FavouriteStore {
       )
       .get(fields.name ?? row.name, fields.note ?? row.note, id);
     return updated && this.#out(updated);
+  }
+
+  /** How many favourites hold this latent file (several may: the files are named by their content). */
+  latentUsers(latent: string): number {
+    return this.#db
+      .prepare<[string], { n: number }>('SELECT count(*) AS n FROM favourites WHERE latent = ?')
+      .get(toStored(this.#home, latent))!.n;
   }
 
   /** True when it existed. */

@@ -8,6 +8,7 @@ import { migration0006 } from './0006-home-relative-paths.js';
 import { migration0007 } from './0007-run-pause-cause.js';
 import { migration0008 } from './0008-run-started-from.js';
 import { migration0009 } from './0009-live-generators.js';
+import { migration0011 } from './0011-favourite-latents.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -20,4 +21,8 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0007,
   migration0008,
   migration0009,
+  // Version 10 is h-kid's (checkpoint scores), on another branch: this stand-in keeps the versions
+  // contiguous until the two branches meet, where that migration replaces it.
+  { version: 10, name: 'reserved (checkpoint scores)', up: '' },
+  migration0011,
 ];

@@ -1,0 +1,128 @@
+/**
+ * What a favourite's bird is beyond a seed: a latent (a projected plate's ws and noise maps, kept
+ * as a file in the home) and an edit (a move along one of its generator's directions). Both
+ * become the BirdSpec that every drawer takes (gallery, prints, interpolation), so a favourite is
+ * drawn the same way, to the same bytes, wherever it is drawn.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { BirdEdit } from '../../../preload/contract.js';
+import { describeGenerator } from '../gan/generator-file.js';
+import { latentFile } from '../home-layout.js';
+import type { Directions } from '../insight/directions.js';
+import { latentText, readLatent } from '../insight/latent.js';
+import { directionLayers } from '../insight/service.js';
+import { submitInsight } from '../insight/submit.js';
+import type { FavouriteRow } from '../store/favourites.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { BirdSpec } from './render.js';
+import type { TaskRunner } from './runner.js';
+
+/** The generators whose directions are held in memory (32 × wDim numbers per method and layer range). */
+const DIRECTION_SETS_KEPT = 16;
+
+export class FavouriteBirdError extends Error {
+  readonly code = 'invalid-input';
+}
+
+/** A generator as the gallery resolved it: its file, side and a tag that changes with its content. */
+export interface DrawnBy {
+  file: string;
+  resolution: number;
+  tag: string;
+}
+
+export class FavouriteBirds {
+  readonly #home: string;
+  readonly #runner: TaskRunner;
+  readonly #directions = new Map<string, Promise<Directions>>();
+
+  constructor(home: string, runner: TaskRunner) {
+    this.#home = home;
+    this.#runner = runner;
+  }
+
+  /**
+   * An edit as the renderer takes it (its unit vector) and as it is kept (layers as "lo-hi").
+   * The directions come from the home's cache, or are computed once (insight/tasks.ts).
+   */
+  async edit(gen: DrawnBy, e: BirdEdit): Promise<{ spec: NonNullable<BirdSpec['edit']>; kept: BirdEdit }> {
+    const layers = directionLayers(e.layers, gen.resolution);
+    const key = `${gen.tag}|${e.method}|${layers}`;
+    let dirs = this.#directions.get(key);
+    if (!dirs) {
+      dirs = submitInsight<Directions>(this.#runner, this.#home, {
+        op: 'directions',
+        home: this.#home,
+        file: gen.file,
+        method: e.method,
+        layers,
+      });
+      this.#directions.set(key, dirs);
+      dirs.catch(() => this.#directions.delete(key));
+      if (this.#directions.size > DIRECTION_SETS_KEPT) this.#directions.delete(this.#directions.keys().next().value!);
+    }
+    const vector = (await dirs).vectors[e.direction];
+    if (!vector)
+      throw new FavouriteBirdError(
+        `direction ${e.direction} does not exist: ${e.method} gives ${(await dirs).vectors.length} directions ` +
+          `(0 to ${(await dirs).vectors.length - 1})`,
+      );
+    return { spec: { vector, layers, amount: e.amount }, kept: { ...e, layers } };
+  }
+
+  /**
+   * A latent file (as projectImage writes it) checked against the generator and copied into the
+   * home, named by its content; returns the copy's path. Nothing is written when it does not fit.
+   */
+  async importLatent(file: string, generatorFile: string): Promise<string> {
+    const { config } = await describeGenerator(generatorFile);
+    const latent = await readLatent(file, config).catch((err: Error) => {
+      throw new FavouriteBirdError(err.message);
+    });
+    const text = latentText(latent, config, basename(generatorFile));
+    const hash = createHash('sha256').update(text).digest('hex').slice(0, 24);
+    const path = latentFile(this.#home, hash);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, Buffer.from(text));
+    return path;
+  }
+
+  /** The favourite's bird, exactly as it was kept. */
+  async specOf(row: FavouriteRow, gen: DrawnBy): Promise<BirdSpec> {
+    const edit =
+      row.edit_method !== null
+        ? (
+            await this.edit(gen, {
+              method: row.edit_method,
+              layers: row.edit_layers!,
+              direction: row.edit_direction!,
+              amount: row.edit_amount!,
+            })
+          ).spec
+        : null;
+    return {
+      seed: row.seed ?? 0,
+      psi: row.psi,
+      noiseMode: row.noise_mode,
+      latent: row.latent !== null ? { file: row.latent } : null,
+      mix: row.mix_seed !== null ? { seed: row.mix_seed, layers: row.mix_layers! } : null,
+      edit,
+    };
+  }
+}
+
+/** The kept edit of a favourite's row, or null. */
+export function editOf(row: FavouriteRow): BirdEdit | null {
+  if (row.edit_method === null) return null;
+  return {
+    method: row.edit_method,
+    layers: row.edit_layers!,
+    direction: row.edit_direction!,
+    amount: row.edit_amount!,
+  };
+}
+
+/** A number standing for a latent's content (its file is named by its hash), for its suggested name. */
+export const latentNumber = (path: string): number => parseInt(basename(path, '.json').slice(0, 8), 16) >>> 0;
