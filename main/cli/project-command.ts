@@ -7,6 +7,9 @@ import { ANIMATION_FORMATS } from '../common/vocabulary.js';
 import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { initBackend } from '../core/gan/backend.js';
+import { resolveHome } from '../core/home.js';
+import { Studio } from '../core/studio.js';
+import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { DEFAULT_VIDEO_FPS, PROJECT_REPORT_EVERY } from '../core/insight/project-video.js';
 import { insideFilteredChild, rerunFiltered } from './dawn-child.js';
 import { backendFlag, generatorFlag, openReadOnly } from './insight-commands.js';
@@ -21,7 +24,7 @@ export const projectCommand: CommandDef = {
   name: 'project',
   synopsis:
     'project --checkpoint FILE --image FILE [--steps 500] [--w-plus] [--out DIR] [--name N] ' +
-    '[--video webp|gif|png [--video-every K] [--fps F]] [--backend B] [--home DIR] [--json]',
+    '[--video webp|gif|png [--video-every K] [--fps F]] [--favourite NAME] [--backend B] [--home DIR] [--json]',
   summary: 'Finds the w whose bird looks most like an image (a plate, a photo), and writes it with its latent.',
   details: [
     "  The image is made into a centre square of the generator's side, then w is optimised from w_avg",
@@ -31,7 +34,8 @@ export const projectCommand: CommandDef = {
     '  --video F        also write the optimisation as <name>-projection.webp|gif or numbered PNGs:',
     `                   the reconstruction every --video-every steps (default ${PROJECT_REPORT_EVERY}) at --fps`,
     `                   (default ${DEFAULT_VIDEO_FPS}); written with the image and latent, all or nothing`,
-    '  --json   {distance, psnr, steps, image, latent, video}; psnr is against the target square (dB)',
+    '  --favourite NAME  keep the result as a favourite of that name (its latent copied into the home)',
+    '  --json   {distance, psnr, steps, image, latent, video, favourite}; psnr against the target square (dB)',
   ].join('\n'),
   options: {
     checkpoint: { type: 'string' },
@@ -44,6 +48,7 @@ export const projectCommand: CommandDef = {
     video: { type: 'string' },
     'video-every': { type: 'string' },
     fps: { type: 'string' },
+    favourite: { type: 'string' },
     backend: { type: 'string' },
     home: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -58,9 +63,21 @@ export const projectCommand: CommandDef = {
     const fps = numberFlag(v, 'fps', G.fps);
     if (format === undefined && (every !== undefined || fps !== undefined))
       throw new UsageError('--video-every and --fps are for a video: give --video webp, gif or png');
+    // Checked now, before minutes of work: a bad name must not leave files without their favourite.
+    const favourite = choiceFlag(v, 'favourite', G.name);
     // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
     if (!insideFilteredChild()) return rerunFiltered('project');
-    const studio = openReadOnly(v.home as string | undefined);
+    // Read-only (beside a running train) unless a favourite is to be kept.
+    const studio =
+      favourite === undefined
+        ? openReadOnly(v.home as string | undefined)
+        : Studio.open({
+            home: resolveHome(v.home as string | undefined),
+            resourcesDir: DEFAULT_RESOURCES_DIR,
+            shell: 'server',
+            watch: false,
+            galleryInProcess: true,
+          });
     let jobId = 0;
     const stop = () => {
       if (jobId) studio.insight.cancelProjection(jobId);
@@ -90,9 +107,14 @@ export const projectCommand: CommandDef = {
             );
         },
       );
+      // Kept only once the files are written: a cancelled projection keeps neither.
+      const fav =
+        favourite === undefined
+          ? null
+          : await studio.gallery.addFavourite({ generator, latent: r.latent, name: favourite });
       // The previews are for the app's panel; a script has the files.
       const { preview: _p, targetPreview: _t, ...shown } = r;
-      if (v.json) console.log(JSON.stringify(shown));
+      if (v.json) console.log(JSON.stringify({ ...shown, favourite: fav ? { id: fav.id, name: fav.name } : null }));
       else
         console.log(
           `\nwrote ${r.image} and ${r.latent} (distance ${r.distance.toFixed(4)}, PSNR ${r.psnr.toFixed(2)} dB)` +
@@ -100,7 +122,8 @@ export const projectCommand: CommandDef = {
               ? ''
               : r.video.length === 1
                 ? `\nand the video ${r.video[0]}`
-                : `\nand the video as ${r.video.length} frames from ${r.video[0]}`),
+                : `\nand the video as ${r.video.length} frames from ${r.video[0]}`) +
+            (fav ? `\nkept as favourite #${fav.id} ${JSON.stringify(fav.name)}` : ''),
         );
       return 0;
     } catch (err) {

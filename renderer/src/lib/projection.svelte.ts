@@ -1,5 +1,6 @@
 import type {
   AnimationFormat,
+  Favourite,
   GeneratorRef,
   PlumageApi,
   ProjectProgressEvent,
@@ -28,6 +29,10 @@ export class Projection {
   targetPreview = $state<string | null>(null);
   result = $state.raw<ProjectResult | null>(null);
   error = $state<string | null>(null);
+  /** The favourite the result was kept as, once kept. */
+  kept = $state.raw<Favourite | null>(null);
+  keepError = $state<string | null>(null);
+  #generator: GeneratorRef | null = null;
   readonly #api: PlumageApi;
   readonly #off: () => void;
   #jobId: number | null = null;
@@ -70,6 +75,9 @@ export class Projection {
     this.targetPreview = null;
     this.result = null;
     this.error = null;
+    this.kept = null;
+    this.keepError = null;
+    this.#generator = p.generator;
     try {
       const r = await this.#api.projectImage({
         generator: p.generator,
@@ -89,6 +97,21 @@ export class Projection {
         this.error = msg;
         this.state = 'failed';
       }
+    }
+  }
+
+  /** Keeps the result as a favourite (its latent copied into the home), drawn from the same generator. */
+  async keep(name?: string): Promise<void> {
+    if (this.state !== 'done' || !this.result || !this.#generator || this.kept) return;
+    try {
+      this.kept = await this.#api.addFavourite({
+        generator: this.#generator,
+        latent: this.result.latent,
+        ...(name?.trim() ? { name: name.trim() } : {}),
+      });
+      this.keepError = null;
+    } catch (err) {
+      this.keepError = (err as Error).message;
     }
   }
 
