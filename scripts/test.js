@@ -39,6 +39,7 @@ const FILES = {
   // The long walks through the UI: the first hour, the gallery and favourites, the exports.
   'browser/first-hour.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/gallery.test.js': { slow: true, timeoutS: 600, seconds: 90 },
+  'browser/project.test.js': { slow: true, timeoutS: 600, seconds: 120 }, // trains a tick, projects twice
   'browser/export.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/ui-truth.test.js': { slow: true, timeoutS: 600, seconds: 90 }, // trains, draws, keeps, prints
   // The fast suite's longest files: more time, and started first.

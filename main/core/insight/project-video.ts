@@ -4,7 +4,8 @@
  * projection ends, so its frames are bounded as an interpolation's are.
  */
 import type { AnimationFormat } from '../../common/vocabulary.js';
-import { checkAnimation, sequenceName } from '../gallery/output.js';
+import { MAX_FRAMES } from '../gallery/limits.js';
+import { MAX_ANIMATION_BYTES, checkAnimation, sequenceName } from '../gallery/output.js';
 import { InsightInputError } from './errors.js';
 
 /** Reports (and video frames) every this many steps unless a video asks for another spacing. */
@@ -27,7 +28,16 @@ export const videoFrameCount = (steps: number, every: number): number =>
 export function checkProjectVideo(v: ProjectVideo, steps: number, side: number): void {
   if (!Number.isInteger(v.every) || v.every < 1 || v.every > steps)
     throw new InsightInputError(`the video's frame spacing must be a whole number of steps from 1 to ${steps}`);
-  checkAnimation(videoFrameCount(steps, v.every), v.fps, side, v.format);
+  const frames = videoFrameCount(steps, v.every);
+  const most =
+    v.format === 'png' ? MAX_FRAMES : Math.min(MAX_FRAMES, Math.floor(MAX_ANIMATION_BYTES / (side * side * 3)));
+  if (frames > most)
+    throw new InsightInputError(
+      `a video of ${steps} steps with a frame every ${v.every} has ${frames} frames; ` +
+        `${v.format === 'png' ? 'a PNG sequence' : `an animated ${v.format} of ${side}²`} holds at most ${most} here: ` +
+        `give a frame every ${Math.ceil(steps / Math.max(1, most - 2))} steps or more`,
+    );
+  checkAnimation(Math.max(2, frames), v.fps, side, v.format);
 }
 
 /** The video's file names in the output folder: one animation or a numbered PNG sequence. */
