@@ -84,7 +84,14 @@ test(
       home,
       '--json',
     ]);
-    const r = JSON.parse(stdout) as { distance: number; psnr: number; steps: number; image: string; latent: string };
+    const r = JSON.parse(stdout) as {
+      distance: number;
+      psnr: number;
+      steps: number;
+      image: string;
+      latent: string;
+      video: string[];
+    };
     assert.equal(r.steps, 3);
     assert.ok(Number.isFinite(r.distance) && Number.isFinite(r.psnr));
     assert.deepEqual(readdirSync(out).sort(), ['bird-latent.json', 'bird-projected.png']);
