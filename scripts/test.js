@@ -35,6 +35,7 @@ const summaryFile = (suite) => join(ROOT, 'test', 'artifacts', `test-summary-${s
 const FILES = {
   // The slow suite. It measures the 64² networks' memory on wasm, so nothing runs beside it.
   'integration/gan-memory-64.test.js': { slow: true, alone: true, timeoutS: 1200, seconds: 160 },
+  'integration/project-recovery-64.test.js': { slow: true, timeoutS: 1200, seconds: 120 }, // 150 steps at 64²
   'integration/bench-bundle.test.js': { slow: true, seconds: 15 }, // bundles the trainer, runs the bundle
   // The long walks through the UI: the first hour, the gallery and favourites, the exports.
   'browser/first-hour.test.js': { slow: true, timeoutS: 600, seconds: 90 },
