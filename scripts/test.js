@@ -58,6 +58,8 @@ const FILES = {
   'integration/training-processes.test.js': { seconds: 40 },
   // The feature network over the plates, KID under blur and noise, and the CLI's insight commands.
   'integration/insight-cli.test.js': { timeoutS: 600, seconds: 150 },
+  // Projections: 300 steps of the tiny network, the CLI four times, a Ctrl-C.
+  'integration/insight-project.test.js': { timeoutS: 900, seconds: 200 },
   'integration/cli-webgpu-flow.test.js': { timeoutS: 600, seconds: 120 },
 };
 

@@ -91,9 +91,17 @@ test(
       await p.getByTestId('project-kept').waitFor({ timeout: 60_000 });
       await p.screenshot({ path: artifactPath('project-kept.png') });
 
-      // It is a favourite like any other.
+      // It is a favourite like any other: listed, and drawn from its latent.
       await p.getByRole('button', { name: 'Favourites' }).click();
-      await p.getByText('Plate, projected').first().waitFor({ timeout: 60_000 });
+      await p.getByRole('checkbox', { name: 'select Plate, projected' }).waitFor({ timeout: 60_000 });
+      await p.waitForFunction(
+        () => {
+          const img = document.querySelector<HTMLImageElement>('img[alt="Plate, projected"]');
+          return img !== null && img.complete && img.naturalWidth > 0;
+        },
+        undefined,
+        { timeout: 120_000 },
+      );
     } finally {
       await p.close();
     }
