@@ -61,6 +61,8 @@ export async function projectTask(
   gen: Generator,
   onProgress: (p: Progress) => void,
   signal: AbortSignal,
+  /** Asked once more just before the files are moved in (the signal follows it by up to 100 ms). */
+  cancelled: () => boolean = () => false,
 ): Promise<ProjectTaskResult> {
   const side = gen.config.resolution;
   if (task.video) checkProjectVideo(task.video, task.steps, side);
@@ -119,6 +121,7 @@ export async function projectTask(
     await set.write(image, await pngBytes(r.pixels, side));
     if (task.video) await writeVideo(set, video, frames, side, task.video);
     signal.throwIfAborted();
+    if (cancelled()) throw new Error('cancelled');
     await set.commit();
   } catch (err) {
     await set.discard();

@@ -55,7 +55,7 @@ export async function runInsightTask(
       case 'directions':
         return await cachedDirections(task.home, await cache.get(task.file), task.file, task.method, task.layers);
       case 'project':
-        return await projectTask(task, await cache.get(task.file), onProgress, ac.signal);
+        return await projectTask(task, await cache.get(task.file), onProgress, ac.signal, cancelled);
     }
   } finally {
     clearInterval(poll);
