@@ -125,7 +125,7 @@ test('a cancelled projection (Ctrl-C) writes nothing and exits 130', { timeout: 
       '--video',
       'png',
       '--video-every',
-      '1',
+      '10',
       '--favourite',
       'Half-written',
     ],
@@ -133,14 +133,17 @@ test('a cancelled projection (Ctrl-C) writes nothing and exits 130', { timeout: 
   );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
   await new Promise<void>((res) => {
     const check = setInterval(() => {
-      if (/step \d+\/2000/.test(stderr)) {
+      if (/step \d+\/2000/.test(stderr) || exited) {
         clearInterval(check);
         res();
       }
     }, 100);
   });
+  assert.ok(!exited, `it ended before its first step: ${stderr}`);
   process.kill(-child.pid!, 'SIGINT'); // the whole process group, as a terminal's Ctrl-C does
   const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   assert.equal(code, 130, stderr);
