@@ -19,6 +19,7 @@ import type {
   GalleryNoiseMode,
   LatentSpace,
   InterpolationFormat,
+  AnimationFormat,
   Upscaler,
   UpscalerChoice,
   PaperName,
@@ -758,6 +759,11 @@ export interface ProjectParams {
   outDir?: string;
   /** File name start (no folders); default from the image's name. */
   name?: string;
+  /**
+   * Also write the optimisation as a video: the reconstruction every `every` steps (default 10),
+   * as `<name>-projection.webp|gif` or numbered PNGs, written with the image and latent, all or nothing.
+   */
+  video?: { format: AnimationFormat; every?: number; fps?: number };
 }
 
 export interface ProjectResult {
@@ -768,6 +774,11 @@ export interface ProjectResult {
   /** The files written (only once the projection finished). */
   image: string;
   latent: string;
+  /** The video's files (one animation or a PNG sequence); empty without `video`. */
+  video: string[];
+  /** The target square and the result as small PNG data: URLs, to show side by side. */
+  targetPreview: string;
+  preview: string;
 }
 
 export interface ProjectProgressEvent {
@@ -777,6 +788,10 @@ export interface ProjectProgressEvent {
   distance: number;
   psnr: number;
   etaSeconds: number | null;
+  /** The current reconstruction (PNG data: URL), on steps that report one (every few, the first and the last). */
+  preview: string | null;
+  /** The target square (PNG data: URL), on the first event only. */
+  targetPreview: string | null;
 }
 
 /** One run's checkpoint scores, oldest first. */

@@ -35,10 +35,12 @@ const summaryFile = (suite) => join(ROOT, 'test', 'artifacts', `test-summary-${s
 const FILES = {
   // The slow suite. It measures the 64² networks' memory on wasm, so nothing runs beside it.
   'integration/gan-memory-64.test.js': { slow: true, alone: true, timeoutS: 1200, seconds: 160 },
+  'integration/project-recovery-64.test.js': { slow: true, timeoutS: 1200, seconds: 120 }, // 150 steps at 64²
   'integration/bench-bundle.test.js': { slow: true, seconds: 15 }, // bundles the trainer, runs the bundle
   // The long walks through the UI: the first hour, the gallery and favourites, the exports.
   'browser/first-hour.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/gallery.test.js': { slow: true, timeoutS: 600, seconds: 90 },
+  'browser/project.test.js': { slow: true, timeoutS: 600, seconds: 120 }, // trains a tick, projects twice
   'browser/export.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/ui-truth.test.js': { slow: true, timeoutS: 600, seconds: 90 }, // trains, draws, keeps, prints
   'browser/kid-curve.test.js': { slow: true, alone: true, timeoutS: 2400, seconds: 300 }, // two runs, 3 scores
@@ -60,6 +62,8 @@ const FILES = {
   'integration/training-processes.test.js': { seconds: 40 },
   // The feature network over the plates, KID under blur and noise, and the CLI's insight commands.
   'integration/insight-cli.test.js': { timeoutS: 600, seconds: 150 },
+  // Projections: 300 steps of the tiny network, the CLI four times, a Ctrl-C.
+  'integration/insight-project.test.js': { timeoutS: 900, seconds: 200 },
   'integration/cli-webgpu-flow.test.js': { timeoutS: 600, seconds: 120 },
 };
 

@@ -16,7 +16,8 @@ import {
   interpolateCommand,
 } from './gallery-defs.js';
 import { ingestCommand } from './ingest-command.js';
-import { directionsCommand, metricsCommand, nearestCommand, projectCommand } from './insight-commands.js';
+import { directionsCommand, metricsCommand, nearestCommand } from './insight-commands.js';
+import { projectCommand } from './project-command.js';
 import { serveCommand, type ServeLauncher } from './serve-command.js';
 import { runsCommand, trainCommand } from './train-commands.js';
 import { runCommand, UsageError, usageLine, type CommandDef } from './usage.js';

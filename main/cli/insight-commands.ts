@@ -34,7 +34,7 @@ export function openReadOnly(home: string | undefined): Studio {
 }
 
 /** `--run R [--checkpoint ID]` or `--checkpoint FILE`. */
-async function generatorFlag(v: FlagValues): Promise<GeneratorRef> {
+export async function generatorFlag(v: FlagValues): Promise<GeneratorRef> {
   if (v.run === undefined) {
     if (v.checkpoint === undefined) throw new UsageError('give --run R or --checkpoint FILE');
     const file = resolve(v.checkpoint as string);
@@ -277,86 +277,7 @@ export const directionsCommand: CommandDef = {
   },
 };
 
-function backendFlag(v: FlagValues) {
+export function backendFlag(v: FlagValues) {
   if (v.backend === undefined) return undefined;
   return choiceFlag(v, 'backend', BACKEND_FIELD);
 }
-
-export const projectCommand: CommandDef = {
-  name: 'project',
-  synopsis:
-    'project --checkpoint FILE --image FILE [--steps 500] [--w-plus] [--out DIR] [--name N] [--backend B] ' +
-    '[--home DIR] [--json]',
-  summary: 'Finds the w whose bird looks most like an image (a plate, a photo), and writes it with its latent.',
-  details: [
-    "  The image is made into a centre square of the generator's side, then w is optimised from w_avg",
-    '  (Adam, decaying noise on w, regularised noise maps) on a feature-network distance plus a pixel term.',
-    "  Writes <name>-projected.png and <name>-latent.json in --out (default the home's exports/) only once",
-    '  it has finished; Ctrl-C stops it and writes nothing.',
-    '  --json   {distance, psnr, steps, image, latent}; psnr is against the target square (dB)',
-  ].join('\n'),
-  options: {
-    checkpoint: { type: 'string' },
-    run: { type: 'string' },
-    image: { type: 'string' },
-    steps: { type: 'string' },
-    'w-plus': { type: 'boolean', default: false },
-    out: { type: 'string' },
-    name: { type: 'string' },
-    backend: { type: 'string' },
-    home: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  },
-  async run(v) {
-    const generator = await generatorFlag(v);
-    const image = resolve(required(v.image as string | undefined, 'image', 'FILE'));
-    const steps = numberFlag(v, 'steps', F.steps);
-    const name = choiceFlag(v, 'name', F.name);
-    // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
-    if (!insideFilteredChild()) return rerunFiltered('project');
-    const studio = openReadOnly(v.home as string | undefined);
-    let jobId = 0;
-    const stop = () => {
-      if (jobId) void studio.cancelProjection({ jobId }).catch(() => {});
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    try {
-      await initBackend(backendFlag(v), () => {});
-      const r = await studio.projectImage(
-        {
-          generator,
-          image,
-          ...(steps !== undefined ? { steps } : {}),
-          wPlus: v['w-plus'] === true,
-          ...(v.out !== undefined ? { outDir: resolve(v.out as string) } : {}),
-          ...(name !== undefined ? { name } : {}),
-        },
-        (e) => {
-          jobId = e.jobId;
-          if (!v.json && e.step > 0)
-            process.stderr.write(
-              `\rstep ${e.step}/${e.steps}  distance ${e.distance.toFixed(4)}  PSNR ${e.psnr.toFixed(2)} dB` +
-                `${e.etaSeconds !== null ? `  ${e.etaSeconds} s left` : ''}   `,
-            );
-        },
-      );
-      if (v.json) console.log(JSON.stringify(r));
-      else
-        console.log(
-          `\nwrote ${r.image} and ${r.latent} (distance ${r.distance.toFixed(4)}, PSNR ${r.psnr.toFixed(2)} dB)`,
-        );
-      return 0;
-    } catch (err) {
-      if ((err as Error).message === 'cancelled') {
-        console.error('plumage project: stopped; nothing was written');
-        return 130;
-      }
-      throw err;
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      await studio.close();
-    }
-  },
-};

@@ -58,8 +58,9 @@ test('the feature distance falls as the default projection runs', { timeout: 600
   await project(gen, net, target, { steps: 12, reportEvery: 4, wAvgSamples: 1000, featureSide: 75 }, (p) =>
     seen.push(p.distance),
   );
-  assert.equal(seen.length, 3);
-  assert.ok(seen[2]! < seen[0]!, `distances ${seen.map((d) => d.toFixed(4))}`);
+  // Step 0 (w_avg's bird: a video's first frame), 4, 8 and the last.
+  assert.equal(seen.length, 4);
+  assert.ok(seen[3]! < seen[0]!, `distances ${seen.map((d) => d.toFixed(4))}`);
 });
 
 test(
@@ -83,10 +84,19 @@ test(
       home,
       '--json',
     ]);
-    const r = JSON.parse(stdout) as { distance: number; psnr: number; steps: number; image: string; latent: string };
+    const r = JSON.parse(stdout) as {
+      distance: number;
+      psnr: number;
+      steps: number;
+      image: string;
+      latent: string;
+      video: string[];
+    };
     assert.equal(r.steps, 3);
     assert.ok(Number.isFinite(r.distance) && Number.isFinite(r.psnr));
     assert.deepEqual(readdirSync(out).sort(), ['bird-latent.json', 'bird-projected.png']);
+    assert.deepEqual(r.video, []);
+    assert.ok(!('preview' in r), 'the previews are for the app, not a script');
     const latent = JSON.parse(readFileSync(r.latent, 'utf8')) as { format: string; ws: number[]; wDim: number };
     assert.equal(latent.format, 'plumage-latent/1');
     assert.equal(latent.ws.length, 8 * latent.wDim, 'numWs(32) = 8 rows of w');
@@ -112,22 +122,110 @@ test('a cancelled projection (Ctrl-C) writes nothing and exits 130', { timeout: 
       out,
       '--home',
       join(tmp.dir, 'home2'),
+      '--video',
+      'png',
+      '--video-every',
+      '10',
+      '--favourite',
+      'Half-written',
     ],
     { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
   await new Promise<void>((res) => {
     const check = setInterval(() => {
-      if (/step \d+\/2000/.test(stderr)) {
+      if (/step \d+\/2000/.test(stderr) || exited) {
         clearInterval(check);
         res();
       }
     }, 100);
   });
+  assert.ok(!exited, `it ended before its first step: ${stderr}`);
   process.kill(-child.pid!, 'SIGINT'); // the whole process group, as a terminal's Ctrl-C does
   const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   assert.equal(code, 130, stderr);
   assert.match(stderr, /stopped; nothing was written/);
-  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+  // Nothing: no image, latent or frame, not even the hidden staging folder, and no favourite.
+  assert.ok(!existsSync(out) || readdirSync(out).length === 0, String(existsSync(out) && readdirSync(out)));
+  const { stdout } = await run(process.execPath, [
+    CLI,
+    'favourite',
+    'list',
+    '--home',
+    join(tmp.dir, 'home2'),
+    '--json',
+  ]);
+  assert.deepEqual(JSON.parse(stdout), []);
 });
+
+test(
+  'project --video writes the optimisation (w_avg, every k steps, the last) with the image and latent, and --favourite keeps it',
+  { timeout: 600_000 },
+  async () => {
+    const out = join(tmp.dir, 'video');
+    const home = join(tmp.dir, 'home3');
+    const args = ['--checkpoint', file, '--image', join(tmp.dir, 'bird.png'), '--steps', '7', '--out', out];
+    const { stdout } = await run(process.execPath, [
+      CLI,
+      'project',
+      ...args,
+      '--video',
+      'png',
+      '--video-every',
+      '3',
+      '--favourite',
+      'Recovered plate',
+      '--home',
+      home,
+      '--json',
+    ]);
+    const r = JSON.parse(stdout) as { video: string[]; latent: string; favourite: { id: number; name: string } };
+    // Frames at steps 0, 3, 6 and 7.
+    assert.deepEqual(readdirSync(out).sort(), [
+      'bird-latent.json',
+      'bird-projected.png',
+      'bird-projection-0000.png',
+      'bird-projection-0001.png',
+      'bird-projection-0002.png',
+      'bird-projection-0003.png',
+    ]);
+    assert.equal(r.video.length, 4);
+    // The last frame is the projected image itself; the first is w_avg's bird, not it.
+    const raw = async (f: string) => sharp(f).raw().toBuffer();
+    assert.deepEqual(await raw(r.video[3]!), await raw(join(out, 'bird-projected.png')));
+    assert.notDeepEqual(await raw(r.video[0]!), await raw(join(out, 'bird-projected.png')));
+    assert.equal(r.favourite.name, 'Recovered plate');
+    const list = JSON.parse(
+      (await run(process.execPath, [CLI, 'favourite', 'list', '--home', home, '--json'])).stdout,
+    ) as { id: number; name: string; latent: string | null; seed: number | null }[];
+    assert.equal(list.length, 1);
+    assert.equal(list[0]!.seed, null);
+    assert.ok(list[0]!.latent, 'the favourite is its latent');
+
+    // An animated video: one file of 4 pages.
+    const gif = await run(
+      process.execPath,
+      [CLI, 'project', ...args.slice(0, -1), join(tmp.dir, 'gif')].concat([
+        '--video',
+        'gif',
+        '--video-every',
+        '3',
+        '--home',
+        home,
+        '--json',
+      ]),
+    );
+    const g = JSON.parse(gif.stdout) as { video: string[] };
+    assert.equal(g.video.length, 1);
+    assert.equal((await sharp(g.video[0]!).metadata()).pages, 4);
+
+    // A video too big to hold is refused before any work, naming what to change.
+    await assert.rejects(
+      run(process.execPath, [CLI, 'project', ...args, '--steps', '5000', '--video', 'gif', '--video-every', '1']),
+      /has 5001 frames; an animated gif of 32² holds at most 1000 here: give a frame every 6 steps or more/,
+    );
+  },
+);

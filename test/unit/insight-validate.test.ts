@@ -28,5 +28,16 @@ test('insight requests are checked at the boundary like every other', () => {
     () => validateRequest('projectImage', { generator: { runId: 1 }, image: '/x.png', steps: 0 }),
     /steps: must be a whole number from 1 to 5000/,
   );
+  assert.throws(
+    () =>
+      validateRequest('projectImage', { generator: { runId: 1 }, image: '/x.png', video: { format: 'mp4', every: 5 } }),
+    /video\.format: must be webp, gif, png/,
+  );
+  assert.throws(
+    () =>
+      validateRequest('projectImage', { generator: { runId: 1 }, image: '/x.png', video: { format: 'gif', every: 0 } }),
+    /video\.every: must be a whole number from 1/,
+  );
+  validateRequest('projectImage', { generator: { runId: 1 }, image: '/x.png', video: { format: 'png' } });
   assert.throws(() => validateRequest('cancelProjection', { jobId: -1 }), /invalid input/);
 });

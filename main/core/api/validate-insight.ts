@@ -1,6 +1,12 @@
 /** Input schemas of the insight requests (see validate.ts; typed against the contract the same way). */
 import { z } from 'zod';
-import { DIRECTION_METHODS, MAX_METRIC_IMAGES, MAX_NEIGHBOURS, MAX_PROJECT_STEPS } from '../../common/vocabulary.js';
+import {
+  ANIMATION_FORMATS,
+  DIRECTION_METHODS,
+  MAX_METRIC_IMAGES,
+  MAX_NEIGHBOURS,
+  MAX_PROJECT_STEPS,
+} from '../../common/vocabulary.js';
 import type { InsightRequests, RequestParams } from '../../../preload/contract.js';
 import { GALLERY_FIELDS, generatorRef } from './validate-gallery.js';
 
@@ -53,6 +59,13 @@ export const INSIGHT_SCHEMAS: Schemas = {
     wPlus: z.boolean().optional(),
     outDir: F.path.optional(),
     name: F.name.optional(),
+    video: z
+      .strictObject({
+        format: z.enum(ANIMATION_FORMATS, { error: `must be ${ANIMATION_FORMATS.join(', ')}` }),
+        every: F.steps.optional(),
+        fps: G.fps.optional(),
+      })
+      .optional(),
   }),
   cancelProjection: z.strictObject({ jobId: G.id }),
 };

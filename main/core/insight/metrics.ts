@@ -36,6 +36,9 @@ export interface Progress {
   /** A projection's current feature distance and PSNR against the target. */
   distance?: number;
   psnr?: number;
+  /** A projection's current reconstruction, and (first report only) its target, as PNG data: URLs. */
+  preview?: string;
+  targetPreview?: string;
 }
 
 /**

@@ -31,7 +31,7 @@ export interface ProjectOptions {
   featureWeight: number; // weight of the feature network's distance (0: pixels only)
   pixelWeight: number; // weight of the mean squared pixel difference (images in [-1, 1])
   featureSide: number; // side the images are resized to for the feature network (≥ 75)
-  /** Report every this many steps (and on the last). */
+  /** Report every this many steps (and on the first and the last: a video starts from w_avg's bird). */
   reportEvery: number;
 }
 
@@ -171,6 +171,7 @@ export async function project(
     return p;
   };
   try {
+    await report(0);
     for (let step = 0; step < o.steps; step++) {
       signal?.throwIfAborted();
       const t = step / o.steps;

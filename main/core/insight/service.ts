@@ -32,6 +32,8 @@ import type { Directions } from './directions.js';
 import type { MetricsResult as CoreMetrics, NearestResult as CoreNearest, Progress } from './metrics.js';
 import { InsightInputError, InsightNotFoundError, checkImageFile } from './errors.js';
 import type { InsightTask } from './tasks.js';
+import { ANIMATION_FORMATS } from '../../common/vocabulary.js';
+import { DEFAULT_VIDEO_FPS, PROJECT_REPORT_EVERY, checkProjectVideo } from './project-video.js';
 import { submitInsight } from './submit.js';
 
 export { DEFAULT_METRIC_IMAGES };
@@ -156,6 +158,19 @@ export class Insight {
     if (/[/\\]/.test(name) || name.startsWith('.') || name.trim() === '')
       throw new InsightInputError(`not a usable file name: ${JSON.stringify(name)}`);
     const steps = p.steps ?? DEFAULT_PROJECT_STEPS;
+    const video = p.video
+      ? {
+          format: p.video.format,
+          every: p.video.every ?? Math.min(PROJECT_REPORT_EVERY, steps),
+          fps: p.video.fps ?? DEFAULT_VIDEO_FPS,
+        }
+      : null;
+    if (video) {
+      if (!ANIMATION_FORMATS.includes(video.format))
+        throw new InsightInputError(`the video's format must be ${ANIMATION_FORMATS.join(', ')}`);
+      // Refused here, before the generator process starts: the frames are held until the end.
+      checkProjectVideo(video, steps, gen.resolution);
+    }
     // One rule for every output folder (export/folder.ts): absolute, made if missing, never the home's own.
     const outDir = await checkExportFolder(p.outDir, this.#home);
     await makeExportFolder(outDir);
@@ -171,6 +186,7 @@ export class Insight {
         wPlus: p.wPlus ?? false,
         outDir,
         name,
+        video,
       },
       (pr) => {
         const s = (performance.now() - t0) / 1000;
@@ -181,6 +197,8 @@ export class Insight {
           distance: pr.distance ?? NaN,
           psnr: pr.psnr ?? NaN,
           etaSeconds: pr.done > 0 ? Math.round((s / pr.done) * (pr.total - pr.done)) : null,
+          preview: pr.preview ?? null,
+          targetPreview: pr.targetPreview ?? null,
         });
       },
       (id) => {

@@ -6,22 +6,18 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import sharp from 'sharp';
-import { MAX_FILE_BYTES } from '../dataset/inspect.js';
+import { dirname } from 'node:path';
 import { renderSquare } from '../dataset/process.js';
-import { readCapped } from '../dataset/scan.js';
 import type { GeneratorCache } from '../gallery/generator-cache.js';
 import { renderBird, type BirdSpec, type Generator } from '../gallery/render.js';
 import { directionsFile } from '../home-layout.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { DatasetImages } from './dataset-features.js';
 import { computeDirections, GANSPACE_SAMPLES, type DirectionMethod, type Directions } from './directions.js';
-import { InsightInputError, checkImageFile } from './errors.js';
+import { InsightInputError } from './errors.js';
 import { featureNetwork } from './feature-net.js';
 import { computeMetrics, nearestPlates, type Progress } from './metrics.js';
-import { project } from './project.js';
-import { LATENT_FORMAT, type LatentFile } from './latent.js';
+import { projectTask, type ProjectTask } from './project-task.js';
 
 export type InsightTask =
   | { op: 'metrics'; home: string; file: string; dataset: DatasetImages; images: number }
@@ -33,18 +29,7 @@ export type InsightTask =
       query: { kind: 'image'; path: string } | { kind: 'bird'; file: string; spec: BirdSpec };
     }
   | { op: 'directions'; home: string; file: string; method: DirectionMethod; layers: string }
-  | {
-      op: 'project';
-      file: string;
-      /** The image to project: made into a square of the generator's side, centre crop, on `paper`. */
-      target: string;
-      paper: string;
-      steps: number;
-      wPlus: boolean;
-      /** Written only once the projection has finished: `<name>-projected.png` and `<name>-latent.json`. */
-      outDir: string;
-      name: string;
-    };
+  | ProjectTask;
 
 /** Runs one task; `cancelled` is polled, and stops it between batches. */
 export async function runInsightTask(
@@ -70,7 +55,7 @@ export async function runInsightTask(
       case 'directions':
         return await cachedDirections(task.home, await cache.get(task.file), task.file, task.method, task.layers);
       case 'project':
-        return await projectTask(task, await cache.get(task.file), onProgress, ac.signal);
+        return await projectTask(task, await cache.get(task.file), onProgress, ac.signal, cancelled);
     }
   } finally {
     clearInterval(poll);
@@ -119,61 +104,4 @@ export async function cachedDirections(
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, Buffer.from(JSON.stringify(dirs)), false);
   return dirs;
-}
-
-async function projectTask(
-  task: Extract<InsightTask, { op: 'project' }>,
-  gen: Generator,
-  onProgress: (p: Progress) => void,
-  signal: AbortSignal,
-): Promise<{ distance: number; psnr: number; steps: number; image: string; latent: string }> {
-  const side = gen.config.resolution;
-  const input = await readImageFile(task.target);
-  const square = await renderSquare(input, { resolution: side, crop: 'centre', paper: task.paper });
-  if (!square.ok) throw new InsightInputError(`${task.target}: ${square.reason}`);
-  const net = await featureNetwork();
-  const r = await project(
-    gen,
-    net,
-    new Uint8Array(square.pixels),
-    { steps: task.steps, wPlus: task.wPlus },
-    (p) => onProgress({ phase: 'project', done: p.step, total: p.steps, distance: p.distance, psnr: p.psnr }),
-    signal,
-  );
-  signal.throwIfAborted();
-  // Written only now, each file whole: a cancelled projection leaves nothing behind.
-  await mkdir(task.outDir, { recursive: true });
-  const image = join(task.outDir, `${task.name}-projected.png`);
-  const latent = join(task.outDir, `${task.name}-latent.json`);
-  const file: LatentFile = {
-    format: LATENT_FORMAT,
-    generator: task.file,
-    resolution: side,
-    wDim: gen.config.wDim,
-    wPlus: task.wPlus,
-    ws: Array.from(r.ws),
-    noise: r.noise.map((n) => ({ res: n.res, values: Array.from(n.values) })),
-    steps: r.steps,
-    distance: r.distance,
-    psnr: r.psnr,
-  };
-  await writeFileAtomic(latent, Buffer.from(JSON.stringify(file)));
-  const png = await sharp(r.pixels, { raw: { width: side, height: side, channels: 3 } })
-    .png()
-    .toBuffer();
-  await writeFileAtomic(image, png);
-  return { distance: r.distance, psnr: r.psnr, steps: r.steps, image, latent };
-}
-
-/**
- * An image file's bytes: a regular file, read with a cap (ingest's 1 GB), so a path such as
- * /dev/zero or a FIFO is refused by name instead of growing this process's memory.
- */
-async function readImageFile(path: string): Promise<Buffer> {
-  await checkImageFile(path);
-  const bytes = await readCapped(path, MAX_FILE_BYTES).catch((err: NodeJS.ErrnoException) => {
-    throw new InsightInputError(`cannot read the image ${path}: ${err.code ?? err.message}`);
-  });
-  if (!bytes) throw new InsightInputError(`the image ${path} is over ${MAX_FILE_BYTES / 2 ** 30} GB`);
-  return bytes;
 }
