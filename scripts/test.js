@@ -44,27 +44,35 @@ const FILES = {
   'browser/export.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/ui-truth.test.js': { slow: true, timeoutS: 600, seconds: 90 }, // trains, draws, keeps, prints
   'browser/kid-curve.test.js': { slow: true, alone: true, timeoutS: 2400, seconds: 300 }, // two runs, 3 scores
+  // The files that cost the most CPU (seconds: CI on 2 cores, 2026-12-05): together 2/5 of what
+  // the fast suite cost. Each is whole work that cannot be shared — trainer processes started
+  // ~20 times (kill -9 ten times, bit-exact resume per replica count), InceptionV3 over the
+  // plates, the CLI flow on webgpu and wasm, export prints with ESRGAN, hostile files through
+  // every request — and the fast suite keeps a quicker test of each area (supervisor-rules,
+  // training-dataset, unit/insight-*, export-prints, bad-input, gallery-*). Both suites run in CI.
+  'integration/training-runs.test.js': { slow: true, timeoutS: 600, seconds: 180 },
+  'integration/insight-cli.test.js': { slow: true, timeoutS: 600, seconds: 127 },
+  'integration/cli-webgpu-flow.test.js': { slow: true, timeoutS: 600, seconds: 86 },
+  'integration/training-reliability.test.js': { slow: true, timeoutS: 600, seconds: 82 },
+  'integration/training-processes.test.js': { slow: true, seconds: 78 },
+  'integration/export-cli.test.js': { slow: true, timeoutS: 600, seconds: 58 },
+  'integration/afar-processes.test.js': { slow: true, seconds: 59 },
+  'integration/fuzz.test.js': { slow: true, seconds: 51 },
+  'integration/gallery.test.js': { slow: true, timeoutS: 600, seconds: 47 },
+  'integration/home-ownership.test.js': { slow: true, seconds: 46 },
   // The fast suite's longest files: more time, and started first.
-  'integration/gan-train.test.js': { timeoutS: 900, seconds: 170 },
-  'integration/gan-parallel.test.js': { timeoutS: 600, seconds: 60 },
   'integration/cli-messages.test.js': { timeoutS: 600, seconds: 60 },
-  'integration/export-cli.test.js': { timeoutS: 600, seconds: 60 },
-  'integration/gallery.test.js': { timeoutS: 600, seconds: 50 },
-  'integration/gan-webgpu.test.js': { seconds: 35 },
+  'integration/gan-train.test.js': { timeoutS: 900, seconds: 35 },
+  'integration/gan-parallel.test.js': { timeoutS: 600, seconds: 20 },
+  'integration/gan-webgpu.test.js': { seconds: 14 },
   // It times the studio's event loop during an ESRGAN print: another file's work beside it
   // would be what it measured (seen: a 325 ms gap with the machine's load at 25).
-  'integration/export-process.test.js': { alone: true, seconds: 30 },
-  'integration/training-reliability.test.js': { timeoutS: 600, seconds: 60 },
-  'integration/training-runs.test.js': { timeoutS: 600, seconds: 60 },
+  'integration/export-process.test.js': { alone: true, seconds: 10 },
   // Three scores, each in a fresh nice-19 process (tfjs, the feature network): alone, since a nice-19
   // process beside other busy tests gets almost no CPU (as it should beside a trainer).
   'integration/checkpoint-scores.test.js': { slow: true, alone: true, timeoutS: 1800, seconds: 240 },
-  'integration/training-processes.test.js': { seconds: 40 },
-  // The feature network over the plates, KID under blur and noise, and the CLI's insight commands.
-  'integration/insight-cli.test.js': { timeoutS: 600, seconds: 150 },
   // Projections: 300 steps of the tiny network, the CLI four times, a Ctrl-C.
   'integration/insight-project.test.js': { timeoutS: 900, seconds: 200 },
-  'integration/cli-webgpu-flow.test.js': { timeoutS: 600, seconds: 120 },
 };
 
 const { values, positionals } = parseArgs({

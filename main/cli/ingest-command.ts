@@ -2,7 +2,6 @@
 import { OPEN_DATASET_FIELDS } from '../core/api/validate.js';
 import { folderProblem } from '../core/folders.js';
 import { resolveHome } from '../core/home.js';
-import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { choiceFlag, numberFlag, required, type CommandDef } from './usage.js';
 import { endProgress, progress, quoted, say, sayJson } from './terminal.js';
@@ -33,6 +32,8 @@ Exit code 0 when the pass ran, 1 for a missing folder or an unwritable home, 2 f
     const crop = choiceFlag(values, 'crop', OPEN_DATASET_FIELDS.crop) ?? 'centre';
     const problem = await folderProblem(folder!);
     if (problem) throw new Error(problem);
+    // The studio (and with it tfjs, sharp, SQLite) loads only now: usage errors and --help answer at once.
+    const { Studio } = await import('../core/studio.js');
     const studio = Studio.open({
       home: resolveHome(values.home as string | undefined),
       resourcesDir: DEFAULT_RESOURCES_DIR,

@@ -10,11 +10,11 @@ import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
 import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
 import { fileProblem } from '../core/folders.js';
-import { initBackend } from '../core/runtime/backend.js';
+import type { BackendName } from '../core/runtime/backend.js';
 import { insideFilteredChild, rerunFiltered } from './dawn-child.js';
 import { resolveHome } from '../core/home.js';
 import { DEFAULT_METRIC_IMAGES, DEFAULT_NEIGHBOURS } from '../core/insight/service.js';
-import { Studio } from '../core/studio.js';
+import type { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { choiceFlag, numberFlag, required, UsageError, type CommandDef, type FlagValues } from './usage.js';
 
@@ -22,7 +22,9 @@ const F = INSIGHT_FIELDS;
 const G = GALLERY_FIELDS;
 const BACKEND_FIELD = CREATE_RUN_FIELDS.backend.unwrap();
 
-export function openReadOnly(home: string | undefined): Studio {
+/** The studio (and with it tfjs, sharp, SQLite) loads only when a command runs: --help answers at once. */
+export async function openReadOnly(home: string | undefined): Promise<Studio> {
+  const { Studio } = await import('../core/studio.js');
   return Studio.open({
     home: resolveHome(home),
     resourcesDir: DEFAULT_RESOURCES_DIR,
@@ -90,9 +92,9 @@ export const metricsCommand: CommandDef = {
     if ('file' in generator && v.dataset === undefined) throw new UsageError('a --checkpoint FILE needs --dataset DIR');
     // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
     if (!insideFilteredChild()) return rerunFiltered('metrics');
-    const studio = openReadOnly(v.home as string | undefined);
+    const studio = await openReadOnly(v.home as string | undefined);
     try {
-      await initBackend(backendFlag(v), () => {});
+      await initBackend(backendFlag(v));
       const info = await studio.openGenerator(generator);
       const datasetId =
         // eslint-disable-next-line no-restricted-syntax -- the CLI names a dataset by folder (DECISIONS)
@@ -121,7 +123,7 @@ export const metricsCommand: CommandDef = {
  * on stderr that it is computed now (false). Read before any child or backend starts: instant.
  */
 async function storedScore(v: FlagValues, generator: Extract<GeneratorRef, { runId: number }>): Promise<boolean> {
-  const studio = openReadOnly(v.home as string | undefined);
+  const studio = await openReadOnly(v.home as string | undefined);
   try {
     // Through the facade's requests, as the page reads them: the run, its checkpoints, its scores.
     const run = await studio.getRun({ runId: generator.runId }).catch(() => null);
@@ -200,9 +202,9 @@ export const nearestCommand: CommandDef = {
     const generator = v.checkpoint !== undefined ? await generatorFlag({ checkpoint: v.checkpoint }) : undefined;
     // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
     if (!insideFilteredChild()) return rerunFiltered('nearest');
-    const studio = openReadOnly(v.home as string | undefined);
+    const studio = await openReadOnly(v.home as string | undefined);
     try {
-      await initBackend(backendFlag(v), () => {});
+      await initBackend(backendFlag(v));
       const side = generator ? (await studio.openGenerator(generator)).resolution : null;
       // eslint-disable-next-line no-restricted-syntax -- the CLI names a dataset by folder (DECISIONS)
       const datasetId = studio.insight.datasetForFolder(dataset, side).id;
@@ -261,9 +263,9 @@ export const directionsCommand: CommandDef = {
     const layers = choiceFlag(v, 'layers', F.layers)!;
     // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
     if (!insideFilteredChild()) return rerunFiltered('directions');
-    const studio = openReadOnly(v.home as string | undefined);
+    const studio = await openReadOnly(v.home as string | undefined);
     try {
-      await initBackend(backendFlag(v), () => {});
+      await initBackend(backendFlag(v));
       const r = await studio.computeDirections({ generator, method, layers });
       if (v.json) console.log(JSON.stringify(r));
       else {
@@ -281,3 +283,9 @@ export function backendFlag(v: FlagValues) {
   if (v.backend === undefined) return undefined;
   return choiceFlag(v, 'backend', BACKEND_FIELD);
 }
+
+/** Starts the backend the work runs on: tfjs loads here, not when the CLI starts. */
+async function initBackend(name: BackendName | undefined): Promise<void> {
+  await (await import('../core/runtime/backend.js')).initBackend(name, () => {});
+}
+

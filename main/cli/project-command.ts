@@ -6,9 +6,7 @@ import { resolve } from 'node:path';
 import { ANIMATION_FORMATS } from '../common/vocabulary.js';
 import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { GALLERY_FIELDS } from '../core/api/validate-gallery.js';
-import { initBackend } from '../core/runtime/backend.js';
 import { resolveHome } from '../core/home.js';
-import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import { DEFAULT_VIDEO_FPS, PROJECT_REPORT_EVERY } from '../core/insight/project-video.js';
 import { insideFilteredChild, rerunFiltered } from './dawn-child.js';
@@ -68,9 +66,12 @@ export const projectCommand: CommandDef = {
     // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.
     if (!insideFilteredChild()) return rerunFiltered('project');
     // Read-only (beside a running train) unless a favourite is to be kept.
+    // tfjs and the studio load now, not when the CLI starts (its usage answers at once).
+    const { Studio } = await import('../core/studio.js');
+    const { initBackend } = await import('../core/runtime/backend.js');
     const studio =
       favourite === undefined
-        ? openReadOnly(v.home as string | undefined)
+        ? await openReadOnly(v.home as string | undefined)
         : Studio.open({
             home: resolveHome(v.home as string | undefined),
             resourcesDir: DEFAULT_RESOURCES_DIR,

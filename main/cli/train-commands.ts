@@ -10,9 +10,7 @@ import { presetConfig } from '../core/gan/config.js';
 import { datasetFolder, fileProblem, folderProblem } from '../core/folders.js';
 import { resolveHome } from '../core/home.js';
 import { homeHolder } from '../core/home-lock.js';
-import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
-import { train } from './train-run.js';
 import { choiceFlag, numberFlag, UsageError, type CommandDef } from './usage.js';
 import { say, sayJson } from './terminal.js';
 
@@ -23,6 +21,9 @@ export const runsCommand: CommandDef = {
   details: `  --json   an array with at least id, dataset, state, kimg, backend, lastCheckpoint`,
   options: { home: { type: 'string' }, json: { type: 'boolean', default: false } },
   async run(values) {
+    // The studio (and with it tfjs, sharp, SQLite) loads only when a command runs, so usage
+    // errors and --help answer at once.
+    const { Studio } = await import('../core/studio.js');
     const studio = Studio.open({
       home: resolveHome(values.home as string | undefined),
       resourcesDir: DEFAULT_RESOURCES_DIR,
@@ -137,6 +138,7 @@ A closed stdout (train … | head) pauses the run with a checkpoint, as Ctrl-C d
     const problem = await folderProblem(values.dataset as string);
     const folder = await datasetFolder(values.dataset as string); // as the studio keeps it
     if (problem) throw new Error(problem);
+    const { train } = await import('./train-run.js');
     return train({
       values,
       folder,

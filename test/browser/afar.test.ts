@@ -1,21 +1,19 @@
 /// <reference lib="dom" />
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import type { Download, Page } from 'playwright-core';
 import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { CLI, tempDir } from '../helpers/paths.js';
+import { keepFavourites, tinyGenerator, TWO_BIRDS } from '../helpers/favourites.js';
+import { tempDir } from '../helpers/paths.js';
 
 // The studio watched from another room, through `serve`: what the server makes, the page can
 // have; a second server on the same machine does not lock the page out; and when the server is
 // gone the page says its state is stale and offers nothing that cannot work.
 
 const skip = chromiumMissing();
-const run = promisify(execFile);
 let tmp: ReturnType<typeof tempDir>;
 let home: string;
 let app: ServedApp;
@@ -26,25 +24,8 @@ before(async () => {
   if (skip) return;
   tmp = tempDir('browser-afar');
   home = join(tmp.dir, 'home');
-  const generator = join(tmp.dir, 'g.safetensors');
-  await run(process.execPath, [CLI, 'init', '--preset', 'tiny', '--seed', '2', '--out', generator]);
-  for (const [seed, name] of [
-    ['5', 'Avis fictitia'],
-    ['9', 'Pica imaginaria'],
-  ] as const)
-    await run(process.execPath, [
-      CLI,
-      'favourite',
-      'add',
-      '--checkpoint',
-      generator,
-      '--seed',
-      seed,
-      '--name',
-      name,
-      '--home',
-      home,
-    ]);
+  const generator = await tinyGenerator(join(tmp.dir, 'g.safetensors'), 2);
+  await keepFavourites(home, generator, TWO_BIRDS);
   app = await serveApp(home);
   browser = await launchBrowser();
   page = await browser.context.newPage();

@@ -1,18 +1,16 @@
 /// <reference lib="dom" />
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PDFDocument } from 'pdf-lib';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { CLI, tempDir } from '../helpers/paths.js';
+import { keepFavourites, tinyGenerator, TWO_BIRDS } from '../helpers/favourites.js';
+import { tempDir } from '../helpers/paths.js';
 
 const skip = chromiumMissing();
-const run = promisify(execFile);
 let tmp: ReturnType<typeof tempDir>;
 let app: ServedApp;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -26,42 +24,11 @@ before(async () => {
   out = join(tmp.dir, 'prints');
   mkdirSync(out);
   // Two real favourites of a tiny generator, kept through the CLI before the server owns the home.
-  const generator = join(tmp.dir, 'g.safetensors');
-  await run(process.execPath, [CLI, 'init', '--preset', 'tiny', '--seed', '2', '--out', generator]);
-  for (const [seed, name] of [
-    ['5', 'Avis fictitia'],
-    ['9', 'Pica imaginaria'],
-  ] as const) {
-    await run(process.execPath, [
-      CLI,
-      'favourite',
-      'add',
-      '--checkpoint',
-      generator,
-      '--seed',
-      seed,
-      '--name',
-      name,
-      '--home',
-      home,
-    ]);
-  }
+  const generator = await tinyGenerator(join(tmp.dir, 'g.safetensors'), 2);
+  await keepFavourites(home, generator, TWO_BIRDS);
   // A third favourite whose generator file is then lost.
-  const lost = join(tmp.dir, 'lost.safetensors');
-  await run(process.execPath, [CLI, 'init', '--preset', 'tiny', '--seed', '4', '--out', lost]);
-  await run(process.execPath, [
-    CLI,
-    'favourite',
-    'add',
-    '--checkpoint',
-    lost,
-    '--seed',
-    '1',
-    '--name',
-    'Lost bird',
-    '--home',
-    home,
-  ]);
+  const lost = await tinyGenerator(join(tmp.dir, 'lost.safetensors'), 4);
+  await keepFavourites(home, lost, [['1', 'Lost bird']]);
   rmSync(lost);
   app = await serveApp(home);
   browser = await launchBrowser();

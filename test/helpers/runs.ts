@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { presetConfig } from '../../main/core/gan/config.js';
+import type { RunSummary } from '../../preload/contract.js';
 import type { NewRun } from '../../main/core/store/runs.js';
 import { Studio, type StudioOptions } from '../../main/core/studio.js';
-import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir } from './paths.js';
+import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from './paths.js';
 
 /** A run row for store-level tests: tiny, 1 kimg, every interval 1; `over` changes what a test cares about. */
 export const newRunRow = (datasetId: number, over: Partial<NewRun> = {}): NewRun => ({
@@ -61,11 +62,20 @@ export async function trainingStudio(
   };
 }
 
+/** How a test's `plumage train` differs from the usual one (100 kimg, snapshots every 50, JSON lines). */
+export interface TrainArgs {
+  kimg?: number;
+  snapshotKimg?: number;
+  /** false: the text a terminal shows, not JSON lines. */
+  json?: boolean;
+  backend?: string;
+}
+
 /**
  * `plumage train` on the sample plates with the tiny preset, as a terminal would type it:
  * JSON lines, 100 kimg, snapshots every 50 kimg; checkpoints every `checkpointKimg`.
  */
-export const trainArgs = (home: string, checkpointKimg: number): string[] => [
+export const trainArgs = (home: string, checkpointKimg: number, o: TrainArgs = {}): string[] => [
   CLI,
   'train',
   '--dataset',
@@ -73,12 +83,42 @@ export const trainArgs = (home: string, checkpointKimg: number): string[] => [
   '--preset',
   'tiny',
   '--kimg',
-  '100',
+  String(o.kimg ?? 100),
   '--home',
   home,
-  '--json',
+  ...(o.json === false ? [] : ['--json']),
   '--snapshot-kimg',
-  '50',
+  String(o.snapshotKimg ?? 50),
   '--checkpoint-kimg',
   String(checkpointKimg),
+  ...(o.backend === undefined ? [] : ['--backend', o.backend]),
 ];
+
+/** What `tinyRunOnPlates` needs of a served studio: `apiSocket`'s request/reply. */
+type Call = (method: string, params?: unknown) => Promise<unknown>;
+
+/**
+ * Over a served studio's API (`apiSocket`): the sample plates opened at 64² and ingested (all
+ * 24 accepted), then a tiny run created on them, not started: 100 kimg, snapshots and
+ * checkpoints every 50 kimg unless `run` says otherwise.
+ */
+export async function tinyRunOnPlates(
+  call: Call,
+  run: { snapshotKimg?: number; checkpointKimg?: number } = {},
+): Promise<RunSummary> {
+  const ds = (await call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as { id: number };
+  await waitFor(
+    async () =>
+      ((await call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24,
+    60_000,
+    'ingest',
+  );
+  return (await call('createRun', {
+    datasetId: ds.id,
+    preset: 'tiny',
+    targetKimg: 100,
+    snapshotKimg: 50,
+    checkpointKimg: 50,
+    ...run,
+  })) as RunSummary;
+}

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import type { RunSummary } from '../../preload/contract.js';
+import { trainArgs, tinyRunOnPlates } from '../helpers/runs.js';
 import { apiSocket } from '../helpers/ws.js';
 import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 
@@ -91,22 +92,7 @@ const trainerPids = (): number[] => {
 };
 
 /** `plumage train` on the sample plates, tiny, as typed in a terminal (text, not JSON). */
-const trainText = (home: string, checkpointKimg = 50): string[] => [
-  CLI,
-  'train',
-  '--dataset',
-  SAMPLE_PLATES,
-  '--preset',
-  'tiny',
-  '--kimg',
-  '100',
-  '--snapshot-kimg',
-  '50',
-  '--checkpoint-kimg',
-  String(checkpointKimg),
-  '--home',
-  home,
-];
+const trainText = (home: string, checkpointKimg = 50): string[] => trainArgs(home, checkpointKimg, { json: false });
 
 const runsJson = async (home: string): Promise<(RunSummary & { interrupted: boolean; holder: unknown })[]> =>
   JSON.parse((await run(process.execPath, [CLI, 'runs', '--home', home, '--json'])).stdout) as (RunSummary & {
@@ -189,22 +175,7 @@ test('Ctrl-C on plumage serve pauses and reports each run; serve --port 0 comes 
   const home = join(tmp.dir, 'serve-home');
   const first = await serve(home);
   const api = await connect(first.url);
-  const ds = (await api.call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as {
-    id: number;
-  };
-  await waitFor(
-    async () =>
-      ((await api.call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24,
-    60_000,
-    'ingest',
-  );
-  const created = (await api.call('createRun', {
-    datasetId: ds.id,
-    preset: 'tiny',
-    targetKimg: 100,
-    snapshotKimg: 50,
-    checkpointKimg: 50,
-  })) as RunSummary;
+  const created = await tinyRunOnPlates(api.call);
   await api.call('startRun', { runId: created.id });
   await waitFor(() => api.events.some((e) => 'event' in e && e.event === 'runTick'), 90_000, 'a tick');
   process.kill(-first.job.child.pid!, 'SIGINT');

@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { CLI, SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
+import { CLI, tempDir } from '../helpers/paths.js';
+import { trainArgs } from '../helpers/runs.js';
 
 const run = promisify(execFile);
 let tmp: ReturnType<typeof tempDir>;
@@ -31,29 +32,10 @@ const rowOf = (home: string): Row => {
 
 /** `train` one step (8 images of the tiny preset) further, on `backend`; returns its JSON events. */
 async function trainTo(home: string, kimg: number, backend: string): Promise<Record<string, unknown>[]> {
-  const { stdout } = await run(
-    process.execPath,
-    [
-      CLI,
-      'train',
-      '--dataset',
-      SAMPLE_PLATES,
-      '--preset',
-      'tiny',
-      '--kimg',
-      String(kimg),
-      '--snapshot-kimg',
-      '1',
-      '--checkpoint-kimg',
-      '0.008',
-      '--backend',
-      backend,
-      '--home',
-      home,
-      '--json',
-    ],
-    { timeout: 240_000, maxBuffer: 16 << 20 },
-  );
+  const { stdout } = await run(process.execPath, trainArgs(home, 0.008, { kimg, snapshotKimg: 1, backend }), {
+    timeout: 240_000,
+    maxBuffer: 16 << 20,
+  });
   return stdout
     .trim()
     .split('\n')

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -52,6 +52,38 @@ test('every subcommand answers --help with its own usage, exit 0, and loads noth
   const top = await plumage(['--help']);
   for (const name of COMMANDS) assert.match(top.stdout, new RegExp(`^  ${name} `, 'm'));
   assert.match((await plumage(['help', 'train'])).stdout, /^Usage: plumage train/);
+});
+
+test('--help and usage errors answer before tfjs loads (every test and user pays for each start)', async () => {
+  // Preloaded into the CLI's process: at exit it writes the CommonJS modules node loaded (tfjs
+  // is CommonJS; the require cache holds it even when it was imported).
+  const probe = join(tmp.dir, 'probe.mjs');
+  const loaded = join(tmp.dir, 'loaded.txt');
+  writeFileSync(
+    probe,
+    `import { createRequire } from 'node:module';\nimport { writeFileSync } from 'node:fs';\n` +
+      `const require = createRequire(import.meta.url);\n` +
+      `process.on('exit', () => writeFileSync(${JSON.stringify(loaded)}, ['exited', ...Object.keys(require.cache)].join('\\n')));\n`,
+  );
+  const lines: [string[], number][] = [
+    [['train', '--help'], 0],
+    [['metrics', '--help'], 0],
+    [['train', '--dataset', folder, '--kimg', '-3'], 2],
+    [['ingest', folder, '--resolution', '300'], 2],
+    [['runs', '--bogus'], 2],
+    [['project', '--run', '1'], 2],
+  ];
+  for (const [args, exit] of lines) {
+    writeFileSync(loaded, '');
+    const child = await exec(process.execPath, ['--import', probe, CLI, ...args]).then(
+      () => 0,
+      (e: { code: number }) => e.code,
+    );
+    assert.equal(child, exit, args.join(' '));
+    const modules = readFileSync(loaded, 'utf8');
+    assert.ok(modules.startsWith('exited'), `the probe saw plumage ${args.join(' ')} exit`);
+    assert.doesNotMatch(modules, /@tensorflow/, `plumage ${args.join(' ')} loaded tfjs`);
+  }
 });
 
 test('a usage error prints one line naming the problem and pointing at --help (exit 2)', async () => {

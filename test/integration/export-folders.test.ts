@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,7 @@ import { handleRequest } from '../../main/core/api/handler.js';
 import { RunStore } from '../../main/core/store/runs.js';
 import { Studio } from '../../main/core/studio.js';
 import { CLI, REPO_ROOT, tempDir } from '../helpers/paths.js';
+import { cannotMount, mountSmallDisk } from '../helpers/small-disk.js';
 import { A5_PRINT } from '../helpers/prints.js';
 import { newRunRow } from '../helpers/runs.js';
 
@@ -145,57 +146,45 @@ test('a PNG sequence whose frame 2 exists writes nothing and names the file in t
   assert.deepEqual(readdirSync(folder), ['walk-0002.png'], 'frames 0 and 1 were not written first');
 });
 
-/** A real full disk: a small tmpfs (needs root), as training-disk-full.test.ts mounts one. */
-function canMount(): string | false {
-  if (process.getuid?.() !== 0) return 'mounting a small tmpfs needs root';
-  const probe = tempDir('mount-probe');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe.dir], { stdio: 'ignore' });
-    execFileSync('umount', [probe.dir], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'this machine does not allow mounting a tmpfs';
-  } finally {
-    probe.cleanup();
-  }
-}
+test(
+  'a disk that fills mid-sequence leaves no frames behind, and says so in words',
+  { skip: cannotMount() },
+  async () => {
+    const disk = join(tmp.dir, 'small-disk');
+    const small = mountSmallDisk(disk, '64k'); // about 15 small files
+    try {
+      const frames = join(disk, 'frames');
+      await assert.rejects(
+        call('interpolate', { ...gif(frames, 48), format: 'png', name: 'walk' }),
+        /could not write walk-00\d\d\.png into .*frames: the disk is full \(ENOSPC\); nothing was written\. Free some space/,
+      );
+      assert.deepEqual(readdirSync(disk), [], 'no frames, no staging folder, not even the folder made for them');
 
-test('a disk that fills mid-sequence leaves no frames behind, and says so in words', { skip: canMount() }, async () => {
-  const disk = join(tmp.dir, 'small-disk');
-  mkdirSync(disk);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]); // about 15 small files
-  try {
-    const frames = join(disk, 'frames');
-    await assert.rejects(
-      call('interpolate', { ...gif(frames, 48), format: 'png', name: 'walk' }),
-      /could not write walk-00\d\d\.png into .*frames: the disk is full \(ENOSPC\); nothing was written\. Free some space/,
-    );
-    assert.deepEqual(readdirSync(disk), [], 'no frames, no staging folder, not even the folder made for them');
-
-    // A time-lapse's PNG sequence, through the export job, the same way.
-    const ds = studio.datasets.ensureDataset(join(tmp.dir, 'plates'), 64, 'centre', '#ffffff');
-    const runId = new RunStore(studio.db, home).createRun(newRunRow(ds.id, { name: 'Lapse' })).id;
-    const grids = join(home, 'samples', `run-${runId}`);
-    mkdirSync(grids, { recursive: true });
-    for (let step = 1; step <= 40; step++) {
-      const noise = Buffer.from(Array.from({ length: 72 * 32 * 3 }, (_, i) => (i * 7919 * step) % 251));
-      const name = `grid-${String(step).padStart(8, '0')}.png`;
-      await sharp(noise, { raw: { width: 72, height: 32, channels: 3 } })
-        .png()
-        .toFile(join(grids, name));
-      new RunStore(studio.db, home).insertSnapshot(runId, step / 1000, step, `samples/run-${runId}/${name}`);
+      // A time-lapse's PNG sequence, through the export job, the same way.
+      const ds = studio.datasets.ensureDataset(join(tmp.dir, 'plates'), 64, 'centre', '#ffffff');
+      const runId = new RunStore(studio.db, home).createRun(newRunRow(ds.id, { name: 'Lapse' })).id;
+      const grids = join(home, 'samples', `run-${runId}`);
+      mkdirSync(grids, { recursive: true });
+      for (let step = 1; step <= 40; step++) {
+        const noise = Buffer.from(Array.from({ length: 72 * 32 * 3 }, (_, i) => (i * 7919 * step) % 251));
+        const name = `grid-${String(step).padStart(8, '0')}.png`;
+        await sharp(noise, { raw: { width: 72, height: 32, channels: 3 } })
+          .png()
+          .toFile(join(grids, name));
+        new RunStore(studio.db, home).insertSnapshot(runId, step / 1000, step, `samples/run-${runId}/${name}`);
+      }
+      const lapse = join(disk, 'lapse');
+      const start = (await call('exportTimelapse', { runId, folder: lapse, format: 'png', fps: 5 })) as ExportStart;
+      const end: ExportProgress = await studio.exports.whenDone(start.job!.jobId);
+      assert.equal(end.state, 'failed');
+      assert.match(end.error ?? '', /could not write .*: the disk is full \(ENOSPC\); nothing was written/);
+      assert.deepEqual(end.written, []);
+      assert.deepEqual(readdirSync(disk), []);
+    } finally {
+      small.unmount();
     }
-    const lapse = join(disk, 'lapse');
-    const start = (await call('exportTimelapse', { runId, folder: lapse, format: 'png', fps: 5 })) as ExportStart;
-    const end: ExportProgress = await studio.exports.whenDone(start.job!.jobId);
-    assert.equal(end.state, 'failed');
-    assert.match(end.error ?? '', /could not write .*: the disk is full \(ENOSPC\); nothing was written/);
-    assert.deepEqual(end.written, []);
-    assert.deepEqual(readdirSync(disk), []);
-  } finally {
-    execFileSync('umount', [disk]);
-  }
-});
+  },
+);
 
 test('CLI: a relative --out is the user’s folder, made if missing, as in the README’s `--out prints/`', async () => {
   const h = join(tmp.dir, 'cli-home');

@@ -1,32 +1,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { safetensorsMetadata } from '../../main/core/netfile/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { cannotMount, mountSmallDisk, type SmallDisk } from '../helpers/small-disk.js';
 
-/** A real full disk: a small tmpfs mounted where the run writes its checkpoints (needs root). */
-function canMount(): string | false {
-  if (process.getuid?.() !== 0) return 'mounting a small tmpfs needs root';
-  const probe = tempDir('mount-probe');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe.dir], { stdio: 'ignore' });
-    execFileSync('umount', [probe.dir], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'this machine does not allow mounting a tmpfs';
-  } finally {
-    probe.cleanup();
-  }
-}
-
-const skip = canMount();
+/** The full disk: a small tmpfs mounted where the run writes its checkpoints. */
+const skip = cannotMount();
 let tmp: ReturnType<typeof tempDir>;
 let studio: Studio;
-let mounted: string | null = null;
+let mounted: SmallDisk | null = null;
 
 before(async () => {
   if (skip) return;
@@ -44,7 +30,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await studio.close();
-  if (mounted) execFileSync('umount', [mounted]);
+  mounted?.unmount();
   tmp.cleanup();
 });
 
@@ -61,9 +47,7 @@ test(
       checkpointKimg: 0.016,
     });
     const dir = join(tmp.dir, 'home', 'checkpoints', `run-${run.id}`);
-    mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]); // room for one 5.7 MB checkpoint, not two
-    mounted = dir;
+    mounted = mountSmallDisk(dir, '8m'); // room for one 5.7 MB checkpoint, not two
     await studio.startRun({ runId: run.id });
     await waitFor(
       () => ['paused', 'crashed'].includes(studio.training.runs.getRun(run.id)!.state),
@@ -90,7 +74,7 @@ test(
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     db.close();
 
-    execFileSync('mount', ['-o', 'remount,size=64m', dir]); // room again
+    mounted.resize('64m'); // room again
     await studio.startRun({ runId: run.id });
     await waitFor(
       () => studio.training.runs.listCheckpoints(run.id).at(-1)!.step > listed[0]!.step,

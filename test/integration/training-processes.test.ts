@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { apiSocket } from '../helpers/ws.js';
 import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
-import { trainArgs } from '../helpers/runs.js';
+import { tinyRunOnPlates, trainArgs } from '../helpers/runs.js';
 import { serveApp } from '../helpers/browser.js';
 
 const run = promisify(execFile);
@@ -134,20 +134,7 @@ test('plumage serve: Ctrl-C to the whole process group pauses every run with a c
   const api = await apiSocket(url);
   const call = api.call;
   const ticks = (): unknown[] => api.events.filter((f) => 'event' in f && f.event === 'runTick');
-  const ds = (await call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as { id: number };
-  await waitFor(
-    async () =>
-      ((await call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24,
-    60_000,
-    'ingest',
-  );
-  const run = (await call('createRun', {
-    datasetId: ds.id,
-    preset: 'tiny',
-    targetKimg: 100,
-    snapshotKimg: 50,
-    checkpointKimg: 50,
-  })) as { id: number };
+  const run = await tinyRunOnPlates(call);
   await call('startRun', { runId: run.id });
   await waitFor(() => ticks().length >= 1, 60_000, 'a tick');
   const trainers = trainersOf(child.pid!);
@@ -169,22 +156,7 @@ test('kill -9 of the whole server mid-run: after a restart the run is found paus
   const connect = apiSocket;
 
   let api = await connect(app.url);
-  const ds = (await api.call('openDataset', { folder: SAMPLE_PLATES, resolution: 64, crop: 'centre' })) as {
-    id: number;
-  };
-  await waitFor(
-    async () =>
-      ((await api.call('getDataset', { datasetId: ds.id })) as { counts: { accepted: number } }).counts.accepted === 24,
-    60_000,
-    'ingest',
-  );
-  const created = (await api.call('createRun', {
-    datasetId: ds.id,
-    preset: 'tiny',
-    targetKimg: 100,
-    snapshotKimg: 50,
-    checkpointKimg: 0.016,
-  })) as { id: number };
+  const created = await tinyRunOnPlates(api.call, { checkpointKimg: 0.016 });
   await api.call('startRun', { runId: created.id });
   await waitFor(
     () =>
