@@ -288,4 +288,3 @@ export function backendFlag(v: FlagValues) {
 async function initBackend(name: BackendName | undefined): Promise<void> {
   await (await import('../core/runtime/backend.js')).initBackend(name, () => {});
 }
-

@@ -110,9 +110,7 @@ export const projectCommand: CommandDef = {
       );
       // Kept only once the files are written: a cancelled projection keeps neither.
       const fav =
-        favourite === undefined
-          ? null
-          : await studio.addFavourite({ generator, latent: r.latent, name: favourite });
+        favourite === undefined ? null : await studio.addFavourite({ generator, latent: r.latent, name: favourite });
       // The previews are for the app's panel; a script has the files.
       const { preview: _p, targetPreview: _t, ...shown } = r;
       if (v.json) console.log(JSON.stringify({ ...shown, favourite: fav ? { id: fav.id, name: fav.name } : null }));

@@ -75,14 +75,7 @@ export interface StudioOptions {
 
 /** Options with no default. */
 type OptionalOption =
-  | 'settleMs'
-  | 'concurrency'
-  | 'training'
-  | 'readOnly'
-  | 'afterDecode'
-  | 'backend'
-  | 'spawn'
-  | 'scoreCheckpoints';
+  'settleMs' | 'concurrency' | 'training' | 'readOnly' | 'afterDecode' | 'backend' | 'spawn' | 'scoreCheckpoints';
 
 export { DEFAULT_PAPER };
 /** The requests the core answers; a native folder dialog is the shell's (see api/handler.ts). */
