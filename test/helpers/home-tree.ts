@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
+import { migration0004 } from '../../main/core/store/migrations/0004-favourites.js';
 
 /** Every entry under `root` (files by sha256, links by target, folders by name), keyed by its relative path. */
 export function hashTree(root: string): Map<string, string> {
@@ -45,11 +46,23 @@ export function asWrittenBySchema5(home: string, original: string): void {
   db.prepare(`UPDATE favourites SET generator_path = ${abs('generator_path')}`).run(names);
   db.prepare(`UPDATE runs SET init_from = ${abs('init_from')} WHERE init_from IS NOT NULL`).run(names);
   // What later migrations added, gone, so that reopening it runs them as on a user's home: why a run
-  // paused (7), what a run started from (8), and the G_ema files written with its grids (9, the files too).
+  // paused (7), what a run started from (8), the G_ema files written with its grids (9, the files
+  // too), checkpoint scores (10) and favourites' latents and edits (11: a favourites table of
+  // schema 5's columns, as migration 11 finds it).
   db.exec(`ALTER TABLE runs DROP COLUMN paused_by;
     ALTER TABLE runs DROP COLUMN paused_at;
     ALTER TABLE runs DROP COLUMN started_from;
-    ALTER TABLE snapshots DROP COLUMN generator;`);
+    ALTER TABLE snapshots DROP COLUMN generator;
+    DROP TABLE checkpoint_scores;
+    ALTER TABLE runs DROP COLUMN kid_images;
+    DROP INDEX favourites_run;
+    DROP INDEX favourites_checkpoint;
+    DROP INDEX favourites_created;
+    DROP INDEX favourites_latent;
+    ALTER TABLE favourites RENAME TO favourites_now;`);
+  db.exec(migration0004.up as string); // the favourites table as schema 4 made it (seeds only)
+  const columns = 'id, run_id, checkpoint_id, generator_path, seed, psi, noise_mode, mix_seed, mix_layers, name, note, kimg, created_at'; // prettier-ignore
+  db.exec(`INSERT INTO favourites (${columns}) SELECT ${columns} FROM favourites_now; DROP TABLE favourites_now;`);
   db.pragma('user_version = 5');
   db.close();
   const checkpoints = join(home, 'checkpoints');

@@ -89,12 +89,16 @@ export class FavouriteBirds {
     return path;
   }
 
-  /** The favourite's bird, exactly as it was kept. */
-  async specOf(row: FavouriteRow, gen: DrawnBy): Promise<BirdSpec> {
+  /**
+   * The favourite's bird, exactly as it was kept; `gen` (its generator, resolved) is needed only
+   * when the row holds an edit.
+   */
+  async specOf(row: FavouriteRow, gen: DrawnBy | null): Promise<BirdSpec> {
+    if (row.edit_method !== null && gen === null) throw new Error(`favourite ${row.id}'s edit needs its generator`);
     const edit =
       row.edit_method !== null
         ? (
-            await this.edit(gen, {
+            await this.edit(gen!, {
               method: row.edit_method,
               layers: row.edit_layers!,
               direction: row.edit_direction!,

@@ -280,7 +280,10 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
 
   /** A favourite's bird as every drawer takes it (prints, contact sheets): its latent and edit resolved. */
   async favouriteBird(row: FavouriteRow): Promise<BirdSpec> {
-    return this.birds.specOf(row, await this.#fileOf(row));
+    // The generator is opened only for an edit (its directions): a seed's or a latent's bird is
+    // known from the row, so an export plans its prints without opening any file, and a broken
+    // generator fails its own print while the others are kept.
+    return this.birds.specOf(row, row.edit_method === null ? null : await this.#fileOf(row));
   }
 
   /** Removes a run's favourites (after the user confirmed) and the latents only they held; how many went. */

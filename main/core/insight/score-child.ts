@@ -25,14 +25,24 @@ export function scoreInChildProcess(deps: {
   return async (checkpoint, images, signal) => {
     signal.throwIfAborted();
     const client = new GeneratorClient({ lanes: () => 1, backend: deps.backend, nice: SCORER_NICE });
-    const stop = (): void => void client.close();
+    // A close answers at once: the score's process is ended, and whatever the score was waiting
+    // on (its process, the dataset's features, the generator's file) is not waited for.
+    let stop = (): void => {};
+    const stopped = new Promise<never>((_, reject) => {
+      stop = () => {
+        void client.close();
+        reject(signal.reason as Error);
+      };
+    });
     signal.addEventListener('abort', stop, { once: true });
     try {
       const insight = new Insight(deps.db, deps.home, client, deps.datasets, deps.gallery);
-      const r = await insight.computeMetrics({
+      const scoring = insight.computeMetrics({
         generator: { runId: checkpoint.run_id, checkpointId: checkpoint.id },
         images,
       });
+      scoring.catch(() => {}); // after a close its failure is nobody's: the race below has ended
+      const r = await Promise.race([scoring, stopped]);
       return { kid: r.kid, kidStd: r.kidStd, images: r.images, memorisation: r.memorisation, label: r.label };
     } finally {
       signal.removeEventListener('abort', stop);
