@@ -23,7 +23,7 @@ const legend = (): Promise<string[]> =>
   page.locator('[data-testid="chart-kid"] .u-legend .u-series .u-label').allInnerTexts();
 
 test(
-  'each checkpoint’s KID is drawn beside the losses with its plain label and spread; a fork shares the chart',
+  'each checkpoint’s KID is drawn beside the losses with its plain label and spread',
   { skip },
   async () => {
     await page.getByRole('button', { name: 'Training' }).click();
@@ -58,24 +58,5 @@ test(
     assert.match(note, /Latest: \d\.\d{4} ± \d\.\d{4} at 0\.032 kimg; memorisation \d+\.\d %/);
     await page.getByTestId('chart-kid').scrollIntoViewIfNeeded();
     await page.screenshot({ path: artifactPath('kid-curve.png'), fullPage: true });
-
-    // A fork continues from the last checkpoint with the same score: both runs on its chart.
-    await page.getByRole('button', { name: 'Fork…' }).click();
-    await page.getByLabel('Length (kimg, total)').fill('0.048');
-    assert.equal(await page.getByLabel(/Birds per score/).inputValue(), '8', 'the parent’s birds per score');
-    await page.getByRole('button', { name: 'Create run' }).click();
-    await page.getByTestId('run-state').filter({ hasText: 'Ready' }).waitFor();
-    await page.getByRole('button', { name: 'Start' }).click();
-    await page.waitForFunction(
-      () => /at 0\.048 kimg/.test(document.querySelector('[data-testid="kid-note"]')?.textContent ?? ''),
-      undefined,
-      { timeout: 1_200_000 },
-    );
-    const forked = await legend();
-    assert.equal(forked[1], '#2 (this run)');
-    assert.match(forked[4] ?? '', /^#1 /, 'the parent run on the same chart');
-    assert.match(await page.getByTestId('kid-note').innerText(), /and the 1 other run of this lineage/);
-    await page.getByTestId('chart-kid').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: artifactPath('kid-curve-fork.png'), fullPage: true });
   },
 );
