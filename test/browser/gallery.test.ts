@@ -8,8 +8,9 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { CLI, REPO_ROOT, tempDir } from '../helpers/paths.js';
+import { CLI, tempDir } from '../helpers/paths.js';
 import { writePlates } from '../helpers/plates.js';
+import { webgpuAdapterProblem } from '../helpers/webgpu.js';
 
 const skip = chromiumMissing();
 let tmp: ReturnType<typeof tempDir>;
@@ -221,17 +222,9 @@ test(
   },
 );
 
-/** Why the WebGPU gallery cannot run here: Dawn finds no adapter (asked in a child, as the app asks). */
-async function noAdapter(): Promise<string | false> {
-  const probe = join(REPO_ROOT, 'dist', 'main', 'core', 'runtime', 'probe-adapter.js');
-  const { stdout } = await promisify(execFile)(process.execPath, [probe]);
-  const answer = JSON.parse(stdout.trim().split('\n').pop()!) as { adapter?: object; error?: string };
-  return answer.adapter ? false : `no WebGPU adapter: ${answer.error}`;
-}
-
 test(
   "Gallery on WebGPU: the grid's birds are wasm's within 1/255, and the server's log has no line of Dawn's",
-  { skip: skip || (await noAdapter()) },
+  { skip: skip || (await webgpuAdapterProblem()) },
   async () => {
     // The generator process takes WebGPU as a GPU machine's would: first in the chain (lavapipe in
     // CI, a software adapter the automatic choice otherwise passes over).

@@ -14,8 +14,9 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { CLI, REPO_ROOT, tempDir } from '../helpers/paths.js';
+import { CLI, tempDir } from '../helpers/paths.js';
 import { writePlates } from '../helpers/plates.js';
+import { webgpuAdapterProblem } from '../helpers/webgpu.js';
 
 const run = promisify(execFile);
 process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa's lavapipe warns without one
@@ -23,15 +24,7 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp'; // Mesa's lavapipe warns without one
 /** Dawn's native warning, as it reaches fd 2 when nothing keeps it back. */
 const DAWN_WARNING = /Warning: maxDynamic\w+PerPipelineLayout artificially reduced/;
 
-/** Asks Dawn for an adapter the way the app does: in a child process, so this one never loads it. */
-async function adapterProblem(): Promise<string | false> {
-  const probe = join(REPO_ROOT, 'dist', 'main', 'core', 'runtime', 'probe-adapter.js');
-  const { stdout } = await run(process.execPath, [probe]);
-  const answer = JSON.parse(stdout.trim().split('\n').pop()!) as { adapter?: { description: string }; error?: string };
-  if (answer.adapter) return false;
-  return `skipped: ${answer.error}`;
-}
-const skip = await adapterProblem();
+const skip = await webgpuAdapterProblem();
 if (skip) console.log(skip);
 
 interface Ran {
