@@ -352,6 +352,7 @@ export const REQUEST_CHANNELS = [
   'renderFavourite',
   'suggestName',
   'interpolate',
+  'generateFiles',
   'previewDeleteRun',
   // exports
   'exportPrints',
@@ -586,6 +587,25 @@ export interface InterpolateResult {
   media: string | null;
 }
 
+/**
+ * "Draw these birds into this folder" (`plumage generate`): one PNG a seed in `outDir` (made if
+ * it is not there), named `seed0007[-mix3][-dir2+1.5].png`. Drawn in batches of a generate's
+ * size; resolves when every file is written (or the draw was cancelled in-process).
+ */
+export interface GenerateFilesParams extends Omit<GenerateParams, 'seeds'> {
+  /** At most MAX_SEEDS_LISTED (a generate asks for a page; this for a whole folder). */
+  seeds: number[];
+  outDir: string;
+}
+
+export interface GenerateFilesResult {
+  generator: GeneratorInfo;
+  outDir: string;
+  /** The files written, in seed order: all of them, or those done before a cancel. */
+  files: string[];
+  cancelled: boolean;
+}
+
 export interface GalleryRequests {
   openGenerator: (p: GeneratorRef) => GeneratorInfo;
   generate: (p: GenerateParams) => GenerateResult;
@@ -600,6 +620,7 @@ export interface GalleryRequests {
   renderFavourite: (p: { id: number }) => GenerateResult;
   suggestName: (p: { seed: number; mixSeed?: number }) => string;
   interpolate: (p: InterpolateParams) => InterpolateResult;
+  generateFiles: (p: GenerateFilesParams) => GenerateFilesResult;
   /** What `deleteRun` with `confirm` would also remove. */
   previewDeleteRun: (p: RunRef) => { favourites: Favourite[] };
 }

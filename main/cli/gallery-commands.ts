@@ -4,22 +4,21 @@
  * the app: on a GPU, Dawn's native log lines go to that process's stderr, which the gallery
  * reads and keeps from the terminal (core/util/child-stderr.ts).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { BackendChoice, Favourite, GeneratorRef } from '../../preload/contract.js';
+import type { BackendChoice, BirdEdit, Favourite, GeneratorRef } from '../../preload/contract.js';
 import { CREATE_RUN_FIELDS } from '../core/api/validate.js';
 import { GALLERY_FIELDS, MAX_SEEDS_PER_REQUEST } from '../core/api/validate-gallery.js';
 import { checkExportFolder, makeExportFolder } from '../core/export/folder.js';
 import { INSIGHT_FIELDS } from '../core/api/validate-insight.js';
 import { fileProblem } from '../core/folders.js';
 import { parseSeeds } from '../core/gan/sample.js';
-import { GeneratorClient } from '../core/gallery/generator-client.js';
-import { describeGenerator } from '../core/netfile/generator-file.js';
-import { mixRange } from '../core/gallery/mixing.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
-import { endProgress, progress, quoted, say, sayJson } from './terminal.js';
+import { endProgress, progress, quoted, say, sayJson, warn } from './terminal.js';
 import { UsageError, checkFlag, choiceFlag, numberFlag, required } from './usage.js';
 
 /** Every flag is checked by the field the app's gallery requests check the same value with. */
@@ -127,61 +126,56 @@ async function generate(argv: string[]): Promise<number> {
       'direction-layers': { type: 'string', default: 'all' },
     },
   });
-  const backend = values.backend === undefined ? undefined : backendOf(values.backend);
+  if (values.backend !== undefined) backendOf(values.backend);
   const ref = modelRef(values);
   const params = bird(values);
   const seeds = seedsFlag(values.seeds!);
   const move = directionFlags(values);
-  const out = await checkExportFolder(resolve(values.out ?? 'generated'), resolveHome(values.home));
+  // Checked before anything starts (the core checks it again as it makes it).
+  const outDir = await checkExportFolder(resolve(values.out ?? 'generated'), resolveHome(values.home));
   if ('file' in ref) {
     const problem = await fileProblem(ref.file, 'checkpoint');
     if (problem) throw new Error(problem);
   }
-  // A loose file needs no home (but for its directions' cache); a run is looked up read-only, so
-  // this works beside a running `train`.
-  const studio = 'file' in ref && !move ? null : openStudio(values.home, true);
+  // A loose file needs no home of the user's (but for its directions' cache): it draws through a
+  // Studio on a home of its own, made here and removed after. A run is looked up read-only,
+  // without the home's lock, so this works beside a running `train`.
+  const scratch = 'file' in ref && !move ? await mkdtemp(join(tmpdir(), 'plumage-generate-')) : null;
+  const studio = openStudio(scratch ?? values.home, true, values.backend);
+  // Ctrl-C (the whole process group) stops the draw after the bird in flight: every file written is whole.
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    const info = studio
-      ? await studio.openGenerator(ref)
-      : { file: (ref as { file: string }).file, runId: null, kimg: null, resolution: 0 };
-    const resolution = info.resolution || (await describeGenerator(info.file)).config.resolution;
-    const mix =
-      params.mixSeed !== undefined ? { seed: params.mixSeed, layers: mixRange(params.mixLayers!, resolution) } : null;
-    const edit = move ? await directionEdit(studio!, ref, move) : null;
-    await makeExportFolder(out);
-    const tail = `${mix ? `-mix${mix.seed}` : ''}${move ? `-dir${move.direction}${move.amount >= 0 ? '+' : ''}${move.amount}` : ''}`;
-    const name = (s: number): string => join(out, `seed${String(s).padStart(4, '0')}${tail}.png`);
-    const generator = new GeneratorClient({ backend });
-    try {
-      // In batches of what one request of the app may ask for, with progress between them: a long
-      // list is drawn, and shown, a batch at a time.
-      for (let i = 0; i < seeds.length; i += MAX_SEEDS_PER_REQUEST) {
-        const batch = seeds.slice(i, i + MAX_SEEDS_PER_REQUEST);
-        const specs = batch.map((seed) => ({ seed, psi: params.psi, noiseMode: params.noiseMode, mix, edit }));
-        await generator.submit({ kind: 'birds', file: info.file, specs, out: batch.map(name) }).done;
-        if (seeds.length > MAX_SEEDS_PER_REQUEST) progress(`drew ${i + batch.length} of ${seeds.length} birds`);
-      }
-      if (seeds.length > MAX_SEEDS_PER_REQUEST) endProgress();
-    } finally {
-      await generator.close();
-    }
+    const batched = seeds.length > MAX_SEEDS_PER_REQUEST;
+    const r = await studio.generateFiles(
+      { generator: ref, seeds, ...params, ...(move ? { edit: move } : {}), outDir },
+      {
+        signal: stop.signal,
+        // A long list is drawn, and shown, a batch (what one request of the app may ask for) at a time.
+        onProgress: (p) => batched && progress(`drew ${p.done} of ${p.total} birds`),
+      },
+    );
+    if (batched) endProgress();
+    const info = r.generator;
     const from = info.runId !== null ? `run #${info.runId} at ${info.kimg} kimg (${info.file})` : info.file;
-    say(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${out}`);
+    if (r.cancelled) {
+      warn(`plumage generate: stopped; wrote ${r.files.length} of ${seeds.length} images to ${r.outDir}`);
+      return 130;
+    }
+    say(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${r.outDir}`);
     return 0;
   } finally {
-    await studio?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await studio.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
 
-interface DirectionMove {
-  direction: number;
-  amount: number;
-  method: 'sefa' | 'ganspace';
-  layers: string;
-}
-
 /** `--direction K --amount A [--method M] [--direction-layers L]`, checked by the insight fields. */
-function directionFlags(v: Record<string, string | boolean | undefined>): DirectionMove | null {
+function directionFlags(v: Record<string, string | boolean | undefined>): BirdEdit | null {
   if (v.direction === undefined) {
     if (v.amount !== undefined) throw new UsageError('--amount goes with --direction K');
     return null;
@@ -193,18 +187,6 @@ function directionFlags(v: Record<string, string | boolean | undefined>): Direct
     method: choiceFlag(v, 'method', I.method)!,
     layers: choiceFlag(v, 'direction-layers', I.layers)!,
   };
-}
-
-/** The move as the renderer takes it: direction K's unit vector (computed once per generator, cached). */
-async function directionEdit(studio: Studio, ref: GeneratorRef, m: DirectionMove) {
-  // eslint-disable-next-line no-restricted-syntax -- generate draws outside the gallery (DECISIONS)
-  const d = await studio.insight.directions({ generator: ref, method: m.method, layers: m.layers });
-  const vector = d.vectors[m.direction];
-  if (!vector)
-    throw new UsageError(
-      `--direction must be below ${d.vectors.length} (${m.method} gives ${d.vectors.length} directions)`,
-    );
-  return { vector, layers: d.layers, amount: m.amount };
 }
 
 async function favouriteAdd(argv: string[]): Promise<number> {
@@ -235,9 +217,7 @@ async function favouriteAdd(argv: string[]): Promise<number> {
     const fav = await studio.addFavourite({
       generator: ref,
       ...what,
-      ...(move
-        ? { edit: { method: move.method, layers: move.layers, direction: move.direction, amount: move.amount } }
-        : {}),
+      ...(move ? { edit: move } : {}),
       ...(values.name !== undefined ? { name: choiceFlag(values, 'name', F.name)! } : {}),
       ...(values.note !== undefined ? { note: choiceFlag(values, 'note', F.note)! } : {}),
     });

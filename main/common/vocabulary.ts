@@ -75,6 +75,8 @@ export const GALLERY_NOISE_MODES = ['const', 'random'] as const;
 export type GalleryNoiseMode = (typeof GALLERY_NOISE_MODES)[number];
 /** Truncation ψ runs from 0 (the average bird) to this (past the untruncated 1: wilder birds). */
 export const MAX_PSI = 1.2;
+/** Seeds one list may name (`generate --seeds`, generateFiles): drawn in batches, the list itself held whole. */
+export const MAX_SEEDS_LISTED = 100_001;
 
 export const FAVOURITE_SORTS = ['created', 'name', 'seed', 'kimg'] as const;
 export type FavouriteSort = (typeof FAVOURITE_SORTS)[number];

@@ -29,6 +29,7 @@ import { DEFAULT_PAPER } from './paper-colour.js';
 import { RunManager, type RunManagerOptions } from './train/run-manager.js';
 import { trainFolder, type TrainFolderStep } from './train/train-folder.js';
 import { Gallery } from './gallery/gallery.js';
+import type { DrawToFolderOptions } from './gallery/draw-to-folder.js';
 import { GeneratorClient, defaultLanes } from './gallery/generator-client.js';
 import { InProcessRunner } from './gallery/runner.js';
 import { ExportService } from './export/service.js';
@@ -353,6 +354,15 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
     const result = await this.gallery.interpolate(p);
     if (p.format !== 'strip') this.#remember(result.files);
     return { ...result, downloads: exportKeys(this.home, result.files) };
+  }
+  /** `opts` (in-process only): the CLI's Ctrl-C (`signal`) and progress line. */
+  async generateFiles(
+    p: RequestParams<'generateFiles'>,
+    opts?: DrawToFolderOptions,
+  ): Promise<RequestResult<'generateFiles'>> {
+    const result = await this.gallery.generateFiles(p, opts);
+    this.#remember(result.files);
+    return result;
   }
   async previewDeleteRun({ runId }: RequestParams<'previewDeleteRun'>): Promise<RequestResult<'previewDeleteRun'>> {
     return { favourites: this.gallery.favouritesOfRun(runId) };

@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import type { GalleryEvents } from '../../preload/contract.js';
 import { BirdThreads } from '../../main/core/gallery/bird-threads.js';
 import type { BirdSpec } from '../../main/core/gallery/render.js';
@@ -112,4 +113,62 @@ test('CLI: a seed list longer than a request draws in batches of 256 with progre
     (endless as { stderr: string }).stderr,
     /--seeds name more than 100001 seeds: draw them in several runs/,
   );
+});
+
+test('generateFiles: "draw these birds into this folder" makes the folder, names each file, and a cancel unmakes it', async () => {
+  const home = join(tmp.dir, 'files-home');
+  const studio = Studio.open({ home, resourcesDir: join(REPO_ROOT, 'resources'), shell: 'server', watch: false });
+  try {
+    const bird = { generator: { file: gen }, psi: 0.7, noiseMode: 'const' as const };
+    const outDir = join(tmp.dir, 'prints', 'not', 'there', 'yet');
+    const steps: { done: number; total: number }[] = [];
+    const r = await studio.generateFiles(
+      { ...bird, seeds: [3, 12], mixSeed: 5, mixLayers: 'coarse', outDir },
+      { onProgress: (p) => steps.push(p) },
+    );
+    assert.equal(r.cancelled, false);
+    assert.deepEqual(r.files, [join(outDir, 'seed0003-mix5.png'), join(outDir, 'seed0012-mix5.png')]);
+    assert.deepEqual(readdirSync(outDir).sort(), ['seed0003-mix5.png', 'seed0012-mix5.png']);
+    assert.deepEqual(steps, [{ done: 2, total: 2 }]);
+    assert.equal((await sharp(r.files[0]!).metadata()).width, r.generator.resolution);
+    // Cancelled before a bird was drawn: nothing written, and the folder it made is gone again.
+    const never = join(tmp.dir, 'never', 'made');
+    const stop = new AbortController();
+    stop.abort();
+    const c = await studio.generateFiles({ ...bird, seeds: [1, 2, 3], outDir: never }, { signal: stop.signal });
+    assert.deepEqual([c.cancelled, c.files], [true, []]);
+    assert.equal(existsSync(join(tmp.dir, 'never')), false);
+    // The request is checked like every other: a relative folder is refused by name.
+    await assert.rejects(
+      studio.handle('generateFiles', { ...bird, seeds: [1], outDir: 'prints' }),
+      /the export folder must be an absolute path, got "prints"/,
+    );
+  } finally {
+    await studio.close();
+  }
+});
+
+test('CLI: Ctrl-C on generate stops after the bird in flight: exit 130, every file whole, none half-written', async () => {
+  const out = join(tmp.dir, 'interrupted', 'prints');
+  // Its own process group, signalled whole, as a terminal's Ctrl-C is.
+  const child = spawn(process.execPath, [CLI, 'generate', '--checkpoint', gen, '--seeds', '0-4999', '--out', out], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | string | null>((res) => child.on('exit', (code, signal) => res(code ?? signal)));
+  await waitFor(() => existsSync(out) && readdirSync(out).length >= 4, 120_000);
+  process.kill(-child.pid!, 'SIGINT');
+  assert.equal(await exited, 130, stderr);
+  const files = readdirSync(out);
+  const m = /plumage generate: stopped; wrote (\d+) of 5000 images to (.*)\n/.exec(stderr);
+  assert.ok(m, stderr);
+  assert.equal(files.length, Number(m[1]));
+  assert.ok(files.length < 5000);
+  assert.ok(
+    files.every((f) => /^seed\d{4}\.png$/.test(f)),
+    `only whole PNGs: ${files.filter((f) => !f.endsWith('.png')).join(', ')}`,
+  );
+  for (const f of files) assert.ok((await sharp(join(out, f)).stats()).channels.length >= 3, f);
 });

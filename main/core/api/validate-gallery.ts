@@ -7,9 +7,18 @@ import {
   INTERPOLATION_FORMATS,
   LATENT_SPACES,
   MAX_PSI,
+  MAX_SEEDS_LISTED,
 } from '../../common/vocabulary.js';
 import type { GalleryRequests, RequestParams } from '../../../preload/contract.js';
-import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MAX_NAME_LENGTH, MAX_NOTE_LENGTH, MIN_FPS } from '../gallery/limits.js';
+import {
+  FPS_RANGE,
+  MAX_FPS,
+  MAX_FRAMES,
+  MAX_NAME_LENGTH,
+  MAX_NOTE_LENGTH,
+  MAX_SEEDS_PER_REQUEST,
+  MIN_FPS,
+} from '../gallery/limits.js';
 import { whyBadFileName, whyUnsafeText } from '../util/text.js';
 
 const path = z.string().min(1).max(4096);
@@ -91,8 +100,7 @@ export const birdEdit = z.strictObject({
   amount: z.number().min(-100, between(-100, 100)).max(100, between(-100, 100)),
 });
 
-/** Seeds one request may ask for: a few screenfuls; the UI pages. */
-export const MAX_SEEDS_PER_REQUEST = 256;
+export { MAX_SEEDS_PER_REQUEST };
 
 /** What a kept bird has whether it is a seed's or a latent's. */
 const keptBird = {
@@ -162,5 +170,15 @@ export const GALLERY_SCHEMAS: Schemas = {
       ...interpolation,
     }),
   ]),
+  generateFiles: z.strictObject({
+    generator: generatorRef,
+    seeds: z.array(seed).min(1).max(MAX_SEEDS_LISTED),
+    psi,
+    noiseMode: F.noiseMode,
+    mixSeed: seed.optional(),
+    mixLayers: mixLayers.optional(),
+    edit: birdEdit.optional(),
+    outDir: path,
+  }),
   previewDeleteRun: z.strictObject({ runId: id }),
 };

@@ -16,6 +16,8 @@ import type {
   DirectionWalk,
   Favourite,
   GalleryEvents,
+  GenerateFilesParams,
+  GenerateFilesResult,
   GenerateParams,
   GenerateResult,
   GeneratorInfo,
@@ -34,6 +36,7 @@ import { mixRange } from './mixing.js';
 import { binomialName, whyBadName, whyBadNote } from './names.js';
 import { planInterpolationFiles } from './interpolation-files.js';
 import { FavouriteBirds, editOf, latentNumber } from './favourite-birds.js';
+import { drawToFolder, type DrawToFolderOptions } from './draw-to-folder.js';
 import type { BirdSpec, LatentSpace } from './render.js';
 import type { TaskRunner } from './runner.js';
 
@@ -119,6 +122,16 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       edit: edit?.spec,
     }));
     return this.#draw(gen, specs, edit?.kept ?? null);
+  }
+
+  /** "Draw these birds into this folder" (draw-to-folder.ts): named PNGs, not the cache. */
+  async generateFiles(p: GenerateFilesParams, opts: DrawToFolderOptions = {}): Promise<GenerateFilesResult> {
+    const gen = await this.#resolve(p.generator);
+    const mix = this.#mix(p.mixSeed, p.mixLayers, gen.resolution);
+    const edit = p.edit ? (await this.birds.edit(gen, p.edit)).spec : undefined;
+    const specs = p.seeds.map((seed): BirdSpec => ({ seed, psi: p.psi, noiseMode: p.noiseMode, mix, edit }));
+    const { tag: _tag, ...generator } = gen;
+    return { generator, ...(await drawToFolder(this.#runner, this.#home, gen.file, p, specs, opts)) };
   }
 
   cancel(jobId: number): boolean {

@@ -72,6 +72,10 @@ async function task(
   }
 }
 
+// Ctrl-C reaches the whole process group: the parent decides what it means (`generate` cancels
+// its job, so the bird in flight is finished or dropped, never left half-written) and ends this
+// process by closing the channel.
+process.on('SIGINT', () => {});
 const transport = parentTransport();
 serve<GeneratorProtocol>(transport, {
   task: (params, ctx) => {

@@ -15,3 +15,6 @@ export const FPS_RANGE = `must be from ${MIN_FPS} to ${MAX_FPS} (a frame can sta
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_NOTE_LENGTH = 10_000;
+
+/** Seeds one generate may ask for: a few screenfuls (the UI pages); generateFiles draws in batches of it. */
+export const MAX_SEEDS_PER_REQUEST = 256;

@@ -4,6 +4,7 @@
  * uint8(clamp(x·127.5 + 128, 0, 255)) — truncated, not rounded.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { MAX_SEEDS_LISTED } from '../../common/vocabulary.js';
 import type { GanConfig } from './config.js';
 import { generate, type NoiseMode } from './generator.js';
 import type { WeightConstants } from './ops.js';
@@ -43,8 +44,7 @@ export function toUint8(x: Float32Array): Uint8Array {
   return out;
 }
 
-/** Seeds one list may name (the CLI draws them in batches; the list itself is held whole). */
-export const MAX_SEEDS_LISTED = 100_001;
+export { MAX_SEEDS_LISTED };
 
 /** "0-7", "3", "1,5,9-11" → seeds (each in 0..2^32-1), at most MAX_SEEDS_LISTED of them. */
 export function parseSeeds(spec: string): number[] {
