@@ -231,15 +231,18 @@ export interface RunRef {
 }
 
 /**
- * "Train this folder" (`plumage train`): the folder's dataset, brought up to date, and its run of
- * this preset resumed, else a new one. Lengths left out take the one rule (defaultRunLengths).
+ * "Train this folder" (`plumage train`, the page's New run): the folder's dataset, brought up to
+ * date, and its run of this preset resumed, else a new one. Lengths left out take the one rule
+ * (defaultRunLengths); the other settings are a new run's (a resumed run keeps its own).
  */
 export interface TrainFolderParams
   extends
     Partial<Pick<OpenDatasetParams, 'resolution' | 'crop'>>,
-    Partial<Omit<CreateRunParams, 'datasetId' | 'preset' | 'fromCheckpointId' | 'r1Gamma' | 'adaTarget' | 'name'>> {
+    Partial<Omit<CreateRunParams, 'datasetId' | 'preset' | 'fromCheckpointId' | 'name'>> {
   folder: string;
   preset: Preset;
+  /** Always a new run, never a resume (the page's New run: its runs list resumes a run by name). */
+  newRun?: boolean;
 }
 
 export interface TrainFolderResult {

@@ -1,12 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunSummary } from '../../preload/contract.js';
 import { defaultRunLengths } from '../../main/common/vocabulary.js';
 import { Studio } from '../../main/core/studio.js';
 import { chooseDataset, runToResume, type TrainFolderStep } from '../../main/core/train/train-folder.js';
 import type { DatasetRow } from '../../main/core/store/datasets.js';
-import { REPO_ROOT, SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
+import { REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
+import { PLATE_NAMES, plate } from '../helpers/plates.js';
 
 // "Train this folder" as `plumage train` decided it before the workflow moved into the core:
 // the folder's dataset is reused, its run of the preset resumes (extended by a larger --kimg, on
@@ -170,4 +172,34 @@ test("chooseDataset: the folder's dataset that can feed the preset and matches w
     crop: 'subject',
     existing: undefined,
   });
+});
+
+test("a watched dataset (the app's): trainFolder waits on its ingestor, never restarts it, and it keeps watching", async () => {
+  const folder = join(tmp.dir, 'watched');
+  mkdirSync(folder);
+  const [a, b, c, d] = PLATE_NAMES as [string, string, string, string];
+  for (const f of [a, b, c]) copyFileSync(plate(f), join(folder, f));
+  const app = Studio.open({
+    home: join(tmp.dir, 'app-home'),
+    resourcesDir: join(REPO_ROOT, 'resources'),
+    shell: 'server',
+    settleMs: 150,
+  });
+  try {
+    const phases: string[] = [];
+    app.on('ingestProgress', (p) => phases.push(p.phase));
+    const ds = await app.openDataset({ folder, resolution: 64, crop: 'centre' });
+    // Sent while the app's first pass is under way: it waits for that pass rather than starting one.
+    const r = await app.trainFolder({ folder, preset: 'tiny' });
+    assert.equal(r.datasetId, ds.id);
+    assert.equal(r.ingest.accepted, 3, 'the report is of the pass it waited for');
+    assert.equal(phases.filter((p) => p === 'scanning').length, 1, `the app's pass only: ${phases.join(' ')}`);
+    await waitFor(() => app.ingestor(ds.id)?.progress.phase === 'watching', 15_000, 'still watching');
+    // Its watcher still hears the folder: a bird added after trainFolder is ingested.
+    copyFileSync(plate(d), join(folder, d));
+    await waitFor(async () => (await app.getDataset({ datasetId: ds.id })).counts.accepted === 4, 15_000, 'new file');
+    assert.equal(phases.filter((p) => p === 'scanning').length, 1, 'the watcher, not a new pass, took it');
+  } finally {
+    await app.close();
+  }
 });

@@ -2,7 +2,14 @@
 // defaults, what Create run asks the core for, a fork's settings, and Create run's error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultRunLengths, type CreateRunParams, type RunSummary } from '../../preload/contract';
+import {
+  defaultRunLengths,
+  type CreateRunParams,
+  type DatasetSummary,
+  type RunSummary,
+  type TrainFolderParams,
+  type TrainFolderResult,
+} from '../../preload/contract';
 import { RunForm } from '../../renderer/src/lib/run-form.svelte';
 import { fakeApi } from './fake-api';
 
@@ -34,8 +41,11 @@ test('a new run starts from plumage train’s lengths, and another preset brings
   );
 });
 
-test('Create run asks only for the settings given; Freeze-D only with imported weights', async () => {
-  const fake = fakeApi({ createRun: async (p) => ({ id: 9, ...p }) as unknown as RunSummary });
+test('Create run sends the core’s "train this folder" for a new run, with only the settings given', async () => {
+  const fake = fakeApi({
+    getDataset: async () => ({ id: 3, folder: '/birds', resolution: 64, crop: 'subject' }) as DatasetSummary,
+    trainFolder: async (p) => ({ action: 'created', run: { id: 9, ...p } }) as unknown as TrainFolderResult,
+  });
   const form = new RunForm(fake.api);
   assert.equal(await form.create(), null, 'no dataset chosen: nothing to create');
   assert.equal(fake.calls.length, 0);
@@ -44,14 +54,19 @@ test('Create run asks only for the settings given; Freeze-D only with imported w
   form.initFrom = '   ';
   const created = await form.create();
   assert.equal(created?.id, 9);
-  assert.deepEqual(fake.called('createRun'), [
+  assert.deepEqual(fake.called('createRun'), [], 'a new run is the workflow’s, not a bare createRun');
+  // The chosen dataset by its folder, resolution and crop; always a new run (the runs list resumes).
+  assert.deepEqual(fake.called('trainFolder'), [
     {
-      datasetId: 3,
+      folder: '/birds',
+      resolution: 64,
+      crop: 'subject',
+      newRun: true,
       preset: 'tiny',
       ...defaultRunLengths('tiny'),
       checkpointMinutes: 10,
       adaTarget: 0.6,
-    } satisfies CreateRunParams,
+    } satisfies TrainFolderParams,
   ]);
   form.initFrom = ' /w/ffhq.pkl ';
   form.backend = 'wasm';

@@ -3,7 +3,7 @@
  * when the shell keeps folders watched), their summaries and pages, and forgetting one. It sits
  * beside the run, gallery, export and insight services behind the Studio facade.
  */
-import type { CropMode, Resolution } from '../../common/vocabulary.js';
+import type { CropMode, IngestPhase, Resolution } from '../../common/vocabulary.js';
 import type { IngestProgress, SourcePreview } from '../../common/records.js';
 import type { DatasetSummary, RequestParams, RequestResult } from '../../../preload/contract.js';
 import { DatasetIngestor } from './ingest.js';
@@ -49,11 +49,16 @@ export interface DatasetServiceOptions {
   runsOf: (datasetId: number) => { id: number; state: string }[];
 }
 
+/** An ingestor in these phases is at work or watching: its pass is waited on, never started again. */
+const LIVE_PHASES: ReadonlySet<IngestPhase> = new Set(['scanning', 'ingesting', 'watching']);
+
 export class DatasetService {
   readonly store: DatasetStore;
   readonly #o: DatasetServiceOptions;
   readonly #ingestors = new Map<number, DatasetIngestor>();
   readonly #changeTimers = new Map<number, NodeJS.Timeout>();
+  /** Each dataset's full pass while it is under way (started by #startIngestor). */
+  readonly #passes = new Map<number, Promise<void>>();
 
   constructor(opts: DatasetServiceOptions) {
     this.#o = opts;
@@ -130,13 +135,19 @@ export class DatasetService {
     return previewSource(this.#home, row, src);
   }
 
-  /** One full pass without watching (the CLI's `ingest`, and `train`'s before it trains). */
+  /**
+   * Brings the dataset's cache up to date and reports it (the CLI's `ingest`, and "train this
+   * folder"). A dataset this studio already has in hand (watched in the app, or a pass under way)
+   * is waited on, not ingested again: a second pass would restart its ingestor and leave its
+   * watcher's changes unheard. Otherwise one full pass, watched after where this studio watches.
+   */
   async ingestOnce(folder: string, resolution: Resolution, crop: CropMode): Promise<IngestReport> {
     const started = performance.now();
     const abs = await this.#checkedFolder(folder);
     const row = this.#ensureDataset(abs, resolution, crop);
     const ingestor = this.#ingestorFor(row);
-    await ingestor.start({ watch: false });
+    if (!this.#passes.has(row.id) && !LIVE_PHASES.has(ingestor.progress.phase)) this.#startIngestor(row);
+    await this.#passes.get(row.id);
     await ingestor.whenIdle();
     // A pass that could not finish (its folder vanished, a write failed) is never a quiet success.
     const { phase, error } = ingestor.progress;
@@ -231,9 +242,14 @@ export class DatasetService {
 
   #startIngestor(row: DatasetRow): void {
     const ingestor = this.#ingestorFor(row);
-    ingestor.start({ watch: this.#o.watch }).catch((err: Error) => {
+    const pass = ingestor.start({ watch: this.#o.watch }).catch((err: Error) => {
       this.#o.emit.ingestProgress({ ...ingestor.progress, phase: 'error', error: err.message });
+      throw err;
     });
+    // ingestOnce waits on it (and throws its error); nobody else does.
+    this.#passes.set(row.id, pass);
+    const settled = (): void => void (this.#passes.get(row.id) === pass && this.#passes.delete(row.id));
+    pass.then(settled, settled);
   }
 
   /** Coalesces per-file changes into at most one `datasetChanged` every 250 ms. */

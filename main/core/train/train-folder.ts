@@ -1,9 +1,10 @@
 /**
- * "Train this folder": the workflow behind `plumage train` and the `trainFolder` request. Which
- * of the folder's datasets to train on, bringing its cache up to date, then resume-or-create:
- * the folder's run of this preset resumes (extended to a larger --kimg, on an asked-for backend),
- * else a new run starts with the one rule's lengths (defaultRunLengths). It does not start the
- * run: the caller listens first, then sends startRun.
+ * "Train this folder": the workflow behind `plumage train` and the page's New run (the
+ * `trainFolder` request). Which of the folder's datasets to train on, bringing its cache up to
+ * date (a dataset the app watches is waited on, not ingested again), then resume-or-create: the
+ * folder's run of this preset resumes (extended to a larger --kimg, on an asked-for backend),
+ * else (or with `newRun`) a new run starts with the one rule's lengths (defaultRunLengths). It
+ * does not start the run: the caller listens first, then sends startRun.
  */
 import { defaultRunLengths, type CropMode, type Resolution } from '../../common/vocabulary.js';
 import type { RunSummary, TrainFolderParams, TrainFolderResult } from '../../../preload/contract.js';
@@ -81,7 +82,7 @@ export async function trainFolder(
     .find((d) => d.folder === report.dataset && d.resolution === pick.resolution && d.crop === pick.crop)!;
   const base = { datasetId: ds.id, reused: pick.existing !== undefined, trainsAt, ingest };
 
-  const existing = runToResume(runs.listRuns(), ds.id, p);
+  const existing = p.newRun ? undefined : runToResume(runs.listRuns(), ds.id, p);
   if (existing) {
     if (p.targetKimg !== undefined) runs.extendRun(existing.id, p.targetKimg);
     // Asked for a backend: this resume trains on it (the trainer reports it and the run records it).
@@ -94,18 +95,14 @@ export async function trainFolder(
   }
   await runs.backendKnown(); // which presets fit depends on the GPU adapter too
   const lengths = defaultRunLengths(p.preset, p.targetKimg);
+  // The folder's own words and the workflow's choice left, what remains is the new run's settings.
+  const { folder: _f, resolution: _r, crop: _c, newRun: _n, targetKimg: _t, ...settings } = p;
   const run = await runs.createRun({
+    ...settings,
     datasetId: ds.id,
-    preset: p.preset,
     targetKimg: lengths.targetKimg,
     snapshotKimg: p.snapshotKimg ?? lengths.snapshotKimg,
     checkpointKimg: p.checkpointKimg ?? lengths.checkpointKimg,
-    ...(p.checkpointMinutes !== undefined ? { checkpointMinutes: p.checkpointMinutes } : {}),
-    ...(p.seed !== undefined ? { seed: p.seed } : {}),
-    ...(p.backend !== undefined ? { backend: p.backend } : {}),
-    ...(p.replicas !== undefined ? { replicas: p.replicas } : {}),
-    ...(p.initFrom !== undefined ? { initFrom: p.initFrom } : {}),
-    ...(p.freezeD !== undefined ? { freezeD: p.freezeD } : {}),
   });
   onStep({ step: 'created', run });
   return { ...base, action: 'created', run, fromKimg: 0 };

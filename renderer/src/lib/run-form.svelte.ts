@@ -17,7 +17,7 @@ export interface ForkFrom {
 
 /**
  * The Training view's New run form: its fields (a new run's lengths by the same rule as
- * `plumage train`), the fork it may continue, and Create run with its error.
+ * `plumage train`, defaultRunLengths), the fork it may continue, and Create run with its error.
  */
 export class RunForm {
   datasetId = $state<number | null>(null);
@@ -81,13 +81,24 @@ export class RunForm {
     };
   }
 
-  /** Creates the run (it does not start it); null, with createError set, when it failed or no dataset is chosen. */
+  /**
+   * Creates the run (it does not start it); null, with createError set, when it failed or no
+   * dataset is chosen. A new run goes through the core's "train this folder", as `plumage train`
+   * does (the dataset brought up to date, its lengths by the same rule); a fork continues a
+   * checkpoint, which no folder names.
+   */
   async create(): Promise<RunSummary | null> {
     const params = this.params();
     if (!params) return null;
     this.createError = null;
     try {
-      const created = await this.#api.createRun(params);
+      let created: RunSummary;
+      if (params.fromCheckpointId !== undefined) created = await this.#api.createRun(params);
+      else {
+        const { datasetId, ...settings } = params;
+        const { folder, resolution, crop } = await this.#api.getDataset({ datasetId });
+        created = (await this.#api.trainFolder({ ...settings, folder, resolution, crop, newRun: true })).run;
+      }
       this.forkFrom = null;
       return created;
     } catch (err) {
