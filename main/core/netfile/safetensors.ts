@@ -13,6 +13,7 @@ import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFully } from '../util/atomic.js';
 import { openUserFile, type UserFile } from '../util/user-file.js';
+import { bfloatToFloat, halfToFloat } from './half.js';
 
 export const CHECKSUM_KEY = 'plumage.sha256';
 const BLANK_SUM = '0'.repeat(64);
@@ -277,18 +278,4 @@ export async function readSafetensors(
     await f.close();
     throw err;
   }
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
-function bfloatToFloat(b: number): number {
-  const u = new Uint32Array([b << 16]);
-  return new Float32Array(u.buffer)[0]!;
 }

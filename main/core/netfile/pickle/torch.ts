@@ -13,6 +13,7 @@ import { unpickle, type Limits } from './unpickler.js';
 import { readZip } from './zip.js';
 import { FileRange, sourceOf, type ByteSource, type Bytes } from './source.js';
 import { PyCall, PyDict, PyGlobal, PyList, PyPersistent, PyTuple, type PyValue } from './values.js';
+import { bfloatToFloat, halfToFloat } from '../half.js';
 
 export interface Storage {
   dtype: StorageDtype;
@@ -203,7 +204,7 @@ export function elementReader(dtype: StorageDtype, data: Buffer): (i: number) =>
     case 'float16':
       return (i) => halfToFloat(data.readUInt16LE(i * 2));
     case 'bfloat16':
-      return (i) => new Float32Array(new Uint32Array([data.readUInt16LE(i * 2) << 16]).buffer)[0]!;
+      return (i) => bfloatToFloat(data.readUInt16LE(i * 2));
     case 'int64':
       return (i) => Number(data.readBigInt64LE(i * 8));
     case 'int32':
@@ -216,13 +217,4 @@ export function elementReader(dtype: StorageDtype, data: Buffer): (i: number) =>
     case 'bool':
       return (i) => data[i]!;
   }
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
