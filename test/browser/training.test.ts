@@ -37,6 +37,7 @@ test('create a tiny run on the sample plates, start it, and watch the grid and c
   );
   await page.getByRole('button', { name: 'Start' }).click();
   await page.getByTestId('run-state').filter({ hasText: 'Training' }).waitFor();
+  await page.getByTestId('runs').screenshot({ path: artifactPath('training-runs-list.png') }); // the small state badge
   await page
     .getByTestId('backend')
     .filter({ hasText: /Running on (CPU|CUDA)/ })
