@@ -260,6 +260,8 @@ export interface TrainFolderResult {
     rejected: number;
     duplicates: number;
     seconds: number;
+    /** The folder has gone: no pass ran, and the run trains on what the dataset's cache holds. */
+    folderGone?: boolean;
   };
   /** Resumed (from `fromKimg`, its last checkpoint) or created; either way not started: send startRun. */
   action: 'resumed' | 'created';

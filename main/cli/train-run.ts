@@ -154,7 +154,10 @@ function sayStep(s: TrainFolderStep, preset: Preset, say: (obj: Record<string, u
       const r = s.ingest;
       return say(
         { event: 'dataset', ...r },
-        `dataset ${r.dataset}: ${r.accepted} images at ${r.resolution}², crop ${r.crop} ` +
+        (r.folderGone
+          ? `the folder ${r.dataset} is gone; training on its dataset's cache: `
+          : `dataset ${r.dataset}: `) +
+          `${r.accepted} images at ${r.resolution}², crop ${r.crop} ` +
           `(${r.rejected} rejected, ${r.duplicates} duplicates)` +
           (s.trainsAt < r.resolution ? `; the ${preset} preset trains at ${s.trainsAt}²` : ''),
       );

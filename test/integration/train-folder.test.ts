@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunSummary } from '../../preload/contract.js';
 import { defaultRunLengths } from '../../main/common/vocabulary.js';
@@ -202,4 +202,26 @@ test("a watched dataset (the app's): trainFolder waits on its ingestor, never re
   } finally {
     await app.close();
   }
+});
+
+test("a dataset whose folder has gone trains on its cache, and says so; a folder never known is still 'not found'", async () => {
+  const folder = join(tmp.dir, 'moved-away');
+  mkdirSync(folder);
+  for (const f of PLATE_NAMES.slice(0, 3)) copyFileSync(plate(f), join(folder, f));
+  const first = await studio.trainFolder({ folder, preset: 'tiny' });
+  assert.equal(first.ingest.accepted, 3);
+  assert.equal(first.ingest.folderGone, undefined);
+  renameSync(folder, `${folder}-elsewhere`); // the user moved it (or unplugged its drive)
+  const steps: TrainFolderStep[] = [];
+  const r = await studio.trainFolder({ folder, preset: 'tiny', newRun: true }, (s) => steps.push(s));
+  assert.equal(r.datasetId, first.datasetId, 'the same dataset');
+  assert.equal(r.ingest.folderGone, true);
+  assert.equal(r.ingest.accepted, 3, "what the cache holds: the folder's three plates");
+  assert.equal(r.action, 'created');
+  const said = steps.find((s) => s.step === 'dataset');
+  assert.ok(said?.step === 'dataset' && said.ingest.folderGone, 'the step says the folder is gone');
+  await assert.rejects(
+    studio.trainFolder({ folder: join(tmp.dir, 'never-there'), preset: 'tiny' }),
+    /folder not found: .*never-there/,
+  );
 });

@@ -152,21 +152,25 @@ export class DatasetService {
     // A pass that could not finish (its folder vanished, a write failed) is never a quiet success.
     const { phase, error } = ingestor.progress;
     if (phase === 'error') throw new Error(`ingest of ${abs} did not finish: ${error ?? 'unknown error'}`);
+    return this.cachedReport(row, Math.round((performance.now() - started) / 10) / 100);
+  }
+
+  /** What the dataset's cache holds, as an ingest report, without a pass (its folder may be gone). */
+  cachedReport(row: DatasetRow, seconds = 0): IngestReport {
     const report: IngestReport = {
-      dataset: abs,
-      resolution,
-      crop,
+      dataset: row.folder,
+      resolution: row.resolution,
+      crop: row.crop,
       accepted: [],
       rejected: [],
       duplicates: [],
-      seconds: 0,
+      seconds,
     };
     for (const s of this.store.listAllSources(row.id).sort((a, b) => (a.path < b.path ? -1 : 1))) {
       if (s.status === 'accepted') report.accepted.push({ file: s.path, width: s.width!, height: s.height! });
       else if (s.status === 'rejected') report.rejected.push({ file: s.path, reason: s.reason ?? 'rejected' });
       else report.duplicates.push({ file: s.path, of: s.duplicate_of! });
     }
-    report.seconds = Math.round((performance.now() - started) / 10) / 100;
     return report;
   }
 

@@ -6,11 +6,13 @@
  * else (or with `newRun`) a new run starts with the one rule's lengths (defaultRunLengths). It
  * does not start the run: the caller listens first, then sends startRun.
  */
+import { existsSync } from 'node:fs';
 import { defaultRunLengths, type CropMode, type Resolution } from '../../common/vocabulary.js';
 import type { RunSummary, TrainFolderParams, TrainFolderResult } from '../../../preload/contract.js';
 import type { DatasetService } from '../dataset/service.js';
 import type { DatasetRow } from '../store/datasets.js';
 import { presetConfig } from '../gan/config.js';
+import { NotFoundError } from '../errors.js';
 import type { RunManager } from './run-manager.js';
 
 /** What the workflow decided, as it decides it (the CLI prints each step as it comes). */
@@ -68,13 +70,21 @@ export async function trainFolder(
   const pick = chooseDataset(datasets.store.listDatasets(), p.folder, trainsAt, p.resolution, p.crop);
   if (pick.existing)
     onStep({ step: 'reuse', datasetId: pick.existing.id, resolution: pick.resolution, crop: pick.crop });
-  // Brings the cache up to date (only changed files are decoded again).
-  const report = await datasets.ingestOnce(p.folder, pick.resolution, pick.crop);
+  // Brings the cache up to date (only changed files are decoded again). A known dataset whose
+  // folder has gone (moved, an unplugged drive) still trains on what its cache holds: the cache
+  // is the home's, and refusing would lose a user's run for a folder they may bring back.
+  const folderGone = pick.existing !== undefined && !existsSync(pick.existing.folder);
+  const report = folderGone
+    ? datasets.cachedReport(pick.existing!)
+    : await datasets.ingestOnce(p.folder, pick.resolution, pick.crop);
+  if (folderGone && report.accepted.length === 0)
+    throw new NotFoundError(`folder not found: ${pick.existing!.folder} (and its dataset's cache holds no images)`);
   const ingest = {
     ...report,
     accepted: report.accepted.length,
     rejected: report.rejected.length,
     duplicates: report.duplicates.length,
+    ...(folderGone ? { folderGone: true } : {}),
   };
   onStep({ step: 'dataset', ingest, trainsAt });
   const ds = datasets.store
