@@ -15,6 +15,13 @@ export interface SpawnOptions {
   args?: readonly string[];
   /** Niceness (higher: a lower CPU priority than the studio's trainer), where permitted. */
   nice?: number;
+  /**
+   * In a process group of its own where the shell can (a fork: `detached`), so a terminal's Ctrl-C
+   * (sent to the whole foreground group) reaches only the parent, which ends the child its own
+   * way (the trainer: a pause that writes a checkpoint). A utility process cannot be: a child
+   * that asks for this ignores SIGINT as well.
+   */
+  ownGroup?: boolean;
   /** Drops what it prints on stdout (a probe whose parent prints JSON there), rather than sharing the parent's. */
   quietStdout?: boolean;
 }
@@ -47,6 +54,7 @@ export const forkChild: SpawnChild = (script, opts) => {
   const child = fork(script, [...(opts.args ?? [])], {
     stdio: ['ignore', opts.quietStdout ? 'ignore' : 'inherit', 'pipe', 'ipc'],
     serialization: 'advanced',
+    detached: opts.ownGroup ?? false,
   });
   forwardStderr(child.stderr, opts.name); // without Dawn's native chatter
   lowerPriority(child.pid, opts.nice);
