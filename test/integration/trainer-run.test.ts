@@ -96,9 +96,10 @@ test('a fresh run writes its grids, G_ema and checkpoint, says each, and ends do
   ];
   const again = await run({ ...fresh, resumeFrom, targetKimg: 100 }, (c) => c.pause());
   assert.deepEqual(types(again.said), ['checkpointDamaged', 'started']);
-  const [bad, started] = again.said;
-  assert.ok(bad!.type === 'checkpointDamaged' && bad.id === 9 && !bad.missing && bad.reason.length > 0);
-  assert.ok(started!.type === 'started' && started.resumedFrom === 8 && started.step === 2);
+  const bad = again.said[0]!;
+  const started = again.said[1]!;
+  assert.ok(bad.type === 'checkpointDamaged' && bad.id === 9 && !bad.missing && bad.reason.length > 0);
+  assert.ok(started.type === 'started' && started.resumedFrom === 8 && started.step === 2);
   // Its checkpoint at step 2 is on disk already: none written again.
   assert.deepEqual(again.end, { type: 'paused', kimg: 2 * STEP_KIMG, step: 2 });
 });
