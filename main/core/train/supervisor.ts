@@ -22,7 +22,7 @@ import {
 } from './exit-decision.js';
 import { firstLine, writeAdvice } from './failure.js';
 import { RpcClient } from '../util/child-rpc.js';
-import { forkChild, type ChildHandle, type SpawnChild } from '../util/spawn-child.js';
+import { forkChild, onEnded, type ChildHandle, type SpawnChild } from '../util/spawn-child.js';
 import { eventsAsMessages, type TrainerMessage, type TrainerProtocol } from './protocol.js';
 import { removeLeftovers } from './run-files.js';
 import { recordMessage, type Journal, type SupervisorEvents } from './run-journal.js';
@@ -224,21 +224,15 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       (end) => end && heard(end),
       () => {},
     );
-    // Its exit is handled once its channel has closed too: after every message it sent (the
-    // crash's cause, sent just before it exits) has been heard.
-    let exit: [code: number | null, signal: string | null] | null = null;
-    let closed = false;
-    const exited = (): void => {
-      if (!exit || !closed) return;
+    // After every message it sent (the crash's cause, sent just before it exits) has been heard.
+    onEnded(child, (code, signal) => {
       try {
-        this.#onExit(child, ...exit);
+        this.#onExit(child, code, signal);
       } catch (err) {
         console.error(`plumage: run ${this.runId}: ${firstLine(err)}`);
       }
       resolveExit();
-    };
-    child.onExit((code, signal) => ((exit = [code, signal]), exited()));
-    child.onClose(() => ((closed = true), exited()));
+    });
     this.#update(
       restartAfter
         ? { state: 'running' }

@@ -39,6 +39,20 @@ export interface ChildHandle extends Transport {
 
 export type SpawnChild = (script: string, opts: SpawnOptions) => ChildHandle;
 
+/**
+ * Calls `handler` once the child has exited and its channel has closed: after every message it
+ * sent has been delivered (a fork's 'exit' can come before its last messages; its 'close' does not).
+ */
+export function onEnded(child: ChildHandle, handler: (code: number | null, signal: string | null) => void): void {
+  let exit: [code: number | null, signal: string | null] | null = null;
+  let closed = false;
+  const ended = (): void => {
+    if (exit && closed) handler(...exit);
+  };
+  child.onExit((code, signal) => ((exit = [code, signal]), ended()));
+  child.onClose(() => ((closed = true), ended()));
+}
+
 /** Lowers a child's CPU priority; not permitted everywhere (some containers), where it runs at normal priority. */
 export function lowerPriority(pid: number | undefined, nice: number | undefined): void {
   if (pid === undefined || nice === undefined) return;
