@@ -13,7 +13,6 @@ import { Studio } from '../core/studio.js';
 import { APP_ROOT, DEFAULT_RESOURCES_DIR, PACKAGE_VERSION } from '../core/version.js';
 import { CSP, isMediaKey, MEDIA_SCHEME } from '../core/api/security.js';
 import { bindIpc } from './ipc.js';
-import { spawnUtilityTrainer } from './trainer-process.js';
 import { spawnUtilityChild } from './utility-child.js';
 
 protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true } }]);
@@ -80,8 +79,7 @@ async function start(): Promise<void> {
     home,
     resourcesDir,
     shell: 'electron',
-    training: { spawn: spawnUtilityTrainer },
-    spawn: spawnUtilityChild, // the generator and export processes
+    spawn: spawnUtilityChild, // every child: the trainer, the generator and export processes
     scoreCheckpoints: true,
   });
   void studio.warmUp().catch(() => {}); // the gallery's first screenful need not wait for tfjs to start

@@ -1,8 +1,12 @@
 /**
- * Under Electron the studio's children (generator, export) run as utility processes: Node
- * children that Electron manages and ends with the app, like the trainer (trainer-process.ts).
- * The child reaches its parent through `process.parentPort` (util/transport.ts's
- * parentTransport). A utility process has no IPC channel to close, so ending one is SIGTERM.
+ * Under Electron the studio's children (the trainer, the generator and export processes) run as
+ * utility processes: Node children that Electron manages and ends with the app, and GPU work kept
+ * out of the main process. The child reaches its parent through `process.parentPort`
+ * (util/transport.ts's parentTransport). A utility process has no IPC channel to close, so
+ * ending one is SIGTERM; it has no `detached` either (`ownGroup` cannot be had), so it stays in
+ * the app's process group and a terminal's Ctrl-C reaches it too: the trainer ignores SIGINT for
+ * that reason (only its supervisor ends it, with a pause that writes a checkpoint), and the app
+ * quits on SIGINT and pauses every run on the way out.
  */
 import { utilityProcess } from 'electron';
 import { forwardStderr } from '../core/util/child-stderr.js';

@@ -65,7 +65,7 @@ export interface StudioOptions {
   galleryInProcess?: boolean;
   /** The backend the gallery and the exports draw on (the CLI's `--backend`); by default the best one present. */
   backend?: BackendChoice | undefined;
-  /** How the generator and export processes are started (Electron: utility processes); by default a Node fork. */
+  /** How every child process is started (trainer, generator, export; Electron: utility processes); default: fork. */
   spawn?: SpawnChild | undefined;
   /**
    * Score each checkpoint beside the trainer as it is written, and those left unscored at
@@ -117,7 +117,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
     this.#lock = lock;
     this.datasets = new DatasetStore(db);
     this.#opts = { watch: true, galleryInProcess: false, ...opts };
-    this.training = new RunManager(db, this.datasets, { home: opts.home, ...opts.training });
+    this.training = new RunManager(db, this.datasets, { home: opts.home, spawn: opts.spawn, ...opts.training });
     this.training.on('runChanged', (r) => this.emit('runChanged', r));
     this.training.on('runTick', (t) => this.emit('runTick', t));
     this.training.on('runSnapshot', (s) => this.emit('runSnapshot', s));

@@ -12,9 +12,10 @@ import { datasetCacheFile } from '../../main/core/home-layout.js';
 import { readSafetensors } from '../../main/core/netfile/safetensors.js';
 import { Studio } from '../../main/core/studio.js';
 import { predictBackend } from '../../main/core/train/capacity.js';
-import { forkTrainer } from '../../main/core/train/spawn-trainer.js';
 import { RunSupervisor } from '../../main/core/train/supervisor.js';
+import { forkChild } from '../../main/core/util/spawn-child.js';
 import type { RunSummary } from '../../preload/contract.js';
+import type { TrainEnd } from '../../main/core/train/protocol.js';
 import { SAMPLE_PLATES, waitFor } from '../helpers/paths.js';
 import { trainingStudio, type TrainingStudio } from '../helpers/runs.js';
 
@@ -32,9 +33,9 @@ before(async () => {
     backoffMs: 50,
     maxRestarts: 5,
     answerTimeoutMs: 1500,
-    spawn: (script) => {
+    spawn: (script, opts) => {
       spawned++;
-      return forkTrainer(fakeTrainer ?? script);
+      return forkChild(fakeTrainer ?? script, opts);
     },
   });
   ({ studio, home, datasetId } = ctx);
@@ -250,17 +251,23 @@ test('a full database (real SQLITE_FULL) pauses the run with the reason; the pro
 });
 
 test('a deterministic failure is not retried five times; the first restart says why; Resume is not offered', async () => {
-  const script = (body: string): string => {
-    const file = join(ctx.dir, `fake-${Math.random().toString(36).slice(2)}.cjs`);
+  // A stand-in trainer that speaks the trainer protocol over child-rpc, ends its run with `end`
+  // (a crash's cause) and exits 1, as the real one does after an unexpected error.
+  const script = (end: TrainEnd): string => {
+    const file = join(ctx.dir, `fake-${Math.random().toString(36).slice(2)}.mjs`);
+    const lib = (path: string): string => JSON.stringify(new URL(`../../main/core/util/${path}`, import.meta.url).href);
     writeFileSync(
       file,
-      `process.on('message', (m) => { if (m.type !== 'start') return; ${body}; setTimeout(() => process.exit(1), 20); });`,
+      `import { serve } from ${lib('child-rpc.js')};\n` +
+        `import { parentTransport } from ${lib('transport.js')};\n` +
+        'const ok = () => null;\n' +
+        'serve(parentTransport(), { pause: ok, stop: ok, snapshot: ok, slots: ok, train: () => {\n' +
+        `  setTimeout(() => process.exit(1), 20); return ${JSON.stringify(end)};\n` +
+        '} });\n',
     );
     return file;
   };
-  fakeTrainer = script(
-    "process.send({ type: 'error', message: 'Error: config says no', step: 3, outOfMemory: false })",
-  );
+  fakeTrainer = script({ type: 'error', message: 'Error: config says no', step: 3, outOfMemory: false });
   try {
     const run = await create();
     const seen = changes(run.id);
@@ -279,9 +286,12 @@ test('a deterministic failure is not retried five times; the first restart says 
       return true;
     });
 
-    fakeTrainer = script(
-      "process.send({ type: 'error', message: 'RuntimeError: Aborted() — out of memory', step: 0, outOfMemory: true })",
-    );
+    fakeTrainer = script({
+      type: 'error',
+      message: 'RuntimeError: Aborted() — out of memory',
+      step: 0,
+      outOfMemory: true,
+    });
     const oom = await create();
     spawned = 0;
     studio.training.startRun(oom.id);

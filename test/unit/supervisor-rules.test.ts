@@ -1,8 +1,9 @@
 /**
  * The supervisor's rules (README, "Runs survive anything"), each against a scripted trainer in
- * memory through the SpawnTrainer seam, with the clock mocked: what an exit means, restarts and
- * their backoff, when a restart is not tried, bounded pause and stop, the database failing, and
- * checkpoint retention. training-reliability.test.ts proves the same seam with real processes.
+ * memory (a child-rpc endpoint over a channel in memory) through the SpawnChild seam, with the
+ * clock mocked: what an exit means, restarts and their backoff, when a restart is not tried,
+ * bounded pause and stop, the database failing, and checkpoint retention.
+ * training-reliability.test.ts proves the same seam with real processes.
  */
 import { mock, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,12 +44,12 @@ const started: TrainerMessage = {
  */
 const trainer =
   (then: (t: ScriptedTrainer) => void = () => {}, deaf = false): TrainerScript =>
-  (t, m) => {
-    if (m.type === 'start') {
+  (t, r) => {
+    if (r.name === 'train') {
       t.say(started);
       then(t);
-    } else if (!deaf && (m.type === 'pause' || m.type === 'stop')) {
-      t.say({ type: m.type === 'pause' ? 'paused' : 'stopped', kimg: 0, step: 0 });
+    } else if (!deaf && (r.name === 'pause' || r.name === 'stop')) {
+      t.say({ type: r.name === 'pause' ? 'paused' : 'stopped', kimg: 0, step: 0 });
       t.exit(0);
     }
   };
@@ -200,7 +201,7 @@ const EXITS: ExitRow[] = [
   },
   {
     what: 'the same error while starting, twice',
-    scripts: [(t, m) => m.type === 'start' && crash(1, { message: 'Error: no backend', step: -1 })(t)],
+    scripts: [(t, r) => r.name === 'train' && crash(1, { message: 'Error: no backend', step: -1 })(t)],
     state: 'crashed',
     error: /failed the same way while starting twice/,
     spawned: 2,
@@ -292,8 +293,8 @@ test('pause and stop: the trainer finishes and exits; the run says so with no er
     await h.advance(0);
     await (kind === 'pause' ? h.sup.pause() : h.sup.stop());
     assert.deepEqual(
-      h.trainers[0]!.received.map((m) => m.type),
-      ['start', kind],
+      h.trainers[0]!.received.map((r) => r.name),
+      ['train', kind],
     );
     assert.equal(h.run().state, kind === 'pause' ? 'paused' : 'stopped');
     assert.equal(h.run().error, null);
@@ -333,7 +334,7 @@ test('a trainer that does not answer is killed after the answer time plus its sl
 });
 
 test('a trainer that dies while pausing: the pause stands, with the cause', async (t) => {
-  const h = harness(t, [(tr, m) => (m.type === 'start' ? tr.say(started) : m.type === 'pause' && tr.exit(134))]);
+  const h = harness(t, [(tr, r) => (r.name === 'train' ? tr.say(started) : r.name === 'pause' && tr.exit(134))]);
   h.sup.start();
   await h.advance(0);
   await h.sup.pause();
@@ -368,8 +369,8 @@ test('the database refusing a write pauses the run with the reason; nothing is t
   h.sup.start();
   await h.advance(0);
   assert.deepEqual(
-    h.trainers[0]!.received.map((m) => m.type),
-    ['start', 'pause'],
+    h.trainers[0]!.received.map((r) => r.name),
+    ['train', 'pause'],
     'the supervisor asked the trainer to pause',
   );
   await h.sup.whenExited();
@@ -404,7 +405,7 @@ test('retention keeps the newest intact checkpoints; a file it cannot delete doe
 
 test('a resume forgets what came after its checkpoint; a grid it cannot delete does not take the process down', async (t) => {
   const resumed: TrainerMessage = { ...started, kimg: 0.08, step: 10 } as TrainerMessage;
-  const h = harness(t, [(tr, m) => m.type === 'start' && tr.say(resumed)]);
+  const h = harness(t, [(tr, r) => r.name === 'train' && tr.say(resumed)]);
   const id = h.run().id;
   mkdirSync(join(h.home, 'samples', `run-${id}`, 'grid-00000020.png'), { recursive: true }); // cannot be rm()'d
   writeFileSync(join(h.home, 'samples', `run-${id}`, 'grid-00000030.png'), 'png');

@@ -33,3 +33,13 @@ export function writeAdvice(err: unknown): string {
 
 export const firstLine = (err: unknown): string =>
   (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+
+/** A failure retrying cannot fix, in the trainer: its run is marked crashed (or paused: 'input') with this message. */
+export class TrainerFatalError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'fatal' | 'unsupported' | 'missing' | 'input' = 'fatal',
+  ) {
+    super(message);
+  }
+}

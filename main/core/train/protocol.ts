@@ -1,6 +1,7 @@
 /**
- * The typed message protocol between the supervisor (main side) and the trainer child process,
- * defined once and imported by both.
+ * The trainer process's protocol (spoken with util/child-rpc.ts): one long `train` request whose
+ * events are the run's progress and whose result is how it ended, and the short requests that
+ * steer it meanwhile (pause, stop, snapshot, new slots). Both sides import this.
  */
 import type { TickInfo } from '../../common/records.js';
 import type { BackendName } from '../runtime/backend.js';
@@ -10,7 +11,6 @@ import type { GanConfig } from '../gan/config.js';
 export const FILE_MISSING = 'the file is missing';
 
 export interface TrainerStart {
-  type: 'start';
   runId: number;
   config: GanConfig;
   seed: number;
@@ -47,9 +47,6 @@ export interface ResumeCandidate {
   fork: boolean;
 }
 
-export type SupervisorMessage =
-  TrainerStart | { type: 'pause' } | { type: 'stop' } | { type: 'snapshot' } | { type: 'slots'; slots: number[] };
-
 /** A tick as the contract shows it (minus its database id and time), plus the trainer's own timing. */
 export type TickMetrics = Omit<TickInfo, 'id' | 'at'> & {
   /** Seconds of this tick spent inside training steps, and in all (the rest: data, grids, checkpoints, IPC). */
@@ -57,42 +54,88 @@ export type TickMetrics = Omit<TickInfo, 'id' | 'at'> & {
   wallSeconds: number;
 };
 
-export type TrainerMessage =
-  | {
-      type: 'started';
-      backend: string;
-      description: string;
-      hint: string | null;
-      /** Worker-thread replicas that answered ready (1: one GanTrainer in the trainer's own thread). */
-      replicas: number;
-      kimg: number;
-      step: number;
-      /** The checkpoint it resumed from (null: a fresh start or fine-tune). */
-      resumedFrom: number | null;
-    }
+/**
+ * Training cannot go on. 'write' (a checkpoint or grid could not be written): the run pauses
+ * with this error and resumes once fixed. 'fatal' (no checkpoint is intact): retrying cannot
+ * help, the run is marked crashed and cannot resume. 'unsupported' (the preset cannot fit this
+ * backend): crashed at once, and startable again where it fits (another backend installed).
+ * 'missing' (no checkpoint to resume from is intact, and some are not there): crashed, and
+ * resumable once the files are back. 'input' (the generator file to fine-tune from is gone or
+ * unusable): the run pauses with this error, and resumes once the file is back.
+ */
+export interface TrainerFailure {
+  message: string;
+  kimg: number;
+  kind: 'write' | 'fatal' | 'unsupported' | 'missing' | 'input';
+}
+
+/** The `train` request's progress, in the order it happens. */
+// A type, not an interface: child-rpc's Protocol needs the index signature a type literal has.
+export type TrainerEvents = {
+  started: {
+    backend: string;
+    description: string;
+    hint: string | null;
+    /** Worker-thread replicas that answered ready (1: one GanTrainer in the trainer's own thread). */
+    replicas: number;
+    kimg: number;
+    step: number;
+    /** The checkpoint it resumed from (null: a fresh start or fine-tune). */
+    resumedFrom: number | null;
+  };
   /**
    * A resume candidate failed verification, or its file is not there (`missing`); the trainer
    * tries the next older one.
    */
-  | { type: 'checkpointDamaged'; id: number; path: string; reason: string; missing: boolean }
-  | { type: 'tick'; tick: TickMetrics }
+  checkpointDamaged: { id: number; path: string; reason: string; missing: boolean };
+  tick: { tick: TickMetrics };
   /** A grid was written, and with it G_ema alone at `generator` (absolute), for the Gallery. */
-  | { type: 'snapshot'; kimg: number; step: number; grid: string; generator: string }
-  | { type: 'checkpoint'; kimg: number; step: number; path: string; sha256: string; bytes: number; ms: number }
+  snapshot: { kimg: number; step: number; grid: string; generator: string };
+  checkpoint: { kimg: number; step: number; path: string; sha256: string; bytes: number; ms: number };
+  /** A write failed: said at once (the trainer still tries to keep its progress), and again as the ending. */
+  failed: TrainerFailure;
+};
+
+/**
+ * How a `train` request ended: paused, stopped or done (a checkpoint written at the end); a
+ * failure retrying cannot fix, or a write that failed; or an unexpected error, with the step it
+ * happened at (-1: before training began) and whether it ran out of memory, after which the
+ * process exits non-zero (a crash with its cause). null: its parent is gone, nobody to tell.
+ */
+export type TrainEnd =
   | { type: 'paused' | 'stopped' | 'done'; kimg: number; step: number }
-  /**
-   * Training cannot go on. 'write' (a checkpoint or grid could not be written): the run pauses
-   * with this error and resumes once fixed. 'fatal' (no checkpoint is intact): retrying cannot
-   * help, the run is marked crashed and cannot resume. 'unsupported' (the preset cannot fit this
-   * backend): crashed at once, and startable again where it fits (another backend installed).
-   * 'missing' (no checkpoint to resume from is intact, and some are not there): crashed, and
-   * resumable once the files are back.
-   * 'input' (the generator file to fine-tune from is gone or unusable): the run pauses with this
-   * error, and resumes once the file is back.
-   */
-  | { type: 'failed'; message: string; kimg: number; kind: 'write' | 'fatal' | 'unsupported' | 'missing' | 'input' }
-  /**
-   * An unexpected error, sent just before the process exits non-zero (a crash with its cause),
-   * with the step it happened at (-1: before training began) and whether it ran out of memory.
-   */
+  | ({ type: 'failed' } & TrainerFailure)
   | { type: 'error'; message: string; step: number; outOfMemory: boolean };
+
+export interface TrainerProtocol {
+  requests: {
+    /** Trains the run (fresh, fine-tune or resume) until it ends; one per process. */
+    train: { params: TrainerStart; result: TrainEnd | null };
+    /** Finish the step in flight, write a checkpoint, end the `train` request. Answered at once. */
+    pause: { params: null; result: null };
+    stop: { params: null; result: null };
+    /** A grid at the end of the step in flight. */
+    snapshot: { params: null; result: null };
+    /** New images joined the dataset: sample from these from the next step. */
+    slots: { params: { slots: number[] }; result: null };
+  };
+  events: TrainerEvents;
+}
+
+/** Everything the supervisor hears from a trainer, one message each: its events and its ending. */
+export type TrainerMessage =
+  { [E in keyof TrainerEvents]: { type: E } & TrainerEvents[E] }[keyof TrainerEvents] | TrainEnd;
+
+/** The `train` request's event handlers that hand each event on as a message. */
+export function eventsAsMessages(heard: (m: TrainerMessage) => void): {
+  [E in keyof TrainerEvents]: (payload: TrainerEvents[E]) => void;
+} {
+  return {
+    started: (p) => heard({ type: 'started', ...p }),
+    checkpointDamaged: (p) => heard({ type: 'checkpointDamaged', ...p }),
+    tick: (p) => heard({ type: 'tick', ...p }),
+    snapshot: (p) => heard({ type: 'snapshot', ...p }),
+    checkpoint: (p) => heard({ type: 'checkpoint', ...p }),
+    failed: (p) => heard({ type: 'failed', ...p }),
+  };
+}

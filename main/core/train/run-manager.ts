@@ -37,8 +37,8 @@ import { backendLimitMB, predictBackend, predictWithAdapter, presetFit, presetNe
 import { FILE_MISSING } from './protocol.js';
 import { checkFineTuneFile, planTransfer, type FineTuneError } from './fine-tune.js';
 import { describeTransfer } from '../netfile/transfer.js';
-import type { SpawnTrainer } from './spawn-trainer.js';
 import { RunSupervisor } from './supervisor.js';
+import type { SpawnChild } from '../util/spawn-child.js';
 
 export class RunError extends Error {
   constructor(
@@ -51,7 +51,8 @@ export class RunError extends Error {
 
 export interface RunManagerOptions {
   home: string;
-  spawn?: SpawnTrainer;
+  /** How trainer processes are started (the studio's one SpawnChild seam). */
+  spawn?: SpawnChild | undefined;
   maxRestarts?: number;
   backoffMs?: number;
   tickSeconds?: number;

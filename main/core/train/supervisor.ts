@@ -6,6 +6,7 @@
  * exit means is decided by exit-decision.ts, without a process.
  */
 import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import type { PauseCause } from '../../common/vocabulary.js';
 import { assertWritableInHome, checkpointDir, samplesDir } from '../home-layout.js';
 import type { RunRow, RunStore, RunUpdate } from '../store/runs.js';
@@ -20,17 +21,21 @@ import {
   type PreviousCrash,
 } from './exit-decision.js';
 import { firstLine, writeAdvice } from './failure.js';
-import type { TrainerMessage } from './protocol.js';
+import { RpcClient } from '../util/child-rpc.js';
+import { forkChild, onEnded, type ChildHandle, type SpawnChild } from '../util/spawn-child.js';
+import { eventsAsMessages, type TrainerMessage, type TrainerProtocol } from './protocol.js';
 import { removeLeftovers } from './run-files.js';
 import { recordMessage, type Journal, type SupervisorEvents } from './run-journal.js';
-import { TRAINER_SCRIPT, forkTrainer, type SpawnTrainer, type TrainerProcess } from './spawn-trainer.js';
 import { trainerStart } from './trainer-start.js';
 
 export type { SupervisorEvents };
 
+export const TRAINER_SCRIPT = fileURLToPath(new URL('./trainer.js', import.meta.url));
+
 export interface SupervisorOptions {
   home: string;
-  spawn?: SpawnTrainer;
+  /** How the trainer process is started (forkChild headless; the Electron shell's utility process). */
+  spawn?: SpawnChild;
   /** Automatic restarts after crashes before the run is marked crashed (reset by progress). */
   maxRestarts?: number;
   /** Delay before restart k is backoffMs · 2^(k−1). */
@@ -51,7 +56,9 @@ export interface SupervisorOptions {
 
 /** One trainer process, from its start to its exit. */
 interface Session {
-  readonly child: TrainerProcess;
+  readonly child: ChildHandle;
+  /** The trainer protocol over the child's channel. */
+  readonly rpc: RpcClient<TrainerProtocol>;
   /** When it was started: G_ema files named earlier are a past session's. */
   readonly startedAt: number;
   /** The crash an automatic restart followed (the same again is not retried). */
@@ -88,7 +95,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     this.#store = store;
     this.runId = runId;
     this.#opts = {
-      spawn: forkTrainer,
+      spawn: forkChild,
       maxRestarts: 5,
       backoffMs: 1000,
       keepCheckpoints: 3,
@@ -121,7 +128,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     return this.#child()?.pid;
   }
 
-  #child(): TrainerProcess | undefined {
+  #child(): ChildHandle | undefined {
     return this.#phase.name === 'training' || this.#phase.name === 'ending' ? this.#phase.session.child : undefined;
   }
 
@@ -132,7 +139,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Replaces the session in hand, if `child` is its trainer's. */
-  #session(child: TrainerProcess, change: (s: Session) => Session): void {
+  #session(child: ChildHandle, change: (s: Session) => Session): void {
     const p = this.#phase;
     if ((p.name === 'training' || p.name === 'ending') && p.session.child === child)
       this.#phase = { ...p, session: change(p.session) };
@@ -179,11 +186,16 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     assertWritableInHome(home, samplesDir(home, run.id));
     removeLeftovers(home, run.id);
     const start = trainerStart(this.#store, run, home, this.#opts.dataset(), this.#opts.tickSeconds);
-    const child = this.#opts.spawn(TRAINER_SCRIPT);
+    // In a process group of its own where the shell can (a terminal's Ctrl-C reaches only this
+    // process, which pauses the trainer with a checkpoint); should this process die outright,
+    // the trainer sees its channel close and exits.
+    const child = this.#opts.spawn(TRAINER_SCRIPT, { name: 'trainer', ownGroup: true });
+    const rpc = new RpcClient<TrainerProtocol>(child, { name: 'trainer' });
     this.#phase = {
       name: 'training',
       session: {
         child,
+        rpc,
         startedAt: Date.now(),
         previousCrash: restartAfter?.crash ?? null,
         heard: NOTHING_HEARD,
@@ -192,7 +204,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     };
     let resolveExit!: () => void;
     this.#exited = new Promise((r) => (resolveExit = r));
-    child.onMessage((m) => {
+    const heard = (m: TrainerMessage): void => {
       // Nothing a message brings may take the process down (a full disk under the database, a
       // listener's bug): the run pauses with the reason instead, and the app stays up.
       try {
@@ -203,10 +215,17 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       const p = this.#phase;
       if (p.name === 'training' && p.session.child === child && p.session.heard.writeFailure) {
         this.#phase = { name: 'ending', session: p.session, request: { kind: 'pause', cause: null, unanswered: null } };
-        child.send({ type: 'pause' });
+        this.#tell(rpc, 'pause');
       }
-    });
-    child.onExit((code, signal) => {
+    };
+    // Its events, then how it ended; a trainer that died without an answer fails the request,
+    // and its exit says what that means.
+    void rpc.request('train', start, { on: eventsAsMessages(heard) }).then(
+      (end) => end && heard(end),
+      () => {},
+    );
+    // After every message it sent (the crash's cause, sent just before it exits) has been heard.
+    onEnded(child, (code, signal) => {
       try {
         this.#onExit(child, code, signal);
       } catch (err) {
@@ -214,7 +233,6 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       }
       resolveExit();
     });
-    child.send(start);
     this.#update(
       restartAfter
         ? { state: 'running' }
@@ -222,7 +240,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     );
   }
 
-  #onMessage(child: TrainerProcess, m: TrainerMessage): void {
+  #onMessage(child: ChildHandle, m: TrainerMessage): void {
     const p = this.#phase;
     const session = (p.name === 'training' || p.name === 'ending') && p.session.child === child ? p.session : null;
     this.#session(child, (s) => ({ ...s, heard: hear(s.heard, m) }));
@@ -236,7 +254,7 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
     recordMessage(this.#journal, m, session?.startedAt);
   }
 
-  #onExit(child: TrainerProcess, code: number | null, signal: string | null): void {
+  #onExit(child: ChildHandle, code: number | null, signal: string | null): void {
     const p = this.#phase;
     if ((p.name !== 'training' && p.name !== 'ending') || p.session.child !== child) return;
     this.#phase = { name: 'idle' };
@@ -293,11 +311,11 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
       if (kind === 'stop' && this.#run().state !== 'done') this.#update({ state: 'stopped' });
       return;
     }
-    const { child } = p.session;
+    const { child, rpc } = p.session;
     const previous = p.name === 'ending' ? p.request : null;
     const request = { kind, cause: cause === undefined ? (previous?.cause ?? null) : cause, unanswered: null };
     this.#phase = { name: 'ending', session: p.session, request };
-    child.send({ type: kind });
+    this.#tell(rpc, kind);
     // Bounded: a trainer that does not answer (hung, stopped, stuck in a driver) is killed.
     const boundMs = this.#opts.answerTimeoutMs + this.#slowest.stepMs + this.#slowest.checkpointMs;
     const exited = this.#exited;
@@ -317,12 +335,28 @@ export class RunSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   snapshotNow(): void {
-    this.#child()?.send({ type: 'snapshot' });
+    const rpc = this.#rpc();
+    if (rpc) this.#tell(rpc, 'snapshot');
   }
 
   /** New images joined the dataset: the trainer samples from them from its next step. */
   updateSlots(slots: number[]): void {
-    this.#child()?.send({ type: 'slots', slots });
+    void this.#rpc()
+      ?.request('slots', { slots })
+      .catch(() => {});
+  }
+
+  #rpc(): RpcClient<TrainerProtocol> | undefined {
+    return this.#phase.name === 'training' || this.#phase.name === 'ending' ? this.#phase.session.rpc : undefined;
+  }
+
+  /**
+   * Asks the trainer to pause, stop or snapshot. Its answer is only that it heard: what it does
+   * comes as its events and its ending, and a trainer that does not answer is bounded by its exit
+   * (#end), not by this reply; one that died fails this request, and its exit says what it means.
+   */
+  #tell(rpc: RpcClient<TrainerProtocol>, name: 'pause' | 'stop' | 'snapshot'): void {
+    void rpc.request(name, null).catch(() => {});
   }
 
   /** Test hook and last resort: kill the trainer outright (it is treated as a crash). */

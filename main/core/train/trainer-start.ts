@@ -18,7 +18,6 @@ export function trainerStart(
   const parent = run.parent_checkpoint_id !== null ? store.getCheckpoint(run.parent_checkpoint_id) : undefined;
   if (parent && !parent.damaged) candidates.push({ id: parent.id, path: parent.path, kimg: parent.kimg, fork: true });
   return {
-    type: 'start',
     runId: run.id,
     config: store.runConfig(run),
     seed: run.seed,

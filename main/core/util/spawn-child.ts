@@ -15,6 +15,13 @@ export interface SpawnOptions {
   args?: readonly string[];
   /** Niceness (higher: a lower CPU priority than the studio's trainer), where permitted. */
   nice?: number;
+  /**
+   * In a process group of its own where the shell can (a fork: `detached`), so a terminal's Ctrl-C
+   * (sent to the whole foreground group) reaches only the parent, which ends the child its own
+   * way (the trainer: a pause that writes a checkpoint). A utility process cannot be: a child
+   * that asks for this ignores SIGINT as well.
+   */
+  ownGroup?: boolean;
   /** Drops what it prints on stdout (a probe whose parent prints JSON there), rather than sharing the parent's. */
   quietStdout?: boolean;
 }
@@ -32,6 +39,20 @@ export interface ChildHandle extends Transport {
 
 export type SpawnChild = (script: string, opts: SpawnOptions) => ChildHandle;
 
+/**
+ * Calls `handler` once the child has exited and its channel has closed: after every message it
+ * sent has been delivered (a fork's 'exit' can come before its last messages; its 'close' does not).
+ */
+export function onEnded(child: ChildHandle, handler: (code: number | null, signal: string | null) => void): void {
+  let exit: [code: number | null, signal: string | null] | null = null;
+  let closed = false;
+  const ended = (): void => {
+    if (exit && closed) handler(...exit);
+  };
+  child.onExit((code, signal) => ((exit = [code, signal]), ended()));
+  child.onClose(() => ((closed = true), ended()));
+}
+
 /** Lowers a child's CPU priority; not permitted everywhere (some containers), where it runs at normal priority. */
 export function lowerPriority(pid: number | undefined, nice: number | undefined): void {
   if (pid === undefined || nice === undefined) return;
@@ -47,6 +68,7 @@ export const forkChild: SpawnChild = (script, opts) => {
   const child = fork(script, [...(opts.args ?? [])], {
     stdio: ['ignore', opts.quietStdout ? 'ignore' : 'inherit', 'pipe', 'ipc'],
     serialization: 'advanced',
+    detached: opts.ownGroup ?? false,
   });
   forwardStderr(child.stderr, opts.name); // without Dawn's native chatter
   lowerPriority(child.pid, opts.nice);
