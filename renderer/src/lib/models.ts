@@ -10,6 +10,18 @@ export function liveSnapshots(d: RunDetail | null): SnapshotInfo[] {
   return (d?.snapshots ?? []).filter((s) => s.generator !== null && (!last || s.step > last.step)).reverse();
 }
 
+export interface ModelChoice {
+  value: string;
+  label: string;
+}
+
+/** The G_ema choices of a run, newest (the run now) first. */
+export const snapshotChoices = (d: RunDetail | null): ModelChoice[] =>
+  liveSnapshots(d).map((s, i) => ({
+    value: `s${s.id}`,
+    label: `${i === 0 ? 'now: ' : ''}${s.kimg.toFixed(3)} kimg (G_ema as it ${i === 0 ? 'trains' : 'trained'})`,
+  }));
+
 /** The run's newest generator: the G_ema written with its last grid, else its last checkpoint ('' if none). */
 export function newestChoice(d: RunDetail): string {
   const live = liveSnapshots(d)[0];
