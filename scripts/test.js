@@ -73,6 +73,8 @@ const FILES = {
   'integration/checkpoint-scores.test.js': { slow: true, alone: true, timeoutS: 1800, seconds: 240 },
   // Projections: 300 steps of the tiny network, the CLI four times, a Ctrl-C.
   'integration/insight-project.test.js': { timeoutS: 900, seconds: 200 },
+  // Birds in passes and projection steps at a 256² architecture (32 channels): memory flat.
+  'integration/insight-memory-256.test.js': { seconds: 30 },
 };
 
 const { values, positionals } = parseArgs({

@@ -9,7 +9,8 @@
  *   export [--prints N] [--upscaler U]     ESRGAN ×4 at 256²/512², an A4 300-DPI PDF of N upscaled prints
  *   generate [--resolutions 64,256,512]   ms per gallery image, one at a time and batched
  *   pickle [--resolution 512]            opening a network pickle vs reading it twice; peak memory vs tensors
- *   insight [--preset 64] [--images 1000] [--steps 500] [--skip kid,project]
+ *   insight [--preset 64] [--images 1000] [--project-presets 64,256] [--project-steps 10]
+ *          [--steps 500] [--slider-preset 256] [--skip features,kid,project,slider,slider-request]
  *                                          feature network ms/image, KID of N birds (s), a projection (s),
  *                                          a slider preview (ms)
  *   kid-beside [--preset tiny] [--kimg K] [--images 1000] [--repeats 1]

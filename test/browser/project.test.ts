@@ -107,3 +107,44 @@ test(
     }
   },
 );
+
+test(
+  'Projection from the Dataset view: a plate\'s "Project into the network…" opens the panel with that plate and a run',
+  { skip, timeout: 600_000 },
+  async () => {
+    const p = await browser.context.newPage();
+    try {
+      await p.goto(app.url);
+      await p.getByRole('button', { name: 'Dataset', exact: true }).click();
+      const thumb = p.getByTestId('thumb-grid').locator('button.open').first();
+      await thumb.waitFor({ timeout: 60_000 });
+      const plateName = await thumb.locator('img').getAttribute('alt');
+      await thumb.click();
+      await p.getByTestId('source-dialog').waitFor();
+      const platePath = await p.getByTestId('source-file').innerText();
+      await p.getByTestId('source-project').click();
+
+      const dialog = p.getByTestId('project-dialog');
+      await dialog.getByTestId('project-panel').waitFor({ timeout: 60_000 });
+      // The plate is chosen (its absolute path, as the request takes it); the run that learned from it too.
+      assert.equal(await dialog.getByTestId('project-image').inputValue(), platePath);
+      assert.ok(platePath.endsWith(`/${plateName}`), `${platePath} is the plate ${plateName}`);
+      assert.match(await dialog.getByTestId('project-run').locator('option:checked').innerText(), /^#1 .*\(32²\)$/);
+      assert.match(await dialog.getByTestId('project-model').locator('option:checked').innerText(), /kimg/);
+
+      await dialog.getByTestId('project-steps').fill('5');
+      await dialog.getByTestId('project-start').click();
+      await dialog.getByTestId('project-done').waitFor({ timeout: 300_000 });
+      assert.match(
+        await dialog.getByTestId('project-done').innerText(),
+        /^5 steps · distance [\d.]+ · PSNR [\d.]+ dB$/,
+      );
+      assert.match(await dialog.getByTestId('project-live').innerText(), new RegExp(`Target: ${plateName}`));
+      await p.screenshot({ path: artifactPath('project-from-dataset.png') });
+      await dialog.getByTestId('project-dialog-close').click();
+      await dialog.waitFor({ state: 'hidden' });
+    } finally {
+      await p.close();
+    }
+  },
+);

@@ -110,7 +110,21 @@ export async function renderBirds(gen: Generator, specs: BirdSpec[], stopped?: (
     }
     return out;
   }
-  check();
+  // A caller may ask for more birds than a pass may hold (the KID's chunks, a bench): at 256²
+  // one pass of 16 birds filled the wasm heap's 4 GiB and aborted the process, so a pass takes
+  // at most batchSizeFor(side) of them, whoever asks.
+  const { config: c } = gen;
+  const most = batchSizeFor(c.resolution);
+  const out: Uint8Array[] = [];
+  for (let first = 0; first < specs.length; first += most) {
+    check();
+    out.push(...(await sharedPass(gen, specs.slice(first, first + most), check)));
+  }
+  return out;
+}
+
+/** Birds of const noise, no mix and one ψ in one pass through the networks. */
+async function sharedPass(gen: Generator, specs: BirdSpec[], check: () => void): Promise<Uint8Array[]> {
   const { config: c, G, constants } = gen;
   const zs = new Float32Array(specs.length * c.zDim);
   specs.forEach((s, k) => zs.set(seedToZ(s.seed, c.zDim), k * c.zDim));
