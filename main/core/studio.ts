@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackendChoice, CropMode, PauseCause, Resolution } from '../common/vocabulary.js';
@@ -148,7 +149,7 @@ export class Studio extends EventEmitter<StudioEvents> implements RequestHandler
     const { datasets, gallery } = this;
     const score = scoreInChildProcess({ db, home: opts.home, datasets, gallery, backend: opts.backend });
     this.scores = new ScoreStore(db, opts.home);
-    this.scorer = new CheckpointScorer(this.scores, score);
+    this.scorer = new CheckpointScorer(this.scores, score, undefined, (c) => !existsSync(c.path));
     this.scorer.on('scored', (s) => this.emit('checkpointScored', s));
     if (opts.scoreCheckpoints) this.training.on('runCheckpoint', (c) => this.scorer.checkpointWritten(c));
     this.exports = new ExportService({

@@ -134,6 +134,50 @@ test('a score that fails is stored with its reason, and the next checkpoint is s
   assert.deepEqual(scores.unscored(), []);
 });
 
+test('a checkpoint retention deleted (before its turn, or while it was read) is skipped, not stored as a failure', async () => {
+  const { runs, scores } = homeDb();
+  const run = runs.createRun(newRunRow(1, { kid_images: 8 }));
+  const deleted = new Set<number>();
+  const logged: string[] = [];
+  const m = manualScores();
+  const scorer = new CheckpointScorer(
+    scores,
+    m.fn,
+    (l) => logged.push(l),
+    (c) => deleted.has(c.id),
+  );
+  const heard: CheckpointScore[] = [];
+  scorer.on('scored', (s) => heard.push(s));
+  const c1 = ckpt(runs, run.id, 10);
+  scorer.checkpointWritten(c1);
+  await until(() => m.calls.length === 1);
+  // Deleted while its score reads it: the read fails, and the failure is not the score's.
+  deleted.add(c1.id);
+  m.calls[0]!.fail(new Error(`ENOENT: no such file, open '${c1.path}'`));
+  await scorer.whenIdle();
+  // Deleted before its turn: never read at all.
+  const c2 = ckpt(runs, run.id, 20);
+  deleted.add(c2.id);
+  scorer.checkpointWritten(c2);
+  await scorer.whenIdle();
+  assert.equal(m.calls.length, 1, 'the deleted one was not read');
+  const c3 = ckpt(runs, run.id, 30);
+  scorer.checkpointWritten(c3);
+  await until(() => m.calls.length === 2);
+  m.calls[1]!.ok(score(8));
+  await scorer.whenIdle();
+  assert.deepEqual(
+    scores.listForRun(run.id).map((s) => [s.checkpointId, s.error]),
+    [[c3.id, null]],
+    'only the checkpoint that stayed has a score; no failure rows',
+  );
+  assert.deepEqual(
+    heard.map((s) => s.checkpointId),
+    [c3.id],
+  );
+  assert.deepEqual(logged, []);
+});
+
 test('a restart picks up the checkpoints without a score: not damaged ones, not runs that turned scoring off', async () => {
   const { db, runs, scores } = homeDb();
   const on = runs.createRun(newRunRow(1, { kid_images: 10 }));

@@ -36,11 +36,24 @@ export class CheckpointScorer extends EventEmitter<CheckpointScorerEvents> {
   #closed = false;
   #idle: (() => void)[] = [];
 
-  constructor(store: ScoreStore, score: ScoreCheckpoint, log: (line: string) => void = (l) => console.error(l)) {
+  readonly #gone: (c: CheckpointRow) => boolean;
+
+  /**
+   * `gone`: whether a checkpoint's file has been deleted (by retention: checkpoints can come
+   * faster than scores, and a run keeps only its newest few). A score of a deleted checkpoint
+   * is skipped, not stored as a failure: nothing went wrong, and the next checkpoint is scored.
+   */
+  constructor(
+    store: ScoreStore,
+    score: ScoreCheckpoint,
+    log: (line: string) => void = (l) => console.error(l),
+    gone: (c: CheckpointRow) => boolean = () => false,
+  ) {
     super();
     this.#store = store;
     this.#score = score;
     this.#log = log;
+    this.#gone = gone;
   }
 
   /** A checkpoint was just written: it waits in place of any older one of its run (latest wins). */
@@ -102,7 +115,7 @@ export class CheckpointScorer extends EventEmitter<CheckpointScorerEvents> {
   async #one(c: CheckpointRow, signal: AbortSignal): Promise<void> {
     try {
       const images = this.#store.kidImages(c.run_id) ?? 0;
-      if (images === 0) return; // the run went, or stopped asking
+      if (images === 0 || this.#gone(c)) return; // the run went, stopped asking, or retention took it
       const base = { checkpointId: c.id, runId: c.run_id, kimg: c.kimg, step: c.step };
       let stored: CheckpointScore | null;
       try {
@@ -111,6 +124,7 @@ export class CheckpointScorer extends EventEmitter<CheckpointScorerEvents> {
         stored = this.#store.record({ ...base, ...s, error: null });
       } catch (err) {
         if (signal.aborted) return; // closing: not a failure of the score, and it is retried next start
+        if (this.#gone(c)) return; // deleted by retention while it was being read
         const why = (err as Error).message ?? String(err);
         stored = this.#store.record({
           ...base,
