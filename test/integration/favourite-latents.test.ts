@@ -194,7 +194,10 @@ test('a GANSpace edit kept as a favourite names its vector: after a restart with
   const path = join(home, 'edits', kept[0]!);
   const text = readFileSync(path, 'utf8');
   writeFileSync(path, JSON.stringify({ ...file, vector: file.vector.slice(1) }));
-  await assert.rejects(studio.renderFavourite({ id: fav.id }), /favourite \d+'s edit vector .*edits\/\w+\.json does not hold \d+ finite numbers/);
+  await assert.rejects(
+    studio.renderFavourite({ id: fav.id }),
+    /favourite \d+'s edit vector .*edits\/\w+\.json does not hold \d+ finite numbers/,
+  );
   writeFileSync(path, text);
   // The file goes with the last favourite that names it.
   const twin = await call<Favourite>('addFavourite', { ...base, seed: 5, edit, name: 'Twin' });
