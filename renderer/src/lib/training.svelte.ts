@@ -48,7 +48,7 @@ export class TrainingState {
       }),
       // A new score of the chart's lineage: the scores are read again (a few rows per checkpoint).
       api.on('checkpointScored', ({ runId }) => {
-        if (this.scores.some((r) => r.runId === runId)) void this.#loadScores();
+        if (this.#ofLineage(runId)) void this.#loadScores();
       }),
     );
   }
@@ -74,6 +74,22 @@ export class TrainingState {
     await this.#refreshDetail();
     await this.#loadTicks(runId);
     await this.#loadScores();
+  }
+
+  /**
+   * Whether a run's scores belong on the chart: a run of the lineage it shows, or a fork of one
+   * made since it was read (from another window, or the CLI), found through the runs' parents.
+   */
+  #ofLineage(runId: number): boolean {
+    const shown = new Set(this.scores.map((r) => r.runId));
+    const parents = new Map(this.runs.map((r) => [r.id, r.parentRunId]));
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local walk, nothing renders from it
+    const seen = new Set<number>();
+    for (let id: number | null | undefined = runId; id != null && !seen.has(id); id = parents.get(id)) {
+      if (shown.has(id)) return true;
+      seen.add(id);
+    }
+    return false;
   }
 
   async #loadScores(): Promise<void> {
