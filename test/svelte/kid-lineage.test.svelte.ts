@@ -30,6 +30,7 @@ function core() {
   const family = (id: number): number[] => {
     let root = id;
     while (runs.find((r) => r.id === root)?.parentRunId != null) root = runs.find((r) => r.id === root)!.parentRunId!;
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- the fake core's bookkeeping, not state
     const all = new Set([root]);
     for (let grew = true; grew;) {
       grew = false;

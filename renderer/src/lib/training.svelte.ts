@@ -81,13 +81,12 @@ export class TrainingState {
    * made since it was read (from another window, or the CLI), found through the runs' parents.
    */
   #ofLineage(runId: number): boolean {
-    const shown = new Set(this.scores.map((r) => r.runId));
-    const parents = new Map(this.runs.map((r) => [r.id, r.parentRunId]));
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local walk, nothing renders from it
-    const seen = new Set<number>();
-    for (let id: number | null | undefined = runId; id != null && !seen.has(id); id = parents.get(id)) {
-      if (shown.has(id)) return true;
-      seen.add(id);
+    // Up the parents, at most one hop per run listed (a cycle in damaged data cannot loop).
+    let id: number | null = runId;
+    for (let hops = 0; id !== null && hops <= this.runs.length; hops++) {
+      const at: number = id;
+      if (this.scores.some((r) => r.runId === at)) return true;
+      id = this.runs.find((r) => r.id === at)?.parentRunId ?? null;
     }
     return false;
   }
