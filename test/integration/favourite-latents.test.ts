@@ -169,11 +169,12 @@ test('an edit: 0 is the identity, and the kept favourite redraws the preview byt
 test('a GANSpace edit kept as a favourite names its vector: after a restart with no directions, the same bytes', async () => {
   const base: GenerateParams = { generator: { file: gen }, seeds: [5], psi: 0.7, noiseMode: 'const' };
   const edit: BirdEdit = { method: 'ganspace', layers: 'all', direction: 0, amount: 3 };
+  const bird = { generator: { file: gen }, seed: 5, psi: 0.7, noiseMode: 'const', edit };
   const preview = await pixels(await studio.generate({ ...base, edit }));
   assert.ok(!preview.equals(await pixels(await studio.generate(base))), 'the edit moves the bird');
   const edits = (): string[] => (existsSync(join(home, 'edits')) ? readdirSync(join(home, 'edits')) : []);
   const before = new Set(edits());
-  const fav = await call<Favourite>('addFavourite', { ...base, seed: 5, edit });
+  const fav = await call<Favourite>('addFavourite', bird);
   assert.deepEqual(fav.edit, { ...edit, layers: '4-32' });
   const kept = edits().filter((f) => !before.has(f));
   assert.equal(kept.length, 1, 'one vector file, named by its content');
@@ -200,7 +201,7 @@ test('a GANSpace edit kept as a favourite names its vector: after a restart with
   );
   writeFileSync(path, text);
   // The file goes with the last favourite that names it.
-  const twin = await call<Favourite>('addFavourite', { ...base, seed: 5, edit, name: 'Twin' });
+  const twin = await call<Favourite>('addFavourite', { ...bird, name: 'Twin' });
   await call('removeFavourite', { id: fav.id });
   assert.ok(existsSync(path), 'still named by the twin');
   await call('removeFavourite', { id: twin.id });
