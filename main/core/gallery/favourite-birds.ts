@@ -112,16 +112,15 @@ export class FavouriteBirds {
   /** A kept edit's vector, checked: its format, and that it moves a w of this generator's width. */
   async #readVector(row: FavouriteRow, gen: DrawnBy): Promise<number[]> {
     const path = row.edit_vector!;
-    const hit = this.#vectors.get(`${gen.tag}|${path}`);
-    if (hit) return hit;
     const bad = (why: string): FavouriteBirdError =>
       new FavouriteBirdError(`favourite ${row.id}'s edit vector ${path} ${why}`);
-    const size = await stat(path).then(
-      (st) => st.size,
-      (err: NodeJS.ErrnoException) => {
-        throw bad(`cannot be read: ${err.code ?? err.message}`);
-      },
-    );
+    const { size, mtimeMs } = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      throw bad(`cannot be read: ${err.code ?? err.message}`);
+    });
+    // Keyed by the file's size and time too: one changed under the app is read (and checked) again.
+    const key = `${gen.tag}|${path}|${size}|${mtimeMs}`;
+    const hit = this.#vectors.get(key);
+    if (hit) return hit;
     if (size > MAX_EDIT_VECTOR_BYTES) throw bad(`is ${size} bytes, more than a vector file can be`);
     let file: Partial<EditVectorFile>;
     try {
@@ -134,7 +133,7 @@ export class FavouriteBirds {
     const v = file.vector;
     if (!Array.isArray(v) || v.length !== wDim || !v.every((x) => typeof x === 'number' && Number.isFinite(x)))
       throw bad(`does not hold ${wDim} finite numbers (the width of w in ${basename(gen.file)})`);
-    this.#vectors.set(`${gen.tag}|${path}`, v);
+    this.#vectors.set(key, v);
     if (this.#vectors.size > EDIT_VECTORS_KEPT) this.#vectors.delete(this.#vectors.keys().next().value!);
     return v;
   }
