@@ -799,8 +799,6 @@ export interface RunScores {
   runId: number;
   name: string;
   parentRunId: number | null;
-  /** The checkpoint a fork began from: its line on the chart starts at that checkpoint's score. */
-  parentCheckpointId: number | null;
   kidImages: number;
   scores: CheckpointScore[];
 }

@@ -48,7 +48,6 @@ function core() {
         runId: id,
         name: `run ${id}`,
         parentRunId: runs.find((r) => r.id === id)!.parentRunId,
-        parentCheckpointId: null,
         kidImages: 4,
         scores: scores.get(id) ?? [],
       })),

@@ -75,14 +75,7 @@ export class Insight {
     return ids.map((id) => {
       const run = this.#runs.getRun(id)!;
       const scores = this.#scores.listForRun(id);
-      return {
-        runId: id,
-        name: run.name,
-        parentRunId: run.parent_run_id,
-        parentCheckpointId: run.parent_checkpoint_id,
-        kidImages: run.kid_images,
-        scores,
-      };
+      return { runId: id, name: run.name, parentRunId: run.parent_run_id, kidImages: run.kid_images, scores };
     });
   }
 
