@@ -43,7 +43,7 @@ const FILES = {
   'browser/project.test.js': { slow: true, timeoutS: 600, seconds: 120 }, // trains a tick, projects twice
   'browser/export.test.js': { slow: true, timeoutS: 600, seconds: 90 },
   'browser/ui-truth.test.js': { slow: true, timeoutS: 600, seconds: 90 }, // trains, draws, keeps, prints
-  'browser/kid-curve.test.js': { slow: true, alone: true, timeoutS: 2400, seconds: 300 }, // two runs, 3 scores
+  'browser/kid-curve.test.js': { slow: true, alone: true, timeoutS: 2400, seconds: 150 }, // a run, its fork, 3 scores
   // The files that cost the most CPU (seconds: CI on 2 cores, 2026-12-05): together 2/5 of what
   // the fast suite cost. Each is whole work that cannot be shared — trainer processes started
   // ~20 times (kill -9 ten times, bit-exact resume per replica count), InceptionV3 over the
@@ -71,6 +71,7 @@ const FILES = {
   // Three scores, each in a fresh nice-19 process (tfjs, the feature network): alone, since a nice-19
   // process beside other busy tests gets almost no CPU (as it should beside a trainer).
   'integration/checkpoint-scores.test.js': { slow: true, alone: true, timeoutS: 1800, seconds: 240 },
+  'integration/kid-fork.test.js': { slow: true, alone: true, timeoutS: 1800, seconds: 120 }, // a run, its fork, 2 scores
   // Projections: 300 steps of the tiny network, the CLI four times, a Ctrl-C.
   'integration/insight-project.test.js': { timeoutS: 900, seconds: 200 },
   // Birds in passes and projection steps at a 256² architecture (32 channels): memory flat.

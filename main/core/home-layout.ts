@@ -14,7 +14,9 @@
  *   exports/                               where an export goes when no folder was asked for; the only
  *                                          folder `serve` lets a page download from (exportKey)
  *   features/dataset-N-S.f32               dataset N's image features at side S (part 8: KID, nearest plates)
- *   directions/KEY.json                    a generator's SeFa/GANSpace directions, computed once
+ *   directions/KEY.json                    a generator's SeFa/GANSpace directions, computed once (a cache)
+ *   latents/HASH.json                      favourites' latents (projected plates), named by their content
+ *   edits/HASH.json                        favourites' edit vectors (one direction), named by their content
  *
  * The database keeps a path inside the home relative to it (forward slashes) and a path outside
  * absolute, so a home can be copied, moved or restored and still find its own files (toStored,
@@ -40,6 +42,11 @@ const FEATURES_DIR = 'features';
 const DIRECTIONS_DIR = 'directions';
 /** Favourites' latents (stored relative to the home as `latents/<hash>.json`; migration 11 checks the form). */
 const LATENTS_DIR = 'latents';
+/**
+ * Favourites' edit vectors (stored relative as `edits/<hash>.json`; migration 12 checks the form):
+ * the one direction a kept edit moves along, so it redraws without recomputing any directions.
+ */
+const EDITS_DIR = 'edits';
 
 const stepName = (step: number): string => String(step).padStart(8, '0');
 
@@ -55,6 +62,7 @@ export const featureCacheFile = (home: string, datasetId: number, side: number):
   join(home, FEATURES_DIR, `dataset-${datasetId}-${side}.f32`);
 export const directionsFile = (home: string, key: string): string => join(home, DIRECTIONS_DIR, `${key}.json`);
 export const latentFile = (home: string, hash: string): string => join(home, LATENTS_DIR, `${hash}.json`);
+export const editVectorFile = (home: string, hash: string): string => join(home, EDITS_DIR, `${hash}.json`);
 
 /** Dataset `id`'s training images, packed at its resolution. */
 export const datasetCacheFile = (home: string, ds: { id: number; resolution: number }): string =>

@@ -1,52 +1,23 @@
 /// <reference lib="dom" />
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { CLI, tempDir } from '../helpers/paths.js';
-import { writePlates } from '../helpers/plates.js';
+import { artifactPath, chromiumMissing } from '../helpers/browser.js';
+import { openGallery, serveTrainedApp, type TrainedApp } from '../helpers/trained-app.js';
 
 const skip = chromiumMissing();
-let tmp: ReturnType<typeof tempDir>;
-let app: ServedApp;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let served: TrainedApp;
 
 before(async () => {
-  if (skip) return;
-  tmp = tempDir('browser-insight');
-  const home = join(tmp.dir, 'home');
-  const plates = join(tmp.dir, 'plates');
-  mkdirSync(plates);
-  writePlates(plates, 6);
-  // One step of the tiny preset, and a checkpoint after it: a run the Gallery opens.
-  await promisify(execFile)(process.execPath, [CLI, 'train', '--dataset', plates, '--preset', 'tiny', '--kimg', '0.008', '--checkpoint-kimg', '0.008', '--snapshot-kimg', '0.008', '--home', home]); // prettier-ignore
-  app = await serveApp(home);
-  browser = await launchBrowser();
+  if (!skip) served = await serveTrainedApp('browser-insight');
 });
 
 after(async () => {
-  if (skip) return;
-  await browser.close();
-  await app.stop();
-  tmp.cleanup();
+  if (!skip) await served.close();
 });
 
 test('the bird dialog shows the closest plates of the run, nearest first', { skip, timeout: 600_000 }, async () => {
-  const p = await browser.context.newPage();
+  const p = await openGallery(served);
   try {
-    await p.goto(app.url);
-    await p.getByRole('button', { name: 'Gallery' }).click();
-    await p.waitForFunction(
-      () =>
-        Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="bird-grid"] img')).some(
-          (i) => i.complete && i.naturalWidth > 0,
-        ),
-      undefined,
-      { timeout: 120_000 },
-    );
     await p.locator('[data-testid="bird-grid"] .bird').first().click();
     await p.getByTestId('closest-plates').click();
     await p.waitForFunction(
@@ -73,18 +44,8 @@ test(
   'direction sliders: a slider moves the bird (the preview changes, its latency shown), kept as a favourite',
   { skip, timeout: 600_000 },
   async () => {
-    const p = await browser.context.newPage();
+    const p = await openGallery(served);
     try {
-      await p.goto(app.url);
-      await p.getByRole('button', { name: 'Gallery' }).click();
-      await p.waitForFunction(
-        () =>
-          Array.from(document.querySelectorAll<HTMLImageElement>('[data-testid="bird-grid"] img')).some(
-            (i) => i.complete && i.naturalWidth > 0,
-          ),
-        undefined,
-        { timeout: 120_000 },
-      );
       await p.locator('[data-testid="bird-grid"] .bird').nth(1).click();
       await p.getByTestId('direction-layers').selectOption('coarse');
       await p.getByTestId('find-directions').click();
@@ -136,6 +97,28 @@ test(
       await p.getByTestId('saved').waitFor({ timeout: 60_000 });
       assert.match(await p.getByTestId('saved').innerText(), /Kept as #\d+ “Moved bird”/);
       await p.getByTestId('bird-detail').screenshot({ path: artifactPath('bird-direction-sliders.png') });
+
+      // GANSpace is offered beside SeFa: found on demand, a slider moves the bird along it, kept too.
+      const methods = p.getByTestId('direction-method');
+      assert.deepEqual(await methods.locator('option').allInnerTexts(), ['SeFa', 'GANSpace']);
+      await methods.selectOption('ganspace');
+      await p.getByText(/GANSpace: principal components of 10,000 sampled w's/).waitFor();
+      await p.getByTestId('find-directions').click();
+      await p.getByTestId('direction-0').waitFor({ timeout: 120_000 });
+      await p.getByTestId('direction-0').fill('2');
+      await p.waitForFunction(
+        () =>
+          /\+2 along GANSpace 0 \(coarse\) · \d+ ms/.test(
+            document.querySelector('[data-testid="edit-latency"]')!.textContent!,
+          ),
+        undefined,
+        { timeout: 120_000 },
+      );
+      await loaded();
+      await p.getByTestId('fav-name').fill('GANSpace bird');
+      await p.getByTestId('keep-edit').click();
+      await p.getByTestId('saved').filter({ hasText: 'GANSpace bird' }).waitFor({ timeout: 60_000 });
+      await p.getByTestId('bird-detail').screenshot({ path: artifactPath('bird-directions-ganspace.png') });
       await p.keyboard.press('Escape');
 
       await p.getByRole('button', { name: 'Favourites' }).click();
@@ -159,6 +142,10 @@ test(
         [second, (await row.locator('img').getAttribute('src'))!],
       );
       assert.ok(same, 'the kept favourite draws the preview, byte for byte');
+      await p
+        .getByTestId('favourite-list')
+        .locator('li', { hasText: 'moved +2 along GANSpace 0 (4-8)' })
+        .waitFor({ timeout: 60_000 });
       await p.screenshot({ path: artifactPath('favourites-with-edit.png') });
     } catch (err) {
       await p.screenshot({ path: artifactPath('bird-direction-sliders-failed.png') });

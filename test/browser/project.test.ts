@@ -1,38 +1,25 @@
 /// <reference lib="dom" />
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { artifactPath, chromiumMissing, launchBrowser, serveApp, type ServedApp } from '../helpers/browser.js';
-import { CLI, tempDir } from '../helpers/paths.js';
-import { writePlates } from '../helpers/plates.js';
+import { artifactPath, chromiumMissing } from '../helpers/browser.js';
+import { serveTrainedApp, type TrainedApp } from '../helpers/trained-app.js';
 
 const skip = chromiumMissing();
-let tmp: ReturnType<typeof tempDir>;
+let served: TrainedApp;
 let home: string;
-let app: ServedApp;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let app: TrainedApp['app'];
+let browser: TrainedApp['browser'];
 
 before(async () => {
   if (skip) return;
-  tmp = tempDir('browser-project');
-  home = join(tmp.dir, 'home');
-  const plates = join(tmp.dir, 'plates');
-  mkdirSync(plates);
-  writePlates(plates, 6);
-  // One step of the tiny preset, and a checkpoint after it: a run the Gallery opens.
-  await promisify(execFile)(process.execPath, [CLI, 'train', '--dataset', plates, '--preset', 'tiny', '--kimg', '0.008', '--checkpoint-kimg', '0.008', '--snapshot-kimg', '0.008', '--home', home]); // prettier-ignore
-  app = await serveApp(home);
-  browser = await launchBrowser();
+  served = await serveTrainedApp('browser-project');
+  ({ home, app, browser } = served);
 });
 
 after(async () => {
-  if (skip) return;
-  await browser.close();
-  await app.stop();
-  tmp.cleanup();
+  if (!skip) await served.close();
 });
 
 const exported = (): string[] => (existsSync(join(home, 'exports')) ? readdirSync(join(home, 'exports')) : []);

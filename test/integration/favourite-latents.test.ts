@@ -143,12 +143,12 @@ test('an edit: 0 is the identity, and the kept favourite redraws the preview byt
   assert.deepEqual(fav.edit, { ...edit, layers: '4-8' });
   assert.ok((await redraw(studio, fav.id)).equals(preview), 'the favourite redraws the preview');
 
-  // A new session, with the directions' cache gone: they are computed again, to the same vector.
+  // A new session, with the directions' cache gone: the kept vector draws the same bytes.
   await studio.close();
   rmSync(join(home, 'directions'), { recursive: true, force: true });
   studio = openStudio();
   studio.on('exportProgress', (p) => events.push(p));
-  assert.ok((await redraw(studio, fav.id)).equals(preview), 'recomputed directions, the same bytes');
+  assert.ok((await redraw(studio, fav.id)).equals(preview), 'the kept vector, the same bytes');
 
   await assert.rejects(
     call('addFavourite', {
@@ -164,6 +164,48 @@ test('an edit: 0 is the identity, and the kept favourite redraws the preview byt
     call('generate', { ...base, edit: { ...edit, amount: 1000 } }),
     /edit\.amount: must be a number from -100 to 100/,
   );
+});
+
+test('a GANSpace edit kept as a favourite names its vector: after a restart with no directions, the same bytes', async () => {
+  const base: GenerateParams = { generator: { file: gen }, seeds: [5], psi: 0.7, noiseMode: 'const' };
+  const edit: BirdEdit = { method: 'ganspace', layers: 'all', direction: 0, amount: 3 };
+  const bird = { generator: { file: gen }, seed: 5, psi: 0.7, noiseMode: 'const', edit };
+  const preview = await pixels(await studio.generate({ ...base, edit }));
+  assert.ok(!preview.equals(await pixels(await studio.generate(base))), 'the edit moves the bird');
+  const edits = (): string[] => (existsSync(join(home, 'edits')) ? readdirSync(join(home, 'edits')) : []);
+  const before = new Set(edits());
+  const fav = await call<Favourite>('addFavourite', bird);
+  assert.deepEqual(fav.edit, { ...edit, layers: '4-32' });
+  const kept = edits().filter((f) => !before.has(f));
+  assert.equal(kept.length, 1, 'one vector file, named by its content');
+  const file = JSON.parse(readFileSync(join(home, 'edits', kept[0]!), 'utf8')) as { method: string; vector: number[] };
+  assert.equal(file.method, 'ganspace');
+  assert.ok((await redraw(studio, fav.id)).equals(preview), 'the favourite redraws the preview');
+
+  // A new session with the directions' cache gone: the redraw reads the kept vector, so no
+  // PCA runs (its cache is not written again) and the bytes are the preview's.
+  await studio.close();
+  rmSync(join(home, 'directions'), { recursive: true, force: true });
+  studio = openStudio();
+  studio.on('exportProgress', (p) => events.push(p));
+  assert.ok((await redraw(studio, fav.id)).equals(preview), 'the same bytes from the kept vector');
+  assert.ok(!existsSync(join(home, 'directions')), 'no directions were computed for the redraw');
+
+  // A damaged vector file is named, and the favourite is kept.
+  const path = join(home, 'edits', kept[0]!);
+  const text = readFileSync(path, 'utf8');
+  writeFileSync(path, JSON.stringify({ ...file, vector: file.vector.slice(1) }));
+  await assert.rejects(
+    studio.renderFavourite({ id: fav.id }),
+    /favourite \d+'s edit vector .*edits\/\w+\.json does not hold \d+ finite numbers/,
+  );
+  writeFileSync(path, text);
+  // The file goes with the last favourite that names it.
+  const twin = await call<Favourite>('addFavourite', { ...bird, name: 'Twin' });
+  await call('removeFavourite', { id: fav.id });
+  assert.ok(existsSync(path), 'still named by the twin');
+  await call('removeFavourite', { id: twin.id });
+  assert.ok(!existsSync(path), 'gone with the last favourite naming it');
 });
 
 test('a latent favourite draws its ws: the seed-7 w as a latent is the seed-7 bird; its own noise maps are used', async () => {

@@ -150,6 +150,7 @@ test('migration 11 on a version-9 database keeps every favourite as it was: a se
       edit_layers: null,
       edit_direction: null,
       edit_amount: null,
+      edit_vector: null,
       name: 'Avis',
       note: 'n',
       kimg: 0.1,
@@ -159,7 +160,13 @@ test('migration 11 on a version-9 database keeps every favourite as it was: a se
   // The rebuilt table still protects its checkpoint and keeps its indexes.
   assert.equal(new RunStore(db, '/plumage-home').deleteCheckpoint(7), false);
   const indexes = (db.pragma('index_list(favourites)') as { name: string }[]).map((i) => i.name).sort();
-  assert.deepEqual(indexes, ['favourites_checkpoint', 'favourites_created', 'favourites_latent', 'favourites_run']);
+  assert.deepEqual(indexes, [
+    'favourites_checkpoint',
+    'favourites_created',
+    'favourites_edit_vector',
+    'favourites_latent',
+    'favourites_run',
+  ]);
   db.close();
 });
 
@@ -186,5 +193,27 @@ test('a favourite holds a seed or a latent (never both, never neither) and a who
   assert.throws(() => favs.add(fav({ ...edit, edit_method: 'pca' as never })), /CHECK constraint failed/);
   assert.throws(() => favs.add(fav({ ...edit, edit_amount: 101 })), /CHECK constraint failed/);
   assert.throws(() => favs.add(fav({ seed: null, latent: '/elsewhere/l.json' })), /CHECK constraint failed/);
+  db.close();
+});
+
+test('migration 12: an edit names its vector file, stored relative; never a vector without an edit, nor one outside edits/', () => {
+  const db = openDatabase(':memory:');
+  db.exec(SEED_ROWS);
+  const favs = new FavouriteStore(db, '/plumage-home');
+  const edit = { edit_method: 'ganspace', edit_layers: '4-8', edit_direction: 0, edit_amount: 2 } as const;
+  const vector = '/plumage-home/edits/0123abcd.json';
+  const kept = favs.add(fav({ ...edit, edit_vector: vector }));
+  assert.equal(kept.edit_vector, vector, 'read back absolute');
+  const stored = db.prepare('SELECT edit_vector FROM favourites WHERE id = ?').get(kept.id) as { edit_vector: string };
+  assert.equal(stored.edit_vector, 'edits/0123abcd.json', 'stored relative to the home: a copied home finds it');
+  favs.add(fav({ ...edit, edit_vector: vector }));
+  assert.equal(favs.editVectorUsers(vector), 2, 'named by content: two favourites may share one');
+  assert.equal(favs.add(fav(edit)).edit_vector, null, 'an edit may have none (kept before migration 12)');
+  assert.throws(() => favs.add(fav({ edit_vector: vector })), /CHECK constraint failed/, 'a vector without an edit');
+  assert.throws(
+    () => favs.add(fav({ ...edit, edit_vector: '/elsewhere/v.json' })),
+    /CHECK constraint failed/,
+    'outside edits/',
+  );
   db.close();
 });

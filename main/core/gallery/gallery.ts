@@ -149,12 +149,14 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
   async addFavourite(p: AddFavouriteParams): Promise<Favourite> {
     const gen = await this.#resolve(p.generator);
     const mix = this.#mix(p.mixSeed, p.mixLayers, gen.resolution);
-    const edit = p.edit ? (await this.birds.edit(gen, p.edit)).kept : null;
+    const moved = p.edit ? await this.birds.edit(gen, p.edit) : null;
+    const edit = moved?.kept ?? null;
     const name = p.name?.trim();
     if (name !== undefined) checkName(name);
     const note = p.note ?? '';
     checkNote(note);
     const latent = p.latent !== undefined ? await this.birds.importLatent(resolve(p.latent), gen.file) : null;
+    const editVector = moved ? await this.birds.keepVector(moved.kept, moved.spec.vector) : null;
     const seed = latent === null ? p.seed! : null;
     const row = this.favourites.add({
       run_id: gen.runId,
@@ -170,6 +172,7 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
       edit_layers: edit?.layers ?? null,
       edit_direction: edit?.direction ?? null,
       edit_amount: edit?.amount ?? null,
+      edit_vector: editVector,
       name: name ?? binomialName(seed ?? latentNumber(latent!), p.mixSeed ?? null),
       note,
       kimg: gen.kimg,
@@ -193,12 +196,20 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     return toFavourite(this.favourites.update(id, { ...(name !== undefined ? { name } : {}), note: fields.note })!);
   }
 
-  /** Removes a favourite, and its latent file once no other favourite holds it. */
+  /** Removes a favourite, and its latent and edit vector files once no other favourite holds them. */
   removeFavourite(id: number): boolean {
     const row = this.favourites.get(id);
     const removed = this.favourites.remove(id);
-    if (row?.latent && this.favourites.latentUsers(row.latent) === 0) removeInHomeSync(this.#home, row.latent);
+    if (row) this.#removeUnheld([row]);
     return removed;
+  }
+
+  /** The latent and edit vector files of these (removed) favourites that no favourite holds now. */
+  #removeUnheld(rows: FavouriteRow[]): void {
+    for (const l of new Set(rows.flatMap((r) => (r.latent ? [r.latent] : []))))
+      if (this.favourites.latentUsers(l) === 0) removeInHomeSync(this.#home, l);
+    for (const v of new Set(rows.flatMap((r) => (r.edit_vector ? [r.edit_vector] : []))))
+      if (this.favourites.editVectorUsers(v) === 0) removeInHomeSync(this.#home, v);
   }
 
   /** Draws a favourite again, from exactly what it recorded. */
@@ -299,11 +310,11 @@ export class Gallery extends EventEmitter<{ [E in keyof GalleryEvents]: [Gallery
     return this.birds.specOf(row, row.edit_method === null ? null : await this.#fileOf(row));
   }
 
-  /** Removes a run's favourites (after the user confirmed) and the latents only they held; how many went. */
+  /** Removes a run's favourites (after the user confirmed) and the files only they held; how many went. */
   removeFavouritesOfRun(runId: number): number {
-    const latents = this.favourites.forRun(runId).flatMap((r) => (r.latent ? [r.latent] : []));
+    const rows = this.favourites.forRun(runId);
     const n = this.favourites.removeForRun(runId);
-    for (const l of new Set(latents)) if (this.favourites.latentUsers(l) === 0) removeInHomeSync(this.#home, l);
+    this.#removeUnheld(rows);
     return n;
   }
 

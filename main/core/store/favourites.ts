@@ -22,13 +22,15 @@ export interface FavouriteRow {
   edit_layers: string | null;
   edit_direction: number | null;
   edit_amount: number | null;
+  /** The kept edit's vector file (absolute here, stored relative: `edits/<hash>.json`); null before migration 12. */
+  edit_vector: string | null;
   name: string;
   note: string;
   kimg: number | null;
   created_at: number;
 }
 
-type EditColumns = 'edit_method' | 'edit_layers' | 'edit_direction' | 'edit_amount';
+type EditColumns = 'edit_method' | 'edit_layers' | 'edit_direction' | 'edit_amount' | 'edit_vector';
 export type NewFavourite = Omit<FavouriteRow, 'id' | 'created_at' | 'note' | 'latent' | EditColumns> & {
   note?: string;
   latent?: string | null;
@@ -55,15 +57,18 @@ export class FavouriteStore {
     ...r,
     generator_path: fromStored(this.#home, r.generator_path),
     latent: r.latent === null ? null : fromStored(this.#home, r.latent),
+    edit_vector: r.edit_vector === null ? null : fromStored(this.#home, r.edit_vector),
   });
 
   add(f: NewFavourite): FavouriteRow {
     const row = this.#db
       .prepare<Record<string, unknown>, FavouriteRow>(
         `INSERT INTO favourites (run_id, checkpoint_id, generator_path, seed, latent, psi, noise_mode, mix_seed,
-           mix_layers, edit_method, edit_layers, edit_direction, edit_amount, name, note, kimg, created_at)
+           mix_layers, edit_method, edit_layers, edit_direction, edit_amount, edit_vector, name, note, kimg,
+           created_at)
          VALUES (@run_id, @checkpoint_id, @generator_path, @seed, @latent, @psi, @noise_mode, @mix_seed,
-           @mix_layers, @edit_method, @edit_layers, @edit_direction, @edit_amount, @name, @note, @kimg, @created_at)
+           @mix_layers, @edit_method, @edit_layers, @edit_direction, @edit_amount, @edit_vector, @name, @note, @kimg,
+           @created_at)
          RETURNING *`,
       )
       .get({
@@ -74,6 +79,7 @@ export class FavouriteStore {
         ...f,
         generator_path: toStored(this.#home, f.generator_path),
         latent: f.latent ? toStored(this.#home, f.latent) : null,
+        edit_vector: f.edit_vector ? toStored(this.#home, f.edit_vector) : null,
         note: f.note ?? '',
         created_at: Date.now(),
       });
@@ -122,6 +128,13 @@ export class FavouriteStore {
     return this.#db
       .prepare<[string], { n: number }>('SELECT count(*) AS n FROM favourites WHERE latent = ?')
       .get(toStored(this.#home, latent))!.n;
+  }
+
+  /** How many favourites' edits name this vector file (named by content, like latents). */
+  editVectorUsers(file: string): number {
+    return this.#db
+      .prepare<[string], { n: number }>('SELECT count(*) AS n FROM favourites WHERE edit_vector = ?')
+      .get(toStored(this.#home, file))!.n;
   }
 
   /** True when it existed. */

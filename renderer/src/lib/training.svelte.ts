@@ -48,7 +48,7 @@ export class TrainingState {
       }),
       // A new score of the chart's lineage: the scores are read again (a few rows per checkpoint).
       api.on('checkpointScored', ({ runId }) => {
-        if (this.scores.some((r) => r.runId === runId)) void this.#loadScores();
+        if (this.#ofLineage(runId)) void this.#loadScores();
       }),
     );
   }
@@ -74,6 +74,21 @@ export class TrainingState {
     await this.#refreshDetail();
     await this.#loadTicks(runId);
     await this.#loadScores();
+  }
+
+  /**
+   * Whether a run's scores belong on the chart: a run of the lineage it shows, or a fork of one
+   * made since it was read (from another window, or the CLI), found through the runs' parents.
+   */
+  #ofLineage(runId: number): boolean {
+    // Up the parents, at most one hop per run listed (a cycle in damaged data cannot loop).
+    let id: number | null = runId;
+    for (let hops = 0; id !== null && hops <= this.runs.length; hops++) {
+      const at: number = id;
+      if (this.scores.some((r) => r.runId === at)) return true;
+      id = this.runs.find((r) => r.id === at)?.parentRunId ?? null;
+    }
+    return false;
   }
 
   async #loadScores(): Promise<void> {

@@ -10,6 +10,7 @@ import { migration0008 } from './0008-run-started-from.js';
 import { migration0009 } from './0009-live-generators.js';
 import { migration0010 } from './0010-checkpoint-scores.js';
 import { migration0011 } from './0011-favourite-latents.js';
+import { migration0012 } from './0012-favourite-edit-vectors.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0009,
   migration0010,
   migration0011,
+  migration0012,
 ];
