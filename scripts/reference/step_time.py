@@ -10,32 +10,38 @@ The networks are built by ref_nets.py as step_fixture.py and op_count.py build t
 batch 8, float32, noise 'const', no augmentation, one thread (`torch.set_num_threads(1)`; `--threads`
 changes it). Each phase (Gmain, Greg, Dmain, Dreg) is the reference's own `accumulate_gradients` and
 its Adam step, timed as the Plumage bench times its phases: `--repeats` runs after one warm-up, the
-median. The G, D, D+R1 and G+PL steps are the same sums of phases as Plumage's line gives. The bird is
+median, by the wall clock and (`cpuMs…`) by the process's CPU time, which a machine busy with other
+work inflates far less. The G, D, D+R1 and G+PL steps are the same sums of phases as Plumage's line gives. The bird is
 one drawing (psi 0.7, noise 'const') of Plumage's 256² preset's architecture (`--bird` takes another
 as JSON), in no_grad; its convolutions' GFLOP/s come from PyTorch's profiler (`with_flops`). Last, this
-core's native rates: a large one-thread 3×3 convolution through oneDNN (GFLOP/s) and a large copy
-(GB/s), beside which the wasm roofline of `npm run bench -- kernels` reads.
+core's native rates per CPU second: a large one-thread 3×3 convolution through oneDNN (GFLOP/s) and a
+large copy (GB/s), beside which the wasm roofline of `npm run bench -- kernels` reads.
 """
 import argparse
+import itertools
 import json
 import os
 import statistics
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from ref_nets import (BIRD_256, CONFIG, INTERVALS, PHASES, bird_generator, import_reference,  # noqa: E402
                       lazy_adam, make_loss, phase_runner, tiny_networks)
 
 
-def timed(f, repeats):
-    """Milliseconds of f(): the median of `repeats` runs after one warm-up."""
+def timed(f, repeats, cpu=False):
+    """Milliseconds of f(): the median of `repeats` runs after one warm-up, by the wall clock, or with `cpu` by this
+    process's CPU time (what a core did while it ran: a machine busy with other work slows it far less)."""
+    clock = time.process_time if cpu else time.perf_counter
     f()
     out = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         f()
-        out.append((time.perf_counter() - t0) * 1000)
+        out.append((clock() - t0) * 1000)
     return statistics.median(out)
 
 
@@ -50,11 +56,13 @@ def train_phases(torch, networks, ref_loss, repeats):
     reals = torch.rand([n, c['img_channels'], res, res]) * 2 - 1
     run = phase_runner(G, D, loss, z, reals, optimisers=lazy_adam(G, D))
     ms = {phase: timed(lambda: run(phase), repeats) for phase in PHASES}
+    cpu_ms = {phase: timed(lambda: run(phase), repeats, cpu=True) for phase in PHASES}
     step = sum(ms[p] / INTERVALS[p] for p in PHASES)  # an average step, as the Plumage line's
     r = lambda x: round(x, 1)  # noqa: E731
     return {
         'batch': n,
         'msPerPhase': {p: r(ms[p]) for p in PHASES},
+        'cpuMsPerPhase': {p: r(cpu_ms[p]) for p in PHASES},
         'msGStep': r(ms['Gmain']),
         'msDStep': r(ms['Dmain']),
         'msDR1Step': r(ms['Dmain'] + ms['Dreg']),
@@ -68,14 +76,15 @@ def bird(torch, networks, arch, repeats):
     from torch.profiler import ProfilerActivity, profile
     torch.manual_seed(0)
     G = bird_generator(networks, arch)
-    seeds = iter(range(1, repeats + 2))
+    seeds = itertools.count(1)
 
     def draw():
-        z = torch.from_numpy(__import__('numpy').random.RandomState(next(seeds)).randn(1, arch['z_dim'])).float()
+        z = torch.from_numpy(np.random.RandomState(next(seeds)).randn(1, arch['z_dim'])).float()
         G(z, None, truncation_psi=0.7, noise_mode='const')
 
     with torch.no_grad():
         ms = timed(draw, repeats)
+        cpu_ms = timed(draw, repeats, cpu=True)
         with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
             G(torch.randn([1, arch['z_dim']]), None, truncation_psi=0.7, noise_mode='const')
     convs = [e for e in prof.events() if e.name == 'aten::conv2d']
@@ -84,6 +93,7 @@ def bird(torch, networks, arch, repeats):
     return {
         'architecture': arch,
         'msPerImage': round(ms, 1),
+        'cpuMsPerImage': round(cpu_ms, 1),
         'convMs': round(conv_ms, 1),
         'convGflop': round(conv_flops / 1e9, 2),
         'convGflops': round(conv_flops / 1e6 / conv_ms, 1) if conv_ms > 0 else None,
@@ -97,9 +107,9 @@ def native_peaks(torch):
     x, w = torch.randn(1, 512, 32, 32), torch.randn(512, 512, 3, 3)
     conv = torch.nn.functional.conv2d
     with torch.no_grad():
-        ms = min(timed(lambda: conv(x, w, padding=1), 3) for _ in range(2))
+        ms = min(timed(lambda: conv(x, w, padding=1), 3, cpu=True) for _ in range(2))
     src, dst = torch.randn(64 << 20), torch.empty(64 << 20)  # 256 MB each
-    copy_ms = min(timed(lambda: dst.copy_(src), 3) for _ in range(2))
+    copy_ms = min(timed(lambda: dst.copy_(src), 3, cpu=True) for _ in range(2))
     return {
         'conv3x3Gflops': round(2 * 32 * 32 * 512 * 512 * 9 / 1e6 / ms, 1),
         'copyGBs': round(2 * src.numel() * 4 / 1e6 / copy_ms, 1),  # bytes read and written
