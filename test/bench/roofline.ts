@@ -75,7 +75,8 @@ function chainsBody(k: number): number[] {
   code.push(OP.localGet, 2, ...simd(OP.f32x4Splat), OP.localSet, vc);
   for (let i = 0; i < 2 * k; i++) code.push(OP.localGet, vc, OP.localSet, acc(i));
   code.push(OP.loop, VOID);
-  for (let i = 0; i < k; i++) code.push(OP.localGet, acc(i), OP.localGet, vm, ...simd(OP.f32x4Mul), OP.localSet, acc(i));
+  for (let i = 0; i < k; i++)
+    code.push(OP.localGet, acc(i), OP.localGet, vm, ...simd(OP.f32x4Mul), OP.localSet, acc(i));
   for (let i = k; i < 2 * k; i++)
     code.push(OP.localGet, acc(i), OP.localGet, vc, ...simd(OP.f32x4Add), OP.localSet, acc(i));
   // n ← n − 1; loop while n ≠ 0
