@@ -72,6 +72,13 @@ def train_phases(torch, networks, ref_loss, repeats):
     }
 
 
+def transposed_flops(shapes):
+    """A conv_transpose2d's FLOPs from its input [N,in,H,W] and weight [in,out/groups,kh,kw] shapes (the profiler
+    counts conv2d's only): each input value meets out/groups·kh·kw weights, a multiply-add each."""
+    (n, cin, h, w), (_, cout_g, kh, kw) = shapes[0], shapes[1]
+    return 2 * n * cin * h * w * cout_g * kh * kw
+
+
 def bird(torch, networks, arch, repeats):
     from torch.profiler import ProfilerActivity, profile
     torch.manual_seed(0)
@@ -85,11 +92,12 @@ def bird(torch, networks, arch, repeats):
     with torch.no_grad():
         ms = timed(draw, repeats)
         cpu_ms = timed(draw, repeats, cpu=True)
-        with profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
+        with profile(activities=[ProfilerActivity.CPU], with_flops=True, record_shapes=True) as prof:
             G(torch.randn([1, arch['z_dim']]), None, truncation_psi=0.7, noise_mode='const')
-    convs = [e for e in prof.events() if e.name == 'aten::conv2d']
+    # Both kinds the reference's conv2d_resample calls (its up-sampling convolutions are transposed ones).
+    convs = [e for e in prof.events() if e.name in ('aten::conv2d', 'aten::conv_transpose2d')]
     conv_ms = sum(e.cpu_time_total for e in convs) / 1000
-    conv_flops = sum(e.flops for e in convs)
+    conv_flops = sum(e.flops if e.name == 'aten::conv2d' else transposed_flops(e.input_shapes) for e in convs)
     return {
         'architecture': arch,
         'msPerImage': round(ms, 1),
