@@ -9,8 +9,9 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** From dist/test/bench/ (or test/bench/) up to the repository's scripts/reference/step_time.py. */
-export const STEP_TIME_SCRIPT = fileURLToPath(new URL('../../../scripts/reference/step_time.py', import.meta.url));
+/** From dist/test/bench/ up to the repository's scripts/reference/step_time.py. */
+export const stepTimeScript = (): string =>
+  fileURLToPath(new URL('../../../scripts/reference/step_time.py', import.meta.url));
 
 export interface ReferenceTrain {
   batch: number;
@@ -48,10 +49,11 @@ export function runReference(
   args: string[],
   python = defaultPython(),
 ): Promise<ReferenceTimes | { error: string }> {
-  if (!existsSync(STEP_TIME_SCRIPT))
-    return Promise.resolve({ error: `${STEP_TIME_SCRIPT} is missing (the bench bundle does not carry it)` });
+  const script = stepTimeScript();
+  if (!existsSync(script))
+    return Promise.resolve({ error: `${script} is missing (the bench bundle does not carry it)` });
   return new Promise((resolve) => {
-    execFile(python, [STEP_TIME_SCRIPT, '--ref', checkout, ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+    execFile(python, [script, '--ref', checkout, ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const why =
