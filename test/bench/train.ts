@@ -218,8 +218,8 @@ async function measureParallel(
  * [--reference CHECKOUT [--python PATH]] [--augment P]`
  * `--reference` times the reference's phases too (scripts/reference/step_time.py, tiny, batch 8,
  * one thread, augmentation off: so Plumage's side runs with augmentation off as well) and adds
- * both and their ratios to the line. With several backends (`--backend wasm,webgpu,cpu`) each runs in its own process, one after
- * the other, and one JSON line holds them side by side.
+ * both and their ratios to the line. With several backends (`--backend wasm,webgpu,cpu`) each runs
+ * in its own process, one after the other, and one JSON line holds them side by side.
  */
 export async function benchTrain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
