@@ -52,6 +52,8 @@ for (const [name, xShape, fShape, stride, pad] of [
   ["the down-sampling layer's stride-2 3×3 (a row left over)", [2, 8, 9, 4], [3, 3, 4, 3], 2, 'valid'],
   ['a 1×1 skip / toRGB', [3, 4, 4, 5], [1, 1, 5, 2], 1, 'valid'],
   ['a stride-2 3×3 with padding 1', [1, 7, 6, 2], [3, 3, 2, 3], 2, 1],
+  ['a stride-2 1×1 (odd rows and columns get no tap)', [2, 6, 7, 3], [1, 1, 3, 2], 2, 'valid'],
+  ['a stride-2 3×3, even size, valid', [2, 10, 10, 5], [3, 3, 5, 4], 2, 'valid'],
 ] as [string, number[], number[], number, Pad][]) {
   test(`fused conv gradients, ${name}: first order to the bit on wasm, R1's second order to rounding`, async (t) => {
     if (!fusedHere(CONV_BI_KERNEL)) return t.skip(`no fused conv gradients on ${tf.getBackend()}`);
