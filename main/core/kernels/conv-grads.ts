@@ -107,6 +107,16 @@ function xnnConv(
   }) as tf.TensorInfo;
 }
 
+/**
+ * From how many multiply-adds of the dilated convolution BI goes by parity: below, its four
+ * XNNPACK convolutions (each set up anew with its own filter) and the interleave cost more than
+ * the zeros they skip. Measured side by side in one process by CPU time, 2026-12-05, at load
+ * ~17: a stride-2 3×3 over [8,33,33,16→32] 0.78× (slower), [8,17,17,32→64] 0.72×, [8,9,9,64→64]
+ * 0.98×, [8,33,33,64→64] (321 M) 1.34× faster. So none of the tiny preset's convolutions
+ * (≤ 43 M) go by parity; the 128-channel and 64² networks' do. Tests set it to 0.
+ */
+export const BY_PARITY = { minMacs: 150e6 };
+
 /** One axis of a stride-2 BI's output parity r: its taps of the turned filter, rows, and dy's padding. */
 function parityAxis(k: number, pad0: number, outLen: number, dyLen: number, r: number) {
   const taps: number[] = [];
@@ -182,7 +192,7 @@ function backpropInputWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const [sh, sw] = a.strides;
   const pads = adjointPads(a, [kh, kw], dy.shape, a.inShape);
   if (!pads) throw new Error(`${CONV_BI_KERNEL}: a forward padding of the kernel's size or more`);
-  if (sh === 2 && sw === 2) {
+  if (sh === 2 && sw === 2 && n * a.inShape[1]! * a.inShape[2]! * cin * cout * kh * kw >= BY_PARITY.minMacs) {
     const byParity = backpropInputByParity(backend, dy, filter, pads, a.inShape);
     if (byParity) return byParity;
   }
