@@ -31,26 +31,9 @@ import sys
 
 import numpy as np
 
-CONFIG = {
-    'preset': 'tiny',
-    'resolution': 32,
-    'img_channels': 3,
-    'z_dim': 64,
-    'w_dim': 64,
-    'mapping_layers': 2,
-    'channel_base': 512,
-    'channel_max': 64,
-    'mbstd_group_size': 4,
-    'batch': 8,
-    'r1_gamma': 0.0002 * 32 * 32 / 8,  # the 'auto' heuristic for 32², batch 8
-    'r1_interval': 16,
-    'pl_weight': 2.0,
-    'pl_interval': 4,
-    'pl_decay': 0.01,
-    'pl_batch_shrink': 2,
-    'style_mixing_prob': 0.9,
-    'pl_mean_before': 0.2,  # a mid-training value, so the lerp is exercised
-}
+sys.path.insert(0, __file__.rsplit('/', 1)[0])
+from ref_nets import CONFIG, INTERVALS, PHASES, import_reference, lazy_adam, make_loss, tiny_networks  # noqa: E402
+
 RUN = {  # a short fresh run: the phases in the training loop's order, Adam, w_avg, G_ema
     'steps': 8,  # Greg at steps 0 and 4, Dreg at step 0
     'lr': 0.002,
@@ -61,7 +44,6 @@ RUN = {  # a short fresh run: the phases in the training loop's order, Adam, w_a
     'ema_kimg': 0.3,
     'ema_rampup': 8,
 }
-PHASES = ['Gmain', 'Greg', 'Dmain', 'Dreg']
 ENTRIES = 8  # gradient entries kept per tensor
 
 
@@ -113,26 +95,14 @@ def main():
                     help='scale every weight by 1 + this·N(0,1) (not for the fixture: it measures how far rounding '
                          'errors of this size move the short run, which sets the run test\'s tolerances)')
     args = ap.parse_args()
-    sys.path.insert(0, args.ref)
+    networks, ref_loss = import_reference(args.ref)
     import torch
     from torch_utils import training_stats
-    from training import loss as ref_loss
-    from training import networks
 
     torch.set_num_threads(1)
     c = CONFIG
     res, n = c['resolution'], c['batch']
-    G = networks.Generator(
-        z_dim=c['z_dim'], c_dim=0, w_dim=c['w_dim'], img_resolution=res, img_channels=c['img_channels'],
-        mapping_kwargs={'num_layers': c['mapping_layers']},
-        synthesis_kwargs={'channel_base': c['channel_base'], 'channel_max': c['channel_max'],
-                          'num_fp16_res': 0, 'conv_clamp': None},
-    ).train().requires_grad_(False)
-    D = networks.Discriminator(
-        c_dim=0, img_resolution=res, img_channels=c['img_channels'], channel_base=c['channel_base'],
-        channel_max=c['channel_max'], num_fp16_res=0, conv_clamp=None,
-        epilogue_kwargs={'mbstd_group_size': c['mbstd_group_size']},
-    ).train().requires_grad_(False)
+    G, D = tiny_networks(networks)
     for prefix, net in (('G', G), ('D', D)):
         with torch.no_grad():
             for name, t in net.state_dict().items():
@@ -161,21 +131,9 @@ def main():
         return out
     torch.autograd.grad = grad_recorder
 
-    class ConstNoise(torch.nn.Module):
-        """The reference's synthesis network with noise_mode='const' (ddp_sync wants a module)."""
-        def __init__(self, synthesis):
-            super().__init__()
-            self.synthesis = synthesis
-
-        def forward(self, ws):
-            return self.synthesis(ws, noise_mode='const')
-
-    loss = ref_loss.StyleGAN2Loss(
-        device=torch.device('cpu'), G_mapping=G.mapping, G_synthesis=ConstNoise(G.synthesis), D=D, augment_pipe=None,
-        style_mixing_prob=c['style_mixing_prob'], r1_gamma=c['r1_gamma'], pl_batch_shrink=c['pl_batch_shrink'],
-        pl_decay=c['pl_decay'], pl_weight=c['pl_weight'])
+    loss = make_loss(ref_loss, G, D)
     num_ws = G.num_ws
-    intervals = {'Gmain': 1, 'Greg': c['pl_interval'], 'Dmain': 1, 'Dreg': c['r1_interval']}
+    intervals = INTERVALS
 
     def run_phase(phase, names, z, reals):
         """The reference's accumulate_gradients for one phase, with `names`' draws; the phase's module keeps its grads."""
@@ -226,11 +184,7 @@ def main():
         net.load_state_dict(initial[id(net)])
     G_ema = copy.deepcopy(G).eval()
     loss.pl_mean = torch.zeros([])
-    opts = {}
-    for module, interval in ((G, c['pl_interval']), (D, c['r1_interval'])):
-        ratio = interval / (interval + 1)
-        opts[id(module)] = torch.optim.Adam(module.parameters(), lr=r['lr'] * ratio,
-                                            betas=[b ** ratio for b in r['betas']], eps=r['eps'])
+    opts = lazy_adam(G, D, lr=r['lr'], betas=r['betas'], eps=r['eps'])
     nimg = 0
     for step in range(r['steps']):
         reals = torch.from_numpy(draw(f'input.step{step}.reals', [n, c['img_channels'], res, res]))

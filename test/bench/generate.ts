@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- generate [--resolutions tiny,64,256] [--repeats 3] [--batch 8] [--backend B]
- * [--screenful tiny,256] [--fused on,off]`:
+ * [--screenful tiny,256] [--fused on,off] [--reference CHECKOUT [--python PATH]]`:
  * per preset, the arithmetic (FLOPs per bird; the GFLOP/s this backend's convolutions reach in a
  * real forward pass, and so the floor: the fewest ms a bird can take here on one core, and per
  * bird with two birds at once on two cores), then ms per bird as the gallery draws it
@@ -8,6 +8,8 @@
  * forward, rebuilding them per bird), one at a time and batched; then the gallery's first
  * screenful through a Studio and its generator process, cold and warm. JSON lines. `--fused on,off`
  * measures each preset with Plumage's fused kernels and then with the composed ops, side by side.
+ * `--reference` draws the same architecture's bird with the reference on one thread
+ * (scripts/reference/step_time.py) before each preset and adds its ms and the ratio to the line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -34,6 +36,7 @@ import { renderBird, renderBirds, type Generator } from '../../main/core/gallery
 import { Studio } from '../../main/core/studio.js';
 import { useFusedKernels } from '../../main/core/kernels/index.js';
 import { summariseTally, tallyKernels } from './kernels.js';
+import { ratios, runReference, type ReferenceTimes } from './reference.js';
 
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -54,6 +57,8 @@ export async function benchGenerate(argv: string[]): Promise<void> {
       backend: { type: 'string' },
       screenful: { type: 'string', default: 'tiny' },
       fused: { type: 'string', default: 'on' },
+      reference: { type: 'string' },
+      python: { type: 'string' },
     },
   });
   const info = await initBackend(values.backend as BackendName | undefined, () => {});
@@ -72,11 +77,28 @@ export async function benchGenerate(argv: string[]): Promise<void> {
     if (side !== 'on' && side !== 'off') throw new Error(`--fused takes on, off or on,off, not ${side}`);
     return side;
   });
-  for (const preset of presets(values.resolutions!))
+  for (const preset of presets(values.resolutions!)) {
+    // The reference's bird of the same architecture, one thread, in a process of its own (step_time.py).
+    const reference =
+      values.reference === undefined
+        ? undefined
+        : await runReference(
+            values.reference,
+            [
+              '--repeats',
+              String(repeats),
+              '--skip',
+              'train,peaks',
+              '--bird',
+              JSON.stringify(referenceArgs(presetConfig(preset))),
+            ],
+            values.python,
+          );
     for (const side of sides) {
       useFusedKernels(side === 'on');
-      await drawPreset(preset, side, repeats, batch, info);
+      await drawPreset(preset, side, repeats, batch, info, reference);
     }
+  }
   useFusedKernels(true);
   for (const preset of presets(values.screenful!)) await screenful(preset);
 }
@@ -88,6 +110,7 @@ async function drawPreset(
   repeats: number,
   batch: number,
   info: { backend: string; description: string },
+  reference?: ReferenceTimes | { error: string },
 ): Promise<void> {
   const config = presetConfig(preset);
   const gen = randomGenerator(config);
@@ -101,11 +124,15 @@ async function drawPreset(
   const constants = new WeightConstants();
   const firstMs = await timedAsync(() => bird(0, constants)); // builds the constants; compiles
   const single: number[] = [];
+  const singleCpu: number[] = [];
   const withPng: number[] = [];
   for (let i = 1; i <= repeats; i++) {
     const a = performance.now();
+    const c0 = process.cpuUsage();
     const px = await bird(i, constants);
     single.push(performance.now() - a);
+    const cpu = process.cpuUsage(c0);
+    singleCpu.push((cpu.user + cpu.system) / 1000);
     await pngBytes(px, config.resolution);
     withPng.push(performance.now() - a);
   }
@@ -122,6 +149,14 @@ async function drawPreset(
   constants.dispose();
   gen.G.dispose();
   const ms = median(single);
+  const cpuMs = median(singleCpu);
+  const beside: Record<string, unknown> = {};
+  if (reference && 'error' in reference) beside.reference = { error: reference.error };
+  else if (reference?.bird) {
+    const b = reference.bird;
+    beside.reference = { torch: reference.torch, threads: reference.threads, loadAverage: reference.loadAverage, ...b };
+    beside.referenceRatio = ratios({ msPerImage: ms, cpuMsPerImage: cpuMs }, b as unknown as Record<string, number>);
+  }
   console.log(
     JSON.stringify({
       bench: 'generate',
@@ -140,12 +175,14 @@ async function drawPreset(
       msPerImageBefore: round(median(before)),
       firstImageMs: round(firstMs),
       msPerImage: round(ms),
+      cpuMsPerImage: round(cpuMs),
       msPerImageWithPng: round(median(withPng)),
       achievedGflops: round(flops / 1e9 / (ms / 1000)),
       ...(batched.length > 0 ? { batch, msPerImageBatched: round(median(batched)) } : {}),
       repeats,
       rssMB: Math.round(process.memoryUsage().rss / 2 ** 20),
       loadAverage: round(loadavg()[0]!), // other work on the machine makes every figure slower
+      ...beside,
     }),
   );
 }

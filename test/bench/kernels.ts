@@ -13,6 +13,8 @@ export interface KernelRow {
   ms: number;
   /** Floating-point operations the kernels did, where the kernel's arithmetic is known from its shapes. */
   flops: number | null;
+  /** Bytes the kernels read and wrote at the least: every input and output once, 4 bytes a value. */
+  bytes: number;
 }
 
 export interface KernelTally {
@@ -78,9 +80,11 @@ export async function tallyKernels(f: () => unknown): Promise<KernelTally> {
   for (const k of info.kernels) {
     const ms = Number(await k.kernelTimeMs) || 0;
     kernelMs += ms;
-    const row = byName.get(k.name) ?? { name: k.name, count: 0, ms: 0, flops: null };
+    const row = byName.get(k.name) ?? { name: k.name, count: 0, ms: 0, flops: null, bytes: 0 };
     row.count += 1;
     row.ms += ms;
+    const shapes = [...(k.inputShapes as (number[] | null)[]), ...k.outputShapes];
+    row.bytes += 4 * shapes.reduce((sum: number, sh) => sum + (sh ? size(sh) : 0), 0);
     const flops = kernelFlops(k.name, k.inputShapes as (number[] | null)[], k.outputShapes);
     if (flops !== null) row.flops = (row.flops ?? 0) + flops;
     byName.set(k.name, row);
@@ -105,5 +109,37 @@ export function summariseTally(t: KernelTally, top = 6): Record<string, unknown>
       ms: round(r.ms),
       ...(r.flops !== null && r.ms > 0 ? { gflops: round(r.flops / 1e6 / r.ms) } : {}),
     })),
+  };
+}
+
+/**
+ * A tally's kernels against the roofline: per kernel, its rate (GFLOP/s where its arithmetic is
+ * known, GB/s of its least traffic always), its arithmetic intensity (FLOPs per byte) and the most
+ * the roofline allows it, min(peak, intensity × bandwidth), with the share of that it reached.
+ */
+export function againstRoofline(
+  t: KernelTally,
+  peakGflops: number,
+  bandwidthGBs: number,
+  top = 8,
+): Record<string, unknown> {
+  return {
+    kernels: t.kernels,
+    kernelMs: round(t.kernelMs),
+    top: t.rows.slice(0, top).map((r) => {
+      const intensity = r.flops !== null && r.bytes > 0 ? r.flops / r.bytes : null;
+      const gflops = r.flops !== null && r.ms > 0 ? r.flops / 1e6 / r.ms : null;
+      const bound = intensity === null ? null : Math.min(peakGflops, intensity * bandwidthGBs);
+      return {
+        name: r.name,
+        count: r.count,
+        ms: round(r.ms),
+        msShare: round(r.ms / t.kernelMs, 2),
+        gbs: r.ms > 0 ? round(r.bytes / 1e6 / r.ms) : null,
+        ...(gflops !== null ? { gflops: round(gflops) } : {}),
+        ...(intensity !== null ? { flopsPerByte: round(intensity) } : {}),
+        ...(bound !== null && gflops !== null ? { boundGflops: round(bound), ofBound: round(gflops / bound, 2) } : {}),
+      };
+    }),
   };
 }

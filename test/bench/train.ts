@@ -18,6 +18,7 @@ import { wasmHeapBytes } from '../../main/core/runtime/wasm-memory.js';
 import { roundPlanner } from '../../main/core/runtime/round-plan.js';
 import { summariseTally, tallyKernels, type KernelTally } from './kernels.js';
 import { useFusedKernels } from '../../main/core/kernels/index.js';
+import { runReference, trainBeside } from './reference.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const PHASES: PhaseName[] = ['Gmain', 'Greg', 'Dmain', 'Dreg'];
@@ -31,6 +32,8 @@ interface PhaseTimes {
   adapter: string | null;
   batch: number;
   msPerPhase: Record<PhaseName, number>;
+  /** The same medians by this process's CPU time (user + system): a loaded machine inflates it least. */
+  cpuMsPerPhase: Record<PhaseName, number>;
   peakRssMB: number;
   /** wasm: the instance's heap after every phase ran (it only grows: the peak), and the rounds it trained in. */
   wasmHeapMB: number | null;
@@ -52,6 +55,7 @@ async function measure(
   repeats: number,
   batchOverride?: number,
   fusedSides: boolean[] = [true],
+  augmentP = 0.2,
 ): Promise<PhaseTimes[]> {
   const info = await initBackend(backend);
   const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
@@ -63,23 +67,33 @@ async function measure(
     'float32',
     7,
   ) as tf.Tensor4D;
-  trainer.counters.augmentP = 0.2; // measure with augmentation on, as a run on a small dataset has it
+  // By default with augmentation on, as a run on a small dataset has it; off beside the reference (step_time.py).
+  trainer.counters.augmentP = augmentP;
   const ms = fusedSides.map(() => ({}) as Record<PhaseName, number>);
+  const cpuMs = fusedSides.map(() => ({}) as Record<PhaseName, number>);
+  const median = (t: number[]): number => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
   for (const phase of PHASES) {
     const times: number[][] = fusedSides.map(() => []);
+    const cpuTimes: number[][] = fusedSides.map(() => []);
     for (let i = 0; i <= repeats; i++) {
       for (const [side, on] of fusedSides.entries()) {
         useFusedKernels(on);
         trainer.counters.step = 0;
         // Wall time to the phase's results: a GPU backend only queues work in trainStep.
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         await trainer.trainStep(reals, [phase]);
         await trainer.takeStats();
+        const cpu = process.cpuUsage(c0);
         // The first call pays for kernel set-up; --repeats 0 times it alone (a big preset on a CPU).
-        if (i > 0 || repeats === 0) times[side]!.push(performance.now() - t0);
+        if (i > 0 || repeats === 0) {
+          times[side]!.push(performance.now() - t0);
+          cpuTimes[side]!.push((cpu.user + cpu.system) / 1000);
+        }
       }
     }
-    for (const [side, t] of times.entries()) ms[side]![phase] = t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
+    for (const [side, t] of times.entries()) ms[side]![phase] = median(t);
+    for (const [side, t] of cpuTimes.entries()) cpuMs[side]![phase] = median(t);
   }
   // Kernel tallies in runs of their own (profiling adds a little to each kernel's time).
   const stepOf = async (only: PhaseName[]): Promise<KernelTally> => {
@@ -113,6 +127,7 @@ async function measure(
     batch: config.batchSize,
     adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.description || info.adapter.device}` : null,
     msPerPhase: ms[side]!,
+    cpuMsPerPhase: cpuMs[side]!,
     kernelsPerPhase: tallies[side]!.kernelsPerPhase,
     kernelsPerStepBookkeeping: summariseTally(tallies[side]!.bookkeeping, 3),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -148,6 +163,7 @@ function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
     msDR1Step: round(ms.Dmain + ms.Dreg),
     msGPLStep: round(ms.Gmain + ms.Greg),
     msPerPhase: Object.fromEntries(PHASES.map((p) => [p, round(ms[p])])),
+    cpuMsPerPhase: Object.fromEntries(PHASES.map((p) => [p, round(t.cpuMsPerPhase[p])])),
     kernelsPerStep: Math.round(kernelsPerStep),
     kernelsPerPhase: t.kernelsPerPhase,
     kernelsPerStepBookkeeping: t.kernelsPerStepBookkeeping,
@@ -198,9 +214,12 @@ async function measureParallel(
 }
 
 /**
- * `npm run bench -- train [--preset P] [--repeats N] [--backend B[,B…]] [--batch B] [--replicas N] [--fused on,off]`
- * With several backends (`--backend wasm,webgpu,cpu`) each runs in its own process, one after
- * the other, and one JSON line holds them side by side.
+ * `npm run bench -- train [--preset P] [--repeats N] [--backend B[,B…]] [--batch B] [--replicas N] [--fused on,off]
+ * [--reference CHECKOUT [--python PATH]] [--augment P]`
+ * `--reference` times the reference's phases too (scripts/reference/step_time.py, tiny, batch 8,
+ * one thread, augmentation off: so Plumage's side runs with augmentation off as well) and adds
+ * both and their ratios to the line. With several backends (`--backend wasm,webgpu,cpu`) each runs
+ * in its own process, one after the other, and one JSON line holds them side by side.
  */
 export async function benchTrain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -215,6 +234,9 @@ export async function benchTrain(argv: string[]): Promise<void> {
       replicas: { type: 'string' },
       'parallel-worker': { type: 'boolean', default: false },
       fused: { type: 'string', default: 'on' },
+      reference: { type: 'string' },
+      python: { type: 'string' },
+      augment: { type: 'string' },
     },
   });
   const fusedSides = values.fused.split(',').map((v) => {
@@ -225,13 +247,21 @@ export async function benchTrain(argv: string[]): Promise<void> {
   if (!PRESET_NAMES.includes(preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
   const repeats = Number(values.repeats);
   const batch = values.batch ? Number(values.batch) : undefined;
+  if (values.reference !== undefined && (preset !== 'tiny' || (batch !== undefined && batch !== 8)))
+    throw new Error(
+      '--reference times the reference at the tiny preset, batch 8 (step_time.py): drop --preset/--batch',
+    );
+  // Augmentation's probability: 0.2 by default, off beside the reference (which runs without it).
+  const augment = values.augment ?? (values.reference !== undefined ? '0' : '0.2');
+  if (!(Number(augment) >= 0 && Number(augment) <= 1)) throw new Error(`--augment takes 0 to 1, not ${augment}`);
   if (values['parallel-worker']) {
     console.log(JSON.stringify(await measureParallel(preset, Number(values.replicas ?? 2), repeats, batch)));
     return;
   }
   if (values.worker) {
     // One side of the comparison, in its own process (a process has one tfjs backend).
-    const times = await measure(preset, values.backend as BackendName | undefined, repeats, batch, fusedSides);
+    const backend = values.backend as BackendName | undefined;
+    const times = await measure(preset, backend, repeats, batch, fusedSides, Number(augment));
     releaseBackend(); // a live GPU device would keep the worker from exiting
     console.log(JSON.stringify(times));
     return;
@@ -270,11 +300,17 @@ export async function benchTrain(argv: string[]): Promise<void> {
     String(repeats),
     '--fused',
     values.fused,
+    '--augment',
+    augment,
     ...(values.backend ? ['--backend', values.backend] : []),
     ...(batch ? ['--batch', String(batch)] : []),
   ]);
   const best = { result: sides.result[0]! };
-  const line: Record<string, unknown> = { bench: 'train', ...summarise(preset, best.result) };
+  const line: Record<string, unknown> = {
+    bench: 'train',
+    augmentP: Number(augment),
+    ...summarise(preset, best.result),
+  };
   if (sides.result.length > 1) {
     // The other side, measured step by step alternating with the first in the same process.
     const other = summarise(preset, sides.result[1]!);
@@ -326,6 +362,13 @@ export async function benchTrain(argv: string[]): Promise<void> {
       speedup: round(par.result.parallel / par.result.single, 2),
       note: 'full steps (Gmain+Dmain, with Greg/Dreg when due), alternating single and parallel',
     };
+  }
+  if (values.reference !== undefined) {
+    // The reference's phases in a process of its own after Plumage's (one thread each, one after the other).
+    trainBeside(
+      line,
+      await runReference(values.reference, ['--repeats', String(repeats), '--skip', 'bird,peaks'], values.python),
+    );
   }
   console.log(JSON.stringify(line));
 }

@@ -222,28 +222,39 @@ function phaseKernel(weight: tf.Tensor4D, r: number, s: number): tf.Tensor4D {
   );
 }
 
-/** conv2dUp2's 2×2 kernel [2,2,in,4·out]: the 3×3 weight's taps placed in the four phase blocks. */
-function polyphaseKernel(weight: tf.Tensor4D): tf.Tensor4D {
-  const [kh, kw, cin, cout] = weight.shape;
-  if (kh !== 3 || kw !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
-  const tap = (a: number, b: number): tf.Tensor2D =>
-    tf.reshape(tf.slice(weight, [a, b, 0, 0], [1, 1, cin, cout]), [cin, cout]);
-  const zero = tf.zeros([cin, cout]) as tf.Tensor2D;
-  const blocks: tf.Tensor2D[] = [];
-  for (let t = 0; t < 2; t++) {
-    for (let u = 0; u < 2; u++) {
-      const phases: tf.Tensor2D[] = [];
-      for (let r = 0; r < 2; r++) {
+/**
+ * Where each 3×3 tap goes in conv2dUp2's 2×2 kernel: a 0/1 matrix [16, 9], row (t, u, r, s) —
+ * window offset (t, u) of phase block (r, s) — and column a·3 + b for tap (a, b); a row of zeros
+ * where the phase has no tap at that offset. Each tap lands exactly once.
+ */
+const POLYPHASE_SELECT: Float32Array = (() => {
+  const m = new Float32Array(16 * 9);
+  for (let t = 0; t < 2; t++)
+    for (let u = 0; u < 2; u++)
+      for (let r = 0; r < 2; r++)
         for (let s = 0; s < 2; s++) {
           const a = PHASE_SOURCE[r]![t]!;
           const b = PHASE_SOURCE[s]![u]!;
-          phases.push(a === null || b === null ? zero : tap(a, b));
+          if (a !== null && b !== null) m[(((t * 2 + u) * 2 + r) * 2 + s) * 9 + a * 3 + b] = 1;
         }
-      }
-      blocks.push(tf.concat(phases, 1)); // [in, 4·out], phase blocks in (r, s) order
-    }
-  }
-  return tf.reshape(tf.stack(blocks), [2, 2, cin, 4 * cout]) as tf.Tensor4D;
+  return m;
+})();
+
+/**
+ * conv2dUp2's 2×2 kernel [2,2,in,4·out]: the 3×3 weight's taps placed in the four phase blocks
+ * (block (r, s) at channels (r·2+s)·out…). One product with the constant 0/1 POLYPHASE_SELECT
+ * and a transpose, because training builds this kernel in every pass that runs G and
+ * differentiates through it: taps sliced and concatenated one by one cost ~100 kernels a layer,
+ * forward and backward, this ~10. The values are the same to the bit, and so is the weight's
+ * gradient: every entry is one tap times 1 plus exact zeros (test/unit/gan-polyphase.test.ts).
+ */
+export function polyphaseKernel(weight: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, cin, cout] = weight.shape;
+  if (kh !== 3 || kw !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
+  const taps = tf.matMul(tf.tensor2d(POLYPHASE_SELECT, [16, 9]), tf.reshape(weight, [9, cin * cout])); // [16, in·out]
+  // (t·2+u, r·2+s, in, out) → (t·2+u, in, r·2+s, out)
+  const blocks = tf.transpose(tf.reshape(taps, [4, 4, cin, cout]), [0, 2, 1, 3]);
+  return tf.reshape(blocks, [2, 2, cin, 4 * cout]) as tf.Tensor4D;
 }
 
 /**
