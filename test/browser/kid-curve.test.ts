@@ -83,6 +83,15 @@ test(
     assert.equal(await page.getByLabel(/Birds per score/).inputValue(), '4', 'the parent’s birds per score');
     await page.getByRole('button', { name: 'Create run' }).click();
     await page.getByTestId('run-state').filter({ hasText: 'Ready' }).waitFor();
+    // Before it has trained a tick, the fork's chart already shows its parent's scores. (The chart
+    // stood behind the first tick: on a quick machine this fork's two steps end before a tick, and
+    // its KID never showed at all.)
+    assert.equal(await page.getByTestId('charts-hint').count(), 1, 'no tick yet');
+    await page.locator('[data-testid="chart-kid"] canvas').waitFor();
+    assert.ok(
+      (await legend()).some((l) => l.startsWith('#1 ')),
+      `the parent's curve on the fork's chart: ${(await legend()).join(', ')}`,
+    );
     await page.getByRole('button', { name: 'Start' }).click();
     await scoreAt('0.048', 'kid-curve-forks-failed.png');
     const forked = await legend();
