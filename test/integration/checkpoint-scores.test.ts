@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Studio } from '../../main/core/studio.js';
 import type { CheckpointScore } from '../../preload/contract.js';
+import { AUTOGROUPS, autogroupOf } from '../helpers/autogroup.js';
 import { CLI, REPO_ROOT, SAMPLE_PLATES, tempDir, waitFor } from '../helpers/paths.js';
 
 const STEP_KIMG = 0.008; // the tiny preset's batch of 8
@@ -56,14 +57,21 @@ test('a tiny run with 2 checkpoints gets 2 stored scores, computed beside the tr
   });
   assert.equal(run.kidImages, 8);
   studio.training.startRun(run.id);
-  // The scoring process runs at nice 19 while it scores (the trainer's at the default 0).
+  // The scoring process runs at nice 19 while it scores (the trainer's at the default 0), in a
+  // session of its own whose niceness is 19 too: the trainer has a session of its own, and
+  // Linux shares the CPU between sessions before niceness counts.
   let sawNice19 = false;
+  let scorerSession = null as ReturnType<typeof autogroupOf>;
   let lastPs = 0;
   await waitFor(
     () => {
       if (!sawNice19 && Date.now() - lastPs > 500) {
         lastPs = Date.now();
-        sawNice19 = [...childNice().values()].includes(19);
+        const scorer = [...childNice()].find(([, ni]) => ni === 19);
+        if (scorer) {
+          scorerSession = autogroupOf(scorer[0]);
+          sawNice19 = true;
+        }
       }
       return studio.training.runs.getRun(run.id)!.state === 'done' && heard.length >= 2 && studio.scorer.pending === 0;
     },
@@ -74,6 +82,10 @@ test('a tiny run with 2 checkpoints gets 2 stored scores, computed beside the tr
     throw new Error(`${err.message} (run ${state}, ${heard.length} scored, ${studio.scorer.pending} pending)`);
   });
   assert.ok(sawNice19, 'a nice-19 child scored the checkpoints');
+  if (AUTOGROUPS) {
+    assert.equal(scorerSession?.nice, 19, "the scorer's session runs below the trainer's");
+    assert.notEqual(scorerSession?.group, autogroupOf('self')!.group, "not the studio's session");
+  }
 
   const checkpoints = studio.training.runs.listCheckpoints(run.id);
   assert.equal(checkpoints.length, 2, 'steps 2 and 4');

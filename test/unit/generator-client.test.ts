@@ -88,7 +88,15 @@ test('tasks go to the child the shell spawned, one at a time, with their files a
   assert.deepEqual((await a.done).files, ['a-0.png', 'a-1.png', 'a-2.png']);
   assert.deepEqual(await b.done, { files: ['b-0.png', 'b-1.png'], cancelled: false });
   assert.deepEqual(landed, ['a-0.png', 'a-1.png', 'a-2.png', 'b-0.png', 'b-1.png']);
-  assert.deepEqual(s.spawned, [{ name: 'generator', args: ['cpu'], nice: GENERATOR_NICE }]);
+  assert.deepEqual(s.spawned, [{ name: 'generator', args: ['cpu'], nice: GENERATOR_NICE, ownGroup: false }]);
+  await client.close();
+});
+
+test('a background client (the scorer) asks for a session of its own, where its niceness holds against the trainer', async () => {
+  const s = scripted();
+  const client = new GeneratorClient({ spawn: s.spawn, nice: 19, background: true });
+  await client.submit(birds(1, 'k')).done;
+  assert.deepEqual(s.spawned, [{ name: 'generator', args: [], nice: 19, ownGroup: true }]);
   await client.close();
 });
 

@@ -37,6 +37,11 @@ export interface GeneratorClientOptions {
   spawn?: SpawnChild | undefined;
   /** Niceness of its process (default GENERATOR_NICE; the checkpoint scorer asks for the lowest, 19). */
   nice?: number;
+  /**
+   * Below the trainer, which runs in a session of its own: then so does this process, with
+   * `nice` for its session as well (spawn-child's `lowerPriority` says why). The scorer asks.
+   */
+  background?: boolean;
 }
 
 export class GalleryBusyError extends Error {
@@ -77,12 +82,14 @@ export class GeneratorClient {
   readonly #backend: BackendName | undefined;
   readonly #spawn: SpawnChild;
   readonly #nice: number;
+  readonly #background: boolean;
 
   constructor(opts: GeneratorClientOptions = {}) {
     this.#lanes = opts.lanes ?? defaultLanes;
     this.#backend = opts.backend;
     this.#spawn = opts.spawn ?? forkChild;
     this.#nice = opts.nice ?? GENERATOR_NICE;
+    this.#background = opts.background ?? false;
   }
 
   /** Queues a task; `files` resolve when it is done (or cancelled: the files written before then). */
@@ -171,6 +178,7 @@ export class GeneratorClient {
       name: 'generator',
       args: this.#backend ? [this.#backend] : [],
       nice: this.#nice,
+      ownGroup: this.#background,
     });
     const child: Child = { handle, rpc: new RpcClient<GeneratorProtocol>(handle, { name: 'generator process' }) };
     handle.onExit(() => {

@@ -24,7 +24,7 @@ export function scoreInChildProcess(deps: {
 }): ScoreCheckpoint {
   return async (checkpoint, images, signal) => {
     signal.throwIfAborted();
-    const client = new GeneratorClient({ lanes: () => 1, backend: deps.backend, nice: SCORER_NICE });
+    const client = new GeneratorClient({ lanes: () => 1, backend: deps.backend, nice: SCORER_NICE, background: true });
     // A close answers at once: the score's process is ended, and whatever the score was waiting
     // on (its process, the dataset's features, the generator's file) is not waited for.
     let stop = (): void => {};

@@ -5,6 +5,7 @@
  * (main/app/utility-child.ts), so Electron manages and ends every child with the app.
  */
 import { fork } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { forwardStderr } from './child-stderr.js';
 import { childProcessTransport, type Transport } from './transport.js';
@@ -13,7 +14,10 @@ export interface SpawnOptions {
   /** The child in a few words ("generator", "export"): the label of its stderr lines. */
   name: string;
   args?: readonly string[];
-  /** Niceness (higher: a lower CPU priority than the studio's trainer), where permitted. */
+  /**
+   * Niceness (higher: a lower CPU priority than the studio's trainer), where permitted. With
+   * `ownGroup` it is its session's niceness as well (see `lowerPriority`).
+   */
   nice?: number;
   /**
    * In a process group of its own where the shell can (a fork: `detached`), so a terminal's Ctrl-C
@@ -53,13 +57,29 @@ export function onEnded(child: ChildHandle, handler: (code: number | null, signa
   child.onClose(() => ((closed = true), ended()));
 }
 
-/** Lowers a child's CPU priority; not permitted everywhere (some containers), where it runs at normal priority. */
-export function lowerPriority(pid: number | undefined, nice: number | undefined): void {
+/**
+ * Lowers a child's CPU priority; not permitted everywhere (some containers), where it runs at
+ * normal priority. A child in a session of its own (`ownSession`: a detached fork) gets the
+ * same niceness for its session's autogroup too. Linux (with autogroups, the desktop default)
+ * first shares the CPU equally between sessions and only then by niceness within one: the
+ * trainer has a session of its own, so a nice-19 scorer in the studio's session still took half
+ * the cores from it (kid-beside: 1.65× slower). Raising an autogroup's niceness needs no
+ * privilege; it is done only for the child's own session, never the studio's.
+ */
+export function lowerPriority(pid: number | undefined, nice: number | undefined, ownSession = false): void {
   if (pid === undefined || nice === undefined) return;
   try {
     setPriority(pid, nice);
   } catch {
     // It still runs; only its priority is the studio's.
+  }
+  if (!ownSession || process.platform !== 'linux') return;
+  try {
+    // Only once it is in a group of its own: writing the studio's group would lower the studio.
+    const group = (p: string): string => readFileSync(`/proc/${p}/autogroup`, 'utf8').split(' ')[0]!;
+    if (group(String(pid)) !== group('self')) writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch {
+    // A kernel without autogroups: there, niceness alone already orders it below the trainer.
   }
 }
 
@@ -71,7 +91,7 @@ export const forkChild: SpawnChild = (script, opts) => {
     detached: opts.ownGroup ?? false,
   });
   forwardStderr(child.stderr, opts.name); // without Dawn's native chatter
-  lowerPriority(child.pid, opts.nice);
+  lowerPriority(child.pid, opts.nice, opts.ownGroup);
   const transport = childProcessTransport(child);
   return {
     ...transport,
