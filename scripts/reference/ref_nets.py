@@ -28,6 +28,8 @@ CONFIG = {
     'style_mixing_prob': 0.9,
     'pl_mean_before': 0.2,  # a mid-training value, so the lerp is exercised
 }
+# The benchmark networks test/bench/networks.ts names (`--network`), as changes to CONFIG.
+NETWORKS = {'128ch': {'channel_base': 4096, 'channel_max': 128, 'z_dim': 512, 'w_dim': 512}}
 PHASES = ['Gmain', 'Greg', 'Dmain', 'Dreg']
 # How often the training loop runs each phase (its lazy regularisation): also the gain it passes.
 INTERVALS = {'Gmain': 1, 'Greg': CONFIG['pl_interval'], 'Dmain': 1, 'Dreg': CONFIG['r1_interval']}

@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
-from ref_nets import (BIRD_256, CONFIG, INTERVALS, PHASES, bird_generator, import_reference,  # noqa: E402
-                      lazy_adam, make_loss, phase_runner, tiny_networks)
+from ref_nets import (BIRD_256, CONFIG, INTERVALS, NETWORKS, PHASES, bird_generator,  # noqa: E402
+                      import_reference, lazy_adam, make_loss, phase_runner, tiny_networks)
 
 
 def timed(f, repeats, cpu=False):
@@ -45,16 +45,15 @@ def timed(f, repeats, cpu=False):
     return statistics.median(out)
 
 
-def train_phases(torch, networks, ref_loss, repeats):
-    c = CONFIG
+def train_phases(torch, networks, ref_loss, repeats, c=CONFIG):
     res, n = c['resolution'], c['batch']
     torch.manual_seed(0)
-    G, D = tiny_networks(networks)
-    loss = make_loss(ref_loss, G, D)
+    G, D = tiny_networks(networks, c)
+    loss = make_loss(ref_loss, G, D, c)
     loss.pl_mean = torch.tensor(c['pl_mean_before'], dtype=torch.float32)
     z = torch.randn([n, c['z_dim']])
     reals = torch.rand([n, c['img_channels'], res, res]) * 2 - 1
-    run = phase_runner(G, D, loss, z, reals, optimisers=lazy_adam(G, D))
+    run = phase_runner(G, D, loss, z, reals, c, optimisers=lazy_adam(G, D, c))
     ms = {phase: timed(lambda: run(phase), repeats) for phase in PHASES}
     cpu_ms = {phase: timed(lambda: run(phase), repeats, cpu=True) for phase in PHASES}
     step = sum(ms[p] / INTERVALS[p] for p in PHASES)  # an average step, as the Plumage line's
@@ -131,6 +130,7 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--bird', default=json.dumps(BIRD_256),
                     help="the bird's architecture as JSON (referenceArgs' keys); Plumage's 256² preset by default")
+    ap.add_argument('--network', choices=sorted(NETWORKS), help='a benchmark network in place of the tiny preset\'s')
     ap.add_argument('--skip', default='', help='comma-separated parts to leave out: train, bird, peaks')
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(',')))
@@ -141,7 +141,10 @@ def main():
     torch.set_num_threads(args.threads)
     out = {'bench': 'reference', 'torch': torch.__version__, 'threads': args.threads, 'repeats': args.repeats}
     if 'train' not in skip:
-        out['train'] = train_phases(torch, networks, ref_loss, args.repeats)
+        config = {**CONFIG, **NETWORKS[args.network]} if args.network else CONFIG
+        out['train'] = train_phases(torch, networks, ref_loss, args.repeats, config)
+        if args.network:
+            out['train']['network'] = args.network
     if 'bird' not in skip:
         out['bird'] = bird(torch, networks, json.loads(args.bird), args.repeats)
     if 'peaks' not in skip:

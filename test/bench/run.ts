@@ -4,6 +4,7 @@ import { PRESETS, type Preset } from '../../preload/contract.js';
 import { presetConfig, type GanConfig } from '../../main/core/gan/config.js';
 import { Studio } from '../../main/core/studio.js';
 import { DEFAULT_RESOURCES_DIR } from '../../main/core/version.js';
+import { networkOf } from './networks.js';
 import { SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
 
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -24,15 +25,6 @@ function cpuSeconds(pid: number | undefined): number | null {
 }
 
 /**
- * Networks the benchmark can put in place of a preset's: `128ch` is the 32² network of
- * ../shared/docs/tfjs-notes.md (channel_base 4096, max 128, z/w 512), where the per-op overhead
- * that dominates `tiny` no longer does.
- */
-const NETWORKS: Record<string, Partial<GanConfig>> = {
-  '128ch': { channelBase: 4096, channelMax: 128, zDim: 512, wDim: 512 },
-};
-
-/**
  * `npm run bench -- run [--preset tiny] [--kimg K] [--replicas 1,2] [--network 128ch]`: a whole
  * headless run through the supervisor and a trainer process on the bundled plates, once per
  * replica count, side by side: s/kimg and images/s (the first tick, with kernel set-up, left
@@ -51,9 +43,7 @@ export async function benchRun(argv: string[]): Promise<void> {
   });
   const presets = values.preset ? [values.preset as Preset] : (['tiny', '64'] as Preset[]);
   const replicaCounts = values.replicas ? values.replicas.split(',').map(Number) : [undefined];
-  const network = values.network === undefined ? undefined : NETWORKS[values.network];
-  if (values.network !== undefined && !network)
-    throw new Error(`--network must be one of ${Object.keys(NETWORKS).join(', ')}`);
+  const network = networkOf(values.network);
   for (const preset of presets) {
     if (!PRESETS.includes(preset)) throw new Error(`--preset must be one of ${PRESETS.join(', ')}`);
     const sides: Record<string, unknown>[] = [];

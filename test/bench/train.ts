@@ -8,7 +8,7 @@ import {
   releaseBackend,
   type BackendName,
 } from '../../main/core/runtime/backend.js';
-import { PRESET_NAMES, presetConfig, type PresetName } from '../../main/core/gan/config.js';
+import { PRESET_NAMES, presetConfig, type GanConfig, type PresetName } from '../../main/core/gan/config.js';
 import { phaseFlops } from './flops.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { wasmHeapBytes } from '../../main/core/runtime/wasm-memory.js';
 import { roundPlanner } from '../../main/core/runtime/round-plan.js';
 import { summariseTally, tallyKernels, type KernelTally } from './kernels.js';
 import { useFusedKernels } from '../../main/core/kernels/index.js';
+import { networkOf } from './networks.js';
 import { runReference, trainBeside } from './reference.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -56,9 +57,10 @@ async function measure(
   batchOverride?: number,
   fusedSides: boolean[] = [true],
   augmentP = 0.2,
+  network: Partial<GanConfig> = {},
 ): Promise<PhaseTimes[]> {
   const info = await initBackend(backend);
-  const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
+  const config = presetConfig(preset, { ...network, ...(batchOverride ? { batchSize: batchOverride } : {}) });
   const trainer = new GanTrainer(config, 1, null, roundPlanner(info));
   const reals = tf.randomUniform(
     [config.batchSize, config.resolution, config.resolution, 3],
@@ -134,8 +136,8 @@ async function measure(
   }));
 }
 
-function summarise(preset: PresetName, t: PhaseTimes): Record<string, unknown> {
-  const config = presetConfig(preset, { batchSize: t.batch });
+function summarise(preset: PresetName, t: PhaseTimes, network: Partial<GanConfig> = {}): Record<string, unknown> {
+  const config = presetConfig(preset, { ...network, batchSize: t.batch });
   const flops = phaseFlops(config, t.batch);
   const ms = t.msPerPhase;
   // An average step: main phases every time, regularisation every plInterval / r1Interval steps.
@@ -184,8 +186,9 @@ async function measureParallel(
   replicas: number,
   steps: number,
   batchOverride?: number,
+  network: Partial<GanConfig> = {},
 ): Promise<{ single: number; parallel: number }> {
-  const config = presetConfig(preset, batchOverride ? { batchSize: batchOverride } : {});
+  const config = presetConfig(preset, { ...network, ...(batchOverride ? { batchSize: batchOverride } : {}) });
   const reals = new Float32Array(config.batchSize * config.resolution ** 2 * 3).map((_, i) => Math.sin(i));
   const single = new GanTrainer(config, 1, null, roundPlanner(await initBackend('wasm')));
   const realsTensor = tf.tensor4d(reals, [config.batchSize, config.resolution, config.resolution, 3]);
@@ -215,7 +218,8 @@ async function measureParallel(
 
 /**
  * `npm run bench -- train [--preset P] [--repeats N] [--backend B[,B…]] [--batch B] [--replicas N] [--fused on,off]
- * [--reference CHECKOUT [--python PATH]] [--augment P]`
+ * [--reference CHECKOUT [--python PATH]] [--augment P] [--network 128ch]`
+ * `--network` puts a benchmark network (networks.ts) in place of the preset's, on both sides.
  * `--reference` times the reference's phases too (scripts/reference/step_time.py, tiny, batch 8,
  * one thread, augmentation off: so Plumage's side runs with augmentation off as well) and adds
  * both and their ratios to the line. With several backends (`--backend wasm,webgpu,cpu`) each runs
@@ -237,8 +241,12 @@ export async function benchTrain(argv: string[]): Promise<void> {
       reference: { type: 'string' },
       python: { type: 'string' },
       augment: { type: 'string' },
+      network: { type: 'string' },
     },
   });
+  const network = networkOf(values.network);
+  // Passed on to each child process and to the reference's step_time.py, which builds the same network.
+  const networkArgs = values.network !== undefined ? ['--network', values.network] : [];
   const fusedSides = values.fused.split(',').map((v) => {
     if (v !== 'on' && v !== 'off') throw new Error(`--fused takes on, off or on,off (got ${v})`);
     return v === 'on';
@@ -255,13 +263,15 @@ export async function benchTrain(argv: string[]): Promise<void> {
   const augment = values.augment ?? (values.reference !== undefined ? '0' : '0.2');
   if (!(Number(augment) >= 0 && Number(augment) <= 1)) throw new Error(`--augment takes 0 to 1, not ${augment}`);
   if (values['parallel-worker']) {
-    console.log(JSON.stringify(await measureParallel(preset, Number(values.replicas ?? 2), repeats, batch)));
+    console.log(
+      JSON.stringify(await measureParallel(preset, Number(values.replicas ?? 2), repeats, batch, network)),
+    );
     return;
   }
   if (values.worker) {
     // One side of the comparison, in its own process (a process has one tfjs backend).
     const backend = values.backend as BackendName | undefined;
-    const times = await measure(preset, backend, repeats, batch, fusedSides, Number(augment));
+    const times = await measure(preset, backend, repeats, batch, fusedSides, Number(augment), network);
     releaseBackend(); // a live GPU device would keep the worker from exiting
     console.log(JSON.stringify(times));
     return;
@@ -282,8 +292,9 @@ export async function benchTrain(argv: string[]): Promise<void> {
           '--backend',
           kind,
           ...(batch ? ['--batch', String(batch)] : []),
+          ...networkArgs,
         ]);
-        sideBySide.push({ kind, ...summarise(preset, r.result[0]!) });
+        sideBySide.push({ kind, ...summarise(preset, r.result[0]!, network) });
       } catch (err) {
         sideBySide.push({ kind, error: (err as Error).message.split('\n').slice(0, 3).join(' ') });
       }
@@ -304,16 +315,18 @@ export async function benchTrain(argv: string[]): Promise<void> {
     augment,
     ...(values.backend ? ['--backend', values.backend] : []),
     ...(batch ? ['--batch', String(batch)] : []),
+    ...networkArgs,
   ]);
   const best = { result: sides.result[0]! };
   const line: Record<string, unknown> = {
     bench: 'train',
     augmentP: Number(augment),
-    ...summarise(preset, best.result),
+    ...(values.network !== undefined ? { network: values.network } : {}),
+    ...summarise(preset, best.result, network),
   };
   if (sides.result.length > 1) {
     // The other side, measured step by step alternating with the first in the same process.
-    const other = summarise(preset, sides.result[1]!);
+    const other = summarise(preset, sides.result[1]!, network);
     line[best.result.fused ? 'fusedOff' : 'fusedOn'] = other;
     const [on, off] = best.result.fused ? [line, other] : [other, line];
     line.fusedSpeedup = round((off.secondsPerKimg as number) / (on.secondsPerKimg as number), 2);
@@ -331,8 +344,9 @@ export async function benchTrain(argv: string[]): Promise<void> {
       '--backend',
       'cpu',
       ...(batch ? ['--batch', String(batch)] : []),
+      ...networkArgs,
     ]);
-    const cpuSummary = summarise(preset, cpu.result[0]!);
+    const cpuSummary = summarise(preset, cpu.result[0]!, network);
     line.cpuBackend = {
       msGStep: cpuSummary.msGStep,
       msDStep: cpuSummary.msDStep,
@@ -354,6 +368,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
       '--repeats',
       String(Math.max(4, repeats)),
       ...(batch ? ['--batch', String(batch)] : []),
+      ...networkArgs,
     ]);
     line.parallel = {
       replicas,
@@ -367,7 +382,11 @@ export async function benchTrain(argv: string[]): Promise<void> {
     // The reference's phases in a process of its own after Plumage's (one thread each, one after the other).
     trainBeside(
       line,
-      await runReference(values.reference, ['--repeats', String(repeats), '--skip', 'bird,peaks'], values.python),
+      await runReference(
+        values.reference,
+        ['--repeats', String(repeats), '--skip', 'bird,peaks', ...networkArgs],
+        values.python,
+      ),
     );
   }
   console.log(JSON.stringify(line));
