@@ -263,9 +263,7 @@ export async function benchTrain(argv: string[]): Promise<void> {
   const augment = values.augment ?? (values.reference !== undefined ? '0' : '0.2');
   if (!(Number(augment) >= 0 && Number(augment) <= 1)) throw new Error(`--augment takes 0 to 1, not ${augment}`);
   if (values['parallel-worker']) {
-    console.log(
-      JSON.stringify(await measureParallel(preset, Number(values.replicas ?? 2), repeats, batch, network)),
-    );
+    console.log(JSON.stringify(await measureParallel(preset, Number(values.replicas ?? 2), repeats, batch, network)));
     return;
   }
   if (values.worker) {
