@@ -53,6 +53,7 @@ const FILES = {
   'integration/training-runs.test.js': { slow: true, timeoutS: 600, seconds: 180 },
   'integration/insight-cli.test.js': { slow: true, timeoutS: 600, seconds: 127 },
   'integration/cli-webgpu-flow.test.js': { slow: true, timeoutS: 600, seconds: 86 },
+  'integration/cli-insight-webgpu.test.js': { slow: true, timeoutS: 900, seconds: 120 }, // lavapipe: features, projection
   'integration/training-reliability.test.js': { slow: true, timeoutS: 600, seconds: 82 },
   'integration/training-processes.test.js': { slow: true, seconds: 78 },
   'integration/export-cli.test.js': { slow: true, timeoutS: 600, seconds: 58 },
