@@ -9,13 +9,15 @@
  * wasm: the same arithmetic as the composed gradients, the data movement done in JavaScript
  * over the heap and the products by the backend's own XNNPACK convolution, called directly:
  * BI convolves dy (dilated by the stride) with the filter turned 180° and in/out swapped, the
- * padding given to XNNPACK (which multiplies the same zeros the composed pad wrote); BF is the
- * batch↔channel-swapped convolution dilated by the stride (the backend's transposes, the
- * padding again XNNPACK's). webgpu: the backend's own
- * Conv2DBackpropInput and Conv2DBackpropFilter programs.
+ * padding given to XNNPACK (which multiplies the same zeros the composed pad wrote). BF is one
+ * matrix product through XNNPACK's GEMM over x's shifted runs (conv-filter-gemm.ts; the same
+ * products summed in another order, so to rounding), or where that would take too much memory the
+ * batch↔channel-swapped convolution dilated by the stride (the backend's transposes, the padding
+ * again XNNPACK's). webgpu: the backend's own Conv2DBackpropInput and Conv2DBackpropFilter programs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapViews, isWasm, wasmOutputs, type WasmBackendLike } from './wasm-heap.js';
+import { backendKernel, heapViews, isWasm, wasmOutputs, type WasmBackendLike } from './wasm-heap.js';
+import { backpropFilterByGemm } from './conv-filter-gemm.js';
 import { isWebGpu } from './webgpu-program.js';
 
 export const CONV_BI_KERNEL = 'PlumageConv2DBackpropInput';
@@ -40,29 +42,25 @@ const explicit = (p: ConvGeometry['pads']): Explicit => [
 export const convForward = (x: tf.Tensor4D, filter: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D =>
   tf.conv2d(x, filter, g.strides, explicit(g.pads));
 
+/** One of the two gradient kernels, run through the engine (so the tape records it). */
+const runGradKernel = (name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor4D =>
+  tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+
 /** dL/dx of conv(x, filter) given dL/dy; x has `inShape`. */
-export function convBackpropInput(
+export const convBackpropInput = (
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   g: ConvGeometry,
   inShape: number[],
-): tf.Tensor4D {
-  return tf
-    .engine()
-    .runKernel(CONV_BI_KERNEL, { dy, filter }, { ...g, inShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
+): tf.Tensor4D => runGradKernel(CONV_BI_KERNEL, { dy, filter }, { ...g, inShape });
 
 /** dL/dfilter of conv(x, filter) given dL/dy; the filter has `filterShape`. */
-export function convBackpropFilter(
+export const convBackpropFilter = (
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   g: ConvGeometry,
   filterShape: number[],
-): tf.Tensor4D {
-  return tf
-    .engine()
-    .runKernel(CONV_BF_KERNEL, { x, dy }, { ...g, filterShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
+): tf.Tensor4D => runGradKernel(CONV_BF_KERNEL, { x, dy }, { ...g, filterShape });
 
 /**
  * The padding of BI's convolution over the dilated dy: each side k − 1 − (the forward's pad),
@@ -92,20 +90,19 @@ export function adjointPads(
 type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /** The wasm backend's own Conv2D (XNNPACK), called as a function inside our kernel. */
-function xnnConv(
+const xnnConv = (
   backend: WasmBackendLike,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   pads: [number, number, number, number],
   dilations: [number, number],
-): tf.TensorInfo {
-  const conv = tf.getKernel(tf.Conv2D, 'wasm')!;
-  return conv.kernelFunc({
-    inputs: { x, filter },
-    backend: backend as unknown as tf.KernelBackend,
-    attrs: { strides: [1, 1], pad: explicit(pads), dataFormat: 'NHWC', dilations } as unknown as tf.NamedAttrMap,
-  }) as tf.TensorInfo;
-}
+): tf.TensorInfo =>
+  backendKernel(
+    backend,
+    tf.Conv2D,
+    { x, filter },
+    { strides: [1, 1], pad: explicit(pads), dataFormat: 'NHWC', dilations },
+  );
 
 /**
  * From how many multiply-adds of the dilated convolution BI goes by parity: below, its four
@@ -223,15 +220,6 @@ function backpropInputWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   return out;
 }
 
-/** The wasm backend's own (C++) Transpose, called as a function inside our kernel. */
-function wasmTranspose(backend: WasmBackendLike, x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
-  return tf.getKernel(tf.Transpose, 'wasm')!.kernelFunc({
-    inputs: { x },
-    backend: backend as unknown as tf.KernelBackend,
-    attrs: { perm } as unknown as tf.NamedAttrMap,
-  }) as tf.TensorInfo;
-}
-
 function backpropFilterWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   if (!isWasm(backend)) throw new Error(`${CONV_BF_KERNEL}: not the wasm backend`);
   const a = attrs as unknown as ConvGeometry & { filterShape: number[] };
@@ -239,11 +227,13 @@ function backpropFilterWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const [, , , cin] = x.shape as [number, number, number, number];
   const [, , , cout] = dy.shape as [number, number, number, number];
   const [kh, kw] = a.filterShape as [number, number];
-  // x turned [cin, h, w, n] (its padding given to XNNPACK), dy as the filter [ho, wo, n, cout]:
+  const byGemm = backpropFilterByGemm(backend, x, dy, a.strides, a.pads, [kh, kw]);
+  if (byGemm) return byGemm;
+  // Past the GEMM's memory budget: x turned [cin, h, w, n] (its padding given to XNNPACK), dy as the filter [ho, wo, n, cout]:
   // the backend's transposes (a JavaScript loop over x's scattered writes was slower than the
   // convolution).
-  const xT = wasmTranspose(backend, x, [3, 1, 2, 0]);
-  const dyT = wasmTranspose(backend, dy, [1, 2, 0, 3]);
+  const xT = backendKernel(backend, tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
+  const dyT = backendKernel(backend, tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] });
   const g = xnnConv(backend, xT, dyT, a.pads, a.strides); // [cin, kh', kw', cout], kh' ≥ kh
   // Not forced: a transpose that only moves size-1 axes is an Identity, which a backend may answer
   // with the input's own buffer and one reference more.

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench -- conv-grads [--repeats N] [--batch N]`: the wasm filter gradient's two paths
+ * side by side in one process, on the filter gradients one D pass of the tiny preset runs (its
+ * shapes, strides and pads, batch 8): the GEMM over x's shifted runs (conv-filter-gemm.ts) and the
+ * batch↔channel-swapped convolution (BF_BY_GEMM.maxBytes = 0), alternating call by call, timed by
+ * this process's CPU time (a loaded machine inflates it least). One JSON line per shape with each
+ * path's median ms and GFLOP/s, and the ratio old/new (>1: the GEMM is faster); a last line sums them.
+ */
+import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../main/core/runtime/backend.js';
+import { convBackpropFilter, type ConvGeometry } from '../../main/core/kernels/conv-grads.js';
+import { BF_BY_GEMM } from '../../main/core/kernels/conv-filter-gemm.js';
+
+/** [x's H=W, Cin, Cout, k, stride, pad]: D's filter gradients at the tiny preset (32², 16–64 channels). */
+const TINY_D: [number, number, number, number, number, number][] = [
+  [32, 3, 16, 1, 1, 0],
+  [32, 16, 16, 3, 1, 1],
+  [33, 16, 32, 3, 2, 0],
+  [16, 16, 32, 1, 1, 0],
+  [16, 32, 32, 3, 1, 1],
+  [17, 32, 64, 3, 2, 0],
+  [8, 32, 64, 1, 1, 0],
+  [8, 64, 64, 3, 1, 1],
+  [9, 64, 64, 3, 2, 0],
+  [4, 64, 64, 1, 1, 0],
+  [4, 65, 64, 3, 1, 1],
+];
+
+const median = (t: number[]): number => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
+
+export async function benchConvGrads(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { repeats: { type: 'string' }, batch: { type: 'string' } } });
+  const repeats = Number(values.repeats ?? 9);
+  const n = Number(values.batch ?? 8);
+  await initBackend('wasm');
+  const budget = BF_BY_GEMM.maxBytes;
+  const total = { gemm: 0, conv: 0 };
+  for (const [size, cin, cout, k, s, p] of TINY_D) {
+    const out = Math.floor((size + 2 * p - k) / s) + 1;
+    const x = tf.randomNormal([n, size, size, cin], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const dy = tf.randomNormal([n, out, out, cout], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const g: ConvGeometry = { strides: [s, s], pads: [p, p, p, p] };
+    const ms = { gemm: [] as number[], conv: [] as number[] };
+    for (let i = 0; i <= repeats; i++)
+      for (const path of ['gemm', 'conv'] as const) {
+        BF_BY_GEMM.maxBytes = path === 'gemm' ? budget : 0;
+        const c0 = process.cpuUsage();
+        const df = convBackpropFilter(x, dy, g, [k, k, cin, cout]);
+        df.dataSync();
+        const cpu = process.cpuUsage(c0);
+        df.dispose();
+        if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
+      }
+    BF_BY_GEMM.maxBytes = budget;
+    tf.dispose([x, dy]);
+    const flop = 2 * n * out * out * k * k * cin * cout;
+    const [gemm, conv] = [median(ms.gemm), median(ms.conv)];
+    total.gemm += gemm;
+    total.conv += conv;
+    const shape = `x[${n},${size},${size},${cin}] ${k}×${k}/${s} pad ${p} → ${cout}`;
+    console.log(
+      JSON.stringify({
+        bench: 'conv-grads',
+        shape,
+        gemmMs: round(gemm),
+        convMs: round(conv),
+        gemmGflops: round(flop / gemm / 1e6, 1),
+        convGflops: round(flop / conv / 1e6, 1),
+        convOverGemm: round(conv / gemm),
+      }),
+    );
+  }
+  console.log(
+    JSON.stringify({
+      bench: 'conv-grads',
+      shape: 'all of one D pass',
+      gemmMs: round(total.gemm),
+      convMs: round(total.conv),
+      convOverGemm: round(total.conv / total.gemm),
+      repeats,
+      load: round(loadavg()[0]!),
+    }),
+  );
+}
