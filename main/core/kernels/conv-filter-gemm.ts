@@ -36,11 +36,10 @@ export function backpropFilterByGemm(
   pads: [number, number, number, number],
   kernel: [number, number],
 ): tf.TensorInfo | null {
-  const [n, h, w, cin] = x.shape as [number, number, number, number];
+  const [n, , , cin] = x.shape as [number, number, number, number];
   const [, ho, wo, cout] = dy.shape as [number, number, number, number];
   const [kh, kw] = kernel;
   const [sh, sw] = strides;
-  const [pt, , pl] = pads;
   // Within a phase plane tap p = s·i + a reaches i rows down: the grid is dy's plus the reach.
   const [reachH, reachW] = [Math.floor((kh - 1) / sh), Math.floor((kw - 1) / sw)];
   const [hq, wq] = [ho + reachH, wo + reachW];
@@ -48,32 +47,9 @@ export function backpropFilterByGemm(
   const tapFloats = cin * grid;
   const perGroup = Math.min(kh * kw, Math.floor(BF_BY_GEMM.maxBytes / 4 / tapFloats));
   if (perGroup < 1) return null;
-  const [phH, phW] = [Math.min(sh, kh), Math.min(sw, kw)];
-  // A plane runs on past its end by the farthest tap's shift, zeros, so the last channel's run fits.
-  const planeFloats = tapFloats + reachH * wq + reachW;
-
-  const xT = backendKernel(backend, tf.Transpose, { x }, { perm: [3, 0, 1, 2] }); // [cin, n, h, w]
-  const [planes, dyGrid] = wasmOutputs(backend, [[phH * phW * planeFloats], [1, grid, cout]]);
-  const [XT, P, D, DG] = heapViews(backend, [xT, planes!, dy, dyGrid!]);
-  P!.fill(0);
-  for (let a = 0; a < phH; a++)
-    for (let b = 0; b < phW; b++) {
-      const plane = (a * phW + b) * planeFloats;
-      // The columns v whose source s·v + b − pl lies inside x.
-      const v0 = Math.max(0, Math.ceil((pl - b) / sw));
-      const v1 = Math.min(wq, Math.floor((w - 1 + pl - b) / sw) + 1);
-      if (v1 <= v0) continue;
-      for (let cn = 0; cn < cin * n; cn++)
-        for (let u = 0; u < hq; u++) {
-          const y = sh * u + a - pt;
-          if (y < 0 || y >= h) continue;
-          const to = plane + (cn * hq + u) * wq;
-          const from = (cn * h + y) * w + b - pl;
-          if (sw === 1) P!.set(XT!.subarray(from + v0, from + v1), to + v0);
-          else for (let v = v0; v < v1; v++) P![to + v] = XT![from + sw * v]!;
-        }
-    }
-  backend.disposeData(xT.dataId); // unforced: a transpose of size-1 axes may be x's own buffer
+  const planes = phasePlanes(backend, x, strides, pads, [hq, wq]);
+  const [dyGrid] = wasmOutputs(backend, [[1, grid, cout]]);
+  const [D, DG] = heapViews(backend, [dy, dyGrid!]);
   DG!.fill(0);
   for (let img = 0; img < n; img++)
     for (let y = 0; y < ho; y++) {
@@ -84,12 +60,19 @@ export function backpropFilterByGemm(
   const groups: { first: number; product: tf.TensorInfo }[] = [];
   for (let first = 0; first < kh * kw; first += perGroup) {
     const taps = Math.min(perGroup, kh * kw - first);
-    const [stacked] = wasmOutputs(backend, [[1, taps * cin, grid]]);
-    const [S, Pv] = heapViews(backend, [stacked!, planes!]);
-    for (let t = 0; t < taps; t++) {
-      const [p, q] = [Math.floor((first + t) / kw), (first + t) % kw];
-      const from = ((p % sh) * phW + (q % sw)) * planeFloats + Math.floor(p / sh) * wq + Math.floor(q / sw);
-      S!.set(Pv!.subarray(from, from + tapFloats), t * tapFloats);
+    // One tap at no shift (a 1×1 at stride 1) is the first plane itself.
+    const alone = kh * kw === 1 && sh * sw === 1;
+    const [stacked] = alone ? [{ ...planes, shape: [1, cin, grid] }] : wasmOutputs(backend, [[1, taps * cin, grid]]);
+    if (!alone) {
+      const [S, P] = heapViews(backend, [stacked!, planes]);
+      for (let t = 0; t < taps; t++) {
+        const [p, q] = [Math.floor((first + t) / kw), (first + t) % kw];
+        const from = ((p % sh) * sw + (q % sw)) * tapFloats + Math.floor(p / sh) * wq + Math.floor(q / sw);
+        // The last plane's last channel runs past the end by the shift: over dy's zeros, so zeros.
+        const run = Math.min(tapFloats, P!.length - from);
+        S!.set(P!.subarray(from, from + run), t * tapFloats);
+        S!.fill(0, t * tapFloats + run, (t + 1) * tapFloats);
+      }
     }
     const product = backendKernel(
       backend,
@@ -97,10 +80,10 @@ export function backpropFilterByGemm(
       { a: stacked!, b: dyGrid! },
       { transposeA: false, transposeB: false },
     );
-    backend.disposeData(stacked!.dataId, true);
+    if (!alone) backend.disposeData(stacked!.dataId, true);
     groups.push({ first, product });
   }
-  backend.disposeData(planes!.dataId, true);
+  backend.disposeData(planes.dataId);
   // Forced: XNNPACK's operator (dy packed) is kept on this id until it goes.
   backend.disposeData(dyGrid!.dataId, true);
   if (groups.length === 1) {
@@ -113,4 +96,39 @@ export function backpropFilterByGemm(
   for (const [k, { first }] of groups.entries()) O!.set(G[k]!, first * cin * cout);
   for (const { product } of groups) backend.disposeData(product.dataId, true);
   return out!;
+}
+
+/**
+ * x's stride phases [sh, sw, Cin, N, hq, wq]: phase (a, b) at (u, v) is x[n, sh·u + a − pt, sw·v + b − pl],
+ * zero outside x. x is first padded (or cut) to [N, sh·hq, sw·wq, Cin] in whole rows, then one
+ * transpose of the backend's (C++) deals the phases out: a JavaScript loop over single elements
+ * was slower than the product it feeds.
+ */
+function phasePlanes(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  [sh, sw]: [number, number],
+  [pt, , pl]: [number, number, number, number],
+  [hq, wq]: [number, number],
+): tf.TensorInfo {
+  const [n, h, w, cin] = x.shape as [number, number, number, number];
+  const [hp, wp] = [sh * hq, sw * wq];
+  let padded: tf.TensorInfo = x;
+  if (pt !== 0 || pl !== 0 || hp !== h || wp !== w) {
+    padded = wasmOutputs(backend, [[n, hp, wp, cin]])[0]!;
+    const [X, P] = heapViews(backend, [x, padded]);
+    P!.fill(0);
+    const [c0, c1] = [Math.max(0, pl), Math.min(wp, w + pl)];
+    for (let img = 0; img < n; img++)
+      for (let r = Math.max(0, pt); r < Math.min(hp, h + pt); r++) {
+        const from = ((img * h + r - pt) * w + c0 - pl) * cin;
+        P!.set(X!.subarray(from, from + (c1 - c0) * cin), ((img * hp + r) * wp + c0) * cin);
+      }
+  }
+  const shape = [n * hq, sh, wq, sw, cin];
+  const planes = backendKernel(backend, tf.Transpose, { x: { ...padded, shape } }, { perm: [1, 3, 4, 0, 2] });
+  // Unforced (as the planes' own release): a transpose that only moves size-1 axes is an
+  // Identity, which a backend may answer with its input's buffer and one reference more.
+  if (padded !== x) backend.disposeData(padded.dataId);
+  return planes;
 }
