@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- conv-grads [--repeats N] [--batch N]`: the wasm filter gradient's two paths
  * side by side in one process, on the filter gradients one D pass of the tiny preset runs (its
- * shapes, strides and pads, batch 8): the GEMM over x's shifted runs (conv-filter-gemm.ts) and the
- * batch↔channel-swapped convolution (BF_BY_GEMM.maxBytes = 0), alternating call by call, timed by
- * this process's CPU time (a loaded machine inflates it least). One JSON line per shape with each
- * path's median ms and GFLOP/s, and the ratio old/new (>1: the GEMM is faster); a last line sums them.
+ * shapes, strides and pads, batch 8): the GEMM over x's shifted runs (conv-filter-gemm.ts, forced),
+ * the batch↔channel-swapped convolution (BF_BY_GEMM.maxBytes = 0) and what the thresholds choose,
+ * alternating call by call, timed by this process's CPU time (a loaded machine inflates it
+ * least). One JSON line per shape with each path's median ms and GFLOP/s and the convolution's
+ * time over the others' (>1: faster than the convolution); a last line sums them.
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
@@ -36,17 +37,23 @@ export async function benchConvGrads(argv: string[]): Promise<void> {
   const repeats = Number(values.repeats ?? 9);
   const n = Number(values.batch ?? 8);
   await initBackend('wasm');
-  const budget = BF_BY_GEMM.maxBytes;
-  const total = { gemm: 0, conv: 0 };
+  const defaults = { ...BF_BY_GEMM };
+  const settings = {
+    gemm: { ...defaults, maxWaste: Infinity },
+    conv: { ...defaults, maxBytes: 0 },
+    chosen: defaults,
+  };
+  const paths = Object.keys(settings) as (keyof typeof settings)[];
+  const total = { gemm: 0, conv: 0, chosen: 0 };
   for (const [size, cin, cout, k, s, p] of TINY_D) {
     const out = Math.floor((size + 2 * p - k) / s) + 1;
     const x = tf.randomNormal([n, size, size, cin], 0, 1, 'float32', 1) as tf.Tensor4D;
     const dy = tf.randomNormal([n, out, out, cout], 0, 1, 'float32', 2) as tf.Tensor4D;
     const g: ConvGeometry = { strides: [s, s], pads: [p, p, p, p] };
-    const ms = { gemm: [] as number[], conv: [] as number[] };
+    const ms = { gemm: [] as number[], conv: [] as number[], chosen: [] as number[] };
     for (let i = 0; i <= repeats; i++)
-      for (const path of ['gemm', 'conv'] as const) {
-        BF_BY_GEMM.maxBytes = path === 'gemm' ? budget : 0;
+      for (const path of paths) {
+        Object.assign(BF_BY_GEMM, settings[path]);
         const c0 = process.cpuUsage();
         const df = convBackpropFilter(x, dy, g, [k, k, cin, cout]);
         df.dataSync();
@@ -54,22 +61,24 @@ export async function benchConvGrads(argv: string[]): Promise<void> {
         df.dispose();
         if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
       }
-    BF_BY_GEMM.maxBytes = budget;
+    Object.assign(BF_BY_GEMM, defaults);
     tf.dispose([x, dy]);
     const flop = 2 * n * out * out * k * k * cin * cout;
-    const [gemm, conv] = [median(ms.gemm), median(ms.conv)];
-    total.gemm += gemm;
-    total.conv += conv;
-    const shape = `x[${n},${size},${size},${cin}] ${k}×${k}/${s} pad ${p} → ${cout}`;
+    const [gemm, conv, chosen] = paths.map((path) => median(ms[path]));
+    total.gemm += gemm!;
+    total.conv += conv!;
+    total.chosen += chosen!;
     console.log(
       JSON.stringify({
         bench: 'conv-grads',
-        shape,
-        gemmMs: round(gemm),
-        convMs: round(conv),
-        gemmGflops: round(flop / gemm / 1e6, 1),
-        convGflops: round(flop / conv / 1e6, 1),
-        convOverGemm: round(conv / gemm),
+        shape: `x[${n},${size},${size},${cin}] ${k}×${k}/${s} pad ${p} → ${cout}`,
+        gemmMs: round(gemm!),
+        convMs: round(conv!),
+        chosenMs: round(chosen!),
+        gemmGflops: round(flop / gemm! / 1e6, 1),
+        convGflops: round(flop / conv! / 1e6, 1),
+        convOverGemm: round(conv! / gemm!),
+        convOverChosen: round(conv! / chosen!),
       }),
     );
   }
@@ -79,7 +88,9 @@ export async function benchConvGrads(argv: string[]): Promise<void> {
       shape: 'all of one D pass',
       gemmMs: round(total.gemm),
       convMs: round(total.conv),
+      chosenMs: round(total.chosen),
       convOverGemm: round(total.conv / total.gemm),
+      convOverChosen: round(total.conv / total.chosen),
       repeats,
       load: round(loadavg()[0]!),
     }),

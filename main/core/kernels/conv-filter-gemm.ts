@@ -17,16 +17,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendKernel, heapViews, wasmOutputs, type WasmBackendLike } from './wasm-heap.js';
 
 /**
- * The most bytes the stacked operand may take: past it the taps go in groups (one product
- * each, dy packed once: XNNPACK keeps the operator on dy's copy), and where one tap alone is past
- * it the caller convolves instead. Tests lower it to cover the groups and the fallback.
+ * When the GEMM is taken. `maxBytes`: the most the stacked operand may take; past it the taps
+ * go in groups (one product each, dy packed once: XNNPACK keeps the operator on dy's copy), and
+ * where one tap alone is past it the caller convolves instead. `maxWaste`: the most products
+ * over the grid's padding, as the grid's size over dy's (Hq·Wq / Ho·Wo). Measured side by side
+ * in one process by CPU time (`npm run bench -- conv-grads`, 2026-12-05, load ~7), the
+ * convolution's time over the GEMM's: 1×1 (no waste) 1.3–2.2; 3×3 at 32² (1.13) 1.07, stride 2
+ * from 33² (1.13) 1.42; at 16² (1.27) 1.18, stride 2 from 17² (1.27) 1.05; at 8² and stride 2
+ * from 9² (1.56) 0.96 and 0.89; at 4² (2.25) 0.67. Tests move both to cover every path.
  */
-export const BF_BY_GEMM = { maxBytes: 64 * 2 ** 20 };
+export const BF_BY_GEMM = { maxBytes: 64 * 2 ** 20, maxWaste: 1.3 };
 
 /**
  * The filter gradient [kh, kw, Cin, Cout] of a convolution of x [N, H, W, Cin] giving dy [N, Ho,
- * Wo, Cout] with `strides` and `pads` [top, bottom, left, right], or null where one tap's operand
- * would pass BF_BY_GEMM.maxBytes.
+ * Wo, Cout] with `strides` and `pads` [top, bottom, left, right], or null where BF_BY_GEMM says
+ * the convolution does better.
  */
 export function backpropFilterByGemm(
   backend: WasmBackendLike,
@@ -46,7 +51,7 @@ export function backpropFilterByGemm(
   const grid = n * hq * wq;
   const tapFloats = cin * grid;
   const perGroup = Math.min(kh * kw, Math.floor(BF_BY_GEMM.maxBytes / 4 / tapFloats));
-  if (perGroup < 1) return null;
+  if (perGroup < 1 || hq * wq > BF_BY_GEMM.maxWaste * ho * wo) return null;
   const planes = phasePlanes(backend, x, strides, pads, [hq, wq]);
   const [dyGrid] = wasmOutputs(backend, [[1, grid, cout]]);
   const [D, DG] = heapViews(backend, [dy, dyGrid!]);
