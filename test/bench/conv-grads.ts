@@ -6,6 +6,9 @@
  * alternating call by call, timed by this process's CPU time (a loaded machine inflates it
  * least). One JSON line per shape with each path's median ms and GFLOP/s and the convolution's
  * time over the others' (>1: faster than the convolution); a last line sums them.
+ * `--phases N`: then D's two training phases (Dmain, D+R1; tiny, batch 8, augmentation off) on
+ * one trainer, the filter gradient as chosen and by convolution alternating step by step, N
+ * steps each after a warm-up: median CPU ms per phase and the ratio.
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
@@ -13,6 +16,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../main/core/runtime/backend.js';
 import { convBackpropFilter, type ConvGeometry } from '../../main/core/kernels/conv-grads.js';
 import { BF_BY_GEMM } from '../../main/core/kernels/conv-filter-gemm.js';
+import { presetConfig } from '../../main/core/gan/config.js';
+import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
+import { roundPlanner } from '../../main/core/runtime/round-plan.js';
 
 /** [x's H=W, Cin, Cout, k, stride, pad]: D's filter gradients at the tiny preset (32², 16–64 channels). */
 const TINY_D: [number, number, number, number, number, number][] = [
@@ -33,10 +39,13 @@ const median = (t: number[]): number => [...t].sort((a, b) => a - b)[Math.floor(
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function benchConvGrads(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { repeats: { type: 'string' }, batch: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { repeats: { type: 'string' }, batch: { type: 'string' }, phases: { type: 'string' } },
+  });
   const repeats = Number(values.repeats ?? 9);
   const n = Number(values.batch ?? 8);
-  await initBackend('wasm');
+  const info = await initBackend('wasm');
   const defaults = { ...BF_BY_GEMM };
   const settings = {
     gemm: { ...defaults, maxWaste: Infinity },
@@ -95,4 +104,41 @@ export async function benchConvGrads(argv: string[]): Promise<void> {
       load: round(loadavg()[0]!),
     }),
   );
+  if (values.phases) await phasesSideBySide(info, Number(values.phases), n);
+}
+
+async function phasesSideBySide(info: Awaited<ReturnType<typeof initBackend>>, steps: number, n: number) {
+  const config = presetConfig('tiny', { batchSize: n });
+  const trainer = new GanTrainer(config, 1, null, roundPlanner(info));
+  trainer.counters.augmentP = 0;
+  const reals = tf.randomUniform([n, config.resolution, config.resolution, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
+  const defaults = { ...BF_BY_GEMM };
+  for (const phase of ['Dmain', 'Dreg'] as PhaseName[]) {
+    const ms = { chosen: [] as number[], conv: [] as number[] };
+    for (let i = 0; i <= steps; i++)
+      for (const path of ['chosen', 'conv'] as const) {
+        Object.assign(BF_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : defaults);
+        trainer.counters.step = 0;
+        const c0 = process.cpuUsage();
+        await trainer.trainStep(reals, [phase]);
+        await trainer.takeStats();
+        const cpu = process.cpuUsage(c0);
+        if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
+      }
+    Object.assign(BF_BY_GEMM, defaults);
+    const [chosen, conv] = [median(ms.chosen), median(ms.conv)];
+    console.log(
+      JSON.stringify({
+        bench: 'conv-grads',
+        phase,
+        chosenCpuMs: round(chosen, 1),
+        convCpuMs: round(conv, 1),
+        convOverChosen: round(conv / chosen),
+        steps,
+        load: round(loadavg()[0]!),
+      }),
+    );
+  }
+  tf.dispose(reals);
+  trainer.dispose();
 }

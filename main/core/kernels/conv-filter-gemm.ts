@@ -26,7 +26,7 @@ import { backendKernel, heapViews, wasmOutputs, type WasmBackendLike } from './w
  * from 33² (1.13) 1.42; at 16² (1.27) 1.18, stride 2 from 17² (1.27) 1.05; at 8² and stride 2
  * from 9² (1.56) 0.96 and 0.89; at 4² (2.25) 0.67. Tests move both to cover every path.
  */
-export const BF_BY_GEMM = { maxBytes: 64 * 2 ** 20, maxWaste: 1.3 };
+export const BF_BY_GEMM = { maxBytes: 16 * 2 ** 20, maxWaste: 1.3 };
 
 /**
  * The filter gradient [kh, kw, Cin, Cout] of a convolution of x [N, H, W, Cin] giving dy [N, Ho,
