@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backendKernel, heapViews, isWasm, wasmOutputs, type WasmBackendLike } from './wasm-heap.js';
 import { backpropFilterByGemm } from './conv-filter-gemm.js';
+import { backpropInputByGemm } from './conv-input-gemm.js';
 import { isWebGpu } from './webgpu-program.js';
 
 export const CONV_BI_KERNEL = 'PlumageConv2DBackpropInput';
@@ -193,6 +194,8 @@ function backpropInputWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
     const byParity = backpropInputByParity(backend, dy, filter, pads, a.inShape);
     if (byParity) return byParity;
   }
+  const byGemm = backpropInputByGemm(backend, dy, filter, a.strides, a.pads, a.inShape);
+  if (byGemm) return byGemm;
   const [hd, wd] = [(ho - 1) * sh + 1, (wo - 1) * sw + 1];
   const dilate = sh > 1 || sw > 1;
   const [turned, dilated] = wasmOutputs(backend, [[kh, kw, cout, cin], ...(dilate ? [[n, hd, wd, cout]] : [])]);
