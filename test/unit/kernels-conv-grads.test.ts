@@ -1,9 +1,8 @@
 /**
  * The convolution's fused gradients (main/core/kernels/conv-grads.ts) against the composed ones
  * in gan/grads.ts (which gan-grads holds to finite differences), for each geometry the networks
- * use: the input gradient to the bit (wasm; to rounding on webgpu), the filter gradient to the bit
- * by convolution and to rounding by GEMM (conv-filter-gemm.ts: the same products in another
- * order), R1's gradient of a gradient (which differentiates both kernels again) to float32
+ * use: each gradient to the bit by convolution (wasm; to rounding on webgpu) and to rounding by
+ * GEMM (conv-filter-gemm.ts, conv-input-gemm.ts: the same products in another order), R1's gradient of a gradient (which differentiates both kernels again) to float32
  * rounding, and fewer kernels dispatched.
  */
 import { before, test } from 'node:test';
@@ -12,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fusedHere, useFusedKernels } from '../../main/core/kernels/fused.js';
 import { BY_PARITY, CONV_BI_KERNEL, convBackpropFilter } from '../../main/core/kernels/conv-grads.js';
 import { BF_BY_GEMM } from '../../main/core/kernels/conv-filter-gemm.js';
+import { BI_BY_GEMM } from '../../main/core/kernels/conv-input-gemm.js';
 import { RandomState } from '../../main/core/gan/rng.js';
 import { backendReady, maxAbsDiff } from '../helpers/gan.js';
 
@@ -58,32 +58,31 @@ for (const [name, xShape, fShape, stride, pad] of [
   ['a stride-2 1×1 (odd rows and columns get no tap)', [2, 6, 7, 3], [1, 1, 3, 2], 2, 'valid'],
   ['a stride-2 3×3, even size, valid', [2, 10, 10, 5], [3, 3, 5, 4], 2, 'valid'],
 ] as [string, number[], number[], number, Pad][]) {
-  // A stride-2 input gradient goes by output parity from a size up (BY_PARITY), the filter
-  // gradient by GEMM below a waste of products (BF_BY_GEMM): every way, on any size.
-  const ways = (stride === 2 ? [true, false] : [false]).flatMap((parity) =>
-    [true, false].map((gemm) => ({ parity, gemm })),
-  );
-  for (const { parity, gemm } of ways) {
-    const how =
-      (stride === 2 ? (parity ? ', input gradient by parity' : ', input gradient dilated') : '') +
-      (gemm ? ', filter gradient by GEMM' : ', filter gradient by convolution');
+  // A stride-2 input gradient goes by output parity from a size up (BY_PARITY), a strided one
+  // below it by GEMM (BI_BY_GEMM); the filter gradient by GEMM below a waste of products
+  // (BF_BY_GEMM): every way, on any size.
+  const biWays = stride === 2 ? (['parity', 'gemm', 'conv'] as const) : (['gemm', 'conv'] as const);
+  const ways = biWays.flatMap((bi) => [true, false].map((gemm) => ({ bi, gemm })));
+  for (const { bi, gemm } of ways) {
+    const how = `, input gradient by ${bi === 'conv' && stride === 2 ? 'dilated convolution' : bi}, filter gradient by ${gemm ? 'GEMM' : 'convolution'}`;
     test(`fused conv gradients, ${name}${how}: first order as the composed, R1's second order to rounding`, async (t) => {
       if (!fusedHere(CONV_BI_KERNEL)) return t.skip(`no fused conv gradients on ${tf.getBackend()}`);
       const rng = new RandomState(21);
       const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
       const x = tf.tensor4d(rng.randnF32(size(xShape)), xShape as [number, number, number, number]);
       const f = tf.tensor4d(rng.randnF32(size(fShape), 0.5), fShape as [number, number, number, number]);
-      const [minMacs, bf] = [BY_PARITY.minMacs, { ...BF_BY_GEMM }];
-      BY_PARITY.minMacs = parity ? 0 : Infinity;
+      const [minMacs, bf, biGemm] = [BY_PARITY.minMacs, { ...BF_BY_GEMM }, { ...BI_BY_GEMM }];
+      BY_PARITY.minMacs = bi === 'parity' ? 0 : Infinity;
+      BI_BY_GEMM.minStride = bi === 'gemm' ? 1 : Infinity;
       Object.assign(BF_BY_GEMM, gemm ? { maxWaste: Infinity } : { maxBytes: 0 });
       try {
         const composed = await run(false, x, f, stride, pad);
         const fused = await run(true, x, f, stride, pad);
-        // wasm: the same XNNPACK convolutions over the same numbers, so the same bits (the GEMM
-        // sums the filter gradient's products in another order); webgpu: the backend's own
+        // wasm: the same XNNPACK convolutions over the same numbers, so the same bits (a GEMM
+        // sums the products in another order); webgpu: the backend's own
         // backprop programs, which sum in another order.
         const exact = tf.getBackend() === 'wasm';
-        const bitwise = exact ? (gemm ? (['dx'] as const) : (['dx', 'df'] as const)) : [];
+        const bitwise = exact ? [...(bi === 'gemm' ? [] : ['dx' as const]), ...(gemm ? [] : ['df' as const])] : [];
         for (const k of bitwise) assert.ok(bits(fused[k]).equals(bits(composed[k])), `${k} differs`);
         for (const k of ['dx', 'df', 'ddx', 'ddf'] as const) {
           const scale = Math.max(...composed[k].map(Math.abs));
@@ -97,6 +96,7 @@ for (const [name, xShape, fShape, stride, pad] of [
       } finally {
         BY_PARITY.minMacs = minMacs;
         Object.assign(BF_BY_GEMM, bf);
+        Object.assign(BI_BY_GEMM, biGemm);
         tf.dispose([x, f]);
       }
     });
