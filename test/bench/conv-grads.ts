@@ -6,16 +6,18 @@
  * alternating call by call, timed by this process's CPU time (a loaded machine inflates it
  * least). One JSON line per shape with each path's median ms and GFLOP/s and the convolution's
  * time over the others' (>1: faster than the convolution); a last line sums them.
+ * Then D's strided input gradients, by GEMM (conv-input-gemm.ts) and by the dilated convolution.
  * `--phases N`: then D's two training phases (Dmain, D+R1; tiny, batch 8, augmentation off) on
- * one trainer, the filter gradient as chosen and by convolution alternating step by step, N
+ * one trainer, both gradients as chosen and both by convolution alternating step by step, N
  * steps each after a warm-up: median CPU ms per phase and the ratio.
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../main/core/runtime/backend.js';
-import { convBackpropFilter, type ConvGeometry } from '../../main/core/kernels/conv-grads.js';
+import { convBackpropFilter, convBackpropInput, type ConvGeometry } from '../../main/core/kernels/conv-grads.js';
 import { BF_BY_GEMM } from '../../main/core/kernels/conv-filter-gemm.js';
+import { BI_BY_GEMM } from '../../main/core/kernels/conv-input-gemm.js';
 import { presetConfig } from '../../main/core/gan/config.js';
 import { GanTrainer, type PhaseName } from '../../main/core/gan/training.js';
 import { roundPlanner } from '../../main/core/runtime/round-plan.js';
@@ -104,6 +106,7 @@ export async function benchConvGrads(argv: string[]): Promise<void> {
       load: round(loadavg()[0]!),
     }),
   );
+  await inputGradients(n, repeats);
   if (values.phases) await phasesSideBySide(info, Number(values.phases), n);
 }
 
@@ -112,12 +115,13 @@ async function phasesSideBySide(info: Awaited<ReturnType<typeof initBackend>>, s
   const trainer = new GanTrainer(config, 1, null, roundPlanner(info));
   trainer.counters.augmentP = 0;
   const reals = tf.randomUniform([n, config.resolution, config.resolution, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
-  const defaults = { ...BF_BY_GEMM };
+  const [defaults, biDefaults] = [{ ...BF_BY_GEMM }, { ...BI_BY_GEMM }];
   for (const phase of ['Dmain', 'Dreg'] as PhaseName[]) {
     const ms = { chosen: [] as number[], conv: [] as number[] };
     for (let i = 0; i <= steps; i++)
       for (const path of ['chosen', 'conv'] as const) {
         Object.assign(BF_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : defaults);
+        Object.assign(BI_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : biDefaults);
         trainer.counters.step = 0;
         const c0 = process.cpuUsage();
         await trainer.trainStep(reals, [phase]);
@@ -126,6 +130,7 @@ async function phasesSideBySide(info: Awaited<ReturnType<typeof initBackend>>, s
         if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
       }
     Object.assign(BF_BY_GEMM, defaults);
+    Object.assign(BI_BY_GEMM, biDefaults);
     const [chosen, conv] = [median(ms.chosen), median(ms.conv)];
     console.log(
       JSON.stringify({
@@ -141,4 +146,44 @@ async function phasesSideBySide(info: Awaited<ReturnType<typeof initBackend>>, s
   }
   tf.dispose(reals);
   trainer.dispose();
+}
+
+/** D's strided input gradients (tiny): [dy's H=W, Cin, Cout] of a 3×3 stride-2 convolution from 2·H+1. */
+const TINY_D_BI: [number, number, number][] = [
+  [16, 16, 32],
+  [8, 32, 64],
+  [4, 64, 64],
+];
+
+async function inputGradients(n: number, repeats: number) {
+  const defaults = { ...BI_BY_GEMM };
+  for (const [size, cin, cout] of TINY_D_BI) {
+    const dy = tf.randomNormal([n, size, size, cout], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const f = tf.randomNormal([3, 3, cin, cout], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const g: ConvGeometry = { strides: [2, 2], pads: [0, 0, 0, 0] };
+    const inShape = [n, 2 * size + 1, 2 * size + 1, cin];
+    const ms = { gemm: [] as number[], conv: [] as number[] };
+    for (let i = 0; i <= repeats; i++)
+      for (const path of ['gemm', 'conv'] as const) {
+        Object.assign(BI_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : defaults);
+        const c0 = process.cpuUsage();
+        const dx = convBackpropInput(dy, f, g, inShape);
+        dx.dataSync();
+        const cpu = process.cpuUsage(c0);
+        dx.dispose();
+        if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
+      }
+    Object.assign(BI_BY_GEMM, defaults);
+    tf.dispose([dy, f]);
+    const [gemm, conv] = [median(ms.gemm), median(ms.conv)];
+    console.log(
+      JSON.stringify({
+        bench: 'conv-grads',
+        inputGradient: `dy[${n},${size},${size},${cout}] 3×3/2 → x[${inShape.join(',')}]`,
+        gemmMs: round(gemm),
+        convMs: round(conv),
+        convOverGemm: round(conv / gemm),
+      }),
+    );
+  }
 }

@@ -21,7 +21,7 @@
  *   kid-beside [--preset tiny] [--kimg K] [--images 1000] [--repeats 1]
  *                                          the trainer's images/s with and without each checkpoint
  *                                          scored beside it (nice-19 process): the slowdown ratio
- *   conv-grads [--repeats 9] [--batch 8] [--phases N]   the wasm filter gradient's GEMM against its convolution,
+ *   conv-grads [--repeats 9] [--batch 8] [--phases N]   the wasm conv gradients' GEMMs against their convolutions,
  *                                          side by side on D's shapes (CPU ms, GFLOP/s, ratio)
  */
 import { benchIngest } from './ingest.js';
