@@ -9,13 +9,19 @@
  * Then D's strided input gradients, by GEMM (conv-input-gemm.ts) and by the dilated convolution.
  * `--phases N`: then D's two training phases (Dmain, D+R1; tiny, batch 8, augmentation off) on
  * one trainer, both gradients as chosen and both by convolution alternating step by step, N
- * steps each after a warm-up: median CPU ms per phase and the ratio.
+ * steps each after a warm-up: median CPU ms per phase, and inside the two gradient kernels, and the ratios.
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../main/core/runtime/backend.js';
-import { convBackpropFilter, convBackpropInput, type ConvGeometry } from '../../main/core/kernels/conv-grads.js';
+import {
+  CONV_BF_KERNEL,
+  CONV_BI_KERNEL,
+  convBackpropFilter,
+  convBackpropInput,
+  type ConvGeometry,
+} from '../../main/core/kernels/conv-grads.js';
 import { BF_BY_GEMM } from '../../main/core/kernels/conv-filter-gemm.js';
 import { BI_BY_GEMM } from '../../main/core/kernels/conv-input-gemm.js';
 import { presetConfig } from '../../main/core/gan/config.js';
@@ -116,18 +122,38 @@ async function phasesSideBySide(info: Awaited<ReturnType<typeof initBackend>>, s
   trainer.counters.augmentP = 0;
   const reals = tf.randomUniform([n, config.resolution, config.resolution, 3], -1, 1, 'float32', 7) as tf.Tensor4D;
   const [defaults, biDefaults] = [{ ...BF_BY_GEMM }, { ...BI_BY_GEMM }];
+  // The two gradient kernels' own CPU time inside the phase too: at a load of several the whole
+  // step's CPU time wanders by ±50 % step to step, theirs much less.
+  let inKernels = 0;
+  const wrapped = [CONV_BI_KERNEL, CONV_BF_KERNEL].map((name) => {
+    const config = tf.getKernel(name, 'wasm')! as { kernelFunc: tf.KernelFunc };
+    const own = config.kernelFunc;
+    config.kernelFunc = (args) => {
+      const c0 = process.cpuUsage();
+      try {
+        return own(args);
+      } finally {
+        const cpu = process.cpuUsage(c0);
+        inKernels += (cpu.user + cpu.system) / 1000;
+      }
+    };
+    return { config, own };
+  });
   for (const phase of ['Dmain', 'Dreg'] as PhaseName[]) {
     const ms = { chosen: [] as number[], conv: [] as number[] };
+    const kernelMs = { chosen: [] as number[], conv: [] as number[] };
     for (let i = 0; i <= steps; i++)
       for (const path of ['chosen', 'conv'] as const) {
         Object.assign(BF_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : defaults);
         Object.assign(BI_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : biDefaults);
         trainer.counters.step = 0;
+        inKernels = 0;
         const c0 = process.cpuUsage();
         await trainer.trainStep(reals, [phase]);
         await trainer.takeStats();
         const cpu = process.cpuUsage(c0);
         if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
+        if (i > 0) kernelMs[path].push(inKernels);
       }
     Object.assign(BF_BY_GEMM, defaults);
     Object.assign(BI_BY_GEMM, biDefaults);
@@ -139,11 +165,15 @@ async function phasesSideBySide(info: Awaited<ReturnType<typeof initBackend>>, s
         chosenCpuMs: round(chosen, 1),
         convCpuMs: round(conv, 1),
         convOverChosen: round(conv / chosen),
+        gradKernelsChosenCpuMs: round(median(kernelMs.chosen), 1),
+        gradKernelsConvCpuMs: round(median(kernelMs.conv), 1),
+        gradKernelsConvOverChosen: round(median(kernelMs.conv) / median(kernelMs.chosen)),
         steps,
         load: round(loadavg()[0]!),
       }),
     );
   }
+  for (const { config, own } of wrapped) config.kernelFunc = own;
   tf.dispose(reals);
   trainer.dispose();
 }
