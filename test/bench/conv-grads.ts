@@ -73,7 +73,7 @@ export async function benchConvGrads(argv: string[]): Promise<void> {
         Object.assign(BF_BY_GEMM, settings[path]);
         const c0 = process.cpuUsage();
         const df = convBackpropFilter(x, dy, g, [k, k, cin, cout]);
-        df.dataSync();
+        await df.data();
         const cpu = process.cpuUsage(c0);
         df.dispose();
         if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
@@ -198,7 +198,7 @@ async function inputGradients(n: number, repeats: number) {
         Object.assign(BI_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : defaults);
         const c0 = process.cpuUsage();
         const dx = convBackpropInput(dy, f, g, inShape);
-        dx.dataSync();
+        await dx.data();
         const cpu = process.cpuUsage(c0);
         dx.dispose();
         if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);

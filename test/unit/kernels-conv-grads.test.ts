@@ -2,8 +2,9 @@
  * The convolution's fused gradients (main/core/kernels/conv-grads.ts) against the composed ones
  * in gan/grads.ts (which gan-grads holds to finite differences), for each geometry the networks
  * use: each gradient to the bit by convolution (wasm; to rounding on webgpu) and to rounding by
- * GEMM (conv-filter-gemm.ts, conv-input-gemm.ts: the same products in another order), R1's gradient of a gradient (which differentiates both kernels again) to float32
- * rounding, and fewer kernels dispatched.
+ * GEMM (conv-filter-gemm.ts, conv-input-gemm.ts: the same products in another order), R1's
+ * gradient of a gradient (which differentiates both kernels again) to float32 rounding, and
+ * fewer kernels dispatched.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -232,7 +232,8 @@ function backpropFilterWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const [kh, kw] = a.filterShape as [number, number];
   const byGemm = backpropFilterByGemm(backend, x, dy, a.strides, a.pads, [kh, kw]);
   if (byGemm) return byGemm;
-  // Past the GEMM's memory budget: x turned [cin, h, w, n] (its padding given to XNNPACK), dy as the filter [ho, wo, n, cout]:
+  // Where BF_BY_GEMM says the convolution does better: x turned [cin, h, w, n] (its padding
+  // given to XNNPACK), dy as the filter [ho, wo, n, cout]:
   // the backend's transposes (a JavaScript loop over x's scattered writes was slower than the
   // convolution).
   const xT = backendKernel(backend, tf.Transpose, { x }, { perm: [3, 1, 2, 0] });

@@ -16,7 +16,7 @@ import { backendKernel, heapViews, wasmOutputs, type WasmBackendLike } from './w
  */
 export const BI_BY_GEMM = { minStride: 2, maxBytes: 16 * 2 ** 20 };
 
-/** dx [N, H, W, Cin] (`inShape`) of a convolution with `filter` [kh, kw, Cin, Cout], or null where BI_BY_GEMM says no. */
+/** dx [N, H, W, Cin] (`inShape`) of a convolution with `filter` [kh, kw, Cin, Cout]; null where BI_BY_GEMM says no. */
 export function backpropInputByGemm(
   backend: WasmBackendLike,
   dy: tf.TensorInfo,
