@@ -6,14 +6,15 @@
  * BF; BF's in x is BI, in dy the forward convolution — so R1 and path length differentiate
  * them as often as they need.
  *
- * wasm: the same arithmetic as the composed gradients, the data movement done in JavaScript
- * over the heap and the products by the backend's own XNNPACK convolution, called directly:
- * BI convolves dy (dilated by the stride) with the filter turned 180° and in/out swapped, the
- * padding given to XNNPACK (which multiplies the same zeros the composed pad wrote). BF is one
- * matrix product through XNNPACK's GEMM over x's shifted runs (conv-filter-gemm.ts; the same
- * products summed in another order, so to rounding), or where that would take too much memory the
- * batch↔channel-swapped convolution dilated by the stride (the backend's transposes, the padding
- * again XNNPACK's). webgpu: the backend's own Conv2DBackpropInput and Conv2DBackpropFilter programs.
+ * wasm: the data movement done in JavaScript over the heap, the products by the backend's own
+ * XNNPACK, called directly. BI convolves dy (dilated by the stride) with the filter turned 180°
+ * and in/out swapped, the padding given to XNNPACK (the composed ops' arithmetic, to the bit); a
+ * big stride-2 one goes by output parity (the same bits), a smaller strided one by one GEMM and a
+ * scatter-add (conv-input-gemm.ts). BF is one GEMM over x's shifted runs (conv-filter-gemm.ts),
+ * or where that multiplies too much padding or takes too much memory the batch↔channel-swapped
+ * convolution dilated by the stride (the backend's transposes, the padding again XNNPACK's). A
+ * GEMM sums the same products in another order: to float32 rounding, not to the bit. webgpu: the
+ * backend's own Conv2DBackpropInput and Conv2DBackpropFilter programs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { backendKernel, heapViews, isWasm, wasmOutputs, type WasmBackendLike } from './wasm-heap.js';
