@@ -41,3 +41,28 @@ export function backendKernel(
     attrs: attrs as unknown as tf.NamedAttrMap,
   }) as tf.TensorInfo;
 }
+
+/** The wasm backend's own Conv2D (XNNPACK) at stride 1, its padding [top, bottom, left, right] explicit. */
+export const xnnConv = (
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  [top, bottom, left, right]: [number, number, number, number],
+  dilations: [number, number],
+): tf.TensorInfo =>
+  backendKernel(
+    backend,
+    tf.Conv2D,
+    { x, filter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations,
+    },
+  );
