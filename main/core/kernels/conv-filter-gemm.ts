@@ -17,14 +17,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendKernel, heapViews, wasmOutputs, type WasmBackendLike } from './wasm-heap.js';
 
 /**
- * When the GEMM is taken. `maxBytes`: the most the stacked operand may take; past it the taps
- * go in groups (one product each, dy packed once: XNNPACK keeps the operator on dy's copy), and
- * where one tap alone is past it the caller convolves instead. `maxWaste`: the most products
- * over the grid's padding, as the grid's size over dy's (Hq·Wq / Ho·Wo). Measured side by side
- * in one process by CPU time (`npm run bench -- conv-grads`, 2026-12-05, load ~7), the
- * convolution's time over the GEMM's: 1×1 (no waste) 1.3–2.2; 3×3 at 32² (1.13) 1.07, stride 2
- * from 33² (1.13) 1.42; at 16² (1.27) 1.18, stride 2 from 17² (1.27) 1.05; at 8² and stride 2
- * from 9² (1.56) 0.96 and 0.89; at 4² (2.25) 0.67. Tests move both to cover every path.
+ * When the GEMM is taken. `maxBytes`: the most the stacked operand may take, the memory it needs
+ * beyond the convolution's (x's planes and dy's grid stand for its transposed x and dy); past it
+ * the taps go in groups (one product each, dy packed once: XNNPACK keeps the operator on dy's
+ * copy), and where one tap alone is past it the caller convolves instead. `maxWaste`: the most
+ * products over the grid's padding, as the grid's size over dy's (Hq·Wq / Ho·Wo). Measured side
+ * by side in one process by CPU time (`npm run bench -- conv-grads --repeats 25`, 2026-12-05,
+ * load 8), the convolution's time over the GEMM's, waste in brackets: 1×1 (1) 2.0–2.7; 3×3 at
+ * 32² (1.13) 1.24, stride 2 from 33² (1.13) 1.49; at 16² (1.27) 1.17, stride 2 from 17² (1.27)
+ * 1.22; at 8² (1.56) 0.95, stride 2 from 9² (1.56) 0.57–0.94; at 4² (2.25) 0.77. Tests move both.
  */
 export const BF_BY_GEMM = { maxBytes: 16 * 2 ** 20, maxWaste: 1.3 };
 
