@@ -21,6 +21,8 @@
  *   kid-beside [--preset tiny] [--kimg K] [--images 1000] [--repeats 1]
  *                                          the trainer's images/s with and without each checkpoint
  *                                          scored beside it (nice-19 process): the slowdown ratio
+ *   conv-grads [--repeats 9] [--batch 8] [--phases N]   the wasm conv gradients' GEMMs against their convolutions,
+ *                                          side by side on D's shapes (CPU ms, GFLOP/s, ratio)
  */
 import { benchIngest } from './ingest.js';
 import { benchTrain } from './train.js';
@@ -31,6 +33,7 @@ import { benchPickle } from './pickle.js';
 import { benchInsight } from './insight.js';
 import { benchKidBeside } from './kid-beside.js';
 import { benchKernels } from './kernel-bench.js';
+import { benchConvGrads } from './conv-grads.js';
 
 const [name, ...rest] = process.argv.slice(2);
 const benches: Record<string, (argv: string[]) => Promise<void>> = {
@@ -43,6 +46,7 @@ const benches: Record<string, (argv: string[]) => Promise<void>> = {
   insight: benchInsight,
   'kid-beside': benchKidBeside,
   kernels: benchKernels,
+  'conv-grads': benchConvGrads,
 };
 const bench = name ? benches[name] : undefined;
 if (!bench) {

@@ -1,14 +1,18 @@
 /**
  * The convolution's fused gradients (main/core/kernels/conv-grads.ts) against the composed ones
  * in gan/grads.ts (which gan-grads holds to finite differences), for each geometry the networks
- * use: the input and filter gradients to the bit (wasm; to rounding on webgpu), R1's gradient of a gradient (which
- * differentiates both kernels again) to float32 rounding, and fewer kernels dispatched.
+ * use: each gradient to the bit by convolution (wasm; to rounding on webgpu) and to rounding by
+ * GEMM (conv-filter-gemm.ts, conv-input-gemm.ts: the same products in another order), R1's
+ * gradient of a gradient (which differentiates both kernels again) to float32 rounding, and
+ * fewer kernels dispatched.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { fusedHere, useFusedKernels } from '../../main/core/kernels/fused.js';
 import { BY_PARITY, CONV_BI_KERNEL, convBackpropFilter } from '../../main/core/kernels/conv-grads.js';
+import { BF_BY_GEMM } from '../../main/core/kernels/conv-filter-gemm.js';
+import { BI_BY_GEMM } from '../../main/core/kernels/conv-input-gemm.js';
 import { RandomState } from '../../main/core/gan/rng.js';
 import { backendReady, maxAbsDiff } from '../helpers/gan.js';
 
@@ -55,26 +59,33 @@ for (const [name, xShape, fShape, stride, pad] of [
   ['a stride-2 1×1 (odd rows and columns get no tap)', [2, 6, 7, 3], [1, 1, 3, 2], 2, 'valid'],
   ['a stride-2 3×3, even size, valid', [2, 10, 10, 5], [3, 3, 5, 4], 2, 'valid'],
 ] as [string, number[], number[], number, Pad][]) {
-  // A stride-2 input gradient goes by output parity from a size up (BY_PARITY): both ways, on any size.
-  for (const parity of stride === 2 ? [true, false] : [false]) {
-    const how = stride === 2 ? (parity ? ', input gradient by parity' : ', input gradient dilated') : '';
-    test(`fused conv gradients, ${name}${how}: first order to the bit on wasm, R1's second order to rounding`, async (t) => {
+  // A stride-2 input gradient goes by output parity from a size up (BY_PARITY), a strided one
+  // below it by GEMM (BI_BY_GEMM); the filter gradient by GEMM below a waste of products
+  // (BF_BY_GEMM): every way, on any size.
+  const biWays = stride === 2 ? (['parity', 'gemm', 'conv'] as const) : (['gemm', 'conv'] as const);
+  const ways = biWays.flatMap((bi) => [true, false].map((gemm) => ({ bi, gemm })));
+  for (const { bi, gemm } of ways) {
+    const how = `, input gradient by ${bi === 'conv' && stride === 2 ? 'dilated convolution' : bi}, filter gradient by ${gemm ? 'GEMM' : 'convolution'}`;
+    test(`fused conv gradients, ${name}${how}: first order as the composed, R1's second order to rounding`, async (t) => {
       if (!fusedHere(CONV_BI_KERNEL)) return t.skip(`no fused conv gradients on ${tf.getBackend()}`);
       const rng = new RandomState(21);
       const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
       const x = tf.tensor4d(rng.randnF32(size(xShape)), xShape as [number, number, number, number]);
       const f = tf.tensor4d(rng.randnF32(size(fShape), 0.5), fShape as [number, number, number, number]);
-      const minMacs = BY_PARITY.minMacs;
-      BY_PARITY.minMacs = parity ? 0 : Infinity;
+      const [minMacs, bf, biGemm] = [BY_PARITY.minMacs, { ...BF_BY_GEMM }, { ...BI_BY_GEMM }];
+      BY_PARITY.minMacs = bi === 'parity' ? 0 : Infinity;
+      BI_BY_GEMM.minStride = bi === 'gemm' ? 1 : Infinity;
+      Object.assign(BF_BY_GEMM, gemm ? { maxWaste: Infinity } : { maxBytes: 0 });
       try {
         const composed = await run(false, x, f, stride, pad);
         const fused = await run(true, x, f, stride, pad);
-        // wasm: the same XNNPACK convolutions over the same numbers, so the same bits; webgpu: the
-        // backend's own backprop programs, which sum in another order.
+        // wasm: the same XNNPACK convolutions over the same numbers, so the same bits (a GEMM
+        // sums the products in another order); webgpu: the backend's own
+        // backprop programs, which sum in another order.
         const exact = tf.getBackend() === 'wasm';
-        for (const k of ['dx', 'df'] as const)
-          if (exact) assert.ok(bits(fused[k]).equals(bits(composed[k])), `${k} differs`);
-        for (const k of exact ? (['ddx', 'ddf'] as const) : (['dx', 'df', 'ddx', 'ddf'] as const)) {
+        const bitwise = exact ? [...(bi === 'gemm' ? [] : ['dx' as const]), ...(gemm ? [] : ['df' as const])] : [];
+        for (const k of bitwise) assert.ok(bits(fused[k]).equals(bits(composed[k])), `${k} differs`);
+        for (const k of ['dx', 'df', 'ddx', 'ddf'] as const) {
           const scale = Math.max(...composed[k].map(Math.abs));
           const diff = maxAbsDiff(fused[k], composed[k]);
           assert.ok(diff <= 1e-5 * scale, `${k}: off by ${diff} of ${scale}`);
@@ -85,6 +96,8 @@ for (const [name, xShape, fShape, stride, pad] of [
         );
       } finally {
         BY_PARITY.minMacs = minMacs;
+        Object.assign(BF_BY_GEMM, bf);
+        Object.assign(BI_BY_GEMM, biGemm);
         tf.dispose([x, f]);
       }
     });
@@ -101,7 +114,10 @@ test('fused filter gradient at batch 1 and one channel: the composed bits, and i
   const before = [(await x.data()).slice(), (await dy.data()).slice()];
   const g = { strides: [1, 1] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number] };
   const tensors = tf.memory().numTensors;
+  const bf = { ...BF_BY_GEMM };
+  BF_BY_GEMM.maxBytes = 0; // the convolution: its bits (the GEMM's are held to rounding above)
   const df = convBackpropFilter(x, dy, g, [3, 3, 1, 2]);
+  Object.assign(BF_BY_GEMM, bf);
   useFusedKernels(false);
   const f0 = tf.zeros([3, 3, 1, 2]);
   const composed = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, 1, 'same'), dy)))(f0);
@@ -116,4 +132,50 @@ test('fused filter gradient at batch 1 and one channel: the composed bits, and i
     tf.dispose([x, dy, df, composed, f0]);
   }
   assert.equal(tf.memory().numTensors, tensors - 2);
+});
+
+test('filter gradient by GEMM: taps in groups past its memory budget, one channel and one image, inputs alive', async (t) => {
+  if (!fusedHere(CONV_BI_KERNEL) || tf.getBackend() !== 'wasm') return t.skip('the GEMM is the wasm path');
+  const rng = new RandomState(5);
+  const bf = { ...BF_BY_GEMM };
+  // [x shape, kernel, stride, pads]: odd sizes, uneven padding, a 2×3 kernel, stride 2 with a row left over.
+  for (const [xs, [kh, kw, cout], s, pads] of [
+    [[2, 7, 8, 3], [3, 2, 4], 1, [2, 0, 1, 1]],
+    [[1, 9, 7, 1], [3, 3, 2], 2, [1, 1, 0, 1]],
+    [[3, 5, 5, 2], [1, 1, 3], 2, [0, 0, 0, 0]],
+    [[1, 1, 1, 4], [1, 1, 2], 1, [0, 0, 0, 0]],
+  ] as [number[], number[], number, [number, number, number, number]][]) {
+    const [n, h, w, cin] = xs as [number, number, number, number];
+    const [ho, wo] = [
+      Math.floor((h + pads[0] + pads[1] - kh!) / s) + 1,
+      Math.floor((w + pads[2] + pads[3] - kw!) / s) + 1,
+    ];
+    const x = tf.tensor4d(rng.randnF32(n * h * w * cin), [n, h, w, cin]);
+    const dy = tf.tensor4d(rng.randnF32(n * ho * wo * cout!), [n, ho, wo, cout!]);
+    const before = [(await x.data()).slice(), (await dy.data()).slice()];
+    const g = { strides: [s, s] as [number, number], pads };
+    const shape = [kh!, kw!, cin, cout!];
+    // One tap's operand: Cin × the grid (dy's map plus the taps' reach within a stride phase).
+    const tapBytes = 4 * cin * n * (ho + Math.floor((kh! - 1) / s)) * (wo + Math.floor((kw! - 1) / s));
+    const tensors = tf.memory().numTensors;
+    try {
+      const results: Float32Array[] = [];
+      for (const maxBytes of [0, Infinity, tapBytes, 2 * tapBytes]) {
+        Object.assign(BF_BY_GEMM, { maxBytes, maxWaste: Infinity });
+        const df = convBackpropFilter(x, dy, g, shape);
+        results.push((await df.data()) as Float32Array);
+        df.dispose();
+      }
+      const [conv, ...gemms] = results as [Float32Array, ...Float32Array[]];
+      const scale = Math.max(...conv.map(Math.abs));
+      for (const [i, r] of gemms.entries())
+        assert.ok(maxAbsDiff(r, conv) <= 1e-5 * scale, `${xs} ${shape} way ${i}: off by ${maxAbsDiff(r, conv)}`);
+      assert.deepEqual(await x.data(), before[0]);
+      assert.deepEqual(await dy.data(), before[1]);
+      assert.equal(tf.memory().numTensors, tensors);
+    } finally {
+      Object.assign(BF_BY_GEMM, bf);
+      tf.dispose([x, dy]);
+    }
+  }
 });

@@ -6,16 +6,23 @@
  * BF; BF's in x is BI, in dy the forward convolution — so R1 and path length differentiate
  * them as often as they need.
  *
- * wasm: the same arithmetic as the composed gradients, the data movement done in JavaScript
- * over the heap and the products by the backend's own XNNPACK convolution, called directly:
- * BI convolves dy (dilated by the stride) with the filter turned 180° and in/out swapped, the
- * padding given to XNNPACK (which multiplies the same zeros the composed pad wrote); BF is the
- * batch↔channel-swapped convolution dilated by the stride (the backend's transposes, the
- * padding again XNNPACK's). webgpu: the backend's own
- * Conv2DBackpropInput and Conv2DBackpropFilter programs.
+ * wasm: the data movement done in JavaScript over the heap, the products by the backend's own
+ * XNNPACK, called directly. BI convolves dy (dilated by the stride) with the filter turned 180°
+ * and in/out swapped, the padding given to XNNPACK (the composed ops' arithmetic, to the bit); a
+ * big stride-2 one goes by output parity (the same bits), a smaller strided one by one GEMM and a
+ * scatter-add (conv-input-gemm.ts). BF is one GEMM over x's shifted runs (conv-filter-gemm.ts),
+ * or where that multiplies too much padding or takes too much memory the batch↔channel-swapped
+ * convolution dilated by the stride (the backend's transposes, the padding again XNNPACK's). A
+ * GEMM sums the same products in another order: to float32 rounding, not to the bit. webgpu: the
+ * backend's own Conv2DBackpropInput and Conv2DBackpropFilter programs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapViews, isWasm, wasmOutputs, type WasmBackendLike } from './wasm-heap.js';
+import { backendKernel, heapViews, isWasm, wasmOutputs, xnnConv } from './wasm-heap.js';
+import { backpropFilterByGemm } from './conv-filter-gemm.js';
+import { backpropInputByGemm } from './conv-input-gemm.js';
+import { BY_PARITY, backpropInputByParity } from './conv-input-parity.js';
+
+export { BY_PARITY };
 import { isWebGpu } from './webgpu-program.js';
 
 export const CONV_BI_KERNEL = 'PlumageConv2DBackpropInput';
@@ -40,29 +47,25 @@ const explicit = (p: ConvGeometry['pads']): Explicit => [
 export const convForward = (x: tf.Tensor4D, filter: tf.Tensor4D, g: ConvGeometry): tf.Tensor4D =>
   tf.conv2d(x, filter, g.strides, explicit(g.pads));
 
+/** One of the two gradient kernels, run through the engine (so the tape records it). */
+const runGradKernel = (name: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor4D =>
+  tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+
 /** dL/dx of conv(x, filter) given dL/dy; x has `inShape`. */
-export function convBackpropInput(
+export const convBackpropInput = (
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   g: ConvGeometry,
   inShape: number[],
-): tf.Tensor4D {
-  return tf
-    .engine()
-    .runKernel(CONV_BI_KERNEL, { dy, filter }, { ...g, inShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
+): tf.Tensor4D => runGradKernel(CONV_BI_KERNEL, { dy, filter }, { ...g, inShape });
 
 /** dL/dfilter of conv(x, filter) given dL/dy; the filter has `filterShape`. */
-export function convBackpropFilter(
+export const convBackpropFilter = (
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   g: ConvGeometry,
   filterShape: number[],
-): tf.Tensor4D {
-  return tf
-    .engine()
-    .runKernel(CONV_BF_KERNEL, { x, dy }, { ...g, filterShape } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-}
+): tf.Tensor4D => runGradKernel(CONV_BF_KERNEL, { x, dy }, { ...g, filterShape });
 
 /**
  * The padding of BI's convolution over the dilated dy: each side k − 1 − (the forward's pad),
@@ -91,98 +94,6 @@ export function adjointPads(
 
 type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
 
-/** The wasm backend's own Conv2D (XNNPACK), called as a function inside our kernel. */
-function xnnConv(
-  backend: WasmBackendLike,
-  x: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  pads: [number, number, number, number],
-  dilations: [number, number],
-): tf.TensorInfo {
-  const conv = tf.getKernel(tf.Conv2D, 'wasm')!;
-  return conv.kernelFunc({
-    inputs: { x, filter },
-    backend: backend as unknown as tf.KernelBackend,
-    attrs: { strides: [1, 1], pad: explicit(pads), dataFormat: 'NHWC', dilations } as unknown as tf.NamedAttrMap,
-  }) as tf.TensorInfo;
-}
-
-/**
- * From how many multiply-adds of the dilated convolution BI goes by parity: below, its four
- * XNNPACK convolutions (each set up anew with its own filter) and the interleave cost more than
- * the zeros they skip. Measured side by side in one process by CPU time, 2026-12-05, at load
- * ~17: a stride-2 3×3 over [8,33,33,16→32] 0.78× (slower), [8,17,17,32→64] 0.72×, [8,9,9,64→64]
- * 0.98×, [8,33,33,64→64] (321 M) 1.34× faster. So none of the tiny preset's convolutions
- * (≤ 43 M) go by parity; the 128-channel and 64² networks' do. Tests set it to 0.
- */
-export const BY_PARITY = { minMacs: 150e6 };
-
-/** One axis of a stride-2 BI's output parity r: its taps of the turned filter, rows, and dy's padding. */
-function parityAxis(k: number, pad0: number, outLen: number, dyLen: number, r: number) {
-  const taps: number[] = [];
-  for (let p = 0; p < k; p++) if ((((pad0 - r - p) % 2) + 2) % 2 === 0) taps.push(p);
-  const count = Math.ceil((outLen - r) / 2);
-  const before = taps.length > 0 ? (pad0 - r - taps[0]!) / 2 : 0;
-  const after = count - 1 + taps.length - dyLen - before;
-  return { taps, count, before, after };
-}
-
-/**
- * BI of a stride-2 convolution without the dilated dy's zeros: an output row of parity r only
- * meets the turned filter's taps p ≡ pad − r (mod 2), over consecutive rows of dy, so each of the
- * four output parities is a stride-1 convolution of dy itself with its own taps (a quarter of the
- * dilated convolution's multiplies, which were 3/4 zeros), interleaved into dx. The nonzero
- * products are summed in the same window order, so the bits are the dilated convolution's
- * (test/unit/kernels-conv-grads.test.ts). Null where a parity would need a negative padding.
- */
-function backpropInputByParity(
-  backend: WasmBackendLike,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  pads: [number, number, number, number],
-  inShape: number[],
-): tf.TensorInfo | null {
-  const [kh, kw, cin, cout] = filter.shape as [number, number, number, number];
-  const [n, ho, wo] = dy.shape as [number, number, number];
-  const [hin, win] = [inShape[1]!, inShape[2]!];
-  const rows = [0, 1].map((r) => parityAxis(kh, pads[0], hin, ho, r));
-  const cols = [0, 1].map((s) => parityAxis(kw, pads[2], win, wo, s));
-  for (const a of [...rows, ...cols])
-    if (a.taps.length > 0 && a.count > 0 && (a.before < 0 || a.after < 0)) return null;
-  const phases: { r: number; s: number; out: tf.TensorInfo }[] = [];
-  for (let r = 0; r < 2; r++)
-    for (let s = 0; s < 2; s++) {
-      const [R, S] = [rows[r]!, cols[s]!];
-      if (R.taps.length === 0 || S.taps.length === 0 || R.count <= 0 || S.count <= 0) continue; // zeros
-      const [sub] = wasmOutputs(backend, [[R.taps.length, S.taps.length, cout, cin]]);
-      const [W, T] = heapViews(backend, [filter, sub!]);
-      for (const [i, p] of R.taps.entries())
-        for (const [j, q] of S.taps.entries())
-          for (let o = 0; o < cout; o++) {
-            const to = ((i * S.taps.length + j) * cout + o) * cin;
-            const from = ((kh - 1 - p) * kw + (kw - 1 - q)) * cin * cout + o;
-            for (let c = 0; c < cin; c++) T![to + c] = W![from + c * cout]!;
-          }
-      phases.push({ r, s, out: xnnConv(backend, dy, sub!, [R.before, R.after, S.before, S.after], [1, 1]) });
-      backend.disposeData(sub!.dataId, true);
-    }
-  const [out] = wasmOutputs(backend, [[n, hin, win, cin]]);
-  const [O, ...P] = heapViews(backend, [out!, ...phases.map((ph) => ph.out)]);
-  O!.fill(0);
-  for (const [k, { r, s }] of phases.entries()) {
-    const [cr, cs] = [rows[r]!.count, cols[s]!.count];
-    const src = P[k]!;
-    for (let b = 0; b < n; b++)
-      for (let u = 0; u < cr; u++)
-        for (let v = 0; v < cs; v++) {
-          const from = ((b * cr + u) * cs + v) * cin;
-          O!.set(src.subarray(from, from + cin), ((b * hin + 2 * u + r) * win + 2 * v + s) * cin);
-        }
-  }
-  for (const ph of phases) backend.disposeData(ph.out.dataId, true);
-  return out!;
-}
-
 function backpropInputWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   if (!isWasm(backend)) throw new Error(`${CONV_BI_KERNEL}: not the wasm backend`);
   const a = attrs as unknown as ConvGeometry & { inShape: number[] };
@@ -196,6 +107,8 @@ function backpropInputWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
     const byParity = backpropInputByParity(backend, dy, filter, pads, a.inShape);
     if (byParity) return byParity;
   }
+  const byGemm = backpropInputByGemm(backend, dy, filter, a.strides, a.pads, a.inShape);
+  if (byGemm) return byGemm;
   const [hd, wd] = [(ho - 1) * sh + 1, (wo - 1) * sw + 1];
   const dilate = sh > 1 || sw > 1;
   const [turned, dilated] = wasmOutputs(backend, [[kh, kw, cout, cin], ...(dilate ? [[n, hd, wd, cout]] : [])]);
@@ -223,15 +136,6 @@ function backpropInputWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   return out;
 }
 
-/** The wasm backend's own (C++) Transpose, called as a function inside our kernel. */
-function wasmTranspose(backend: WasmBackendLike, x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
-  return tf.getKernel(tf.Transpose, 'wasm')!.kernelFunc({
-    inputs: { x },
-    backend: backend as unknown as tf.KernelBackend,
-    attrs: { perm } as unknown as tf.NamedAttrMap,
-  }) as tf.TensorInfo;
-}
-
 function backpropFilterWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   if (!isWasm(backend)) throw new Error(`${CONV_BF_KERNEL}: not the wasm backend`);
   const a = attrs as unknown as ConvGeometry & { filterShape: number[] };
@@ -239,11 +143,14 @@ function backpropFilterWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const [, , , cin] = x.shape as [number, number, number, number];
   const [, , , cout] = dy.shape as [number, number, number, number];
   const [kh, kw] = a.filterShape as [number, number];
-  // x turned [cin, h, w, n] (its padding given to XNNPACK), dy as the filter [ho, wo, n, cout]:
+  const byGemm = backpropFilterByGemm(backend, x, dy, a.strides, a.pads, [kh, kw]);
+  if (byGemm) return byGemm;
+  // Where BF_BY_GEMM says the convolution does better: x turned [cin, h, w, n] (its padding
+  // given to XNNPACK), dy as the filter [ho, wo, n, cout]:
   // the backend's transposes (a JavaScript loop over x's scattered writes was slower than the
   // convolution).
-  const xT = wasmTranspose(backend, x, [3, 1, 2, 0]);
-  const dyT = wasmTranspose(backend, dy, [1, 2, 0, 3]);
+  const xT = backendKernel(backend, tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
+  const dyT = backendKernel(backend, tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] });
   const g = xnnConv(backend, xT, dyT, a.pads, a.strides); // [cin, kh', kw', cout], kh' ≥ kh
   // Not forced: a transpose that only moves size-1 axes is an Identity, which a backend may answer
   // with the input's own buffer and one reference more.
