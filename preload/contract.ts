@@ -825,6 +825,8 @@ export interface RunScores {
   runId: number;
   name: string;
   parentRunId: number | null;
+  /** The kimg of the parent checkpoint a fork started from: its KID line starts at the parent's score there. */
+  branchKimg: number | null;
   kidImages: number;
   scores: CheckpointScore[];
 }
