@@ -55,6 +55,8 @@ export interface Mp4Facts {
   timeToSample: [number, number][];
   /** stsz: each sample's size. */
   sampleSizes: number[];
+  /** stss: the keyframes' sample numbers (from 1); null without the box (every sample is one). */
+  syncSamples: number[] | null;
   mdatBytes: number;
 }
 
@@ -85,7 +87,12 @@ export function readMp4(b: Buffer): Mp4Facts {
   const sampleSizes = Array.from({ length: count }, (_, i) =>
     uniform !== 0 ? uniform : b.readUInt32BE(stsz.body + 12 + i * 4),
   );
+  const stss = boxes(b, stbl.body, stbl.start + stbl.size).find((x) => x.type === 'stss');
+  const syncSamples = stss
+    ? Array.from({ length: b.readUInt32BE(stss.body + 4) }, (_, i) => b.readUInt32BE(stss.body + 8 + i * 4))
+    : null;
   return {
+    syncSamples,
     top: top.map((x) => x.type),
     majorBrand: b.toString('latin1', ftyp.body, ftyp.body + 4),
     trackWidth: b.readUInt32BE(tkhd.start + tkhd.size - 8) / 65536,

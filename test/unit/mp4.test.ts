@@ -7,12 +7,6 @@ import { OutputError, checkAnimation, writeAnimation } from '../../main/core/gal
 import { framesAndSeconds, readMp4 } from '../helpers/mp4-boxes.js';
 import { tempDir } from '../helpers/paths.js';
 
-/** This process's listeners before the encoder is first loaded (the test runner may have its own). */
-const listenersBefore = {
-  rejection: process.listeners('unhandledRejection'),
-  uncaught: process.listeners('uncaughtException'),
-};
-
 /** Frames that differ in every pixel and from one another: a diagonal gradient that moves with i. */
 function frames(n: number, width: number, height: number, channels: 3 | 4 = 3): Uint8Array[] {
   return Array.from({ length: n }, (_, i) => {
@@ -29,6 +23,15 @@ function frames(n: number, width: number, height: number, channels: 3 | 4 = 3): 
   });
 }
 
+// First in this file: the encoder is loaded by the first encode, once per process.
+test("loading the encoder leaves this process's uncaughtException and unhandledRejection handling as it was", async () => {
+  // (The test runner has its own listeners by now; the Emscripten glue adds one of each, encodeMp4 takes them off.)
+  const before = { rejection: process.listeners('unhandledRejection'), uncaught: process.listeners('uncaughtException') };
+  await encodeMp4(frames(2, 16, 16), 16, 16, 3, 12);
+  assert.deepEqual(process.listeners('unhandledRejection'), before.rejection);
+  assert.deepEqual(process.listeners('uncaughtException'), before.uncaught);
+});
+
 test('an MP4 of 9 frames of 32² at 12 fps: ftyp, moov, mdat; an H.264 track of 32 × 32, 9 samples, 0.75 s', async () => {
   const bytes = Buffer.from(await encodeMp4(frames(9, 32, 32), 32, 32, 3, 12));
   const f = readMp4(bytes);
@@ -43,6 +46,13 @@ test('an MP4 of 9 frames of 32² at 12 fps: ftyp, moov, mdat; an H.264 track of 
     `every frame has data: ${f.sampleSizes}`,
   );
   assert.ok(f.sampleSizes.reduce((a, b) => a + b, 0) <= f.mdatBytes, 'the samples lie inside mdat');
+  assert.deepEqual(f.syncSamples, [1], 'the first frame is the keyframe, the rest are not (players seek by it)');
+});
+
+test('the keyframe table: a keyframe a second, found in the samples (30 frames at 12 fps: 1, 13, 25)', async () => {
+  const f = readMp4(Buffer.from(await encodeMp4(frames(30, 32, 32), 32, 32, 3, 12)));
+  assert.deepEqual(f.syncSamples, [1, 13, 25]);
+  assert.deepEqual(framesAndSeconds(f), { frames: 30, seconds: 2.5 });
 });
 
 test('RGBA frames encode as RGB ones do; the module outlives many videos in one process', async () => {
@@ -75,13 +85,6 @@ test('what the encoder would abort on is refused first, by name, and the encoder
   assert.throws(() => checkAnimation(24, 7.5, 64, 'mp4'), OutputError);
   assert.throws(() => checkAnimation(24, 7.5, 64, 'mp4'), /for mp4, got 7.5/);
   assert.doesNotThrow(() => checkAnimation(24, 7.5, 64, 'webp'));
-});
-
-test("loading the encoder leaves this process's uncaughtException and unhandledRejection handling as it was", async () => {
-  // The Emscripten glue adds a listener for each; encodeMp4 takes them off again.
-  await encodeMp4(frames(2, 16, 16), 16, 16, 3, 12);
-  assert.deepEqual(process.listeners('unhandledRejection'), listenersBefore.rejection);
-  assert.deepEqual(process.listeners('uncaughtException'), listenersBefore.uncaught);
 });
 
 test('writeAnimation mp4: the file appears whole, nothing else is left in the folder, an existing file is kept', async () => {

@@ -6,11 +6,13 @@
  * The wasm module is one per process and dies for good on its first abort, so everything it could
  * abort on is checked here first: whole fps (its frame rate is an integer), even sides (4:2:0
  * chroma; an odd side is padded by repeating the last column or row, so a 75-pixel-wide grid
- * plays as 76 wide), the frame buffers' lengths, and the sizes before a byte is allocated.
+ * plays as 76 wide), the frame buffers' lengths, and the sizes before a byte is allocated. The
+ * keyframe table it leaves out is added after (mp4-sync.ts).
  */
 import { createRequire } from 'node:module';
 import type { H264MP4Encoder } from 'h264-mp4-encoder';
 import { MAX_FPS } from '../gallery/limits.js';
+import { withSyncSamples } from './mp4-sync.js';
 
 /** H.264's level 5.1 holds frames up to 36,864 macroblocks (4096 × 2304); a longer side plays nowhere. */
 export const MAX_MP4_SIDE = 4096;
@@ -93,6 +95,7 @@ export async function encodeMp4(
   enc.frameRate = fps;
   enc.quantizationParameter = QUANTIZATION;
   enc.groupOfPictures = Math.max(1, fps); // a keyframe a second: editors and players seek to it
+  let bytes: Uint8Array;
   try {
     enc.initialize();
     const rgba = new Uint8Array(w * h * 4);
@@ -101,15 +104,16 @@ export async function encodeMp4(
       enc.addFrameRgba(rgba);
     }
     enc.finalize();
-    const bytes = enc.FS.readFile(enc.outputFilename);
+    bytes = enc.FS.readFile(enc.outputFilename);
     enc.FS.unlink(enc.outputFilename);
-    return bytes.slice(); // out of the wasm heap, which the next video reuses
   } catch (err) {
     broken = err instanceof Error ? err.message : String(err);
     throw new Error(`the MP4 encoder failed: ${broken}`);
   } finally {
     enc.delete();
   }
+  // A new buffer (out of the module's memory), with the keyframe table players seek by.
+  return withSyncSamples(bytes);
 }
 
 /** Copies a frame into an RGBA buffer of the even size, repeating the last column and row where padded. */
