@@ -224,7 +224,12 @@ test('time-lapse as MP4: one sample per grid, an odd-sized grid padded to even, 
     const grid = async (name: string, width: number, height: number, i: number): Promise<string> => {
       const file = join(dir, name);
       const background = { r: i * 50, g: 255 - i * 50, b: 0 };
-      writeFileSync(file, await sharp({ create: { width, height, channels: 3, background } }).png().toBuffer());
+      writeFileSync(
+        file,
+        await sharp({ create: { width, height, channels: 3, background } })
+          .png()
+          .toBuffer(),
+      );
       return file;
     };
     const grids = await Promise.all([0, 1, 2, 3, 4].map((i) => grid(`grid-${i}.png`, 73, 31, i)));

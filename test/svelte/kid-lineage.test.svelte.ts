@@ -120,7 +120,7 @@ test('the parent on show when a fork made elsewhere is scored: the fork joins it
   ]);
 });
 
-/** A lineage as listCheckpointScores answers it: run 1, fork 2 from its 0.032-kimg checkpoint, fork 3 from an unscored one. */
+/** A lineage as listCheckpointScores answers it: run 1, fork 2 from its checkpoint at 0.032 kimg, fork 3 at 0.008. */
 function lineage(): RunScores[] {
   const at = (runId: number, kimg: number, kid: number | null, checkpointId: number): CheckpointScore => ({
     ...score(runId, kimg),

@@ -26,7 +26,10 @@ function frames(n: number, width: number, height: number, channels: 3 | 4 = 3): 
 // First in this file: the encoder is loaded by the first encode, once per process.
 test("loading the encoder leaves this process's uncaughtException and unhandledRejection handling as it was", async () => {
   // (The test runner has its own listeners by now; the Emscripten glue adds one of each, encodeMp4 takes them off.)
-  const before = { rejection: process.listeners('unhandledRejection'), uncaught: process.listeners('uncaughtException') };
+  const before = {
+    rejection: process.listeners('unhandledRejection'),
+    uncaught: process.listeners('uncaughtException'),
+  };
   await encodeMp4(frames(2, 16, 16), 16, 16, 3, 12);
   assert.deepEqual(process.listeners('unhandledRejection'), before.rejection);
   assert.deepEqual(process.listeners('uncaughtException'), before.uncaught);

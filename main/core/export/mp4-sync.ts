@@ -20,14 +20,15 @@ interface Box {
 
 function boxes(b: Buffer, start: number, end: number): Box[] {
   const out: Box[] = [];
-  for (let at = start; at + 8 <= end; ) {
+  for (let at = start; at + 8 <= end;) {
     let size = b.readUInt32BE(at);
     let header = 8;
     if (size === 1) {
       size = Number(b.readBigUInt64BE(at + 8));
       header = 16;
     } else if (size === 0) size = end - at;
-    if (size < header || at + size > end) throw new Error(`the MP4's ${b.toString('latin1', at + 4, at + 8)} box is cut`);
+    if (size < header || at + size > end)
+      throw new Error(`the MP4's ${b.toString('latin1', at + 4, at + 8)} box is cut`);
     out.push({ type: b.toString('latin1', at + 4, at + 8), start: at, size, body: at + header });
     at += size;
   }
@@ -67,13 +68,14 @@ function sampleOffsets(b: Buffer, stbl: Box, sizes: number[]): number[] {
       at += sizes[offsets.length - 1]!;
     }
   }
-  if (offsets.length !== sizes.length) throw new Error(`the MP4's chunks hold ${offsets.length} of ${sizes.length} samples`);
+  if (offsets.length !== sizes.length)
+    throw new Error(`the MP4's chunks hold ${offsets.length} of ${sizes.length} samples`);
   return offsets;
 }
 
 /** Whether a sample (length-prefixed NAL units) holds an IDR slice. */
 function holdsIdr(b: Buffer, at: number, size: number, lengthSize: number): boolean {
-  for (let p = at; p + lengthSize < at + size; ) {
+  for (let p = at; p + lengthSize < at + size;) {
     const n = b.readUIntBE(p, lengthSize);
     if ((b[p + lengthSize]! & 0x1f) === 5) return true;
     p += lengthSize + n;

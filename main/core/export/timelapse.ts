@@ -1,8 +1,9 @@
 /**
  * A run's training time-lapse: its snapshot grids in order, as an animated WebP or GIF (sharp
  * joins the frames; the grids are not square, so the gallery's square-frame writer does not fit),
- * an MP4 (export/mp4.ts, from the grids' decoded pixels) or as a numbered PNG sequence, with the gallery's formats, fps bound and frame names. Long runs
- * are thinned evenly (first and last kept) so an animation's frames fit MAX_ANIMATION_BYTES.
+ * an MP4 (export/mp4.ts, from the grids' decoded pixels) or a numbered PNG sequence, with the
+ * gallery's formats, fps bound and frame names. Long runs are thinned evenly (first and last
+ * kept) so an animation's frames fit MAX_ANIMATION_BYTES.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';

@@ -50,7 +50,7 @@ export function checkAnimation(frames: number, fps: number, side: number, format
     );
 }
 
-/** An animated WebP/GIF (looping) or an MP4 from frames of side² RGB, written whole or not at all, never over a file. */
+/** An animated WebP/GIF (looping) or an MP4 of frames of side² RGB, written whole or not at all, never over a file. */
 export async function writeAnimation(
   frames: Uint8Array[],
   side: number,

@@ -28,11 +28,7 @@ export function branchPoint(f: RunScores, families: RunScores[]): CheckpointScor
   return at.at(-1) ?? null;
 }
 
-export function kidSeries(
-  runId: number,
-  kidImages: number,
-  families: RunScores[],
-): { x: number[]; series: KidLine[] } {
+export function kidSeries(runId: number, kidImages: number, families: RunScores[]): { x: number[]; series: KidLine[] } {
   const scored = families.filter((f) => f.scores.some((s) => s.kid !== null));
   // A run's points: its own scores, after the branch point it starts from (its own win at that kimg).
   const points = new Map(
