@@ -787,7 +787,7 @@ export interface ProjectParams {
   name?: string;
   /**
    * Also write the optimisation as a video: the reconstruction every `every` steps (default 10),
-   * as `<name>-projection.webp|gif` or numbered PNGs, written with the image and latent, all or nothing.
+   * as `<name>-projection.webp|gif|mp4` or numbered PNGs, written with the image and latent, all or nothing.
    */
   video?: { format: AnimationFormat; every?: number; fps?: number };
 }
@@ -825,6 +825,8 @@ export interface RunScores {
   runId: number;
   name: string;
   parentRunId: number | null;
+  /** The kimg of the parent checkpoint a fork started from: its KID line starts at the parent's score there. */
+  branchKimg: number | null;
   kidImages: number;
   scores: CheckpointScore[];
 }

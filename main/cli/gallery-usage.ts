@@ -9,5 +9,5 @@ export const GALLERY_USAGE = `
   plumage favourite list [--filter TEXT] [--sort created|name|seed|kimg] [--desc] [--home DIR] [--json]
   plumage favourite remove ID [--home DIR]
   plumage favourite render ID [--out DIR] [--backend B] [--home DIR]   draw it again (the same bytes every time)
-  plumage interpolate --favourites ID,ID[,…] [--space w|z] [--frames 48] [--fps 24] [--format webp|gif|png]
+  plumage interpolate --favourites ID,ID[,…] [--space w|z] [--frames 48] [--fps 24] [--format webp|gif|mp4|png]
                    [--out DIR] [--name N] [--backend B] [--home DIR]`;

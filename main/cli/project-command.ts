@@ -22,16 +22,17 @@ export const projectCommand: CommandDef = {
   name: 'project',
   synopsis:
     'project --checkpoint FILE --image FILE [--steps 500] [--w-plus] [--out DIR] [--name N] ' +
-    '[--video webp|gif|png [--video-every K] [--fps F]] [--favourite NAME] [--backend B] [--home DIR] [--json]',
+    '[--video webp|gif|mp4|png [--video-every K] [--fps F]] [--favourite NAME] [--backend B] [--home DIR] [--json]',
   summary: 'Finds the w whose bird looks most like an image (a plate, a photo), and writes it with its latent.',
   details: [
     "  The image is made into a centre square of the generator's side, then w is optimised from w_avg",
     '  (Adam, decaying noise on w, regularised noise maps) on a feature-network distance plus a pixel term.',
     "  Writes <name>-projected.png and <name>-latent.json in --out (default the home's exports/) only once",
     '  it has finished; Ctrl-C stops it and writes nothing.',
-    '  --video F        also write the optimisation as <name>-projection.webp|gif or numbered PNGs:',
+    '  --video F        also write the optimisation as <name>-projection.webp|gif|mp4 or numbered PNGs:',
     `                   the reconstruction every --video-every steps (default ${PROJECT_REPORT_EVERY}) at --fps`,
-    `                   (default ${DEFAULT_VIDEO_FPS}); written with the image and latent, all or nothing`,
+    `                   (default ${DEFAULT_VIDEO_FPS}; a whole number for mp4); written with the image and latent,`,
+    '                   all or nothing',
     '  --favourite NAME  keep the result as a favourite of that name (its latent copied into the home)',
     '  --json   {distance, psnr, steps, image, latent, video, favourite}; psnr against the target square (dB)',
   ].join('\n'),
@@ -60,7 +61,7 @@ export const projectCommand: CommandDef = {
     const every = numberFlag(v, 'video-every', F.steps);
     const fps = numberFlag(v, 'fps', G.fps);
     if (format === undefined && (every !== undefined || fps !== undefined))
-      throw new UsageError('--video-every and --fps are for a video: give --video webp, gif or png');
+      throw new UsageError('--video-every and --fps are for a video: give --video webp, gif, mp4 or png');
     // Checked now, before minutes of work: a bad name must not leave files without their favourite.
     const favourite = choiceFlag(v, 'favourite', G.name);
     // Flags are checked above, in this process; the drawing happens in a child whose stderr is filtered.

@@ -86,8 +86,11 @@ export const GALLERY_PAGE_SIZE = 24;
 
 export const LATENT_SPACES = ['w', 'z'] as const;
 export type LatentSpace = (typeof LATENT_SPACES)[number];
-/** An animation (an interpolation, a time-lapse) is written as animated WebP or GIF, or numbered PNGs. */
-export const ANIMATION_FORMATS = ['webp', 'gif', 'png'] as const;
+/**
+ * An animation (an interpolation, a walk along a direction, a projection's video, a time-lapse) is
+ * written as animated WebP or GIF, an MP4 (H.264: plays everywhere, imports into any editor), or numbered PNGs.
+ */
+export const ANIMATION_FORMATS = ['webp', 'gif', 'mp4', 'png'] as const;
 export type AnimationFormat = (typeof ANIMATION_FORMATS)[number];
 export const INTERPOLATION_FORMATS = ['strip', ...ANIMATION_FORMATS] as const;
 export type InterpolationFormat = (typeof INTERPOLATION_FORMATS)[number];

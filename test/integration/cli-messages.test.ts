@@ -129,7 +129,7 @@ test('a usage error prints one line naming the problem and pointing at --help (e
       ['interpolate', '--favourites', '1,2', '--fps', '0'],
       /--fps must be from 0.016 to 60 \(a frame can stay at most 65 seconds\) \(got 0\)/,
     ],
-    [['interpolate', '--favourites', '1,2', '--format', 'strip'], /--format must be one of webp, gif, png/],
+    [['interpolate', '--favourites', '1,2', '--format', 'strip'], /--format must be one of webp, gif, mp4, png/],
     [['export', '--favourites', '1', '--dpi', '2400'], /--dpi must be a whole number from 1 to 1200 \(got 2400\)/],
     [['export', '--favourites', '1', '--dpi', '300.5'], /--dpi must be a whole number from 1 to 1200/],
     [['export', '--favourites', '1', '--paper', 'B7'], /--paper must be one of A5, A4, A3, A2, Letter, Tabloid or WxH/],

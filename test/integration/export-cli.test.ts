@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
+import { framesAndSeconds, readMp4 } from '../helpers/mp4-boxes.js';
 import { CLI, SAMPLE_PLATES, tempDir } from '../helpers/paths.js';
 import { ExportJob } from '../../main/core/export/job.js';
 import { exportTimelapse } from '../../main/core/export/timelapse.js';
@@ -212,6 +213,45 @@ test('time-lapse: one frame per grid as WebP and GIF, or a numbered PNG sequence
       ),
       /fps must be from 0.016 to 60/,
     );
+  } finally {
+    cleanup();
+  }
+});
+
+test('time-lapse as MP4: one sample per grid, an odd-sized grid padded to even, grids of two sizes refused', async () => {
+  const { dir, cleanup } = tempDir('timelapse-mp4');
+  try {
+    const grid = async (name: string, width: number, height: number, i: number): Promise<string> => {
+      const file = join(dir, name);
+      const background = { r: i * 50, g: 255 - i * 50, b: 0 };
+      writeFileSync(
+        file,
+        await sharp({ create: { width, height, channels: 3, background } })
+          .png()
+          .toBuffer(),
+      );
+      return file;
+    };
+    const grids = await Promise.all([0, 1, 2, 3, 4].map((i) => grid(`grid-${i}.png`, 73, 31, i)));
+    const folder = join(dir, 'out');
+    mkdirSync(folder);
+    const opts = { folder, baseName: 'run', format: 'mp4', fps: 10, overwrite: false } as const;
+    const [file] = await exportTimelapse(grids, opts, new ExportJob(1, 'timelapse', 1));
+    assert.equal(file, join(folder, 'run.mp4'));
+    const facts = readMp4(readFileSync(file!));
+    assert.deepEqual([facts.codec, facts.trackWidth, facts.trackHeight], ['avc1', 74, 32]);
+    assert.deepEqual(framesAndSeconds(facts), { frames: 5, seconds: 0.5 });
+    await assert.rejects(exportTimelapse(grids, opts, new ExportJob(2, 'timelapse', 1)), /would be replaced/);
+    await assert.rejects(
+      exportTimelapse(grids, { ...opts, baseName: 'y', fps: 2.5 }, new ExportJob(3, 'timelapse', 1)),
+      /fps must be a whole number from 1 to 60 for mp4, got 2.5/,
+    );
+    const odd = [...grids, await grid('grid-big.png', 80, 31, 5)];
+    await assert.rejects(
+      exportTimelapse(odd, { ...opts, baseName: 'z' }, new ExportJob(4, 'timelapse', 1)),
+      /the snapshot grid grid-big.png is 80 × 31, not 73 × 31/,
+    );
+    assert.deepEqual(readdirSync(folder), ['run.mp4'], 'nothing half-written beside it');
   } finally {
     cleanup();
   }

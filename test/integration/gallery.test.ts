@@ -10,6 +10,7 @@ import { binomialName } from '../../main/core/gallery/names.js';
 import { GeneratorClient } from '../../main/core/gallery/generator-client.js';
 import { STRIP_SIDE } from '../../main/core/gallery/output.js';
 import { Studio } from '../../main/core/studio.js';
+import { framesAndSeconds, readMp4 } from '../helpers/mp4-boxes.js';
 import { CLI, REPO_ROOT, tempDir } from '../helpers/paths.js';
 
 const run = promisify(execFile);
@@ -181,6 +182,17 @@ test('interpolation between favourites: strip, animated WebP and GIF (frame coun
       'never overwrites',
     );
   }
+  // MP4: the sample table says 9 frames of 32² over 9/12 s (test/unit/mp4 checks the boxes in detail).
+  const mp4 = await studio.interpolate({ favouriteIds: ids, space: 'w', frames: 9, fps: 12, format: 'mp4', outDir });
+  assert.deepEqual(mp4.files, [join(outDir, `interpolation-${ids.join('-')}-w.mp4`)]);
+  const facts = readMp4(readFileSync(mp4.files[0]!));
+  assert.deepEqual([facts.codec, facts.trackWidth, facts.trackHeight], ['avc1', 32, 32]);
+  assert.deepEqual(framesAndSeconds(facts), { frames: 9, seconds: 0.75 });
+  await assert.rejects(
+    studio.interpolate({ favouriteIds: ids, space: 'w', frames: 9, fps: 12.5, format: 'mp4', outDir, name: 'x' }),
+    /fps must be a whole number from 1 to 60 for mp4, got 12.5/,
+  );
+  assert.ok(!existsSync(join(outDir, 'x.mp4')), 'refused before anything was drawn or written');
   const seq = await studio.interpolate({
     favouriteIds: ids.slice(0, 2),
     space: 'w',
@@ -261,6 +273,18 @@ test('CLI: favourite add / list --json / render, and interpolate, in a home of t
   const anim = join(tmp.dir, 'cli-anim');
   await run(process.execPath, [CLI, 'interpolate', '--favourites', '1,2', '--frames', '6', '--format', 'gif', '--out', anim, '--home', h]); // prettier-ignore
   assert.equal((await sharp(join(anim, 'interpolation-1-2-w.gif')).metadata()).pages, 6);
+  // An MP4 from the command line, into a folder that does not exist yet.
+  const video = join(tmp.dir, 'cli-video', 'new');
+  await run(process.execPath, [CLI, 'interpolate', '--favourites', '1,2', '--frames', '6', '--fps', '24', '--format', 'mp4', '--out', video, '--home', h]); // prettier-ignore
+  assert.deepEqual(readdirSync(video), ['interpolation-1-2-w.mp4'], 'the video alone, no temporary file');
+  assert.deepEqual(framesAndSeconds(readMp4(readFileSync(join(video, 'interpolation-1-2-w.mp4')))), {
+    frames: 6,
+    seconds: 0.25,
+  });
+  await assert.rejects(
+    run(process.execPath, [CLI, 'interpolate', '--favourites', '1,2', '--fps', '7.5', '--format', 'mp4', '--out', video, '--home', h]), // prettier-ignore
+    /fps must be a whole number from 1 to 60 for mp4, got 7.5/,
+  );
   await assert.rejects(
     run(process.execPath, [CLI, 'favourite', 'add', '--checkpoint', gen, '--seed=-1', '--home', h]),
     /--seed must be a whole number/,

@@ -74,4 +74,12 @@ test("a fork's checkpoints are scored like its parent's, and both runs' scores c
     lineage[1]!.scores.some((s) => s.kid !== null),
     'the parent’s score beside it',
   );
+  // Where the fork's line starts on the chart: the parent's score at the checkpoint it branched from.
+  // (The fork has let go of the checkpoint pointer by now: it wrote checkpoints of its own.)
+  assert.equal(studio.training.runs.getRun(fork.id)!.parent_checkpoint_id, null);
+  assert.equal(lineage[0]!.branchKimg, from.kimg);
+  assert.equal(lineage[1]!.branchKimg, null);
+  const branch = lineage[1]!.scores.find((s) => s.checkpointId === from.id);
+  assert.ok(branch && branch.kid !== null, `the branch checkpoint is scored: ${JSON.stringify(lineage[1]!.scores)}`);
+  assert.equal(branch.kimg, from.kimg);
 });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CheckpointScore, RunDetail, RunScores, RunSummary } from '../../preload/contract';
+import { kidSeries } from '../../renderer/src/lib/kid-series';
 import { TrainingState } from '../../renderer/src/lib/training.svelte';
 import { fakeApi, flushPromises } from './fake-api';
 
@@ -48,6 +49,7 @@ function core() {
         runId: id,
         name: `run ${id}`,
         parentRunId: runs.find((r) => r.id === id)!.parentRunId,
+        branchKimg: null,
         kidImages: 4,
         scores: scores.get(id) ?? [],
       })),
@@ -116,4 +118,63 @@ test('the parent on show when a fork made elsewhere is scored: the fork joins it
     [2, [0.032]],
     [3, [0.048]],
   ]);
+});
+
+/** A lineage as listCheckpointScores answers it: run 1, fork 2 from its checkpoint at 0.032 kimg, fork 3 at 0.008. */
+function lineage(): RunScores[] {
+  const at = (runId: number, kimg: number, kid: number | null, checkpointId: number): CheckpointScore => ({
+    ...score(runId, kimg),
+    checkpointId,
+    kid,
+    kidStd: kid === null ? null : 0.01,
+    error: kid === null ? 'the feature network failed' : null,
+  });
+  const family = (runId: number, parentRunId: number | null, branchKimg: number | null) => ({
+    runId,
+    name: `run ${runId}`,
+    parentRunId,
+    branchKimg,
+    kidImages: 4,
+  });
+  return [
+    { ...family(1, null, null), scores: [at(1, 0.016, 0.5, 11), at(1, 0.032, 0.4, 12), at(1, 0.048, 0.3, 13)] },
+    { ...family(2, 1, 0.032), scores: [at(2, 0.048, 0.35, 21), at(2, 0.064, 0.25, 22)] },
+    // Forked from a checkpoint whose score failed: nothing to join, its line starts at its own first score.
+    { ...family(3, 1, 0.008), scores: [at(3, 0.08, 0.2, 31)] },
+  ];
+}
+
+test("a fork's KID line starts at its parent's score where it branched, drawn in the fork's colour", () => {
+  const families = lineage();
+  families[0]!.scores.push({ ...families[0]!.scores[0]!, kimg: 0.008, checkpointId: 99, kid: null, error: 'x' });
+  const { x, series } = kidSeries(1, 4, families);
+  assert.deepEqual(x, [0.016, 0.032, 0.048, 0.064, 0.08], 'every scored kimg, a failed one left out');
+  const line = (label: string) => series.find((s) => s.label.startsWith(label))!;
+  assert.deepEqual(line('#1').values, [0.5, 0.4, 0.3, null, null]);
+  assert.deepEqual(line('#2').values, [null, 0.4, 0.35, 0.25, null], 'joined at 0.032 kimg, the parent’s 0.4');
+  assert.notEqual(line('#2').stroke, line('#1').stroke, 'in the fork’s own colour');
+  assert.deepEqual(line('#3').values, [null, null, null, null, 0.2], 'no scored branch point: unjoined');
+});
+
+test('the fork on show: its line and its spread start from the branch point', () => {
+  const families = lineage();
+  const { series } = kidSeries(2, 4, [families[1]!, families[0]!, families[2]!]);
+  assert.deepEqual(
+    series.map((s) => s.label),
+    ['#2 (this run)', '− spread', '+ spread', '#1 run 1', '#3 run 3'],
+  );
+  assert.deepEqual(series[0]!.values, [null, 0.4, 0.35, 0.25, null]);
+  const near = (a: (number | null)[], b: (number | null)[]) =>
+    a.every((v, i) => (v === null ? b[i] === null : Math.abs(v - b[i]!) < 1e-12));
+  assert.ok(near(series[1]!.values, [null, 0.39, 0.34, 0.24, null]), `${series[1]!.values}`);
+  assert.ok(near(series[2]!.values, [null, 0.41, 0.36, 0.26, null]), `${series[2]!.values}`);
+});
+
+test('a fork whose parent is not on the chart (or whose branch kimg it scored itself) keeps its own points', () => {
+  const [, fork] = lineage();
+  assert.deepEqual(kidSeries(2, 4, [fork!]).series[0]!.values, [0.35, 0.25]);
+  const own = { ...fork!, scores: [{ ...fork!.scores[0]!, kimg: 0.032, kid: 0.45 }, fork!.scores[1]!] };
+  const { x, series } = kidSeries(1, 4, [lineage()[0]!, own]);
+  assert.deepEqual(x, [0.016, 0.032, 0.048, 0.064]);
+  assert.deepEqual(series.find((s) => s.label.startsWith('#2'))!.values, [null, 0.45, null, 0.25]);
 });

@@ -30,8 +30,8 @@ test('insight requests are checked at the boundary like every other', () => {
   );
   assert.throws(
     () =>
-      validateRequest('projectImage', { generator: { runId: 1 }, image: '/x.png', video: { format: 'mp4', every: 5 } }),
-    /video\.format: must be webp, gif, png/,
+      validateRequest('projectImage', { generator: { runId: 1 }, image: '/x.png', video: { format: 'mov', every: 5 } }),
+    /video\.format: must be webp, gif, mp4, png/,
   );
   assert.throws(
     () =>

@@ -138,3 +138,35 @@ test('migration 5: a run keeps the backend it last started on and the hint, from
   );
   db.close();
 });
+
+test('migration 13: a fork keeps the kimg it branched at; one that already let go of its checkpoint has none', () => {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 12));
+  db.exec(`
+    INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0);
+    INSERT INTO runs (id, dataset_id, name, preset, config, seed, sample_seeds, target_kimg, snapshot_kimg,
+      checkpoint_kimg, state, created_at, updated_at) VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, 'done', 0, 0);
+    INSERT INTO checkpoints (id, run_id, kimg, step, path, sha256, bytes, at) VALUES (7, 1, 0.25, 10, 'c', 'x', 1, 0);
+    INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, name, preset, config, seed, sample_seeds,
+      target_kimg, snapshot_kimg, checkpoint_kimg, state, created_at, updated_at)
+      VALUES (2, 1, 1, 7, 'fresh fork', 'tiny', '{}', 1, '[]', 1, 1, 1, 'created', 0, 0),
+             (3, 1, 1, NULL, 'old fork', 'tiny', '{}', 1, '[]', 1, 1, 1, 'done', 0, 0);
+  `);
+  migrate(db, MIGRATIONS);
+  const kimgs = db.prepare('SELECT id, branch_kimg FROM runs ORDER BY id').all();
+  assert.deepEqual(kimgs, [
+    { id: 1, branch_kimg: null },
+    { id: 2, branch_kimg: 0.25 },
+    { id: 3, branch_kimg: null },
+  ]);
+  // A fork made now records it at creation, and keeps it when it lets go of the checkpoint.
+  const store = new RunStore(db, '/home');
+  const fork = store.createRun({ ...newRun, parent_run_id: 1, parent_checkpoint_id: 7 });
+  assert.equal(fork.branch_kimg, 0.25);
+  store.updateRun(fork.id, { parent_checkpoint_id: null });
+  assert.equal(store.getRun(fork.id)!.branch_kimg, 0.25);
+  assert.equal(store.createRun(newRun).branch_kimg, null, 'a run that is not a fork has none');
+  assert.throws(() => db.exec('UPDATE runs SET branch_kimg = -1 WHERE id = 2'), /CHECK constraint failed/);
+  db.close();
+});

@@ -48,6 +48,7 @@ const TYPES: Record<string, string> = {
   '.tiff': 'image/tiff',
   '.webp': 'image/webp',
   '.gif': 'image/gif',
+  '.mp4': 'video/mp4',
   '.jpg': 'image/jpeg',
   '.jpeg': 'image/jpeg',
   '.zip': 'application/zip',

@@ -181,7 +181,7 @@ export class ExportService {
   async exportTimelapse(p: RequestParams<'exportTimelapse'>): Promise<ExportStart> {
     return orExisting(async () => {
       const { checkFps, exportTimelapse, timelapseFiles, timelapseFrames } = await import('./timelapse.js');
-      checkFps(p.fps);
+      checkFps(p.fps, p.format);
       const folder = await checkExportFolder(p.folder, this.#deps.home);
       const run = this.#runs.getRun(p.runId);
       if (!run) throw new ExportNotFoundError(`no run with id ${p.runId}`);

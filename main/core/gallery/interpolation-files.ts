@@ -4,6 +4,7 @@
  * frames and fps, and nothing in the way. The folder is not made here: the gallery makes it
  * last, and removes it again if the interpolation fails.
  */
+import type { AnimationFormat } from '../../common/vocabulary.js';
 import type { DirectionWalk, InterpolateParams } from '../../../preload/contract.js';
 import { existing, outputPath } from '../export/files.js';
 import { checkExportFolder } from '../export/folder.js';
@@ -19,7 +20,7 @@ export interface InterpolationFiles {
 }
 
 export async function planInterpolationFiles(
-  p: InterpolateParams & { format: 'webp' | 'gif' | 'png' },
+  p: InterpolateParams & { format: AnimationFormat },
   home: string,
   resolution: number,
 ): Promise<InterpolationFiles> {

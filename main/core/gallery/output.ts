@@ -1,13 +1,14 @@
 /**
  * Pixels to files: one PNG per bird, and interpolations as an animated WebP or GIF (sharp writes
- * both from a stack of frames, one page each), a numbered PNG sequence (tasks.ts stages it, so it
- * appears whole), or a preview strip.
+ * both from a stack of frames, one page each), an MP4 (export/mp4.ts), a numbered PNG sequence
+ * (tasks.ts stages it, so it appears whole), or a preview strip.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { AnimationFormat } from '../../common/vocabulary.js';
 import { writeExport } from '../export/files.js';
+import { Mp4Error, encodeMp4, whyNotMp4Fps, whyNotMp4Size } from '../export/mp4.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MIN_FPS } from './limits.js';
 
@@ -40,6 +41,8 @@ export function checkAnimation(frames: number, fps: number, side: number, format
   if (!Number.isInteger(frames) || frames < 2 || frames > MAX_FRAMES)
     throw new OutputError(`frames must be a whole number from 2 to ${MAX_FRAMES}, got ${frames}`);
   if (!Number.isFinite(fps) || fps < MIN_FPS || fps > MAX_FPS) throw new OutputError(`fps ${FPS_RANGE}, got ${fps}`);
+  const notMp4 = format === 'mp4' ? (whyNotMp4Fps(fps) ?? whyNotMp4Size(side, side)) : null;
+  if (notMp4) throw new OutputError(notMp4);
   if (format !== 'png' && frames * side * side * 3 > MAX_ANIMATION_BYTES)
     throw new OutputError(
       `${frames} frames of ${side}² is more than an animated ${format} can be built from here ` +
@@ -47,14 +50,28 @@ export function checkAnimation(frames: number, fps: number, side: number, format
     );
 }
 
-/** An animated WebP/GIF (looping) from frames of side² RGB, written whole or not at all, never over a file. */
+/** An animated WebP/GIF (looping) or an MP4 of frames of side² RGB, written whole or not at all, never over a file. */
 export async function writeAnimation(
   frames: Uint8Array[],
   side: number,
   fps: number,
-  format: 'webp' | 'gif',
+  format: Exclude<AnimationFormat, 'png'>,
   file: string,
 ): Promise<void> {
+  await writeExport(file, await animationBytes(frames, side, fps, format), false);
+}
+
+/** The bytes of an animation of frames of side² RGB (the projection's video stages them with its image). */
+export async function animationBytes(
+  frames: Uint8Array[],
+  side: number,
+  fps: number,
+  format: Exclude<AnimationFormat, 'png'>,
+): Promise<Uint8Array> {
+  if (format === 'mp4')
+    return encodeMp4(frames, side, side, 3, fps).catch((err: unknown) => {
+      throw err instanceof Mp4Error ? new OutputError(err.message) : err;
+    });
   const stack = Buffer.alloc(frames.length * side * side * 3);
   frames.forEach((f, i) => stack.set(f, i * f.length));
   const delay = Math.round(1000 / fps);
@@ -63,7 +80,7 @@ export async function writeAnimation(
     format === 'webp'
       ? img.webp({ loop: 0, delay: frames.map(() => delay), quality: 90 })
       : img.gif({ loop: 0, delay: frames.map(() => delay) });
-  await writeExport(file, await out.toBuffer(), false);
+  return out.toBuffer();
 }
 
 /** Name of frame i of a numbered sequence: zero-padded so the files sort in order. */

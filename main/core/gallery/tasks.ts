@@ -109,7 +109,7 @@ export async function runTask(
       return written;
     }
     if (task.format === 'strip') await writeStrip(frames, side, task.out);
-    else await writeAnimation(frames, side, task.fps, task.format as 'webp' | 'gif', task.out);
+    else if (task.format !== 'png') await writeAnimation(frames, side, task.fps, task.format, task.out);
     onFile({ index: 0, file: task.out, ms: performance.now() - t0 });
     return [task.out];
   } catch (err) {

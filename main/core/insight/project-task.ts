@@ -11,7 +11,7 @@ import { renderSquare } from '../dataset/process.js';
 import { readCapped } from '../dataset/scan.js';
 import { StagedSet } from '../export/files.js';
 import type { Generator } from '../gallery/render.js';
-import { pngBytes } from '../gallery/output.js';
+import { animationBytes, pngBytes } from '../gallery/output.js';
 import { InsightInputError, checkImageFile } from './errors.js';
 import { featureNetwork } from './feature-net.js';
 import type { Progress } from './metrics.js';
@@ -151,14 +151,8 @@ async function writeVideo(
     for (const [i, f] of frames.entries()) await set.write(names[i]!, await pngBytes(f, side));
     return;
   }
-  // The interpolation's animation settings (gallery/output.ts writeAnimation), into the staged set.
-  const stack = Buffer.alloc(frames.length * side * side * 3);
-  frames.forEach((f, i) => stack.set(f, i * f.length));
-  const delay = frames.map(() => Math.round(1000 / v.fps));
-  const img = sharp(stack, { raw: { width: side, height: side * frames.length, channels: 3, pageHeight: side } });
-  const bytes = await (
-    v.format === 'webp' ? img.webp({ loop: 0, delay, quality: 90 }) : img.gif({ loop: 0, delay })
-  ).toBuffer();
+  // The interpolation's animation settings (gallery/output.ts), into the staged set.
+  const bytes = await animationBytes(frames, side, v.fps, v.format);
   await set.write(names[0]!, bytes);
 }
 

@@ -75,7 +75,14 @@ export class Insight {
     return ids.map((id) => {
       const run = this.#runs.getRun(id)!;
       const scores = this.#scores.listForRun(id);
-      return { runId: id, name: run.name, parentRunId: run.parent_run_id, kidImages: run.kid_images, scores };
+      return {
+        runId: id,
+        name: run.name,
+        parentRunId: run.parent_run_id,
+        branchKimg: run.branch_kimg,
+        kidImages: run.kid_images,
+        scores,
+      };
     });
   }
 

@@ -12,6 +12,11 @@ export interface RunRow {
   dataset_id: number;
   parent_run_id: number | null;
   parent_checkpoint_id: number | null;
+  /**
+   * A fork's start: the kimg of the parent checkpoint it was forked from, kept after
+   * parent_checkpoint_id is let go (at the fork's first checkpoint). Its KID line starts there.
+   */
+  branch_kimg: number | null;
   /** The generator file a fine-tune starts from (absolute here; stored relative when inside the home). */
   init_from: string | null;
   /** With init_from: what the run kept of the file (a TransferInfo as JSON, less its file). */
@@ -140,6 +145,7 @@ export type NewRun = Omit<
   | 'updated_at'
   | 'started_from'
   | 'kid_images'
+  | 'branch_kimg'
 > & { started_from?: string | null; kid_images?: number };
 
 /**
@@ -191,10 +197,10 @@ export class RunStore {
         .prepare(
           `INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, init_from, started_from, name, preset,
              config, seed, sample_seeds, target_kimg, snapshot_kimg, checkpoint_kimg, checkpoint_minutes, kid_images, state,
-             created_at, updated_at)
+             branch_kimg, created_at, updated_at)
            VALUES (@id, @dataset_id, @parent_run_id, @parent_checkpoint_id, @init_from, @started_from, @name, @preset,
              @config, @seed, @sample_seeds, @target_kimg, @snapshot_kimg, @checkpoint_kimg, @checkpoint_minutes, @kid_images,
-             'created', ${now},
+             'created', (SELECT kimg FROM checkpoints WHERE id = @parent_checkpoint_id), ${now},
              ${now})`,
         )
         .run({

@@ -11,6 +11,7 @@ import { migration0009 } from './0009-live-generators.js';
 import { migration0010 } from './0010-checkpoint-scores.js';
 import { migration0011 } from './0011-favourite-latents.js';
 import { migration0012 } from './0012-favourite-edit-vectors.js';
+import { migration0013 } from './0013-run-branch-kimg.js';
 
 /** Every migration, in order. Append only: a shipped migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0010,
   migration0011,
   migration0012,
+  migration0013,
 ];
