@@ -43,8 +43,7 @@ async function run(file: string, args: string[], timeout: number): Promise<Resul
   }
 }
 
-const plumage = (args: string[], timeout = 60_000): Promise<Result> =>
-  run(process.execPath, [CLI, ...args], timeout);
+const plumage = (args: string[], timeout = 60_000): Promise<Result> => run(process.execPath, [CLI, ...args], timeout);
 
 interface RunJson {
   id: number;
