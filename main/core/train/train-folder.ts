@@ -7,6 +7,7 @@
  * does not start the run: the caller listens first, then sends startRun.
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { defaultRunLengths, type CropMode, type Resolution } from '../../common/vocabulary.js';
 import type { RunSummary, TrainFolderParams, TrainFolderResult } from '../../../preload/contract.js';
 import type { DatasetService } from '../dataset/service.js';
@@ -52,9 +53,20 @@ export function chooseDataset(
 export function runToResume(
   runs: RunSummary[],
   datasetId: number,
-  p: Pick<TrainFolderParams, 'preset' | 'targetKimg'>,
+  p: Pick<TrainFolderParams, 'preset' | 'targetKimg' | 'initFrom'>,
 ): RunSummary | undefined {
-  const existing = runs.find((r) => r.datasetId === datasetId && r.preset === p.preset && r.state !== 'running');
+  // Asked to start from a file, only a run that started from that file continues (the same
+  // `train --from F` again resumes it); the folder's other run is left alone and a new one starts,
+  // as the README's `train --from` after a first `train` expects. Without it, any origin resumes
+  // (the pause's resume command names no file).
+  const from = p.initFrom === undefined ? undefined : resolve(p.initFrom);
+  const existing = runs.find(
+    (r) =>
+      r.datasetId === datasetId &&
+      r.preset === p.preset &&
+      r.state !== 'running' &&
+      (from === undefined || r.startedFrom?.file === from),
+  );
   if (!existing) return undefined;
   if (existing.state !== 'done' || (p.targetKimg !== undefined && p.targetKimg > existing.kimg)) return existing;
   return undefined;
