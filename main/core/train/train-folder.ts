@@ -14,7 +14,7 @@ import type { DatasetService } from '../dataset/service.js';
 import type { DatasetRow } from '../store/datasets.js';
 import { presetConfig } from '../gan/config.js';
 import { NotFoundError } from '../errors.js';
-import type { RunManager } from './run-manager.js';
+import { RunError, type RunManager } from './run-manager.js';
 
 /** What the workflow decided, as it decides it (the CLI prints each step as it comes). */
 export type TrainFolderStep =
@@ -91,6 +91,9 @@ export async function trainFolder(
     : await datasets.ingestOnce(p.folder, pick.resolution, pick.crop);
   if (folderGone && report.accepted.length === 0)
     throw new NotFoundError(`folder not found: ${pick.existing!.folder} (and its dataset's cache holds no images)`);
+  // Said here, with the folder and why its files were refused, rather than as the run's
+  // "the dataset has no accepted images yet" that names neither.
+  if (report.accepted.length === 0) throw new RunError(noImages(report));
   const ingest = {
     ...report,
     accepted: report.accepted.length,
@@ -128,4 +131,13 @@ export async function trainFolder(
   });
   onStep({ step: 'created', run });
   return { ...base, action: 'created', run, fromKimg: 0 };
+}
+
+/** Why a folder gives no training images: what it holds, naming the first files it refused. */
+function noImages(r: { dataset: string; rejected: { file: string; reason: string }[] }): string {
+  const named = r.rejected.slice(0, 3).map((x) => `${x.file}: ${x.reason}`);
+  const more = r.rejected.length > named.length ? `; ${r.rejected.length - named.length} more` : '';
+  return r.rejected.length === 0
+    ? `${r.dataset} holds no images to train on`
+    : `${r.dataset} holds no image Plumage can train on (${named.join('; ')}${more})`;
 }
