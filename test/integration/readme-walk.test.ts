@@ -126,3 +126,11 @@ test('export-dataset of a folder ingested with two crops at one resolution: --cr
   assert.equal(one.code, 0, one.stderr);
   assert.match(one.stdout, /\.zip/);
 });
+
+test('metrics --run N says once that it computes a score the run has not stored', async () => {
+  // Run #2 of the --from test: trained a tick, scored by nobody.
+  const r = await plumage(['metrics', '--run', '2', '--images', '8', '--home', home], 180_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/computing it now/g)?.length, 1, r.stderr);
+  assert.match(r.stdout, /Plumage KID/);
+});
