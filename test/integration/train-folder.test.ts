@@ -150,6 +150,12 @@ test('runToResume: training runs and other presets or datasets are never resumed
     ['done, --kimg past it', [run({ state: 'done' })], { preset: 'tiny', targetKimg: 11 }, 1],
     ['the newest first', [run({ id: 3 }), run({ id: 2 })], { preset: 'tiny' }, 3],
     ['a running one skipped', [run({ id: 3, state: 'running' }), run({ id: 2 })], { preset: 'tiny' }, 2],
+    [
+      'a finished newer one does not hide a paused one',
+      [run({ id: 3, state: 'done' }), run({ id: 2 })],
+      { preset: 'tiny' },
+      2,
+    ],
   ];
   for (const [name, runs, p, want] of cases) assert.equal(runToResume(runs, 1, p)?.id, want, name);
 });

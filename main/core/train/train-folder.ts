@@ -59,17 +59,17 @@ export function runToResume(
   // `train --from F` again resumes it); the folder's other run is left alone and a new one starts,
   // as the README's `train --from` after a first `train` expects. Without it, any origin resumes
   // (the pause's resume command names no file).
+  // The newest that can go on: a finished run newer than a paused one (a fine-tune that ended)
+  // does not hide the paused one.
   const from = p.initFrom === undefined ? undefined : resolve(p.initFrom);
-  const existing = runs.find(
+  return runs.find(
     (r) =>
       r.datasetId === datasetId &&
       r.preset === p.preset &&
       r.state !== 'running' &&
-      (from === undefined || r.startedFrom?.file === from),
+      (from === undefined || r.startedFrom?.file === from) &&
+      (r.state !== 'done' || (p.targetKimg !== undefined && p.targetKimg > r.kimg)),
   );
-  if (!existing) return undefined;
-  if (existing.state !== 'done' || (p.targetKimg !== undefined && p.targetKimg > existing.kimg)) return existing;
-  return undefined;
 }
 
 export async function trainFolder(
