@@ -20,8 +20,15 @@ import { RunError, type RunManager } from './run-manager.js';
 export type TrainFolderStep =
   | { step: 'reuse'; datasetId: number; resolution: Resolution; crop: CropMode }
   | { step: 'dataset'; ingest: TrainFolderResult['ingest']; trainsAt: number }
-  | { step: 'resume'; run: RunSummary; fromKimg: number }
+  | { step: 'resume'; run: RunSummary; fromKimg: number; kept: KeptSetting[] }
   | { step: 'created'; run: RunSummary };
+
+/** A new-run setting asked for on a resume, which the resumed run does not take: it keeps its own. */
+export interface KeptSetting {
+  field: 'seed' | 'snapshotKimg' | 'checkpointKimg' | 'checkpointMinutes' | 'replicas' | 'freezeD';
+  asked: number;
+  kept: number;
+}
 
 /**
  * The folder's dataset to train on: the most recently opened one that can feed the preset (and
@@ -115,7 +122,7 @@ export async function trainFolder(
     // Where it truly resumes: its last checkpoint (what was trained after that is done again).
     const fromKimg = runs.resumePoint(existing.id);
     const run = runs.listRuns().find((r) => r.id === existing.id)!;
-    onStep({ step: 'resume', run, fromKimg });
+    onStep({ step: 'resume', run, fromKimg, kept: keptSettings(p, runs, run) });
     return { ...base, action: 'resumed', run, fromKimg };
   }
   await runs.backendKnown(); // which presets fit depends on the GPU adapter too
@@ -140,4 +147,25 @@ function noImages(r: { dataset: string; rejected: { file: string; reason: string
   return r.rejected.length === 0
     ? `${r.dataset} holds no images to train on`
     : `${r.dataset} holds no image Plumage can train on (${named.join('; ')}${more})`;
+}
+
+/**
+ * The settings asked for that a resume does not take (a run keeps its seed, intervals and
+ * replicas: they are what makes its resume bit-exact), so the caller can say so instead of
+ * dropping them in silence. Only those that differ from the run's own.
+ */
+function keptSettings(p: TrainFolderParams, runs: RunManager, run: RunSummary): KeptSetting[] {
+  const row = runs.runs.getRun(run.id)!;
+  const own: Record<KeptSetting['field'], number> = {
+    seed: row.seed,
+    snapshotKimg: run.snapshotKimg,
+    checkpointKimg: run.checkpointKimg,
+    checkpointMinutes: run.checkpointMinutes,
+    replicas: run.replicas,
+    freezeD: runs.runs.runConfig(row).freezeD ?? 0,
+  };
+  return (Object.keys(own) as KeptSetting['field'][]).flatMap((field) => {
+    const asked = p[field];
+    return asked === undefined || asked === own[field] ? [] : [{ field, asked, kept: own[field] }];
+  });
 }
