@@ -149,3 +149,35 @@ test('train on a paused run with new-run settings resumes it and says which of t
   assert.match(r.stdout, /checkpoint every [\d.]+ kimg \(not --checkpoint-kimg 0\.3\)/, r.stdout);
   assert.equal((await runs()).find((x) => x.id === 1)?.state, 'paused');
 });
+
+test('generate and interpolate answer --json as every command does, with the files they wrote', async () => {
+  const start = join(tmp.dir, 'start.safetensors'); // written by the --from test
+  const out = join(tmp.dir, 'prints', 'not yet');
+  const g = await plumage(['generate', '--checkpoint', start, '--seeds', '0-1', '--out', `${out}/`, '--json']);
+  assert.equal(g.code, 0, g.stderr);
+  const drawn = JSON.parse(g.stdout) as { files: string[]; outDir: string };
+  assert.deepEqual(drawn.files, [join(out, 'seed0000.png'), join(out, 'seed0001.png')]);
+  for (const f of drawn.files) assert.ok(existsSync(f), f);
+  for (const seed of ['1', '2'])
+    assert.equal((await plumage(['favourite', 'add', '--checkpoint', start, '--seed', seed, '--home', home])).code, 0);
+  const favs = JSON.parse((await plumage(['favourite', 'list', '--home', home, '--json'])).stdout) as { id: number }[];
+  const ids = favs.map((f) => f.id).join(',');
+  const i = await plumage([
+    'interpolate',
+    '--favourites',
+    ids,
+    '--frames',
+    '3',
+    '--format',
+    'gif',
+    '--out',
+    out,
+    '--home',
+    home,
+    '--json',
+  ]);
+  assert.equal(i.code, 0, i.stderr);
+  const anim = JSON.parse(i.stdout) as { files: string[] };
+  assert.equal(anim.files.length, 1);
+  assert.ok(existsSync(anim.files[0]!), anim.files[0]);
+});
