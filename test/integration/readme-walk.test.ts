@@ -5,11 +5,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CLI, tempDir } from '../helpers/paths.js';
+import { CLI, tempDir, waitFor } from '../helpers/paths.js';
 import { PLATE_NAMES, plate } from '../helpers/plates.js';
 
 const exec = promisify(execFile);
@@ -180,4 +180,23 @@ test('generate and interpolate answer --json as every command does, with the fil
   const anim = JSON.parse(i.stdout) as { files: string[] };
   assert.equal(anim.files.length, 1);
   assert.ok(existsSync(anim.files[0]!), anim.files[0]);
+});
+
+test('project stopped by Ctrl-C (the process group) writes nothing, not even the --out folders it made', async () => {
+  const start = join(tmp.dir, 'start.safetensors'); // written by the --from test
+  const out = join(tmp.dir, 'projections', 'not yet');
+  const child = spawn(
+    process.execPath,
+    [CLI, 'project', '--checkpoint', start, '--image', plate(PLATE_NAMES[0]!), '--steps', '5000', '--out', out],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLUMAGE_HOME: join(tmp.dir, 'h-p') } },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  await waitFor(() => /step \d+\/5000/.test(stderr), 120_000, 'the first projection step');
+  process.kill(-child.pid!, 'SIGINT');
+  const code = await exited;
+  assert.notEqual(code, 0);
+  assert.match(stderr, /nothing was written/);
+  assert.equal(existsSync(join(tmp.dir, 'projections')), false, 'the folders made for it are gone too');
 });
