@@ -51,6 +51,7 @@ const FILES = {
   // every request — and the fast suite keeps a quicker test of each area (supervisor-rules,
   // training-dataset, unit/insight-*, export-prints, bad-input, gallery-*). Both suites run in CI.
   'integration/training-runs.test.js': { slow: true, timeoutS: 600, seconds: 180 },
+  'integration/readme-walk.test.js': { slow: true, timeoutS: 600, seconds: 70 }, // trains 3 ticks, scores one
   'integration/insight-cli.test.js': { slow: true, timeoutS: 600, seconds: 127 },
   'integration/cli-webgpu-flow.test.js': { slow: true, timeoutS: 600, seconds: 86 },
   'integration/cli-insight-webgpu.test.js': { slow: true, timeoutS: 900, seconds: 120 }, // lavapipe: features, projection

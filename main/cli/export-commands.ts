@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import {
   PRINT_PPI,
   type BackendChoice,
+  type CropMode,
   type ExportProgress,
   type ExportStart,
   type FavouriteSelection,
@@ -87,12 +88,19 @@ export async function exportCommand(command: ExportCommand, argv: string[]): Pro
     case 'export-dataset': {
       const { values } = parseArgs({
         args: argv,
-        options: { ...common, dataset: { type: 'string' }, resolution: { type: 'string' }, name: { type: 'string' } },
+        options: {
+          ...common,
+          dataset: { type: 'string' },
+          resolution: { type: 'string' },
+          crop: { type: 'string' },
+          name: { type: 'string' },
+        },
       });
       if (!values.dataset) throw new UsageError('--dataset ID or --dataset FOLDER is required');
       const resolution = numberFlag(values, 'resolution', OPEN_DATASET_FIELDS.resolution);
+      const crop = choiceFlag(values, 'crop', OPEN_DATASET_FIELDS.crop);
       return withStudio(values, async (studio, folder) => {
-        const datasetId = await findDataset(studio, values.dataset!, resolution);
+        const datasetId = await findDataset(studio, values.dataset!, resolution, crop);
         return studio.exportDataset({
           datasetId,
           folder,
@@ -229,18 +237,32 @@ function parsePaper(spec: string): Pick<PrintOptions, 'paper' | 'customMm'> {
   return { paper: checkFlag('paper', spec, name, NAMED_PAPER) };
 }
 
-/** A dataset by id, or by its folder (with --resolution when it was ingested at several). */
-async function findDataset(studio: Studio, spec: string, resolution: number | undefined): Promise<number> {
+/**
+ * A dataset by id, or by its folder (with --resolution and --crop when it was ingested several
+ * ways: a folder ingested with two crops at one size is two datasets, and the message names both).
+ */
+async function findDataset(
+  studio: Studio,
+  spec: string,
+  resolution: number | undefined,
+  crop: CropMode | undefined,
+): Promise<number> {
   if (/^\d+$/.test(spec)) return Number(spec);
   const folder = await datasetFolder(spec); // as the studio keeps it
   const rows = (await studio.listDatasets()).filter(
-    (r) => r.folder === folder && (resolution === undefined || r.resolution === resolution),
+    (r) =>
+      r.folder === folder &&
+      (resolution === undefined || r.resolution === resolution) &&
+      (crop === undefined || r.crop === crop),
   );
-  if (rows.length === 0)
-    throw new UsageError(`no dataset for ${folder}${resolution ? ` at ${resolution}²` : ''}: ingest it first`);
-  if (rows.length > 1)
+  const asked = `${resolution ? ` at ${resolution}²` : ''}${crop ? ` with crop ${crop}` : ''}`;
+  if (rows.length === 0) throw new UsageError(`no dataset for ${folder}${asked}: ingest it first`);
+  if (rows.length > 1) {
+    const flags = new Set(rows.map((r) => r.resolution)).size > 1 ? '--resolution and --crop' : '--crop';
     throw new UsageError(
-      `${folder} was ingested at ${rows.map((r) => `${r.resolution}²`).join(', ')}: say which with --resolution`,
+      `${folder} was ingested as ${rows.map((r) => `${r.resolution}² crop ${r.crop}`).join(', ')}: ` +
+        `say which with ${flags}`,
     );
+  }
   return rows[0]!.id;
 }

@@ -6,6 +6,6 @@ export const EXPORT_USAGE = `
                  [--backend B] [--home DIR] [--json]   prints of favourites, one file each (or one contact sheet);
                  the birds and ESRGAN run on B (cuda, webgpu, cpu-native, wasm, cpu; default: the best present);
                  auto (the default) upscales with ESRGAN from 100 px per printed inch after its ×4, else Lanczos
-  plumage export-dataset --dataset ID|FOLDER [--resolution N] [--out DIR] [--name FILE.zip] [--overwrite] [--home DIR]
-                 [--json]                    the reference's dataset format: zip of PNGs + dataset.json
+  plumage export-dataset --dataset ID|FOLDER [--resolution N] [--crop MODE] [--out DIR] [--name FILE.zip] [--overwrite]
+                 [--home DIR] [--json]       the reference's dataset format: zip of PNGs + dataset.json
   plumage export-timelapse --run R [--format webp|gif|mp4|png] [--fps 12] [--out DIR] [--overwrite] [--home DIR] [--json]`;

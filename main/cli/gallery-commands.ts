@@ -124,6 +124,7 @@ async function generate(argv: string[]): Promise<number> {
       amount: { type: 'string' },
       method: { type: 'string', default: 'sefa' },
       'direction-layers': { type: 'string', default: 'all' },
+      json: { type: 'boolean', default: false },
     },
   });
   if (values.backend !== undefined) backendOf(values.backend);
@@ -160,11 +161,19 @@ async function generate(argv: string[]): Promise<number> {
     if (batched) endProgress();
     const info = r.generator;
     const from = info.runId !== null ? `run #${info.runId} at ${info.kimg} kimg (${info.file})` : info.file;
+    if (values.json)
+      sayJson({
+        files: r.files,
+        outDir: r.outDir,
+        cancelled: r.cancelled,
+        generator: { file: info.file, runId: info.runId, kimg: info.kimg },
+      });
     if (r.cancelled) {
       warn(`plumage generate: stopped; wrote ${r.files.length} of ${seeds.length} images to ${r.outDir}`);
       return 130;
     }
-    say(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${r.outDir}`);
+    if (!values.json)
+      say(`wrote ${seeds.length} images (ψ ${params.psi}, noise ${params.noiseMode}) from ${from} to ${r.outDir}`);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -315,6 +324,7 @@ async function interpolate(argv: string[]): Promise<number> {
       name: { type: 'string' },
       home: { type: 'string' },
       backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
     },
   });
   if (!values.favourites) throw new UsageError('--favourites ID,ID[,…] is required (two or more)');
@@ -337,9 +347,13 @@ async function interpolate(argv: string[]): Promise<number> {
       outDir: resolve(values.out ?? '.'),
       ...(values.name !== undefined ? { name: values.name } : {}),
     });
-    say(
-      r.files.length === 1 ? `wrote ${r.files[0]}` : `wrote ${r.files.length} frames to ${resolve(values.out ?? '.')}`,
-    );
+    if (values.json) sayJson({ files: r.files });
+    else
+      say(
+        r.files.length === 1
+          ? `wrote ${r.files[0]}`
+          : `wrote ${r.files.length} frames to ${resolve(values.out ?? '.')}`,
+      );
     return 0;
   } finally {
     await studio.close();

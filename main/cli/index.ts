@@ -88,6 +88,13 @@ async function main(argv: string[], list: CommandDef[]): Promise<number> {
 
 /** Runs one `plumage` command line and sets the process's exit code (errors become one line on stderr). */
 export async function runCli(argv: string[], launch: Launchers): Promise<void> {
+  // A reader that goes away (`plumage train … 2>&1 | head`) closes stderr too. A write there then
+  // fails with EPIPE, which unhandled ended the process mid-step: a train left `interrupted` with
+  // no checkpoint instead of paused. No one is left to read it, so that error alone is dropped; a
+  // closed stdout is each command's to handle (train pauses its run).
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   const list = commands(launch);
   try {
     const code = await main(argv, list);

@@ -84,7 +84,9 @@ export const metricsCommand: CommandDef = {
   },
   async run(v) {
     const generator = await generatorFlag(v);
-    if ('runId' in generator && v.dataset === undefined && v.fresh !== true) {
+    // Asked once, by the process the user started: the filtered child it reruns as would say
+    // "no stored score yet; computing it now" a second time.
+    if ('runId' in generator && v.dataset === undefined && v.fresh !== true && !insideFilteredChild()) {
       const said = await storedScore(v, generator);
       if (said) return 0;
     }

@@ -6,7 +6,7 @@
 import type { BackendChoice, CropMode, Preset, Resolution, RunSummary } from '../../preload/contract.js';
 import { resolveHome } from '../core/home.js';
 import { Studio } from '../core/studio.js';
-import type { TrainFolderStep } from '../core/train/train-folder.js';
+import type { KeptSetting, TrainFolderStep } from '../core/train/train-folder.js';
 import { pausedLine, pausingLine, resumeCommand } from '../core/train/pause-report.js';
 import { DEFAULT_RESOURCES_DIR } from '../core/version.js';
 import type { FlagValues } from './usage.js';
@@ -164,8 +164,11 @@ function sayStep(s: TrainFolderStep, preset: Preset, say: (obj: Record<string, u
     }
     case 'resume':
       return say(
-        { event: 'resume', runId: s.run.id, kimg: s.fromKimg },
-        `resuming run #${s.run.id} at ${s.fromKimg.toFixed(3)} kimg`,
+        { event: 'resume', runId: s.run.id, kimg: s.fromKimg, kept: s.kept },
+        `resuming run #${s.run.id} at ${s.fromKimg.toFixed(3)} kimg` +
+          (s.kept.length > 0
+            ? `\nrun #${s.run.id} keeps its own ${s.kept.map(keptWords).join(', ')}: ${s.kept.length > 1 ? 'they apply' : 'it applies'} to a new run`
+            : ''),
       );
     case 'created': {
       const { run } = s;
@@ -181,3 +184,18 @@ function sayStep(s: TrainFolderStep, preset: Preset, say: (obj: Record<string, u
     }
   }
 }
+
+/** A kept setting as the run has it and the flag that asked otherwise: "seed 12 (not --seed 5)". */
+function keptWords(k: KeptSetting): string {
+  const [words, flag] = KEPT_WORDS[k.field];
+  return `${words(k.kept)} (not --${flag} ${k.asked})`;
+}
+
+const KEPT_WORDS: Record<KeptSetting['field'], [(v: number) => string, string]> = {
+  seed: [(v) => `seed ${v}`, 'seed'],
+  snapshotKimg: [(v) => `sample grid every ${v} kimg`, 'snapshot-kimg'],
+  checkpointKimg: [(v) => `checkpoint every ${v} kimg`, 'checkpoint-kimg'],
+  checkpointMinutes: [(v) => `checkpoint at least every ${v} minutes`, 'checkpoint-minutes'],
+  replicas: [(v) => `${v} replica${v === 1 ? '' : 's'}`, 'replicas'],
+  freezeD: [(v) => `Freeze-D of ${v} layers`, 'freeze-d'],
+};

@@ -150,8 +150,28 @@ test('runToResume: training runs and other presets or datasets are never resumed
     ['done, --kimg past it', [run({ state: 'done' })], { preset: 'tiny', targetKimg: 11 }, 1],
     ['the newest first', [run({ id: 3 }), run({ id: 2 })], { preset: 'tiny' }, 3],
     ['a running one skipped', [run({ id: 3, state: 'running' }), run({ id: 2 })], { preset: 'tiny' }, 2],
+    [
+      'a finished newer one does not hide a paused one',
+      [run({ id: 3, state: 'done' }), run({ id: 2 })],
+      { preset: 'tiny' },
+      2,
+    ],
   ];
   for (const [name, runs, p, want] of cases) assert.equal(runToResume(runs, 1, p)?.id, want, name);
+});
+
+test('runToResume with --from: only a run that started from that file resumes; without it, any origin does', () => {
+  const fromA = run({ id: 2, startedFrom: { file: '/x/a.pkl' } as RunSummary['startedFrom'] });
+  const fresh = run({ id: 1, startedFrom: null });
+  const cases: [string, RunSummary[], string | undefined, number | undefined][] = [
+    ['a fresh run is not resumed by --from', [fresh], '/x/a.pkl', undefined],
+    ['another file is not resumed', [fromA], '/x/b.pkl', undefined],
+    ['the same file resumes', [fresh, fromA], '/x/a.pkl', 2],
+    ['the same file, written relatively', [fromA], '/x/../x/a.pkl', 2],
+    ['no --from: the newest of any origin', [fromA, fresh], undefined, 2],
+  ];
+  for (const [name, runs, initFrom, want] of cases)
+    assert.equal(runToResume(runs, 1, { preset: 'tiny', ...(initFrom ? { initFrom } : {}) })?.id, want, name);
 });
 
 test("chooseDataset: the folder's dataset that can feed the preset and matches what was asked, else a new one", () => {

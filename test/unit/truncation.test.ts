@@ -31,3 +31,24 @@ test("truncation is read from the bytes, whatever text libvips left (it can be a
   assert.equal(describeDecodeError(new Error('VipsJpeg: Premature end of input file'), 'jpeg'), 'truncated JPEG');
   assert.equal(describeDecodeError(unknown, 'jpeg', jpeg), 'could not decode JPEG: Unknown error');
 });
+
+test("a header that lies is said so, not as libvips's 'has corrupt header:' with nothing after its colon", async () => {
+  const liar = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('GARBAGE GARBAGE GARBAGE')]);
+  const err = await sharp(liar)
+    .metadata()
+    .then(() => null)
+    .catch((e: Error) => e);
+  assert.ok(err, 'libvips refuses it');
+  for (const [format, input] of [
+    [null, liar],
+    ['png', undefined],
+  ] as const) {
+    const reason = describeDecodeError(err, format, input);
+    assert.doesNotMatch(reason, /:\s*$/, reason);
+    assert.match(reason, /header is damaged/, reason);
+  }
+  assert.equal(
+    describeDecodeError(new Error('Some library: a reason:\nmore'), 'png'),
+    'could not decode PNG: Some library: a reason',
+  );
+});

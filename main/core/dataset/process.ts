@@ -163,7 +163,13 @@ export function describeDecodeError(err: unknown, format: string | null, input?:
     return truncatedReason(what);
   }
   if (/unsupported image format/i.test(message)) return 'not an image (unsupported or damaged format)';
-  const firstLine = message.split('\n')[0]!.replace(/^(Input (buffer|file) |VipsJpeg: |VipsForeignLoad\w*: )/, '');
+  // libvips says "Input buffer has corrupt header:" and nothing after the colon for a file whose
+  // first bytes promise a format its content is not (a text file with a PNG signature).
+  if (/corrupt header/i.test(message)) return `not a readable ${what}: its header is damaged or lies about the format`;
+  const firstLine = message
+    .split('\n')[0]!
+    .replace(/^(Input (buffer|file) |VipsJpeg: |VipsForeignLoad\w*: )/, '')
+    .replace(/:\s*$/, '');
   return `could not decode ${what}: ${firstLine}`;
 }
 

@@ -19,7 +19,7 @@ import type {
 import { DEFAULT_METRIC_IMAGES } from '../../common/vocabulary.js';
 import { DEFAULT_PAPER } from '../paper-colour.js';
 import { datasetCacheFile } from '../home-layout.js';
-import { checkExportFolder, makeExportFolder } from '../export/folder.js';
+import { checkExportFolder, makeExportFolder, removeCreated } from '../export/folder.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { mixRange } from '../gallery/mixing.js';
 import type { TaskRunner } from '../gallery/runner.js';
@@ -180,7 +180,9 @@ export class Insight {
     }
     // One rule for every output folder (export/folder.ts): absolute, made if missing, never the home's own.
     const outDir = await checkExportFolder(p.outDir, this.#home);
-    await makeExportFolder(outDir);
+    // Made now, so a folder that cannot be made fails before minutes of work; removed again (where
+    // still empty) when the projection is stopped or fails, which writes nothing.
+    const made = await makeExportFolder(outDir);
     const t0 = performance.now();
     let jobId = 0;
     return this.#run<ProjectResult>(
@@ -212,7 +214,12 @@ export class Insight {
         jobId = id;
         this.#projections.add(id);
       },
-    ).finally(() => this.#projections.delete(jobId));
+    )
+      .catch(async (err: unknown) => {
+        await removeCreated(made);
+        throw err;
+      })
+      .finally(() => this.#projections.delete(jobId));
   }
 
   /** Stops a running projection (between steps); true when there was one. */

@@ -7,20 +7,28 @@
  * does not start the run: the caller listens first, then sends startRun.
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { defaultRunLengths, type CropMode, type Resolution } from '../../common/vocabulary.js';
 import type { RunSummary, TrainFolderParams, TrainFolderResult } from '../../../preload/contract.js';
 import type { DatasetService } from '../dataset/service.js';
 import type { DatasetRow } from '../store/datasets.js';
 import { presetConfig } from '../gan/config.js';
 import { NotFoundError } from '../errors.js';
-import type { RunManager } from './run-manager.js';
+import { RunError, type RunManager } from './run-manager.js';
 
 /** What the workflow decided, as it decides it (the CLI prints each step as it comes). */
 export type TrainFolderStep =
   | { step: 'reuse'; datasetId: number; resolution: Resolution; crop: CropMode }
   | { step: 'dataset'; ingest: TrainFolderResult['ingest']; trainsAt: number }
-  | { step: 'resume'; run: RunSummary; fromKimg: number }
+  | { step: 'resume'; run: RunSummary; fromKimg: number; kept: KeptSetting[] }
   | { step: 'created'; run: RunSummary };
+
+/** A new-run setting asked for on a resume, which the resumed run does not take: it keeps its own. */
+export interface KeptSetting {
+  field: 'seed' | 'snapshotKimg' | 'checkpointKimg' | 'checkpointMinutes' | 'replicas' | 'freezeD';
+  asked: number;
+  kept: number;
+}
 
 /**
  * The folder's dataset to train on: the most recently opened one that can feed the preset (and
@@ -52,12 +60,23 @@ export function chooseDataset(
 export function runToResume(
   runs: RunSummary[],
   datasetId: number,
-  p: Pick<TrainFolderParams, 'preset' | 'targetKimg'>,
+  p: Pick<TrainFolderParams, 'preset' | 'targetKimg' | 'initFrom'>,
 ): RunSummary | undefined {
-  const existing = runs.find((r) => r.datasetId === datasetId && r.preset === p.preset && r.state !== 'running');
-  if (!existing) return undefined;
-  if (existing.state !== 'done' || (p.targetKimg !== undefined && p.targetKimg > existing.kimg)) return existing;
-  return undefined;
+  // Asked to start from a file, only a run that started from that file continues (the same
+  // `train --from F` again resumes it); the folder's other run is left alone and a new one starts,
+  // as the README's `train --from` after a first `train` expects. Without it, any origin resumes
+  // (the pause's resume command names no file).
+  // The newest that can go on: a finished run newer than a paused one (a fine-tune that ended)
+  // does not hide the paused one.
+  const from = p.initFrom === undefined ? undefined : resolve(p.initFrom);
+  return runs.find(
+    (r) =>
+      r.datasetId === datasetId &&
+      r.preset === p.preset &&
+      r.state !== 'running' &&
+      (from === undefined || r.startedFrom?.file === from) &&
+      (r.state !== 'done' || (p.targetKimg !== undefined && p.targetKimg > r.kimg)),
+  );
 }
 
 export async function trainFolder(
@@ -79,6 +98,9 @@ export async function trainFolder(
     : await datasets.ingestOnce(p.folder, pick.resolution, pick.crop);
   if (folderGone && report.accepted.length === 0)
     throw new NotFoundError(`folder not found: ${pick.existing!.folder} (and its dataset's cache holds no images)`);
+  // Said here, with the folder and why its files were refused, rather than as the run's
+  // "the dataset has no accepted images yet" that names neither.
+  if (report.accepted.length === 0) throw new RunError(noImages(report));
   const ingest = {
     ...report,
     accepted: report.accepted.length,
@@ -100,7 +122,7 @@ export async function trainFolder(
     // Where it truly resumes: its last checkpoint (what was trained after that is done again).
     const fromKimg = runs.resumePoint(existing.id);
     const run = runs.listRuns().find((r) => r.id === existing.id)!;
-    onStep({ step: 'resume', run, fromKimg });
+    onStep({ step: 'resume', run, fromKimg, kept: keptSettings(p, runs, run) });
     return { ...base, action: 'resumed', run, fromKimg };
   }
   await runs.backendKnown(); // which presets fit depends on the GPU adapter too
@@ -116,4 +138,34 @@ export async function trainFolder(
   });
   onStep({ step: 'created', run });
   return { ...base, action: 'created', run, fromKimg: 0 };
+}
+
+/** Why a folder gives no training images: what it holds, naming the first files it refused. */
+function noImages(r: { dataset: string; rejected: { file: string; reason: string }[] }): string {
+  const named = r.rejected.slice(0, 3).map((x) => `${x.file}: ${x.reason}`);
+  const more = r.rejected.length > named.length ? `; ${r.rejected.length - named.length} more` : '';
+  return r.rejected.length === 0
+    ? `${r.dataset} holds no images to train on`
+    : `${r.dataset} holds no image Plumage can train on (${named.join('; ')}${more})`;
+}
+
+/**
+ * The settings asked for that a resume does not take (a run keeps its seed, intervals and
+ * replicas: they are what makes its resume bit-exact), so the caller can say so instead of
+ * dropping them in silence. Only those that differ from the run's own.
+ */
+function keptSettings(p: TrainFolderParams, runs: RunManager, run: RunSummary): KeptSetting[] {
+  const row = runs.runs.getRun(run.id)!;
+  const own: Record<KeptSetting['field'], number> = {
+    seed: row.seed,
+    snapshotKimg: run.snapshotKimg,
+    checkpointKimg: run.checkpointKimg,
+    checkpointMinutes: run.checkpointMinutes,
+    replicas: run.replicas,
+    freezeD: runs.runs.runConfig(row).freezeD ?? 0,
+  };
+  return (Object.keys(own) as KeptSetting['field'][]).flatMap((field) => {
+    const asked = p[field];
+    return asked === undefined || asked === own[field] ? [] : [{ field, asked, kept: own[field] }];
+  });
 }
