@@ -47,9 +47,10 @@ export function asWrittenBySchema5(home: string, original: string): void {
   db.prepare(`UPDATE runs SET init_from = ${abs('init_from')} WHERE init_from IS NOT NULL`).run(names);
   // What later migrations added, gone, so that reopening it runs them as on a user's home: why a run
   // paused (7), what a run started from (8), the G_ema files written with its grids (9, the files
-  // too), checkpoint scores (10) and favourites' latents and edits (11: a favourites table of
-  // schema 5's columns, as migration 11 finds it).
-  db.exec(`ALTER TABLE runs DROP COLUMN paused_by;
+  // too), checkpoint scores (10), favourites' latents and edits (11, 12: a favourites table of
+  // schema 5's columns, as migration 11 finds it) and where a fork branched (13).
+  db.exec(`ALTER TABLE runs DROP COLUMN branch_kimg;
+    ALTER TABLE runs DROP COLUMN paused_by;
     ALTER TABLE runs DROP COLUMN paused_at;
     ALTER TABLE runs DROP COLUMN started_from;
     ALTER TABLE snapshots DROP COLUMN generator;
