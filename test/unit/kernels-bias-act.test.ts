@@ -78,3 +78,19 @@ for (const [name, shape, gain] of [
     }
   });
 }
+
+test('fused bias_act at the kink: x + b of exactly +0, −0 and the smallest floats either side, to the bit', async (t) => {
+  if (!fusedHere(BIAS_ACT_KERNEL)) return t.skip(`no fused bias_act on ${tf.getBackend()}`);
+  // The slope is picked from the bits of x + b (no branch): zeros of either sign and the
+  // subnormals next to them are where a sign test could go wrong.
+  const tiny = 1.401298464324817e-45;
+  const x = tf.tensor2d([0, -0, tiny, -tiny, -0.5, 0.25, 3, -3], [4, 2]);
+  const b = tf.tensor1d([0, -0]);
+  try {
+    const composed = await run(false, x, b, 1);
+    const fused = await run(true, x, b, 1);
+    for (const k of ['y', 'dx', 'db'] as const) assert.ok(bits(fused[k]).equals(bits(composed[k])), `${k} differs`);
+  } finally {
+    tf.dispose([x, b]);
+  }
+});
