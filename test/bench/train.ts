@@ -32,9 +32,17 @@ interface PhaseTimes {
   description: string;
   adapter: string | null;
   batch: number;
+  /**
+   * A phase alone: the median of steps running only it, less the median of the steps' own work
+   * (G_ema's update, the counters, reading the statistics), which the reference's phase times
+   * (its accumulate_gradients and Adam step) leave out too. The step's own is `msBookkeeping`.
+   */
   msPerPhase: Record<PhaseName, number>;
   /** The same medians by this process's CPU time (user + system): a loaded machine inflates it least. */
   cpuMsPerPhase: Record<PhaseName, number>;
+  /** A step that runs no phase: what every step adds to its phases. */
+  msBookkeeping: number;
+  cpuMsBookkeeping: number;
   peakRssMB: number;
   /** wasm: the instance's heap after every phase ran (it only grows: the peak), and the rounds it trained in. */
   wasmHeapMB: number | null;
@@ -74,7 +82,9 @@ async function measure(
   const ms = fusedSides.map(() => ({}) as Record<PhaseName, number>);
   const cpuMs = fusedSides.map(() => ({}) as Record<PhaseName, number>);
   const median = (t: number[]): number => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
-  for (const phase of PHASES) {
+  const own = fusedSides.map(() => ({ ms: 0, cpu: 0 }));
+  // The steps' own work first ([] runs no phase), then each phase net of it.
+  for (const phase of [null, ...PHASES]) {
     const times: number[][] = fusedSides.map(() => []);
     const cpuTimes: number[][] = fusedSides.map(() => []);
     for (let i = 0; i <= repeats; i++) {
@@ -84,7 +94,7 @@ async function measure(
         // Wall time to the phase's results: a GPU backend only queues work in trainStep.
         const t0 = performance.now();
         const c0 = process.cpuUsage();
-        await trainer.trainStep(reals, [phase]);
+        await trainer.trainStep(reals, phase ? [phase] : []);
         await trainer.takeStats();
         const cpu = process.cpuUsage(c0);
         // The first call pays for kernel set-up; --repeats 0 times it alone (a big preset on a CPU).
@@ -94,8 +104,14 @@ async function measure(
         }
       }
     }
-    for (const [side, t] of times.entries()) ms[side]![phase] = median(t);
-    for (const [side, t] of cpuTimes.entries()) cpuMs[side]![phase] = median(t);
+    for (const side of fusedSides.keys()) {
+      const [wall, cpu] = [median(times[side]!), median(cpuTimes[side]!)];
+      if (phase === null) own[side] = { ms: wall, cpu };
+      else {
+        ms[side]![phase] = Math.max(0, wall - own[side]!.ms);
+        cpuMs[side]![phase] = Math.max(0, cpu - own[side]!.cpu);
+      }
+    }
   }
   // Kernel tallies in runs of their own (profiling adds a little to each kernel's time).
   const stepOf = async (only: PhaseName[]): Promise<KernelTally> => {
@@ -130,6 +146,8 @@ async function measure(
     adapter: info.adapter ? `${info.adapter.vendor} ${info.adapter.description || info.adapter.device}` : null,
     msPerPhase: ms[side]!,
     cpuMsPerPhase: cpuMs[side]!,
+    msBookkeeping: own[side]!.ms,
+    cpuMsBookkeeping: own[side]!.cpu,
     kernelsPerPhase: tallies[side]!.kernelsPerPhase,
     kernelsPerStepBookkeeping: summariseTally(tallies[side]!.bookkeeping, 3),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -140,8 +158,10 @@ function summarise(preset: PresetName, t: PhaseTimes, network: Partial<GanConfig
   const config = presetConfig(preset, { ...network, batchSize: t.batch });
   const flops = phaseFlops(config, t.batch);
   const ms = t.msPerPhase;
-  // An average step: main phases every time, regularisation every plInterval / r1Interval steps.
-  const stepMs = ms.Gmain + ms.Dmain + ms.Greg / config.plInterval + ms.Dreg / config.r1Interval;
+  // An average step: main phases every time, regularisation every plInterval / r1Interval steps,
+  // and the step's own work once.
+  const stepMs =
+    ms.Gmain + ms.Dmain + ms.Greg / config.plInterval + ms.Dreg / config.r1Interval + t.msBookkeeping;
   const stepFlops = flops.Gmain + flops.Dmain + flops.Greg / config.plInterval + flops.Dreg / config.r1Interval;
   const imagesPerSec = (t.batch / stepMs) * 1000;
   const kernelsOf = (p: PhaseName): number => t.kernelsPerPhase[p].kernels as number;
@@ -166,6 +186,8 @@ function summarise(preset: PresetName, t: PhaseTimes, network: Partial<GanConfig
     msGPLStep: round(ms.Gmain + ms.Greg),
     msPerPhase: Object.fromEntries(PHASES.map((p) => [p, round(ms[p])])),
     cpuMsPerPhase: Object.fromEntries(PHASES.map((p) => [p, round(t.cpuMsPerPhase[p])])),
+    msBookkeeping: round(t.msBookkeeping),
+    cpuMsBookkeeping: round(t.cpuMsBookkeeping),
     kernelsPerStep: Math.round(kernelsPerStep),
     kernelsPerPhase: t.kernelsPerPhase,
     kernelsPerStepBookkeeping: t.kernelsPerStepBookkeeping,
