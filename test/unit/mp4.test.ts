@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Mp4Error, encodeMp4, evenSide } from '../../main/core/export/mp4.js';
+import { Mp4Error, encodeMp4, evenSide, whyNotFps } from '../../main/core/export/mp4.js';
 import { OutputError, checkAnimation, writeAnimation } from '../../main/core/gallery/output.js';
 import { framesAndSeconds, readMp4 } from '../helpers/mp4-boxes.js';
 import { tempDir } from '../helpers/paths.js';
@@ -105,4 +105,19 @@ test('writeAnimation mp4: the file appears whole, nothing else is left in the fo
   } finally {
     tmp.cleanup();
   }
+});
+
+test('one fps check for every animation: the range for all formats, whole numbers for MP4 only', () => {
+  for (const fps of [0, 0.01, 61, Number.NaN, Number.POSITIVE_INFINITY])
+    for (const format of ['webp', 'gif', 'mp4', 'png'])
+      assert.match(whyNotFps(fps, format) ?? '', /^fps must be from 0\.016 to 60 .*\(got (0|0\.01|61|NaN|Infinity)\)$/);
+  assert.equal(whyNotFps(7.5, 'webp'), null);
+  assert.equal(whyNotFps(0.5, 'gif'), null);
+  assert.match(whyNotFps(7.5, 'mp4') ?? '', /fps must be a whole number from 1 to 60 for mp4, got 7\.5/);
+  assert.equal(whyNotFps(24, 'mp4'), null);
+  // The gallery's animations and the time-lapse both refuse through it.
+  assert.throws(
+    () => checkAnimation(10, 0, 32, 'webp'),
+    (e: Error) => e instanceof OutputError && /\(got 0\)/.test(e.message),
+  );
 });

@@ -11,7 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type { H264MP4Encoder } from 'h264-mp4-encoder';
-import { MAX_FPS } from '../gallery/limits.js';
+import { FPS_RANGE, MAX_FPS, MIN_FPS } from '../gallery/limits.js';
 import { withSyncSamples } from './mp4-sync.js';
 
 /** H.264's level 5.1 holds frames up to 36,864 macroblocks (4096 × 2304); a longer side plays nowhere. */
@@ -30,6 +30,16 @@ export function whyNotMp4Fps(fps: number): string | null {
 }
 
 /** Why width × height cannot be an MP4's frame, or null. */
+/**
+ * Why an animation cannot play at `fps` in `format` (null: it can): the range every animated
+ * format has, then MP4's whole numbers. One check for the gallery's animations and the time-lapse;
+ * each caller throws it as its own kind of error.
+ */
+export function whyNotFps(fps: number, format: string): string | null {
+  if (!Number.isFinite(fps) || fps < MIN_FPS || fps > MAX_FPS) return `fps ${FPS_RANGE} (got ${String(fps)})`;
+  return format === 'mp4' ? whyNotMp4Fps(fps) : null;
+}
+
 export function whyNotMp4Size(width: number, height: number): string | null {
   const ok = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_MP4_SIDE;
   if (ok(width) && ok(height)) return null;

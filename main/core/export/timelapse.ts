@@ -9,10 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp from 'sharp';
 import type { TimelapseFormat } from '../../common/vocabulary.js';
-import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MIN_FPS } from '../gallery/limits.js';
+import { MAX_FRAMES } from '../gallery/limits.js';
 import { MAX_ANIMATION_BYTES, sequenceName } from '../gallery/output.js';
 import { ExportInputError, StagedSet, outputPath, refuseOverwrite, writeExport } from './files.js';
-import { encodeMp4, whyNotMp4Fps, whyNotMp4Size } from './mp4.js';
+import { encodeMp4, whyNotFps, whyNotMp4Size } from './mp4.js';
 import type { ExportJob } from './job.js';
 
 /** How many frames of width × height an animation may hold (a PNG sequence streams: MAX_FRAMES). */
@@ -34,10 +34,8 @@ export function timelapseFiles(folder: string, baseName: string, format: Timelap
 }
 
 export function checkFps(fps: number, format: TimelapseFormat): void {
-  if (!Number.isFinite(fps) || fps < MIN_FPS || fps > MAX_FPS)
-    throw new ExportInputError(`fps ${FPS_RANGE} (got ${String(fps)})`);
-  const notMp4 = format === 'mp4' ? whyNotMp4Fps(fps) : null;
-  if (notMp4) throw new ExportInputError(notMp4);
+  const why = whyNotFps(fps, format);
+  if (why) throw new ExportInputError(why);
 }
 
 /** The grids a time-lapse will show, thinned to what the format can hold. */

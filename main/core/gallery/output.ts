@@ -8,9 +8,9 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { AnimationFormat } from '../../common/vocabulary.js';
 import { writeExport } from '../export/files.js';
-import { Mp4Error, encodeMp4, whyNotMp4Fps, whyNotMp4Size } from '../export/mp4.js';
+import { Mp4Error, encodeMp4, whyNotFps, whyNotMp4Size } from '../export/mp4.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { FPS_RANGE, MAX_FPS, MAX_FRAMES, MIN_FPS } from './limits.js';
+import { MAX_FRAMES } from './limits.js';
 
 export { ANIMATION_FORMATS, type AnimationFormat } from '../../common/vocabulary.js';
 
@@ -40,9 +40,8 @@ export async function writePng(pixels: Uint8Array, side: number, file: string): 
 export function checkAnimation(frames: number, fps: number, side: number, format: AnimationFormat): void {
   if (!Number.isInteger(frames) || frames < 2 || frames > MAX_FRAMES)
     throw new OutputError(`frames must be a whole number from 2 to ${MAX_FRAMES}, got ${frames}`);
-  if (!Number.isFinite(fps) || fps < MIN_FPS || fps > MAX_FPS) throw new OutputError(`fps ${FPS_RANGE}, got ${fps}`);
-  const notMp4 = format === 'mp4' ? (whyNotMp4Fps(fps) ?? whyNotMp4Size(side, side)) : null;
-  if (notMp4) throw new OutputError(notMp4);
+  const why = whyNotFps(fps, format) ?? (format === 'mp4' ? whyNotMp4Size(side, side) : null);
+  if (why) throw new OutputError(why);
   if (format !== 'png' && frames * side * side * 3 > MAX_ANIMATION_BYTES)
     throw new OutputError(
       `${frames} frames of ${side}² is more than an animated ${format} can be built from here ` +

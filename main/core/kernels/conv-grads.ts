@@ -21,9 +21,9 @@ import { backendKernel, heapViews, isWasm, wasmOutputs, xnnConv } from './wasm-h
 import { backpropFilterByGemm } from './conv-filter-gemm.js';
 import { backpropInputByGemm } from './conv-input-gemm.js';
 import { BY_PARITY, backpropInputByParity } from './conv-input-parity.js';
+import { isWebGpu } from './webgpu-program.js';
 
 export { BY_PARITY };
-import { isWebGpu } from './webgpu-program.js';
 
 export const CONV_BI_KERNEL = 'PlumageConv2DBackpropInput';
 export const CONV_BF_KERNEL = 'PlumageConv2DBackpropFilter';
