@@ -19,12 +19,19 @@ const initSeedField = z
 
 export const initCommand: CommandDef = {
   name: 'init',
-  synopsis: 'init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors',
+  synopsis: 'init --preset tiny|64|128|256|512|1024 [--seed S] --out FILE.safetensors [--json]',
   summary: 'Writes a freshly initialised checkpoint (G, G_ema, D) for a preset.',
   details: `  --preset NAME    the network size (tiny is 32², for CPUs and tests)
   --seed S         seeds the initial weights (0..4294967295, default 0)
-  --out FILE       the safetensors file to write`,
-  options: { preset: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' } },
+  --out FILE       the safetensors file to write
+  --json           print exactly one JSON object: file, bytes, checksum (the header's
+                   plumage.sha256 over its tensors and metadata), preset, seed`,
+  options: {
+    preset: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
   async run(values) {
     const preset = required(choiceFlag(values, 'preset', presetField), 'preset', PRESET_NAMES.join('|'));
     const seed = numberFlag(values, 'seed', initSeedField) ?? 0;
@@ -40,21 +47,24 @@ export const initCommand: CommandDef = {
       trainer.dispose();
       releaseBackend(); // a live GPU device would keep the process from exiting
     });
-    say(
-      `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${preset}, seed ${seed})`,
-    );
+    if (values.json) console.log(JSON.stringify({ file: out, bytes, checksum: sha256, preset, seed }));
+    else
+      say(
+        `wrote ${out} (${(bytes / 2 ** 20).toFixed(1)} MiB, sha256 ${sha256.slice(0, 12)}…, preset ${preset}, seed ${seed})`,
+      );
     return 0;
   },
 };
 
 export const exportReferenceCommand: CommandDef = {
   name: 'export-reference',
-  synopsis: 'export-reference FILE --out FILE.safetensors',
+  synopsis: 'export-reference FILE --out FILE.safetensors [--json]',
   summary: "Writes G, G_ema and D under the reference's state_dict names, for stylegan2-ada-pytorch.",
   details: `  FILE             a Plumage checkpoint, or a network pickle (converted)
   --out FILE       the safetensors file to write; its metadata holds the reference's
-                   Generator and Discriminator arguments (docs/reference-export.md loads it)`,
-  options: { out: { type: 'string' } },
+                   Generator and Discriminator arguments (docs/reference-export.md loads it)
+  --json           print exactly one JSON object: file, networks, tensors, bytes`,
+  options: { out: { type: 'string' }, json: { type: 'boolean', default: false } },
   positionals: { min: 1, max: 1, name: 'FILE' },
   async run(values, positionals) {
     const source = resolve(positionals[0]!);
@@ -63,7 +73,12 @@ export const exportReferenceCommand: CommandDef = {
     if (problem) throw new Error(problem);
     const { exportForReference } = await import('../core/netfile/reference-export.js');
     const r = await exportForReference(source, out);
-    console.log(`wrote ${out} (${r.networks.join(', ')}: ${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)`);
+    if (values.json)
+      console.log(JSON.stringify({ file: out, networks: r.networks, tensors: r.tensors, bytes: r.bytes }));
+    else
+      console.log(
+        `wrote ${out} (${r.networks.join(', ')}: ${r.tensors} tensors, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)`,
+      );
     return 0;
   },
 };

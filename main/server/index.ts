@@ -13,8 +13,12 @@ export const DEFAULT_PORT = 7424;
 export async function serveMain(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string' }, home: { type: 'string' } },
+    options: { port: { type: 'string' }, home: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
+  // --json: one JSON object a line for each thing serve says (JSON Lines), for a program that
+  // starts it and waits for its URL; without, the sentences below.
+  const say = (event: Record<string, unknown> & { event: string }, line: string): void =>
+    console.log(values.json ? JSON.stringify(event) : line);
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port must be 0–65535 (0 = any free port), got ${values.port}`);
@@ -39,7 +43,10 @@ export async function serveMain(argv: string[]): Promise<number> {
   try {
     server = await listen(last ?? port).catch((err: NodeJS.ErrnoException) => {
       if (last === null || err.code !== 'EADDRINUSE') throw err;
-      console.log(`port ${last}, where this home was served last time, is in use: taking another`);
+      say(
+        { event: 'port-taken', port: last },
+        `port ${last}, where this home was served last time, is in use: taking another`,
+      );
       return listen(0);
     });
   } catch (err) {
@@ -49,22 +56,31 @@ export async function serveMain(argv: string[]): Promise<number> {
     throw err;
   }
   rememberServerPort(studio.home, server.port);
-  console.log(`Plumage ${defaultHome ? '' : `(home ${studio.home}) `}is serving on 127.0.0.1:${server.port}. Open:`);
-  console.log(server.url);
+  if (values.json) say({ event: 'serving', url: server.url, port: server.port, home: studio.home }, '');
+  else {
+    console.log(`Plumage ${defaultHome ? '' : `(home ${studio.home}) `}is serving on 127.0.0.1:${server.port}. Open:`);
+    console.log(server.url);
+  }
   await studio.resume();
   const signal = await stopped;
 
   // Say what stopping does while it does it: each run pauses with a checkpoint, then the server goes.
-  console.log(`plumage serve: ${signal === 'SIGINT' ? 'interrupted' : 'asked to stop'}; stopping`);
-  const paused = await studio.pauseAll('server', (r) => console.log(pausingLine(r)));
+  say(
+    { event: 'stopping', signal },
+    `plumage serve: ${signal === 'SIGINT' ? 'interrupted' : 'asked to stop'}; stopping`,
+  );
+  const paused = await studio.pauseAll('server', (r) => say({ event: 'pausing', runId: r.id }, pausingLine(r)));
   for (const r of paused) {
     const dataset = await studio.getDataset({ datasetId: r.datasetId }).catch(() => undefined);
     const command = resumeCommand(r, dataset, defaultHome ? null : studio.home);
     const resume = `Resume in the Training view once it serves again, or: ${command}`;
-    console.log(pausedLine(r, resume));
+    say(
+      { event: 'paused', runId: r.id, state: r.state, resumeKimg: r.resumeKimg, resume: command },
+      pausedLine(r, resume),
+    );
   }
   await server.close();
   await studio.close();
-  console.log('plumage serve: stopped');
+  say({ event: 'stopped' }, 'plumage serve: stopped');
   return 0;
 }

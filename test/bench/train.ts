@@ -160,8 +160,7 @@ function summarise(preset: PresetName, t: PhaseTimes, network: Partial<GanConfig
   const ms = t.msPerPhase;
   // An average step: main phases every time, regularisation every plInterval / r1Interval steps,
   // and the step's own work once.
-  const stepMs =
-    ms.Gmain + ms.Dmain + ms.Greg / config.plInterval + ms.Dreg / config.r1Interval + t.msBookkeeping;
+  const stepMs = ms.Gmain + ms.Dmain + ms.Greg / config.plInterval + ms.Dreg / config.r1Interval + t.msBookkeeping;
   const stepFlops = flops.Gmain + flops.Dmain + flops.Greg / config.plInterval + flops.Dreg / config.r1Interval;
   const imagesPerSec = (t.batch / stepMs) * 1000;
   const kernelsOf = (p: PhaseName): number => t.kernelsPerPhase[p].kernels as number;

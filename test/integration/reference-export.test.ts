@@ -3,9 +3,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readSafetensors } from '../../main/core/netfile/safetensors.js';
+import { CHECKSUM_KEY, readSafetensors } from '../../main/core/netfile/safetensors.js';
 import { CLI, tempDir } from '../helpers/paths.js';
 import { PICKLES, expectedTensors } from '../helpers/pickles.js';
 
@@ -62,4 +63,24 @@ test('export-reference refuses what is not a checkpoint, naming it', async () =>
     join(tmp.dir, 'x.safetensors'),
   ]).catch((e: { stderr: string }) => e);
   assert.match((err as { stderr: string }).stderr, /conditional\.pkl is a conditional network/);
+});
+
+test('init and export-reference answer --json with one object naming what they wrote', async () => {
+  const ckpt = join(tmp.dir, 'json.safetensors');
+  const out = join(tmp.dir, 'json-ref.safetensors');
+  const init = await run(process.execPath, [CLI, 'init', '--preset', 'tiny', '--seed', '9', '--out', ckpt, '--json']);
+  const made = JSON.parse(init.stdout) as Record<string, unknown>;
+  const { size } = await stat(ckpt);
+  assert.deepEqual(Object.keys(made).sort(), ['bytes', 'checksum', 'file', 'preset', 'seed']);
+  assert.equal(made.file, ckpt);
+  assert.equal(made.bytes, size);
+  assert.equal(made.checksum, (await readSafetensors(ckpt, { requireChecksum: true })).metadata[CHECKSUM_KEY]);
+  assert.equal(made.preset, 'tiny');
+  assert.equal(made.seed, 9);
+  const exp = await run(process.execPath, [CLI, 'export-reference', ckpt, '--out', out, '--json']);
+  const wrote = JSON.parse(exp.stdout) as Record<string, unknown>;
+  assert.deepEqual(wrote.networks, ['G', 'G_ema', 'D']);
+  assert.equal(wrote.file, out);
+  assert.equal(wrote.bytes, (await stat(out)).size);
+  assert.equal(wrote.tensors, (await readSafetensors(out, { requireChecksum: true })).names.length);
 });

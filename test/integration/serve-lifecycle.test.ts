@@ -36,3 +36,38 @@ test('serve stopped right after it starts exits cleanly, every time', async () =
     tmp.cleanup();
   }
 });
+
+test('serve --json says each thing as one JSON object a line: serving (its URL answers), stopping, stopped', async () => {
+  const tmp = tempDir('serve-json');
+  try {
+    const home = join(tmp.dir, 'home');
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const serving = new Promise<Record<string, unknown>>((resolve) =>
+      createInterface({ input: child.stdout }).on('line', (l) => {
+        lines.push(l);
+        if (lines.length === 1) resolve(JSON.parse(l) as Record<string, unknown>);
+      }),
+    );
+    const first = await serving;
+    assert.equal(first.event, 'serving');
+    assert.equal(first.home, home);
+    assert.match(String(first.url), new RegExp(`^http://127\\.0\\.0\\.1:${String(first.port)}/`));
+    const page = await fetch(String(first.url));
+    assert.equal(page.status, 200);
+    await page.arrayBuffer();
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const events = lines.map((l) => JSON.parse(l) as { event: string; signal?: string });
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['serving', 'stopping', 'stopped'],
+    );
+    assert.equal(events[1]!.signal, 'SIGINT');
+  } finally {
+    tmp.cleanup();
+  }
+});
