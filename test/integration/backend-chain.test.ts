@@ -109,3 +109,12 @@ test('the app predicts the backend from the packages and, asked in a child proce
     assert.equal(predicted, chain.chosen);
   }
 });
+
+test('on a machine without a Vulkan driver, backend says so in its own words and Dawn prints nothing', async () => {
+  // No ICD file: the Vulkan loader finds no driver, as on a machine without a GPU driver.
+  const { stdout, stderr } = await run(process.execPath, [CLI, 'backend'], {
+    env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', XDG_RUNTIME_DIR: '/tmp' },
+  });
+  assert.match(stdout, /webgpu +no WebGPU adapter: no GPU driver with Vulkan/);
+  assert.equal(stderr, '', 'Dawn\'s lines (its source "at CheckVkSuccessImpl (…)") stay out of stderr');
+});

@@ -59,3 +59,18 @@ test("with PLUMAGE_DEBUG=1 each of Dawn's lines is logged once, naming the proce
   assert.deepEqual(passed, []);
   assert.equal(logged, `plumage debug: Dawn (in the test process): ${marker}`);
 });
+
+test("Dawn's line naming its own source (a machine without Vulkan) is held back; a JavaScript stack is not", async () => {
+  const dawnSource =
+    '    at CheckVkSuccessImpl (/home/runner/work/node-webgpu/node-webgpu/third_party/dawn/src/dawn/native/' +
+    'vulkan/VulkanError.cpp:106)\n\n'; // Dawn ends it with an empty line
+  const jsStack =
+    'Error: boom\n\n    at main (file:///app/dist/main/plumage.js:12:3)\n    at dawn (node:internal/x:1:1)\n';
+  for (const cut of [1, 5, 200]) {
+    const text = `${dawnSource}${jsStack}`;
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length; i += cut) chunks.push(text.slice(i, i + cut));
+    const { passed } = await feed(chunks, false);
+    assert.equal(passed.join(''), jsStack, `chunks of ${cut}`);
+  }
+});

@@ -20,7 +20,18 @@ const DAWN_PREFIX = 'Warning: ';
 /** Dawn's lines already logged by this process: the same warning from each new child is said once. */
 const logged = new Set<string>();
 
-export const isDawnLine = (line: string): boolean => line.startsWith(DAWN_PREFIX);
+/**
+ * Dawn's own place in its source that a warning or error names on a line of its own after it
+ * (`    at CheckVkSuccessImpl (…/third_party/dawn/src/dawn/native/vulkan/VulkanError.cpp:106)`,
+ * seen when a machine has no Vulkan driver): a path inside Dawn's tree, never a JavaScript stack.
+ */
+const DAWN_SOURCE_LINE = /^\s+at \S+ \([^()]*[\\/]dawn[\\/]src[\\/][^()]*\)\s*$/;
+
+export const isDawnLine = (line: string): boolean => line.startsWith(DAWN_PREFIX) || DAWN_SOURCE_LINE.test(line);
+
+/** Whether the start of a line may still turn out Dawn's: held until its end says (an indented line too). */
+const mayBeDawn = (start: string): boolean =>
+  DAWN_PREFIX.startsWith(start) || start.startsWith(DAWN_PREFIX) || /^\s/.test(start);
 
 /**
  * Reads `stream` (a child's stderr, spawned with stdio 'pipe' for it) and writes what it says to
@@ -36,6 +47,7 @@ export function forwardStderr(
   stream.setEncoding('utf8');
   let held = ''; // the start of a line that may be Dawn's, until its end shows whether it is
   let midLine = false; // the text so far on this line was passed on already
+  let afterDawn = false; // the last whole line was Dawn's
   const route = (text: string): void => {
     let at = 0;
     while (at < text.length) {
@@ -47,13 +59,17 @@ export function forwardStderr(
       } else {
         held += piece;
         if (end >= 0) {
-          if (isDawnLine(held)) logDawn(held.trimEnd(), child);
-          else write(held);
+          const dawns = isDawnLine(held);
+          if (dawns) logDawn(held.trimEnd(), child);
+          // Dawn ends its source line with an empty one: that goes with it.
+          else if (!(afterDawn && held.trim() === '')) write(held);
+          afterDawn = dawns;
           held = '';
-        } else if (!DAWN_PREFIX.startsWith(held) && !held.startsWith(DAWN_PREFIX)) {
+        } else if (!mayBeDawn(held)) {
           write(held); // not Dawn's: pass on now, and the rest of the line as it comes
           held = '';
           midLine = true;
+          afterDawn = false;
           continue;
         }
       }
