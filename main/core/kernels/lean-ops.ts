@@ -1,0 +1,114 @@
+/**
+ * Reshape, add and sum for the passes that path length and R1 differentiate twice, with fewer
+ * dispatches than tfjs's own. The cost they cut is the tape's, not the arithmetic's:
+ * - tfjs saves a copy of every input a gradient might read (one Identity kernel each, and in the
+ *   outer backward a Cast and an Add for each copy a gradient reaches), and Reshape, Add and Sum
+ *   save their inputs only to learn their shapes. These run as kernels of their own name
+ *   (PlumageReshape, PlumageAdd, PlumageSum: tfjs's own kernel function under another name)
+ *   whose attributes carry the input shapes, so their gradients save nothing.
+ * - A reshape outside any tape (the outer backward of R1 and path length, a plain backward, an
+ *   inference pass) needs no kernel at all: it is a new tensor over the same data, which is all
+ *   tfjs's Reshape kernel makes on wasm and webgpu (`backend.incRef` and a new shape).
+ * The values are the very same bits: the same kernels compute them.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { fusedHere } from './fused.js';
+
+export const RESHAPE_KERNEL = 'PlumageReshape';
+export const ADD_KERNEL = 'PlumageAdd';
+export const SUM_KERNEL = 'PlumageSum';
+
+const { getReductionAxes } = tf.backend_util;
+
+/** Whether a kernel run now is recorded for a gradient (false: nothing will differentiate it). */
+const taped = (): boolean => tf.engine().isTapeOn();
+
+/** x with `shape` over the same data, no kernel: only where no tape records (`taped()` false). */
+function alias<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
+  tf.backend().incRef(x.dataId);
+  return tf.engine().makeTensorFromDataId(x.dataId, shape, x.dtype) as T;
+}
+
+/** tf.reshape: no kernel outside a tape, a reshape that saves nothing on one. */
+export function reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
+  if (!fusedHere(RESHAPE_KERNEL)) return tf.reshape(x, shape) as T;
+  const full = tf.util.inferFromImplicitShape(shape, x.size);
+  if (!taped()) return alias<T>(x, full);
+  return tf.engine().runKernel(RESHAPE_KERNEL, { x }, { shape: full, inShape: x.shape }) as T;
+}
+
+/** tf.add (float32): a kernel that saves nothing for its gradient. */
+export function add<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
+  if (!fusedHere(ADD_KERNEL) || a.dtype !== 'float32' || b.dtype !== 'float32') return tf.add(a, b) as T;
+  return tf.engine().runKernel(ADD_KERNEL, { a, b }, { aShape: a.shape, bShape: b.shape }) as T;
+}
+
+/** tf.sum over `axes` (float32): a kernel that saves nothing for its gradient. */
+export function sum<T extends tf.Tensor>(x: tf.Tensor, axes: number | number[], keepDims = false): T {
+  if (!fusedHere(SUM_KERNEL) || x.dtype !== 'float32') return tf.sum(x, axes, keepDims) as T;
+  const axis = tf.util.parseAxisParam(axes, x.shape);
+  return tf.engine().runKernel(SUM_KERNEL, { x }, { axis, keepDims, inShape: x.shape }) as T;
+}
+
+/**
+ * g's share for an input of `shape` broadcast to g's shape. g itself where nothing was broadcast
+ * and g is `fresh` (made for this input alone); otherwise a new tensor, as a gradient must be
+ * (the tape disposes one input's gradient when it adds another to it).
+ */
+export function unbroadcast(g: tf.Tensor, shape: number[], fresh = false): tf.Tensor {
+  const axes = getReductionAxes(shape, g.shape);
+  if (axes.length > 0) return reshape(sum(g, axes), shape);
+  return fresh ? g : reshape(g, shape);
+}
+
+/** dy of a reduction over `axes` of an input of `shape`, broadcast back to it (divided by `divisor` first). */
+export function spread(dy: tf.Tensor, shape: number[], axes: number[], divisor: number | null): tf.Tensor {
+  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const g = reshape(dy, kept);
+  const scaled = divisor === null ? g : tf.div(g, divisor);
+  // Broadcast by a multiply with ones (x·1 is x, to the bit), as tfjs does: wasm's Tile kernel
+  // takes 30–100 ms to spread a scalar over a 256K-value activation, Fill and Multiply ~1 ms.
+  return axes.length === 0 ? scaled : tf.mul(scaled, tf.ones(shape, 'float32'));
+}
+
+type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** `stock`'s kernel function for `backendName`, under `name`: the same computation. */
+const aliasOf = (name: string, stock: string, backendName: string): tf.KernelConfig => ({
+  kernelName: name,
+  backendName,
+  kernelFunc: ((args: Args) => {
+    const k = tf.getKernel(stock, backendName);
+    if (!k) throw new Error(`${name}: no ${stock} kernel on ${backendName}`);
+    return k.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]);
+  }) as unknown as tf.KernelFunc,
+});
+
+export const leanOpKernels: tf.KernelConfig[] = ['wasm', 'webgpu'].flatMap((b) => [
+  aliasOf(RESHAPE_KERNEL, tf.Reshape, b),
+  aliasOf(ADD_KERNEL, tf.Add, b),
+  aliasOf(SUM_KERNEL, tf.Sum, b),
+]);
+
+type Shapes = Record<string, number[]>;
+
+export const leanOpGradients: tf.GradConfig[] = [
+  {
+    kernelName: RESHAPE_KERNEL,
+    gradFunc: (dy, _saved, attrs) => ({ x: () => reshape(dy as tf.Tensor, (attrs as unknown as Shapes).inShape!) }),
+  },
+  {
+    kernelName: ADD_KERNEL,
+    gradFunc: (dy, _saved, attrs) => {
+      const { aShape, bShape } = attrs as unknown as Shapes;
+      return { a: () => unbroadcast(dy as tf.Tensor, aShape!), b: () => unbroadcast(dy as tf.Tensor, bShape!) };
+    },
+  },
+  {
+    kernelName: SUM_KERNEL,
+    gradFunc: (dy, _saved, attrs) => {
+      const { axis, inShape } = attrs as unknown as Shapes;
+      return { x: () => spread(dy as tf.Tensor, inShape!, axis!, null) };
+    },
+  },
+];
