@@ -16,7 +16,7 @@
  * bench and the tests can compare the two in one process.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { reshape, spread, sum as leanSum, unbroadcast } from './lean-ops.js';
+import { reshape, scale, spread, sum as leanSum, unbroadcast } from './lean-ops.js';
 
 type GradFunc = tf.GradConfig['gradFunc'];
 
@@ -43,17 +43,17 @@ const realDiv: GradFunc = (dy, saved) => {
 
 const square: GradFunc = (dy, saved) => {
   const [x] = saved as [tf.Tensor];
-  return { x: () => tf.mul(dy as tf.Tensor, tf.mul(x, 2)) };
+  return { x: () => tf.mul(dy as tf.Tensor, scale(x, 2)) };
 };
 
 const sqrt: GradFunc = (dy, saved) => {
   const [x] = saved as [tf.Tensor];
-  return { x: () => tf.div(dy as tf.Tensor, tf.mul(tf.sqrt(x), 2)) };
+  return { x: () => tf.div(dy as tf.Tensor, scale(tf.sqrt(x), 2)) };
 };
 
 const rsqrt: GradFunc = (dy, saved) => {
   const [x] = saved as [tf.Tensor];
-  return { x: () => tf.mul(dy as tf.Tensor, tf.mul(tf.div(tf.rsqrt(x), x), -0.5)) };
+  return { x: () => tf.mul(dy as tf.Tensor, scale(tf.div(tf.rsqrt(x), x), -0.5)) };
 };
 
 /** Sums a tiled tensor back to `shape`, one repeated axis at a time. */

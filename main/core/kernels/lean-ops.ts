@@ -9,6 +9,9 @@
  * - A reshape outside any tape (the outer backward of R1 and path length, a plain backward, an
  *   inference pass) needs no kernel at all: it is a new tensor over the same data, which is all
  *   tfjs's Reshape kernel makes on wasm and webgpu (`backend.incRef` and a new shape).
+ * - A product with a constant number (x·2 in a square's gradient, a layer's weight gain) saves
+ *   x and the number for a gradient it never takes (the number's): PlumageScale saves neither,
+ *   its gradient being dy times the same number.
  * The values are the very same bits: the same kernels compute them.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +20,7 @@ import { fusedHere } from './fused.js';
 export const RESHAPE_KERNEL = 'PlumageReshape';
 export const ADD_KERNEL = 'PlumageAdd';
 export const SUM_KERNEL = 'PlumageSum';
+export const SCALE_KERNEL = 'PlumageScale';
 
 const { getReductionAxes } = tf.backend_util;
 
@@ -37,8 +41,9 @@ export function reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
   return tf.engine().runKernel(RESHAPE_KERNEL, { x }, { shape: full, inShape: x.shape }) as T;
 }
 
-/** tf.add (float32): a kernel that saves nothing for its gradient. */
-export function add<T extends tf.Tensor>(a: tf.Tensor, b: tf.Tensor): T {
+/** tf.add (float32; a number b as tf.add makes it): a kernel that saves nothing for its gradient. */
+export function add<T extends tf.Tensor>(a: tf.Tensor, bOrNumber: tf.Tensor | number): T {
+  const b = typeof bOrNumber === 'number' ? tf.scalar(bOrNumber) : bOrNumber;
   if (!fusedHere(ADD_KERNEL) || a.dtype !== 'float32' || b.dtype !== 'float32') return tf.add(a, b) as T;
   return tf.engine().runKernel(ADD_KERNEL, { a, b }, { aShape: a.shape, bShape: b.shape }) as T;
 }
@@ -48,6 +53,12 @@ export function sum<T extends tf.Tensor>(x: tf.Tensor, axes: number | number[], 
   if (!fusedHere(SUM_KERNEL) || x.dtype !== 'float32') return tf.sum(x, axes, keepDims) as T;
   const axis = tf.util.parseAxisParam(axes, x.shape);
   return tf.engine().runKernel(SUM_KERNEL, { x }, { axis, keepDims, inShape: x.shape }) as T;
+}
+
+/** x·c for a constant c (float32): tf.mul(x, c)'s kernel, saving nothing for its gradient. */
+export function scale<T extends tf.Tensor>(x: tf.Tensor, c: number): T {
+  if (!fusedHere(SCALE_KERNEL) || x.dtype !== 'float32') return tf.mul(x, c) as T;
+  return tf.engine().runKernel(SCALE_KERNEL, { a: x, b: tf.scalar(c) }, { c }) as T;
 }
 
 /**
@@ -88,6 +99,7 @@ export const leanOpKernels: tf.KernelConfig[] = ['wasm', 'webgpu'].flatMap((b) =
   aliasOf(RESHAPE_KERNEL, tf.Reshape, b),
   aliasOf(ADD_KERNEL, tf.Add, b),
   aliasOf(SUM_KERNEL, tf.Sum, b),
+  aliasOf(SCALE_KERNEL, tf.Multiply, b),
 ]);
 
 type Shapes = Record<string, number[]>;
@@ -110,5 +122,10 @@ export const leanOpGradients: tf.GradConfig[] = [
       const { axis, inShape } = attrs as unknown as Shapes;
       return { x: () => spread(dy as tf.Tensor, inShape!, axis!, null) };
     },
+  },
+  {
+    // b, the constant, is on no gradient's path: the tape asks for a's only.
+    kernelName: SCALE_KERNEL,
+    gradFunc: (dy, _saved, attrs) => ({ a: () => scale(dy as tf.Tensor, (attrs as unknown as { c: number }).c) }),
   },
 ];
