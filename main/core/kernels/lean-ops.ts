@@ -68,8 +68,12 @@ export function scale<T extends tf.Tensor>(x: tf.Tensor, c: number): T {
  */
 export function unbroadcast(g: tf.Tensor, shape: number[], fresh = false): tf.Tensor {
   const axes = getReductionAxes(shape, g.shape);
-  if (axes.length > 0) return reshape(sum(g, axes), shape);
-  return fresh ? g : reshape(g, shape);
+  if (axes.length === 0) return fresh ? g : reshape(g, shape);
+  // A sum that keeps its dims, or drops them, often has the shape already (a bias [C] of
+  // [N,H,W,C], styles [N,1,1,C]): no reshape after it, which on a tape would be a kernel.
+  const keep = shape.length === g.rank;
+  const summed = sum(g, axes, keep);
+  return tf.util.arraysEqual(summed.shape, shape) ? summed : reshape(summed, shape);
 }
 
 /** dy of a reduction over `axes` of an input of `shape`, broadcast back to it (divided by `divisor` first). */
