@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertPatchedVersion } from './tfjs-version.js';
+import { add } from '../kernels/lean-ops.js';
 
 interface TapeNode {
   id: number;
@@ -163,7 +164,8 @@ function frugalGradients(engine: EngineInternals): Gradients {
             grads.set(x.id, dx);
             hold(dx, 1);
           } else {
-            const sum = tf.add(current, dx);
+            // The lean add: a sum taken inside a nested pass (path length's, R1's) saves no copies.
+            const sum = add(current, dx);
             grads.set(x.id, sum);
             hold(sum, 1);
             hold(current, -1);
