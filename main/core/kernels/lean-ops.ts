@@ -33,12 +33,38 @@ function alias<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
   return tf.engine().makeTensorFromDataId(x.dataId, shape, x.dtype) as T;
 }
 
-/** tf.reshape: no kernel outside a tape, a reshape that saves nothing on one. */
+/** The engine's (private) way to record a node on the tape, as its kernels are recorded; null if it has none. */
+interface TapeRecorder {
+  addTapeNode(
+    kernelName: string,
+    inputs: tf.NamedTensorMap,
+    outputs: tf.Tensor[],
+    gradientsFunc: null,
+    saved: tf.Tensor[],
+    attrs: tf.NamedAttrMap,
+  ): void;
+}
+const recorder = (): TapeRecorder | null => {
+  const engine = tf.engine() as unknown as Partial<TapeRecorder>;
+  return typeof engine.addTapeNode === 'function' ? (engine as TapeRecorder) : null;
+};
+
+/**
+ * tf.reshape without a kernel: off the tape the new tensor over the same data; on it the same,
+ * recorded as a PlumageReshape node (what running the kernel would record, but no dispatch), so
+ * a gradient of it, and a gradient of that, go through PlumageReshape's gradient.
+ */
 export function reshape<T extends tf.Tensor>(x: tf.Tensor, shape: number[]): T {
   if (!fusedHere(RESHAPE_KERNEL)) return tf.reshape(x, shape) as T;
   const full = tf.util.inferFromImplicitShape(shape, x.size);
+  if (tf.util.sizeFromShape(full) !== x.size) throw new RangeError(`reshape: [${x.shape}] into [${shape}]`);
   if (!taped()) return alias<T>(x, full);
-  return tf.engine().runKernel(RESHAPE_KERNEL, { x }, { shape: full, inShape: x.shape }) as T;
+  const attrs = { shape: full, inShape: x.shape };
+  const rec = recorder();
+  if (!rec) return tf.engine().runKernel(RESHAPE_KERNEL, { x }, attrs) as T;
+  const y = alias<T>(x, full);
+  rec.addTapeNode(RESHAPE_KERNEL, { x }, [y], null, [], attrs);
+  return y;
 }
 
 /** tf.add (float32; a number b as tf.add makes it): a kernel that saves nothing for its gradient. */
