@@ -21,6 +21,7 @@ export function registerFusedKernels(): void {
   registered = true;
   const kernels = [...optimiserKernels, ...upFirDnKernels, ...biasActKernels, ...convGradKernels, ...leanOpKernels];
   for (const k of kernels) tf.registerKernel(k);
-  for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients, ...leanOpGradients]) tf.registerGradient(g);
+  for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients, ...leanOpGradients])
+    tf.registerGradient(g);
   onFusedSwitch(useLeanGradients);
 }

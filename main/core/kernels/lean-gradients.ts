@@ -100,7 +100,10 @@ const addGrad: GradFunc = (dy, saved) => {
 
 const subGrad: GradFunc = (dy, saved) => {
   const [a, b] = saved as [tf.Tensor, tf.Tensor];
-  return { a: () => unbroadcast(dy as tf.Tensor, a.shape), b: () => unbroadcast(tf.neg(dy as tf.Tensor), b.shape, true) };
+  return {
+    a: () => unbroadcast(dy as tf.Tensor, a.shape),
+    b: () => unbroadcast(tf.neg(dy as tf.Tensor), b.shape, true),
+  };
 };
 
 const reshapeGrad: GradFunc = (dy, saved) => {
