@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertPatchedVersion } from './tfjs-version.js';
 import { add } from '../kernels/lean-ops.js';
+import { fusedKernelsEnabled } from '../kernels/fused.js';
 
 interface TapeNode {
   id: number;
@@ -80,11 +81,14 @@ function filteredTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode
  * the saved copy) whose gradient is a Cast of dy to float32, a kernel that copies. dy is float32
  * already, so it passes as it is: the holders count below keeps it alive while either entry holds
  * it. Path length's and R1's outer pass reach one such node per saved tensor an inner gradient read.
+ * With the fused kernels off (the bench's composed side) the Cast runs as in tfjs.
  */
 function copyNodes(tape: TapeNode[]): (node: TapeNode, dy: tf.Tensor | null | undefined) => boolean {
   const copies = new Set<number>();
   for (const node of tape) for (const t of node.saved ?? []) copies.add(t.id);
+  const on = fusedKernelsEnabled();
   return (node, dy) =>
+    on &&
     !!dy &&
     dy.dtype === 'float32' &&
     node.outputs.length === 1 &&
