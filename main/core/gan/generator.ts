@@ -15,6 +15,7 @@ import {
   type WeightConstants,
 } from './ops.js';
 import type { ParamSpec, ParamSet } from './params.js';
+import { add, scale } from '../kernels/lean-ops.js';
 
 export type NoiseMode = 'random' | 'const' | 'none';
 
@@ -125,7 +126,7 @@ function synthesisLayer(
   const strength = G.get<tf.Scalar>(`${p}.noise_strength`);
   if (o.noiseMode === 'random') {
     const noise = o.noise ? o.noise(res) : tf.randomNormal([x.shape[0], res, res, 1], 0, 1, 'float32', o.noiseSeed?.());
-    y = tf.add(y, tf.mul(noise, strength));
+    y = add(y, tf.mul(noise, strength));
   } else if (o.noiseMode === 'const') {
     const noiseConst = G.get(`${p}.noise_const`);
     y = tf.add(
@@ -139,12 +140,12 @@ function synthesisLayer(
 /** ToRGBLayer: 1×1 modulated conv without demodulation, styles scaled by 1/√in, linear. → [N,res,res,3] */
 function toRgb(G: ParamSet, p: string, x: tf.Tensor4D, w: tf.Tensor2D, constants?: WeightConstants): tf.Tensor4D {
   const cin = x.shape[3];
-  const styles = tf.mul(
+  const styles = scale<tf.Tensor2D>(
     fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear', constants }),
     1 / Math.sqrt(cin),
-  ) as tf.Tensor2D;
+  );
   const y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: false, up: 1, constants });
-  return tf.add(y, G.get<tf.Tensor1D>(`${p}.bias`));
+  return add(y, G.get<tf.Tensor1D>(`${p}.bias`));
 }
 
 /**
@@ -173,7 +174,7 @@ function synthesisBlock(
     x = synthesisLayer(G, `${b}.conv1`, x, ws[2 * k]!, res, 1, o);
   }
   const rgb = toRgb(G, `${b}.torgb`, x, ws[2 * k + 1]!, o.constants); // [N,res,res,3]
-  const out = img ? tf.add(upsample2d(img), rgb) : rgb;
+  const out = img ? add(upsample2d(img), rgb) : rgb;
   assertShape(out, [n, res, res, c.imgChannels], `${b} image`);
   return { x, img: out as tf.Tensor4D };
 }

@@ -11,6 +11,7 @@ import { spreadSpatial } from './grads.js';
 import { fusedHere } from '../kernels/fused.js';
 import { FIR_TAPS, UPFIRDN_KERNEL, upFirDn2d } from '../kernels/upfirdn.js';
 import { BIAS_ACT_KERNEL, biasAct } from '../kernels/bias-act.js';
+import { add, reshape, scale, sum } from '../kernels/lean-ops.js';
 
 export const LRELU_ALPHA = 0.2;
 export const LRELU_GAIN = Math.SQRT2;
@@ -165,8 +166,8 @@ export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D, constants?: Weigh
   // Interleave: phases[n, i, j, (r·2+s)·out + o] → ct[n, 2i+r, 2j+s, o], with 4-D tensors only
   // (tfjs-webgpu's transpose does not compile above four dimensions): rows (r) by one transpose
   // of [N·(H+1), W+1, 2, 2·out]; columns (s, o) are already in place.
-  const byRow = tf.transpose(tf.reshape(phases, [n * (h + 1), w + 1, 2, 2 * cout]), [0, 2, 1, 3]);
-  const interleaved = tf.reshape(byRow, [n, 2 * h + 2, 2 * w + 2, cout]) as tf.Tensor4D; // ct + a zero row and column
+  const byRow = tf.transpose(reshape(phases, [n * (h + 1), w + 1, 2, 2 * cout]), [0, 2, 1, 3]);
+  const interleaved = reshape<tf.Tensor4D>(byRow, [n, 2 * h + 2, 2 * w + 2, cout]); // ct + a zero row and column
   return fir2d(interleaved, 1, 0, 4); // = FIR of ct padded [1, 1]: [N,2H,2W,out]
 }
 
@@ -251,10 +252,10 @@ const POLYPHASE_SELECT: Float32Array = (() => {
 export function polyphaseKernel(weight: tf.Tensor4D): tf.Tensor4D {
   const [kh, kw, cin, cout] = weight.shape;
   if (kh !== 3 || kw !== 3) throw new RangeError('conv2dUp2 is written for 3×3 kernels');
-  const taps = tf.matMul(tf.tensor2d(POLYPHASE_SELECT, [16, 9]), tf.reshape(weight, [9, cin * cout])); // [16, in·out]
+  const taps = tf.matMul(tf.tensor2d(POLYPHASE_SELECT, [16, 9]), reshape(weight, [9, cin * cout])); // [16, in·out]
   // (t·2+u, r·2+s, in, out) → (t·2+u, in, r·2+s, out)
-  const blocks = tf.transpose(tf.reshape(taps, [4, 4, cin, cout]), [0, 2, 1, 3]);
-  return tf.reshape(blocks, [2, 2, cin, 4 * cout]) as tf.Tensor4D;
+  const blocks = tf.transpose(reshape(taps, [4, 4, cin, cout]), [0, 2, 1, 3]);
+  return reshape<tf.Tensor4D>(blocks, [2, 2, cin, 4 * cout]);
 }
 
 /**
@@ -285,7 +286,7 @@ export function modulatedConv2d(
 ): tf.Tensor4D {
   const [n, , , cin] = x.shape;
   const cout = weight.shape[3];
-  const scaled = tf.mul(x, tf.reshape(styles, [n, 1, 1, cin])) as tf.Tensor4D;
+  const scaled = tf.mul(x, reshape(styles, [n, 1, 1, cin])) as tf.Tensor4D;
   let y =
     opts.up === 2
       ? conv2dUp2(scaled, weight, opts.constants)
@@ -293,9 +294,9 @@ export function modulatedConv2d(
         ? tf.conv2d(scaled, weight, 1, 'valid')
         : conv2dSame(scaled, weight);
   if (opts.demodulate) {
-    const wsq = derived(opts.constants, weight, 'wsq', () => tf.sum(tf.square(weight), [0, 1]) as tf.Tensor2D); // [in,out]
-    const dcoefs = tf.rsqrt(tf.add(tf.matMul(tf.square(styles), wsq), 1e-8)); // [N,out]
-    y = tf.mul(y, tf.reshape(dcoefs, [n, 1, 1, cout])) as tf.Tensor4D;
+    const wsq = derived(opts.constants, weight, 'wsq', () => sum<tf.Tensor2D>(tf.square(weight), [0, 1])); // [in,out]
+    const dcoefs = tf.rsqrt(add(tf.matMul(tf.square(styles), wsq), 1e-8)); // [N,out]
+    y = tf.mul(y, reshape(dcoefs, [n, 1, 1, cout])) as tf.Tensor4D;
   }
   return y;
 }
@@ -309,16 +310,16 @@ export function fullyConnected(
 ): tf.Tensor2D {
   const lr = opts.lrMultiplier ?? 1;
   const gain = lr / Math.sqrt(weight.shape[0]);
-  const scaledWeight = derived(opts.constants, weight, `fc×${gain}`, () => tf.mul(weight, gain) as tf.Tensor2D);
+  const scaledWeight = derived(opts.constants, weight, `fc×${gain}`, () => scale<tf.Tensor2D>(weight, gain));
   const y = tf.matMul(x, scaledWeight) as tf.Tensor2D;
-  const b = bias ? (lr === 1 ? bias : derived(opts.constants, bias, `×${lr}`, () => tf.mul(bias, lr))) : null;
+  const b = bias ? (lr === 1 ? bias : derived(opts.constants, bias, `×${lr}`, () => scale(bias, lr))) : null;
   if (opts.activation === 'lrelu') return biasLrelu(y, b);
-  return b ? (tf.add(y, b) as tf.Tensor2D) : y;
+  return b ? add<tf.Tensor2D>(y, b) : y;
 }
 
 /** normalize_2nd_moment: x · rsqrt(mean(x², axis 1) + 1e-8). [N,D] → [N,D] */
 export function normalize2ndMoment(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), 1, true), 1e-8)));
+  return tf.mul(x, tf.rsqrt(add(tf.mean(tf.square(x), 1, true), 1e-8)));
 }
 
 /**

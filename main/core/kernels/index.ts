@@ -10,6 +10,7 @@ import { optimiserKernels } from './optimiser.js';
 import { upFirDnGradient, upFirDnKernels } from './upfirdn.js';
 import { biasActGradients, biasActKernels } from './bias-act.js';
 import { convGradGradients, convGradKernels } from './conv-grads.js';
+import { leanOpGradients, leanOpKernels } from './lean-ops.js';
 
 export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
 
@@ -18,7 +19,9 @@ let registered = false;
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  for (const k of [...optimiserKernels, ...upFirDnKernels, ...biasActKernels, ...convGradKernels]) tf.registerKernel(k);
-  for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients]) tf.registerGradient(g);
+  const kernels = [...optimiserKernels, ...upFirDnKernels, ...biasActKernels, ...convGradKernels, ...leanOpKernels];
+  for (const k of kernels) tf.registerKernel(k);
+  for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients, ...leanOpGradients])
+    tf.registerGradient(g);
   onFusedSwitch(useLeanGradients);
 }

@@ -16,16 +16,11 @@
  * bench and the tests can compare the two in one process.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { reshape, scale, spread, sum as leanSum, unbroadcast } from './lean-ops.js';
 
 type GradFunc = tf.GradConfig['gradFunc'];
 
-const { assertAndGetBroadcastShape, getReductionAxes } = tf.backend_util;
-
-/** dy's share for an input of `shape` broadcast to dy's shape. */
-function unbroadcast(g: tf.Tensor, shape: number[]): tf.Tensor {
-  const axes = getReductionAxes(shape, g.shape);
-  return axes.length > 0 ? tf.reshape(tf.sum(g, axes), shape) : g;
-}
+const { assertAndGetBroadcastShape } = tf.backend_util;
 
 const allFloat = (ts: tf.Tensor[]): boolean => ts.every((t) => t.dtype === 'float32');
 
@@ -33,32 +28,32 @@ const multiply: GradFunc = (dy, saved) => {
   const [a, b] = saved as [tf.Tensor, tf.Tensor];
   assertAndGetBroadcastShape(a.shape, b.shape);
   return {
-    a: () => unbroadcast(tf.mul(dy as tf.Tensor, b), a.shape),
-    b: () => unbroadcast(tf.mul(dy as tf.Tensor, a), b.shape),
+    a: () => unbroadcast(tf.mul(dy as tf.Tensor, b), a.shape, true),
+    b: () => unbroadcast(tf.mul(dy as tf.Tensor, a), b.shape, true),
   };
 };
 
 const realDiv: GradFunc = (dy, saved) => {
   const [a, b] = saved as [tf.Tensor, tf.Tensor];
   return {
-    a: () => unbroadcast(tf.div(dy as tf.Tensor, b), a.shape),
-    b: () => tf.neg(tf.div(unbroadcast(tf.mul(dy as tf.Tensor, a), b.shape), tf.square(b))),
+    a: () => unbroadcast(tf.div(dy as tf.Tensor, b), a.shape, true),
+    b: () => tf.neg(tf.div(unbroadcast(tf.mul(dy as tf.Tensor, a), b.shape, true), tf.square(b))),
   };
 };
 
 const square: GradFunc = (dy, saved) => {
   const [x] = saved as [tf.Tensor];
-  return { x: () => tf.mul(dy as tf.Tensor, tf.mul(x, 2)) };
+  return { x: () => tf.mul(dy as tf.Tensor, scale(x, 2)) };
 };
 
 const sqrt: GradFunc = (dy, saved) => {
   const [x] = saved as [tf.Tensor];
-  return { x: () => tf.div(dy as tf.Tensor, tf.mul(tf.sqrt(x), 2)) };
+  return { x: () => tf.div(dy as tf.Tensor, scale(tf.sqrt(x), 2)) };
 };
 
 const rsqrt: GradFunc = (dy, saved) => {
   const [x] = saved as [tf.Tensor];
-  return { x: () => tf.mul(dy as tf.Tensor, tf.mul(tf.div(tf.rsqrt(x), x), -0.5)) };
+  return { x: () => tf.mul(dy as tf.Tensor, scale(tf.div(tf.rsqrt(x), x), -0.5)) };
 };
 
 /** Sums a tiled tensor back to `shape`, one repeated axis at a time. */
@@ -68,10 +63,10 @@ function untile(g: tf.Tensor, shape: number[], reps: number[]): tf.Tensor {
     if (reps[d] === 1) continue;
     const before = y.shape.slice(0, d).reduce((p, q) => p * q, 1);
     const after = y.shape.slice(d + 1).reduce((p, q) => p * q, 1);
-    const summed = tf.sum(tf.reshape(y, [before, reps[d]!, shape[d]! * after]), 1); // [before, x_d·after]
-    y = tf.reshape(summed, [...y.shape.slice(0, d), shape[d]!, ...y.shape.slice(d + 1)]);
+    const summed = leanSum(reshape(y, [before, reps[d]!, shape[d]! * after]), 1); // [before, x_d·after]
+    y = reshape(summed, [...y.shape.slice(0, d), shape[d]!, ...y.shape.slice(d + 1)]);
   }
-  return tf.reshape(y, shape);
+  return reshape(y, shape);
 }
 
 const tile: GradFunc = (dy, saved, attrs) => {
@@ -80,20 +75,13 @@ const tile: GradFunc = (dy, saved, attrs) => {
   return { x: () => untile(dy as tf.Tensor, x.shape, reps) };
 };
 
-/** dy of a reduction over `axes` of x, broadcast back to x's shape (divided by `divisor` first). */
-function spread(dy: tf.Tensor, x: tf.Tensor, axis: number | number[], divisor: number | null): tf.Tensor {
-  const axes = tf.util.parseAxisParam(axis, x.shape);
-  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const g = tf.reshape(dy, kept);
-  const scaled = divisor === null ? g : tf.div(g, divisor);
-  // Broadcast by a multiply with ones (x·1 is x, to the bit), as tfjs does: wasm's Tile kernel
-  // takes 30–100 ms to spread a scalar over a 256K-value activation, Fill and Multiply ~1 ms.
-  return axes.length === 0 ? scaled : tf.mul(scaled, tf.ones(x.shape, 'float32'));
-}
+/** dy of a reduction over `axis` of x, broadcast back to x's shape (divided by `divisor` first). */
+const spreadOver = (dy: tf.Tensor, x: tf.Tensor, axis: number | number[], divisor: number | null): tf.Tensor =>
+  spread(dy, x.shape, tf.util.parseAxisParam(axis, x.shape), divisor);
 
 const sum: GradFunc = (dy, saved, attrs) => {
   const [x] = saved as [tf.Tensor];
-  return { x: () => spread(dy as tf.Tensor, x, (attrs as unknown as { axis: number[] }).axis, null) };
+  return { x: () => spreadOver(dy as tf.Tensor, x, (attrs as unknown as { axis: number[] }).axis, null) };
 };
 
 const mean: GradFunc = (dy, saved, attrs) => {
@@ -101,7 +89,26 @@ const mean: GradFunc = (dy, saved, attrs) => {
   const axis = (attrs as unknown as { axis: number[] }).axis;
   const axes = tf.util.parseAxisParam(axis, x.shape);
   const n = axes.reduce((p, a) => p * x.shape[a]!, 1);
-  return { x: () => spread(dy as tf.Tensor, x, axis, n) };
+  return { x: () => spreadOver(dy as tf.Tensor, x, axis, n) };
+};
+
+/** Add, Sub and Reshape read their saved inputs' shapes only: the same sums, reshapes without kernels off the tape. */
+const addGrad: GradFunc = (dy, saved) => {
+  const [a, b] = saved as [tf.Tensor, tf.Tensor];
+  return { a: () => unbroadcast(dy as tf.Tensor, a.shape), b: () => unbroadcast(dy as tf.Tensor, b.shape) };
+};
+
+const subGrad: GradFunc = (dy, saved) => {
+  const [a, b] = saved as [tf.Tensor, tf.Tensor];
+  return {
+    a: () => unbroadcast(dy as tf.Tensor, a.shape),
+    b: () => unbroadcast(tf.neg(dy as tf.Tensor), b.shape, true),
+  };
+};
+
+const reshapeGrad: GradFunc = (dy, saved) => {
+  const [x] = saved as [tf.Tensor];
+  return { x: () => reshape(dy as tf.Tensor, x.shape) };
 };
 
 interface Lean {
@@ -122,6 +129,9 @@ const LEAN: Lean[] = [
   { kernelName: tf.Tile, gradFunc: tile, inputsToSave: ['x'] },
   { kernelName: tf.Sum, gradFunc: sum, inputsToSave: ['x'] },
   { kernelName: tf.Mean, gradFunc: mean, inputsToSave: ['x'] },
+  { kernelName: tf.Add, gradFunc: addGrad, inputsToSave: ['a', 'b'], applies: allFloat },
+  { kernelName: tf.Sub, gradFunc: subGrad, inputsToSave: ['a', 'b'], applies: allFloat },
+  { kernelName: tf.Reshape, gradFunc: reshapeGrad, inputsToSave: ['x'] },
 ];
 
 const stockConfigs = new Map<string, tf.GradConfig>();

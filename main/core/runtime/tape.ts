@@ -18,6 +18,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertPatchedVersion } from './tfjs-version.js';
+import { add } from '../kernels/lean-ops.js';
+import { fusedKernelsEnabled } from '../kernels/fused.js';
 
 interface TapeNode {
   id: number;
@@ -72,6 +74,27 @@ function filteredTape(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode
     out.push({ ...node, inputs });
   }
   return out;
+}
+
+/**
+ * The tape's copies: tfjs records each tensor it saves for a gradient as a node (input x, output
+ * the saved copy) whose gradient is a Cast of dy to float32, a kernel that copies. dy is float32
+ * already, so it passes as it is: the holders count below keeps it alive while either entry holds
+ * it. Path length's and R1's outer pass reach one such node per saved tensor an inner gradient read.
+ * With the fused kernels off (the bench's composed side) the Cast runs as in tfjs.
+ */
+function copyNodes(tape: TapeNode[]): (node: TapeNode, dy: tf.Tensor | null | undefined) => boolean {
+  const copies = new Set<number>();
+  for (const node of tape) for (const t of node.saved ?? []) copies.add(t.id);
+  const on = fusedKernelsEnabled();
+  return (node, dy) =>
+    on &&
+    !!dy &&
+    dy.dtype === 'float32' &&
+    node.outputs.length === 1 &&
+    copies.has(node.outputs[0]!.id) &&
+    Object.keys(node.inputs).length === 1 &&
+    'x' in node.inputs;
 }
 
 /** The engine's own `gradients` and ours, once installed. */
@@ -130,6 +153,7 @@ function frugalGradients(engine: EngineInternals): Gradients {
       );
     return engine.tidy('backward', () => {
       const outermost = engine.state.gradientDepth === 0;
+      const passesThrough = copyNodes(engine.state.activeTape!);
       const grads = new Map<number, tf.Tensor>([[y.id, dy ?? tf.ones(y.shape)]]);
       // How many entries of `grads` hold each tensor object, so one held twice is never disposed early.
       const holders = new Map<tf.Tensor, number>();
@@ -141,7 +165,7 @@ function frugalGradients(engine: EngineInternals): Gradients {
         const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
         if (!node.gradient)
           throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
-        const inputGrads = node.gradient(dys);
+        const inputGrads = passesThrough(node, dys[0]) ? { x: () => dys[0]! } : node.gradient(dys);
         for (const [name, x] of Object.entries(node.inputs)) {
           if (!(name in inputGrads))
             throw new Error(
@@ -163,7 +187,8 @@ function frugalGradients(engine: EngineInternals): Gradients {
             grads.set(x.id, dx);
             hold(dx, 1);
           } else {
-            const sum = tf.add(current, dx);
+            // The lean add: a sum taken inside a nested pass (path length's, R1's) saves no copies.
+            const sum = add(current, dx);
             grads.set(x.id, sum);
             hold(sum, 1);
             hold(current, -1);
