@@ -10,6 +10,8 @@ import { optimiserKernels } from './optimiser.js';
 import { upFirDnGradient, upFirDnKernels } from './upfirdn.js';
 import { biasActGradients, biasActKernels } from './bias-act.js';
 import { convGradGradients, convGradKernels } from './conv-grads.js';
+import { drawStylesKernels } from './draw-styles.js';
+import { drawEpilogueKernels } from './draw-epilogue.js';
 
 export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
 
@@ -18,7 +20,15 @@ let registered = false;
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  for (const k of [...optimiserKernels, ...upFirDnKernels, ...biasActKernels, ...convGradKernels]) tf.registerKernel(k);
+  const kernels = [
+    optimiserKernels,
+    upFirDnKernels,
+    biasActKernels,
+    convGradKernels,
+    drawStylesKernels,
+    drawEpilogueKernels,
+  ];
+  for (const k of kernels.flat()) tf.registerKernel(k);
   for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients]) tf.registerGradient(g);
   onFusedSwitch(useLeanGradients);
 }
