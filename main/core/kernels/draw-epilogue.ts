@@ -133,10 +133,12 @@ function interleaveWebGpu({ inputs, backend }: Args): tf.TensorInfo {
     [n, 2 * h, 2 * w, c],
     `let o = getCoordsFromIndex(index); // n, y, x, c
      let s = uniforms.p00Shape;
-     let from = ((o[0] * s[1] + o[1] / 2) * s[2] + o[2] / 2) * s[3] + o[3];
+     let src = ((o[0] * s[1] + o[1] / 2) * s[2] + o[2] / 2) * s[3] + o[3];
      let phase = (o[1] % 2) * 2 + o[2] % 2;
-     var v = P00[from];
-     if (phase == 1) { v = P01[from]; } else if (phase == 2) { v = P10[from]; } else if (phase == 3) { v = P11[from]; }
+     var v = P00[src];
+     if (phase == 1) { v = P01[src]; }
+     if (phase == 2) { v = P10[src]; }
+     if (phase == 3) { v = P11[src]; }
      setOutputAtIndex(index, v);`,
   );
   return backend.runWebGPUProgram(
