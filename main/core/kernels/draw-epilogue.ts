@@ -64,17 +64,23 @@ function epilogueWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const [fa, fg] = [f(alpha), f(gain)];
   const pixels = h * w;
   const noiseBatched = noisy && inputs.z!.shape[0] === n;
-  for (let img = 0; img < n; img++)
+  for (let img = 0; img < n; img++) {
+    const d0 = img * c;
     for (let p = 0; p < pixels; p++) {
       const base = (img * pixels + p) * c;
-      const nz = noisy ? Z![noiseBatched ? img * pixels + p : p]! : 0;
-      for (let ch = 0; ch < c; ch++) {
-        let v = f(Y![base + ch]! * D![img * c + ch]!);
-        if (noisy) v = f(v + nz);
-        const z = f(v + B![ch]!);
-        O![base + ch] = f((z < 0 ? f(fa * z) : z) * fg);
-      }
+      if (noisy) {
+        const nz = Z![noiseBatched ? img * pixels + p : p]!;
+        for (let ch = 0; ch < c; ch++) {
+          const z = f(f(f(Y![base + ch]! * D![d0 + ch]!) + nz) + B![ch]!);
+          O![base + ch] = f((z < 0 ? f(fa * z) : z) * fg);
+        }
+      } else
+        for (let ch = 0; ch < c; ch++) {
+          const z = f(f(Y![base + ch]! * D![d0 + ch]!) + B![ch]!);
+          O![base + ch] = f((z < 0 ? f(fa * z) : z) * fg);
+        }
     }
+  }
   return out!;
 }
 
@@ -119,7 +125,8 @@ function interleaveWasm({ inputs, backend }: Args): tf.TensorInfo {
           for (let s = 0; s < 2; s++) {
             const from = ((img * h + i) * w + j) * c;
             const to = ((img * 2 * h + 2 * i + r) * 2 * w + 2 * j + s) * c;
-            O!.set(P[r * 2 + s]!.subarray(from, from + c), to);
+            const src = P[r * 2 + s]!;
+            for (let ch = 0; ch < c; ch++) O![to + ch] = src[from + ch]!;
           }
   return out!;
 }
