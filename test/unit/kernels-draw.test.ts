@@ -9,7 +9,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { blockResolutions, presetConfig, type GanConfig } from '../../main/core/gan/config.js';
-import { generatorSpecs } from '../../main/core/gan/generator.js';
+import { broadcastWs, generatorSpecs, synthesis } from '../../main/core/gan/generator.js';
 import { biasLrelu, WeightConstants, resampleFilter2d } from '../../main/core/gan/ops.js';
 import { drawsFused } from '../../main/core/gan/draw.js';
 import { ParamSet, initialValues } from '../../main/core/gan/params.js';
@@ -23,7 +23,7 @@ import {
   demodEpilogue,
   interleavePhases,
 } from '../../main/core/kernels/draw-epilogue.js';
-import { backendReady, maxAbsDiff } from '../helpers/gan.js';
+import { backendReady, maxAbsDiff, micro } from '../helpers/gan.js';
 
 before(() => backendReady);
 
@@ -150,4 +150,53 @@ test('a frozen generator’s bird: the training forward’s bytes, in the counte
     constants.dispose();
     G.dispose();
   }
+});
+
+test('a frozen generator differentiated (a projection) takes the composed ops, which have gradients', async (t) => {
+  if (!drawsFused()) return t.skip(`the drawing path is not fused on ${tf.getBackend()}`);
+  const c = micro();
+  const G = new ParamSet('G_ema', generatorSpecs(c), (s) => initialValues(s, new RandomState(4), resampleFilter2d()));
+  const constants = new WeightConstants();
+  const w = tf.tensor2d(new RandomState(5).randnF32(c.wDim), [1, c.wDim]);
+  try {
+    const loss = (k?: WeightConstants) => (u: tf.Tensor) =>
+      tf.sum(tf.square(synthesis(G, c, broadcastWs(c, u as tf.Tensor2D), { noiseMode: 'const', constants: k })));
+    const profile = await tf.profile(() => tf.dispose(tf.grad(loss(constants))(w)));
+    const names = new Set(profile.kernels.map((k) => k.name));
+    assert.ok(!names.has(DEMOD_EPILOGUE_KERNEL) && !names.has(MOD_STYLES_KERNEL), [...names].join(' '));
+    const [frozen, plain] = [tf.grad(loss(constants))(w), tf.grad(loss())(w)];
+    const [a, b] = [(await frozen.data()) as Float32Array, (await plain.data()) as Float32Array];
+    tf.dispose([frozen, plain]);
+    assert.ok(
+      maxAbsDiff(a, b) <= 1e-4 * Math.max(...b.map(Math.abs)),
+      `max |Δ| ${maxAbsDiff(a, b)}: ${a.slice(0, 4)} vs ${b.slice(0, 4)}`,
+    );
+  } finally {
+    tf.dispose(w);
+    constants.dispose();
+    G.dispose();
+  }
+});
+
+test('a convolution with explicit, uneven padding (an up-sampling phase) has the gradient of pad-then-valid', async () => {
+  const rng = new RandomState(10);
+  const x = randn(rng, [2, 5, 4, 3]) as tf.Tensor4D;
+  const f = randn(rng, [2, 1, 3, 4]) as tf.Tensor4D;
+  const dy = randn(rng, [2, 5, 6, 4]) as tf.Tensor4D; // rows 5 + 1 − 2 + 1, columns 4 + 2 − 1 + 1
+  type Pair = [number, number];
+  const pads: [Pair, Pair, Pair, Pair] = [
+    [0, 0],
+    [0, 1],
+    [1, 1],
+    [0, 0],
+  ];
+  const grads = (conv: (u: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor4D): tf.Tensor[] =>
+    tf.grads((u: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(conv(u as tf.Tensor4D, v as tf.Tensor4D), dy)))([x, f]);
+  const explicit = grads((u, v) => tf.conv2d(u, v, 1, pads));
+  const padded = grads((u, v) => tf.conv2d(tf.pad(u, pads), v, 1, 'valid'));
+  for (const [k, name] of ['x', 'filter'].entries()) {
+    const [a, b] = [(await explicit[k]!.data()) as Float32Array, (await padded[k]!.data()) as Float32Array];
+    assert.ok(maxAbsDiff(a, b) <= 1e-5 * Math.max(...b.map(Math.abs)), `${name}: max |Δ| ${maxAbsDiff(a, b)}`);
+  }
+  tf.dispose([x, f, dy, ...explicit, ...padded]);
 });

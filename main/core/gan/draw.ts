@@ -31,12 +31,18 @@ const KERNELS = [
   BIAS_ACT_KERNEL,
 ];
 
+/** tfjs-core's engine state: gradientDepth > 0 while a gradient's function runs (tf.grad, variableGrads). */
+const recording = (): boolean =>
+  ((tf.engine() as unknown as { state: { gradientDepth?: number } }).state.gradientDepth ?? 0) > 0;
+
 /**
- * Whether a frozen generator draws through this file here. bias_act's fused kernel is among the
- * conditions because the epilogue computes what it computes: where it is missing the composed
- * path's bits would come from tfjs's own add, leakyRelu and mul.
+ * Whether a frozen generator draws through this file here. Not while a gradient is recorded:
+ * a projection differentiates the frozen generator with respect to w and the noise, and these
+ * kernels have no gradients. bias_act's fused kernel is among the conditions because the
+ * epilogue computes what it computes: where it is missing the composed path's bits would come
+ * from tfjs's own add, leakyRelu and mul.
  */
-export const drawsFused = (): boolean => KERNELS.every(fusedHere);
+export const drawsFused = (): boolean => !recording() && KERNELS.every(fusedHere);
 
 /**
  * The affine layer's weight scaled by 1/√in, kept: the same tensor (same key) as fullyConnected's,
