@@ -16,6 +16,7 @@ import {
 } from './ops.js';
 import type { ParamSpec, ParamSet } from './params.js';
 import { add, scale } from '../kernels/lean-ops.js';
+import { drawnSynthesisLayer, drawnToRgb, drawsFused } from './draw.js';
 
 export type NoiseMode = 'random' | 'const' | 'none';
 
@@ -118,27 +119,36 @@ function synthesisLayer(
   up: 1 | 2,
   o: SynthesisOptions,
 ): tf.Tensor4D {
+  if (o.constants && drawsFused()) return drawnSynthesisLayer(G, p, x, w, up, layerNoise(G, p, x, res, o), o.constants);
   const styles = fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), {
     activation: 'linear',
     constants: o.constants,
   }); // [N,in]
   let y = modulatedConv2d(x, G.get(`${p}.weight`), styles, { demodulate: true, up, constants: o.constants }); // [N,res,res,out]
+  const noise = layerNoise(G, p, x, res, o);
+  if (noise) y = add(y, noise); // the lean add: its gradient saves no copies (the same bits as tf.add)
+  return biasLrelu(y, G.get(`${p}.bias`));
+}
+
+/** A layer's noise times its strength ([N|1,res,res,1]), or null when the mode is 'none'. */
+function layerNoise(G: ParamSet, p: string, x: tf.Tensor4D, res: number, o: SynthesisOptions): tf.Tensor4D | null {
   const strength = G.get<tf.Scalar>(`${p}.noise_strength`);
   if (o.noiseMode === 'random') {
     const noise = o.noise ? o.noise(res) : tf.randomNormal([x.shape[0], res, res, 1], 0, 1, 'float32', o.noiseSeed?.());
-    y = add(y, tf.mul(noise, strength));
-  } else if (o.noiseMode === 'const') {
-    const noiseConst = G.get(`${p}.noise_const`);
-    y = tf.add(
-      y,
-      derived(o.constants, noiseConst, 'scaled', () => tf.mul(tf.reshape(noiseConst, [1, res, res, 1]), strength)),
-    );
+    return tf.mul(noise, strength) as tf.Tensor4D;
   }
-  return biasLrelu(y, G.get(`${p}.bias`));
+  if (o.noiseMode === 'const') {
+    const noiseConst = G.get(`${p}.noise_const`);
+    return derived(o.constants, noiseConst, 'scaled', () =>
+      tf.mul(tf.reshape(noiseConst, [1, res, res, 1]), strength),
+    ) as tf.Tensor4D;
+  }
+  return null;
 }
 
 /** ToRGBLayer: 1×1 modulated conv without demodulation, styles scaled by 1/√in, linear. → [N,res,res,3] */
 function toRgb(G: ParamSet, p: string, x: tf.Tensor4D, w: tf.Tensor2D, constants?: WeightConstants): tf.Tensor4D {
+  if (constants && drawsFused()) return drawnToRgb(G, p, x, w, constants);
   const cin = x.shape[3];
   const styles = scale<tf.Tensor2D>(
     fullyConnected(w, G.get(`${p}.affine.weight`), G.get(`${p}.affine.bias`), { activation: 'linear', constants }),

@@ -19,7 +19,8 @@ let registered = false;
 
 interface Conv2DAttrs {
   strides: number | [number, number];
-  pad: 'valid' | 'same' | number;
+  /** Explicit padding is tfjs's [[0, 0], [top, bottom], [left, right], [0, 0]] (NHWC). */
+  pad: 'valid' | 'same' | number | number[][];
   dataFormat: string;
   dilations: number | [number, number];
 }
@@ -91,6 +92,9 @@ function explicitPadding(
   sw: number,
 ): [number, number, number, number] {
   if (typeof pad === 'number') return [pad, pad, pad, pad];
+  // Read as 'same' before: a frozen generator's up-sampling phases (explicit, uneven padding)
+  // got a wrong gradient, so a projection descended along a wrong direction.
+  if (Array.isArray(pad)) return [pad[1]![0]!, pad[1]![1]!, pad[2]![0]!, pad[2]![1]!];
   if (pad === 'valid') return [0, 0, 0, 0];
   const outH = Math.ceil(h / sh);
   const outW = Math.ceil(w / sw);

@@ -182,22 +182,32 @@ export function conv2dUp2(x: tf.Tensor4D, weight: tf.Tensor4D, constants?: Weigh
 function phasesApart(x: tf.Tensor4D, weight: tf.Tensor4D, constants: WeightConstants): tf.Tensor4D {
   const [n, h, w] = x.shape;
   const cout = weight.shape[3];
-  const phase = (r: number, s: number): tf.Tensor4D =>
-    tf.conv2d(
-      x,
-      constants.of(weight, `up2-phase${r}${s}`, () => phaseKernel(weight, r, s)),
-      1,
-      [
-        [0, 0],
-        [1 - r, 1],
-        [1 - s, 1],
-        [0, 0],
-      ],
-    ); // [N,H+1,W+1,out]
+  const phase = (r: number, s: number): tf.Tensor4D => upPhase(x, weight, constants, r, s);
   // Columns: (s, o) side by side is the interleaved row; rows: row r = 0 then r = 1 per i.
   const row = (r: number): tf.Tensor4D =>
     tf.reshape(tf.concat([phase(r, 0), phase(r, 1)], 3), [n, h + 1, 2 * w + 2, cout]);
   return tf.reshape(tf.concat([row(0), row(1)], 2), [n, 2 * h + 2, 2 * w + 2, cout]);
+}
+
+/** Phase (r, s) of the up-sampling conv for a frozen generator: [N,H,W,in] → [N,H+1,W+1,out] (phasesApart). */
+export function upPhase(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  constants: WeightConstants,
+  r: number,
+  s: number,
+): tf.Tensor4D {
+  return tf.conv2d(
+    x,
+    constants.of(weight, `up2-phase${r}${s}`, () => phaseKernel(weight, r, s)),
+    1,
+    [
+      [0, 0],
+      [1 - r, 1],
+      [1 - s, 1],
+      [0, 0],
+    ],
+  ); // [N,H+1,W+1,out]
 }
 
 /** Which weight row (column) feeds window offset t for output parity r: even ← [2, 0], odd ← [none, 1]. */

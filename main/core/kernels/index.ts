@@ -11,6 +11,8 @@ import { upFirDnGradient, upFirDnKernels } from './upfirdn.js';
 import { biasActGradients, biasActKernels } from './bias-act.js';
 import { convGradGradients, convGradKernels } from './conv-grads.js';
 import { leanOpGradients, leanOpKernels } from './lean-ops.js';
+import { drawStylesKernels } from './draw-styles.js';
+import { drawEpilogueKernels } from './draw-epilogue.js';
 
 export { fusedHere, fusedKernelsEnabled, useFusedKernels } from './fused.js';
 
@@ -19,8 +21,16 @@ let registered = false;
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  const kernels = [...optimiserKernels, ...upFirDnKernels, ...biasActKernels, ...convGradKernels, ...leanOpKernels];
-  for (const k of kernels) tf.registerKernel(k);
+  const kernels = [
+    optimiserKernels,
+    upFirDnKernels,
+    biasActKernels,
+    convGradKernels,
+    leanOpKernels,
+    drawStylesKernels,
+    drawEpilogueKernels,
+  ];
+  for (const k of kernels.flat()) tf.registerKernel(k);
   for (const g of [upFirDnGradient, ...biasActGradients, ...convGradGradients, ...leanOpGradients])
     tf.registerGradient(g);
   onFusedSwitch(useLeanGradients);
