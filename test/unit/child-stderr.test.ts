@@ -74,3 +74,11 @@ test("Dawn's line naming its own source (a machine without Vulkan) is held back;
     assert.equal(passed.join(''), jsStack, `chunks of ${cut}`);
   }
 });
+
+test('an indented progress line rewritten with \\r and never ended (a projection) is passed on at once', async () => {
+  const chunks = ['    step 10/2000  distance 1.76', '  PSNR 8.1 dB\r', '    step 20/2000  distance 1.36\r'];
+  const { passed } = await feed(chunks, false);
+  // Each piece as it comes, not held for a line end that never comes.
+  assert.deepEqual(passed.slice(0, 2), chunks.slice(0, 2));
+  assert.equal(passed.join(''), chunks.join(''));
+});

@@ -29,9 +29,16 @@ const DAWN_SOURCE_LINE = /^\s+at \S+ \([^()]*[\\/]dawn[\\/]src[\\/][^()]*\)\s*$/
 
 export const isDawnLine = (line: string): boolean => line.startsWith(DAWN_PREFIX) || DAWN_SOURCE_LINE.test(line);
 
-/** Whether the start of a line may still turn out Dawn's: held until its end says (an indented line too). */
-const mayBeDawn = (start: string): boolean =>
-  DAWN_PREFIX.startsWith(start) || start.startsWith(DAWN_PREFIX) || /^\s/.test(start);
+/**
+ * Whether the start of a line may still turn out Dawn's: held until its end says. Dawn's source
+ * line is indented and starts "at "; any other indented line (a projection's "    step 10/500 …"
+ * progress, rewritten with \r and never ended) goes on at once.
+ */
+const mayBeDawn = (start: string): boolean => {
+  if (DAWN_PREFIX.startsWith(start) || start.startsWith(DAWN_PREFIX)) return true;
+  const rest = /^[ \t]+([^]*)$/.exec(start)?.[1];
+  return rest !== undefined && !rest.includes('\r') && ('at '.startsWith(rest) || rest.startsWith('at '));
+};
 
 /**
  * Reads `stream` (a child's stderr, spawned with stdio 'pipe' for it) and writes what it says to
