@@ -121,3 +121,16 @@ test('one fps check for every animation: the range for all formats, whole number
     (e: Error) => e instanceof OutputError && /\(got 0\)/.test(e.message),
   );
 });
+
+test('an MP4 is a function of its frames: no wall-clock creation or modification time in it', async () => {
+  const bytes = Buffer.from(await encodeMp4(frames(3, 16, 16), 16, 16, 3, 5));
+  for (const type of ['mvhd', 'tkhd', 'mdhd']) {
+    const body = bytes.indexOf(type, 0, 'latin1') + 4;
+    assert.ok(body > 4, `${type} is there`);
+    const times = bytes.subarray(body + 4, body + 4 + (bytes[body] === 1 ? 16 : 8));
+    assert.ok(
+      times.every((x) => x === 0),
+      `${type}'s times are 0 ("unknown"), not the second it was written`,
+    );
+  }
+});

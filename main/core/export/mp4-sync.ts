@@ -85,16 +85,17 @@ function holdsIdr(b: Buffer, at: number, size: number, lengthSize: number): bool
 
 /** The MP4 with an `stss` naming its IDR samples (unchanged if it has one). */
 export function withSyncSamples(bytes: Uint8Array): Buffer {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const b = Buffer.from(bytes); // a copy: the times are cleared in place
   const top = boxes(b, 0, b.length);
   const moov = top.find((x) => x.type === 'moov');
   const mdat = top.find((x) => x.type === 'mdat');
   if (!moov || !mdat) throw new Error('the encoder wrote an MP4 without moov or mdat');
   const trak = need(b, moov, 'trak');
   const mdia = need(b, trak, 'mdia');
+  clearTimes(b, [need(b, moov, 'mvhd'), need(b, trak, 'tkhd'), need(b, mdia, 'mdhd')]);
   const minf = need(b, mdia, 'minf');
   const stbl = need(b, minf, 'stbl');
-  if (child(b, stbl, 'stss')) return Buffer.from(b);
+  if (child(b, stbl, 'stss')) return b;
   if (moov.start < mdat.start) throw new Error('the encoder wrote moov before mdat: its sync samples cannot be added');
   const stsz = need(b, stbl, 'stsz');
   const uniform = b.readUInt32BE(stsz.body + 4);
@@ -123,4 +124,16 @@ export function withSyncSamples(bytes: Uint8Array): Buffer {
     out.writeUInt32BE(box.size + stss.length, box.start);
   }
   return out;
+}
+
+/**
+ * libmp4v2 stamps the movie, the track and its media with the wall-clock second they were written
+ * (creation and modification time): the same frames gave other bytes a second later. 0 is the
+ * format's "unknown" (ISO/IEC 14496-12), so an export is a function of its frames alone.
+ */
+function clearTimes(b: Buffer, headers: Box[]): void {
+  for (const h of headers) {
+    const version = b[h.body]!; // then 3 bytes of flags; 64-bit times in version 1, else 32-bit
+    b.fill(0, h.body + 4, h.body + 4 + (version === 1 ? 16 : 8));
+  }
 }
