@@ -11,6 +11,7 @@
  * + noise, then bias_act as bias-act.ts computes it): the same bits. On webgpu, WGSL per value.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelConfig, type KernelArgs } from './fused.js';
 import { heapViews, isWasm, wasmOutputs } from './wasm-heap.js';
 import { floats, isWebGpu, perElement } from './webgpu-program.js';
 
@@ -51,7 +52,7 @@ export function interleavePhases(phases: [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D,
   return tf.engine().runKernel(INTERLEAVE_PHASES_KERNEL, { p00, p01, p10, p11 }) as tf.Tensor4D;
 }
 
-type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
+type Args = KernelArgs;
 const f = Math.fround;
 
 function epilogueWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
@@ -155,15 +156,9 @@ function interleaveWebGpu({ inputs, backend }: Args): tf.TensorInfo {
   );
 }
 
-const kernel = (kernelName: string, backendName: string, func: (a: Args) => tf.TensorInfo): tf.KernelConfig => ({
-  kernelName,
-  backendName,
-  kernelFunc: func as unknown as tf.KernelFunc,
-});
-
 export const drawEpilogueKernels: tf.KernelConfig[] = [
-  kernel(DEMOD_EPILOGUE_KERNEL, 'wasm', epilogueWasm),
-  kernel(DEMOD_EPILOGUE_KERNEL, 'webgpu', epilogueWebGpu),
-  kernel(INTERLEAVE_PHASES_KERNEL, 'wasm', interleaveWasm),
-  kernel(INTERLEAVE_PHASES_KERNEL, 'webgpu', interleaveWebGpu),
+  kernelConfig(DEMOD_EPILOGUE_KERNEL, 'wasm', epilogueWasm),
+  kernelConfig(DEMOD_EPILOGUE_KERNEL, 'webgpu', epilogueWebGpu),
+  kernelConfig(INTERLEAVE_PHASES_KERNEL, 'wasm', interleaveWasm),
+  kernelConfig(INTERLEAVE_PHASES_KERNEL, 'webgpu', interleaveWebGpu),
 ];

@@ -10,6 +10,7 @@
  * their order: the same bits. On webgpu one WGSL invocation computes one output's dot product.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { kernelConfig, type KernelArgs } from './fused.js';
 import { backendKernel, heapViews, isWasm, wasmOutputs } from './wasm-heap.js';
 import { floats, isWebGpu, perElement } from './webgpu-program.js';
 
@@ -33,7 +34,7 @@ export function demodCoefs(styles: tf.Tensor4D, wsq: tf.Tensor2D): tf.Tensor2D {
   return tf.engine().runKernel(DEMOD_COEFS_KERNEL, { s: styles, q: wsq }) as tf.Tensor2D;
 }
 
-type Args = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
+type Args = KernelArgs;
 const f = Math.fround;
 
 function modStylesWasm({ inputs, backend, attrs }: Args): tf.TensorInfo {
@@ -108,15 +109,9 @@ function demodCoefsWebGpu({ inputs, backend }: Args): tf.TensorInfo {
   return backend.runWebGPUProgram(program, [inputs.s!, inputs.q!], 'float32');
 }
 
-const kernel = (kernelName: string, backendName: string, func: (a: Args) => tf.TensorInfo): tf.KernelConfig => ({
-  kernelName,
-  backendName,
-  kernelFunc: func as unknown as tf.KernelFunc,
-});
-
 export const drawStylesKernels: tf.KernelConfig[] = [
-  kernel(MOD_STYLES_KERNEL, 'wasm', modStylesWasm),
-  kernel(MOD_STYLES_KERNEL, 'webgpu', modStylesWebGpu),
-  kernel(DEMOD_COEFS_KERNEL, 'wasm', demodCoefsWasm),
-  kernel(DEMOD_COEFS_KERNEL, 'webgpu', demodCoefsWebGpu),
+  kernelConfig(MOD_STYLES_KERNEL, 'wasm', modStylesWasm),
+  kernelConfig(MOD_STYLES_KERNEL, 'webgpu', modStylesWebGpu),
+  kernelConfig(DEMOD_COEFS_KERNEL, 'wasm', demodCoefsWasm),
+  kernelConfig(DEMOD_COEFS_KERNEL, 'webgpu', demodCoefsWebGpu),
 ];

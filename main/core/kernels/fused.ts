@@ -29,3 +29,13 @@ export const fusedKernelsEnabled = (): boolean => enabled;
 export function fusedHere(name: string): boolean {
   return enabled && tf.getKernel(name, tf.getBackend()) !== undefined;
 }
+
+/** What a kernel function is handed: its inputs, the backend and its attributes. */
+export type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** A kernel's registration for one backend. */
+export const kernelConfig = (
+  kernelName: string,
+  backendName: string,
+  func: (a: KernelArgs) => tf.TensorInfo,
+): tf.KernelConfig => ({ kernelName, backendName, kernelFunc: func as unknown as tf.KernelFunc });
