@@ -20,7 +20,16 @@ import {
   demodEpilogue,
   interleavePhases,
 } from '../kernels/draw-epilogue.js';
-import { LRELU_ALPHA, LRELU_GAIN, conv2dSame, fir2d, upPhase, type WeightConstants } from './ops.js';
+import {
+  LRELU_ALPHA,
+  LRELU_GAIN,
+  conv2dSame,
+  fir2d,
+  scaledFcWeight,
+  upPhase,
+  weightSquareSums,
+  type WeightConstants,
+} from './ops.js';
 import type { ParamSet } from './params.js';
 
 const KERNELS = [
@@ -44,15 +53,9 @@ const recording = (): boolean =>
  */
 export const drawsFused = (): boolean => !recording() && KERNELS.every(fusedHere);
 
-/**
- * The affine layer's weight scaled by 1/√in, kept: the same tensor (same key) as fullyConnected's,
- * so a generator drawn both ways keeps it once.
- */
-function affineWeight(G: ParamSet, p: string, constants: WeightConstants): tf.Tensor2D {
-  const weight = G.get<tf.Tensor2D>(`${p}.affine.weight`);
-  const gain = 1 / Math.sqrt(weight.shape[0]);
-  return constants.of(weight, `fc×${gain}`, () => tf.mul(weight, gain) as tf.Tensor2D);
-}
+/** The affine layer's weight times 1/√in: fullyConnected's kept tensor (a generator drawn both ways keeps one). */
+const affineWeight = (G: ParamSet, p: string, constants: WeightConstants): tf.Tensor2D =>
+  scaledFcWeight(G.get<tf.Tensor2D>(`${p}.affine.weight`), 1, constants);
 
 /**
  * SynthesisLayer for a frozen generator: [N,H,W,in] → [N,res,res,out]. `noise` is the noise
@@ -69,8 +72,7 @@ export function drawnSynthesisLayer(
 ): tf.Tensor4D {
   const weight = G.get<tf.Tensor4D>(`${p}.weight`);
   const styles = modStyles(w, affineWeight(G, p, constants), G.get(`${p}.affine.bias`), 1); // [N,1,1,in]
-  const wsq = constants.of(weight, 'wsq', () => tf.sum(tf.square(weight), [0, 1]) as tf.Tensor2D); // modulatedConv2d's
-  const dcoefs = demodCoefs(styles, wsq);
+  const dcoefs = demodCoefs(styles, weightSquareSums(weight, constants));
   const scaled = tf.mul(x, styles) as tf.Tensor4D;
   const y =
     up === 2

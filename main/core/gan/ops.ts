@@ -281,6 +281,16 @@ export function conv2dSame(x: tf.Tensor4D, weight: tf.Tensor4D): tf.Tensor4D {
   return tf.conv2d(x, weight, 1, 'same');
 }
 
+/** The demodulation's Σ over the taps of weight² [in,out]; kept under 'wsq' while a model is loaded. */
+export const weightSquareSums = (weight: tf.Tensor4D, constants?: WeightConstants): tf.Tensor2D =>
+  derived(constants, weight, 'wsq', () => sum<tf.Tensor2D>(tf.square(weight), [0, 1]));
+
+/** A fully connected layer's weight times lr/√in (equalized learning rate); kept under its gain. */
+export function scaledFcWeight(weight: tf.Tensor2D, lr: number, constants?: WeightConstants): tf.Tensor2D {
+  const gain = lr / Math.sqrt(weight.shape[0]);
+  return derived(constants, weight, `fc×${gain}`, () => scale<tf.Tensor2D>(weight, gain));
+}
+
 /**
  * Modulated convolution in the input-scaling form (DESIGN.md): scale the input channels by the
  * styles, convolve with the shared weight, scale the output channels by the per-sample
@@ -304,7 +314,7 @@ export function modulatedConv2d(
         ? tf.conv2d(scaled, weight, 1, 'valid')
         : conv2dSame(scaled, weight);
   if (opts.demodulate) {
-    const wsq = derived(opts.constants, weight, 'wsq', () => sum<tf.Tensor2D>(tf.square(weight), [0, 1])); // [in,out]
+    const wsq = weightSquareSums(weight, opts.constants); // [in,out]
     const dcoefs = tf.rsqrt(add(tf.matMul(tf.square(styles), wsq), 1e-8)); // [N,out]
     y = tf.mul(y, reshape(dcoefs, [n, 1, 1, cout])) as tf.Tensor4D;
   }
@@ -319,9 +329,7 @@ export function fullyConnected(
   opts: { lrMultiplier?: number; activation: 'lrelu' | 'linear'; constants?: WeightConstants },
 ): tf.Tensor2D {
   const lr = opts.lrMultiplier ?? 1;
-  const gain = lr / Math.sqrt(weight.shape[0]);
-  const scaledWeight = derived(opts.constants, weight, `fc×${gain}`, () => scale<tf.Tensor2D>(weight, gain));
-  const y = tf.matMul(x, scaledWeight) as tf.Tensor2D;
+  const y = tf.matMul(x, scaledFcWeight(weight, lr, opts.constants)) as tf.Tensor2D;
   const b = bias ? (lr === 1 ? bias : derived(opts.constants, bias, `×${lr}`, () => scale(bias, lr))) : null;
   if (opts.activation === 'lrelu') return biasLrelu(y, b);
   return b ? add<tf.Tensor2D>(y, b) : y;
