@@ -46,6 +46,16 @@ const TINY_D: [number, number, number, number, number, number][] = [
 const median = (t: number[]): number => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]!;
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 
+/** This process's CPU ms for one call of `run`, its result read back, then disposed. */
+async function cpuMsOf(run: () => tf.Tensor): Promise<number> {
+  const c0 = process.cpuUsage();
+  const t = run();
+  await t.data();
+  const cpu = process.cpuUsage(c0);
+  t.dispose();
+  return (cpu.user + cpu.system) / 1000;
+}
+
 export async function benchConvGrads(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -71,12 +81,8 @@ export async function benchConvGrads(argv: string[]): Promise<void> {
     for (let i = 0; i <= repeats; i++)
       for (const path of paths) {
         Object.assign(BF_BY_GEMM, settings[path]);
-        const c0 = process.cpuUsage();
-        const df = convBackpropFilter(x, dy, g, [k, k, cin, cout]);
-        await df.data();
-        const cpu = process.cpuUsage(c0);
-        df.dispose();
-        if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
+        const cpu = await cpuMsOf(() => convBackpropFilter(x, dy, g, [k, k, cin, cout]));
+        if (i > 0) ms[path].push(cpu);
       }
     Object.assign(BF_BY_GEMM, defaults);
     tf.dispose([x, dy]);
@@ -196,12 +202,8 @@ async function inputGradients(n: number, repeats: number) {
     for (let i = 0; i <= repeats; i++)
       for (const path of ['gemm', 'conv'] as const) {
         Object.assign(BI_BY_GEMM, path === 'conv' ? { maxBytes: 0 } : defaults);
-        const c0 = process.cpuUsage();
-        const dx = convBackpropInput(dy, f, g, inShape);
-        await dx.data();
-        const cpu = process.cpuUsage(c0);
-        dx.dispose();
-        if (i > 0) ms[path].push((cpu.user + cpu.system) / 1000);
+        const cpu = await cpuMsOf(() => convBackpropInput(dy, f, g, inShape));
+        if (i > 0) ms[path].push(cpu);
       }
     Object.assign(BI_BY_GEMM, defaults);
     tf.dispose([dy, f]);
