@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrate } from '../../main/core/store/db.js';
+import { MIGRATIONS } from '../../main/core/store/migrations/index.js';
 import { presetConfig } from '../../main/core/gan/config.js';
 import type { RunSummary } from '../../preload/contract.js';
 import type { NewRun } from '../../main/core/store/runs.js';
@@ -121,4 +124,22 @@ export async function tinyRunOnPlates(
     checkpointKimg: 50,
     ...run,
   })) as RunSummary;
+}
+
+/**
+ * A database as an older Plumage left it, for a migration's test: migrated to `version`, holding
+ * dataset 1 and its run 1 ('a', tiny, in `run.state`) with checkpoint 7 at `run.kimg`, stored at
+ * `run.path`; the test adds what its migration is about.
+ */
+export function databaseAt(version: number, run: { state: string; kimg: number; path: string }): Database.Database {
+  const db = new Database(':memory:');
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, version));
+  db.exec(`
+    INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0);
+    INSERT INTO runs (id, dataset_id, name, preset, config, seed, sample_seeds, target_kimg, snapshot_kimg,
+      checkpoint_kimg, state, created_at, updated_at) VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, '${run.state}', 0, 0);
+    INSERT INTO checkpoints (id, run_id, kimg, step, path, sha256, bytes, at) VALUES (7, 1, ${run.kimg}, 10, '${run.path}', 'x', 1, 0);
+  `);
+  return db;
 }

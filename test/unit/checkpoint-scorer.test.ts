@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { migrate, openDatabase, type Db } from '../../main/core/store/db.js';
 import { MIGRATIONS } from '../../main/core/store/migrations/index.js';
 import { RunStore, type CheckpointRow } from '../../main/core/store/runs.js';
 import { ScoreStore } from '../../main/core/store/scores.js';
 import { CheckpointScorer, type Score, type ScoreCheckpoint } from '../../main/core/insight/checkpoint-scorer.js';
 import type { CheckpointScore } from '../../preload/contract.js';
-import { newRunRow } from '../helpers/runs.js';
+import { databaseAt, newRunRow } from '../helpers/runs.js';
 
 const HOME = '/plumage-home';
 
@@ -287,15 +286,7 @@ test("a run's lineage: the runs it came from and every fork of them, the asked r
 });
 
 test('migration 10 on a version-9 home: runs keep going with 1,000 birds per score, scores are checked', () => {
-  const db = new Database(':memory:');
-  db.pragma('foreign_keys = ON');
-  migrate(db, MIGRATIONS.slice(0, 9));
-  db.exec(`
-    INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0);
-    INSERT INTO runs (id, dataset_id, name, preset, config, seed, sample_seeds, target_kimg, snapshot_kimg,
-      checkpoint_kimg, state, created_at, updated_at) VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, 'paused', 0, 0);
-    INSERT INTO checkpoints (id, run_id, kimg, step, path, sha256, bytes, at) VALUES (7, 1, 0.1, 10, 'c', 'x', 1, 0);
-  `);
+  const db = databaseAt(9, { state: 'paused', kimg: 0.1, path: 'c' });
   migrate(db, MIGRATIONS);
   const scores = new ScoreStore(db, HOME);
   assert.equal(scores.kidImages(1), 1000);

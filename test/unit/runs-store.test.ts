@@ -6,20 +6,14 @@ import { MIGRATIONS } from '../../main/core/store/migrations/index.js';
 import { RunStore } from '../../main/core/store/runs.js';
 import { writeAdvice } from '../../main/core/train/failure.js';
 import { WASM_LIMIT_MB, presetFit, presetNeed } from '../../main/core/train/capacity.js';
-import { newRunRow } from '../helpers/runs.js';
+import { databaseAt, newRunRow } from '../helpers/runs.js';
 
 const newRun = newRunRow(1);
 const ckpt = (step: number) => ({ kimg: step / 1000, step, path: `/c/${step}`, sha256: 'x', bytes: 1 });
 
 test('migration 3 on a version-2 database: a real foreign key from a fork to its checkpoint, one row per grid', () => {
-  const db = new Database(':memory:');
-  db.pragma('foreign_keys = ON');
-  migrate(db, MIGRATIONS.slice(0, 2));
+  const db = databaseAt(2, { state: 'paused', kimg: 0.1, path: '/c' });
   db.exec(`
-    INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0);
-    INSERT INTO runs (id, dataset_id, name, preset, config, seed, sample_seeds, target_kimg, snapshot_kimg,
-      checkpoint_kimg, state, created_at, updated_at) VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, 'paused', 0, 0);
-    INSERT INTO checkpoints (id, run_id, kimg, step, path, sha256, bytes, at) VALUES (7, 1, 0.1, 10, '/c', 'x', 1, 0);
     INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, name, preset, config, seed, sample_seeds,
       target_kimg, snapshot_kimg, checkpoint_kimg, state, created_at, updated_at)
       VALUES (2, 1, 1, 7, 'fork', 'tiny', '{}', 1, '[]', 1, 1, 1, 'created', 0, 0);
@@ -140,14 +134,8 @@ test('migration 5: a run keeps the backend it last started on and the hint, from
 });
 
 test('migration 13: a fork keeps the kimg it branched at; one that already let go of its checkpoint has none', () => {
-  const db = new Database(':memory:');
-  db.pragma('foreign_keys = ON');
-  migrate(db, MIGRATIONS.slice(0, 12));
+  const db = databaseAt(12, { state: 'done', kimg: 0.25, path: 'c' });
   db.exec(`
-    INSERT INTO datasets (id, folder, resolution, crop, paper, created_at, opened_at) VALUES (1, '/p', 64, 'centre', '#fff', 0, 0);
-    INSERT INTO runs (id, dataset_id, name, preset, config, seed, sample_seeds, target_kimg, snapshot_kimg,
-      checkpoint_kimg, state, created_at, updated_at) VALUES (1, 1, 'a', 'tiny', '{}', 1, '[]', 1, 1, 1, 'done', 0, 0);
-    INSERT INTO checkpoints (id, run_id, kimg, step, path, sha256, bytes, at) VALUES (7, 1, 0.25, 10, 'c', 'x', 1, 0);
     INSERT INTO runs (id, dataset_id, parent_run_id, parent_checkpoint_id, name, preset, config, seed, sample_seeds,
       target_kimg, snapshot_kimg, checkpoint_kimg, state, created_at, updated_at)
       VALUES (2, 1, 1, 7, 'fresh fork', 'tiny', '{}', 1, '[]', 1, 1, 1, 'created', 0, 0),
